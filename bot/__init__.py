@@ -1,0 +1,1 @@
+"""The Wuye bot process: settings, application factory, command line, i18n, error handling."""

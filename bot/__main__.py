@@ -1,0 +1,290 @@
+"""Command line: ``python -m bot run | import-roster | invite | grant | revoke | seed-demo |
+check-audit``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bot.settings import ConfigError, Settings, load_settings, require_token
+from procedures.identity import (
+    ROLE_DEPARTMENT,
+    STAFF_ROLES,
+    Role,
+    deep_link,
+    parse_department,
+    parse_role,
+)
+from procedures.roster import parse_roster
+from storage import audit
+from storage.db import Database
+from storage.identity import IdentityStore
+
+log = logging.getLogger("wuye")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Wuye property bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (polling; webhook when WUYE_WEBHOOK_URL is set)")
+    p = sub.add_parser("import-roster", help="import the owner roster (CSV or XLSX)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--estate", required=True, help="estate name (created if new)")
+    p = sub.add_parser("invite", help="print a one-time staff invite link")
+    p.add_argument("--estate", required=True)
+    p.add_argument("--role", required=True, help=", ".join(r.value for r in STAFF_ROLES))
+    p.add_argument("--department", help="department code (default: the role's own)")
+    for name, text in (("grant", "give a role to a person"), ("revoke", "take a role away")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--estate", required=True)
+        p.add_argument("--role", required=True)
+        p.add_argument("--user", required=True, type=int, help="Telegram user id")
+    sub.add_parser("seed-demo", help="create the demo estate (units, owners, staff)")
+    sub.add_parser("check-audit", help="verify the hash-chained audit trail")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "run":
+            return run(settings)
+        commands: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
+            "import-roster": import_roster,
+            "invite": invite,
+            "grant": grant,
+            "revoke": revoke,
+            "seed-demo": seed_demo,
+            "check-audit": check_audit,
+        }
+        return asyncio.run(with_db(settings, args, commands[args.command]))
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def with_db(
+    settings: Settings,
+    args: argparse.Namespace,
+    command: Callable[[Settings, argparse.Namespace], Awaitable[int]],
+) -> int:
+    """Run one offline command with the database open."""
+    db = await Database.open(settings.db)
+    try:
+        return await command(settings, args)
+    finally:
+        await db.close()
+
+
+async def _open(settings: Settings) -> tuple[Database, IdentityStore]:
+    db = await Database.open(settings.db)
+    return db, IdentityStore(db)
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until interrupted."""
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.errors import configure_logging
+
+    require_token(settings)
+    configure_logging(settings)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    db = loop.run_until_complete(Database.open(settings.db))
+    app = build_application(settings, db=db)
+    app.bot_data["owned_db"] = db
+    if settings.webhook_url:
+        if not settings.webhook_secret:
+            raise ConfigError("WUYE_WEBHOOK_SECRET: required when WUYE_WEBHOOK_URL is set")
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+async def import_roster(settings: Settings, args: argparse.Namespace) -> int:
+    """Check a roster file; import it only when every row is good."""
+    path: Path = args.file
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        print(f"Cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    from bot.i18n import t
+
+    def show(done: int, total: int) -> None:
+        print(f"\r  checked {done}/{total} rows", end="", file=sys.stderr, flush=True)
+
+    result = parse_roster(data, path.name, show)
+    print(file=sys.stderr)
+    if not result.ok:
+        print(
+            f"{path}: {len(result.errors) or 1} problem(s); nothing was imported.", file=sys.stderr
+        )
+        for err in result.errors:
+            where = f"row {err.row}" if err.row is not None else "file"
+            column = f", column {err.column}" if err.column else ""
+            print(f"  {where}{column}: {_plain(t('en', err.key, **err.params))}", file=sys.stderr)
+        return 1
+    db, identity = await _open(settings)
+    try:
+        estate = await identity.ensure_estate(args.estate, actor="cli")
+        summary = await identity.import_roster(estate.id, result.rows, actor="cli", actor_id=None)
+    finally:
+        await db.close()
+    print(
+        f"{estate.name}: {len(result.rows)} rows ({result.encoding}) — {summary.created} new, "
+        f"{summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{summary.unbound} old owner binding(s) removed."
+    )
+    return 0
+
+
+def _plain(text: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+async def invite(settings: Settings, args: argparse.Namespace) -> int:
+    """Make a one-time invite and print its deep link."""
+    role = parse_role(args.role)
+    if role is None or role not in STAFF_ROLES:
+        print(
+            f"Unknown staff role {args.role!r}; one of: {', '.join(STAFF_ROLES)}", file=sys.stderr
+        )
+        return 2
+    department = ROLE_DEPARTMENT.get(role)
+    if args.department:
+        department = parse_department(args.department)
+        if department is None:
+            print(f"Unknown department {args.department!r}", file=sys.stderr)
+            return 2
+    db, identity = await _open(settings)
+    try:
+        estate = await identity.estate_by_name(args.estate)
+        if estate is None:
+            print(f"No estate called {args.estate!r}; import its roster first.", file=sys.stderr)
+            return 2
+        code, expires = await identity.create_invite(
+            estate.id,
+            role,
+            department=department.value if department else None,
+            ttl_hours=settings.invite_ttl_hours,
+            actor="cli",
+            actor_id=None,
+        )
+    finally:
+        await db.close()
+    username = settings.bot_username or await _bot_username(settings)
+    when = expires.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z")
+    if username:
+        print(deep_link(username, code))
+    else:
+        print(f"/start inv_{code}")
+        print("(set WUYE_BOT_USERNAME to print a t.me link)", file=sys.stderr)
+    print(f"One-time invite: {role.value} at {estate.name}, valid until {when}.", file=sys.stderr)
+    return 0
+
+
+async def _bot_username(settings: Settings) -> str:
+    """Ask the Bot API for the bot's username (empty when it cannot be reached)."""
+    if not settings.token:
+        return ""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    try:
+        async with Bot(settings.token, base_url=settings.api_url) as bot:
+            return bot.username
+    except (TelegramError, OSError):
+        return ""
+
+
+async def grant(settings: Settings, args: argparse.Namespace) -> int:
+    """Give a role to someone who has already talked to the bot."""
+    return await _change_role(settings, args, give=True)
+
+
+async def revoke(settings: Settings, args: argparse.Namespace) -> int:
+    """Take a role away."""
+    return await _change_role(settings, args, give=False)
+
+
+async def _change_role(settings: Settings, args: argparse.Namespace, *, give: bool) -> int:
+    role = parse_role(args.role)
+    if role is None:
+        print(f"Unknown role {args.role!r}; one of: {', '.join(Role)}", file=sys.stderr)
+        return 2
+    db, identity = await _open(settings)
+    try:
+        estate = await identity.estate_by_name(args.estate)
+        person = await identity.person_by_tg(args.user)
+        if estate is None or person is None:
+            print("Unknown estate, or that user has never talked to the bot.", file=sys.stderr)
+            return 2
+        if give:
+            department = ROLE_DEPARTMENT.get(role)
+            changed = await identity.grant_role(
+                person.id,
+                estate.id,
+                role,
+                department=department.value if department else None,
+                actor="cli",
+            )
+        else:
+            changed = await identity.revoke_role(
+                person.id, estate.id, role.value, actor="cli", actor_id=None
+            )
+    finally:
+        await db.close()
+    verb = "granted" if give else "revoked"
+    print(f"{person.name}: {role.value} at {estate.name} {verb}." if changed else "No change.")
+    return 0
+
+
+async def seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Create (or refresh) the demo estate."""
+    from bot.demo import seed
+
+    db, _ = await _open(settings)
+    try:
+        summary = await seed(db)
+    finally:
+        await db.close()
+    print(summary)
+    return 0
+
+
+async def check_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Verify the audit trail; non-zero exit when it was tampered with."""
+    db, _ = await _open(settings)
+    try:
+        report = await audit.verify(db)
+    finally:
+        await db.close()
+    if report.ok:
+        print(f"Audit trail intact: {report.events} events.")
+        return 0
+    print(
+        f"Audit trail BROKEN at event #{report.broken_at}: {report.problem}. "
+        f"Events before it are intact.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

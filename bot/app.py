@@ -1,0 +1,128 @@
+"""The application factory: handlers in order, persistence, commands, error handling."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.errors import AdminAlerts, on_error
+from bot.i18n import t
+from bot.settings import Settings, require_token
+from handlers import general, registration, roster, staff, verification
+from handlers.common import Context, Services
+from storage.db import Database
+from storage.identity import IdentityStore
+from storage.persistence import SQLitePersistence
+
+log = logging.getLogger(__name__)
+
+#: Commands shown in Telegram's menu, per language: (command, text key).
+PRIVATE_COMMANDS = [
+    ("start", "command.start"),
+    ("whoami", "command.whoami"),
+    ("lang", "command.lang"),
+    ("help", "command.help"),
+    ("cancel", "command.cancel"),
+    ("invite", "command.invite"),
+    ("import", "command.import"),
+    ("pending", "command.pending"),
+]
+GROUP_COMMANDS = [
+    ("bind", "command.bind"),
+    ("pending", "command.pending"),
+    ("help", "command.help"),
+]
+
+#: Telegram's language codes are two letters: "zh" users share the default (zh-Hans).
+COMMAND_LANGUAGES = {None: "zh-Hans", "en": "en"}
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database,
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+) -> Application[Any, Context, Any, Any, Any, Any]:
+    """Build the bot on an open database (opened on the loop the bot will run on).
+
+    ``request`` replaces the HTTP layer (tests pass a recording fake of the Bot API).
+    """
+    builder: ApplicationBuilder[Any, Context, Any, Any, Any, Any] = (
+        Application.builder()
+        .token(require_token(settings))
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        # Telegram's limits (30 msg/s, 20/min per group), with retries on 429.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    builder = builder.persistence(SQLitePersistence(db))
+    app = builder.build()
+    app.bot_data["settings"] = settings
+    app.bot_data["alerts"] = AdminAlerts(settings.admins)
+    app.bot_data["services"] = Services(settings, db, IdentityStore(db))
+    register(app)
+    return app
+
+
+def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """Every handler, in the order that matters (first match in a group wins)."""
+    # Group 0, in order: the persistent flow first, so its steps see their replies; then
+    # buttons and commands; the catch-all hints last, only for what nothing else took.
+    app.add_handler(registration.conversation())
+    for handler in verification.handlers():
+        app.add_handler(handler)
+    for handler in [*staff.handlers(), *roster.handlers(), *general.commands()]:
+        app.add_handler(handler)
+    for handler in general.catch_all():
+        app.add_handler(handler)
+    # Group 99: after every update, write conversation state and user data at once, so a
+    # killed process loses nothing a person already sent (not only every 60 s).
+    app.add_handler(TypeHandler(Update, flush_persistence), group=99)
+    app.add_error_handler(on_error)
+
+
+async def flush_persistence(update: Update, context: Context) -> None:
+    """Persist what this update changed."""
+    if context.application.persistence is not None:
+        await context.application.update_persistence()
+
+
+async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """Register the command menus once the bot is connected."""
+    settings: Settings = app.bot_data["settings"]
+    try:
+        await set_commands(app)
+    except Exception as exc:  # a menu is a nicety; never block start-up on it
+        log.warning("could not register the command menus: %s", exc)
+    log.info("bot @%s ready (locale %s)", app.bot.username, settings.locale)
+
+
+async def set_commands(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """The command menus: private chats per language, and group chats."""
+    for language, locale in COMMAND_LANGUAGES.items():
+        await app.bot.set_my_commands(
+            [BotCommand(c, t(locale, key)) for c, key in PRIVATE_COMMANDS],
+            language_code=language,
+        )
+        await app.bot.set_my_commands(
+            [BotCommand(c, t(locale, key)) for c, key in GROUP_COMMANDS],
+            scope=BotCommandScopeAllGroupChats(),
+            language_code=language,
+        )
+
+
+async def post_shutdown(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """Close what ``python -m bot run`` opened."""
+    owned = app.bot_data.get("owned_db")
+    if isinstance(owned, Database):
+        await owned.close()

@@ -1,0 +1,66 @@
+"""Texts by key and locale, loaded from ``templates/locales/*.toml``.
+
+Texts are HTML (Telegram's HTML parse mode); placeholders are ``{name}`` and their values
+are escaped here, so a resident called ``<b>`` cannot change how a message looks.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+SOURCE_LOCALE = "zh-Hans"
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{full}."))
+        else:
+            flat[full] = str(value)
+    return flat
+
+
+@cache
+def catalogs() -> dict[str, dict[str, str]]:
+    """Every locale's texts, flattened to ``section.key``."""
+    found: dict[str, dict[str, str]] = {}
+    for entry in resources.files("templates.locales").iterdir():
+        if entry.name.endswith(".toml"):
+            found[entry.name.removesuffix(".toml")] = _flatten(
+                tomllib.loads(entry.read_text(encoding="utf-8"))
+            )
+    return found
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{names}`` a text expects."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def t(locale: str, key: str, **params: object) -> str:
+    """The text for ``key`` in ``locale`` (falling back to the source locale), filled in."""
+    texts = catalogs()
+    template = texts.get(locale, {}).get(key) or texts[SOURCE_LOCALE].get(key)
+    if template is None:
+        raise KeyError(f"no text for {key!r}")
+    safe = {name: html.escape(str(value), quote=False) for name, value in params.items()}
+    return template.format(**safe)
+
+
+def t_raw(locale: str, key: str, **params: object) -> str:
+    """Like :func:`t` but for values that are already HTML (lists built from texts)."""
+    texts = catalogs()
+    template = texts.get(locale, {}).get(key) or texts[SOURCE_LOCALE][key]
+    return template.format(**{name: str(value) for name, value in params.items()})
+
+
+def has(key: str) -> bool:
+    """Whether the source locale has a text for ``key``."""
+    return key in catalogs()[SOURCE_LOCALE]

@@ -1,0 +1,132 @@
+"""Settings from ``WUYE_*`` environment variables and an optional ``.env`` file.
+
+A bad value stops start-up with one clear line naming the variable (see
+:func:`load_settings`), never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOCALES = ("zh-Hans", "zh-Hant", "en")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the process can be told from outside."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WUYE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    token: str = ""
+    api_url: str = "https://api.telegram.org/bot"
+    file_url: str = "https://api.telegram.org/file/bot"
+    db: Path = Path("data/wuye.db")
+    data_dir: Path = Path("data/files")
+    timezone: str = "Asia/Shanghai"
+    admins: Annotated[tuple[int, ...], NoDecode] = ()
+    locale: str = "zh-Hans"
+    bot_username: str = ""
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: object) -> tuple[int, ...]:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, int):
+            return (value,)
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return tuple(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("expected comma-separated Telegram user ids") from None
+        if isinstance(value, list | tuple):
+            return tuple(int(v) for v in value)
+        raise ValueError("expected comma-separated Telegram user ids")
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        for known in LOCALES:
+            if value.lower() == known.lower():
+                return known
+        raise ValueError(f"expected one of {', '.join(LOCALES)}")
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and (":" not in value or not value.split(":", 1)[0].isdigit()):
+            raise ValueError("expected a bot token like 123456:ABC… from @BotFather")
+        return value
+
+    @field_validator("api_url", "file_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// address")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The deployment's default time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_path(self) -> str:
+        """The URL path the webhook listens on (the last part of ``webhook_url``)."""
+        from urllib.parse import urlparse
+
+        return urlparse(self.webhook_url).path.lstrip("/") or "telegram"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one :class:`ConfigError` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"WUYE_{field.upper()}: {msg}") from None
+
+
+def require_token(settings: Settings) -> str:
+    """The bot token, or a :class:`ConfigError` explaining how to get one."""
+    if not settings.token:
+        raise ConfigError("WUYE_TOKEN: not set; get a token from @BotFather and set WUYE_TOKEN")
+    return settings.token

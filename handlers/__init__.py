@@ -1,0 +1,1 @@
+"""Chat handlers, one module per procedure: they ask, parse, validate and show."""

@@ -1,0 +1,221 @@
+"""What every handler needs: the services, who is speaking, their locale, and replies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import BaseHandler, ContextTypes
+
+from bot.i18n import t
+from bot.settings import Settings
+from procedures.identity import Role, is_estate_admin, locale_for
+from storage.db import Database
+from storage.identity import IdentityStore, Membership, Person
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+#: Any handler of this bot (for lists of handlers).
+AnyHandler = BaseHandler[Update, "Context", Any]
+
+#: Telegram refuses callback data over 64 bytes; every button's data is checked here.
+CALLBACK_LIMIT = 64
+
+
+@dataclass
+class Services:
+    """Long-lived resources, opened in ``post_init`` and closed in ``post_shutdown``."""
+
+    settings: Settings
+    db: Database
+    identity: IdentityStore
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def services(context: Context) -> Services:
+    """The services of the running application."""
+    return cast(Services, context.application.bot_data["services"])
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an update, as the database knows them right now."""
+
+    person: Person
+    locale: str
+    memberships: list[Membership]
+    is_global_admin: bool
+
+    def roles_in(self, estate_id: int) -> set[str]:
+        """Roles held in one estate."""
+        return {m.role for m in self.memberships if m.estate_id == estate_id}
+
+    def admin_of(self, estate_id: int) -> bool:
+        """May act as admin in this estate (deployment admins may everywhere)."""
+        return is_estate_admin(self.roles_in(estate_id), is_global_admin=self.is_global_admin)
+
+    @property
+    def admin_estates(self) -> list[tuple[int, str]]:
+        """Estates where this person holds the admin role."""
+        seen: dict[int, str] = {}
+        for m in self.memberships:
+            if m.role == Role.ADMIN:
+                seen[m.estate_id] = m.estate_name
+        return sorted(seen.items(), key=lambda item: item[1])
+
+    @property
+    def is_staff(self) -> bool:
+        """Holds any role other than owner or tenant, or administers the deployment."""
+        return self.is_global_admin or any(
+            m.role not in (Role.OWNER, Role.TENANT) for m in self.memberships
+        )
+
+    def t(self, key: str, **params: object) -> str:
+        """A text in this person's locale."""
+        return t(self.locale, key, **params)
+
+
+def person_locale(person: Person, default: str) -> str:
+    """A person's locale: their ``/lang`` choice, else their Telegram language."""
+    return person.locale or locale_for(person.tg_language, default)
+
+
+async def who(update: Update, context: Context) -> Actor | None:
+    """Load (creating on first contact) the person behind an update, with fresh roles.
+
+    Roles are read from the database on every update, never trusted from a button.
+    """
+    user: User | None = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    svc = services(context)
+    person = await svc.identity.touch_person(
+        user.id, user.full_name, user.username, user.language_code
+    )
+    return Actor(
+        person=person,
+        locale=person_locale(person, svc.settings.locale),
+        memberships=await svc.identity.memberships(person.id),
+        is_global_admin=user.id in svc.settings.admins,
+    )
+
+
+async def reply(update: Update, text: str, markup: Markup = None) -> Message | None:
+    """Answer in the chat the update came from (HTML)."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
+    )
+
+
+async def send(
+    context: Context, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send to another chat; a blocked bot or a vanished chat is logged, not raised."""
+    try:
+        return await context.bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except (Forbidden, BadRequest) as exc:
+        log.warning("could not message chat %s: %s", chat_id, exc)
+        return None
+
+
+async def edit(query_message: Message | Any, text: str, markup: Markup = None) -> None:
+    """Edit a bot message; "message is not modified" is not an error."""
+    if not isinstance(query_message, Message):
+        return
+    try:
+        await query_message.edit_text(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+    except TelegramError as exc:  # pragma: no cover - logged, the state is already saved
+        log.warning("could not edit message: %s", exc)
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    """An inline button; its callback data must fit Telegram's 64 bytes."""
+    if len(data.encode("utf-8")) > CALLBACK_LIMIT:
+        raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of buttons."""
+    return InlineKeyboardMarkup(rows)
+
+
+def in_rows(
+    buttons: list[InlineKeyboardButton], width: int = 2
+) -> list[list[InlineKeyboardButton]]:
+    """Lay buttons out ``width`` to a row."""
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def role_name(locale: str, role: str) -> str:
+    """A role as people call it."""
+    return t(locale, f"role.{role}")
+
+
+def department_name(locale: str, code: str) -> str:
+    """A department as people call it."""
+    return t(locale, f"department.{code}")
+
+
+def menu_text(actor: Actor) -> str:
+    """The menu for the person's roles: what they can do now."""
+    lines = [actor.t("menu.title", name=actor.person.name)]
+    roles = {m.role for m in actor.memberships}
+    if roles & {Role.OWNER, Role.TENANT}:
+        lines.append(actor.t("menu.resident"))
+    if actor.is_staff:
+        lines.append(actor.t("menu.staff"))
+    if actor.is_global_admin or Role.ADMIN in roles:
+        lines.append(actor.t("menu.admin"))
+    if not roles and not actor.is_global_admin:
+        lines.append(actor.t("menu.unregistered"))
+    lines.append(actor.t("menu.common"))
+    return "\n\n".join(lines)
+
+
+def bullet_list(items: list[str]) -> str:
+    """Lines as a bulleted list (items already escaped HTML)."""
+    return "\n".join(f"• {item}" for item in items)
+
+
+def roles_summary(actor: Actor) -> str:
+    """``Estate: role (department), role`` lines for /whoami."""
+    by_estate: dict[str, list[str]] = {}
+    for m in actor.memberships:
+        label = role_name(actor.locale, m.role)
+        if m.department:
+            label += f" ({department_name(actor.locale, m.department)})"
+        by_estate.setdefault(m.estate_name, []).append(label)
+    if not by_estate:
+        return actor.t("whoami.no_roles")
+    from html import escape
+
+    return bullet_list([f"{escape(e)}: {', '.join(r)}" for e, r in by_estate.items()])
+
+

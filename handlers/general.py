@@ -1,0 +1,153 @@
+"""/help, /cancel, /lang, /whoami, the menu, and the hints for anything unexpected."""
+
+from __future__ import annotations
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.constants import ChatType
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.settings import LOCALES
+from handlers.common import (
+    AnyHandler,
+    Context,
+    button,
+    edit,
+    keyboard,
+    menu_text,
+    person_locale,
+    reply,
+    roles_summary,
+    services,
+    who,
+)
+from handlers.registration import unit_lines
+from procedures.phone import mask_phone
+
+LANGUAGE_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: what the bot does and the commands for this person's roles."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, actor.t("help.intro") + "\n\n" + menu_text(actor))
+
+
+async def menu(update: Update, context: Context) -> None:
+    """/menu: the menu again."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, menu_text(actor))
+
+
+async def cancel(update: Update, context: Context) -> None:
+    """/cancel outside any flow: nothing to cancel, but say so."""
+    actor = await who(update, context)
+    if context.user_data is not None:
+        context.user_data.pop("import_estate", None)
+        context.user_data.pop("import_file", None)
+    if actor is not None:
+        await reply(update, actor.t("common.nothing_to_cancel"), ReplyKeyboardRemove())
+
+
+async def lang(update: Update, context: Context) -> None:
+    """/lang: choose the language (or follow Telegram's)."""
+    actor = await who(update, context)
+    if actor is None:
+        return
+    rows = [[button(name, f"lang:{code}")] for code, name in LANGUAGE_NAMES.items()]
+    rows.append([button(actor.t("lang.auto"), "lang:auto")])
+    await reply(update, actor.t("lang.choose"), keyboard(rows))
+
+
+async def on_lang_button(update: Update, context: Context) -> None:
+    """A language button: remember it and answer in the new language."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    choice = (query.data or "").removeprefix("lang:")
+    if choice != "auto" and choice not in LOCALES:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    svc = services(context)
+    await svc.identity.set_locale(actor.person.id, None if choice == "auto" else choice)
+    person = await svc.identity.person(actor.person.id)
+    assert person is not None
+    locale = person_locale(person, svc.settings.locale)
+    await query.answer()
+    from bot.i18n import t
+
+    await edit(query.message, t(locale, "lang.set", language=LANGUAGE_NAMES[locale]))
+
+
+async def whoami(update: Update, context: Context) -> None:
+    """/whoami: name, phone, units, roles and language, as the bot knows them."""
+    actor = await who(update, context)
+    if actor is None:
+        return
+    units = await services(context).identity.units_of(actor.person.id)
+    text = actor.t(
+        "whoami.card",
+        name=actor.person.name,
+        tg_id=actor.person.tg_user_id,
+        phone=mask_phone(actor.person.phone) if actor.person.phone else "—",
+        language=LANGUAGE_NAMES[actor.locale],
+    )
+    text += "\n\n" + actor.t("whoami.units_title") + "\n"
+    text += unit_lines(units) if units else actor.t("whoami.no_units")
+    text += "\n\n" + actor.t("whoami.roles_title") + "\n" + roles_summary(actor)
+    if actor.is_global_admin:
+        text += "\n\n" + actor.t("whoami.global_admin")
+    await reply(update, text)
+
+
+async def hint(update: Update, context: Context) -> None:
+    """Anything sent in private outside a flow: never silence, point to what works."""
+    actor = await who(update, context)
+    if actor is None:
+        return
+    key = "hint.registered" if actor.memberships or actor.is_global_admin else "hint.unregistered"
+    await reply(update, actor.t(key))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button nobody handles any more (an old message, a finished flow, forged data)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    await query.answer(actor.t("common.stale_button"), show_alert=True)
+
+
+async def group_start(update: Update, context: Context) -> None:
+    """/start or /help in a group: explain how groups are used."""
+    actor = await who(update, context)
+    if (
+        actor is not None
+        and update.effective_chat
+        and update.effective_chat.type != ChatType.PRIVATE
+    ):
+        await reply(update, actor.t("help.group"))
+
+
+def commands() -> list[AnyHandler]:
+    """Commands that work anywhere (after the flows have had their chance)."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("help", help_command, private),
+        CommandHandler(["help", "start"], group_start, filters.ChatType.GROUPS),
+        CommandHandler("menu", menu, private),
+        CommandHandler("cancel", cancel),
+        CommandHandler("lang", lang),
+        CallbackQueryHandler(on_lang_button, pattern=r"^lang:"),
+        CommandHandler("whoami", whoami),
+    ]
+
+
+def catch_all() -> list[AnyHandler]:
+    """Last in line: hints for unexpected text and answers for stale buttons."""
+    return [
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, hint),
+        CallbackQueryHandler(stale_button),
+    ]

@@ -1,0 +1,293 @@
+"""Owners register by sharing their own contact; staff join by one-time invite links.
+
+``/start`` → share contact (Telegram's request-contact button) → matched against the
+roster (主清冊, H-1) and bound to every unit of that owner. An unknown phone asks for the
+estate and unit and sends a verification request to the customer-service group, whose
+staff approve or reject it with buttons (see :mod:`handlers.verification`).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from enum import IntEnum
+from html import escape
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from handlers.common import (
+    Actor,
+    Context,
+    bullet_list,
+    button,
+    department_name,
+    edit,
+    in_rows,
+    keyboard,
+    menu_text,
+    reply,
+    role_name,
+    services,
+    who,
+)
+from handlers.verification import post_verification
+from procedures.identity import INVITE_PREFIX, looks_like_invite_code
+from procedures.phone import normalise_phone
+from storage.identity import InviteOutcome, Unit
+
+log = logging.getLogger(__name__)
+
+
+class Step(IntEnum):
+    """Where a person is in registration (ints survive persistence)."""
+
+    CONTACT = 1
+    ESTATE = 2
+    UNIT = 3
+
+
+def contact_keyboard(actor: Actor) -> ReplyKeyboardMarkup:
+    """One big button that shares the person's own contact."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(actor.t("reg.share_button"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+        input_field_placeholder=actor.t("reg.share_placeholder"),
+    )
+
+
+def unit_lines(units: list[Unit]) -> str:
+    """Units as a bulleted list: ``Estate · 3栋 502``."""
+    return bullet_list([f"{escape(u.estate_name)} · {escape(u.label)}" for u in units])
+
+
+async def start(update: Update, context: Context) -> int:
+    """/start: redeem an invite, show the menu, or ask for the contact."""
+    actor = await who(update, context)
+    if actor is None:
+        return ConversationHandler.END
+    if context.args and context.args[0].startswith(INVITE_PREFIX):
+        await redeem(update, context, actor, context.args[0].removeprefix(INVITE_PREFIX))
+        return ConversationHandler.END
+    context.user_data.pop("reg", None) if context.user_data is not None else None
+    if actor.memberships or actor.is_global_admin:
+        await reply(update, menu_text(actor), ReplyKeyboardRemove())
+        return ConversationHandler.END
+    await reply(update, actor.t("reg.ask_contact"), contact_keyboard(actor))
+    return Step.CONTACT
+
+
+async def redeem(update: Update, context: Context, actor: Actor, code: str) -> None:
+    """Use a staff invite: grant its role, or explain why the link does not work."""
+    svc = services(context)
+    if not looks_like_invite_code(code):
+        await reply(update, actor.t("invite.unknown"))
+        return
+    result = await svc.identity.redeem_invite(code, actor.person)
+    if result.outcome is not InviteOutcome.GRANTED:
+        await reply(update, actor.t(f"invite.{result.outcome.value}"))
+        return
+    fresh = await who(update, context)
+    assert fresh is not None and result.role is not None and result.estate_name is not None
+    department = (
+        fresh.t("invite.in_department", department=department_name(fresh.locale, result.department))
+        if result.department
+        else ""
+    )
+    await reply(
+        update,
+        fresh.t(
+            "invite.granted",
+            role=role_name(fresh.locale, result.role),
+            estate=result.estate_name,
+        )
+        + department
+        + "\n\n"
+        + menu_text(fresh),
+        ReplyKeyboardRemove(),
+    )
+
+
+async def got_contact(update: Update, context: Context) -> int:
+    """A contact: refuse someone else's; bind the roster's units or ask for the estate."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or message.contact is None:
+        return Step.CONTACT
+    contact = message.contact
+    if contact.user_id != actor.person.tg_user_id:
+        await reply(update, actor.t("reg.not_own_contact"), contact_keyboard(actor))
+        return Step.CONTACT
+    phone = normalise_phone(contact.phone_number, international=True)
+    if phone is None:
+        await reply(update, actor.t("reg.bad_phone"), ReplyKeyboardRemove())
+        return ConversationHandler.END
+    svc = services(context)
+    units = await svc.identity.units_for_phone(phone)
+    if units:
+        bound = await svc.identity.bind_owner(
+            actor.person,
+            phone,
+            units,
+            source="roster",
+            actor=f"person:{actor.person.id}",
+            actor_id=actor.person.id,
+        )
+        log.info("person %s bound to %d unit(s) by roster", actor.person.id, len(bound))
+        fresh = await who(update, context)
+        assert fresh is not None
+        await reply(
+            update,
+            fresh.t("reg.bound", units=len(units)) + "\n" + unit_lines(units),
+            ReplyKeyboardRemove(),
+        )
+        await reply(update, menu_text(fresh))
+        return ConversationHandler.END
+    assert context.user_data is not None
+    context.user_data["reg"] = {"phone": phone}
+    estates = await svc.identity.estates()
+    if not estates:
+        await reply(update, actor.t("reg.no_estates"), ReplyKeyboardRemove())
+        return ConversationHandler.END
+    await reply(update, actor.t("reg.not_found"), ReplyKeyboardRemove())
+    if len(estates) == 1:
+        context.user_data["reg"]["estate_id"] = estates[0].id
+        await reply(update, actor.t("reg.ask_unit", estate=estates[0].name))
+        return Step.UNIT
+    buttons = [button(e.name, f"reg:estate:{e.id}") for e in estates]
+    await reply(update, actor.t("reg.ask_estate"), keyboard(in_rows(buttons)))
+    return Step.ESTATE
+
+
+async def contact_expected(update: Update, context: Context) -> int:
+    """Anything but a contact while one is expected: say how, keep waiting."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, actor.t("reg.contact_expected"), contact_keyboard(actor))
+    return Step.CONTACT
+
+
+async def got_estate(update: Update, context: Context) -> int:
+    """An estate button: remember it and ask for the unit."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    await query.answer()
+    reg = context.user_data.get("reg")
+    estate = None
+    if reg and (query.data or "").count(":") == 2:
+        raw = (query.data or "").rsplit(":", 1)[1]
+        estate = await services(context).identity.estate(int(raw)) if raw.isdigit() else None
+    if reg is None or estate is None:
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    reg["estate_id"] = estate.id
+    await edit(query.message, actor.t("reg.estate_chosen", estate=estate.name))
+    await reply(update, actor.t("reg.ask_unit", estate=estate.name))
+    return Step.UNIT
+
+
+async def estate_expected(update: Update, context: Context) -> int:
+    """Text while an estate button is expected."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, actor.t("common.tap_a_button"))
+    return Step.ESTATE
+
+
+async def got_unit(update: Update, context: Context) -> int:
+    """The unit typed by the person: find it, then send the verification request."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or context.user_data is None:
+        return ConversationHandler.END
+    reg = context.user_data.get("reg") or {}
+    if "estate_id" not in reg:
+        await reply(update, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    text = (message.text or "").strip()
+    units = await services(context).identity.find_units(reg["estate_id"], text) if text else []
+    if not units:
+        await reply(update, actor.t("reg.unit_not_found", unit=text[:40]))
+        return Step.UNIT
+    if len(units) > 1:
+        buttons = [button(u.label, f"reg:unit:{u.id}") for u in units[:12]]
+        await reply(update, actor.t("reg.pick_unit"), keyboard(in_rows(buttons, 3)))
+        return Step.UNIT
+    return await request_verification(update, context, actor, units[0])
+
+
+async def got_unit_choice(update: Update, context: Context) -> int:
+    """A unit button, when the typed unit matched several."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    await query.answer()
+    reg = context.user_data.get("reg") or {}
+    raw = (query.data or "").rsplit(":", 1)[-1]
+    unit = await services(context).identity.unit(int(raw)) if raw.isdigit() else None
+    if unit is None or unit.estate_id != reg.get("estate_id"):
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    await edit(query.message, actor.t("reg.unit_chosen", unit=unit.label))
+    return await request_verification(update, context, actor, unit)
+
+
+async def request_verification(update: Update, context: Context, actor: Actor, unit: Unit) -> int:
+    """Open the request and send it to customer service; tell the person what happens next."""
+    assert context.user_data is not None
+    phone = context.user_data["reg"]["phone"]
+    verification = await services(context).identity.open_verification(actor.person, unit, phone)
+    context.user_data.pop("reg", None)
+    await post_verification(context, verification.id)
+    await reply(update, actor.t("reg.verification_sent", estate=unit.estate_name, unit=unit.label))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel: drop what was typed so far."""
+    actor = await who(update, context)
+    if context.user_data is not None:
+        context.user_data.pop("reg", None)
+    if actor is not None:
+        await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler[Context]:
+    """The registration flow (persistent: survives restarts)."""
+    with warnings.catch_warnings():
+        # per_message=False with a button step makes PTB warn; state is per chat and user on
+        # purpose, and each button handler checks the stored flow before acting.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("start", start, filters.ChatType.PRIVATE)],
+            states={
+                Step.CONTACT: [
+                    MessageHandler(filters.CONTACT, got_contact),
+                    MessageHandler(~filters.COMMAND, contact_expected),
+                ],
+                Step.ESTATE: [
+                    CallbackQueryHandler(got_estate, pattern=r"^reg:estate:"),
+                    MessageHandler(~filters.COMMAND, estate_expected),
+                ],
+                Step.UNIT: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, got_unit),
+                    CallbackQueryHandler(got_unit_choice, pattern=r"^reg:unit:"),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            name="registration",
+            persistent=True,
+            allow_reentry=True,
+        )

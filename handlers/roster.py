@@ -1,0 +1,232 @@
+"""Admins import the developer's roster (主清冊) by sending a CSV or XLSX file.
+
+``/import [estate]`` picks the estate (buttons when the admin has several; a deployment
+admin may name a new estate), then the file is checked row by row. A file with any error
+imports nothing and every bad row is listed (row, column, reason); a good file creates or
+updates units in one transaction. Large files show their progress by editing one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from html import escape
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.common import (
+    Actor,
+    AnyHandler,
+    Context,
+    button,
+    edit,
+    in_rows,
+    keyboard,
+    reply,
+    services,
+    who,
+)
+from handlers.staff import administered
+from procedures.roster import RosterError, parse_roster
+from storage.identity import Estate
+
+log = logging.getLogger(__name__)
+
+#: Telegram lets bots download files up to 20 MB.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: How many row errors one reply lists before "… and N more".
+ERRORS_SHOWN = 30
+#: Files with at least this many rows get progress messages.
+PROGRESS_ROWS = 1000
+
+
+async def import_command(update: Update, context: Context) -> None:
+    """/import [estate]: choose where the next roster file goes."""
+    actor = await who(update, context)
+    if actor is None or context.user_data is None:
+        return
+    if update.effective_chat and update.effective_chat.type != ChatType.PRIVATE:
+        await reply(update, actor.t("roster.private_only"))
+        return
+    svc = services(context)
+    if context.args:
+        name = " ".join(context.args)
+        estate = await svc.identity.estate_by_name(name)
+        if estate is None and actor.is_global_admin:
+            estate = await svc.identity.ensure_estate(name, actor=f"person:{actor.person.id}")
+        if estate is None or not actor.admin_of(estate.id):
+            await reply(update, actor.t("roster.unknown_estate", estate=name))
+            return
+        await choose(update, context, actor, estate)
+        return
+    estates = await administered(context, actor)
+    if not estates:
+        key = "roster.no_estates_yet" if actor.is_global_admin else "common.admins_only"
+        await reply(update, actor.t(key))
+        return
+    if len(estates) == 1:
+        await choose(update, context, actor, estates[0])
+        return
+    buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
+    await reply(update, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
+
+
+async def choose(update: Update, context: Context, actor: Actor, estate: Estate) -> None:
+    """Remember the estate; import a file already waiting, or ask for one."""
+    assert context.user_data is not None
+    context.user_data["import_estate"] = estate.id
+    waiting = context.user_data.pop("import_file", None)
+    if waiting:
+        await run_import(update, context, actor, estate, waiting)
+    else:
+        await reply(update, actor.t("roster.send_file", estate=estate.name))
+
+
+async def on_estate_button(update: Update, context: Context) -> None:
+    """An estate button of /import (admin rights re-checked)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    raw = (query.data or "").rsplit(":", 1)[-1]
+    estate = await services(context).identity.estate(int(raw)) if raw.isdigit() else None
+    if estate is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if not actor.admin_of(estate.id):
+        await query.answer(actor.t("common.admins_only"), show_alert=True)
+        return
+    await query.answer()
+    await edit(query.message, actor.t("roster.estate_chosen", estate=estate.name))
+    await choose(update, context, actor, estate)
+
+
+async def got_document(update: Update, context: Context) -> None:
+    """A file in the private chat: an admin's roster; anyone else gets a polite word."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or message.document is None:
+        return
+    assert context.user_data is not None
+    estates = await administered(context, actor)
+    if not estates:
+        await reply(update, actor.t("roster.file_admins_only"))
+        return
+    doc = message.document
+    waiting = {"file_id": doc.file_id, "name": doc.file_name or "", "size": doc.file_size or 0}
+    chosen = context.user_data.get("import_estate")
+    estate = next((e for e in estates if e.id == chosen), None)
+    if estate is None and len(estates) == 1:
+        estate = estates[0]
+    if estate is None:
+        context.user_data["import_file"] = waiting
+        buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
+        await reply(update, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
+        return
+    await run_import(update, context, actor, estate, waiting)
+
+
+class Progress:
+    """Row counts reported from the parsing thread, shown by editing one message."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+
+async def tick(message: Message, actor: Actor, progress: Progress, key: str) -> None:
+    """Every second, show how far the work is (until cancelled)."""
+    shown = -1
+    while True:
+        await asyncio.sleep(1.0)
+        if progress.total >= PROGRESS_ROWS and progress.done != shown:
+            shown = progress.done
+            with contextlib.suppress(TelegramError):
+                await message.edit_text(
+                    actor.t(key, done=progress.done, total=progress.total),
+                    parse_mode=ParseMode.HTML,
+                )
+
+
+async def run_import(
+    update: Update, context: Context, actor: Actor, estate: Estate, waiting: dict[str, Any]
+) -> None:
+    """Download, check and (if every row is good) import one roster file."""
+    svc = services(context)
+    if int(waiting.get("size") or 0) > MAX_FILE_BYTES:
+        await reply(update, actor.t("roster.too_big"))
+        return
+    status = await reply(update, actor.t("roster.reading", estate=estate.name))
+    assert status is not None
+    try:
+        file = await context.bot.get_file(waiting["file_id"])
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("roster download failed: %s", exc)
+        await edit(status, actor.t("roster.download_failed"))
+        return
+    progress = Progress()
+    ticker = asyncio.create_task(tick(status, actor, progress, "roster.checking"))
+    try:
+        result = await asyncio.to_thread(parse_roster, data, waiting.get("name") or "", progress)
+    finally:
+        ticker.cancel()
+    if not result.ok:
+        await edit(status, actor.t("roster.rejected", errors=len(result.errors) or 1))
+        await reply(update, error_report(actor, result.errors))
+        return
+    if len(result.rows) >= PROGRESS_ROWS:
+        await edit(status, actor.t("roster.checked", rows=len(result.rows)))
+    summary = await svc.identity.import_roster(
+        estate.id,
+        result.rows,
+        actor=f"person:{actor.person.id}",
+        actor_id=actor.person.id,
+    )
+    assert context.user_data is not None
+    context.user_data.pop("import_estate", None)
+    await reply(
+        update,
+        actor.t(
+            "roster.imported",
+            estate=estate.name,
+            rows=len(result.rows),
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            unbound=summary.unbound,
+        ),
+    )
+
+
+def error_report(actor: Actor, errors: list[RosterError]) -> str:
+    """Every bad row as ``row · column: reason`` (the first few dozen, then a count)."""
+    lines = []
+    for err in errors[:ERRORS_SHOWN]:
+        reason = actor.t(err.key, **err.params)
+        where = []
+        if err.row is not None:
+            where.append(actor.t("roster.where_row", row=err.row))
+        if err.column:
+            where.append(escape(err.column))
+        lines.append(f"• {' · '.join(where)}: {reason}" if where else f"• {reason}")
+    if len(errors) > ERRORS_SHOWN:
+        lines.append(actor.t("roster.more_errors", count=len(errors) - ERRORS_SHOWN))
+    return actor.t("roster.errors_title") + "\n" + "\n".join(lines)
+
+
+def handlers() -> list[AnyHandler]:
+    """/import, its estate buttons and documents sent in private."""
+    return [
+        CommandHandler("import", import_command),
+        CallbackQueryHandler(on_estate_button, pattern=r"^imp:e:"),
+        MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, got_document),
+    ]

@@ -1,0 +1,1 @@
+"""The manual as code: rules, forms and calendars; no Telegram, no SQL."""

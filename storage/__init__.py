@@ -1,0 +1,1 @@
+"""SQLite storage: migrations, repositories, the audit trail and PTB persistence."""

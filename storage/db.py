@@ -1,0 +1,136 @@
+"""The SQLite connection: WAL, foreign keys, busy timeout, migrations, one writer at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (storage keeps every time in UTC)."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """A UTC timestamp as stored: ISO 8601 with seconds and the +00:00 offset."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> datetime:
+    """The inverse of :func:`iso`."""
+    return datetime.fromisoformat(text)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered migrations shipped in ``storage/migrations``: (version, name, sql)."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """One aiosqlite connection shared by the process.
+
+    Writes go through :meth:`write` (``BEGIN IMMEDIATE``, commit or roll back); an asyncio
+    lock keeps one unit of work at a time on the connection so two updates never interleave
+    their statements inside one transaction.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating folders as needed), configure and migrate the database."""
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(target, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        db = cls(conn, target)
+        await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.conn.close()
+
+    async def migrate(self) -> list[str]:
+        """Apply every migration not yet applied; re-running is a no-op. Returns what ran."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        async with self.conn.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        applied = []
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            async with self.write() as conn:
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, iso(utcnow())),
+                )
+            applied.append(name)
+        return applied
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """One row of a read, or None."""
+        async with self._lock, self.conn.execute(sql, params) as cur:
+            row: sqlite3.Row | None = await cur.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Every row of a read."""
+        async with self._lock, self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+
+def _split_sql(script: str) -> Iterable[str]:
+    """Split a migration into statements, keeping ``CREATE TRIGGER … END;`` whole."""
+    buffer: list[str] = []
+    for line in script.splitlines():
+        if not buffer and (not line.strip() or line.strip().startswith("--")):
+            continue
+        buffer.append(line)
+        statement = "\n".join(buffer)
+        if sqlite3.complete_statement(statement):
+            yield statement
+            buffer = []
+    if "".join(buffer).strip():
+        yield "\n".join(buffer)

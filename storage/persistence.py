@@ -1,0 +1,122 @@
+"""PTB persistence in the bot's own SQLite file, so a flow half-way through survives restarts.
+
+The application also calls :meth:`Application.update_persistence` after every update (see
+``bot.app``), so even a killed process loses at most the update it was handling.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from storage.db import Database
+
+Data = dict[str, Any]
+
+
+class SQLitePersistence(BasePersistence[Data, Data, Data]):
+    """Conversation states and per-user / per-chat data, stored as JSON rows.
+
+    Values must be JSON-serialisable; flows keep only plain data (ids, text) in user_data.
+    Bot data and callback data are not stored: nothing in the bot relies on them.
+    """
+
+    def __init__(self, db: Database, update_interval: float = 60) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, callback_data=False),
+            update_interval=update_interval,
+        )
+        self.db = db
+
+    async def _load(self, kind: str) -> dict[int, Data]:
+        rows = await self.db.fetchall("SELECT id, data FROM ptb_data WHERE kind = ?", (kind,))
+        return {int(r["id"]): json.loads(r["data"]) for r in rows}
+
+    async def _save(self, kind: str, key: int, data: Data) -> None:
+        async with self.db.write() as conn:
+            if data:
+                await conn.execute(
+                    "INSERT INTO ptb_data(kind, id, data) VALUES (?, ?, ?)"
+                    " ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
+                    (kind, key, json.dumps(data, ensure_ascii=False)),
+                )
+            else:
+                await conn.execute("DELETE FROM ptb_data WHERE kind = ? AND id = ?", (kind, key))
+
+    async def get_user_data(self) -> dict[int, Data]:
+        """Every stored user's data."""
+        return await self._load("user")
+
+    async def get_chat_data(self) -> dict[int, Data]:
+        """Every stored chat's data."""
+        return await self._load("chat")
+
+    async def get_bot_data(self) -> Data:
+        """Bot data is not stored."""
+        return {}
+
+    async def get_callback_data(self) -> None:
+        """Callback data is not stored."""
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        """The states of one conversation handler, keyed by (chat id, user id…)."""
+        rows = await self.db.fetchall(
+            "SELECT key, state FROM ptb_conversations WHERE name = ?", (name,)
+        )
+        return {tuple(json.loads(r["key"])): json.loads(r["state"]) for r in rows}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        """Store (or, for an ended conversation, forget) one conversation's state."""
+        encoded_key = json.dumps(list(key))
+        async with self.db.write() as conn:
+            if new_state is None:
+                await conn.execute(
+                    "DELETE FROM ptb_conversations WHERE name = ? AND key = ?",
+                    (name, encoded_key),
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO ptb_conversations(name, key, state) VALUES (?, ?, ?)"
+                    " ON CONFLICT(name, key) DO UPDATE SET state = excluded.state",
+                    (name, encoded_key, json.dumps(new_state)),
+                )
+
+    async def update_user_data(self, user_id: int, data: Data) -> None:
+        """Store one user's data."""
+        await self._save("user", user_id, data)
+
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
+        """Store one chat's data."""
+        await self._save("chat", chat_id, data)
+
+    async def update_bot_data(self, data: Data) -> None:
+        """Bot data is not stored."""
+
+    async def update_callback_data(self, data: Any) -> None:
+        """Callback data is not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Forget a chat's data."""
+        await self._save("chat", chat_id, {})
+
+    async def drop_user_data(self, user_id: int) -> None:
+        """Forget a user's data."""
+        await self._save("user", user_id, {})
+
+    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
+        """Nothing to refresh: this process is the only writer."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
+        """Nothing to refresh: this process is the only writer."""
+
+    async def refresh_bot_data(self, bot_data: Data) -> None:
+        """Nothing to refresh: bot data is not stored."""
+
+    async def flush(self) -> None:
+        """Every write is already committed."""

@@ -1,0 +1,126 @@
+"""Phone numbers as owners and rosters write them, and how they are shown in group chats."""
+
+from __future__ import annotations
+
+import pytest
+
+from procedures.phone import mask_phone, normalise_phone
+
+MOBILE = "+8613800138000"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000",
+        " 13800138000 ",
+        "138 0013 8000",
+        "138-0013-8000",
+        "138.0013.8000",
+        "(138)00138000",
+        "138/0013/8000",
+        "013800138000",
+        "8613800138000",
+        "+8613800138000",
+        "+86 138 0013 8000",
+        "+86-138-0013-8000",
+        "(+86) 138 0013 8000",
+        "0086 138 0013 8000",
+        "008613800138000",
+        "１３８００１３８０００",
+        "＋８６　１３８　００１３　８０００",
+        "+86 (0)138 0013 8000",
+        "\u3000138\u30000013\u30008000\u3000",
+    ],
+)
+def test_every_way_of_writing_a_chinese_mobile_gives_the_same_number(raw: str) -> None:
+    assert normalise_phone(raw) == MOBILE
+
+
+@pytest.mark.parametrize("prefix", ["13", "14", "15", "16", "17", "18", "19"])
+def test_all_mobile_ranges_are_accepted(prefix: str) -> None:
+    assert normalise_phone(prefix + "912345678") == "+86" + prefix + "912345678"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("8613800138000", MOBILE),
+        ("+8613800138000", MOBILE),
+        ("85291234567", "+85291234567"),
+        ("447911123456", "+447911123456"),
+        ("14155552671", "+14155552671"),
+    ],
+)
+def test_telegram_contacts_carry_the_country_code_without_a_plus(raw: str, expected: str) -> None:
+    assert normalise_phone(raw, international=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+852 9123 4567", "+85291234567"),
+        ("00852 9123 4567", "+85291234567"),
+        ("+853 6612 3456", "+85366123456"),
+        ("+886 912 345 678", "+886912345678"),
+        ("+1 (415) 555-2671", "+14155552671"),
+        ("+44 7911 123456", "+447911123456"),
+    ],
+)
+def test_numbers_from_outside_the_mainland_are_kept(raw: str, expected: str) -> None:
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "无",
+        "abc",
+        "138001380OO",
+        "1380013800",  # 10 digits
+        "138001380001",  # 12 digits without a trunk 0
+        "12800138000",  # 12x is not a mobile range
+        "23800138000",
+        "021-12345678",  # Shanghai landline
+        "02112345678",
+        "85291234567",  # bare digits are mainland numbers unless said otherwise
+        "+86 21 12345678",  # landline behind +86
+        "+86 1380013800",
+        "+86",
+        "+",
+        "+1234567",  # 7 digits: shorter than any E.164 number
+        "+1234567890123456",  # 16 digits: longer than E.164 allows
+        "+0123456789",
+        "++8613800138000",
+        "138 0013 8000 转 123",
+        "13800138000, 13900139000",
+    ],
+)
+def test_unusable_text_is_rejected(raw: str) -> None:
+    assert normalise_phone(raw) is None
+
+
+def test_international_flag_still_rejects_a_landline_behind_86() -> None:
+    assert normalise_phone("862112345678", international=True) is None
+
+
+@pytest.mark.parametrize(
+    ("e164", "shown"),
+    [
+        ("+8613800138000", "+86 138****8000"),
+        ("+85291234567", "+852 ****4567"),
+        ("+886912345678", "+886 *****5678"),
+        ("+14155552671", "+1 ******2671"),
+        ("+447911123456", "+44 ******3456"),
+        ("+79161234567", "+7 ******4567"),
+    ],
+)
+def test_masked_phone_keeps_the_country_code_and_hides_the_middle(e164: str, shown: str) -> None:
+    assert mask_phone(e164) == shown
+
+
+def test_masking_does_not_leak_text_that_is_not_e164() -> None:
+    assert mask_phone("13800138000") == "*******8000"
+    assert mask_phone("") == "****"
