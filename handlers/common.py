@@ -16,7 +16,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import BaseHandler, ContextTypes
 
 from bot.i18n import t
@@ -127,11 +127,19 @@ async def reply(update: Update, text: str, markup: Markup = None) -> Message | N
 async def send(
     context: Context, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
-    """Send to another chat; a blocked bot or a vanished chat is logged, not raised."""
+    """Send to another chat; a blocked bot or a vanished chat is logged, not raised.
+
+    A group upgraded to a supergroup is followed: its departments move to the new id and
+    the message goes there.
+    """
     try:
         return await context.bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
+    except ChatMigrated as exc:
+        new_id = int(exc.new_chat_id)
+        await services(context).identity.migrate_chat(chat_id, new_id)
+        return await send(context, new_id, text, markup)
     except (Forbidden, BadRequest) as exc:
         log.warning("could not message chat %s: %s", chat_id, exc)
         return None
@@ -217,5 +225,3 @@ def roles_summary(actor: Actor) -> str:
     from html import escape
 
     return bullet_list([f"{escape(e)}: {', '.join(r)}" for e, r in by_estate.items()])
-
-

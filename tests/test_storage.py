@@ -29,15 +29,17 @@ async def test_migrations_apply_once_and_rerun_is_a_no_op(tmp_path: Path) -> Non
     await again.close()
 
 
+async def _insert_then_fail(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO estates(name, created_at) VALUES ('半途', '2026-01-01')")
+        raise RuntimeError("crash half-way")
+
+
 async def test_a_failed_write_rolls_back_everything(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "w.db")
     try:
         with pytest.raises(RuntimeError):
-            async with db.write() as conn:
-                await conn.execute(
-                    "INSERT INTO estates(name, created_at) VALUES ('半途', '2026-01-01')"
-                )
-                raise RuntimeError("crash half-way")
+            await _insert_then_fail(db)
         assert await IdentityStore(db).estates() == []
     finally:
         await db.close()
@@ -82,7 +84,7 @@ async def _three_events(path: Path) -> None:
 @pytest.mark.parametrize(
     ("sql", "problem"),
     [
-        ("UPDATE audit SET data = '{\"role\":\"leadership\"}' WHERE id = 4", "edited"),
+        ('UPDATE audit SET data = \'{"role":"leadership"}\' WHERE id = 4', "edited"),
         ("DELETE FROM audit WHERE id = 2", "removed"),
     ],
 )

@@ -1,0 +1,90 @@
+"""Fixtures: a clean environment, a fresh database, and the bot wired to a fake Bot API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application
+from bot.settings import Settings
+from storage.db import Database
+from tests.support.telegram import FakeBotApi, Harness
+
+TOKEN = "123456:TEST-TOKEN-never-logged"
+ADMIN_ID = 500
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No WUYE_* variable or .env file of the machine leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("WUYE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a test deployment with one deployment admin."""
+    return Settings(
+        token=TOKEN,
+        db=tmp_path / "wuye.db",
+        data_dir=tmp_path / "files",
+        admins=(ADMIN_ID,),
+        bot_username="wuye_test_bot",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """A migrated database in a temporary folder."""
+    database = await Database.open(settings.db)
+    yield database
+    await database.close()
+
+
+class World:
+    """The bot as a running process over one database, which tests can restart or crash."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.api = FakeBotApi()
+        self.harness: Harness | None = None
+
+    async def start(self) -> Harness:
+        """Build and initialise the application (as `python -m bot run` does, minus polling)."""
+        app = build_application(self.settings, db=self.db, request=self.api, rate_limit=False)
+        await app.initialize()
+        if self.harness is None:
+            self.harness = Harness(app, self.api)
+        else:
+            self.harness.application = app
+        return self.harness
+
+    async def stop(self) -> None:
+        """A clean shutdown (persistence flushed by PTB)."""
+        assert self.harness is not None
+        await self.harness.application.shutdown()
+
+    async def crash_and_restart(self) -> Harness:
+        """The process dies without any shutdown; a new one starts on the same database."""
+        return await self.start()
+
+
+@pytest.fixture
+async def world(settings: Settings, db: Database) -> AsyncIterator[World]:
+    """The bot, started."""
+    w = World(settings, db)
+    await w.start()
+    yield w
+    assert w.harness is not None
+    app: Any = w.harness.application
+    if app.running:
+        await app.stop()
+    await app.shutdown()

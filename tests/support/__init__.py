@@ -1,0 +1,1 @@
+"""Shared helpers for the test suite (offline Telegram Bot API fake and script-style helpers)."""

@@ -1,0 +1,87 @@
+"""Settings and the command line: a bad value is one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(_env_file=None)
+    assert s.timezone == "Asia/Shanghai"
+    assert s.locale == "zh-Hans"
+    assert s.api_url == "https://api.telegram.org/bot"
+    assert s.admins == ()
+
+
+def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WUYE_ADMINS", "101, 202")
+    monkeypatch.setenv("WUYE_LOCALE", "en")
+    monkeypatch.setenv("WUYE_API_URL", "http://127.0.0.1:8081/bot")
+    s = load_settings(_env_file=None)
+    assert s.admins == (101, 202)
+    assert s.locale == "en"
+    assert s.api_url == "http://127.0.0.1:8081/bot"
+
+
+def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("WUYE_TIMEZONE=Asia/Hong_Kong\n", encoding="utf-8")
+    assert load_settings().timezone == "Asia/Hong_Kong"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("WUYE_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+        ("WUYE_ADMINS", "alice", "Telegram user ids"),
+        ("WUYE_LOCALE", "fr", "zh-Hans"),
+        ("WUYE_WEBHOOK_PORT", "99999", ""),
+        ("WUYE_TOKEN", "not-a-token", "@BotFather"),
+        ("WUYE_API_URL", "ftp://x", "http"),
+    ],
+)
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert message.startswith(f"{name}:")
+    assert fragment in message
+    assert "\n" not in message
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WUYE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_start_up_with_a_bad_value_prints_one_line(tmp_path: Path) -> None:
+    done = _run(["run"], {"WUYE_TIMEZONE": "Nowhere/Land"}, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "Configuration error: WUYE_TIMEZONE: unknown time zone 'Nowhere/Land'"
+    ]
+
+
+def test_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
+    done = _run(["run"], {}, tmp_path)
+    assert done.returncode == 2
+    assert "WUYE_TOKEN" in done.stderr and "Traceback" not in done.stderr
