@@ -68,7 +68,9 @@ def build_application(
     builder = builder.persistence(SQLitePersistence(db))
     app = builder.build()
     app.bot_data["settings"] = settings
-    app.bot_data["alerts"] = AdminAlerts(settings.admins)
+    app.bot_data["alerts"] = AdminAlerts(
+        settings.admins, secrets=[settings.token, settings.webhook_secret]
+    )
     app.bot_data["services"] = Services(settings, db, IdentityStore(db))
     register(app)
     return app
@@ -92,9 +94,19 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
 
 
 async def flush_persistence(update: Update, context: Context) -> None:
-    """Persist what this update changed."""
-    if context.application.persistence is not None:
-        await context.application.update_persistence()
+    """Persist what this update changed.
+
+    PTB marks an update's user and chat data for saving only after every handler group has
+    run, so they are marked here first; conversation states are tracked by PTB itself.
+    """
+    app = context.application
+    if app.persistence is None:
+        return
+    app.mark_data_for_update_persistence(
+        chat_ids=update.effective_chat.id if update.effective_chat else None,
+        user_ids=update.effective_user.id if update.effective_user else None,
+    )
+    await app.update_persistence()
 
 
 async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:

@@ -76,8 +76,14 @@ def install_redaction(settings: Settings) -> None:
 class AdminAlerts:
     """Tell admins about errors, at most once per :data:`ALERT_INTERVAL`."""
 
-    def __init__(self, admins: tuple[int, ...], interval: float = ALERT_INTERVAL) -> None:
+    def __init__(
+        self,
+        admins: tuple[int, ...],
+        interval: float = ALERT_INTERVAL,
+        secrets: list[str] | None = None,
+    ) -> None:
         self.admins = admins
+        self.redactor = RedactingFilter(secrets or [])
         self.interval = interval
         self.last_sent = float("-inf")
         self.suppressed = 0
@@ -99,7 +105,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %s", where, exc_info=error)
     alerts: AdminAlerts | None = context.application.bot_data.get("alerts")
     if alerts is not None and alerts.admins and alerts.due():
-        summary = f"{type(error).__name__}: {error}"
+        summary = alerts.redactor.redact(f"{type(error).__name__}: {error}")
         extra = f" (+{alerts.suppressed} more since the last alert)" if alerts.suppressed else ""
         alerts.suppressed = 0
         text = (
