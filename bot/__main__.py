@@ -91,6 +91,8 @@ def run(settings: Settings) -> int:
     from bot.errors import configure_logging
 
     require_token(settings)
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError("WUYE_WEBHOOK_SECRET: required when WUYE_WEBHOOK_URL is set")
     configure_logging(settings)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -98,8 +100,6 @@ def run(settings: Settings) -> int:
     app = build_application(settings, db=db)
     app.bot_data["owned_db"] = db
     if settings.webhook_url:
-        if not settings.webhook_secret:
-            raise ConfigError("WUYE_WEBHOOK_SECRET: required when WUYE_WEBHOOK_URL is set")
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,

@@ -226,6 +226,16 @@ async def got_unit(update: Update, context: Context) -> int:
     return await request_verification(update, context, actor, units[0])
 
 
+async def unit_expected(update: Update, context: Context) -> int:
+    """A photo or sticker while the unit is expected: ask for it as text."""
+    actor = await who(update, context)
+    reg = (context.user_data or {}).get("reg") or {}
+    estate = await services(context).identity.estate(reg["estate_id"]) if reg else None
+    if actor is not None and estate is not None:
+        await reply(update, actor.t("reg.ask_unit", estate=estate.name))
+    return Step.UNIT
+
+
 async def got_unit_choice(update: Update, context: Context) -> int:
     """A unit button, when the typed unit matched several."""
     query = update.callback_query
@@ -284,6 +294,7 @@ def conversation() -> ConversationHandler[Context]:
                 Step.UNIT: [
                     MessageHandler(filters.TEXT & ~filters.COMMAND, got_unit),
                     CallbackQueryHandler(got_unit_choice, pattern=r"^reg:unit:"),
+                    MessageHandler(~filters.COMMAND, unit_expected),
                 ],
             },
             fallbacks=[CommandHandler("cancel", cancel)],

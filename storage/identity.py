@@ -18,6 +18,7 @@ import aiosqlite
 from procedures.identity import (
     Department,
     Role,
+    fold,
     invite_expiry,
     invite_hash,
     new_invite_code,
@@ -439,16 +440,13 @@ class IdentityStore:
 
     async def find_units(self, estate_id: int, text: str) -> list[Unit]:
         """Units of an estate matching what a person typed (``502``, ``3栋 502``, ``3-502``)."""
-        from procedures.identity import fold
-
-        wanted = fold(text).replace("-", "").replace("#", "")
+        wanted = unit_key(text)
         rows = await self.db.fetchall(f"{_UNIT_SELECT} WHERE u.estate_id = ?", (estate_id,))
         units = [_unit(r) for r in rows]
 
         def key(u: Unit) -> set[str]:
-            number = fold(u.number).replace("-", "")
-            building = fold(u.building).replace("-", "")
-            return {number, building + number}
+            number = unit_key(u.number)
+            return {number, unit_key(u.building) + number}
 
         return [u for u in units if wanted in key(u)]
 
@@ -668,6 +666,15 @@ class IdentityStore:
                 "UPDATE invites SET used_by = ?, used_at = ? WHERE id = ?",
                 (person.id, iso(moment), row["id"]),
             )
+            await audit.append(
+                conn,
+                event="invite.redeemed",
+                subject=f"invite:{row['id']}",
+                actor=f"person:{person.id}",
+                actor_id=person.id,
+                estate_id=row["estate_id"],
+                data={"role": row["role"], "department": row["department"]},
+            )
             await _grant(
                 conn, person.id, row["estate_id"], row["role"], row["department"],
                 f"person:{person.id}", person.id, f"invite:{row['id']}",
@@ -745,6 +752,15 @@ class IdentityStore:
                       "unchanged": unchanged, "unbound": unbound},
             )  # fmt: skip
         return ImportSummary(created, updated, unchanged, unbound)
+
+
+#: Traditional characters people type in unit addresses, folded to the simplified ones.
+_UNIT_CHARS = str.maketrans("棟樓號層單門區座", "栋楼号层单门区座")
+
+
+def unit_key(text: str) -> str:
+    """A unit address folded for matching: ``3棟-502`` and ``3栋 502`` compare equal."""
+    return fold(text).translate(_UNIT_CHARS).replace("-", "").replace("#", "")
 
 
 def _department(row: sqlite3.Row) -> DepartmentChat:

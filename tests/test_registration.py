@@ -133,6 +133,8 @@ async def test_h1_unknown_unit_is_asked_again(world: World, bot: Harness) -> Non
     await owner.share_contact()
     await owner.send("9栋 9999")
     assert "没有找到房号“9栋 9999”" in owner.last_text
+    await owner.send_photo(b"\xff\xd8\xff" + bytes(64))
+    assert "请输入您在" in owner.last_text
     await owner.send("1栋 101")
     assert "已将您的申请" in owner.last_text
 
@@ -240,3 +242,12 @@ async def test_registered_owner_sees_the_menu_on_start(world: World, bot: Harnes
     await owner.share_contact()
     await owner.send("/start")
     assert "业主服务" in owner.last_text and "/whoami" in owner.last_text
+
+
+async def test_h1_a_traditional_chinese_unit_address_matches(world: World, bot: Harness) -> None:
+    owner = bot.person(2100, "劉洋", phone=UNKNOWN_PHONE, language_code="zh-hant")
+    await owner.send("/start")
+    await owner.share_contact()
+    assert "請輸入您在" in owner.last_text
+    await owner.send("3棟-602")
+    assert "已將您的申請" in owner.last_text and "3栋 602" in owner.last_text

@@ -48,6 +48,8 @@ async def test_admin_invites_a_patroller_who_joins_by_the_link(world: World, bot
     assert "欢迎加入" in newcomer.last_text and "工程部负责人" in newcomer.last_text
     assert "工程部" in newcomer.last_text
     assert await roles(world, newcomer) == {Role.ENGINEERING_HEAD}
+    events = await world.db.fetchall("SELECT event FROM audit WHERE subject LIKE 'invite:%'")
+    assert [e["event"] for e in events] == ["invite.created", "invite.redeemed"]
 
 
 async def test_an_invite_works_once(world: World, bot: Harness) -> None:
