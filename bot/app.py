@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 #: Commands shown in Telegram's menu, per language: (command, text key).
 PRIVATE_COMMANDS = [
     ("start", "command.start"),
+    ("register", "command.register"),
     ("whoami", "command.whoami"),
     ("lang", "command.lang"),
     ("help", "command.help"),
@@ -31,11 +32,7 @@ PRIVATE_COMMANDS = [
     ("import", "command.import"),
     ("pending", "command.pending"),
 ]
-GROUP_COMMANDS = [
-    ("bind", "command.bind"),
-    ("pending", "command.pending"),
-    ("help", "command.help"),
-]
+GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 
 #: Telegram's language codes are two letters: "zh" users share the default (zh-Hans).
 COMMAND_LANGUAGES = {None: "zh-Hans", "en": "en"}

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: str = "INFO"
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("admins", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -160,6 +161,13 @@ async def edit(query_message: Message | Any, text: str, markup: Markup = None) -
             raise
     except TelegramError as exc:  # pragma: no cover - logged, the state is already saved
         log.warning("could not edit message: %s", exc)
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database id from button data: ASCII digits only, and small enough for SQLite."""
+    if raw is None or not re.fullmatch(r"[0-9]{1,18}", raw):
+        return None
+    return int(raw)
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:

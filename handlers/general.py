@@ -21,6 +21,7 @@ from handlers.common import (
     who,
 )
 from handlers.registration import unit_lines
+from handlers.verification import private_only
 from procedures.phone import mask_phone
 
 LANGUAGE_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
@@ -43,11 +44,13 @@ async def menu(update: Update, context: Context) -> None:
 async def cancel(update: Update, context: Context) -> None:
     """/cancel outside any flow: nothing to cancel, but say so."""
     actor = await who(update, context)
+    dropped = False
     if context.user_data is not None:
-        context.user_data.pop("import_estate", None)
-        context.user_data.pop("import_file", None)
+        for key in ("import_estate", "import_chosen_at", "import_file", "import_new_estate"):
+            dropped = context.user_data.pop(key, None) is not None or dropped
     if actor is not None:
-        await reply(update, actor.t("common.nothing_to_cancel"), ReplyKeyboardRemove())
+        key = "common.cancelled" if dropped else "common.nothing_to_cancel"
+        await reply(update, actor.t(key), ReplyKeyboardRemove())
 
 
 async def lang(update: Update, context: Context) -> None:
@@ -141,13 +144,16 @@ def commands() -> list[AnyHandler]:
         CommandHandler("cancel", cancel),
         CommandHandler("lang", lang),
         CallbackQueryHandler(on_lang_button, pattern=r"^lang:"),
-        CommandHandler("whoami", whoami),
+        CommandHandler("whoami", whoami, private),
+        CommandHandler("whoami", private_only, filters.ChatType.GROUPS),
     ]
 
 
 def catch_all() -> list[AnyHandler]:
     """Last in line: hints for unexpected text and answers for stale buttons."""
     return [
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, hint),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, hint
+        ),
         CallbackQueryHandler(stale_button),
     ]

@@ -33,6 +33,7 @@ from handlers.common import (
     in_rows,
     keyboard,
     menu_text,
+    parse_id,
     reply,
     role_name,
     services,
@@ -44,6 +45,14 @@ from procedures.phone import normalise_phone
 from storage.identity import InviteOutcome, Unit
 
 log = logging.getLogger(__name__)
+
+
+#: New messages only: an edited old message is not an answer to the current question.
+NEW = filters.UpdateType.MESSAGE
+#: More matching units than this: ask for the building too instead of a wall of buttons.
+MAX_CHOICES = 12
+#: How many undecided verification requests one person may have at once.
+MAX_PENDING = 3
 
 
 class Step(IntEnum):
@@ -77,10 +86,22 @@ async def start(update: Update, context: Context) -> int:
     if context.args and context.args[0].startswith(INVITE_PREFIX):
         await redeem(update, context, actor, context.args[0].removeprefix(INVITE_PREFIX))
         return ConversationHandler.END
-    context.user_data.pop("reg", None) if context.user_data is not None else None
+    if context.user_data is not None:
+        context.user_data.pop("reg", None)
     if actor.memberships or actor.is_global_admin:
         await reply(update, menu_text(actor), ReplyKeyboardRemove())
         return ConversationHandler.END
+    await reply(update, actor.t("reg.ask_contact"), contact_keyboard(actor))
+    return Step.CONTACT
+
+
+async def register(update: Update, context: Context) -> int:
+    """/register: share the contact again (another unit, or staff who are also owners)."""
+    actor = await who(update, context)
+    if actor is None:
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data.pop("reg", None)
     await reply(update, actor.t("reg.ask_contact"), contact_keyboard(actor))
     return Step.CONTACT
 
@@ -184,9 +205,9 @@ async def got_estate(update: Update, context: Context) -> int:
     await query.answer()
     reg = context.user_data.get("reg")
     estate = None
-    if reg and (query.data or "").count(":") == 2:
-        raw = (query.data or "").rsplit(":", 1)[1]
-        estate = await services(context).identity.estate(int(raw)) if raw.isdigit() else None
+    estate_id = parse_id((query.data or "").rsplit(":", 1)[-1])
+    if reg and estate_id is not None:
+        estate = await services(context).identity.estate(estate_id)
     if reg is None or estate is None:
         await edit(query.message, actor.t("common.stale_button"))
         return ConversationHandler.END
@@ -220,7 +241,10 @@ async def got_unit(update: Update, context: Context) -> int:
         await reply(update, actor.t("reg.unit_not_found", unit=text[:40]))
         return Step.UNIT
     if len(units) > 1:
-        buttons = [button(u.label, f"reg:unit:{u.id}") for u in units[:12]]
+        if len(units) > MAX_CHOICES:
+            await reply(update, actor.t("reg.too_many_units", count=len(units)))
+            return Step.UNIT
+        buttons = [button(u.label, f"reg:unit:{u.id}") for u in units]
         await reply(update, actor.t("reg.pick_unit"), keyboard(in_rows(buttons, 3)))
         return Step.UNIT
     return await request_verification(update, context, actor, units[0])
@@ -244,8 +268,8 @@ async def got_unit_choice(update: Update, context: Context) -> int:
         return ConversationHandler.END
     await query.answer()
     reg = context.user_data.get("reg") or {}
-    raw = (query.data or "").rsplit(":", 1)[-1]
-    unit = await services(context).identity.unit(int(raw)) if raw.isdigit() else None
+    unit_id = parse_id((query.data or "").rsplit(":", 1)[-1])
+    unit = await services(context).identity.unit(unit_id) if unit_id is not None else None
     if unit is None or unit.estate_id != reg.get("estate_id"):
         await edit(query.message, actor.t("common.stale_button"))
         return ConversationHandler.END
@@ -257,10 +281,17 @@ async def request_verification(update: Update, context: Context, actor: Actor, u
     """Open the request and send it to customer service; tell the person what happens next."""
     assert context.user_data is not None
     phone = context.user_data["reg"]["phone"]
-    verification = await services(context).identity.open_verification(actor.person, unit, phone)
-    context.user_data.pop("reg", None)
-    await post_verification(context, verification.id)
-    await reply(update, actor.t("reg.verification_sent", estate=unit.estate_name, unit=unit.label))
+    identity = services(context).identity
+    if len(await identity.pending_of(actor.person.id)) >= MAX_PENDING:
+        context.user_data.pop("reg", None)
+        await reply(update, actor.t("reg.too_many_pending", count=MAX_PENDING))
+        return ConversationHandler.END
+    verification, created = await identity.open_verification(actor.person, unit, phone)
+    if created:
+        await post_verification(context, verification.id)
+    context.user_data.pop("reg", None)  # only now: a failed post leaves the step retryable
+    key = "reg.verification_sent" if created else "reg.verification_pending"
+    await reply(update, actor.t(key, estate=unit.estate_name, unit=unit.label))
     return ConversationHandler.END
 
 
@@ -281,20 +312,23 @@ def conversation() -> ConversationHandler[Context]:
         # purpose, and each button handler checks the stored flow before acting.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
-            entry_points=[CommandHandler("start", start, filters.ChatType.PRIVATE)],
+            entry_points=[
+                CommandHandler("start", start, filters.ChatType.PRIVATE),
+                CommandHandler("register", register, filters.ChatType.PRIVATE),
+            ],
             states={
                 Step.CONTACT: [
-                    MessageHandler(filters.CONTACT, got_contact),
-                    MessageHandler(~filters.COMMAND, contact_expected),
+                    MessageHandler(NEW & filters.CONTACT, got_contact),
+                    MessageHandler(NEW & ~filters.COMMAND, contact_expected),
                 ],
                 Step.ESTATE: [
                     CallbackQueryHandler(got_estate, pattern=r"^reg:estate:"),
-                    MessageHandler(~filters.COMMAND, estate_expected),
+                    MessageHandler(NEW & ~filters.COMMAND, estate_expected),
                 ],
                 Step.UNIT: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, got_unit),
+                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_unit),
                     CallbackQueryHandler(got_unit_choice, pattern=r"^reg:unit:"),
-                    MessageHandler(~filters.COMMAND, unit_expected),
+                    MessageHandler(NEW & ~filters.COMMAND, unit_expected),
                 ],
             },
             fallbacks=[CommandHandler("cancel", cancel)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from html import escape
 from typing import Any
 
@@ -27,6 +28,7 @@ from handlers.common import (
     edit,
     in_rows,
     keyboard,
+    parse_id,
     reply,
     services,
     who,
@@ -43,6 +45,13 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 ERRORS_SHOWN = 30
 #: Files with at least this many rows get progress messages.
 PROGRESS_ROWS = 1000
+#: A chosen estate waits this long for its file; after that a file asks again.
+CHOICE_SECONDS = 30 * 60
+#: The error report stays under Telegram's 4096 characters; cell values are cut to this.
+REPORT_LIMIT = 3800
+VALUE_LIMIT = 40
+#: Longest estate name accepted.
+ESTATE_NAME_LIMIT = 60
 
 
 async def import_command(update: Update, context: Context) -> None:
@@ -55,12 +64,19 @@ async def import_command(update: Update, context: Context) -> None:
         return
     svc = services(context)
     if context.args:
-        name = " ".join(context.args)
+        name = " ".join(" ".join(context.args).split())
         estate = await svc.identity.estate_by_name(name)
-        if estate is None and actor.is_global_admin:
-            estate = await svc.identity.ensure_estate(name, actor=f"person:{actor.person.id}")
+        if estate is None and actor.is_global_admin and len(name) <= ESTATE_NAME_LIMIT:
+            # A new estate is created only on a tap, so a typo does not leave one behind.
+            context.user_data["import_new_estate"] = name
+            await reply(
+                update,
+                actor.t("roster.confirm_new_estate", estate=name),
+                keyboard([[button(actor.t("roster.create_estate"), "imp:new")]]),
+            )
+            return
         if estate is None or not actor.admin_of(estate.id):
-            await reply(update, actor.t("roster.unknown_estate", estate=name))
+            await reply(update, actor.t("roster.unknown_estate", estate=name[:ESTATE_NAME_LIMIT]))
             return
         await choose(update, context, actor, estate)
         return
@@ -80,6 +96,7 @@ async def choose(update: Update, context: Context, actor: Actor, estate: Estate)
     """Remember the estate; import a file already waiting, or ask for one."""
     assert context.user_data is not None
     context.user_data["import_estate"] = estate.id
+    context.user_data["import_chosen_at"] = time.time()
     waiting = context.user_data.pop("import_file", None)
     if waiting:
         await run_import(update, context, actor, estate, waiting)
@@ -93,8 +110,8 @@ async def on_estate_button(update: Update, context: Context) -> None:
     actor = await who(update, context)
     if query is None or actor is None:
         return
-    raw = (query.data or "").rsplit(":", 1)[-1]
-    estate = await services(context).identity.estate(int(raw)) if raw.isdigit() else None
+    estate_id = parse_id((query.data or "").rsplit(":", 1)[-1])
+    estate = await services(context).identity.estate(estate_id) if estate_id is not None else None
     if estate is None:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
@@ -102,6 +119,25 @@ async def on_estate_button(update: Update, context: Context) -> None:
         await query.answer(actor.t("common.admins_only"), show_alert=True)
         return
     await query.answer()
+    await edit(query.message, actor.t("roster.estate_chosen", estate=estate.name))
+    await choose(update, context, actor, estate)
+
+
+async def on_new_estate(update: Update, context: Context) -> None:
+    """The confirm button of ``/import <new estate>`` (deployment admins only)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return
+    name = context.user_data.pop("import_new_estate", None)
+    if not actor.is_global_admin:
+        await query.answer(actor.t("common.admins_only"), show_alert=True)
+        return
+    if not name:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    estate = await services(context).identity.ensure_estate(name, actor=f"person:{actor.person.id}")
     await edit(query.message, actor.t("roster.estate_chosen", estate=estate.name))
     await choose(update, context, actor, estate)
 
@@ -120,10 +156,10 @@ async def got_document(update: Update, context: Context) -> None:
     doc = message.document
     waiting = {"file_id": doc.file_id, "name": doc.file_name or "", "size": doc.file_size or 0}
     chosen = context.user_data.get("import_estate")
-    estate = next((e for e in estates if e.id == chosen), None)
-    if estate is None and len(estates) == 1:
-        estate = estates[0]
+    fresh = time.time() - float(context.user_data.get("import_chosen_at") or 0) < CHOICE_SECONDS
+    estate = next((e for e in estates if e.id == chosen), None) if fresh else None
     if estate is None:
+        # Without a recent /import, a file is imported only once the admin taps the estate.
         context.user_data["import_file"] = waiting
         buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
         await reply(update, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
@@ -193,6 +229,7 @@ async def run_import(
     )
     assert context.user_data is not None
     context.user_data.pop("import_estate", None)
+    context.user_data.pop("import_chosen_at", None)
     await reply(
         update,
         actor.t(
@@ -209,17 +246,27 @@ async def run_import(
 
 def error_report(actor: Actor, errors: list[RosterError]) -> str:
     """Every bad row as ``row · column: reason`` (the first few dozen, then a count)."""
-    lines = []
-    for err in errors[:ERRORS_SHOWN]:
-        reason = actor.t(err.key, **err.params)
+    lines: list[str] = []
+    size = 0
+    for shown, err in enumerate(errors[:ERRORS_SHOWN]):
+        params = {
+            k: v if len(v) <= VALUE_LIMIT else v[:VALUE_LIMIT] + "…" for k, v in err.params.items()
+        }
+        reason = actor.t(err.key, **params)
         where = []
         if err.row is not None:
             where.append(actor.t("roster.where_row", row=err.row))
         if err.column:
             where.append(escape(err.column))
-        lines.append(f"• {' · '.join(where)}: {reason}" if where else f"• {reason}")
-    if len(errors) > ERRORS_SHOWN:
-        lines.append(actor.t("roster.more_errors", count=len(errors) - ERRORS_SHOWN))
+        line = f"• {' · '.join(where)}: {reason}" if where else f"• {reason}"
+        size += len(line) + 1
+        if size > REPORT_LIMIT:
+            lines.append(actor.t("roster.more_errors", count=len(errors) - shown))
+            break
+        lines.append(line)
+    else:
+        if len(errors) > ERRORS_SHOWN:
+            lines.append(actor.t("roster.more_errors", count=len(errors) - ERRORS_SHOWN))
     return actor.t("roster.errors_title") + "\n" + "\n".join(lines)
 
 
@@ -228,5 +275,9 @@ def handlers() -> list[AnyHandler]:
     return [
         CommandHandler("import", import_command),
         CallbackQueryHandler(on_estate_button, pattern=r"^imp:e:"),
-        MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, got_document),
+        CallbackQueryHandler(on_new_estate, pattern=r"^imp:new$"),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.Document.ALL & filters.ChatType.PRIVATE,
+            got_document,
+        ),
     ]

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.i18n import t_raw
 from handlers.common import (
     Actor,
     AnyHandler,
@@ -25,6 +26,7 @@ from handlers.common import (
     edit,
     in_rows,
     keyboard,
+    parse_id,
     reply,
     role_name,
     services,
@@ -94,8 +96,9 @@ async def on_invite_button(update: Update, context: Context) -> None:
     parts = (query.data or "").split(":")
     svc = services(context)
     estate = None
-    if len(parts) >= 3 and parts[2].isdigit():
-        estate = await svc.identity.estate(int(parts[2]))
+    estate_id = parse_id(parts[2]) if len(parts) >= 3 else None
+    if estate_id is not None:
+        estate = await svc.identity.estate(estate_id)
     if estate is None:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
@@ -153,7 +156,7 @@ async def bind(update: Update, context: Context) -> None:
         names = bullet_list(
             [f"<code>{d.value}</code> — {department_name(actor.locale, d)}" for d in Department]
         )
-        await reply(update, actor.t("bind.usage", departments=names))
+        await reply(update, t_raw(actor.locale, "bind.usage", departments=names))
         return
     svc = services(context)
     estates = await administered(context, actor)
@@ -169,7 +172,8 @@ async def bind(update: Update, context: Context) -> None:
     if len(estates) > 1:
         await reply(
             update,
-            actor.t(
+            t_raw(
+                actor.locale,
                 "bind.which_estate",
                 department=department.value,
                 estates=bullet_list([escape(e.name) for e in estates]),

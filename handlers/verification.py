@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.i18n import t
 from handlers.common import (
@@ -22,6 +22,7 @@ from handlers.common import (
     button,
     edit,
     keyboard,
+    parse_id,
     person_locale,
     reply,
     send,
@@ -33,6 +34,10 @@ from procedures.phone import mask_phone
 from storage.identity import Verification
 
 log = logging.getLogger(__name__)
+
+
+#: /pending shows at most this many cards at once (decided ones make room for the rest).
+PENDING_SHOWN = 10
 
 
 def decision_keyboard(locale: str, verification_id: int) -> InlineKeyboardMarkup:
@@ -119,14 +124,18 @@ async def on_decision(update: Update, context: Context) -> None:
     parts = (query.data or "").split(":")
     svc = services(context)
     v = None
-    if len(parts) >= 3 and parts[2].isdigit():
-        v = await svc.identity.verification(int(parts[2]))
+    verification_id = parse_id(parts[2]) if len(parts) >= 3 else None
+    if verification_id is not None:
+        v = await svc.identity.verification(verification_id)
     if v is None or parts[1] not in {"ok", "no", "why", "back"}:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
     allowed = can_verify_owners(actor.roles_in(v.estate_id), is_global_admin=actor.is_global_admin)
     if not allowed:
         await query.answer(actor.t("verify.not_allowed"), show_alert=True)
+        return
+    if v.person_id == actor.person.id:
+        await query.answer(actor.t("verify.not_yourself"), show_alert=True)
         return
     locale = actor.locale
     if v.status != "pending":
@@ -229,7 +238,7 @@ async def pending(update: Update, context: Context) -> None:
         await reply(update, actor.t("verify.none_pending"))
         return
     await reply(update, actor.t("verify.pending_count", count=len(open_requests)))
-    for v in open_requests[:20]:
+    for v in open_requests[:PENDING_SHOWN]:
         await reply(
             update,
             await request_text(context, actor.locale, v),
@@ -237,9 +246,17 @@ async def pending(update: Update, context: Context) -> None:
         )
 
 
+async def private_only(update: Update, context: Context) -> None:
+    """Personal data stays out of groups: ask for the command in private."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, actor.t("common.private_only"))
+
+
 def handlers() -> list[AnyHandler]:
     """The decision buttons (any chat) and /pending."""
     return [
         CallbackQueryHandler(on_decision, pattern=r"^ver:"),
-        CommandHandler("pending", pending),
+        CommandHandler("pending", pending, filters.ChatType.PRIVATE),
+        CommandHandler("pending", private_only, filters.ChatType.GROUPS),
     ]

@@ -73,6 +73,7 @@ class AuditReport:
     events: int
     broken_at: int | None
     problem: str | None
+    head: str = GENESIS
 
     @property
     def ok(self) -> bool:
@@ -103,7 +104,7 @@ async def verify(db: Database) -> AuditReport:
         if digest != row["hash"]:
             return AuditReport(count, row["id"], "content does not match its hash (row edited)")
         expected_prev = row["hash"]
-    return AuditReport(len(rows), None, None)
+    return AuditReport(len(rows), None, None, expected_prev)
 
 
 async def trail(db: Database, subject: str) -> list[dict[str, Any]]:

@@ -80,13 +80,15 @@ class Database:
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        async with self.conn.execute("SELECT version FROM schema_migrations") as cur:
-            done = {row[0] for row in await cur.fetchall()}
         applied = []
         for version, name, sql in migrations():
-            if version in done:
-                continue
             async with self.write() as conn:
+                # Checked inside the write lock: two processes starting together apply once.
+                async with conn.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ) as cur:
+                    if await cur.fetchone():
+                        continue
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
                 await conn.execute(

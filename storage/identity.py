@@ -6,6 +6,7 @@ the data can never disagree.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -489,8 +490,17 @@ class IdentityStore:
                     )
         return bound
 
-    async def open_verification(self, person: Person, unit: Unit, phone: str) -> Verification:
-        """A pending verification request (the existing one if already asked)."""
+    async def pending_of(self, person_id: int) -> list[Verification]:
+        """A person's undecided verification requests."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM verifications WHERE person_id = ? AND status = 'pending'", (person_id,)
+        )
+        return [_verification(r) for r in rows]
+
+    async def open_verification(
+        self, person: Person, unit: Unit, phone: str
+    ) -> tuple[Verification, bool]:
+        """A pending verification request, and whether it is new (False: already asked)."""
         async with self.db.write() as conn:
             row = await _one(
                 conn,
@@ -498,6 +508,7 @@ class IdentityStore:
                 " AND status = 'pending'",
                 [person.id, unit.id],
             )
+            created = row is None
             if row is None:
                 await conn.execute(
                     "INSERT INTO verifications(person_id, estate_id, unit_id, phone, created_at)"
@@ -520,7 +531,7 @@ class IdentityStore:
                     estate_id=unit.estate_id,
                     data={"verification_id": row["id"], "unit": unit.label},
                 )
-            return _verification(row)
+            return _verification(row), created
 
     async def verification(self, verification_id: int) -> Verification | None:
         """A verification request by id."""
@@ -733,12 +744,9 @@ class IdentityStore:
                     )
                     updated += 1
                     if old["owner_phone"] != row.owner_phone:
-                        c = await conn.execute(
-                            "DELETE FROM unit_bindings WHERE unit_id = ? AND source = 'roster'"
-                            " AND person_id IN (SELECT id FROM people WHERE phone = ?)",
-                            (old["id"], old["owner_phone"]),
+                        unbound += await _unbind_old_owner(
+                            conn, estate_id, old["id"], old["owner_phone"], actor, actor_id
                         )
-                        unbound += c.rowcount
                 if progress and (done % 500 == 0 or done == len(rows)):
                     progress(done, len(rows))
             await audit.append(
@@ -754,13 +762,14 @@ class IdentityStore:
         return ImportSummary(created, updated, unchanged, unbound)
 
 
-#: Traditional characters people type in unit addresses, folded to the simplified ones.
-_UNIT_CHARS = str.maketrans("棟樓號層單門區座", "栋楼号层单门区座")
+#: What people write between a building and a unit number, in either script: dropped when
+#: matching, so 3栋 502, 3棟-502, 3-502, 3#502, 3号楼502 and 3幢502室 all compare equal.
+_UNIT_NOISE = re.compile(r"[\s\-#/_.·]|号楼|號樓|[栋棟幢座楼樓号號室]")
 
 
 def unit_key(text: str) -> str:
-    """A unit address folded for matching: ``3棟-502`` and ``3栋 502`` compare equal."""
-    return fold(text).translate(_UNIT_CHARS).replace("-", "").replace("#", "")
+    """A unit address folded for matching (see :data:`_UNIT_NOISE`)."""
+    return _UNIT_NOISE.sub("", fold(text))
 
 
 def _department(row: sqlite3.Row) -> DepartmentChat:
@@ -780,6 +789,59 @@ async def _department_id(
     if row is None:
         raise LookupError(code)
     return int(row["id"])
+
+
+async def _unbind_old_owner(
+    conn: aiosqlite.Connection,
+    estate_id: int,
+    unit_id: int,
+    old_phone: str,
+    actor: str,
+    actor_id: int | None,
+) -> int:
+    """The roster gave a unit a new owner: the old owner's roster link goes, and with the
+    last unit of the estate their owner role too (each change audited)."""
+    async with conn.execute(
+        "SELECT b.person_id FROM unit_bindings b JOIN people p ON p.id = b.person_id"
+        " WHERE b.unit_id = ? AND b.source = 'roster' AND p.phone = ?",
+        (unit_id, old_phone),
+    ) as cur:
+        people = [int(r[0]) for r in await cur.fetchall()]
+    for person_id in people:
+        await conn.execute(
+            "DELETE FROM unit_bindings WHERE person_id = ? AND unit_id = ?", (person_id, unit_id)
+        )
+        await audit.append(
+            conn,
+            event="owner.unbound",
+            subject=f"person:{person_id}",
+            actor=actor,
+            actor_id=actor_id,
+            estate_id=estate_id,
+            data={"unit_id": unit_id, "reason": "roster owner changed"},
+        )
+        left = await _one(
+            conn,
+            "SELECT COUNT(*) FROM unit_bindings b JOIN units u ON u.id = b.unit_id"
+            " WHERE b.person_id = ? AND u.estate_id = ?",
+            [person_id, estate_id],
+        )
+        if left is not None and left[0] == 0:
+            cur = await conn.execute(
+                "DELETE FROM memberships WHERE person_id = ? AND estate_id = ? AND role = ?",
+                (person_id, estate_id, Role.OWNER.value),
+            )
+            if cur.rowcount:
+                await audit.append(
+                    conn,
+                    event="role.revoked",
+                    subject=f"person:{person_id}",
+                    actor=actor,
+                    actor_id=actor_id,
+                    estate_id=estate_id,
+                    data={"role": Role.OWNER.value, "reason": "no unit left in the estate"},
+                )
+    return len(people)
 
 
 async def _grant(

@@ -137,3 +137,34 @@ async def test_grant_and_revoke_are_audited(env: Path, capsys: pytest.CaptureFix
         assert [e["event"] for e in events] == ["role.granted", "role.revoked"]
     finally:
         await db.close()
+
+
+async def test_a_new_owner_on_the_roster_takes_the_unit_from_the_old_one(
+    env: Path, tmp_path: Path
+) -> None:
+    """The roster is the authority: a sold unit leaves the old owner's account, and with the
+    last unit of the estate the owner role goes too (both audited)."""
+    roster = tmp_path / "r.csv"
+    roster.write_text("unit,owner_name,owner_phone\n101,王伟,13800138000\n", encoding="utf-8")
+    assert await cli("import-roster", str(roster), "--estate", "阳光花园") == 0
+    db = await Database.open(env)
+    try:
+        identity = IdentityStore(db)
+        person = await identity.touch_person(42, "王伟", None, "zh-hans")
+        units = await identity.units_for_phone("+8613800138000")
+        await identity.bind_owner(
+            person, "+8613800138000", units, source="roster", actor="test", actor_id=None
+        )
+    finally:
+        await db.close()
+    roster.write_text("unit,owner_name,owner_phone\n101,李娜,13900139000\n", encoding="utf-8")
+    assert await cli("import-roster", str(roster), "--estate", "阳光花园") == 0
+    db = await Database.open(env)
+    try:
+        identity = IdentityStore(db)
+        assert await identity.units_of(person.id) == []
+        assert await identity.memberships(person.id) == []
+        events = [e["event"] for e in await audit.trail(db, f"person:{person.id}")]
+        assert events[-2:] == ["owner.unbound", "role.revoked"]
+    finally:
+        await db.close()

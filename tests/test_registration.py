@@ -251,3 +251,74 @@ async def test_h1_a_traditional_chinese_unit_address_matches(world: World, bot: 
     assert "請輸入您在" in owner.last_text
     await owner.send("3棟-602")
     assert "已將您的申請" in owner.last_text and "3栋 602" in owner.last_text
+
+
+async def test_h1_staff_who_own_a_unit_register_it_with_register(
+    world: World, bot: Harness
+) -> None:
+    assistant = bot.person(9001, "周晓梅", phone="8613900000002")  # also owner of 1栋 102
+    await assistant.send("/start")
+    assert "员工" in assistant.last_text  # staff menu, no contact question
+    await assistant.send("/register")
+    assert "分享您的手机号码" in assistant.last_text
+    await assistant.share_contact()
+    assert await bound_units(world, assistant) == ["1栋 102"]
+
+
+async def test_h1_asking_twice_does_not_flood_customer_service(world: World, bot: Harness) -> None:
+    group = await cs_group(bot)
+    owner = bot.person(2100, "刘洋", phone=UNKNOWN_PHONE)
+    for _ in range(2):
+        await owner.send("/start")
+        await owner.share_contact()
+        await owner.send("1栋 101")
+    assert "已在核实中" in owner.last_text
+    cards = [t for t in group.texts() if "业主身份核实申请" in t]
+    assert len(cards) == 1
+    for unit in ("1栋 102", "1栋 201", "1栋 202"):
+        await owner.send("/start")
+        await owner.share_contact()
+        await owner.send(unit)
+    assert "已有 3 个待核实的申请" in owner.last_text
+    assert len([t for t in group.texts() if "业主身份核实申请" in t]) == 3
+
+
+async def test_h1_nobody_verifies_their_own_request(world: World, bot: Harness) -> None:
+    group = await cs_group(bot)
+    assistant = bot.person(9001, "周晓梅", phone=UNKNOWN_PHONE)
+    await assistant.send("/register")
+    await assistant.share_contact()
+    await assistant.send("1栋 101")
+    await assistant.tap("✅ 核实通过", chat=group)
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert "不能核实自己的申请" in answer["text"]
+    assert await bound_units(world, assistant) == []
+
+
+@pytest.mark.parametrize("typed", ["3-602", "3 602", "3#602", "3号楼602", "3幢602室", "3棟-602"])
+async def test_h1_the_usual_ways_of_writing_a_unit_match(
+    world: World, bot: Harness, typed: str
+) -> None:
+    owner = bot.person(2100, "刘洋", phone=UNKNOWN_PHONE)
+    await owner.send("/start")
+    await owner.share_contact()
+    await owner.send(typed)
+    assert "3栋 602" in owner.last_text and "已将您的申请" in owner.last_text
+
+
+@pytest.mark.parametrize("forged", ["ver:ok:²", "ver:ok:99999999999999999999999", "ver:", "ver:ok"])
+async def test_h1_odd_button_data_is_answered_politely(
+    world: World, bot: Harness, forged: str
+) -> None:
+    group = await cs_group(bot)
+    await bot.person(9001, "周晓梅").tap_data(forged, chat=group)
+    assert "按钮已失效" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+
+
+async def test_personal_details_stay_out_of_groups(world: World, bot: Harness) -> None:
+    group = await cs_group(bot)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/whoami", chat=group)
+    assert "请私聊我" in group.last_text and "Telegram ID" not in group.last_text
+    await assistant.send("/pending", chat=group)
+    assert "请私聊我" in group.last_text

@@ -43,10 +43,16 @@ async def test_admin_imports_a_gbk_csv(world: World, bot: Harness, admin: Person
     assert [u.label for u in units] == ["5栋 502"]
 
 
+async def upload(admin: Person, content: bytes, name: str, **kwargs: str) -> None:
+    """/import, then the file (the estate is the admin's only one)."""
+    await admin.send("/import")
+    await admin.send_document(content, name, **kwargs)
+
+
 async def test_reimport_updates_in_place(world: World, bot: Harness, admin: Person) -> None:
-    await admin.send_document(GOOD.encode("utf-8"), "roster.csv")
+    await upload(admin, GOOD.encode("utf-8"), "roster.csv")
     changed = GOOD.replace("李娜", "李娜娜")
-    await admin.send_document(changed.encode("utf-8"), "roster.csv")
+    await upload(admin, changed.encode("utf-8"), "roster.csv")
     assert "新增 0" in admin.last_text and "更新 1" in admin.last_text
     assert await unit_count(world) == 38
 
@@ -59,7 +65,8 @@ async def test_an_xlsx_roster(world: World, bot: Harness, admin: Person) -> None
     sheet.append(["8栋", 1201, "陈敏", 13800138009, 120.5])
     buffer = io.BytesIO()
     book.save(buffer)
-    await admin.send_document(
+    await upload(
+        admin,
         buffer.getvalue(),
         "清冊.xlsx",
         mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -79,7 +86,7 @@ async def test_a_roster_with_errors_lists_them_and_imports_nothing(
         "102,张敏,13800138002\n"
         "103,,13800138003\n"
     )
-    await admin.send_document(bad.encode("utf-8"), "bad.csv")
+    await upload(admin, bad.encode("utf-8"), "bad.csv")
     texts = "\n".join(admin.texts())
     assert "本次没有导入任何数据" in texts
     report = admin.last_text
@@ -90,7 +97,7 @@ async def test_a_roster_with_errors_lists_them_and_imports_nothing(
 
 
 async def test_missing_columns(world: World, bot: Harness, admin: Person) -> None:
-    await admin.send_document("房号,姓名\n101,王伟\n".encode(), "roster.csv")
+    await upload(admin, "房号,姓名\n101,王伟\n".encode(), "roster.csv")
     assert "缺少必需的列：owner_phone" in admin.last_text
     assert await unit_count(world) == 36
 
@@ -106,7 +113,7 @@ async def test_missing_columns(world: World, bot: Harness, admin: Person) -> Non
 async def test_files_that_are_not_rosters(
     world: World, bot: Harness, admin: Person, content: bytes, name: str, expected: str
 ) -> None:
-    await admin.send_document(content, name, mime_type="application/octet-stream")
+    await upload(admin, content, name, mime_type="application/octet-stream")
     assert expected in admin.last_text
     assert await unit_count(world) == 36
 
@@ -114,6 +121,7 @@ async def test_files_that_are_not_rosters(
 async def test_a_large_roster_shows_progress(world: World, bot: Harness, admin: Person) -> None:
     lines = ["楼栋,房号,业主姓名,手机"]
     lines += [f"{n // 100}号楼,{n % 100 + 100},业主{n},1380{n:07d}" for n in range(5000)]
+    await admin.send("/import")
     mark = admin.mark()
     await admin.send_document("\n".join(lines).encode("gbk"), "big.csv")
     texts = "\n".join(admin.texts(mark))
@@ -131,8 +139,43 @@ async def test_a_non_admin_file_gets_a_polite_answer(world: World, bot: Harness)
     assert await unit_count(world) == 36
 
 
-async def test_a_new_estate_by_name(world: World, bot: Harness, admin: Person) -> None:
+async def test_a_file_sent_without_import_asks_before_importing(
+    world: World, bot: Harness, admin: Person
+) -> None:
+    await admin.send_document(GOOD.encode(), "roster.csv")
+    assert "要导入到哪个小区" in admin.last_text
+    assert await unit_count(world) == 36  # nothing yet
+    await admin.tap("阳光花园")
+    assert "新增 2" in admin.last_text
+    assert await unit_count(world) == 38
+
+
+async def test_cancel_drops_a_chosen_import(world: World, bot: Harness, admin: Person) -> None:
+    await admin.send("/import")
+    await admin.send("/cancel")
+    assert "已取消" in admin.last_text
+    await admin.send_document(GOOD.encode(), "roster.csv")
+    assert "要导入到哪个小区" in admin.last_text
+
+
+async def test_long_bad_values_are_cut_and_the_report_fits_one_message(
+    world: World, bot: Harness, admin: Person
+) -> None:
+    rows = ["unit,owner_name,owner_phone"] + [f"{n},业主,{'9' * 300}" for n in range(200)]
+    await upload(admin, "\n".join(rows).encode(), "bad.csv")
+    report = admin.last_text
+    assert len(report) < 4096
+    assert "9" * 41 not in report and "…" in report
+    assert "另有" in report
+
+
+async def test_a_new_estate_needs_a_confirming_tap(
+    world: World, bot: Harness, admin: Person
+) -> None:
     await admin.send("/import 翠湖苑")
+    assert "确认新建" in admin.last_text
+    assert await IdentityStore(world.db).estate_by_name("翠湖苑") is None  # a typo costs nothing
+    await admin.tap("✅ 新建小区")
     assert "翠湖苑" in admin.last_text
     # With two estates, a file without a chosen estate asks where it goes.
     await admin.send("/cancel")
