@@ -28,8 +28,8 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
-    InvalidToken,
     RetryAfter,
     TimedOut,
 )
@@ -53,6 +53,12 @@ from tests.support.telegram import (
 )
 
 TOKEN = "123456:TEST-TOKEN"
+# A 1x1 PNG: Telegram refuses photos it cannot read as an image.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 WELCOME = "欢迎使用物业品控助手"
 MAIN_MENU = InlineKeyboardMarkup(
     [
@@ -347,9 +353,9 @@ async def test_document_download_returns_registered_bytes(
 
     assert alice.last_text == f"已收到 业主名单.csv（{len(content)} 字节）首行：房号,姓名"
     (get_file,) = api.calls_of("getFile")
-    file_id = get_file.params["file_id"]
-    assert get_file.result["file_path"] == f"documents/{file_id}"
-    assert api.downloads == [f"documents/{file_id}"]
+    file_path = get_file.result["file_path"]
+    assert file_path.startswith("documents/") and file_path.endswith(".csv")
+    assert api.downloads == [file_path]
 
 
 async def test_bot_uploads_are_recorded_and_downloadable(harness: Harness, api: FakeBotApi) -> None:
@@ -366,8 +372,11 @@ async def test_bot_uploads_are_recorded_and_downloadable(harness: Harness, api: 
     downloaded = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()
     assert bytes(downloaded) == b"a,b\n1,2\n"
 
-    photo = await bot.send_photo(1001, photo=b"not really a jpeg", caption="现场照片")
+    photo = await bot.send_photo(1001, photo=PNG, caption="现场照片")
     assert photo.photo and photo.caption == "现场照片"
+    assert (photo.photo[-1].width, photo.photo[-1].height) == (1, 1)
+    with pytest.raises(BadRequest, match=r"(?i)IMAGE_PROCESS_FAILED"):
+        await bot.send_photo(1001, photo=b"not really a jpeg")
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,9 +460,10 @@ async def test_bot_added_to_and_removed_from_group(harness: Harness, api: FakeBo
 
 
 async def test_unknown_method_answers_404(harness: Harness, api: FakeBotApi) -> None:
-    with pytest.raises(InvalidToken, match="Not Found"):
-        await harness.application.bot.get_chat(1001)
-    assert api.calls_of("getChat")[0].error_code == 404
+    # PTB turns the 404 of do_api_request into EndPointNotFound.
+    with pytest.raises(EndPointNotFound, match="sendTelepathy"):
+        await harness.application.bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": 1})
+    assert api.calls_of("sendTelepathy")[0].error_code == 404
 
 
 async def test_invalid_html_is_rejected_like_telegram(harness: Harness) -> None:
@@ -462,7 +472,10 @@ async def test_invalid_html_is_rejected_like_telegram(harness: Harness) -> None:
     with pytest.raises(BadRequest, match=r"(?i)can't parse entities: unsupported start tag"):
         await bot.send_message(1001, "温度 < 5 度", parse_mode=ParseMode.HTML)
     sent = await bot.send_message(1001, "温度 &lt; 5 度 <b>注意</b>", parse_mode=ParseMode.HTML)
-    assert sent.text == "温度 &lt; 5 度 <b>注意</b>"  # stored as sent
+    # Stored as Telegram stores it: the visible text plus entities.
+    assert sent.text == "温度 < 5 度 注意"
+    assert [(e.type, e.offset, e.length) for e in sent.entities] == [("bold", 9, 2)]
+    assert sent.text_html == "温度 &lt; 5 度 <b>注意</b>"
 
 
 @pytest.mark.parametrize(
@@ -577,7 +590,7 @@ async def test_every_answer_parses_with_ptb_types(harness: Harness, api: FakeBot
     await alice.send_document(b"a\n", "a.csv")
     await group.add_bot(by=alice)
     await alice.send("/ping", chat=group)
-    await harness.application.bot.send_photo(1001, photo=b"jpeg?")
+    await harness.application.bot.send_photo(1001, photo=PNG)
     await harness.application.bot.send_document(1001, document=b"x", filename="x.txt")
 
     bot = harness.application.bot

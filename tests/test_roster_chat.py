@@ -43,10 +43,10 @@ async def test_admin_imports_a_gbk_csv(world: World, bot: Harness, admin: Person
     assert [u.label for u in units] == ["5栋 502"]
 
 
-async def upload(admin: Person, content: bytes, name: str, **kwargs: str) -> None:
+async def upload(admin: Person, content: bytes, name: str, *, mime_type: str = "text/csv") -> None:
     """/import, then the file (the estate is the admin's only one)."""
     await admin.send("/import")
-    await admin.send_document(content, name, **kwargs)
+    await admin.send_document(content, name, mime_type=mime_type)
 
 
 async def test_reimport_updates_in_place(world: World, bot: Harness, admin: Person) -> None:

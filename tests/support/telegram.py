@@ -1,4 +1,4 @@
-"""An offline fake of the Telegram Bot API for python-telegram-bot, plus script-style helpers.
+"""An offline Telegram for python-telegram-bot tests, plus script-style helpers.
 
 Typical use::
 
@@ -15,17 +15,19 @@ Typical use::
         await alice.tap("查看")
 
 ``FakeBotApi`` is a :class:`telegram.request.BaseRequest`: every Bot API call PTB makes ends up in
-:meth:`FakeBotApi.do_request`, is recorded as an :class:`ApiCall` and answered the way Telegram
-answers it (including Telegram's error descriptions for the mistakes bots commonly make).
+:meth:`FakeBotApi.do_request`, is recorded as an :class:`ApiCall` and answered by a
+:class:`sandbox.world.World`, the sandbox's Telegram, which holds every Telegram semantic
+(messages, edits, files, keyboards, Telegram's error texts...). This module only adapts it to
+PTB's request interface and adds test conveniences: recording the uploaded bytes, raising
+transport exceptions (:meth:`FakeBotApi.raise_next`), custom responders and the script helpers
+(:class:`Harness`, :class:`Person`, :class:`Group`), which act through the world's people side
+and deliver the updates it queues straight to ``Application.process_update``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
-import hashlib
-import io
 import itertools
 import json
 import logging
@@ -42,6 +44,22 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from sandbox.world import (
+    GROUP_UPGRADED,
+    MESSAGE_NOT_MODIFIED,
+    ApiError,
+    Upload,
+    World,
+    bot_command_entities,
+    chat_member,
+    chat_type_for_id,
+    file_unique_id,
+    html_to_text,
+    inline_buttons,
+    make_user,
+    message_text,
+)
+
 __all__ = [
     "GROUP_UPGRADED",
     "MESSAGE_NOT_MODIFIED",
@@ -53,79 +71,32 @@ __all__ = [
     "Person",
     "UpdateFactory",
     "UploadedFile",
+    "bot_command_entities",
+    "chat_type_for_id",
+    "html_to_text",
+    "inline_buttons",
+    "message_text",
 ]
 
 JSONDict = dict[str, Any]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 Responder = Callable[["ApiCall"], Any]
 
+#: Raise from a custom responder (see :meth:`FakeBotApi.on`) to answer with an error.
+FakeApiError = ApiError
+#: A file PTB uploaded with multipart/form-data.
+UploadedFile = Upload
+
 _LOGGER = logging.getLogger(__name__)
 
-MESSAGE_NOT_MODIFIED: Final = (
-    "Bad Request: message is not modified: specified new message content and reply markup are "
-    "exactly the same as a current content and reply markup of the message"
-)
-GROUP_UPGRADED: Final = "Bad Request: group chat was upgraded to a supergroup chat"
-CALLBACK_QUERY_INVALID: Final = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
-SUPERGROUP_ID_LIMIT: Final = -1_000_000_000_000
-MAX_TEXT_LENGTH: Final = 4096
-MAX_CAPTION_LENGTH: Final = 1024
-MAX_CALLBACK_DATA_BYTES: Final = 64
-MAX_DOWNLOAD_SIZE: Final = 20 * 1024 * 1024
-
-# Parameters whose values are JSON objects/arrays; PTB may hand them over already encoded.
-_JSON_VALUED: Final = frozenset(
-    {
-        "reply_markup",
-        "entities",
-        "caption_entities",
-        "reply_parameters",
-        "link_preview_options",
-        "media",
-        "commands",
-        "scope",
-        "allowed_updates",
-        "message_ids",
-        "results",
-        "options",
-        "permissions",
-        "menu_button",
-    }
-)
 # PTB's own long-running tasks, which `Harness.settle` must not wait for.
 _LONG_RUNNING_TASK_SUFFIXES: Final = (
     ":update_fetcher",
     ":persistence_updater",
     "Updater:start_polling:polling_task",
 )
-_HTML_TAGS: Final = frozenset(
-    {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "tg-emoji",
-        "tg-time",
-        "code",
-        "pre",
-        "blockquote",
-    }
-)
-_HTML_ENTITY_RE: Final = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt|gt|amp|quot));")
-_COMMAND_RE: Final = re.compile(
-    r"(?:^|(?<=\s))/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])"
-)
-_FILE_URL_RE: Final = re.compile(r"/file/bot[^/]+/(.+)")
+_URL_RE: Final = re.compile(r"/bot([^/]*)/([^/]+)$")
+_FILE_URL_RE: Final = re.compile(r"/file/bot([^/]+)/(.+)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,23 +104,14 @@ _FILE_URL_RE: Final = re.compile(r"/file/bot[^/]+/(.+)")
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UploadedFile:
-    """A file PTB uploaded with multipart/form-data."""
-
-    field: str
-    filename: str
-    content: bytes
-    mime_type: str
-
-
 @dataclass
 class ApiCall:
     """One Bot API request: the method name and its JSON-decoded parameters.
 
-    ``result`` is what the fake answered (``None`` when it answered with an error), ``error``
-    Telegram's error description and ``error_code`` the HTTP status when it answered with an
-    error.
+    ``files`` holds the uploaded parts with their bytes. ``result`` is what was answered
+    (``None`` when it answered with an error), ``error`` Telegram's error description (or the
+    ``repr`` of an exception from :meth:`FakeBotApi.raise_next`) and ``error_code`` the HTTP
+    status of an error answer.
     """
 
     method: str
@@ -164,128 +126,14 @@ class ApiCall:
         return self.error is None
 
 
-class FakeApiError(Exception):
-    """Raise from a custom responder (see :meth:`FakeBotApi.on`) to answer with an error."""
-
-    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
-        super().__init__(f"{code} {description}")
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-
-    def payload(self) -> JSONDict:
-        body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        return body
-
-
 @dataclass
-class _Failure:
-    code: int = 0
-    description: str = ""
-    retry_after: int | None = None
-    exception: Exception | None = None
+class _Raise:
+    exception: Exception
     deliver: bool = False
-
-
-@dataclass
-class _StoredFile:
-    file_id: str
-    file_unique_id: str
-    content: bytes
-    file_name: str
-    mime_type: str
-    file_path: str
-    width: int = 0
-    height: int = 0
-
-    def document(self) -> JSONDict:
-        return {
-            "file_id": self.file_id,
-            "file_unique_id": self.file_unique_id,
-            "file_name": self.file_name,
-            "mime_type": self.mime_type,
-            "file_size": len(self.content),
-        }
-
-    def photo_sizes(self) -> list[JSONDict]:
-        return [
-            {
-                "file_id": self.file_id,
-                "file_unique_id": self.file_unique_id,
-                "width": self.width,
-                "height": self.height,
-                "file_size": len(self.content),
-            }
-        ]
-
-
-@dataclass
-class _ChatState:
-    chat: JSONDict
-    next_message_id: int = 1
-    # Every message known in the chat (the users' and the bot's), by message_id.
-    messages: dict[int, JSONDict] = field(default_factory=dict)
-    bot_message_ids: list[int] = field(default_factory=list)
-    deleted: list[JSONDict] = field(default_factory=list)
-    reply_keyboard: JSONDict | None = None
-    blocked: str | None = None
-    migrated_to: int | None = None
-
-    @property
-    def chat_id(self) -> int:
-        chat_id: int = self.chat["id"]
-        return chat_id
-
-
-# --------------------------------------------------------------------------------------------
-# Small helpers
-# --------------------------------------------------------------------------------------------
 
 
 def _dump(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False).encode("utf-8")
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _unique_id(file_id: str) -> str:
-    return "AgAD" + hashlib.sha1(file_id.encode()).hexdigest()[:16]
-
-
-def _as_chat_id(value: object) -> int | str:
-    if isinstance(value, bool):
-        raise FakeApiError(400, "Bad Request: chat not found")
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return text
-
-
-def chat_type_for_id(chat_id: int) -> str:
-    """The chat type Telegram uses for an id: private > 0, supergroup <= -10^12, else group."""
-    if chat_id > 0:
-        return "private"
-    if chat_id < SUPERGROUP_ID_LIMIT:
-        return "supergroup"
-    return "group"
-
-
-def _normalise(params: Mapping[str, object]) -> JSONDict:
-    out: JSONDict = {}
-    for key, value in params.items():
-        if key in _JSON_VALUED and isinstance(value, str) and value.lstrip().startswith(("{", "[")):
-            with contextlib.suppress(ValueError):
-                value = json.loads(value)
-        out[key] = value
-    # A JSON round trip gives a deep copy made only of JSON types (tuples become lists).
-    normalised: JSONDict = json.loads(json.dumps(out, default=str))
-    return normalised
 
 
 def _uploads(request_data: RequestData | None) -> dict[str, UploadedFile]:
@@ -298,145 +146,12 @@ def _uploads(request_data: RequestData | None) -> dict[str, UploadedFile]:
     return uploads
 
 
-def _image_size(content: bytes) -> tuple[int, int]:
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
-            return int(width), int(height)
-    except Exception:
-        return 800, 600
-
-
-def html_to_text(text: str) -> str:
-    """Parse Telegram-flavoured HTML like Telegram does and return the visible text.
-
-    Raises :class:`FakeApiError` with Telegram's "can't parse entities" description for markup
-    Telegram rejects (unsupported or unclosed tags, a bare ``<``, mismatched end tags).
-    """
-
-    def fail(reason: str) -> FakeApiError:
-        return FakeApiError(400, f"Bad Request: can't parse entities: {reason}")
-
-    def byte_offset(index: int) -> int:
-        return len(text[:index].encode("utf-8"))
-
-    out: list[str] = []
-    stack: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "&":
-            match = _HTML_ENTITY_RE.match(text, i)
-            if match:
-                decimal, hexadecimal, named = match.groups()
-                if named:
-                    out.append({"lt": "<", "gt": ">", "amp": "&", "quot": '"'}[named])
-                else:
-                    code = int(decimal) if decimal else int(hexadecimal, 16)
-                    out.append(chr(code) if code <= 0x10FFFF else "\ufffd")
-                i = match.end()
-                continue
-        if char != "<":
-            out.append(char)
-            i += 1
-            continue
-        begin = i
-        i += 1
-        if i < n and text[i] == "/":
-            i += 1
-            start = i
-            while i < n and not text[i].isspace() and text[i] != ">":
-                i += 1
-            name = text[start:i].lower()
-            if not stack:
-                raise fail(f"Unexpected end tag at byte offset {byte_offset(begin)}")
-            close = text.find(">", i)
-            if close == -1:
-                raise fail(f"Unclosed end tag at byte offset {byte_offset(begin)}")
-            if name and name != stack[-1]:
-                raise fail(
-                    f"Unmatched end tag at byte offset {byte_offset(begin)}, expected "
-                    f'"</{stack[-1]}>", found "</{name}>"'
-                )
-            stack.pop()
-            i = close + 1
-            continue
-        start = i
-        while i < n and not text[i].isspace() and text[i] != ">":
-            i += 1
-        if i >= n:
-            raise fail(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-        name = text[start:i].lower()
-        if name not in _HTML_TAGS:
-            raise fail(f'Unsupported start tag "{name}" at byte offset {byte_offset(begin)}')
-        attributes: dict[str, str] = {}
-        while True:
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                raise fail(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-            if text[i] == ">":
-                i += 1
-                break
-            start = i
-            while i < n and not text[i].isspace() and text[i] not in "=>":
-                i += 1
-            attribute = text[start:i].lower()
-            value = ""
-            if i < n and text[i] == "=":
-                i += 1
-                if i < n and text[i] in "\"'":
-                    close = text.find(text[i], i + 1)
-                    if close == -1:
-                        raise fail(f"Unclosed start tag at byte offset {byte_offset(begin)}")
-                    value = text[i + 1 : close]
-                    i = close + 1
-                else:
-                    start = i
-                    while i < n and not text[i].isspace() and text[i] != ">":
-                        i += 1
-                    value = text[start:i]
-            attributes[attribute] = value
-        if name == "span" and attributes.get("class") != "tg-spoiler":
-            raise fail('Tag "span" must have class "tg-spoiler"')
-        stack.append(name)
-    if stack:
-        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1]}"')
-    return "".join(out)
-
-
-def bot_command_entities(text: str) -> list[JSONDict]:
-    """The ``bot_command`` entities Telegram attaches to a text message.
-
-    Like Telegram, only ``/`` followed by 1-32 latin letters, digits or underscores (optionally
-    ``@botusername``) at the start of the text or after whitespace counts as a command; so
-    ``/开始`` is *not* a command.
-    """
-    return [
-        {
-            "type": "bot_command",
-            "offset": _utf16_len(text[: match.start()]),
-            "length": _utf16_len(match.group()),
-        }
-        for match in _COMMAND_RE.finditer(text)
-    ]
-
-
-def inline_buttons(message: Mapping[str, Any]) -> list[JSONDict]:
-    """All inline keyboard buttons of a message dict, row by row."""
-    markup = message.get("reply_markup") or {}
-    rows: list[list[JSONDict]] = markup.get("inline_keyboard") or []
-    return [button for row in rows for button in row]
-
-
-def message_text(message: Mapping[str, Any]) -> str:
-    """The text of a message dict, or its caption for media messages."""
-    value = message.get("text")
-    if value is None:
-        value = message.get("caption")
-    return str(value) if value is not None else ""
+def _parameters(request_data: RequestData | None) -> JSONDict:
+    # A JSON round trip gives a deep copy made only of JSON types (tuples become lists).
+    params: JSONDict = json.loads(
+        json.dumps(request_data.parameters if request_data else {}, default=str)
+    )
+    return params
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,9 +160,11 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 
 class FakeBotApi(BaseRequest):
-    """A recording, in-memory fake of the Telegram Bot API (no network).
+    """A recording, in-memory Telegram for PTB (no network), over a :class:`World`.
 
-    Pass it to ``ApplicationBuilder.request()`` *and* ``.get_updates_request()``.
+    Pass it to ``ApplicationBuilder.request()`` *and* ``.get_updates_request()``. Any token is
+    accepted; the bot is :attr:`world`'s (``getMe`` answers ``bot_id``/``bot_username``/
+    ``bot_first_name``). ``getUpdates`` long-polls the world's update queue.
 
     Args:
         bot_id / bot_username / bot_first_name: what ``getMe`` answers. The default id matches
@@ -459,8 +176,8 @@ class FakeBotApi(BaseRequest):
             answers ``400 Bad Request: chat not found`` as Telegram does for users who never
             started the bot. Default false: unknown ids get a chat made up from the id.
         check_html: when true (default), texts and captions sent with ``parse_mode="HTML"`` are
-            parsed like Telegram does and rejected with Telegram's "can't parse entities" error.
-            The stored text is still the text as sent (tags included).
+            parsed like Telegram does: rejected with Telegram's "can't parse entities" error,
+            else stored as their visible text plus entities. When false they are stored as sent.
     """
 
     def __init__(
@@ -473,51 +190,36 @@ class FakeBotApi(BaseRequest):
         strict_chats: bool = False,
         check_html: bool = True,
     ) -> None:
-        self.bot_user: JSONDict = {
-            "id": bot_id,
-            "is_bot": True,
-            "first_name": bot_first_name,
-            "username": bot_username,
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
-        }
+        # Privacy mode off: the harness has always delivered every group message to the bot.
+        self.world = World(
+            token=None,
+            bot_id=bot_id,
+            bot_username=bot_username,
+            bot_first_name=bot_first_name,
+            clock=clock,
+            privacy_mode=False,
+            check_html=check_html,
+        )
         self.calls: list[ApiCall] = []
         self.downloads: list[str] = []
         self.strict_chats = strict_chats
-        self.check_html = check_html
         self.initialize_count = 0
         self.shutdown_count = 0
-        self._clock = clock
-        self._chats: dict[int, _ChatState] = {}
-        self._files: dict[str, _StoredFile] = {}
-        self._failures: dict[str, list[_Failure]] = {}
-        self._responders: dict[str, Responder] = {}
-        self._commands: dict[tuple[str, str], list[JSONDict]] = {}
-        self._callback_queries: dict[str, bool] = {}
-        self._file_counter = itertools.count(1)
-        self._methods: dict[str, Responder] = {
-            "getme": lambda call: copy.deepcopy(self.bot_user),
-            "getupdates": lambda call: [],
-            "setwebhook": lambda call: True,
-            "deletewebhook": lambda call: True,
-            "setmycommands": self._set_my_commands,
-            "deletemycommands": self._delete_my_commands,
-            "getmycommands": self._get_my_commands,
-            "sendchataction": self._send_chat_action,
-            "answercallbackquery": self._answer_callback_query,
-            "deletemessage": self._delete_message,
-            "deletemessages": self._delete_messages,
-            "sendmessage": self._send_message,
-            "editmessagetext": self._edit_message_text,
-            "editmessagecaption": self._edit_message_caption,
-            "editmessagereplymarkup": self._edit_message_reply_markup,
-            "senddocument": self._send_document,
-            "sendphoto": self._send_photo,
-            "getfile": self._get_file,
-        }
+        self._raises: dict[str, list[_Raise]] = {}
+        self._current: ApiCall | None = None
+
+    @property
+    def bot_user(self) -> JSONDict:
+        """What ``getMe`` answers."""
+        return self.world.me()
+
+    @property
+    def check_html(self) -> bool:
+        return self.world.check_html
+
+    @check_html.setter
+    def check_html(self, value: bool) -> None:
+        self.world.check_html = value
 
     # -- BaseRequest ---------------------------------------------------------------------------
 
@@ -544,37 +246,56 @@ class FakeBotApi(BaseRequest):
         await asyncio.sleep(0)  # a real request yields to the event loop, so does the fake
         if method.upper() == "GET":
             return self._download(url)
-        api_method = urlsplit(url).path.rsplit("/", 1)[-1]
+        match = _URL_RE.search(urlsplit(url).path)
+        token, api_method = (match.group(1), match.group(2)) if match else ("", url)
         call = ApiCall(
-            method=api_method,
-            params=_normalise(request_data.parameters if request_data else {}),
-            files=_uploads(request_data),
+            method=api_method, params=_parameters(request_data), files=_uploads(request_data)
         )
         self.calls.append(call)
-        queue = self._failures.get(api_method.lower())
+        queue = self._raises.get(api_method.lower())
         failure = queue.pop(0) if queue else None
-        if failure is not None and failure.exception is not None and not failure.deliver:
+        if failure is not None and not failure.deliver:
             call.error = repr(failure.exception)
             raise failure.exception
+        if not self.strict_chats:
+            self._make_up_chat(call.params.get("chat_id"))
+        delay = self.world.take_delay(api_method)
+        if delay:
+            await asyncio.sleep(delay)
         try:
-            if failure is not None and failure.exception is None:
-                parameters = {"retry_after": failure.retry_after} if failure.retry_after else None
-                raise FakeApiError(failure.code, failure.description, parameters)
-            responder = self._responders.get(api_method.lower()) or self._methods.get(
-                api_method.lower()
-            )
-            if responder is None:
-                raise FakeApiError(HTTPStatus.NOT_FOUND, "Not Found")
-            result = responder(call)
-        except FakeApiError as error:
+            if api_method.lower() == "getupdates":
+                result = await self.world.get_updates(token, call.params)
+            else:
+                self._current = call
+                try:
+                    result = self.world.call(token, api_method, call.params, call.files)
+                finally:
+                    self._current = None
+        except ApiError as error:
             call.error = error.description
-            call.error_code = int(error.code)
-            return int(error.code), _dump(error.payload())
+            call.error_code = error.code
+            return error.code, _dump(error.payload())
         call.result = copy.deepcopy(result)
-        if failure is not None and failure.exception is not None:  # delivered, then it fails
+        if failure is not None:  # delivered, then it fails
             call.error = repr(failure.exception)
             raise failure.exception
         return HTTPStatus.OK, _dump({"ok": True, "result": result})
+
+    def _make_up_chat(self, chat_id: object) -> None:
+        if isinstance(chat_id, int) and not isinstance(chat_id, bool):
+            self.world.ensure_chat(chat_id)
+        elif isinstance(chat_id, str) and re.fullmatch(r"-?\d+", chat_id.strip()):
+            self.world.ensure_chat(int(chat_id))
+
+    def _download(self, url: str) -> tuple[int, bytes]:
+        # PTB GETs ``{base_file_url}/{file_path}`` (default base: .../file/bot<token>).
+        match = _FILE_URL_RE.search(unquote(urlsplit(url).path))
+        token, wanted = (match.group(1), match.group(2)) if match else ("", url)
+        self.downloads.append(wanted)
+        try:
+            return HTTPStatus.OK, self.world.download(token, wanted)
+        except ApiError as error:
+            return error.code, _dump(error.payload())
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -583,7 +304,12 @@ class FakeBotApi(BaseRequest):
 
         Overrides the built-in behaviour; raise :class:`FakeApiError` to answer with an error.
         """
-        self._responders[method.lower()] = responder
+
+        def handler(params: JSONDict, uploads: Mapping[str, Upload]) -> Any:
+            assert self._current is not None
+            return responder(self._current)
+
+        self.world.override(method, handler)
 
     def fail_next(
         self,
@@ -600,9 +326,9 @@ class FakeBotApi(BaseRequest):
         ``Conflict`` for 409 and ``NetworkError`` otherwise; with ``retry_after`` it raises
         ``RetryAfter`` whatever the status (Telegram uses 429 "Too Many Requests: retry after N").
         """
-        queue = self._failures.setdefault(method.lower(), [])
-        failure = _Failure(error_code, description, retry_after)
-        queue.extend(copy.copy(failure) for _ in range(times))
+        self.world.inject(
+            method, error_code, description=description, times=times, retry_after=retry_after
+        )
 
     def raise_next(
         self, method: str, exception: Exception, *, times: int = 1, deliver: bool = False
@@ -614,47 +340,60 @@ class FakeBotApi(BaseRequest):
         PTB passes ``TelegramError`` subclasses through and wraps anything else in
         ``NetworkError``.
         """
-        queue = self._failures.setdefault(method.lower(), [])
-        queue.extend(
-            _Failure(exception=copy.copy(exception), deliver=deliver) for _ in range(times)
-        )
+        queue = self._raises.setdefault(method.lower(), [])
+        queue.extend(_Raise(copy.copy(exception), deliver) for _ in range(times))
 
     def clear_failures(self) -> None:
-        self._failures.clear()
+        self._raises.clear()
+        self.world.clear_faults()
 
     def register_chat(self, chat: JSONDict) -> None:
         """Make a chat known (a Chat dict: ``id``, ``type`` and ``title``/``first_name``...)."""
-        state = self._chats.get(chat["id"])
-        if state is None:
-            self._chats[chat["id"]] = _ChatState(chat=copy.deepcopy(chat))
+        chat_id = int(chat["id"])
+        if chat.get("type", chat_type_for_id(chat_id)) == "private":
+            known = {person["id"]: person for person in self.world.people()}.get(chat_id)
+            self.world.add_user(
+                chat_id,
+                str(chat.get("first_name") or f"User {chat_id}"),
+                last_name=chat.get("last_name"),
+                username=chat.get("username"),
+                language_code=known["language_code"] if known else None,
+                phone=known["phone"] if known else None,
+            )
         else:
-            state.chat = copy.deepcopy(chat)
+            self.world.add_group(
+                str(chat.get("title") or f"Chat {chat_id}"),
+                [],
+                chat_id=chat_id,
+                supergroup=chat.get("type") == "supergroup",
+                announce=False,
+            )
 
     def block_chat(self, chat_id: int, description: str | None = None) -> None:
         """From now on every call addressed to ``chat_id`` answers 403 like Telegram does when
-        the user blocked the bot or the bot was removed from the group."""
-        state = self._state(chat_id)
-        if description is None:
-            description = {
-                "private": "Forbidden: bot was blocked by the user",
-                "group": "Forbidden: bot was kicked from the group chat",
-                "supergroup": "Forbidden: bot was kicked from the supergroup chat",
-            }.get(state.chat["type"], "Forbidden: bot is not a member of the channel chat")
-        state.blocked = description
+        the user blocked the bot or the bot was removed from the group (no update is sent)."""
+        self.world.ensure_chat(chat_id)
+        if description is not None:
+            self.world.forbid(chat_id, description)
+        elif chat_id > 0:
+            self.world.block_bot(chat_id, announce=False)
+        else:
+            self.world.remove_bot(chat_id, announce=False)
 
     def unblock_chat(self, chat_id: int) -> None:
-        self._state(chat_id).blocked = None
+        self.world.ensure_chat(chat_id)
+        self.world.forbid(chat_id, None)
+        if chat_id > 0:
+            self.world.block_bot(chat_id, False, announce=False)
+        else:
+            self.world.add_bot(chat_id, announce=False)
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
-        """The group ``old_id`` became the supergroup ``new_id``: calls addressed to ``old_id``
-        now answer 400 with ``parameters.migrate_to_chat_id`` (PTB raises ``ChatMigrated``)."""
-        old = self._state(old_id)
-        old.migrated_to = new_id
-        title = old.chat.get("title") or f"Supergroup {new_id}"
-        if new_id in self._chats:
-            self._chats[new_id].chat.update({"type": "supergroup", "title": title})
-        else:
-            self.register_chat({"id": new_id, "type": "supergroup", "title": title})
+        """The group ``old_id`` became the supergroup ``new_id`` (no service messages): calls
+        addressed to ``old_id`` now answer 400 with ``parameters.migrate_to_chat_id`` (PTB
+        raises ``ChatMigrated``)."""
+        self.world.ensure_chat(old_id)
+        self.world.upgrade_group(old_id, new_chat_id=new_id, announce=False)
 
     def add_file(
         self,
@@ -666,78 +405,65 @@ class FakeBotApi(BaseRequest):
         kind: str = "document",
     ) -> None:
         """Register a file users can send: ``getFile`` and the download will find it."""
-        directory = "photos" if kind == "photo" else "documents"
-        width, height = _image_size(content) if kind == "photo" else (0, 0)
-        self._files[file_id] = _StoredFile(
-            file_id=file_id,
-            file_unique_id=_unique_id(file_id),
-            content=bytes(content),
-            file_name=file_name,
+        self.world.add_file(
+            content,
+            file_name,
             mime_type=mime_type or "application/octet-stream",
-            file_path=f"{directory}/{file_id}",
-            width=width,
-            height=height,
+            kind=kind,
+            file_id=file_id,
         )
 
     def new_file_id(self, kind: str = "document") -> str:
-        prefix = {"document": "BQACAgUAAxkBAAI", "photo": "AgACAgUAAxkBAAI"}.get(kind, "CAAC")
-        return f"{prefix}{next(self._file_counter):06d}"
+        return self.world.new_file_id(kind)
 
     def file_info(self, file_id: str) -> JSONDict:
         """The Document dict of a registered file."""
-        return self._files[file_id].document()
+        return self.world.file_info(file_id)
 
     def file_content(self, file_id: str) -> bytes:
         """The bytes of a registered or uploaded file."""
-        return self._files[file_id].content
+        return self.world.file_content(file_id)
 
     def expect_callback_query(self, query_id: str) -> None:
         """Tell the fake a callback query with this id was delivered (so it can be answered)."""
-        self._callback_queries.setdefault(query_id, False)
+        self.world.expect_callback_query(query_id)
 
     def unanswered_callback_queries(self) -> list[str]:
-        return [query_id for query_id, done in self._callback_queries.items() if not done]
+        return self.world.unanswered_callback_queries()
 
     # -- counters and incoming messages --------------------------------------------------------
 
     def now(self) -> int:
-        return int(self._clock())
+        return self.world.now()
 
     def bot_sender(self) -> JSONDict:
         """The bot as a plain User (as in ``from`` of its messages; no getMe-only fields)."""
-        return {key: self.bot_user[key] for key in ("id", "is_bot", "first_name", "username")}
+        return self.world.bot_user()
 
     def chat(self, chat_id: int) -> JSONDict:
         """The Chat dict Telegram would use for ``chat_id`` (registered or made up from the id)."""
-        return copy.deepcopy(self._state(chat_id).chat)
+        self.world.ensure_chat(chat_id)
+        return self.world.chat(chat_id)
 
     def next_message_id(self, chat_id: int) -> int:
         """Allocate a message_id in a chat; users' and the bot's messages share the sequence."""
-        state = self._state(chat_id)
-        message_id = state.next_message_id
-        state.next_message_id += 1
-        return message_id
+        self.world.ensure_chat(chat_id)
+        return self.world.new_message_id(chat_id)
 
     def last_message_id(self, chat_id: int) -> int:
         """The newest message_id allocated in a chat (0 if none): a watermark for ``since``."""
-        state = self._chats.get(chat_id)
-        return state.next_message_id - 1 if state else 0
+        return self.world.last_message_id(chat_id)
 
-    def record_incoming(self, message: JSONDict) -> None:
+    def record_incoming(self, message: JSONDict, *, replace: bool = True) -> None:
         """Remember a message a user sent (so replies to it and deleting it work)."""
-        chat = message["chat"]
-        state = self._chats.get(chat["id"])
-        if state is None:
-            self.register_chat(chat)
-            state = self._chats[chat["id"]]
-        message_id = int(message["message_id"])
-        state.messages[message_id] = copy.deepcopy(message)
-        state.next_message_id = max(state.next_message_id, message_id + 1)
+        self.world.record_message(message, replace=replace)
 
     def record_incoming_update(self, update: Mapping[str, Any]) -> None:
+        """Remember what an update built outside the world carries (already known messages
+        are left alone, edited ones replaced)."""
         for key in ("message", "edited_message", "channel_post", "edited_channel_post"):
             if isinstance(update.get(key), dict):
-                self.record_incoming(update[key])
+                self.record_incoming(update[key], replace=key.startswith("edited"))
         query = update.get("callback_query")
         if isinstance(query, dict):
             self.expect_callback_query(str(query["id"]))
@@ -749,14 +475,12 @@ class FakeBotApi(BaseRequest):
 
     def messages(self, chat_id: int) -> list[JSONDict]:
         """Every message the bot sent to a chat, oldest first, edits applied, deleted ones left
-        out."""
-        state = self._chats.get(chat_id)
-        if state is None:
-            return []
+        out. (``world.messages(chat_id)`` has everyone's.)"""
+        bot_id = self.world.bot_id
         return [
-            copy.deepcopy(state.messages[message_id])
-            for message_id in state.bot_message_ids
-            if message_id in state.messages
+            message
+            for message in self.world.messages(chat_id)
+            if (message.get("from") or {}).get("id") == bot_id
         ]
 
     def last_message(self, chat_id: int) -> JSONDict | None:
@@ -764,337 +488,15 @@ class FakeBotApi(BaseRequest):
         return messages[-1] if messages else None
 
     def deleted_messages(self, chat_id: int) -> list[JSONDict]:
-        state = self._chats.get(chat_id)
-        return copy.deepcopy(state.deleted) if state else []
+        return self.world.deleted_messages(chat_id)
 
     def reply_keyboard(self, chat_id: int) -> JSONDict | None:
         """The ReplyKeyboardMarkup dict the bot last sent to a chat (None if never/removed)."""
-        state = self._chats.get(chat_id)
-        return copy.deepcopy(state.reply_keyboard) if state else None
+        return self.world.reply_keyboard(chat_id)
 
     def my_commands(self, scope_type: str = "default", language_code: str = "") -> list[JSONDict]:
         """Commands set with setMyCommands for a scope without chat/user (default, all_*)."""
-        key = (json.dumps({"type": scope_type}, sort_keys=True), language_code)
-        return copy.deepcopy(self._commands.get(key, []))
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _state(self, chat_id: int) -> _ChatState:
-        state = self._chats.get(chat_id)
-        if state is None:
-            chat_type = chat_type_for_id(chat_id)
-            chat: JSONDict = {"id": chat_id, "type": chat_type}
-            if chat_type == "private":
-                chat["first_name"] = f"User {chat_id}"
-            else:
-                chat["title"] = f"Chat {chat_id}"
-            state = self._chats[chat_id] = _ChatState(chat=chat)
-        return state
-
-    def _target(self, params: Mapping[str, Any]) -> _ChatState:
-        if "chat_id" not in params:
-            raise FakeApiError(400, "Bad Request: chat_id is empty")
-        chat_id = _as_chat_id(params["chat_id"])
-        if isinstance(chat_id, str):
-            username = chat_id.lstrip("@").lower()
-            found = [
-                state
-                for state in self._chats.values()
-                if str(state.chat.get("username", "")).lower() == username
-            ]
-            if not found:
-                raise FakeApiError(400, "Bad Request: chat not found")
-            state = found[0]
-        elif chat_id not in self._chats and self.strict_chats:
-            raise FakeApiError(400, "Bad Request: chat not found")
-        else:
-            state = self._state(chat_id)
-        if state.migrated_to is not None:
-            raise FakeApiError(400, GROUP_UPGRADED, {"migrate_to_chat_id": state.migrated_to})
-        if state.blocked:
-            raise FakeApiError(403, state.blocked)
-        return state
-
-    def _download(self, url: str) -> tuple[int, bytes]:
-        # PTB GETs ``{base_file_url}/{file_path}`` (default base: .../file/bot<token>).
-        path = unquote(urlsplit(url).path)
-        match = _FILE_URL_RE.fullmatch(path)
-        wanted = match.group(1) if match else None
-        for stored in self._files.values():
-            if stored.file_path == wanted or path.endswith("/" + stored.file_path):
-                self.downloads.append(stored.file_path)
-                return HTTPStatus.OK, stored.content
-        self.downloads.append(wanted or path)
-        not_found = {"ok": False, "error_code": 404, "description": "Not Found"}
-        return HTTPStatus.NOT_FOUND, _dump(not_found)
-
-    def _visible(self, text: str, parse_mode: object) -> str:
-        if self.check_html and isinstance(parse_mode, str) and parse_mode.upper() == "HTML":
-            return html_to_text(text)
-        return text
-
-    def _checked_text(self, params: Mapping[str, Any]) -> str:
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise FakeApiError(400, "Bad Request: message text is empty")
-        visible = self._visible(text, params.get("parse_mode"))
-        if not visible.strip():
-            raise FakeApiError(400, "Bad Request: message text is empty")
-        if len(visible) > MAX_TEXT_LENGTH:
-            raise FakeApiError(400, "Bad Request: message is too long")
-        return text
-
-    def _checked_caption(self, params: Mapping[str, Any]) -> str | None:
-        caption = params.get("caption")
-        if caption is None:
-            return None
-        caption = str(caption)
-        if len(self._visible(caption, params.get("parse_mode"))) > MAX_CAPTION_LENGTH:
-            raise FakeApiError(400, "Bad Request: message caption is too long")
-        return caption
-
-    @staticmethod
-    def _checked_markup(markup: object) -> JSONDict | None:
-        if markup is None:
-            return None
-        if not isinstance(markup, dict):
-            raise FakeApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
-        for row in markup.get("inline_keyboard") or []:
-            for button in row:
-                data = button.get("callback_data")
-                if data is not None and not (
-                    1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-                ):
-                    raise FakeApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-        return markup
-
-    @staticmethod
-    def _inline_only(markup: JSONDict | None) -> JSONDict | None:
-        if markup and "inline_keyboard" in markup:
-            return {"inline_keyboard": copy.deepcopy(markup["inline_keyboard"])}
-        return None
-
-    @staticmethod
-    def _reply_to(state: _ChatState, params: Mapping[str, Any]) -> JSONDict | None:
-        reply_parameters = params.get("reply_parameters")
-        if isinstance(reply_parameters, dict):
-            message_id = reply_parameters.get("message_id")
-            allow = bool(reply_parameters.get("allow_sending_without_reply"))
-        elif params.get("reply_to_message_id") is not None:
-            message_id = params["reply_to_message_id"]
-            allow = bool(params.get("allow_sending_without_reply"))
-        else:
-            return None
-        target = state.messages.get(int(message_id)) if message_id is not None else None
-        if target is None:
-            if allow:
-                return None
-            raise FakeApiError(400, "Bad Request: message to be replied not found")
-        reply = copy.deepcopy(target)
-        reply.pop("reply_to_message", None)
-        return reply
-
-    def _store_sent(
-        self, state: _ChatState, params: Mapping[str, Any], content: JSONDict
-    ) -> JSONDict:
-        """Validate the shared send* parameters, then store and return the new message."""
-        markup = self._checked_markup(params.get("reply_markup"))
-        reply = self._reply_to(state, params)
-        message: JSONDict = {
-            "message_id": self.next_message_id(state.chat_id),
-            "from": self.bot_sender(),
-            "chat": copy.deepcopy(state.chat),
-            "date": self.now(),
-            **content,
-        }
-        if reply is not None:
-            message["reply_to_message"] = reply
-        inline = self._inline_only(markup)
-        if inline is not None:
-            message["reply_markup"] = inline
-        elif markup and "keyboard" in markup:
-            state.reply_keyboard = copy.deepcopy(markup)
-        elif markup and markup.get("remove_keyboard"):
-            state.reply_keyboard = None
-        state.messages[message["message_id"]] = message
-        state.bot_message_ids.append(message["message_id"])
-        return copy.deepcopy(message)
-
-    def _bot_message(self, state: _ChatState, params: Mapping[str, Any]) -> JSONDict:
-        message_id = params.get("message_id")
-        message = state.messages.get(int(message_id)) if message_id is not None else None
-        if message is None:
-            raise FakeApiError(400, "Bad Request: message to edit not found")
-        if message["message_id"] not in state.bot_message_ids:
-            raise FakeApiError(400, "Bad Request: message can't be edited")
-        return message
-
-    def _apply_edit(self, message: JSONDict, changes: JSONDict, markup: JSONDict | None) -> None:
-        new_state = {key: changes.get(key) for key in changes}
-        old_state = {key: message.get(key) for key in changes}
-        if new_state == old_state and message.get("reply_markup") == markup:
-            raise FakeApiError(400, MESSAGE_NOT_MODIFIED)
-        for key, value in changes.items():
-            if value is None:
-                message.pop(key, None)
-            else:
-                message[key] = copy.deepcopy(value)
-        if markup is None:
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = markup
-        message["edit_date"] = self.now()
-
-    def _stored_input_file(self, call: ApiCall, field_name: str) -> _StoredFile:
-        value = call.params.get(field_name)
-        upload: UploadedFile | None = None
-        if isinstance(value, str) and value.startswith("attach://"):
-            upload = call.files.get(value.removeprefix("attach://"))
-        elif value is None:
-            upload = call.files.get(field_name)
-        if upload is not None:
-            file_id = self.new_file_id(field_name)
-            self.add_file(
-                file_id,
-                upload.content,
-                upload.filename,
-                mime_type=upload.mime_type,
-                kind=field_name,
-            )
-            return self._files[file_id]
-        if isinstance(value, str) and value in self._files:
-            return self._files[value]
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            file_id = self.new_file_id(field_name)
-            name = urlsplit(value).path.rsplit("/", 1)[-1] or "file"
-            self.add_file(file_id, b"", name, kind=field_name)
-            return self._files[file_id]
-        if value is None:
-            raise FakeApiError(400, f"Bad Request: there is no {field_name} in the request")
-        raise FakeApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-
-    # -- Bot API methods -----------------------------------------------------------------------
-
-    @staticmethod
-    def _commands_key(params: Mapping[str, Any]) -> tuple[str, str]:
-        scope = params.get("scope") or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
-
-    def _set_my_commands(self, call: ApiCall) -> bool:
-        self._commands[self._commands_key(call.params)] = list(call.params.get("commands") or [])
-        return True
-
-    def _delete_my_commands(self, call: ApiCall) -> bool:
-        self._commands.pop(self._commands_key(call.params), None)
-        return True
-
-    def _get_my_commands(self, call: ApiCall) -> list[JSONDict]:
-        return copy.deepcopy(self._commands.get(self._commands_key(call.params), []))
-
-    def _send_chat_action(self, call: ApiCall) -> bool:
-        self._target(call.params)
-        return True
-
-    def _answer_callback_query(self, call: ApiCall) -> bool:
-        query_id = str(call.params.get("callback_query_id", ""))
-        if self._callback_queries.get(query_id, True):  # unknown or already answered
-            raise FakeApiError(400, CALLBACK_QUERY_INVALID)
-        self._callback_queries[query_id] = True
-        return True
-
-    def _delete_message(self, call: ApiCall) -> bool:
-        state = self._target(call.params)
-        message = state.messages.pop(int(call.params.get("message_id", 0)), None)
-        if message is None:
-            raise FakeApiError(400, "Bad Request: message to delete not found")
-        state.deleted.append(message)
-        return True
-
-    def _delete_messages(self, call: ApiCall) -> bool:
-        state = self._target(call.params)
-        for message_id in call.params.get("message_ids") or []:
-            message = state.messages.pop(int(message_id), None)
-            if message is not None:
-                state.deleted.append(message)
-        return True
-
-    def _send_message(self, call: ApiCall) -> JSONDict:
-        state = self._target(call.params)
-        content: JSONDict = {"text": self._checked_text(call.params)}
-        if call.params.get("entities"):
-            content["entities"] = call.params["entities"]
-        return self._store_sent(state, call.params, content)
-
-    def _send_document(self, call: ApiCall) -> JSONDict:
-        state = self._target(call.params)
-        caption = self._checked_caption(call.params)
-        self._checked_markup(call.params.get("reply_markup"))
-        self._reply_to(state, call.params)
-        stored = self._stored_input_file(call, "document")
-        content: JSONDict = {"document": stored.document()}
-        if caption is not None:
-            content["caption"] = caption
-        return self._store_sent(state, call.params, content)
-
-    def _send_photo(self, call: ApiCall) -> JSONDict:
-        state = self._target(call.params)
-        caption = self._checked_caption(call.params)
-        self._checked_markup(call.params.get("reply_markup"))
-        self._reply_to(state, call.params)
-        stored = self._stored_input_file(call, "photo")
-        content: JSONDict = {"photo": stored.photo_sizes()}
-        if caption is not None:
-            content["caption"] = caption
-        return self._store_sent(state, call.params, content)
-
-    def _edit_message_text(self, call: ApiCall) -> JSONDict | bool:
-        if call.params.get("inline_message_id"):
-            return True
-        state = self._target(call.params)
-        message = self._bot_message(state, call.params)
-        if "text" not in message:
-            raise FakeApiError(400, "Bad Request: there is no text in the message to edit")
-        text = self._checked_text(call.params)
-        markup = self._inline_only(self._checked_markup(call.params.get("reply_markup")))
-        # Like Telegram: editing the text without reply_markup removes the inline keyboard.
-        self._apply_edit(
-            message, {"text": text, "entities": call.params.get("entities") or None}, markup
-        )
-        return copy.deepcopy(message)
-
-    def _edit_message_caption(self, call: ApiCall) -> JSONDict | bool:
-        if call.params.get("inline_message_id"):
-            return True
-        state = self._target(call.params)
-        message = self._bot_message(state, call.params)
-        if "text" in message:
-            raise FakeApiError(400, "Bad Request: there is no caption in the message to edit")
-        caption = self._checked_caption(call.params)
-        markup = self._inline_only(self._checked_markup(call.params.get("reply_markup")))
-        self._apply_edit(message, {"caption": caption}, markup)
-        return copy.deepcopy(message)
-
-    def _edit_message_reply_markup(self, call: ApiCall) -> JSONDict | bool:
-        if call.params.get("inline_message_id"):
-            return True
-        state = self._target(call.params)
-        message = self._bot_message(state, call.params)
-        markup = self._inline_only(self._checked_markup(call.params.get("reply_markup")))
-        self._apply_edit(message, {}, markup)
-        return copy.deepcopy(message)
-
-    def _get_file(self, call: ApiCall) -> JSONDict:
-        stored = self._files.get(str(call.params.get("file_id", "")))
-        if stored is None:
-            raise FakeApiError(400, "Bad Request: invalid file_id")
-        if len(stored.content) > MAX_DOWNLOAD_SIZE:
-            raise FakeApiError(400, "Bad Request: file is too big")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
-            "file_path": stored.file_path,
-        }
+        return self.world.commands(scope_type, language_code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1103,17 +505,16 @@ class FakeBotApi(BaseRequest):
 
 
 class UpdateFactory:
-    """Builds Bot API Update dicts (feed them to ``telegram.Update.de_json(data, bot)``).
+    """Builds Bot API Update dicts from any sender (feed them to ``Harness.process``).
 
-    update_ids increase monotonically; message_ids come from the :class:`FakeBotApi` so that
-    users' and the bot's messages share one sequence per chat, as in Telegram. Every message
-    built here is also recorded in the fake (so the bot can reply to it or delete it).
+    Messages are stored in the fake's world (message_ids shared with the bot's messages, as in
+    Telegram) but not queued for the bot; update_ids come from this factory. The script
+    helpers act through the world's people side instead; this is for hand-made updates.
     """
 
     def __init__(self, api: FakeBotApi, *, first_update_id: int = 100_000_001) -> None:
         self.api = api
         self._update_ids: Iterator[int] = itertools.count(first_update_id)
-        self._query_ids: Iterator[int] = itertools.count(4_000_000_000_000_001)
 
     def next_update_id(self) -> int:
         return next(self._update_ids)
@@ -1127,14 +528,13 @@ class UpdateFactory:
         username: str | None = None,
         language_code: str | None = "zh-hans",
     ) -> JSONDict:
-        user: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name}
-        if last_name:
-            user["last_name"] = last_name
-        if username:
-            user["username"] = username
-        if language_code:
-            user["language_code"] = language_code
-        return user
+        return make_user(
+            user_id,
+            first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
 
     @staticmethod
     def private_chat(user: Mapping[str, Any]) -> JSONDict:
@@ -1153,16 +553,9 @@ class UpdateFactory:
         return {"update_id": self.next_update_id(), kind: payload}
 
     def message(self, sender: Mapping[str, Any], chat_id: int, **fields: Any) -> JSONDict:
-        """A Message dict from ``sender`` in ``chat_id`` (recorded in the fake)."""
-        message: JSONDict = {
-            "message_id": self.api.next_message_id(chat_id),
-            "from": copy.deepcopy(dict(sender)),
-            "chat": self.api.chat(chat_id),
-            "date": self.api.now(),
-            **fields,
-        }
-        self.api.record_incoming(message)
-        return message
+        """A Message dict from ``sender`` in ``chat_id`` (stored in the world)."""
+        self.api.world.ensure_chat(chat_id)
+        return self.api.world.incoming(sender, chat_id, fields)
 
     def text_message(self, sender: Mapping[str, Any], chat_id: int, text: str) -> JSONDict:
         fields: JSONDict = {"text": text}
@@ -1202,7 +595,7 @@ class UpdateFactory:
         fields: JSONDict = {
             "document": {
                 "file_id": file_id,
-                "file_unique_id": _unique_id(file_id),
+                "file_unique_id": file_unique_id(file_id),
                 "file_name": file_name,
                 "mime_type": mime_type,
                 "file_size": file_size,
@@ -1225,7 +618,7 @@ class UpdateFactory:
     ) -> JSONDict:
         photo = {
             "file_id": file_id,
-            "file_unique_id": _unique_id(file_id),
+            "file_unique_id": file_unique_id(file_id),
             "width": width,
             "height": height,
             "file_size": file_size,
@@ -1239,17 +632,7 @@ class UpdateFactory:
         self, sender: Mapping[str, Any], message: Mapping[str, Any], data: str
     ) -> JSONDict:
         """A callback query from pressing a button with ``data`` on the bot's ``message``."""
-        query_id = str(next(self._query_ids))
-        self.api.expect_callback_query(query_id)
-        chat_id = int(message["chat"]["id"])
-        query: JSONDict = {
-            "id": query_id,
-            "from": copy.deepcopy(dict(sender)),
-            "message": copy.deepcopy(dict(message)),
-            "chat_instance": str(abs(chat_id) * 7919 % 10**18 + 10**17),
-            "data": data,
-        }
-        return self.wrap("callback_query", query)
+        return self.wrap("callback_query", self.api.world.callback_query(sender, message, data))
 
     def migrate_to_chat(
         self, sender: Mapping[str, Any], old_chat_id: int, new_chat_id: int
@@ -1281,44 +664,10 @@ class UpdateFactory:
             "message", self.message(sender, chat_id, left_chat_member=copy.deepcopy(member))
         )
 
-    def chat_member(self, user: Mapping[str, Any], status: str) -> JSONDict:
+    @staticmethod
+    def chat_member(user: Mapping[str, Any], status: str) -> JSONDict:
         """A ChatMember dict (statuses: creator, administrator, member, left, kicked)."""
-        member: JSONDict = {"user": copy.deepcopy(dict(user)), "status": status}
-        if status == "creator":
-            member["is_anonymous"] = False
-        elif status == "administrator":
-            member.update(
-                dict.fromkeys(
-                    (
-                        "is_anonymous",
-                        "can_promote_members",
-                        "can_change_info",
-                        "can_post_stories",
-                        "can_edit_stories",
-                        "can_delete_stories",
-                    ),
-                    False,
-                )
-            )
-            member.update(
-                dict.fromkeys(
-                    (
-                        "can_be_edited",
-                        "can_manage_chat",
-                        "can_delete_messages",
-                        "can_manage_video_chats",
-                        "can_restrict_members",
-                        "can_invite_users",
-                        "can_pin_messages",
-                    ),
-                    True,
-                )
-            )
-        elif status == "kicked":
-            member["until_date"] = 0
-        elif status not in ("member", "left"):
-            raise ValueError(f"unsupported chat member status {status!r}")
-        return member
+        return chat_member(user, status)
 
     def my_chat_member(
         self, sender: Mapping[str, Any], chat_id: int, *, old_status: str, new_status: str
@@ -1328,8 +677,8 @@ class UpdateFactory:
             "chat": self.api.chat(chat_id),
             "from": copy.deepcopy(dict(sender)),
             "date": self.api.now(),
-            "old_chat_member": self.chat_member(self.api.bot_sender(), old_status),
-            "new_chat_member": self.chat_member(self.api.bot_sender(), new_status),
+            "old_chat_member": chat_member(self.api.bot_sender(), old_status),
+            "new_chat_member": chat_member(self.api.bot_sender(), new_status),
         }
         return self.wrap("my_chat_member", payload)
 
@@ -1395,7 +744,11 @@ class _ChatView:
 
 
 class Person(_ChatView):
-    """A Telegram user talking to the bot, in their private chat or in a :class:`Group`."""
+    """A Telegram user talking to the bot, in their private chat or in a :class:`Group`.
+
+    A person of the world (:meth:`sandbox.world.World.add_user`); name, language and phone are
+    read from and written to the world's record.
+    """
 
     def __init__(
         self,
@@ -1412,25 +765,82 @@ class Person(_ChatView):
             raise ValueError("user ids are positive")
         self.harness = harness
         self.user_id = user_id
-        self.first_name = first_name
-        self.last_name = last_name
-        self.username = username
-        self.language_code = language_code
-        self.phone = phone
-        harness.api.register_chat(UpdateFactory.private_chat(self.user))
+        harness.world.add_user(
+            user_id,
+            first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            phone=phone,
+        )
 
     def __repr__(self) -> str:
         return f"Person({self.user_id}, {self.first_name!r})"
 
+    def _record(self) -> JSONDict:
+        return self.harness.world.person(self.user_id)
+
+    def _update(self, **changes: Any) -> None:
+        record = self._record()
+        record.update(changes)
+        self.harness.world.add_user(
+            self.user_id,
+            record["first_name"],
+            last_name=record["last_name"],
+            username=record["username"],
+            language_code=record["language_code"],
+            phone=record["phone"],
+            label=record["label"],
+        )
+
+    @property
+    def first_name(self) -> str:
+        return str(self._record()["first_name"])
+
+    @first_name.setter
+    def first_name(self, value: str) -> None:
+        self._update(first_name=value)
+
+    @property
+    def last_name(self) -> str | None:
+        value: str | None = self._record()["last_name"]
+        return value
+
+    @last_name.setter
+    def last_name(self, value: str | None) -> None:
+        self._update(last_name=value)
+
+    @property
+    def username(self) -> str | None:
+        value: str | None = self._record()["username"]
+        return value
+
+    @username.setter
+    def username(self, value: str | None) -> None:
+        self._update(username=value)
+
+    @property
+    def language_code(self) -> str | None:
+        value: str | None = self._record()["language_code"]
+        return value
+
+    @language_code.setter
+    def language_code(self, value: str | None) -> None:
+        self._update(language_code=value)
+
+    @property
+    def phone(self) -> str | None:
+        value: str | None = self._record()["phone"]
+        return value
+
+    @phone.setter
+    def phone(self, value: str | None) -> None:
+        self._update(phone=value)
+
     @property
     def user(self) -> JSONDict:
-        return UpdateFactory.user(
-            self.user_id,
-            self.first_name,
-            last_name=self.last_name,
-            username=self.username,
-            language_code=self.language_code,
-        )
+        """The person as a Bot API User dict."""
+        return self.harness.world.user(self.user_id)
 
     @property
     def private_chat_id(self) -> int:
@@ -1439,35 +849,28 @@ class Person(_ChatView):
     def _view_chat_id(self, chat: Group | None = None) -> int:
         return chat.chat_id if chat is not None else self.user_id
 
+    def _chat_to_write(self, chat: Group | None) -> int:
+        """The chat id to act in; joins a group silently first (the harness's groups start
+        without members)."""
+        if chat is None:
+            return self.user_id
+        self.harness.world.add_member(chat.chat_id, self.user_id, announce=False)
+        return chat.chat_id
+
     async def send(self, text: str, *, chat: Group | None = None) -> None:
         """Send a text message (``/command`` texts carry a bot_command entity)."""
-        factory = self.harness.factory
-        await self.harness.process(factory.text_message(self.user, self._view_chat_id(chat), text))
+        self.harness.world.send_text(self.user_id, self._chat_to_write(chat), text)
+        await self.harness.deliver()
 
     async def share_contact(
         self, phone: str | None = None, *, of_user_id: int | None = None
     ) -> None:
         """Share a contact in the private chat: by default one's own (as the request_contact
         button does); with ``of_user_id`` someone else's contact card."""
-        if of_user_id is None:
-            number, owner_id = phone or self.phone, self.user_id
-            first_name, last_name = self.first_name, self.last_name
-        else:
-            other = self.harness.persons.get(of_user_id)
-            number, owner_id = phone or (other.phone if other else None), of_user_id
-            first_name = other.first_name if other else "联系人"
-            last_name = other.last_name if other else None
-        if number is None:
-            raise ValueError(f"no phone number known for user {owner_id}; pass one")
-        update = self.harness.factory.contact_message(
-            self.user,
-            self.user_id,
-            phone_number=number,
-            first_name=first_name,
-            last_name=last_name,
-            user_id=owner_id,
+        self.harness.world.send_contact(
+            self.user_id, self.user_id, phone=phone, contact_user_id=of_user_id
         )
-        await self.harness.process(update)
+        await self.harness.deliver()
 
     async def send_document(
         self,
@@ -1479,38 +882,24 @@ class Person(_ChatView):
         chat: Group | None = None,
     ) -> None:
         """Send a file; the bot can getFile and download it."""
-        api = self.harness.api
-        file_id = api.new_file_id("document")
-        api.add_file(file_id, content, file_name, mime_type=mime_type)
-        update = self.harness.factory.document_message(
-            self.user,
-            self._view_chat_id(chat),
-            file_id=file_id,
-            file_name=file_name,
+        self.harness.world.send_document(
+            self.user_id,
+            self._chat_to_write(chat),
+            content,
+            file_name,
             mime_type=mime_type,
-            file_size=len(content),
             caption=caption,
         )
-        await self.harness.process(update)
+        await self.harness.deliver()
 
     async def send_photo(
         self, content: bytes, *, caption: str | None = None, chat: Group | None = None
     ) -> None:
-        """Send a photo (one PhotoSize; width/height read from the image when Pillow can)."""
-        api = self.harness.api
-        file_id = api.new_file_id("photo")
-        api.add_file(file_id, content, "photo.jpg", mime_type="image/jpeg", kind="photo")
-        width, height = _image_size(content)
-        update = self.harness.factory.photo_message(
-            self.user,
-            self._view_chat_id(chat),
-            file_id=file_id,
-            width=width,
-            height=height,
-            file_size=len(content),
-            caption=caption,
+        """Send a photo (PhotoSizes from the image's header; 800x600 when it cannot be read)."""
+        self.harness.world.send_photo(
+            self.user_id, self._chat_to_write(chat), content, caption=caption
         )
-        await self.harness.process(update)
+        await self.harness.deliver()
 
     async def tap(self, button_text: str, *, chat: Group | None = None) -> None:
         """Tap an inline button on the newest bot message that has one with this text (exact
@@ -1534,7 +923,7 @@ class Person(_ChatView):
                         f"button {button.get('text')!r} has no callback_data "
                         f"(it is a {sorted(set(button) - {'text'})} button)"
                     )
-                await self._press(message, str(button["callback_data"]))
+                await self._press(message, str(button["callback_data"]), check=True)
                 return
         raise AssertionError(
             f"no inline button {button_text!r} in chat {self._view_chat_id(chat)}; "
@@ -1552,11 +941,16 @@ class Person(_ChatView):
             raise AssertionError(
                 f"no bot message {message_id or ''} in chat {self._view_chat_id(chat)} to press on"
             )
-        await self._press(messages[-1], callback_data)
+        await self._press(messages[-1], callback_data, check=False)
 
-    async def _press(self, message: JSONDict, data: str) -> None:
-        update = self.harness.factory.callback_query(self.user, message, data)
-        await self.harness.process(update)
+    async def _press(self, message: JSONDict, data: str, *, check: bool) -> None:
+        chat_id = int(message["chat"]["id"])
+        if chat_id != self.user_id:
+            self.harness.world.add_member(chat_id, self.user_id, announce=False)
+        update = self.harness.world.press_button(
+            self.user_id, chat_id, int(message["message_id"]), data, check=check
+        )
+        await self.harness.deliver()
         query_id = update["callback_query"]["id"]
         if (
             self.harness.require_callback_answers
@@ -1589,7 +983,8 @@ class Person(_ChatView):
 
 
 class Group(_ChatView):
-    """A group (or supergroup) chat the bot is in."""
+    """A group (or supergroup) chat the bot is in (a group of the world, with no updates sent
+    for its creation: use :meth:`add_bot` for the bot's arrival)."""
 
     def __init__(
         self, harness: Harness, chat_id: int, title: str, *, supergroup: bool = False
@@ -1603,7 +998,7 @@ class Group(_ChatView):
         self.chat_id = chat_id
         self.title = title
         self.supergroup = supergroup
-        harness.api.register_chat(UpdateFactory.group_chat(chat_id, title, supergroup=supergroup))
+        harness.world.add_group(title, [], chat_id=chat_id, supergroup=supergroup, announce=False)
 
     def __repr__(self) -> str:
         return f"Group({self.chat_id}, {self.title!r})"
@@ -1611,10 +1006,9 @@ class Group(_ChatView):
     def _view_chat_id(self, chat: Group | None = None) -> int:
         return chat.chat_id if chat is not None else self.chat_id
 
-    def _actor(self, by: Person | None) -> JSONDict:
-        if by is not None:
-            return by.user
-        return UpdateFactory.user(1, "群主", language_code=None)
+    @staticmethod
+    def _by(by: Person | None) -> int | None:
+        return by.user_id if by is not None else None
 
     async def migrate_to_supergroup(self, new_chat_id: int, *, by: Person | None = None) -> None:
         """Upgrade to a supergroup as Telegram does: calls to the old id fail with
@@ -1624,36 +1018,22 @@ class Group(_ChatView):
             raise ValueError(f"{self!r} is already a supergroup")
         if chat_type_for_id(new_chat_id) != "supergroup":
             raise ValueError(f"{new_chat_id} is not a supergroup id (< -1000000000000)")
-        old_chat_id = self.chat_id
-        actor = self._actor(by)
-        factory = self.harness.factory
-        self.harness.api.migrate_chat(old_chat_id, new_chat_id)
-        await self.harness.process(factory.migrate_to_chat(actor, old_chat_id, new_chat_id))
+        self.harness.world.upgrade_group(self.chat_id, new_chat_id=new_chat_id, by=self._by(by))
         self.chat_id = new_chat_id
         self.supergroup = True
-        await self.harness.process(factory.migrate_from_chat(actor, new_chat_id, old_chat_id))
+        await self.harness.deliver()
 
     async def add_bot(self, by: Person | None = None) -> None:
         """The bot is added to the group: a ``my_chat_member`` update (left -> member) then the
         ``new_chat_members`` service message, as Telegram sends them."""
-        actor = self._actor(by)
-        factory = self.harness.factory
-        self.harness.api.unblock_chat(self.chat_id)
-        await self.harness.process(
-            factory.my_chat_member(actor, self.chat_id, old_status="left", new_status="member")
-        )
-        await self.harness.process(
-            factory.new_chat_members(actor, self.chat_id, [self.harness.api.bot_sender()])
-        )
+        self.harness.world.add_bot(self.chat_id, by=self._by(by))
+        await self.harness.deliver()
 
     async def remove_bot(self, by: Person | None = None) -> None:
         """The bot is removed: a ``my_chat_member`` update (member -> kicked); afterwards calls
         to the group answer 403 "bot was kicked"."""
-        self.harness.api.block_chat(self.chat_id)
-        update = self.harness.factory.my_chat_member(
-            self._actor(by), self.chat_id, old_status="member", new_status="kicked"
-        )
-        await self.harness.process(update)
+        self.harness.world.remove_bot(self.chat_id, by=self._by(by))
+        await self.harness.deliver()
 
 
 class Harness:
@@ -1684,6 +1064,7 @@ class Harness:
     ) -> None:
         self._application = application
         self.api = api
+        self.world = api.world
         self.factory = UpdateFactory(api)
         self.raise_errors = raise_errors
         self.settle_timeout = settle_timeout
@@ -1773,6 +1154,12 @@ class Harness:
         group = Group(self, chat_id, title, supergroup=supergroup)
         self.groups[chat_id] = group
         return group
+
+    async def deliver(self) -> None:
+        """Deliver the updates the world queued for the bot, oldest first, as polling would:
+        each through :meth:`process` (an error stops delivery; the rest stay queued)."""
+        while (update := self.world.take_update()) is not None:
+            await self.process(update)
 
     async def process(self, update_json: JSONDict) -> None:
         """Feed one Update dict through ``application.process_update`` and settle."""

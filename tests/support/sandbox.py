@@ -1,0 +1,229 @@
+"""End-to-end plumbing: the sandbox and the real bot as separate processes, over HTTP.
+
+``SandboxProcess`` runs ``python -m sandbox`` on a free port; ``BotProcess`` runs
+``python -m bot run`` against it (polling, as in production) and can be stopped, killed
+(SIGKILL) and started again on the same database. ``Player`` acts as one person through
+the sandbox's JSON API so tests read like a script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "7100000001:e2e-sandbox-token"
+BOT_USERNAME = "wuye_e2e_bot"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.05)
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WUYE_")}
+    return {**base, "PYTHONPATH": str(ROOT), **extra}
+
+
+class SandboxProcess:
+    """``python -m sandbox`` on a free port, with its own data folder."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SandboxProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--port", str(self.port), "--data", str(self.data),
+             "--token", TOKEN, "--bot-username", BOT_USERNAME],
+            env=_env({}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        wait_for(self._up, what="the sandbox to answer")
+        return self
+
+    def _up(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            err = self.process.stderr.read().decode() if self.process.stderr else ""
+            raise AssertionError(f"sandbox exited: {err}")
+        try:
+            self.get("/api/state")
+            return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            self.base + path, data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=15) as response:
+            return json.loads(response.read() or b"null")
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, body if body is not None else {})
+
+    def messages(self, chat_id: int) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get(f"/api/chats/{chat_id}/messages")
+        return result
+
+    def bot_texts(self, chat_id: int) -> list[str]:
+        """Texts (or captions) the bot sent to a chat, edits applied, in order."""
+        return [
+            str(m.get("text") or m.get("caption") or "")
+            for m in self.messages(chat_id)
+            if (m.get("from") or {}).get("is_bot")
+        ]
+
+    def wait_text(self, chat_id: int, fragment: str, timeout: float = 20.0) -> str:
+        """The newest bot message in a chat containing ``fragment`` (waiting for it)."""
+
+        def found() -> str | None:
+            return next((t for t in reversed(self.bot_texts(chat_id)) if fragment in t), None)
+
+        result: str = wait_for(found, timeout, f"{fragment!r} in chat {chat_id}")
+        return result
+
+    def group(self, title: str, members: list[int]) -> int:
+        chat = self.post("/api/groups", {"title": title, "members": members})
+        return int(chat["id"])
+
+    def player(
+        self, uid: int, name: str, phone: str | None = None, lang: str = "zh-hans"
+    ) -> Player:
+        self.post(
+            "/api/people",
+            {"id": uid, "first_name": name, "phone": phone, "language_code": lang},
+        )
+        return Player(self, uid)
+
+
+class Player:
+    """One person in the sandbox, acting through the JSON API."""
+
+    def __init__(self, sandbox: SandboxProcess, uid: int) -> None:
+        self.sandbox = sandbox
+        self.uid = uid
+
+    def send(self, text: str, chat: int | None = None) -> None:
+        self.sandbox.post(f"/api/chats/{chat or self.uid}/text", {"as": self.uid, "text": text})
+
+    def share_contact(self) -> None:
+        self.sandbox.post(f"/api/chats/{self.uid}/contact", {"as": self.uid})
+
+    def tap(self, button: str, chat: int | None = None, timeout: float = 20.0) -> dict[str, Any]:
+        """Tap the newest inline button with this text (waiting until it appears)."""
+        chat_id = chat or self.uid
+
+        def find() -> tuple[int, str] | None:
+            for message in reversed(self.sandbox.messages(chat_id)):
+                rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+                for row in rows:
+                    for b in row:
+                        if b.get("text") == button and "callback_data" in b:
+                            return int(message["message_id"]), str(b["callback_data"])
+            return None
+
+        message_id, data = wait_for(find, timeout, f"button {button!r} in chat {chat_id}")
+        result: dict[str, Any] = self.sandbox.post(
+            f"/api/chats/{chat_id}/tap", {"as": self.uid, "message_id": message_id, "data": data}
+        )
+        return result
+
+    def wait_text(self, fragment: str, timeout: float = 20.0) -> str:
+        return self.sandbox.wait_text(self.uid, fragment, timeout)
+
+
+class BotProcess:
+    """``python -m bot run`` against the sandbox, on one database."""
+
+    def __init__(self, sandbox: SandboxProcess, db: Path, admins: str = "") -> None:
+        self.env = _env(
+            {
+                "WUYE_TOKEN": TOKEN,
+                "WUYE_API_URL": f"{sandbox.base}/bot",
+                "WUYE_FILE_URL": f"{sandbox.base}/file/bot",
+                "WUYE_DB": str(db),
+                "WUYE_ADMINS": admins,
+                "WUYE_BOT_USERNAME": BOT_USERNAME,
+                "WUYE_LOG_LEVEL": "INFO",
+            }
+        )
+        self.cwd = db.parent
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = db.parent / "bot.log"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m bot …`` (seed-demo, invite…) with the same settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=self.env, cwd=self.cwd,
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+
+    def start(self) -> BotProcess:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=self.env, cwd=self.cwd,
+            stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        handle.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush — as a crash or a power cut."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

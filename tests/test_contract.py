@@ -1,0 +1,203 @@
+"""Contract: the sandbox answers like Telegram. PTB's own types parse every reply, and each
+error comes with the status and the text Telegram sends.
+
+The sandbox runs in-process on a free port (aiohttp); a plain ``telegram.Bot`` talks to it
+over HTTP, as the bot does in production.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, RetryAfter
+
+from sandbox.server import make_app
+from sandbox.world import World
+from tests.support.sandbox import free_port
+
+TOKEN = "7200000001:contract-token"
+USER = 8001
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+class Sandbox:
+    """The world, its HTTP address, and a raw client for checking exact answers."""
+
+    def __init__(self, world: World, base: str, session: aiohttp.ClientSession) -> None:
+        self.world = world
+        self.base = base
+        self.session = session
+
+    async def raw(self, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
+        """Call the Bot API directly; the status and the JSON body, untouched."""
+        async with self.session.post(f"{self.base}/bot{TOKEN}/{method}", json=params) as r:
+            return r.status, await r.json()
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    world = World(token=TOKEN, state_path=tmp_path / "world.json", files_dir=tmp_path / "files")
+    world.add_user(USER, "王伟", phone="+8613900000001")
+    runner = web.AppRunner(make_app(world))
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    async with aiohttp.ClientSession() as session:
+        yield Sandbox(world, f"http://127.0.0.1:{port}", session)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
+    async with Bot(
+        TOKEN, base_url=f"{sandbox.base}/bot", base_file_url=f"{sandbox.base}/file/bot"
+    ) as b:
+        yield b
+
+
+async def test_get_me_and_commands(bot: Bot) -> None:
+    assert bot.username == "wuye_sandbox_bot"
+    assert await bot.set_my_commands([BotCommand("start", "开始")], language_code="en")
+    commands = await bot.get_my_commands(language_code="en")
+    assert [c.command for c in commands] == ["start"]
+    assert await bot.delete_webhook()
+
+
+async def test_messages_keyboards_and_edits_parse(bot: Bot, sandbox: Sandbox) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="c:ok:1")]])
+    sent = await bot.send_message(USER, "<b>你好</b>", parse_mode="HTML", reply_markup=markup)
+    assert isinstance(sent, Message) and sent.text == "你好"
+    assert sent.reply_markup == markup
+    contact = ReplyKeyboardMarkup([[KeyboardButton("分享", request_contact=True)]])
+    await bot.send_message(USER, "请分享", reply_markup=contact)
+    assert sandbox.world.reply_keyboard(USER) is not None
+    await bot.send_message(USER, "好的", reply_markup=ReplyKeyboardRemove())
+    assert sandbox.world.reply_keyboard(USER) is None
+    edited = await bot.edit_message_text("已确认", USER, sent.message_id)
+    assert isinstance(edited, Message) and edited.edit_date is not None
+    assert edited.reply_markup is None  # editing text without markup drops the keyboard
+    again = await bot.edit_message_reply_markup(USER, sent.message_id, reply_markup=markup)
+    assert isinstance(again, Message) and again.reply_markup == markup
+    assert await bot.send_chat_action(USER, "typing")
+    assert await bot.delete_message(USER, sent.message_id)
+
+
+async def test_photos_documents_media_groups_and_files(bot: Bot, sandbox: Sandbox) -> None:
+    photo = await bot.send_photo(USER, PNG, caption="现场照片")
+    assert photo.photo and photo.caption == "现场照片"
+    recaptioned = await bot.edit_message_caption(USER, photo.message_id, caption="整改后")
+    assert isinstance(recaptioned, Message) and recaptioned.caption == "整改后"
+    document = await bot.send_document(USER, io.BytesIO(b"a,b\n1,2\n"), filename="表.csv")
+    assert document.document and document.document.file_name == "表.csv"
+    album = await bot.send_media_group(USER, [InputMediaPhoto(PNG), InputMediaPhoto(PNG)])
+    assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id
+    file = await bot.get_file(document.document.file_id)
+    assert bytes(await file.download_as_bytearray()) == b"a,b\n1,2\n"
+
+
+async def test_updates_long_polling_and_callback_answers(bot: Bot, sandbox: Sandbox) -> None:
+    sandbox.world.send_text(USER, USER, "/start")
+    updates = await bot.get_updates(timeout=1)
+    assert isinstance(updates[0], Update) and updates[0].message is not None
+    assert updates[0].message.text == "/start"
+    assert updates[0].message.entities[0].type == "bot_command"
+    offset = updates[-1].update_id + 1
+    assert await bot.get_updates(offset=offset, timeout=0) == ()
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("好", callback_data="x:1")]])
+    sent = await bot.send_message(USER, "选择", reply_markup=markup)
+    sandbox.world.press_button(USER, USER, sent.message_id, "x:1")
+    (update,) = await bot.get_updates(offset=offset, timeout=1)
+    assert update.callback_query is not None and update.callback_query.data == "x:1"
+    assert await update.callback_query.answer("收到", show_alert=True)
+    answer = sandbox.world.callback_answer(update.callback_query.id)
+    assert answer is not None and answer["text"] == "收到"
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query(update.callback_query.id)
+
+
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+
+
+async def test_telegram_error_texts(bot: Bot, sandbox: Sandbox) -> None:
+    sent = await bot.send_message(USER, "一样")
+    assert await sandbox.raw(
+        "editMessageText", chat_id=USER, message_id=sent.message_id, text="一样"
+    ) == (400, {"ok": False, "error_code": 400, "description": NOT_MODIFIED})
+    status, body = await sandbox.raw("sendMessage", chat_id=USER, text="长" * 4097)
+    assert (status, body["description"]) == (400, "Bad Request: message is too long")
+    markup = {"inline_keyboard": [[{"text": "x", "callback_data": "d" * 65}]]}
+    status, body = await sandbox.raw("sendMessage", chat_id=USER, text="x", reply_markup=markup)
+    assert (status, body["description"]) == (400, "Bad Request: BUTTON_DATA_INVALID")
+    status, body = await sandbox.raw("sendMessage", chat_id=424242, text="x")
+    assert (status, body["description"]) == (400, "Bad Request: chat not found")
+    status, body = await sandbox.raw("sendMessage", chat_id=USER, text="<b>x", parse_mode="HTML")
+    assert status == 400 and body["description"].startswith("Bad Request: can't parse entities")
+
+
+async def test_blocked_bot_is_403_and_ptb_raises_forbidden(bot: Bot, sandbox: Sandbox) -> None:
+    sandbox.world.block_bot(USER)
+    status, body = await sandbox.raw("sendMessage", chat_id=USER, text="x")
+    assert (status, body["description"]) == (403, "Forbidden: bot was blocked by the user")
+    with pytest.raises(Forbidden):
+        await bot.send_message(USER, "x")
+
+
+async def test_injected_faults(bot: Bot, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # PTB 22 warns about RetryAfter's int otherwise
+    sandbox.world.inject("sendMessage", "429", retry_after=7)
+    status, body = await sandbox.raw("sendMessage", chat_id=USER, text="x")
+    assert status == 429
+    assert body["description"] == "Too Many Requests: retry after 7"
+    assert body["parameters"] == {"retry_after": 7}
+    sandbox.world.inject("sendMessage", "429", retry_after=3)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(USER, "x")
+    sandbox.world.inject("sendMessage", "500", times=2)
+    assert (await sandbox.raw("sendMessage", chat_id=USER, text="x"))[0] == 500
+    assert (await sandbox.raw("sendMessage", chat_id=USER, text="x"))[0] == 500
+    assert (await sandbox.raw("sendMessage", chat_id=USER, text="x"))[0] == 200
+    sandbox.world.inject("sendMessage", "403")
+    with pytest.raises(Forbidden):
+        await bot.send_message(USER, "x")
+
+
+async def test_a_file_over_20_mb_cannot_be_fetched(bot: Bot, sandbox: Sandbox) -> None:
+    update = sandbox.world.send_document(USER, USER, b"\0" * (20 * 1024 * 1024 + 1), "big.bin")
+    file_id = update["message"]["document"]["file_id"]
+    status, body = await sandbox.raw("getFile", file_id=file_id)
+    assert (status, body["description"]) == (400, "Bad Request: file is too big")
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
+        await bot.get_file(file_id)
+
+
+async def test_a_bad_token_is_unauthorized(sandbox: Sandbox) -> None:
+    async with sandbox.session.post(f"{sandbox.base}/bot1:wrong/getMe") as r:
+        assert r.status == 401
+        assert json.loads(await r.text())["description"] == "Unauthorized"
