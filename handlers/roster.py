@@ -28,12 +28,11 @@ from handlers.common import (
     edit,
     in_rows,
     keyboard,
-    parse_id,
     reply,
     services,
     who,
 )
-from handlers.staff import administered
+from handlers.staff import administered, administered_estate
 from procedures.roster import RosterError, parse_roster
 from storage.identity import Estate
 
@@ -110,13 +109,8 @@ async def on_estate_button(update: Update, context: Context) -> None:
     actor = await who(update, context)
     if query is None or actor is None:
         return
-    estate_id = parse_id((query.data or "").rsplit(":", 1)[-1])
-    estate = await services(context).identity.estate(estate_id) if estate_id is not None else None
+    estate = await administered_estate(query, context, actor, (query.data or "").rsplit(":")[-1])
     if estate is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    if not actor.admin_of(estate.id):
-        await query.answer(actor.t("common.admins_only"), show_alert=True)
         return
     await query.answer()
     await edit(query.message, actor.t("roster.estate_chosen", estate=estate.name))

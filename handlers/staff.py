@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -87,6 +87,22 @@ def role_menu(actor: Actor, estate: Estate) -> tuple[str, InlineKeyboardMarkup]:
     return actor.t("invite.choose_role", estate=estate.name), keyboard(in_rows(buttons))
 
 
+async def administered_estate(
+    query: CallbackQuery, context: Context, actor: Actor, raw_id: str | None
+) -> Estate | None:
+    """The estate a button names, if it exists and the presser administers it now; otherwise
+    the press is answered (stale button, or admins only) and None returned."""
+    estate_id = parse_id(raw_id)
+    estate = await services(context).identity.estate(estate_id) if estate_id is not None else None
+    if estate is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return None
+    if not actor.admin_of(estate.id):
+        await query.answer(actor.t("common.admins_only"), show_alert=True)
+        return None
+    return estate
+
+
 async def on_invite_button(update: Update, context: Context) -> None:
     """An /invite button: re-check admin rights, then show roles or make the link."""
     query = update.callback_query
@@ -95,15 +111,8 @@ async def on_invite_button(update: Update, context: Context) -> None:
         return
     parts = (query.data or "").split(":")
     svc = services(context)
-    estate = None
-    estate_id = parse_id(parts[2]) if len(parts) >= 3 else None
-    if estate_id is not None:
-        estate = await svc.identity.estate(estate_id)
+    estate = await administered_estate(query, context, actor, parts[2] if len(parts) > 2 else None)
     if estate is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    if not actor.admin_of(estate.id):
-        await query.answer(actor.t("common.admins_only"), show_alert=True)
         return
     if parts[1] == "e":
         await query.answer()

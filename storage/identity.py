@@ -398,22 +398,7 @@ class IdentityStore:
     ) -> bool:
         """Take a role away; returns False when the person did not hold it."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "DELETE FROM memberships WHERE person_id = ? AND estate_id = ? AND role = ?",
-                (person_id, estate_id, role),
-            )
-            if not cur.rowcount:
-                return False
-            await audit.append(
-                conn,
-                event="role.revoked",
-                subject=f"person:{person_id}",
-                actor=actor,
-                actor_id=actor_id,
-                estate_id=estate_id,
-                data={"role": role},
-            )
-            return True
+            return await _revoke(conn, person_id, estate_id, role, actor, actor_id)
 
     # --- owners ---------------------------------------------------------------------------
 
@@ -827,21 +812,41 @@ async def _unbind_old_owner(
             [person_id, estate_id],
         )
         if left is not None and left[0] == 0:
-            cur = await conn.execute(
-                "DELETE FROM memberships WHERE person_id = ? AND estate_id = ? AND role = ?",
-                (person_id, estate_id, Role.OWNER.value),
-            )
-            if cur.rowcount:
-                await audit.append(
-                    conn,
-                    event="role.revoked",
-                    subject=f"person:{person_id}",
-                    actor=actor,
-                    actor_id=actor_id,
-                    estate_id=estate_id,
-                    data={"role": Role.OWNER.value, "reason": "no unit left in the estate"},
-                )
+            await _revoke(
+                conn, person_id, estate_id, Role.OWNER, actor, actor_id,
+                reason="no unit left in the estate",
+            )  # fmt: skip
     return len(people)
+
+
+async def _revoke(
+    conn: aiosqlite.Connection,
+    person_id: int,
+    estate_id: int,
+    role: str,
+    actor: str,
+    actor_id: int | None,
+    *,
+    reason: str | None = None,
+) -> bool:
+    """Take a role away inside the caller's transaction, audited; False if it was not held."""
+    cur = await conn.execute(
+        "DELETE FROM memberships WHERE person_id = ? AND estate_id = ? AND role = ?",
+        (person_id, estate_id, str(role)),
+    )
+    if not cur.rowcount:
+        return False
+    data = {"role": str(role)} | ({"reason": reason} if reason else {})
+    await audit.append(
+        conn,
+        event="role.revoked",
+        subject=f"person:{person_id}",
+        actor=actor,
+        actor_id=actor_id,
+        estate_id=estate_id,
+        data=data,
+    )
+    return True
 
 
 async def _grant(

@@ -28,7 +28,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 
 from sandbox.server import make_app
 from sandbox.world import World
@@ -201,3 +201,12 @@ async def test_a_bad_token_is_unauthorized(sandbox: Sandbox) -> None:
     async with sandbox.session.post(f"{sandbox.base}/bot1:wrong/getMe") as r:
         assert r.status == 401
         assert json.loads(await r.text())["description"] == "Unauthorized"
+
+
+async def test_a_delay_longer_than_the_clients_timeout(bot: Bot, sandbox: Sandbox) -> None:
+    """The answer comes too late: PTB gives up with TimedOut; the next call is served."""
+    sandbox.world.inject("sendMessage", "delay", delay=1.5)
+    with pytest.raises(TimedOut):
+        await bot.send_message(USER, "迟到", read_timeout=0.3)
+    sent = await bot.send_message(USER, "准时")
+    assert sent.text == "准时"
