@@ -1,0 +1,137 @@
+"""The outbox: notifications written in the same transaction as the change that causes them.
+
+A row is ``pending`` until Telegram confirms it (``sent``), refuses it for good
+(``blocked``: the person blocked the bot; ``failed``: Telegram called the request bad), and
+is retried after a 429, a 5xx or a timeout. Messages to one chat leave in the order they
+were queued: only the oldest pending row of each chat is ever handed out.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database, iso, utcnow
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One queued notification."""
+
+    id: int
+    chat_id: int
+    text: str
+    markup: dict[str, Any] | None
+    attempts: int
+    case_id: int | None
+    person_id: int | None
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    chat_id: int,
+    text: str,
+    *,
+    markup: dict[str, Any] | None = None,
+    case_id: int | None = None,
+    person_id: int | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Queue a message inside the caller's write transaction; returns its id."""
+    now = iso(utcnow())
+    cur = await conn.execute(
+        "INSERT INTO outbox(chat_id, text, markup, case_id, person_id, next_attempt_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            chat_id,
+            text,
+            json.dumps(markup, ensure_ascii=False) if markup else None,
+            case_id,
+            person_id,
+            iso(not_before) if not_before else now,
+            now,
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _message(row: sqlite3.Row) -> OutboxMessage:
+    return OutboxMessage(
+        row["id"],
+        row["chat_id"],
+        row["text"],
+        json.loads(row["markup"]) if row["markup"] else None,
+        row["attempts"],
+        row["case_id"],
+        row["person_id"],
+    )
+
+
+class OutboxStore:
+    """What the sender needs: the heads of the per-chat queues that are due, and outcomes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def due(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+        """The oldest pending message of each chat, when its time has come."""
+        rows = await self.db.fetchall(
+            "SELECT o.* FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending'"
+            " AND p.chat_id = o.chat_id AND p.id < o.id) ORDER BY o.id LIMIT ?",
+            (iso(now), limit),
+        )
+        return [_message(r) for r in rows]
+
+    async def pending_count(self) -> int:
+        """How many messages wait (for health checks and tests)."""
+        row = await self.db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+        return int(row[0]) if row else 0
+
+    async def next_attempt(self) -> datetime | None:
+        """When the earliest pending message may be tried."""
+        row = await self.db.fetchone(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        )
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def sent(self, message_id: int, telegram_id: int) -> None:
+        """Telegram confirmed it."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET state = 'sent', message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1 WHERE id = ?",
+                (telegram_id, iso(utcnow()), message_id),
+            )
+
+    async def retry(self, message_id: int, error: str, at: datetime) -> None:
+        """A passing failure (429, 5xx, timeout): try again at ``at``."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                " WHERE id = ?",
+                (error[:500], iso(at), message_id),
+            )
+
+    async def moved(self, old_chat: int, new_chat: int) -> None:
+        """A group became a supergroup: its queue follows."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND state = 'pending'",
+                (new_chat, old_chat),
+            )
+
+    async def give_up(
+        self, conn: aiosqlite.Connection, message_id: int, state: str, error: str
+    ) -> None:
+        """A final refusal (``blocked`` or ``failed``), inside the caller's transaction so the
+        consequences (staff told, admins alerted) are queued with it."""
+        await conn.execute(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (state, error[:500], message_id),
+        )
