@@ -1,0 +1,147 @@
+"""Durable deadlines: one row per (case, rule), fired exactly once by the sweeper.
+
+Firing changes the row's state in the same transaction as whatever the firing causes
+(messages queued, a complaint made major), so a deadline never fires twice — not after a
+crash, not after a restart — and one that fell due while the bot was down fires at the
+next sweep, marked late.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database, iso, parse_iso, utcnow
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A timer on a case."""
+
+    id: int
+    case_id: int
+    rule: str
+    due_at: datetime
+    warn_at: datetime | None
+    state: str
+    data: dict[str, Any]
+
+
+def _deadline(row: sqlite3.Row) -> Deadline:
+    return Deadline(
+        row["id"],
+        row["case_id"],
+        row["rule"],
+        parse_iso(row["due_at"]),
+        parse_iso(row["warn_at"]) if row["warn_at"] else None,
+        row["state"],
+        json.loads(row["data"]),
+    )
+
+
+async def schedule(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    rule: str,
+    due_at: datetime,
+    warn_at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Start a timer inside the caller's transaction (an open one for the same rule and case
+    is replaced: a promise moved, a clock restarted)."""
+    await conn.execute(
+        "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule = ?"
+        " AND state IN ('pending', 'warned')",
+        (case_id, rule),
+    )
+    cur = await conn.execute(
+        "INSERT INTO deadlines(case_id, rule, due_at, warn_at, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            case_id,
+            rule,
+            iso(due_at),
+            iso(warn_at) if warn_at else None,
+            json.dumps(data or {}, ensure_ascii=False),
+            iso(utcnow()),
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+async def settle(
+    conn: aiosqlite.Connection, case_id: int, rules: list[str] | None = None, *, met: bool = True
+) -> int:
+    """Stop open timers of a case (all, or some rules): ``met`` when the step was done in
+    time or late, ``cancelled`` when it no longer applies. Returns how many stopped."""
+    state = "met" if met else "cancelled"
+    sql = "UPDATE deadlines SET state = ? WHERE case_id = ? AND state IN ('pending', 'warned')"
+    params: list[Any] = [state, case_id]
+    if rules:
+        sql += f" AND rule IN ({','.join('?' * len(rules))})"
+        params += rules
+    cur = await conn.execute(sql, params)
+    return int(cur.rowcount)
+
+
+async def mark(
+    conn: aiosqlite.Connection, deadline_id: int, *, warned: bool, at: datetime, late: bool
+) -> bool:
+    """Record a warning or a breach, once: False when someone already did (no double fire)."""
+    if warned:
+        cur = await conn.execute(
+            "UPDATE deadlines SET state = 'warned', warned_at = ? WHERE id = ?"
+            " AND state = 'pending'",
+            (iso(at), deadline_id),
+        )
+    else:
+        cur = await conn.execute(
+            "UPDATE deadlines SET state = 'fired', fired_at = ?, late = ? WHERE id = ?"
+            " AND state IN ('pending', 'warned')",
+            (iso(at), int(late), deadline_id),
+        )
+    return bool(cur.rowcount)
+
+
+class DeadlineStore:
+    """Reads for the sweeper, reports and timelines."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def due_warnings(self, now: datetime, limit: int = 200) -> list[Deadline]:
+        """Pending timers whose warning time has come (and that are not yet due)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM deadlines WHERE state = 'pending' AND warn_at IS NOT NULL"
+            " AND warn_at <= ? AND due_at > ? ORDER BY warn_at LIMIT ?",
+            (iso(now), iso(now), limit),
+        )
+        return [_deadline(r) for r in rows]
+
+    async def due_breaches(self, now: datetime, limit: int = 200) -> list[Deadline]:
+        """Open timers that are due."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM deadlines WHERE state IN ('pending', 'warned') AND due_at <= ?"
+            " ORDER BY due_at LIMIT ?",
+            (iso(now), limit),
+        )
+        return [_deadline(r) for r in rows]
+
+    async def of_case(self, case_id: int) -> list[Deadline]:
+        """Every timer of a case, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM deadlines WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [_deadline(r) for r in rows]
+
+    async def open_count(self) -> int:
+        """How many timers are still open."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM deadlines WHERE state IN ('pending', 'warned')"
+        )
+        return int(row[0]) if row else 0
