@@ -9,11 +9,15 @@ from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.engine import Engine
 from bot.errors import AdminAlerts, on_error
 from bot.i18n import t
+from bot.outbox import OutboxSender
 from bot.settings import Settings, require_token
-from handlers import general, registration, roster, staff, verification
+from bot.sweeper import Sweeper
+from handlers import cases, general, registration, roster, staff, verification
 from handlers.common import Context, Services
+from storage.cases import CaseStore
 from storage.db import Database
 from storage.identity import IdentityStore
 from storage.persistence import SQLitePersistence
@@ -31,6 +35,10 @@ PRIVATE_COMMANDS = [
     ("invite", "command.invite"),
     ("import", "command.import"),
     ("pending", "command.pending"),
+    ("request", "command.request"),
+    ("complain", "command.complain"),
+    ("my", "command.my"),
+    ("case", "command.case"),
 ]
 GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 
@@ -68,7 +76,15 @@ def build_application(
     app.bot_data["alerts"] = AdminAlerts(
         settings.admins, secrets=[settings.token, settings.webhook_secret]
     )
-    app.bot_data["services"] = Services(settings, db, IdentityStore(db))
+    identity = IdentityStore(db)
+    services = Services(settings, db, identity)
+    sender = OutboxSender(db, app.bot, on_migrated=identity.migrate_chat)
+    engine = Engine(identity, CaseStore(db), sender, default_locale=settings.locale)
+    sender.on_blocked = engine.on_blocked
+    sweeper = Sweeper(db, engine.react)
+    sweeper.on_fired = sender.poke
+    services.extras.update(engine=engine, sender=sender, sweeper=sweeper)
+    app.bot_data["services"] = services
     register(app)
     return app
 
@@ -78,6 +94,8 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     # Group 0, in order: the persistent flow first, so its steps see their replies; then
     # buttons and commands; the catch-all hints last, only for what nothing else took.
     app.add_handler(registration.conversation())
+    for handler in cases.handlers():
+        app.add_handler(handler)
     for handler in verification.handlers():
         app.add_handler(handler)
     for handler in [*staff.handlers(), *roster.handlers(), *general.commands()]:
@@ -109,6 +127,12 @@ async def flush_persistence(update: Update, context: Context) -> None:
 async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Register the command menus once the bot is connected."""
     settings: Settings = app.bot_data["settings"]
+    services: Services = app.bot_data["services"]
+    if app.job_queue is not None:
+        # The clock that wakes the outbox and the sweeper; their state lives in the database.
+        app.job_queue.run_repeating(drain_outbox, interval=OUTBOX_EVERY, first=0, name="outbox")
+        app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")
+    del services
     try:
         await set_commands(app)
     except Exception as exc:  # a menu is a nicety; never block start-up on it
@@ -128,6 +152,24 @@ async def set_commands(app: Application[Any, Context, Any, Any, Any, Any]) -> No
             scope=BotCommandScopeAllGroupChats(),
             language_code=language,
         )
+
+
+#: Seconds between two outbox passes and two deadline sweeps.
+OUTBOX_EVERY = 1.0
+SWEEP_EVERY = 2.0
+
+
+async def drain_outbox(context: Context) -> None:
+    """Job: send what is due (retries after 429, 5xx and timeouts included)."""
+    sender: OutboxSender = context.application.bot_data["services"].extras["sender"]
+    await sender.drain()
+
+
+async def sweep(context: Context) -> None:
+    """Job: warn about and fire due deadlines, then send what they queued."""
+    extras = context.application.bot_data["services"].extras
+    if await extras["sweeper"].sweep():
+        await extras["sender"].drain()
 
 
 async def post_shutdown(app: Application[Any, Context, Any, Any, Any, Any]) -> None:

@@ -48,7 +48,7 @@ BATCH = 50
 #: Called in the transaction that marks a message ``blocked`` (see :class:`OutboxSender`).
 BlockedHook = Callable[[aiosqlite.Connection, OutboxMessage], Awaitable[None]]
 #: Called when a group moved to a new chat id (departments follow it).
-MigratedHook = Callable[[int, int], Awaitable[None]]
+MigratedHook = Callable[[int, int], Awaitable[object]]
 
 
 def backoff(attempts: int) -> float:

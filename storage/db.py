@@ -46,13 +46,15 @@ class Database:
 
     Writes go through :meth:`write` (``BEGIN IMMEDIATE``, commit or roll back); an asyncio
     lock keeps one unit of work at a time on the connection so two updates never interleave
-    their statements inside one transaction.
+    their statements inside one transaction. Reads from the task that holds a write see that
+    transaction (they do not wait for the lock they already hold).
     """
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._writer: asyncio.Task[Any] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -101,8 +103,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error."""
+        if self._writer is not None and self._writer is asyncio.current_task():
+            raise RuntimeError("write() inside write(): one transaction per unit of work")
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
+            self._writer = asyncio.current_task()
             try:
                 yield self.conn
             except BaseException:
@@ -110,16 +115,26 @@ class Database:
                 raise
             else:
                 await self.conn.execute("COMMIT")
+            finally:
+                self._writer = None
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[None]:
+        if self._writer is not None and self._writer is asyncio.current_task():
+            yield  # inside our own transaction: read it
+            return
+        async with self._lock:
+            yield
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """One row of a read, or None."""
-        async with self._lock, self.conn.execute(sql, params) as cur:
+        async with self._reading(), self.conn.execute(sql, params) as cur:
             row: sqlite3.Row | None = await cur.fetchone()
             return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Every row of a read."""
-        async with self._lock, self.conn.execute(sql, params) as cur:
+        async with self._reading(), self.conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
 

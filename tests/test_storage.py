@@ -125,3 +125,21 @@ async def test_audit_trail_of_a_subject(tmp_path: Path) -> None:
         assert events == ["role.granted", "role.revoked"]
     finally:
         await db.close()
+
+
+async def test_reads_inside_a_write_see_it_and_do_not_deadlock(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "w.db")
+    try:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO estates(name, created_at) VALUES ('甲', '2026')")
+            row = await db.fetchone("SELECT COUNT(*) FROM estates")  # same task: no wait
+            assert row is not None and row[0] == 1
+        with pytest.raises(RuntimeError, match="one transaction"):
+            await _nested(db)
+    finally:
+        await db.close()
+
+
+async def _nested(db: Database) -> None:
+    async with db.write(), db.write():
+        pass

@@ -1,0 +1,475 @@
+"""The case engine: the manual's steps for requests and complaints, wired to storage.
+
+Handlers call it for every step; the sweeper calls :meth:`Engine.react` when a deadline
+warns or breaks. Each step is one transaction (case, audit event, deadlines, outbox), then
+the outbox is drained at once — messages Telegram refuses for now stay queued and the
+background sender retries them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+from telegram import InlineKeyboardMarkup
+
+from bot.i18n import t
+from bot.outbox import OutboxSender
+from bot.sweeper import Firing
+from procedures.cases import CATEGORIES, Action, Kind, Status
+from procedures.deadlines import EstateRules, load_estate
+from procedures.identity import ROLE_DEPARTMENT, Department, Role
+from procedures.phone import mask_phone
+from storage import audit
+from storage.cases import Case, CaseStore, Effects, NewCase, Notice, Timer
+from storage.identity import IdentityStore, Person
+from storage.outbox import OutboxMessage, enqueue
+
+if TYPE_CHECKING:
+    from handlers.common import Actor, Context
+
+log = logging.getLogger(__name__)
+
+#: Roles that act as first responder (首問責任人) for an estate's cases.
+FIRST_RESPONDERS = frozenset(
+    {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD, Role.ADMIN}
+)
+#: Department heads, who may finish any case of their department.
+HEADS = {
+    Department.ENGINEERING.value: Role.ENGINEERING_HEAD,
+    Department.CUSTOMER_SERVICE.value: Role.CUSTOMER_HEAD,
+}
+
+
+def engine(context: Context) -> Engine:
+    """The running application's engine."""
+    from handlers.common import services
+
+    found: Engine = services(context).extras["engine"]
+    return found
+
+
+class Engine:
+    """Steps, cards and reactions for cases."""
+
+    def __init__(
+        self,
+        identity: IdentityStore,
+        cases: CaseStore,
+        sender: OutboxSender,
+        *,
+        default_locale: str,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        self.identity = identity
+        self.cases = cases
+        self.sender = sender
+        self.default_locale = default_locale
+        self.config = config
+        self._rules: dict[int, EstateRules] = {}
+
+    # --- rules and people -------------------------------------------------------------------
+
+    async def rules(self, estate_id: int) -> EstateRules:
+        """The estate's time limits and calendar (defaults, overridden by its config)."""
+        if estate_id not in self._rules:
+            estate = await self.identity.estate(estate_id)
+            self._rules[estate_id] = load_estate(estate.name if estate else "", self.config)
+        return self._rules[estate_id]
+
+    async def timer(self, estate_id: int, rule: str, start: datetime, **data: Any) -> Timer:
+        """A deadline for ``rule`` counted from ``start`` (warning included)."""
+        rules = await self.rules(estate_id)
+        due = rules.due_at(rule, start)
+        return Timer(rule, due, rules.warn_at(rule, start, due), data)
+
+    def locale_of(self, person: Person) -> str:
+        """A person's language."""
+        from handlers.common import person_locale
+
+        return person_locale(person, self.default_locale)
+
+    async def people(self, estate_id: int, roles: set[str]) -> list[Person]:
+        """Everyone holding one of ``roles`` in the estate (each once)."""
+        found: dict[int, Person] = {}
+        for role in sorted(roles):
+            for person in await self.identity.people_with_role(estate_id, role):
+                found.setdefault(person.id, person)
+        return list(found.values())
+
+    def is_first_responder(self, actor: Actor, case: Case) -> bool:
+        """Customer-service staff of the case's estate (or a deployment admin)."""
+        return actor.is_global_admin or bool(actor.roles_in(case.estate_id) & FIRST_RESPONDERS)
+
+    def is_staff_of(self, actor: Actor, estate_id: int) -> bool:
+        """Holds a staff role in the estate."""
+        return actor.is_global_admin or bool(
+            actor.roles_in(estate_id) - {Role.OWNER.value, Role.TENANT.value}
+        )
+
+    def is_department_member(self, actor: Actor, case: Case) -> bool:
+        """Belongs to the department the case was referred to (or administers the estate)."""
+        if actor.admin_of(case.estate_id):
+            return True
+        for m in actor.memberships:
+            if m.estate_id != case.estate_id:
+                continue
+            department = m.department or (
+                ROLE_DEPARTMENT[Role(m.role)].value if Role(m.role) in ROLE_DEPARTMENT else None
+            )
+            if department == case.department:
+                return True
+        return False
+
+    def may_finish(self, actor: Actor, case: Case) -> bool:
+        """The assignee, the department's head, a supervisor or an admin."""
+        roles = actor.roles_in(case.estate_id)
+        head = HEADS.get(case.department or "")
+        return (
+            case.assignee_id in (None, actor.person.id)
+            or (head is not None and head.value in roles)
+            or Role.CC_SUPERVISOR.value in roles
+            or actor.admin_of(case.estate_id)
+        )
+
+    # --- cards --------------------------------------------------------------------------------
+
+    def card(self, locale: str, case: Case, resident: Person | None = None) -> str:
+        """The summary card of a case."""
+        lines = [
+            t(locale, "case.card_title", kind=t(locale, f"kind.{case.kind}"), number=case.number),
+            t(locale, "case.card_category", category=t(locale, f"category.{case.category}"))
+            if case.category in CATEGORIES
+            else "",
+            t(locale, "case.card_status", status=t(locale, f"status.{case.status}")),
+        ]
+        if case.department:
+            lines.append(
+                t(
+                    locale,
+                    "case.card_department",
+                    department=t(locale, f"department.{case.department}"),
+                )
+            )
+        if case.urgent:
+            lines.append(t(locale, "case.card_urgent"))
+        if case.severity:
+            lines.append(
+                t(locale, "case.card_severity", severity=t(locale, f"severity.{case.severity}"))
+            )
+        if resident is not None:
+            phone = mask_phone(resident.phone) if resident.phone else "—"
+            lines.append(t(locale, "case.card_resident", name=resident.name, phone=phone))
+        lines.append(t(locale, "case.card_description", description=case.description))
+        return "\n".join(line for line in lines if line)
+
+    def first_responder_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
+        """Resolve / refer / escalate, while the case waits for the first responder."""
+        from handlers.common import button, keyboard
+
+        if case.status != Status.NEW:
+            return None
+        return keyboard(
+            [
+                [
+                    button(t(locale, "case.btn_resolve"), f"cs:resolve:{case.id}"),
+                    button(t(locale, "case.btn_refer"), f"cs:refer:{case.id}"),
+                ],
+                [button(t(locale, "case.btn_escalate"), f"cs:escalate:{case.id}")],
+            ]
+        )
+
+    def department_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
+        """Take (when referred) or done (when in progress)."""
+        from handlers.common import button, keyboard
+
+        if case.status == Status.REFERRED:
+            return keyboard([[button(t(locale, "case.btn_take"), f"dp:take:{case.id}")]])
+        if case.status == Status.IN_PROGRESS:
+            return keyboard([[button(t(locale, "case.btn_done"), f"dp:done:{case.id}")]])
+        return None
+
+    async def timeline(self, locale: str, case: Case) -> str:
+        """The case's audit trail as lines: when, who, what."""
+        rules = await self.rules(case.estate_id)
+        lines = [t(locale, "case.timeline_title")]
+        for event in await audit.trail(self.identity.db, f"case:{case.id}"):
+            at = rules.calendar.local(datetime.fromisoformat(event["at"])).strftime("%m-%d %H:%M")
+            who = event["actor"]
+            if who.startswith("person:") and who[7:].isdigit():
+                person = await self.identity.person(int(who[7:]))
+                who = person.name if person else who
+            lines.append(
+                f"{at} · {escape(who)} · {t(locale, 'event.' + event['event'].replace('.', '_'))}"
+            )
+        return "\n".join(lines)
+
+    # --- notices --------------------------------------------------------------------------
+
+    async def to_resident(
+        self, case: Case, key: str, *, with_card: bool = False, **params: object
+    ) -> list[Notice]:
+        """A message to the case's resident in their language (none for phone/visit cases)."""
+        if case.resident_id is None:
+            return []
+        person = await self.identity.person(case.resident_id)
+        if person is None:
+            return []
+        locale = self.locale_of(person)
+        text = t(locale, key, number=case.number, **params)
+        if with_card:
+            text += "\n\n" + self.card(locale, case)
+        return [Notice(person.tg_user_id, text, person_id=person.id)]
+
+    async def to_department(self, case: Case, department: str, text_for: Any) -> list[Notice]:
+        """A message to a department's group; without a group, to its members privately."""
+        chat = await self.identity.department(case.estate_id, department)
+        if chat is not None and chat.chat_id is not None:
+            text, markup = text_for(self.default_locale)
+            return [Notice(chat.chat_id, text, _markup(markup))]
+        roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}
+        notices = []
+        for person in await self.people(case.estate_id, roles | {Role.ADMIN.value}):
+            text, markup = text_for(self.locale_of(person))
+            notices.append(Notice(person.tg_user_id, text, _markup(markup), person.id))
+        return notices
+
+    async def to_roles(
+        self, case: Case, roles: set[str], key: str, **params: object
+    ) -> list[Notice]:
+        """A message to everyone holding ``roles`` in the case's estate, privately."""
+        notices = []
+        for person in await self.people(case.estate_id, roles):
+            locale = self.locale_of(person)
+            text = t(locale, key, number=case.number, **params) + "\n\n" + self.card(locale, case)
+            notices.append(Notice(person.tg_user_id, text, person_id=person.id))
+        return notices
+
+    async def resident(self, case: Case) -> Person | None:
+        """The case's resident."""
+        return await self.identity.person(case.resident_id) if case.resident_id else None
+
+    # --- steps ----------------------------------------------------------------------------------
+
+    async def file(self, new: NewCase, *, actor: Actor) -> Case:
+        """File a case (Q-2, C-10: recorded) and start its clocks (Q-1, Q-4, C-5)."""
+        rules = await self.rules(new.estate_id)
+        now_local = rules.calendar.local(datetime.now().astimezone())
+
+        async def compose(case: Case) -> Effects:
+            resident = await self.resident(case)
+            effects = Effects()
+            effects.notices += await self.to_resident(case, "case.filed", with_card=True)
+            effects.notices += await self.to_department(
+                case,
+                Department.CUSTOMER_SERVICE.value,
+                lambda locale: (
+                    t(locale, "case.new_for_first_responder")
+                    + "\n"
+                    + self.card(locale, case, resident),
+                    self.first_responder_keyboard(locale, case),
+                ),
+            )
+            start = case.accepted_at
+            effects.start.append(await self.timer(case.estate_id, "Q-1", start))  # Q-1, C-9
+            if case.kind == Kind.REQUEST:
+                effects.start.append(await self.timer(case.estate_id, "Q-4", start))  # Q-4
+            if case.kind == Kind.COMPLAINT:
+                effects.start.append(await self.timer(case.estate_id, "C-5-week", start))  # C-5
+            if case.urgent:  # V-2, Q-1, C-3: major, urgent or sudden → the superior at once
+                effects.notices += await self.to_roles(
+                    case, {Role.CC_SUPERVISOR.value}, "case.urgent_reported"
+                )
+            return effects
+
+        case = await self.cases.file(new, now_local, compose, actor=f"person:{actor.person.id}")
+        await self.deliver()
+        return case
+
+    async def refer(self, case: Case, department: str, actor: Actor) -> Case | None:
+        """Q-1, C-9: to the department that handles it; the referral clock stops."""
+
+        async def compose(after: Case) -> Effects:
+            resident = await self.resident(after)
+            effects = Effects(stop=["Q-1"])
+            effects.notices += await self.to_department(
+                after,
+                department,
+                lambda locale: (
+                    t(locale, "case.new_for_department")
+                    + "\n"
+                    + self.card(locale, after, resident),
+                    self.department_keyboard(locale, after),
+                ),
+            )
+            effects.notices += await self.to_resident(
+                after,
+                "case.referred",
+                department=t(self.default_locale, f"department.{department}"),
+            )
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.REFER, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", changes={"department": department},
+            expect_status=case.status,
+        )  # fmt: skip
+
+    async def resolve(self, case: Case, actor: Actor) -> Case | None:
+        """Answered on the spot by the first responder: done; the callback clock starts."""
+        return await self._finish(case, actor, Action.RESOLVE, "case.resolved")
+
+    async def escalate(self, case: Case, actor: Actor) -> Case | None:
+        """V-2, Q-1, C-3, C-9: reported at once to the superior (and leadership if major)."""
+
+        async def compose(after: Case) -> Effects:
+            roles = {Role.CC_SUPERVISOR.value}
+            if after.kind == Kind.COMPLAINT:
+                roles |= {Role.PROJECT_SUPERVISOR.value, Role.LEADERSHIP.value}
+            return Effects(
+                notices=await self.to_roles(after, roles, "case.escalated", name=actor.person.name)
+            )
+
+        return await self.cases.step(
+            case.id, Action.ESCALATE, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", expect_status=case.status,
+        )  # fmt: skip
+
+    async def take(self, case: Case, actor: Actor) -> Case | None:
+        """A department member takes the case."""
+
+        async def compose(after: Case) -> Effects:
+            return Effects(
+                notices=await self.to_resident(after, "case.taken", name=actor.person.name)
+            )
+
+        return await self.cases.step(
+            case.id, Action.TAKE, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", changes={"assignee_id": actor.person.id},
+            expect_status=case.status,
+        )  # fmt: skip
+
+    async def finish(self, case: Case, actor: Actor) -> Case | None:
+        """Handled (Q-4: this stops the clock); the resident is told; callback clock starts."""
+        return await self._finish(case, actor, Action.DONE, "case.done")
+
+    async def _finish(self, case: Case, actor: Actor, action: Action, key: str) -> Case | None:
+        async def compose(after: Case) -> Effects:
+            effects = Effects(stop=["Q-1", "Q-4"])
+            effects.notices += await self.to_resident(after, key, name=actor.person.name)
+            callback = "C-14" if after.kind == Kind.COMPLAINT else "B-1"  # C-14, B-1
+            effects.start.append(
+                await self.timer(after.estate_id, callback, datetime.now().astimezone())
+            )
+            return effects
+
+        return await self.cases.step(
+            case.id, action, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", expect_status=case.status,
+        )  # fmt: skip
+
+    async def on_blocked(self, conn: aiosqlite.Connection, message: OutboxMessage) -> None:
+        """A resident blocked the bot: the case goes on; customer service phones instead."""
+        case = await self.cases.get(message.case_id) if message.case_id else None
+        person = await self.identity.person(message.person_id) if message.person_id else None
+        if case is None or person is None:
+            return
+
+        def notice(locale: str) -> tuple[str, None]:
+            phone = person.phone or "—"
+            text = t(
+                locale, "case.resident_blocked", number=case.number, name=person.name, phone=phone
+            )
+            return text, None
+
+        for n in await self.to_department(case, Department.CUSTOMER_SERVICE.value, notice):
+            await enqueue(conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id)
+
+    async def deliver(self) -> None:
+        """Send what the step queued now (failures stay queued for the background sender)."""
+        try:
+            await self.sender.drain()
+        except Exception:  # never fail a person's step because delivery hiccuped
+            log.exception("outbox drain after a step failed")
+
+    # --- deadlines ----------------------------------------------------------------------
+
+    async def react(self, conn: aiosqlite.Connection, firing: Firing) -> None:
+        """What a warning or a breach does, inside the sweeper's transaction."""
+        case = await self.cases.get(firing.deadline.case_id)
+        if case is None:
+            return
+        rules = await self.rules(case.estate_id)
+        rule = rules.rules.get(firing.deadline.rule)
+        if rule is None:
+            log.warning("deadline %s has unknown rule %s", firing.deadline.id, firing.deadline.rule)
+            return
+        late = t(self.default_locale, "deadline.late") if firing.late else ""
+        title = t(self.default_locale, rule.title_key) if _has(rule.title_key) else rule.id
+        notices: list[Notice] = []
+        if firing.warning:
+            key = "deadline.warning"
+            target = rule.warn_to or "first_responder"
+            if target in ("first_responder", "customer_assistant"):
+                department = Department.CUSTOMER_SERVICE.value
+            else:
+                department = case.department or Department.CUSTOMER_SERVICE.value
+            due = rules.calendar.local(firing.deadline.due_at).strftime("%m-%d %H:%M")
+
+            def warning(locale: str) -> tuple[str, None]:
+                text = t(locale, key, rule=title, number=case.number, due=due) + late
+                return text + "\n" + self.card(locale, case), None
+
+            notices += await self.to_department(case, department, warning)
+        elif rule.on_breach == "callback_task":  # B-1, C-14: the assistant phones the resident
+            notices += await self.to_roles(
+                case, {Role.CUSTOMER_ASSISTANT.value}, "deadline.callback_task", rule=title
+            )
+        elif rule.on_breach == "make_major":  # C-5: a week unresolved makes it major
+            if (
+                case.status in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS)
+                and case.severity != "invalid"
+            ):
+                await conn.execute("UPDATE cases SET severity = 'major' WHERE id = ?", (case.id,))
+                await audit.append(
+                    conn, event="case.made_major", subject=f"case:{case.id}", actor="system",
+                    estate_id=case.estate_id, data={"rule": rule.id, "late": firing.late},
+                )  # fmt: skip
+                notices += await self.to_roles(
+                    case, {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
+                           Role.LEADERSHIP.value},
+                    "deadline.made_major", rule=title,
+                )  # fmt: skip
+        else:  # escalate
+            notices += await self.to_roles(
+                case, set(rule.escalate_to), "deadline.breached", rule=title
+            )
+            if late:
+                notices = [Notice(n.chat_id, n.text + late, n.markup, n.person_id) for n in notices]
+        if firing.warning is False:
+            await audit.append(
+                conn, event="case.deadline_missed", subject=f"case:{case.id}", actor="system",
+                estate_id=case.estate_id, data={"rule": rule.id, "late": firing.late},
+            )  # fmt: skip
+        for notice in notices:
+            await enqueue(
+                conn,
+                notice.chat_id,
+                notice.text,
+                markup=notice.markup,
+                case_id=case.id,
+                person_id=notice.person_id,
+            )
+
+
+def _markup(markup: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
+    return markup.to_dict() if markup is not None else None
+
+
+def _has(key: str) -> bool:
+    from bot.i18n import has
+
+    return has(key)

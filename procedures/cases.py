@@ -1,0 +1,110 @@
+"""Cases: requests, complaints, callbacks and visits as state machines (P5–P9).
+
+A case moves only by the actions below; anything else is refused with
+:class:`InvalidTransition`, so a stale button can never move a case backwards or twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from procedures.identity import Department
+
+
+class Kind(StrEnum):
+    """What a case is."""
+
+    REQUEST = "request"  # 客戶需求、建議 (Q-)
+    COMPLAINT = "complaint"  # 投訴 (C-)
+    CALLBACK = "callback"  # 回訪 (B-)
+    VISIT = "visit"  # 客戶訪問 (A-1)
+
+
+#: Case number prefixes: TS-20261127-0003 is the third complaint of that day in the estate.
+PREFIX = {Kind.REQUEST: "XQ", Kind.COMPLAINT: "TS", Kind.CALLBACK: "HF", Kind.VISIT: "FW"}
+
+
+class Status(StrEnum):
+    """Where a case is."""
+
+    NEW = "new"  # filed; the first responder has not acted yet (Q-1/C-9: 10 minutes)
+    REFERRED = "referred"  # sent to a department group; nobody has taken it yet
+    IN_PROGRESS = "in_progress"  # a member of the department took it
+    DONE = "done"  # handled, the resident told; waiting for the callback (B-1/C-14)
+    CLOSED = "closed"  # called back (or confirmed); finished
+
+
+class Action(StrEnum):
+    """What people do to a case."""
+
+    RESOLVE = "resolve"  # answered on the spot by the first responder (Q-1)
+    REFER = "refer"  # to the department that handles it (Q-1, C-9)
+    ESCALATE = "escalate"  # major, urgent or sudden: to the superior at once (V-2, Q-1, C-3)
+    TAKE = "take"  # a department member takes it
+    DONE = "done"  # handled (Q-4: this, not a first reply, stops the clock)
+    REOPEN = "reopen"  # the resident is not satisfied (C-2, B-3)
+    CLOSE = "close"  # callback done
+
+
+#: (from, action) → to. Escalating keeps the case where it is (it adds people, not a state).
+TRANSITIONS: dict[tuple[Status, Action], Status] = {
+    (Status.NEW, Action.RESOLVE): Status.DONE,
+    (Status.NEW, Action.REFER): Status.REFERRED,
+    (Status.NEW, Action.ESCALATE): Status.NEW,
+    (Status.REFERRED, Action.REFER): Status.REFERRED,
+    (Status.REFERRED, Action.ESCALATE): Status.REFERRED,
+    (Status.REFERRED, Action.TAKE): Status.IN_PROGRESS,
+    (Status.REFERRED, Action.DONE): Status.DONE,
+    (Status.IN_PROGRESS, Action.TAKE): Status.IN_PROGRESS,
+    (Status.IN_PROGRESS, Action.ESCALATE): Status.IN_PROGRESS,
+    (Status.IN_PROGRESS, Action.DONE): Status.DONE,
+    (Status.DONE, Action.REOPEN): Status.REFERRED,
+    (Status.DONE, Action.CLOSE): Status.CLOSED,
+}
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.REFERRED, Status.IN_PROGRESS})
+
+
+class InvalidTransition(ValueError):
+    """The action does not apply to the case as it is now."""
+
+
+def next_status(status: str, action: Action) -> Status:
+    """The status after ``action``, or :class:`InvalidTransition`."""
+    try:
+        return TRANSITIONS[(Status(status), action)]
+    except (KeyError, ValueError):
+        raise InvalidTransition(f"{action} is not possible when a case is {status}") from None
+
+
+#: The categories residents choose from (an estate may narrow them later), with the
+#: department that handles each by default.
+CATEGORIES: dict[str, Department] = {
+    "repairs": Department.ENGINEERING,  # 报修
+    "cleaning": Department.CUSTOMER_SERVICE,  # 保洁
+    "security": Department.SECURITY,  # 安全
+    "noise": Department.SECURITY,  # 噪音
+    "parking": Department.SECURITY,  # 停车
+    "fees": Department.FINANCE,  # 收费
+    "greening": Department.CUSTOMER_SERVICE,  # 绿化
+    "other": Department.CUSTOMER_SERVICE,  # 其他
+}
+
+#: Departments a case may be referred to (every one but leadership).
+REFERRABLE = tuple(d for d in Department if d is not Department.LEADERSHIP)
+
+#: Longest description kept (Telegram allows 4096 characters a message; cards repeat it).
+MAX_DESCRIPTION = 1500
+#: Photos one case may carry.
+MAX_PHOTOS = 10
+
+
+def case_number(kind: Kind, day: date, sequence: int) -> str:
+    """``TS-20261127-0003``: prefix, the estate's local date, the day's sequence."""
+    return f"{PREFIX[kind]}-{day:%Y%m%d}-{sequence:04d}"
+
+
+def clean_description(text: str) -> str:
+    """What the resident wrote, trimmed to what a card can carry (line breaks kept)."""
+    return text.strip()[:MAX_DESCRIPTION]

@@ -1,0 +1,290 @@
+"""Cases in the database: filing and every later step, each one transaction with its audit
+event, its deadlines and the notifications it causes (the outbox)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from procedures.cases import Action, InvalidTransition, Kind, case_number, next_status
+from storage import audit, deadlines
+from storage.db import Database, iso, parse_iso, utcnow
+from storage.outbox import enqueue
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as stored."""
+
+    id: int
+    number: str
+    estate_id: int
+    kind: str
+    category: str | None
+    unit_id: int | None
+    resident_id: int | None
+    description: str
+    urgent: bool
+    status: str
+    severity: str | None
+    department: str | None
+    assignee_id: int | None
+    promised_at: datetime | None
+    accepted_at: datetime
+    channel: str
+    caller_name: str | None
+    caller_phone: str | None
+
+
+def _case(row: sqlite3.Row) -> Case:
+    return Case(
+        row["id"],
+        row["number"],
+        row["estate_id"],
+        row["kind"],
+        row["category"],
+        row["unit_id"],
+        row["resident_id"],
+        row["description"],
+        bool(row["urgent"]),
+        row["status"],
+        row["severity"],
+        row["department"],
+        row["assignee_id"],
+        parse_iso(row["promised_at"]) if row["promised_at"] else None,
+        parse_iso(row["accepted_at"]),
+        row["channel"],
+        row["caller_name"],
+        row["caller_phone"],
+    )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to queue: to a chat, maybe with buttons, maybe to a person."""
+
+    chat_id: int
+    text: str
+    markup: dict[str, Any] | None = None
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A deadline to start: rule, due time, warning time."""
+
+    rule: str
+    due_at: datetime
+    warn_at: datetime | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Effects:
+    """What a step causes besides the case's own fields, decided after the case is known."""
+
+    notices: list[Notice] = field(default_factory=list)
+    start: list[Timer] = field(default_factory=list)
+    stop: list[str] = field(default_factory=list)
+
+
+#: Builds a step's effects from the case as it is after the step (numbers are known then).
+Compose = Callable[[Case], Awaitable[Effects]]
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What filing needs."""
+
+    estate_id: int
+    kind: Kind
+    category: str | None
+    description: str
+    unit_id: int | None = None
+    resident_id: int | None = None
+    urgent: bool = False
+    channel: str = "chat"
+    caller_name: str | None = None
+    caller_phone: str | None = None
+    department: str | None = None
+    photos: Sequence[tuple[str, str | None]] = ()  # (Telegram file_id, SHA-256 or None)
+    created_by: int | None = None
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
+    async with conn.execute(sql, params) as cur:
+        row: sqlite3.Row | None = await cur.fetchone()
+        return row
+
+
+async def _apply(conn: aiosqlite.Connection, case: Case, effects: Effects) -> None:
+    if effects.stop:
+        await deadlines.settle(conn, case.id, effects.stop)
+    for timer in effects.start:
+        await deadlines.schedule(conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data)
+    for notice in effects.notices:
+        await enqueue(
+            conn,
+            notice.chat_id,
+            notice.text,
+            markup=notice.markup,
+            case_id=case.id,
+            person_id=notice.person_id,
+        )
+
+
+class CaseStore:
+    """Filing and stepping cases; reads for lists and cards."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def file(
+        self, new: NewCase, local_day: datetime, compose: Compose, *, actor: str
+    ) -> Case:
+        """Create a case with its number, photos, deadlines, audit event and notices."""
+        now = utcnow()
+        day = local_day.date()
+        async with self.db.write() as conn:
+            prefix = case_number(new.kind, day, 0).split("-")[0]
+            await conn.execute(
+                "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (?, ?, ?, 1)"
+                " ON CONFLICT(estate_id, prefix, day) DO UPDATE SET last = last + 1",
+                (new.estate_id, prefix, day.isoformat()),
+            )
+            counter = await _one(
+                conn,
+                "SELECT last FROM case_counters WHERE estate_id = ? AND prefix = ? AND day = ?",
+                [new.estate_id, prefix, day.isoformat()],
+            )
+            assert counter is not None
+            number = case_number(new.kind, day, int(counter["last"]))
+            cur = await conn.execute(
+                "INSERT INTO cases(number, estate_id, kind, category, unit_id, resident_id,"
+                " caller_name, caller_phone, channel, description, urgent, status, department,"
+                " accepted_at, created_by, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)",
+                (
+                    number, new.estate_id, new.kind.value, new.category, new.unit_id,
+                    new.resident_id, new.caller_name, new.caller_phone, new.channel,
+                    new.description, int(new.urgent), new.department, iso(now),
+                    new.created_by, iso(now), iso(now),
+                ),
+            )  # fmt: skip
+            case_id = int(cur.lastrowid or 0)
+            for file_id, sha in new.photos:
+                await conn.execute(
+                    "INSERT INTO case_photos(case_id, file_id, sha256, added_by, added_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (case_id, file_id, sha, new.created_by, iso(now)),
+                )
+            row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
+            assert row is not None
+            case = _case(row)
+            await audit.append(
+                conn,
+                event="case.filed",
+                subject=f"case:{case_id}",
+                actor=actor,
+                actor_id=new.created_by,
+                estate_id=new.estate_id,
+                data={
+                    "number": number, "kind": new.kind.value, "category": new.category,
+                    "channel": new.channel, "urgent": new.urgent, "photos": len(new.photos),
+                    "description": new.description,
+                },
+            )  # fmt: skip
+            await _apply(conn, case, await compose(case))
+            return case
+
+    async def step(
+        self,
+        case_id: int,
+        action: Action,
+        compose: Compose,
+        *,
+        by: int | None,
+        actor: str,
+        changes: dict[str, Any] | None = None,
+        expect_status: str | None = None,
+        note: str | None = None,
+    ) -> Case | None:
+        """Move a case by ``action`` (checked against the rules), with its effects, once.
+
+        Returns None when the action no longer applies (someone else acted first, the button
+        is stale); nothing changes then.
+        """
+        allowed = {"department", "assignee_id", "severity", "promised_at", "resolved_at"}
+        fields = dict(changes or {})
+        if set(fields) - allowed:
+            raise ValueError(f"cannot change {sorted(set(fields) - allowed)}")
+        async with self.db.write() as conn:
+            row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
+            if row is None:
+                return None
+            before = _case(row)
+            if expect_status is not None and before.status != expect_status:
+                return None
+            try:
+                status = next_status(before.status, action)
+            except InvalidTransition:
+                return None
+            now = iso(utcnow())
+            fields["status"] = status.value
+            if status.value == "done":
+                fields.setdefault("resolved_at", now)
+            if status.value == "closed":
+                fields["closed_at"] = now
+            encoded = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+            sets = ", ".join(f"{k} = ?" for k in encoded)
+            await conn.execute(
+                f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
+                [*encoded.values(), now, case_id],
+            )
+            row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
+            assert row is not None
+            after = _case(row)
+            await audit.append(
+                conn,
+                event=f"case.{action.value}",
+                subject=f"case:{case_id}",
+                actor=actor,
+                actor_id=by,
+                estate_id=after.estate_id,
+                data={"from": before.status, "to": after.status, "note": note}
+                | {k: v for k, v in encoded.items() if k != "status"},
+            )
+            await _apply(conn, after, await compose(after))
+            return after
+
+    async def get(self, case_id: int) -> Case | None:
+        """A case by id."""
+        row = await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,))
+        return _case(row) if row else None
+
+    async def by_number(self, number: str) -> Case | None:
+        """A case by its number (``TS-20261127-0003``)."""
+        row = await self.db.fetchone(
+            "SELECT * FROM cases WHERE number = ?", (number.strip().upper(),)
+        )
+        return _case(row) if row else None
+
+    async def of_resident(self, person_id: int, limit: int = 20) -> list[Case]:
+        """A resident's cases, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+            (person_id, limit),
+        )
+        return [_case(r) for r in rows]
+
+    async def photos(self, case_id: int) -> list[str]:
+        """The Telegram file ids of a case's photos, in order."""
+        rows = await self.db.fetchall(
+            "SELECT file_id FROM case_photos WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [r["file_id"] for r in rows]

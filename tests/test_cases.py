@@ -1,0 +1,265 @@
+"""Requests and complaints, from filing to done, with their clocks (Q-1, Q-2, Q-4, C-5, C-9,
+C-10, V-2) — as residents, the first responder and a department would use them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.demo import seed
+from bot.engine import Engine
+from bot.sweeper import Sweeper
+from storage.cases import Case
+from storage.identity import IdentityStore
+from tests.conftest import ADMIN_ID, World
+from tests.support.telegram import Group, Harness, Person
+
+OWNER_PHONE = "8613900000001"  # owner of 1栋 101 and 2栋 101
+
+
+@pytest.fixture
+async def bot(world: World) -> Harness:
+    await seed(world.db)
+    assert world.harness is not None
+    return world.harness
+
+
+@pytest.fixture
+async def groups(bot: Harness) -> dict[str, Group]:
+    """The customer-service and engineering groups, bound by the admin."""
+    admin = bot.person(ADMIN_ID, "管理员")
+    cs, eng = bot.group(-100, "客服中心"), bot.group(-200, "工程部")
+    await admin.send("/bind 客服中心", chat=cs)
+    await admin.send("/bind 工程部", chat=eng)
+    return {"cs": cs, "eng": eng}
+
+
+@pytest.fixture
+async def owner(bot: Harness) -> Person:
+    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
+    await person.send("/start")
+    await person.share_contact()
+    return person
+
+
+def engine_of(world: World) -> Engine:
+    assert world.harness is not None
+    found: Engine = world.harness.application.bot_data["services"].extras["engine"]
+    return found
+
+
+async def file_request(owner: Person, *, urgent: bool = False, photo: bool = False) -> None:
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    if photo:
+        await owner.send_photo(PNG)
+    await owner.send("厨房水管漏水，地面已经积水")
+    await owner.tap("🚨 紧急" if urgent else "普通")
+
+
+async def latest_case(world: World) -> Case:
+    row = await world.db.fetchone("SELECT id FROM cases ORDER BY id DESC LIMIT 1")
+    assert row is not None
+    case = await engine_of(world).cases.get(int(row["id"]))
+    assert case is not None
+    return case
+
+
+async def open_rules(world: World, case: Case) -> dict[str, str]:
+    rows = await world.db.fetchall(
+        "SELECT rule, state FROM deadlines WHERE case_id = ? ORDER BY id", (case.id,)
+    )
+    return {r["rule"]: r["state"] for r in rows}
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_responder(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner, photo=True)
+    case = await latest_case(world)
+    assert case.number.startswith("XQ-") and case.number.endswith("-0001")
+    assert case.category == "repairs" and case.description == "厨房水管漏水，地面已经积水"
+    assert f"已受理，编号 {case.number}" in owner.last_text
+    card = groups["cs"].last_text
+    assert "新事项" in card and case.number in card and "厨房水管漏水" in card
+    assert "王伟" in card and "13900000001" not in card  # the phone is masked
+    assert groups["cs"].buttons() == ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
+    assert await engine_of(world).cases.photos(case.id) != []
+    assert await open_rules(world, case) == {"Q-1": "pending", "Q-4": "pending"}
+
+
+async def test_v2_an_urgent_request_reaches_the_supervisor_at_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    supervisor = bot.person(9002, "吴建国")
+    await file_request(owner, urgent=True)
+    assert (
+        "紧急" in supervisor.last_text and (await latest_case(world)).number in supervisor.last_text
+    )
+
+
+async def test_q1_referral_stops_its_clock_and_q4_handling_stops_the_other(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    case = await latest_case(world)
+    assert case.status == "referred" and case.department == "engineering"
+    assert "已转交 工程部" in owner.last_text
+    assert "转交本部门" in groups["eng"].last_text and groups["eng"].buttons() == ["🙋 接单"]
+    assert (await open_rules(world, case))["Q-1"] == "met"
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    assert "郑海 接单" in owner.last_text
+    assert groups["eng"].buttons() == ["✅ 已完成"]
+    await engineer.tap("✅ 已完成", chat=groups["eng"])
+    case = await latest_case(world)
+    assert case.status == "done" and "处理完毕" in owner.last_text
+    rules = await open_rules(world, case)
+    assert rules["Q-4"] == "met" and rules["B-1"] == "pending"  # B-1: the callback clock
+
+
+async def test_q1_resolved_on_the_spot(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
+    case = await latest_case(world)
+    assert case.status == "done" and "当场处理完毕" in owner.last_text
+    assert groups["cs"].buttons() == []
+
+
+async def test_q1_warns_the_first_responder_and_escalates_to_the_supervisor(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    supervisor = bot.person(9002, "吴建国")
+    await file_request(owner)
+    case = await latest_case(world)
+    now = {"t": case.accepted_at + timedelta(minutes=8)}
+    sweeper = Sweeper(world.db, engine_of(world).react, clock=lambda: now["t"])
+    assert await sweeper.sweep() == 1
+    await engine_of(world).deliver()
+    assert "提醒" in groups["cs"].last_text and "10 分钟内转交" in groups["cs"].last_text
+    now["t"] = case.accepted_at + timedelta(minutes=10)
+    assert await sweeper.sweep() == 1
+    await engine_of(world).deliver()
+    assert "超时" in supervisor.last_text and case.number in supervisor.last_text
+    assert await sweeper.sweep() == 0
+
+
+async def test_c5_a_complaint_unresolved_for_a_week_becomes_major(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    leader = bot.person(9010, "赵总")
+    await owner.send("/complain")
+    await owner.tap("噪音")
+    await owner.tap("阳光花园 · 2栋 101")
+    await owner.send("楼上每天夜里装修到十二点")
+    await owner.tap("普通")
+    case = await latest_case(world)
+    assert case.kind == "complaint" and case.number.startswith("TS-")
+    later = case.accepted_at + timedelta(days=7, minutes=1)
+    await Sweeper(world.db, engine_of(world).react, clock=lambda: later).sweep()
+    await engine_of(world).deliver()
+    assert (await latest_case(world)).severity == "major"
+    assert "重大投诉" in leader.last_text
+
+
+async def test_buttons_are_checked_on_every_press(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    case = await latest_case(world)
+    # A resident (or anyone outside customer service) cannot act as first responder.
+    await owner.tap_data(f"cs:resolve:{case.id}", chat=groups["cs"])
+    assert "只有客服中心人员" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("✅ 当场解决", chat=groups["cs"])
+    # A second press on an old card changes nothing.
+    await assistant.tap_data(f"cs:refer:{case.id}", chat=groups["cs"])
+    await assistant.tap_data(f"cs:to:{case.id}:security", chat=groups["cs"])
+    assert "已经有人处理过了" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert (await latest_case(world)).status == "done"
+    # Forged data gets a clear answer.
+    await assistant.tap_data("dp:take:999999", chat=groups["cs"])
+    assert "按钮已失效" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+
+
+async def test_only_the_department_takes_and_only_the_assignee_finishes(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    guard = bot.person(9005, "陈保华")
+    await guard.tap("🙋 接单", chat=groups["eng"])
+    assert "只有负责部门" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    await bot.person(9003, "郑海").tap("🙋 接单", chat=groups["eng"])
+    other_engineer = bot.person(9011, "钱工")
+    identity = IdentityStore(world.db)
+    estate = await identity.estate_by_name("阳光花园")
+    assert estate is not None
+    person = await identity.touch_person(9011, "钱工", None, "zh-hans")
+    await identity.grant_role(
+        person.id, estate.id, "engineering", department="engineering", actor="t"
+    )
+    await other_engineer.tap("✅ 已完成", chat=groups["eng"])
+    assert "其他同事接单" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert (await latest_case(world)).status == "in_progress"
+
+
+async def test_a_resident_who_blocked_the_bot_is_phoned_instead(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    bot.api.block_chat(owner.user_id)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("✅ 当场解决", chat=groups["cs"])
+    assert (await latest_case(world)).status == "done"  # the case goes on
+    assert "已屏蔽机器人" in groups["cs"].last_text and "+8613900000001" in groups["cs"].last_text
+
+
+async def test_my_lists_cases_and_case_shows_the_timeline_to_staff(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    case = await latest_case(world)
+    await owner.send("/my")
+    assert case.number in owner.last_text and "待受理" in owner.last_text
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("✅ 当场解决", chat=groups["cs"])
+    await assistant.send(f"/case {case.number}")
+    assert "处理记录" in assistant.last_text and "受理" in assistant.last_text
+    assert "当场解决" in assistant.last_text and "周晓梅" in assistant.last_text
+    stranger = bot.person(2999, "路人")
+    await stranger.send(f"/case {case.number}")
+    assert "没有找到事项" in stranger.last_text
+
+
+async def test_only_registered_residents_file(world: World, bot: Harness) -> None:
+    stranger = bot.person(2999, "路人")
+    await stranger.send("/request")
+    assert "先完成业主登记" in stranger.last_text
+
+
+async def test_filing_survives_a_restart_half_way(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await owner.send("/request")
+    await owner.tap("报修")
+    await world.crash_and_restart()
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("电梯按钮失灵")
+    await owner.tap("普通")
+    assert "已受理" in owner.last_text
