@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.settings import ConfigError, Settings, load_settings, require_token
+from bot.settings import ConfigError, Settings, load_estates_config, load_settings, require_token
 from procedures.identity import (
     ROLE_DEPARTMENT,
     STAFF_ROLES,
@@ -102,6 +102,7 @@ def run(settings: Settings) -> int:
     require_token(settings)
     if settings.webhook_url and not settings.webhook_secret:
         raise ConfigError("WUYE_WEBHOOK_SECRET: required when WUYE_WEBHOOK_URL is set")
+    load_estates_config(settings)  # a bad estates file stops start-up with one line
     configure_logging(settings)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -13,7 +13,7 @@ from bot.engine import Engine
 from bot.errors import AdminAlerts, on_error
 from bot.i18n import t
 from bot.outbox import OutboxSender
-from bot.settings import Settings, require_token
+from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
 from handlers import cases, general, registration, roster, staff, verification
 from handlers.common import Context, Services
@@ -79,7 +79,13 @@ def build_application(
     identity = IdentityStore(db)
     services = Services(settings, db, identity)
     sender = OutboxSender(db, app.bot, on_migrated=identity.migrate_chat)
-    engine = Engine(identity, CaseStore(db), sender, default_locale=settings.locale)
+    engine = Engine(
+        identity,
+        CaseStore(db),
+        sender,
+        default_locale=settings.locale,
+        config=load_estates_config(settings),
+    )
     sender.on_blocked = engine.on_blocked
     sweeper = Sweeper(db, engine.react)
     sweeper.on_fired = sender.poke

@@ -29,13 +29,23 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalogs() -> dict[str, dict[str, str]]:
-    """Every locale's texts, flattened to ``section.key``."""
+    """Every locale's texts, flattened to ``section.key``.
+
+    A locale is ``<locale>.toml`` plus any ``<locale>.<part>.toml`` (one part per procedure
+    keeps files readable); a key defined twice is an error.
+    """
     found: dict[str, dict[str, str]] = {}
-    for entry in resources.files("templates.locales").iterdir():
-        if entry.name.endswith(".toml"):
-            found[entry.name.removesuffix(".toml")] = _flatten(
-                tomllib.loads(entry.read_text(encoding="utf-8"))
-            )
+    entries = sorted(resources.files("templates.locales").iterdir(), key=lambda e: e.name)
+    for entry in entries:
+        if not entry.name.endswith(".toml"):
+            continue
+        locale = entry.name.removesuffix(".toml").split(".")[0]
+        texts = _flatten(tomllib.loads(entry.read_text(encoding="utf-8")))
+        catalog = found.setdefault(locale, {})
+        twice = set(catalog) & set(texts)
+        if twice:
+            raise ValueError(f"{entry.name}: keys defined twice: {', '.join(sorted(twice))}")
+        catalog.update(texts)
     return found
 
 

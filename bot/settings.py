@@ -7,7 +7,7 @@ A bad value stops start-up with one clear line naming the variable (see
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: str = "INFO"
+    estates_config: Path | None = None
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8080, ge=1, le=65535)
 
@@ -125,6 +126,31 @@ def load_settings(**overrides: object) -> Settings:
         field = str(err["loc"][0]) if err["loc"] else "?"
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"WUYE_{field.upper()}: {msg}") from None
+
+
+def load_estates_config(settings: Settings) -> dict[str, Any] | None:
+    """The estates' time settings (``WUYE_ESTATES_CONFIG``), checked in full at start-up so a
+    mistake stops the bot with one line instead of surfacing at the first deadline."""
+    path = settings.estates_config
+    if path is None:
+        return None
+    import tomllib
+
+    from procedures.deadlines import load_estate
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"WUYE_ESTATES_CONFIG: cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"WUYE_ESTATES_CONFIG: {path} is not valid TOML: {exc}") from None
+    try:
+        load_estate("", document)
+        for name in document.get("estates", {}) or {}:
+            load_estate(str(name), document)
+    except ValueError as exc:
+        raise ConfigError(f"WUYE_ESTATES_CONFIG: {exc}") from None
+    return document
 
 
 def require_token(settings: Settings) -> str:

@@ -21,8 +21,9 @@ from storage.deadlines import Deadline, DeadlineStore
 
 log = logging.getLogger(__name__)
 
-#: A breach found this long after its due time happened while nobody was sweeping.
-LATE_AFTER = timedelta(minutes=1)
+#: A timer found this long after its time fell due while nobody was sweeping (the bot sweeps
+#: every 2 s, so anything later than a few sweeps means the bot was down).
+LATE_AFTER = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)

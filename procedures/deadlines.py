@@ -98,12 +98,15 @@ ROLES: frozenset[str] = frozenset(
 )
 _ROLE_ALIASES = {"cc_manager": "cc_supervisor"}
 
-_DURATION = re.compile(r"\s*(\d+)\s*(wd|m|h|d)\s*", re.ASCII)
-_UNIT_NAMES = {"m": "minutes", "h": "hours", "d": "days", "wd": "working days"}
+_DURATION = re.compile(r"\s*(\d+)\s*(wd|s|m|h|d)\s*", re.ASCII)
+_UNIT_NAMES = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "wd": "working days"}
 
 
 class Duration(BaseModel):
-    """A whole number of minutes, hours, days or working days, written ``"10m"``, ``"1wd"``.
+    """A whole number of seconds, minutes, hours, days or working days: ``"10m"``, ``"1wd"``.
+
+    Seconds exist for training and tests (a sandbox where a referral is due in 30 s); the
+    manual's limits are minutes and more.
 
     Validates from such a string (or from a mapping of its fields) and serialises back to
     the string, so rules round-trip through config files and JSON.
@@ -112,7 +115,7 @@ class Duration(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: int = Field(ge=0)
-    unit: Literal["m", "h", "d", "wd"]
+    unit: Literal["s", "m", "h", "d", "wd"]
 
     @model_validator(mode="before")
     @classmethod
@@ -144,6 +147,8 @@ class Duration(BaseModel):
     @property
     def elapsed(self) -> timedelta:
         """Elapsed length, reading ``d`` as 24 hours; ``wd`` has none (ValueError)."""
+        if self.unit == "s":
+            return timedelta(seconds=self.amount)
         if self.unit == "m":
             return timedelta(minutes=self.amount)
         if self.unit == "h":

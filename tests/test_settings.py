@@ -85,3 +85,21 @@ def test_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
     done = _run(["run"], {}, tmp_path)
     assert done.returncode == 2
     assert "WUYE_TOKEN" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[estates.x.rules.Q-4]\ndue = '12x'\n", "estate 'x', rule 'Q-4'"),
+        ("not toml = = =", "not valid TOML"),
+    ],
+)
+def test_a_bad_estates_file_stops_start_up_with_one_line(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
+    config = tmp_path / "estates.toml"
+    config.write_text(content, encoding="utf-8")
+    done = _run(["run"], {"WUYE_TOKEN": "1:x", "WUYE_ESTATES_CONFIG": str(config)}, tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("Configuration error: WUYE_ESTATES_CONFIG:") and fragment in line

@@ -1,0 +1,124 @@
+"""End to end, through the sandbox, with the real bot process: a request's clocks running
+in production mode (sweeper and outbox jobs), a crash (SIGKILL) while deadlines fall due and
+notifications are stuck behind Telegram errors, and a restart that delivers each exactly once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.sandbox import BotProcess, Player, SandboxProcess, wait_for
+
+ADMIN = 500
+#: Fast clocks for the test: referral due 3 s after filing, warned 2 s before.
+CONFIG = """
+[estates."阳光花园".rules.Q-1]
+due = "3s"
+warn_before = "2s"
+"""
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
+    server = SandboxProcess(tmp_path / "sandbox").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot(sandbox: SandboxProcess, tmp_path: Path) -> Iterator[BotProcess]:
+    config = tmp_path / "estates.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    process = BotProcess(sandbox, tmp_path / "wuye.db", admins=str(ADMIN))
+    process.env["WUYE_ESTATES_CONFIG"] = str(config)
+    process.cli("seed-demo")
+    process.start()
+    yield process
+    process.stop()
+
+
+def query(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """Read the bot's database from outside (WAL lets a reader in while the bot writes)."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.execute(sql))
+    finally:
+        conn.close()
+
+
+def file_request(sandbox: SandboxProcess, owner: Player) -> str:
+    owner.send("/start")
+    owner.wait_text("分享您的手机号码")
+    owner.share_contact()
+    owner.wait_text("身份验证成功")
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.send("楼道灯不亮")
+    owner.tap("普通")
+    text = owner.wait_text("已受理")
+    return text.split("编号 ", 1)[1].split("。", 1)[0]
+
+
+def count(sandbox: SandboxProcess, chat: int, *fragments: str) -> int:
+    return sum(all(f in t for f in fragments) for t in sandbox.bot_texts(chat))
+
+
+def test_q1_a_request_is_referred_taken_and_done_through_the_sandbox(
+    sandbox: SandboxProcess, bot: BotProcess
+) -> None:
+    admin, assistant = sandbox.player(ADMIN, "管理员"), sandbox.player(9001, "周晓梅")
+    engineer = sandbox.player(9003, "郑海")
+    cs = sandbox.group("客服中心", [ADMIN, 9001])
+    eng = sandbox.group("工程部", [ADMIN, 9003])
+    admin.send("/bind 客服中心", chat=cs)
+    admin.send("/bind 工程部", chat=eng)
+    sandbox.wait_text(eng, "本群已绑定")
+    owner = sandbox.player(8001, "王伟", phone="+8613900000001")
+    number = file_request(sandbox, owner)
+    sandbox.wait_text(cs, number)
+    assistant.tap("➡️ 转交部门", chat=cs)
+    assistant.tap("工程部", chat=cs)
+    owner.wait_text("已转交 工程部")
+    engineer.tap("🙋 接单", chat=eng)
+    owner.wait_text("接单处理")
+    engineer.tap("✅ 已完成", chat=eng)
+    owner.wait_text("处理完毕")
+
+
+def test_a_crash_while_deadlines_fall_due_loses_and_repeats_nothing(
+    sandbox: SandboxProcess, bot: BotProcess, tmp_path: Path
+) -> None:
+    db = tmp_path / "wuye.db"
+    admin = sandbox.player(ADMIN, "管理员")
+    supervisor = sandbox.player(9002, "吴建国")
+    sandbox.player(9001, "周晓梅")
+    cs = sandbox.group("客服中心", [ADMIN, 9001])
+    admin.send("/bind 客服中心", chat=cs)
+    sandbox.wait_text(cs, "本群已绑定")
+    owner = sandbox.player(8001, "王伟", phone="+8613900000001")
+    number = file_request(sandbox, owner)
+    filed_at = time.monotonic()
+    # Telegram starts failing: the Q-1 warning (due 1 s after filing) is queued, not sent.
+    sandbox.post("/api/faults", {"method": "sendMessage", "kind": "500", "times": 100000})
+    wait_for(lambda: query(db, "SELECT 1 FROM deadlines WHERE state = 'warned'"), 15, "warning")
+    assert query(db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")[0][0] >= 1
+    bot.kill()  # SIGKILL: no shutdown, no flush
+    # Down for long enough that Q-1's breach (3 s after filing) is clearly late.
+    time.sleep(max(0.0, filed_at + 14 - time.monotonic()))
+    sandbox.request("DELETE", "/api/faults")
+    bot.start()
+    supervisor.wait_text("超时", timeout=30)
+    sandbox.wait_text(cs, "提醒")
+    time.sleep(3)  # a few more sweeps and outbox passes: nothing may come twice
+    assert count(sandbox, supervisor.uid, "超时", number) == 1
+    assert "停机期间到期" in sandbox.wait_text(supervisor.uid, "超时")
+    assert count(sandbox, cs, "提醒", number) == 1
+    assert count(sandbox, owner.uid, "已受理", number) == 1
+    assert query(db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")[0][0] == 0
+    assert query(db, "SELECT state, late FROM deadlines WHERE rule = 'Q-1'") == [("fired", 1)]
