@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def bot(sandbox: SandboxProcess, tmp_path: Path) -> Iterator[BotProcess]:
     process.stop()
 
 
-def query(db: Path, sql: str) -> list[tuple[object, ...]]:
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
     """Read the bot's database from outside (WAL lets a reader in while the bot writes)."""
     conn = sqlite3.connect(db)
     try:
