@@ -13,6 +13,7 @@ from bot.engine import Engine
 from bot.errors import AdminAlerts, on_error
 from bot.i18n import t
 from bot.outbox import OutboxSender
+from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
 from handlers import cases, general, registration, roster, staff, verification
@@ -138,6 +139,7 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         # The clock that wakes the outbox and the sweeper; their state lives in the database.
         app.job_queue.run_repeating(drain_outbox, interval=OUTBOX_EVERY, first=0, name="outbox")
         app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")
+        app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
     del services
     try:
         await set_commands(app)

@@ -9,7 +9,7 @@ background sender retries them.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from telegram import InlineKeyboardMarkup
 from bot.i18n import t
 from bot.outbox import OutboxSender
 from bot.sweeper import Firing
-from procedures.cases import CATEGORIES, Action, Kind, Status
+from procedures.cases import CATEGORIES, INVALID_REASONS, Action, Kind, Severity, Status
 from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import ROLE_DEPARTMENT, Department, Role
 from procedures.phone import mask_phone
@@ -238,14 +238,22 @@ class Engine:
         return notices
 
     async def to_roles(
-        self, case: Case, roles: set[str], key: str, **params: object
+        self,
+        case: Case,
+        roles: set[str],
+        key: str,
+        *,
+        markup: Any = None,
+        **params: object,
     ) -> list[Notice]:
-        """A message to everyone holding ``roles`` in the case's estate, privately."""
+        """A message to everyone holding ``roles`` in the case's estate, privately; ``markup``
+        builds each person's buttons from their locale and the case."""
         notices = []
         for person in await self.people(case.estate_id, roles):
             locale = self.locale_of(person)
             text = t(locale, key, number=case.number, **params) + "\n\n" + self.card(locale, case)
-            notices.append(Notice(person.tg_user_id, text, person_id=person.id))
+            buttons = _markup(markup(locale, case)) if markup is not None else None
+            notices.append(Notice(person.tg_user_id, text, buttons, person.id))
         return notices
 
     async def resident(self, case: Case) -> Person | None:
@@ -279,6 +287,10 @@ class Engine:
                 effects.start.append(await self.timer(case.estate_id, "Q-4", start))  # Q-4
             if case.kind == Kind.COMPLAINT:
                 effects.start.append(await self.timer(case.estate_id, "C-5-week", start))  # C-5
+                effects.notices += await self.to_roles(  # C-4: the supervisor decides its nature
+                    case, {Role.PROJECT_SUPERVISOR.value}, "complaint.classify_please",
+                    markup=self.classification_keyboard,
+                )  # fmt: skip
             if case.urgent:  # V-2, Q-1, C-3: major, urgent or sudden → the superior at once
                 effects.notices += await self.to_roles(
                     case, {Role.CC_SUPERVISOR.value}, "case.urgent_reported"
@@ -360,6 +372,7 @@ class Engine:
         async def compose(after: Case) -> Effects:
             effects = Effects(stop=["Q-1", "Q-4"])
             effects.notices += await self.to_resident(after, key, name=actor.person.name)
+            effects.notices += await self.callback_question(after)
             callback = "C-14" if after.kind == Kind.COMPLAINT else "B-1"  # C-14, B-1
             effects.start.append(
                 await self.timer(after.estate_id, callback, datetime.now().astimezone())
@@ -369,6 +382,208 @@ class Engine:
         return await self.cases.step(
             case.id, action, compose, by=actor.person.id,
             actor=f"person:{actor.person.id}", expect_status=case.status,
+        )  # fmt: skip
+
+    # --- complaints (C-4..C-7, C-3, C-9, C-12) ----------------------------------------------
+
+    def classification_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
+        """C-4: invalid, or valid and minor / important / major."""
+        from handlers.common import button, keyboard
+
+        if case.severity is not None:
+            return None
+        return keyboard(
+            [
+                [
+                    button(t(locale, "severity.minor"), f"cx:sev:{case.id}:minor"),
+                    button(t(locale, "severity.important"), f"cx:sev:{case.id}:important"),
+                    button(t(locale, "severity.major"), f"cx:sev:{case.id}:major"),
+                ],
+                [
+                    button(t(locale, f"complaint.invalid.{r}"), f"cx:inv:{case.id}:{r}")
+                    for r in INVALID_REASONS
+                ],
+            ]
+        )
+
+    def extension_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup:
+        """C-12: the management-department manager alone may let it run over (one day)."""
+        from handlers.common import button, keyboard
+
+        return keyboard([[button(t(locale, "complaint.btn_extend"), f"cx:ext:{case.id}")]])
+
+    async def classify(self, case: Case, severity: str, actor: Actor) -> Case | None:
+        """C-4..C-7: a valid complaint's severity; C-9/C-3 reports and C-12 clocks follow."""
+
+        async def compose(after: Case) -> Effects:
+            effects = Effects()
+            start = after.accepted_at  # C-12: counted from acceptance (default)
+            if severity == Severity.IMPORTANT:
+                effects.start.append(await self.timer(after.estate_id, "C-12-important", start))
+            if severity == Severity.MAJOR:
+                effects.start.append(await self.timer(after.estate_id, "C-12-major-answer", start))
+                effects.start.append(await self.timer(after.estate_id, "C-12-major-resolve", start))
+            if severity in (Severity.IMPORTANT, Severity.MAJOR):
+                roles = {Role.CC_SUPERVISOR.value, Role.MGMT_MANAGER.value}  # C-9: the superior
+                if severity == Severity.MAJOR:
+                    roles |= {Role.LEADERSHIP.value, Role.PROJECT_MANAGER.value}  # C-3
+                effects.notices += await self.to_roles(
+                    after, roles, "complaint.reported",
+                    severity=t(self.default_locale, f"severity.{severity}"),
+                    name=actor.person.name,
+                )  # fmt: skip
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.CLASSIFY, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", changes={"severity": severity},
+            expect_status=case.status,
+        )  # fmt: skip
+
+    async def invalidate(self, case: Case, reason: str, actor: Actor) -> Case | None:
+        """C-4: an invalid complaint is still explained politely to the resident; done."""
+
+        async def compose(after: Case) -> Effects:
+            effects = Effects(stop=["Q-1", "Q-4", "C-5-week"])
+            person = await self.resident(after)
+            if person is not None:
+                locale = self.locale_of(person)
+                explained = t(locale, f"complaint.invalid_explained.{reason}")
+                text = t(locale, "complaint.invalid_for_resident", number=after.number,
+                         reason=explained)  # fmt: skip
+                effects.notices.append(Notice(person.tg_user_id, text, person_id=person.id))
+            effects.notices += await self.callback_question(after)
+            effects.start.append(
+                await self.timer(after.estate_id, "C-14", datetime.now().astimezone())
+            )
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.INVALIDATE, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}",
+            changes={"severity": Severity.INVALID.value, "invalid_reason": reason},
+            expect_status=case.status,
+        )  # fmt: skip
+
+    async def extend(self, case: Case, actor: Actor) -> bool:
+        """C-12: the management-department manager lets an important complaint run one day
+        over; False when there is no open C-12 clock to extend."""
+        from storage import deadlines as timers
+
+        store = timers.DeadlineStore(self.identity.db)
+        open_ones = [
+            d for d in await store.of_case(case.id)
+            if d.rule == "C-12-important" and d.state in ("pending", "warned")
+        ]  # fmt: skip
+        if not open_ones:
+            return False
+        current = open_ones[-1]
+        new_due = current.due_at + timedelta(days=1)
+        async with self.identity.db.write() as conn:
+            await timers.schedule(
+                conn, case.id, "C-12-important", new_due, new_due - timedelta(hours=2),
+                {"extended_by": actor.person.id},
+            )  # fmt: skip
+            await audit.append(
+                conn, event="case.extended", subject=f"case:{case.id}",
+                actor=f"person:{actor.person.id}", actor_id=actor.person.id,
+                estate_id=case.estate_id,
+                data={"rule": "C-12-important", "from": current.due_at.isoformat(),
+                      "to": new_due.isoformat()},
+            )  # fmt: skip
+        return True
+
+    # --- callbacks (B-1..B-4, C-14, C-2) --------------------------------------------------
+
+    async def callback_question(self, case: Case) -> list[Notice]:
+        """B-3: did we get it done? (then: how satisfied?) — asked in the resident's chat."""
+        from handlers.common import button, keyboard
+
+        person = await self.resident(case)
+        if person is None:
+            return []
+        locale = self.locale_of(person)
+        markup = keyboard(
+            [
+                [
+                    button(t(locale, "callback.btn_solved"), f"cb:ok:{case.id}"),
+                    button(t(locale, "callback.btn_unsolved"), f"cb:no:{case.id}"),
+                ]
+            ]
+        )
+        text = t(locale, "callback.question", number=case.number)
+        return [Notice(person.tg_user_id, text, _markup(markup), person.id)]
+
+    def score_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup:
+        """B-3: how satisfied, 1–5."""
+        from handlers.common import button, keyboard
+
+        return keyboard(
+            [[button("⭐" * n, f"cb:s:{case.id}:{n}") for n in (1, 2, 3)],
+             [button("⭐" * n, f"cb:s:{case.id}:{n}") for n in (4, 5)]]
+        )  # fmt: skip
+
+    def phone_callback_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
+        """B-2, B-4: the assistant records the phone callback's outcome."""
+        from handlers.common import button, keyboard
+
+        if case.status != Status.DONE:
+            return None
+        return keyboard(
+            [
+                [
+                    button(t(locale, "callback.btn_phone_ok"), f"cb:call:{case.id}:ok"),
+                    button(t(locale, "callback.btn_phone_bad"), f"cb:call:{case.id}:bad"),
+                ],
+                [button(t(locale, "callback.btn_phone_none"), f"cb:call:{case.id}:none")],
+            ]
+        )
+
+    async def called_back(
+        self, case: Case, actor: Actor, *, satisfied: bool, score: int | None, channel: str
+    ) -> Case | None:
+        """B-4: record the callback; satisfied closes the case, unsatisfied reopens it (C-2)."""
+        now = datetime.now().astimezone()
+        fields: dict[str, Any] = {"called_back_at": now, "callback_channel": channel}
+        if score is not None:
+            fields["satisfaction"] = score
+        if satisfied:
+
+            async def closed(after: Case) -> Effects:
+                effects = Effects(stop=["B-1", "C-14"])
+                effects.notices += await self.to_resident(after, "callback.thanks")
+                return effects
+
+            return await self.cases.step(
+                case.id, Action.CLOSE, closed, by=actor.person.id,
+                actor=f"person:{actor.person.id}", changes=fields, expect_status=Status.DONE,
+            )  # fmt: skip
+        action = Action.REOPEN if case.department else Action.RETURN
+
+        async def reopened(after: Case) -> Effects:
+            effects = Effects(stop=["B-1", "C-14"])
+            effects.notices += await self.to_resident(after, "callback.reopened")
+            resident = await self.resident(after)
+            department = after.department or Department.CUSTOMER_SERVICE.value
+
+            def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
+                text = t(locale, "callback.reopened_for_staff") + "\n"
+                text += self.card(locale, after, resident)
+                if after.department:
+                    return text, self.department_keyboard(locale, after)
+                return text, self.first_responder_keyboard(locale, after)
+
+            effects.notices += await self.to_department(after, department, card)
+            effects.notices += await self.to_roles(
+                after, {Role.CC_SUPERVISOR.value}, "callback.reopened_for_supervisor"
+            )
+            if after.kind == Kind.REQUEST:  # Q-4 runs again from the reopening
+                effects.start.append(await self.timer(after.estate_id, "Q-4", now))
+            return effects
+
+        return await self.cases.step(
+            case.id, action, reopened, by=actor.person.id, actor=f"person:{actor.person.id}",
+            changes=fields | {"assignee_id": None}, expect_status=Status.DONE,
         )  # fmt: skip
 
     async def on_blocked(self, conn: aiosqlite.Connection, message: OutboxMessage) -> None:
@@ -424,10 +639,16 @@ class Engine:
                 return text + "\n" + self.card(locale, case), None
 
             notices += await self.to_department(case, department, warning)
+            if rule.extension_by:  # C-12: only this role's approval lets it run over
+                notices += await self.to_roles(
+                    case, {rule.extension_by}, "complaint.extension_please", rule=title,
+                    due=due, markup=self.extension_keyboard,
+                )  # fmt: skip
         elif rule.on_breach == "callback_task":  # B-1, C-14: the assistant phones the resident
             notices += await self.to_roles(
-                case, {Role.CUSTOMER_ASSISTANT.value}, "deadline.callback_task", rule=title
-            )
+                case, {Role.CUSTOMER_ASSISTANT.value}, "deadline.callback_task", rule=title,
+                markup=self.phone_callback_keyboard,
+            )  # fmt: skip
         elif rule.on_breach == "make_major":  # C-5: a week unresolved makes it major
             if (
                 case.status in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS)

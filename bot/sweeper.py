@@ -21,9 +21,12 @@ from storage.deadlines import Deadline, DeadlineStore
 
 log = logging.getLogger(__name__)
 
-#: A timer found this long after its time fell due while nobody was sweeping (the bot sweeps
-#: every 2 s, so anything later than a few sweeps means the bot was down).
-LATE_AFTER = timedelta(seconds=10)
+#: A timer that fell due more than this before the sweeper started fell due while the bot was
+#: down: it fires at the first sweep, marked late. (A running bot fires everything due at
+#: each sweep, every 2 s, so nothing else is ever late.)
+LATE_GRACE = timedelta(seconds=2)
+#: How many timers one query hands out; a pass repeats until nothing due is left.
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -51,18 +54,23 @@ class Sweeper:
         self.react = react
         self.clock = clock
         self.on_fired: Callable[[], None] | None = None  # e.g. poke the outbox sender
+        self.started_at = clock()
 
     async def sweep(self) -> int:
-        """One pass: warnings first, then breaches; returns how many timers acted."""
+        """One pass: warnings first, then breaches, until nothing due is left; returns how
+        many timers acted."""
         now = self.clock()
         acted = 0
-        for deadline in await self.store.due_warnings(now):
-            acted += await self._fire(
-                Firing(deadline, True, now - deadline.due_at > LATE_AFTER, now)
-            )
-        for deadline in await self.store.due_breaches(now):
-            late = now - deadline.due_at > LATE_AFTER
-            acted += await self._fire(Firing(deadline, False, late, now))
+        for query, warning in ((self.store.due_warnings, True), (self.store.due_breaches, False)):
+            while True:
+                due = await query(now, BATCH)
+                fired = 0
+                for deadline in due:
+                    late = deadline.due_at < self.started_at - LATE_GRACE
+                    fired += await self._fire(Firing(deadline, warning, late, now))
+                acted += fired
+                if len(due) < BATCH or fired == 0:  # drained (or only failing ones remain)
+                    break
         if acted and self.on_fired is not None:
             self.on_fired()
         return acted

@@ -432,8 +432,11 @@ async def show_case(update: Update, context: Context) -> None:
 
 def handlers() -> list[AnyHandler]:
     """The filing flow, the staff buttons, /my and /case."""
+    from handlers import followups
+
     return [
         conversation(),
+        *followups.handlers(),
         CallbackQueryHandler(on_first_responder, pattern=r"^cs:"),
         CallbackQueryHandler(on_department, pattern=r"^dp:"),
         CommandHandler("my", my_cases, filters.ChatType.PRIVATE),

@@ -43,8 +43,11 @@ class Action(StrEnum):
     ESCALATE = "escalate"  # major, urgent or sudden: to the superior at once (V-2, Q-1, C-3)
     TAKE = "take"  # a department member takes it
     DONE = "done"  # handled (Q-4: this, not a first reply, stops the clock)
-    REOPEN = "reopen"  # the resident is not satisfied (C-2, B-3)
-    CLOSE = "close"  # callback done
+    REOPEN = "reopen"  # the resident is not satisfied: back to the department (C-2, B-3)
+    RETURN = "return"  # the same, for a case no department had: back to the first responder
+    CLOSE = "close"  # called back, and the resident is satisfied (B-1..B-4, C-14)
+    CLASSIFY = "classify"  # C-4: the project supervisor decides a complaint's nature
+    INVALIDATE = "invalidate"  # C-4: an invalid complaint, explained politely; done
 
 
 #: (from, action) → to. Escalating keeps the case where it is (it adds people, not a state).
@@ -60,8 +63,31 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.IN_PROGRESS, Action.ESCALATE): Status.IN_PROGRESS,
     (Status.IN_PROGRESS, Action.DONE): Status.DONE,
     (Status.DONE, Action.REOPEN): Status.REFERRED,
+    (Status.DONE, Action.RETURN): Status.NEW,
     (Status.DONE, Action.CLOSE): Status.CLOSED,
+    (Status.NEW, Action.CLASSIFY): Status.NEW,
+    (Status.REFERRED, Action.CLASSIFY): Status.REFERRED,
+    (Status.IN_PROGRESS, Action.CLASSIFY): Status.IN_PROGRESS,
+    (Status.NEW, Action.INVALIDATE): Status.DONE,
+    (Status.REFERRED, Action.INVALIDATE): Status.DONE,
+    (Status.IN_PROGRESS, Action.INVALIDATE): Status.DONE,
 }
+
+
+class Severity(StrEnum):
+    """C-4..C-7: the nature of a complaint, decided by the project supervisor."""
+
+    INVALID = "invalid"
+    MINOR = "minor"  # C-7
+    IMPORTANT = "important"  # C-6
+    MAJOR = "major"  # C-5
+
+
+#: Why a complaint is invalid (C-4): each has a polite explanation for the resident.
+INVALID_REASONS = ("outside_service", "misunderstanding", "duplicate")
+
+#: B-3: a satisfaction score at or below this reopens the case.
+UNSATISFIED_AT_MOST = 2
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.REFERRED, Status.IN_PROGRESS})
 

@@ -219,7 +219,10 @@ class CaseStore:
         Returns None when the action no longer applies (someone else acted first, the button
         is stale); nothing changes then.
         """
-        allowed = {"department", "assignee_id", "severity", "promised_at", "resolved_at"}
+        allowed = {
+            "department", "assignee_id", "severity", "promised_at", "resolved_at",
+            "satisfaction", "called_back_at", "callback_channel", "invalid_reason",
+        }  # fmt: skip
         fields = dict(changes or {})
         if set(fields) - allowed:
             raise ValueError(f"cannot change {sorted(set(fields) - allowed)}")

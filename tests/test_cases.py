@@ -124,7 +124,8 @@ async def test_q1_referral_stops_its_clock_and_q4_handling_stops_the_other(
     assert groups["eng"].buttons() == ["✅ 已完成"]
     await engineer.tap("✅ 已完成", chat=groups["eng"])
     case = await latest_case(world)
-    assert case.status == "done" and "处理完毕" in owner.last_text
+    assert case.status == "done" and "处理完毕" in owner.texts()[-2]
+    assert "请问问题解决了吗" in owner.last_text  # B-3: the callback question follows
     rules = await open_rules(world, case)
     assert rules["Q-4"] == "met" and rules["B-1"] == "pending"  # B-1: the callback clock
 
@@ -135,7 +136,7 @@ async def test_q1_resolved_on_the_spot(
     await file_request(owner)
     await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
     case = await latest_case(world)
-    assert case.status == "done" and "当场处理完毕" in owner.last_text
+    assert case.status == "done" and "当场处理完毕" in owner.texts()[-2]
     assert groups["cs"].buttons() == []
 
 

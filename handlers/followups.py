@@ -1,0 +1,169 @@
+"""After filing: a complaint's nature (C-4..C-7), an important complaint's extension (C-12),
+and the callback (B-1..B-4, C-14) — asked of the resident in chat, or phoned by the assistant
+when no answer comes in time. Every press is re-checked against the database.
+
+Button data: ``cx:sev:<case>:<severity>``, ``cx:inv:<case>:<reason>``, ``cx:ext:<case>``;
+``cb:ok:<case>``, ``cb:no:<case>``, ``cb:s:<case>:<1-5>``, ``cb:call:<case>:<ok|bad|none>``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.engine import engine
+from handlers.common import AnyHandler, Context, edit, parse_id, who
+from procedures.cases import INVALID_REASONS, UNSATISFIED_AT_MOST, Kind, Severity, Status
+from procedures.identity import Role
+from storage import audit
+
+SUPERVISORS = {Role.PROJECT_SUPERVISOR.value}
+CALLERS = {Role.CUSTOMER_ASSISTANT.value, Role.CC_SUPERVISOR.value}
+
+
+async def on_complaint(update: Update, context: Context) -> None:
+    """C-4 classification and C-12 extension buttons."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    parts = (query.data or "").split(":")
+    eng = engine(context)
+    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
+    if case is None or case.kind != Kind.COMPLAINT:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    roles = actor.roles_in(case.estate_id)
+    if parts[1] == "ext":
+        if not (Role.MGMT_MANAGER.value in roles or actor.admin_of(case.estate_id)):
+            await query.answer(actor.t("complaint.only_mgmt_manager"), show_alert=True)
+            return
+        if not await eng.extend(case, actor):
+            await query.answer(actor.t("case.already_moved"), show_alert=True)
+            return
+        await query.answer(actor.t("case.step_done"))
+        await edit(query.message, actor.t("complaint.extended", number=case.number))
+        return
+    if not (roles & SUPERVISORS or actor.admin_of(case.estate_id)):
+        await query.answer(actor.t("complaint.only_supervisor"), show_alert=True)
+        return
+    value = parts[3] if len(parts) == 4 else ""
+    if case.severity is not None:
+        after = None
+    elif parts[1] == "sev" and value in {Severity.MINOR, Severity.IMPORTANT, Severity.MAJOR}:
+        after = await eng.classify(case, value, actor)
+    elif parts[1] == "inv" and value in INVALID_REASONS:
+        after = await eng.invalidate(case, value, actor)
+    else:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if after is None:
+        await query.answer(actor.t("complaint.already_classified"), show_alert=True)
+        fresh = await eng.cases.get(case.id)
+        if fresh is not None:
+            await edit(query.message, eng.card(actor.locale, fresh))
+        return
+    await query.answer(actor.t("case.step_done"))
+    await edit(query.message, eng.card(actor.locale, after))
+    await eng.deliver()
+
+
+async def on_callback(update: Update, context: Context) -> None:
+    """The resident's answers to the callback, and the assistant's phone callback record."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    parts = (query.data or "").split(":")
+    eng = engine(context)
+    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
+    if case is None or parts[1] not in {"ok", "no", "s", "call"}:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if parts[1] == "call":
+        await phone_callback(update, context, case.id, parts[3] if len(parts) == 4 else "")
+        return
+    if case.resident_id != actor.person.id:
+        await query.answer(actor.t("callback.not_yours"), show_alert=True)
+        return
+    if case.status != Status.DONE:
+        await query.answer(actor.t("callback.already_answered"), show_alert=True)
+        await edit(query.message, actor.t("callback.already_answered"))
+        return
+    if parts[1] == "ok":  # B-3: done; now, how satisfied?
+        await query.answer()
+        await edit(
+            query.message,
+            actor.t("callback.ask_score", number=case.number),
+            eng.score_keyboard(actor.locale, case),
+        )
+        return
+    score = None
+    if parts[1] == "s":
+        raw = parse_id(parts[3]) if len(parts) == 4 else None
+        if raw is None or not 1 <= raw <= 5:
+            await query.answer(actor.t("common.stale_button"), show_alert=True)
+            return
+        score = raw
+    satisfied = parts[1] == "s" and score is not None and score > UNSATISFIED_AT_MOST
+    after = await eng.called_back(case, actor, satisfied=satisfied, score=score, channel="chat")
+    if after is None:
+        await query.answer(actor.t("callback.already_answered"), show_alert=True)
+        return
+    await query.answer()
+    key = "callback.recorded_satisfied" if satisfied else "callback.recorded_unsatisfied"
+    await edit(query.message, actor.t(key, number=case.number))
+    await eng.deliver()
+
+
+async def phone_callback(update: Update, context: Context, case_id: int, outcome: str) -> None:
+    """B-2, B-4: the assistant phoned the resident and records what they said."""
+    query = update.callback_query
+    actor = await who(update, context)
+    assert query is not None and actor is not None
+    eng = engine(context)
+    case = await eng.cases.get(case_id)
+    assert case is not None
+    if not (actor.roles_in(case.estate_id) & CALLERS or actor.admin_of(case.estate_id)):
+        await query.answer(actor.t("callback.only_assistants"), show_alert=True)
+        return
+    if outcome not in {"ok", "bad", "none"}:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if case.status != Status.DONE:
+        await query.answer(actor.t("callback.already_answered"), show_alert=True)
+        await edit(query.message, eng.card(actor.locale, case))
+        return
+    if outcome == "none":  # could not reach them: recorded; try again within a day
+        rule = "C-14" if case.kind == Kind.COMPLAINT else "B-1"
+        async with eng.identity.db.write() as conn:
+            await audit.append(
+                conn, event="case.callback_unreachable", subject=f"case:{case.id}",
+                actor=f"person:{actor.person.id}", actor_id=actor.person.id,
+                estate_id=case.estate_id, data={},
+            )  # fmt: skip
+            timer = await eng.timer(case.estate_id, rule, datetime.now().astimezone())
+            from storage import deadlines
+
+            await deadlines.schedule(conn, case.id, rule, timer.due_at, timer.warn_at)
+        await query.answer(actor.t("callback.unreachable_recorded"), show_alert=True)
+        return
+    after = await eng.called_back(
+        case, actor, satisfied=outcome == "ok", score=None, channel="phone"
+    )
+    if after is None:
+        await query.answer(actor.t("callback.already_answered"), show_alert=True)
+        return
+    await query.answer(actor.t("case.step_done"))
+    await edit(query.message, eng.card(actor.locale, after))
+    await eng.deliver()
+
+
+def handlers() -> list[AnyHandler]:
+    """Complaint and callback buttons."""
+    return [
+        CallbackQueryHandler(on_complaint, pattern=r"^cx:"),
+        CallbackQueryHandler(on_callback, pattern=r"^cb:"),
+    ]

@@ -1,0 +1,188 @@
+"""Complaint nature (C-4..C-7, C-3, C-9, C-12) and callbacks (B-1..B-4, C-14, C-2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.demo import seed
+from bot.sweeper import Sweeper
+from tests.conftest import ADMIN_ID, World
+from tests.support.telegram import Group, Harness, Person
+from tests.test_cases import OWNER_PHONE, engine_of, file_request, latest_case, open_rules
+
+
+@pytest.fixture
+async def bot(world: World) -> Harness:
+    await seed(world.db)
+    assert world.harness is not None
+    return world.harness
+
+
+@pytest.fixture
+async def cs(bot: Harness) -> Group:
+    admin = bot.person(ADMIN_ID, "管理员")
+    group = bot.group(-100, "客服中心")
+    await admin.send("/bind 客服中心", chat=group)
+    return group
+
+
+@pytest.fixture
+async def owner(bot: Harness) -> Person:
+    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
+    await person.send("/start")
+    await person.share_contact()
+    return person
+
+
+async def file_complaint(owner: Person) -> None:
+    await owner.send("/complain")
+    await owner.tap("噪音")
+    await owner.tap("阳光花园 · 2栋 101")
+    await owner.send("保安夜班态度恶劣，多次反映无果")
+    await owner.tap("普通")
+
+
+async def test_c4_the_project_supervisor_is_asked_to_classify_each_complaint(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    supervisor = bot.person(9007, "孙志远")
+    await file_complaint(owner)
+    assert "请判定性质" in supervisor.last_text
+    assert supervisor.buttons()[:3] == ["轻微", "重要", "重大"]
+
+
+async def test_c6_c9_c12_an_important_complaint_is_reported_and_gets_one_day(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    supervisor, mgmt = bot.person(9007, "孙志远"), bot.person(9009, "林慧")
+    await file_complaint(owner)
+    await supervisor.tap("重要")
+    case = await latest_case(world)
+    assert case.severity == "important"
+    assert "重要投诉" in mgmt.last_text  # C-9: to the superior at once
+    assert (await open_rules(world, case))["C-12-important"] == "pending"
+    # C-12: two hours before the day is up, the manager may approve running over.
+    rows = await world.db.fetchall("SELECT due_at FROM deadlines WHERE rule = 'C-12-important'")
+    due = case.accepted_at + timedelta(days=1)
+    assert rows[0]["due_at"] == due.isoformat(timespec="seconds")
+    warn_time = due - timedelta(hours=2)
+    await Sweeper(world.db, engine_of(world).react, clock=lambda: warn_time).sweep()
+    await engine_of(world).deliver()
+    assert "须由您批准" in mgmt.last_text
+    await supervisor.tap_data(f"cx:ext:{case.id}")  # not the manager: refused
+    assert "管理部经理" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    await mgmt.tap("✅ 批准延期 1 天")
+    rows = await world.db.fetchall(
+        "SELECT due_at, state FROM deadlines WHERE rule = 'C-12-important' ORDER BY id"
+    )
+    assert [r["state"] for r in rows] == ["cancelled", "pending"]
+    assert rows[1]["due_at"] == (due + timedelta(days=1)).isoformat(timespec="seconds")
+
+
+async def test_c3_c5_a_major_complaint_reaches_leadership_with_its_two_clocks(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    supervisor, leader = bot.person(9007, "孙志远"), bot.person(9010, "赵总")
+    await file_complaint(owner)
+    await supervisor.tap("重大")
+    case = await latest_case(world)
+    assert "重大投诉" in leader.last_text
+    rules = await open_rules(world, case)
+    assert rules["C-12-major-answer"] == "pending" and rules["C-12-major-resolve"] == "pending"
+    await supervisor.tap_data(f"cx:sev:{case.id}:minor")  # decided once
+    assert "已经判定过了" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+
+
+async def test_c4_an_invalid_complaint_is_explained_politely(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    supervisor = bot.person(9007, "孙志远")
+    await file_complaint(owner)
+    await supervisor.tap("无效：误会，已解释")
+    case = await latest_case(world)
+    assert case.severity == "invalid" and case.status == "done"
+    assert "这是一场误会" in owner.texts()[-2]
+    assert "请问问题解决了吗" in owner.last_text  # C-14: every complaint is called back
+    assert (await open_rules(world, case))["C-14"] == "pending"
+
+
+async def test_c4_only_the_project_supervisor_classifies(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await file_complaint(owner)
+    case = await latest_case(world)
+    await bot.person(9001, "周晓梅").tap_data(f"cx:sev:{case.id}:major", chat=cs)
+    assert "项目主管" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert (await latest_case(world)).severity is None
+
+
+async def test_b3_a_satisfied_resident_closes_the_case(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await file_request(owner)
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=cs)
+    await owner.tap("✅ 已解决")
+    assert "请打分" in owner.last_text
+    await owner.tap("⭐⭐⭐⭐⭐")
+    case = await latest_case(world)
+    assert case.status == "closed"
+    row = await world.db.fetchone("SELECT satisfaction, callback_channel FROM cases")
+    assert row is not None and (row["satisfaction"], row["callback_channel"]) == (5, "chat")
+    assert (await open_rules(world, case))["B-1"] == "met"
+    await owner.tap_data(f"cb:s:{case.id}:1")  # a second answer changes nothing
+    assert (await latest_case(world)).status == "closed"
+
+
+@pytest.mark.parametrize("answer", ["❌ 没有解决", "⭐"])
+async def test_c2_b3_an_unsatisfied_resident_reopens_the_case(
+    world: World, bot: Harness, cs: Group, owner: Person, answer: str
+) -> None:
+    supervisor = bot.person(9002, "吴建国")
+    await file_request(owner)
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=cs)
+    if answer == "⭐":
+        await owner.tap("✅ 已解决")
+    await owner.tap(answer)
+    case = await latest_case(world)
+    assert case.status == "new"  # back to the first responder (no department had it)
+    assert "重新打开" in owner.last_text and "不满意" in supervisor.last_text
+    assert "业主不满意" in cs.last_text and "✅ 当场解决" in cs.buttons()
+    assert (await open_rules(world, case))["Q-4"] == "pending"  # Q-4 runs again
+
+
+async def test_b1_b2_no_answer_in_time_gives_the_assistant_a_callback_task(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    assistant = bot.person(9001, "周晓梅")
+    await file_request(owner)
+    await assistant.tap("✅ 当场解决", chat=cs)
+    case = await latest_case(world)
+    later = case.accepted_at + timedelta(days=3, hours=1)
+    await Sweeper(world.db, engine_of(world).react, clock=lambda: later).sweep()
+    await engine_of(world).deliver()
+    assert "回访任务" in assistant.last_text
+    await owner.tap_data(f"cb:call:{case.id}:ok")  # residents cannot record a phone call
+    assert "客户助理" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    await assistant.tap("📞 已回访：满意")
+    closed = await latest_case(world)
+    assert closed.status == "closed"
+    row = await world.db.fetchone("SELECT callback_channel FROM cases")
+    assert row is not None and row["callback_channel"] == "phone"
+
+
+async def test_b2_an_unreachable_resident_is_tried_again(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    assistant = bot.person(9001, "周晓梅")
+    await file_request(owner)
+    await assistant.tap("✅ 当场解决", chat=cs)
+    case = await latest_case(world)
+    later = case.accepted_at + timedelta(days=3, hours=1)
+    await Sweeper(world.db, engine_of(world).react, clock=lambda: later).sweep()
+    await engine_of(world).deliver()
+    await assistant.tap("📵 联系不上")
+    rows = await world.db.fetchall("SELECT state FROM deadlines WHERE rule = 'B-1' ORDER BY id")
+    assert [r["state"] for r in rows] == ["fired", "pending"]
+    assert (await latest_case(world)).status == "done"

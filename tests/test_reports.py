@@ -1,0 +1,483 @@
+"""The weekly summary (Q-5, C-15, B-5): when it is due, what it counts, who gets it, and that
+each estate gets each week's summary exactly once — also across restarts and downtime."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.demo import DEMO_ESTATE, seed
+from bot.engine import Engine
+from bot.reports import OVERDUE_LINES, render_weekly, send_due_weekly, split_text
+from bot.sweeper import Sweeper
+from handlers.common import Services
+from procedures.calendar import WorkingCalendar
+from procedures.cases import Action, Kind
+from procedures.deadlines import load_estate
+from procedures.reports import (
+    CaseFacts,
+    DeadlineFacts,
+    Overdue,
+    WeekSlot,
+    is_late,
+    latest_due,
+    percent,
+    summary_data,
+    weekly_summary,
+)
+from storage.cases import Case, Effects, NewCase
+from storage.db import iso
+from storage.identity import IdentityStore
+from storage.reports import ReportStore, SentReport
+from tests.conftest import ADMIN_ID, World
+from tests.support.telegram import Group, Harness, Person
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
+    """A Shanghai wall-clock time."""
+    return datetime(y, m, d, hh, mm, ss, tzinfo=SH)
+
+
+#: Recipients (Q-5, C-15, B-5) among the demo staff, and two staff who are not.
+RECIPIENTS = {9002: "吴建国", 9008: "钱振东", 9009: "林慧", 9010: "赵总"}
+NOT_RECIPIENTS = {9001: "周晓梅", 9007: "孙志远"}
+
+
+# --- procedures.reports: which week is due (pure) ---------------------------------------
+
+
+CAL = WorkingCalendar()
+
+
+def test_q5_the_latest_friday_1700_at_or_before_now_is_due() -> None:
+    before = latest_due(CAL, local(2026, 10, 16, 16, 59, 59))
+    assert before is not None and before.period_start == date(2026, 10, 5)
+    slot = latest_due(CAL, local(2026, 10, 16, 17))
+    assert slot == WeekSlot(date(2026, 10, 12), local(2026, 10, 9, 17), local(2026, 10, 16, 17))
+    assert slot.due_at.tzinfo is UTC
+    # Saturday and Monday morning: still that week's report (sent late if it was missed).
+    assert latest_due(CAL, local(2026, 10, 19, 9)) == slot
+    assert not is_late(slot, local(2026, 10, 16, 17, 1))
+    assert is_late(slot, local(2026, 10, 19, 9))
+
+
+def test_q5_a_friday_holiday_moves_the_report_to_the_last_working_day_before_it() -> None:
+    # 2026-10-01..07 National Day; 2026-09-25 (Fri) Mid-Autumn.
+    slot = latest_due(CAL, local(2026, 10, 2, 17))
+    assert slot is not None
+    assert slot.period_start == date(2026, 9, 28)
+    assert slot.due_at == local(2026, 9, 30, 17)  # Wednesday, the last working day
+    assert slot.window_start == local(2026, 9, 24, 17)  # Thursday before Mid-Autumn
+    # The next week's report counts from where this one ended: the holidays are covered.
+    after = latest_due(CAL, local(2026, 10, 9, 17))
+    assert after is not None and after.window_start == local(2026, 9, 30, 17)
+
+
+def test_q5_a_week_without_a_working_day_has_no_report_and_the_next_covers_it() -> None:
+    off = {date(2026, 11, 16) + timedelta(days=n) for n in range(5)}
+    calendar = WorkingCalendar(extra_holidays=off)
+    # Friday 17:00 of the closed week: the latest moment is still the week before.
+    slot = latest_due(calendar, local(2026, 11, 20, 17))
+    assert slot is not None and slot.period_start == date(2026, 11, 9)
+    nxt = latest_due(calendar, local(2026, 11, 27, 17))
+    assert nxt is not None and nxt.window_start == local(2026, 11, 13, 17)
+
+
+def test_q5_no_report_of_a_week_before_the_estate_existed() -> None:
+    assert latest_due(CAL, local(2026, 10, 19, 9), since=local(2026, 10, 16, 18)) is None
+    slot = latest_due(CAL, local(2026, 10, 19, 9), since=local(2026, 10, 16, 16))
+    assert slot is not None and slot.period_start == date(2026, 10, 12)
+
+
+def test_q5_an_estate_weekday_and_time_are_used() -> None:
+    slot = latest_due(CAL, local(2026, 10, 15, 12), 3, time(11, 30))
+    assert slot is not None and slot.due_at == local(2026, 10, 15, 11, 30)
+
+
+# --- procedures.reports: what the week counts (pure) ------------------------------------
+
+START, END = local(2026, 10, 9, 17), local(2026, 10, 16, 17)
+
+
+def fact(case_id: int, kind: str, status: str, accepted: datetime, **more: Any) -> CaseFacts:
+    return CaseFacts(case_id, f"N{case_id}", kind, status, accepted, **more)
+
+
+def test_c15_b5_counts_rates_callbacks_and_overdue() -> None:
+    cases = [
+        fact(1, "request", "closed", local(2026, 10, 12, 10), category="repairs",
+             department="engineering", resolved_at=local(2026, 10, 13),
+             closed_at=local(2026, 10, 14)),
+        fact(2, "request", "new", local(2026, 10, 13, 9), category="cleaning"),
+        fact(3, "complaint", "done", local(2026, 10, 14, 11), category="noise", severity="major",
+             department="security", resolved_at=local(2026, 10, 15, 11)),
+        fact(4, "complaint", "in_progress", local(2026, 10, 10, 8), category="parking",
+             department="security"),
+        fact(5, "request", "done", local(2026, 9, 1), category="repairs",
+             resolved_at=local(2026, 10, 14)),
+        fact(6, "complaint", "new", END, category="noise"),  # exactly at the moment: next week
+    ]  # fmt: skip
+    deadlines = [
+        DeadlineFacts(1, "Q-1", local(2026, 10, 12, 10, 10), "met"),
+        DeadlineFacts(1, "Q-4", local(2026, 10, 13, 10), "met"),
+        DeadlineFacts(1, "B-1", local(2026, 10, 16, 10), "met"),
+        DeadlineFacts(2, "Q-1", local(2026, 10, 13, 9, 10), "fired"),
+        DeadlineFacts(2, "Q-4", local(2026, 10, 14, 9), "warned"),  # past due: missed
+        DeadlineFacts(3, "Q-1", local(2026, 10, 14, 11, 10), "met"),
+        DeadlineFacts(3, "C-14", local(2026, 10, 16, 11), "fired"),
+        DeadlineFacts(4, "Q-1", local(2026, 10, 10, 8, 10), "met"),
+        DeadlineFacts(4, "Q-4", local(2026, 10, 11, 8), "cancelled"),  # does not count
+        DeadlineFacts(5, "B-1", local(2026, 10, 17), "pending"),
+        DeadlineFacts(6, "Q-1", END + timedelta(minutes=10), "pending"),
+    ]
+    s = weekly_summary(cases, deadlines, start=START, end=END, as_of=END, rule_order=["Q-1", "Q-4"])
+    assert s.filed == {"request": 2, "complaint": 2}
+    assert s.severities == {"invalid": 0, "minor": 0, "important": 0, "major": 1,
+                            "unclassified": 1}  # fmt: skip
+    assert s.categories == {"repairs": 1, "cleaning": 1, "noise": 1, "parking": 1}
+    assert s.departments == {"security": 2, "engineering": 1, None: 1}
+    assert (s.done, s.closed, s.open_now) == (3, 1, 3)
+    assert [(r.rule, r.met, r.missed, r.percent) for r in s.on_time] == [
+        ("Q-1", 3, 1, 75), ("Q-4", 1, 1, 50), ("B-1", 1, 0, 100), ("C-14", 0, 1, 0),
+    ]  # fmt: skip
+    cb = s.callbacks
+    assert (cb.completed, cb.called_back, cb.waiting, cb.missed, cb.percent) == (3, 1, 1, 1, 33)
+    assert (s.complaint_callbacks.completed, s.complaint_callbacks.called_back) == (1, 0)
+    assert [(o.number, o.rule) for o in s.overdue] == [("N2", "Q-1"), ("N2", "Q-4")]
+    assert s.overdue[0].overdue_by == END - local(2026, 10, 13, 9, 10)
+    json.dumps(summary_data(s), ensure_ascii=False, sort_keys=True)  # storable as is
+
+
+def test_percent_rounds_half_up_and_has_none_of_nothing() -> None:
+    assert (percent(18, 20), percent(1, 3), percent(2, 3), percent(1, 8)) == (90, 33, 67, 13)
+    assert percent(0, 0) is None
+
+
+def test_c15_the_overdue_list_stops_at_15_lines() -> None:
+    overdue = [
+        Overdue(f"XQ-20261012-{n:04d}", "Q-1", START, timedelta(days=1, hours=n % 24))
+        for n in range(1, 21)
+    ]
+    s = weekly_summary([], [], start=START, end=END, as_of=END)
+    s = replace(s, overdue=overdue)
+    slot = WeekSlot(date(2026, 10, 12), START, END)
+    text = render_weekly("zh-Hans", "阳光花园", s, slot, load_estate(DEMO_ESTATE), late=False)
+    assert sum("XQ-20261012-" in line for line in text.splitlines()) == OVERDUE_LINES
+    assert "XQ-20261012-0015" in text and "XQ-20261012-0016" not in text
+    assert text.endswith("… 另有 5 条")
+    assert "超时 1 天 1 小时" in text
+
+
+def test_long_reports_are_split_at_line_breaks() -> None:
+    text = "\n".join(f"line {n:04d} " + "x" * 90 for n in range(100))
+    parts = split_text(text)
+    assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    assert split_text("short") == ["short"]
+
+
+# --- the bot: a week of cases, then Friday 17:00 ------------------------------------------
+
+
+@pytest.fixture
+async def bot(world: World) -> Harness:
+    await seed(world.db)
+    assert world.harness is not None
+    return world.harness
+
+
+def services_of(world: World) -> Services:
+    assert world.harness is not None
+    return cast(Services, world.harness.application.bot_data["services"])
+
+
+def engine_of(world: World) -> Engine:
+    found: Engine = services_of(world).extras["engine"]
+    return found
+
+
+async def estate_id(world: World) -> int:
+    estate = await IdentityStore(world.db).estate_by_name(DEMO_ESTATE)
+    assert estate is not None
+    return estate.id
+
+
+async def deployed_at(world: World, moment: datetime) -> None:
+    """Pretend the estate was created at ``moment`` (the deployment's start for it)."""
+    async with world.db.write() as conn:
+        await conn.execute("UPDATE estates SET created_at = ?", (iso(moment),))
+
+
+async def file(
+    world: World, kind: Kind, category: str, accepted: datetime, rules: list[str]
+) -> Case:
+    """File a case through the CaseStore with its clocks, as if accepted at ``accepted``."""
+    engine = engine_of(world)
+    eid = await estate_id(world)
+    timers = [await engine.timer(eid, rule, accepted) for rule in rules]
+
+    async def compose(case: Case) -> Effects:
+        return Effects(start=timers)
+
+    case = await engine.cases.file(
+        NewCase(eid, kind, category, "测试事项"), accepted, compose, actor="test"
+    )
+    async with world.db.write() as conn:
+        await conn.execute(
+            "UPDATE cases SET accepted_at = ?, created_at = ? WHERE id = ?",
+            (iso(accepted), iso(accepted), case.id),
+        )
+    return case
+
+
+async def step(
+    world: World,
+    case: Case,
+    action: Action,
+    at: datetime,
+    *,
+    stop: list[str] | None = None,
+    start: list[str] | None = None,
+    **changes: Any,
+) -> None:
+    """Step a case through the CaseStore (its clocks settled as met), dated ``at``."""
+    engine = engine_of(world)
+    timers = [await engine.timer(case.estate_id, rule, at) for rule in start or []]
+
+    async def compose(after: Case) -> Effects:
+        return Effects(stop=stop or [], start=timers)
+
+    after = await engine.cases.step(
+        case.id, action, compose, by=None, actor="test", changes=changes or None
+    )
+    assert after is not None
+    column = {"done": "resolved_at", "closed": "closed_at"}.get(after.status)
+    if column:
+        async with world.db.write() as conn:
+            await conn.execute(f"UPDATE cases SET {column} = ? WHERE id = ?", (iso(at), case.id))
+
+
+async def sweep_at(world: World, moment: datetime) -> int:
+    """The deadline sweeper at ``moment``: what is due fires (missed deadlines)."""
+    return await Sweeper(world.db, engine_of(world).react, clock=lambda: moment).sweep()
+
+
+@pytest.fixture
+async def week(world: World, bot: Harness) -> dict[str, Case]:
+    """The week of Mon 2026-10-12: the estate went live on Friday 2026-10-09 at 18:00.
+
+    * R1 request (repairs) Mon 10:00 → engineering, done Tue, called back (closed) Wed;
+    * R2 request (cleaning) Tue 09:00, nobody acted: Q-1 and Q-4 missed;
+    * C1 complaint (noise, major) Wed 11:00 → security, done Thu, callback C-14 missed;
+    * C2 complaint (parking, not classified) Sat 10-10 08:00 → security, in progress;
+    * OLD request filed in September, done this Wednesday, callback not yet due;
+    * LATE complaint filed at Friday 17:00 sharp: next week's.
+    """
+    await deployed_at(world, local(2026, 10, 9, 18))
+    r1 = await file(world, Kind.REQUEST, "repairs", local(2026, 10, 12, 10), ["Q-1", "Q-4"])
+    await step(world, r1, Action.REFER, local(2026, 10, 12, 10, 5), stop=["Q-1"],
+               department="engineering")  # fmt: skip
+    await step(world, r1, Action.DONE, local(2026, 10, 13, 9), stop=["Q-4"], start=["B-1"])
+    await step(world, r1, Action.CLOSE, local(2026, 10, 14, 15), stop=["B-1"])
+    r2 = await file(world, Kind.REQUEST, "cleaning", local(2026, 10, 13, 9), ["Q-1", "Q-4"])
+    c1 = await file(world, Kind.COMPLAINT, "noise", local(2026, 10, 14, 11), ["Q-1", "C-5-week"])
+    await step(world, c1, Action.REFER, local(2026, 10, 14, 11, 5), stop=["Q-1"],
+               department="security", severity="major")  # fmt: skip
+    await step(world, c1, Action.DONE, local(2026, 10, 15, 11), start=["C-14"])
+    c2 = await file(world, Kind.COMPLAINT, "parking", local(2026, 10, 10, 8), ["Q-1", "C-5-week"])
+    await step(world, c2, Action.REFER, local(2026, 10, 10, 8, 5), stop=["Q-1"],
+               department="security")  # fmt: skip
+    await step(world, c2, Action.TAKE, local(2026, 10, 10, 9))
+    old = await file(world, Kind.REQUEST, "repairs", local(2026, 9, 1, 10), [])
+    await step(world, old, Action.RESOLVE, local(2026, 10, 14, 10), start=["B-1"])
+    late = await file(world, Kind.COMPLAINT, "noise", local(2026, 10, 16, 17), ["Q-1"])
+    # The sweeper fired what came due: R2's Q-1 and Q-4, C1's C-14.
+    assert await sweep_at(world, local(2026, 10, 16, 16, 59)) == 3
+    return {"r1": r1, "r2": r2, "c1": c1, "c2": c2, "old": old, "late": late}
+
+
+@pytest.fixture
+async def management(world: World, bot: Harness) -> Group:
+    """The management department's group, bound by the admin."""
+    group = bot.group(-300, "管理部")
+    await bot.person(ADMIN_ID, "管理员").send("/bind 管理部", chat=group)
+    return group
+
+
+def reports_in(view: Person | Group, marker: str = "周报") -> list[str]:
+    return [text for text in view.texts() if marker in text]
+
+
+async def sent(world: World) -> list[SentReport]:
+    return await ReportStore(world.db).sent(await estate_id(world), "weekly")
+
+
+async def test_q5_nothing_before_friday_1700(
+    world: World, bot: Harness, week: dict[str, Case]
+) -> None:
+    leader = bot.person(9010, "赵总")
+    assert await send_due_weekly(services_of(world), local(2026, 10, 16, 16, 59, 59)) == 0
+    assert await sent(world) == []
+    assert reports_in(leader) == []
+
+
+async def test_q5_c15_b5_the_summary_at_1700_reaches_managers_and_leadership(
+    world: World, bot: Harness, week: dict[str, Case], management: Group
+) -> None:
+    people = {tg: bot.person(tg, name) for tg, name in {**RECIPIENTS, **NOT_RECIPIENTS}.items()}
+    identity = IdentityStore(world.db)
+    leader = await identity.person_by_tg(9010)
+    assert leader is not None
+    await identity.set_locale(leader.id, "en")  # each in their own language
+    now = local(2026, 10, 16, 17, 0, 30)
+    assert await send_due_weekly(services_of(world), now) == 1
+
+    for tg in RECIPIENTS:
+        marker = "weekly summary" if tg == 9010 else "周报"
+        assert len(reports_in(people[tg], marker)) == 1, RECIPIENTS[tg]
+    for tg in NOT_RECIPIENTS:
+        assert reports_in(people[tg]) == [], NOT_RECIPIENTS[tg]
+    assert len(reports_in(management)) == 1
+
+    text = reports_in(people[9002])[0]
+    assert "阳光花园 周报" in text and "补发" not in text
+    assert "统计区间：2026-10-09 17:00 至 2026-10-16 17:00" in text
+    assert "新受理：报事 2 件 · 投诉 2 件" in text
+    assert "投诉性质：无效投诉 0 · 轻微 0 · 重要 0 · 重大 1 · 未定性 1" in text
+    for category in ("报修 1", "保洁 1", "噪音 1", "停车 1"):
+        assert category in text.split("按类别：")[1].split("\n")[0]
+    assert "按部门：保安部 2 · 工程部 1 · 未转交 1" in text
+    assert "本期完成 3 件，结案 1 件；截至 10-16 17:00 未办结 3 件" in text
+    # On-time rates per rule, by the rule's title (title_key).
+    assert "Q-1 10 分钟内转交：3/4（75%）" in text
+    assert "Q-4 1 天内处理并答复：1/2（50%）" in text
+    assert "B-1 回访：1/1（100%）" in text
+    assert "C-14 投诉 1 天内回访：0/1（0%）" in text
+    # B-5, C-14: callbacks against 100 %.
+    assert "本期完成 3 件，已回访 1 件，回访率 33%" in text
+    assert "其中投诉：0/1（0%）" in text
+    assert "尚未回访：未到期 1 件，已逾期 1 件" in text and "未达到 100%" in text
+    # The overdue list: R2's two missed clocks, most overdue first.
+    r2 = week["r2"].number
+    overdue = text.split("超时未办")[1]
+    assert f"{r2} · Q-1 10 分钟内转交 · 超时 3 天 7 小时" in overdue
+    assert f"{r2} · Q-4 1 天内处理并答复 · 超时 2 天 8 小时" in overdue
+    assert overdue.index("Q-1") < overdue.index("Q-4")
+    assert week["late"].number not in text
+
+    english = reports_in(people[9010], "weekly summary")[0]
+    assert "Q-1 referral within 10 minutes: 3/4 (75%)" in english
+    assert "Filed: Requests 2 · Complaints 2" in english
+
+    [record] = await sent(world)
+    assert record.period_start == date(2026, 10, 12) and not record.late
+    assert record.due_at == local(2026, 10, 16, 17) and record.recipients == 5
+    assert record.data["filed"] == {"request": 2, "complaint": 2}
+
+
+async def test_q5_exactly_once_on_a_second_run_concurrent_runs_and_a_restart(
+    world: World, bot: Harness, week: dict[str, Case]
+) -> None:
+    leader = bot.person(9010, "赵总")
+    now = local(2026, 10, 16, 17, 0, 30)
+    # Two runs at once (two jobs, or two processes on one database): one report.
+    other = Services(world.settings, world.db, IdentityStore(world.db), services_of(world).extras)
+    counts = await asyncio.gather(
+        send_due_weekly(services_of(world), now), send_due_weekly(other, now)
+    )
+    assert sorted(counts) == [0, 1]
+    assert await send_due_weekly(services_of(world), now + timedelta(minutes=1)) == 0
+    await world.crash_and_restart()
+    assert await send_due_weekly(services_of(world), now + timedelta(minutes=2)) == 0
+    assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9)) == 0
+    assert len(reports_in(leader)) == 1
+    assert len(await sent(world)) == 1
+    rows = await world.db.fetchall("SELECT text FROM outbox WHERE text LIKE '%周报%'")
+    assert len(rows) == 4  # one per recipient (no group bound here)
+
+
+async def test_q5_a_crash_before_the_commit_loses_nothing(
+    world: World, bot: Harness, week: dict[str, Case], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row and messages are one transaction: a failure queues nothing, the next run sends."""
+    leader = bot.person(9010, "赵总")
+    now = local(2026, 10, 16, 17, 0, 30)
+
+    async def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("storage.reports.audit.append", broken)
+    assert await send_due_weekly(services_of(world), now) == 0
+    assert await sent(world) == []
+    assert await world.db.fetchall("SELECT 1 FROM outbox WHERE text LIKE '%周报%'") == []
+    monkeypatch.undo()
+    assert await send_due_weekly(services_of(world), now + timedelta(minutes=1)) == 1
+    assert len(reports_in(leader)) == 1
+
+
+async def test_q5_national_day_friday_the_report_comes_on_wednesday(
+    world: World, bot: Harness
+) -> None:
+    """2026-10-02 (Fri) is National Day (10-01..10-07 off): the last working day of that week
+    is Wednesday 09-30, so the report comes then; nothing more on Friday."""
+    leader = bot.person(9010, "赵总")
+    await deployed_at(world, local(2026, 9, 24, 18))
+    r = await file(world, Kind.REQUEST, "repairs", local(2026, 9, 29, 10), ["Q-1"])
+    await step(world, r, Action.RESOLVE, local(2026, 9, 29, 10, 3), stop=["Q-1"])
+    services = services_of(world)
+    assert await send_due_weekly(services, local(2026, 9, 30, 16, 59)) == 0
+    assert await send_due_weekly(services, local(2026, 9, 30, 17)) == 1
+    [text] = reports_in(leader)
+    assert "统计区间：2026-09-24 17:00 至 2026-09-30 17:00" in text
+    assert "新受理：报事 1 件 · 投诉 0 件" in text and "Q-1 10 分钟内转交：1/1（100%）" in text
+    assert await send_due_weekly(services, local(2026, 10, 2, 17)) == 0
+    [record] = await sent(world)
+    assert record.period_start == date(2026, 9, 28) and record.due_at == local(2026, 9, 30, 17)
+    # The week after the holiday: Friday 10-09 as usual, counting from Wednesday 09-30.
+    assert await send_due_weekly(services, local(2026, 10, 9, 17, 0, 5)) == 1
+    assert "统计区间：2026-09-30 17:00 至 2026-10-09 17:00" in leader.last_text
+
+
+async def test_q5_a_missed_friday_is_sent_late_on_monday(
+    world: World, bot: Harness, week: dict[str, Case]
+) -> None:
+    """The bot was down on Friday 17:00: Monday 09:00's first run sends it, marked 补发."""
+    leader = bot.person(9010, "赵总")
+    assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9)) == 1
+    [text] = reports_in(leader)
+    assert "补发" in text and "原定 10-16 17:00" in text
+    assert "统计区间：2026-10-09 17:00 至 2026-10-16 17:00" in text
+    assert "新受理：报事 2 件 · 投诉 2 件" in text  # the same week as on Friday
+    assert "截至 10-19 09:00" in text  # open cases and overdue as of sending
+    [record] = await sent(world)
+    assert record.late and record.period_start == date(2026, 10, 12)
+    assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9, 1)) == 0
+    # That week's own report comes on its Friday, on time.
+    assert await send_due_weekly(services_of(world), local(2026, 10, 23, 17, 0, 20)) == 1
+    assert "补发" not in leader.last_text
+
+
+async def test_q5_weeks_of_downtime_send_only_the_latest_week(world: World, bot: Harness) -> None:
+    """No backfill: after three missed Fridays, one report — the latest week's, late."""
+    await deployed_at(world, local(2026, 10, 9, 18))
+    leader = bot.person(9010, "赵总")
+    assert await send_due_weekly(services_of(world), local(2026, 11, 2, 9)) == 1
+    [record] = await sent(world)
+    assert record.period_start == date(2026, 10, 26) and record.late
+    assert len(reports_in(leader)) == 1
+
+
+async def test_q5_no_report_for_a_week_before_the_estate_existed(
+    world: World, bot: Harness
+) -> None:
+    await deployed_at(world, local(2026, 10, 16, 18))
+    assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9)) == 0
+    assert await send_due_weekly(services_of(world), local(2026, 10, 23, 17, 1)) == 1
