@@ -16,7 +16,7 @@ from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
-from handlers import cases, general, registration, roster, staff, verification
+from handlers import cases, followups, general, registration, roster, staff, verification
 from handlers.common import Context, Services
 from storage.cases import CaseStore
 from storage.db import Database
@@ -100,6 +100,9 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Every handler, in the order that matters (first match in a group wins)."""
     # Group 0, in order: the persistent flow first, so its steps see their replies; then
     # buttons and commands; the catch-all hints last, only for what nothing else took.
+    # Group -1: a handling opinion being written (C-11) takes the supervisor's next private
+    # message before any flow or hint sees it.
+    app.add_handler(followups.opinion_text_handler(), group=-1)
     app.add_handler(registration.conversation())
     for handler in cases.handlers():
         app.add_handler(handler)

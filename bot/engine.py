@@ -202,9 +202,12 @@ class Engine:
             if who.startswith("person:") and who[7:].isdigit():
                 person = await self.identity.person(int(who[7:]))
                 who = person.name if person else who
-            lines.append(
-                f"{at} · {escape(who)} · {t(locale, 'event.' + event['event'].replace('.', '_'))}"
-            )
+            key = "event." + event["event"].replace(".", "_")
+            what = t(locale, key) if _has(key) else escape(event["event"])
+            note = event["data"].get("note")
+            if note:
+                what += f": {escape(str(note))[:200]}"
+            lines.append(f"{at} · {escape(who)} · {what}")
         return "\n".join(lines)
 
     # --- notices --------------------------------------------------------------------------
@@ -365,8 +368,164 @@ class Engine:
         )  # fmt: skip
 
     async def finish(self, case: Case, actor: Actor) -> Case | None:
-        """Handled (Q-4: this stops the clock); the resident is told; callback clock starts."""
+        """Handled (Q-4: this stops the clock); the resident is told; callback clock starts.
+
+        A complaint goes to review instead (C-11, C-13): the department's feedback, then the
+        supervisor's handling opinion and the manager's approval, and only then the reply.
+        """
+        if case.kind == Kind.COMPLAINT:
+            return await self.feedback(case, actor)
         return await self._finish(case, actor, Action.DONE, "case.done")
+
+    # --- complaint review (C-11, C-13) -------------------------------------------------------
+
+    def opinion_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
+        """C-11: the button that asks the supervisor for the handling opinion."""
+        from handlers.common import button, keyboard
+
+        if case.status != Status.REVIEW:
+            return None
+        return keyboard([[button(t(locale, "review.btn_write"), f"op:w:{case.id}")]])
+
+    def approval_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
+        """C-13: approve the reply, or send the opinion back."""
+        from handlers.common import button, keyboard
+
+        if case.status != Status.REVIEW or not case.opinion:
+            return None
+        return keyboard(
+            [
+                [
+                    button(t(locale, "review.btn_approve"), f"op:ok:{case.id}"),
+                    button(t(locale, "review.btn_reject"), f"op:no:{case.id}"),
+                ]
+            ]
+        )
+
+    def review_card(self, locale: str, case: Case, resident: Person | None = None) -> str:
+        """The card with the opinion, when there is one."""
+        text = self.card(locale, case, resident)
+        if case.opinion:
+            text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
+        return text
+
+    async def feedback(self, case: Case, actor: Actor) -> Case | None:
+        """C-11: the department has handled the complaint; the same-day reply clock starts."""
+        now = datetime.now().astimezone()
+
+        async def compose(after: Case) -> Effects:
+            # C-12 important: handled within 1 day; C-5: resolved within the week.
+            effects = Effects(stop=["Q-1", "Q-4", "C-12-important", "C-5-week"])
+            effects.start.append(await self.timer(after.estate_id, "C-11-same-day", now))
+            resident = await self.resident(after)
+
+            def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
+                text = t(locale, "review.feedback", name=actor.person.name) + "\n"
+                return text + self.card(locale, after, resident), self.opinion_keyboard(
+                    locale, after
+                )
+
+            effects.notices += await self.to_department(
+                after, Department.CUSTOMER_SERVICE.value, card
+            )
+            effects.notices += await self.to_resident(after, "review.for_resident")
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.FEEDBACK, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", expect_status=case.status,
+        )  # fmt: skip
+
+    async def approvers(self, case: Case, writer_id: int | None) -> list[Person]:
+        """C-13: who approves the reply — the customer-centre manager (cc_supervisor role,
+        by default), never the opinion's own writer; the project manager when nobody else."""
+        found = [
+            p for p in await self.people(case.estate_id, {Role.CC_SUPERVISOR.value})
+            if p.id != writer_id
+        ]  # fmt: skip
+        if not found:
+            found = [
+                p for p in await self.people(case.estate_id, {Role.PROJECT_MANAGER.value})
+                if p.id != writer_id
+            ]  # fmt: skip
+        return found
+
+    async def write_opinion(self, case: Case, opinion: str, actor: Actor) -> Case | None:
+        """C-11: the supervisor's handling opinion; the approvers get it with buttons."""
+
+        async def compose(after: Case) -> Effects:
+            effects = Effects()
+            resident = await self.resident(after)
+            for person in await self.approvers(after, actor.person.id):
+                locale = self.locale_of(person)
+                text = t(locale, "review.approve_please", name=actor.person.name) + "\n"
+                text += self.review_card(locale, after, resident)
+                markup = _markup(self.approval_keyboard(locale, after))
+                effects.notices.append(Notice(person.tg_user_id, text, markup, person.id))
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.OPINION, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}",
+            changes={"opinion": opinion, "opinion_by": actor.person.id},
+            expect_status=Status.REVIEW, note=opinion,
+        )  # fmt: skip
+
+    async def approve(self, case: Case, actor: Actor) -> Case | None:
+        """C-13: approved, the reply goes to the resident now (same day), with confirm or
+        dispute (C-2) — which is also the complaint's callback (C-14)."""
+        now = datetime.now().astimezone()
+
+        async def compose(after: Case) -> Effects:
+            effects = Effects(stop=["C-11-same-day", "C-12-major-answer", "C-12-major-resolve"])
+            person = await self.resident(after)
+            if person is not None:
+                from handlers.common import button, keyboard
+
+                locale = self.locale_of(person)
+                text = t(locale, "review.reply", number=after.number, opinion=after.opinion or "")
+                markup = keyboard(
+                    [
+                        [
+                            button(t(locale, "review.btn_confirm"), f"cb:ok:{after.id}"),
+                            button(t(locale, "review.btn_dispute"), f"cb:no:{after.id}"),
+                        ]
+                    ]
+                )
+                effects.notices.append(Notice(person.tg_user_id, text, _markup(markup), person.id))
+            effects.start.append(await self.timer(after.estate_id, "C-14", now))
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.APPROVE, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}",
+            changes={"approved_by": actor.person.id, "replied_at": now, "resolved_at": now},
+            expect_status=Status.REVIEW,
+        )  # fmt: skip
+
+    async def reject_opinion(self, case: Case, actor: Actor) -> Case | None:
+        """C-13: the manager sends the opinion back; the supervisor writes it again."""
+
+        async def compose(after: Case) -> Effects:
+            effects = Effects()
+            resident = await self.resident(after)
+
+            def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
+                text = t(locale, "review.rejected", name=actor.person.name) + "\n"
+                return text + self.card(locale, after, resident), self.opinion_keyboard(
+                    locale, after
+                )
+
+            effects.notices += await self.to_department(
+                after, Department.CUSTOMER_SERVICE.value, card
+            )
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.REJECT, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}",
+            changes={"opinion": None, "opinion_by": None}, expect_status=Status.REVIEW,
+        )  # fmt: skip
 
     async def _finish(self, case: Case, actor: Actor, action: Action, key: str) -> Case | None:
         async def compose(after: Case) -> Effects:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
 from bot.engine import engine
-from handlers.common import AnyHandler, Context, edit, parse_id, who
+from handlers.common import AnyHandler, Context, edit, parse_id, reply, who
 from procedures.cases import INVALID_REASONS, UNSATISFIED_AT_MOST, Kind, Severity, Status
 from procedures.identity import Role
 from storage import audit
@@ -166,4 +167,113 @@ def handlers() -> list[AnyHandler]:
     return [
         CallbackQueryHandler(on_complaint, pattern=r"^cx:"),
         CallbackQueryHandler(on_callback, pattern=r"^cb:"),
+        *review_handlers(),
     ]
+
+
+# --- complaint review (C-11, C-13) ----------------------------------------------------------
+
+REVIEWERS = {Role.CC_SUPERVISOR.value}
+
+
+async def on_review(update: Update, context: Context) -> None:
+    """``op:w`` (write the opinion), ``op:ok`` (approve the reply), ``op:no`` (send back)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return
+    parts = (query.data or "").split(":")
+    eng = engine(context)
+    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) == 3 else None
+    if case is None or parts[1] not in {"w", "ok", "no"}:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    roles = actor.roles_in(case.estate_id)
+    if parts[1] == "w":
+        if not (roles & REVIEWERS or actor.admin_of(case.estate_id)):
+            await query.answer(actor.t("review.only_supervisor"), show_alert=True)
+            return
+        if case.status != Status.REVIEW:
+            await query.answer(actor.t("case.already_moved"), show_alert=True)
+            return
+        context.user_data["opinion_case"] = case.id
+        try:
+            await context.bot.send_message(
+                actor.person.tg_user_id,
+                actor.t("review.write_now", number=case.number),
+                parse_mode="HTML",
+            )
+        except TelegramError:
+            context.user_data.pop("opinion_case", None)
+            await query.answer(actor.t("review.open_private_chat"), show_alert=True)
+            return
+        await query.answer(actor.t("review.see_private_chat"))
+        return
+    approvers = {p.id for p in await eng.approvers(case, case.opinion_by)}
+    if actor.person.id not in approvers and not actor.is_global_admin:
+        await query.answer(actor.t("review.only_approver"), show_alert=True)
+        return
+    if actor.person.id == case.opinion_by:
+        await query.answer(actor.t("review.not_own_opinion"), show_alert=True)
+        return
+    after = await (
+        eng.approve(case, actor) if parts[1] == "ok" else eng.reject_opinion(case, actor)
+    )
+    if after is None:
+        await query.answer(actor.t("case.already_moved"), show_alert=True)
+        return
+    await query.answer(actor.t("case.step_done"))
+    key = "review.approved" if parts[1] == "ok" else "review.sent_back"
+    await edit(query.message, actor.t(key, number=case.number))
+    await eng.deliver()
+
+
+async def opinion_text(update: Update, context: Context) -> None:
+    """The supervisor's next private message after ``op:w`` is the handling opinion (C-11).
+
+    Runs in an early handler group: it acts only when an opinion is awaited, and then stops
+    the update from reaching the other handlers.
+    """
+    if context.user_data is None or "opinion_case" not in context.user_data:
+        return
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or not message.text:
+        return
+    eng = engine(context)
+    case = await eng.cases.get(int(context.user_data.pop("opinion_case")))
+    text = message.text.strip()[:MAX_OPINION]
+    if case is None or len(text) < 4:
+        if case is not None:
+            context.user_data["opinion_case"] = case.id
+        await reply(update, actor.t("review.too_short"))
+    elif not (actor.roles_in(case.estate_id) & REVIEWERS or actor.admin_of(case.estate_id)):
+        await reply(update, actor.t("review.only_supervisor"))
+    else:
+        after = await eng.write_opinion(case, text, actor)
+        await reply(
+            update,
+            actor.t("review.opinion_saved" if after else "case.already_moved", number=case.number),
+        )
+        await eng.deliver()
+    from bot.app import flush_persistence
+
+    await flush_persistence(update, context)
+    raise ApplicationHandlerStop
+
+
+#: Longest handling opinion kept (it is sent to the resident in one message).
+MAX_OPINION = 2000
+
+
+def review_handlers() -> list[AnyHandler]:
+    """The review buttons (group 0)."""
+    return [CallbackQueryHandler(on_review, pattern=r"^op:")]
+
+
+def opinion_text_handler() -> AnyHandler:
+    """Private text while an opinion is awaited (an early group: see :func:`opinion_text`)."""
+    return MessageHandler(
+        filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+        opinion_text,
+    )

@@ -46,7 +46,10 @@ async def cancel(update: Update, context: Context) -> None:
     actor = await who(update, context)
     dropped = False
     if context.user_data is not None:
-        for key in ("import_estate", "import_chosen_at", "import_file", "import_new_estate"):
+        for key in (
+            "import_estate", "import_chosen_at", "import_file", "import_new_estate",
+            "opinion_case",
+        ):  # fmt: skip
             dropped = context.user_data.pop(key, None) is not None or dropped
     if actor is not None:
         key = "common.cancelled" if dropped else "common.nothing_to_cancel"

@@ -31,6 +31,7 @@ class Status(StrEnum):
     NEW = "new"  # filed; the first responder has not acted yet (Q-1/C-9: 10 minutes)
     REFERRED = "referred"  # sent to a department group; nobody has taken it yet
     IN_PROGRESS = "in_progress"  # a member of the department took it
+    REVIEW = "review"  # a complaint handled by the department: opinion and approval (C-11, C-13)
     DONE = "done"  # handled, the resident told; waiting for the callback (B-1/C-14)
     CLOSED = "closed"  # called back (or confirmed); finished
 
@@ -46,6 +47,10 @@ class Action(StrEnum):
     REOPEN = "reopen"  # the resident is not satisfied: back to the department (C-2, B-3)
     RETURN = "return"  # the same, for a case no department had: back to the first responder
     CLOSE = "close"  # called back, and the resident is satisfied (B-1..B-4, C-14)
+    FEEDBACK = "feedback"  # C-11: the department handled a complaint; its reply is prepared
+    OPINION = "opinion"  # C-11: the customer-centre supervisor writes the handling opinion
+    APPROVE = "approve"  # C-13: the manager approves the reply; it goes to the resident
+    REJECT = "reject"  # C-13: the manager sends the opinion back to be rewritten
     CLASSIFY = "classify"  # C-4: the project supervisor decides a complaint's nature
     INVALIDATE = "invalidate"  # C-4: an invalid complaint, explained politely; done
 
@@ -62,6 +67,13 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.IN_PROGRESS, Action.TAKE): Status.IN_PROGRESS,
     (Status.IN_PROGRESS, Action.ESCALATE): Status.IN_PROGRESS,
     (Status.IN_PROGRESS, Action.DONE): Status.DONE,
+    (Status.REFERRED, Action.FEEDBACK): Status.REVIEW,
+    (Status.IN_PROGRESS, Action.FEEDBACK): Status.REVIEW,
+    (Status.REVIEW, Action.OPINION): Status.REVIEW,
+    (Status.REVIEW, Action.REJECT): Status.REVIEW,
+    (Status.REVIEW, Action.APPROVE): Status.DONE,
+    (Status.REVIEW, Action.CLASSIFY): Status.REVIEW,
+    (Status.REVIEW, Action.INVALIDATE): Status.DONE,
     (Status.DONE, Action.REOPEN): Status.REFERRED,
     (Status.DONE, Action.RETURN): Status.NEW,
     (Status.DONE, Action.CLOSE): Status.CLOSED,
@@ -89,7 +101,7 @@ INVALID_REASONS = ("outside_service", "misunderstanding", "duplicate")
 #: B-3: a satisfaction score at or below this reopens the case.
 UNSATISFIED_AT_MOST = 2
 
-OPEN_STATUSES = frozenset({Status.NEW, Status.REFERRED, Status.IN_PROGRESS})
+OPEN_STATUSES = frozenset({Status.NEW, Status.REFERRED, Status.IN_PROGRESS, Status.REVIEW})
 
 
 class InvalidTransition(ValueError):

@@ -39,6 +39,8 @@ class Case:
     channel: str
     caller_name: str | None
     caller_phone: str | None
+    opinion: str | None = None
+    opinion_by: int | None = None
 
 
 def _case(row: sqlite3.Row) -> Case:
@@ -61,6 +63,8 @@ def _case(row: sqlite3.Row) -> Case:
         row["channel"],
         row["caller_name"],
         row["caller_phone"],
+        row["opinion"],
+        row["opinion_by"],
     )
 
 
@@ -222,6 +226,7 @@ class CaseStore:
         allowed = {
             "department", "assignee_id", "severity", "promised_at", "resolved_at",
             "satisfaction", "called_back_at", "callback_channel", "invalid_reason",
+            "opinion", "opinion_by", "approved_by", "replied_at",
         }  # fmt: skip
         fields = dict(changes or {})
         if set(fields) - allowed:

@@ -186,3 +186,93 @@ async def test_b2_an_unreachable_resident_is_tried_again(
     rows = await world.db.fetchall("SELECT state FROM deadlines WHERE rule = 'B-1' ORDER BY id")
     assert [r["state"] for r in rows] == ["fired", "pending"]
     assert (await latest_case(world)).status == "done"
+
+
+async def complaint_handled_by_engineering(bot: Harness, cs: Group, owner: Person) -> Group:
+    """A complaint referred to engineering, taken and handled: it waits for review."""
+    admin = bot.person(ADMIN_ID, "管理员")
+    eng = bot.group(-200, "工程部")
+    await admin.send("/bind 工程部", chat=eng)
+    await file_complaint(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=cs)
+    await assistant.tap("工程部", chat=cs)
+    await engineer.tap("🙋 接单", chat=eng)
+    await engineer.tap("✅ 已完成", chat=eng)
+    return eng
+
+
+async def test_c11_c13_the_reply_is_written_approved_and_sent_the_same_day(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await complaint_handled_by_engineering(bot, cs, owner)
+    case = await latest_case(world)
+    assert case.status == "review"
+    assert "正在整理正式答复" in owner.last_text
+    assert "部门已处理" in cs.last_text and cs.buttons() == ["✍️ 写处理意见"]
+    rules = await open_rules(world, case)
+    assert rules["C-11-same-day"] == "pending" and rules["C-5-week"] == "met"
+    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
+    await bot.person(9001, "周晓梅").tap("✍️ 写处理意见", chat=cs)  # not the supervisor
+    assert "客户中心主管" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    assert "请直接发送投诉" in supervisor.last_text
+    await supervisor.send("已更换夜班保安，并对相关人员进行批评教育。")
+    assert "已送经理审批" in supervisor.last_text
+    assert "请审批答复" in manager.last_text and "已更换夜班保安" in manager.last_text
+    await manager.tap("✅ 同意回复")
+    case = await latest_case(world)
+    assert case.status == "done"
+    assert "关于您的投诉" in owner.last_text and "已更换夜班保安" in owner.last_text
+    rules = await open_rules(world, case)
+    assert rules["C-11-same-day"] == "met" and rules["C-14"] == "pending"
+    await owner.tap("✅ 确认")
+    await owner.tap("⭐⭐⭐⭐")
+    assert (await latest_case(world)).status == "closed"
+    trail = await world.db.fetchall(
+        "SELECT event FROM audit WHERE subject = ? ORDER BY id", (f"case:{case.id}",)
+    )
+    events = [r["event"] for r in trail]
+    assert events[-4:] == ["case.feedback", "case.opinion", "case.approve", "case.close"]
+
+
+async def test_c13_an_opinion_sent_back_is_written_again(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await supervisor.send("已处理。")
+    await manager.tap("↩️ 退回修改")
+    assert "处理意见被退回" in cs.last_text
+    case = await latest_case(world)
+    assert case.status == "review" and case.opinion is None
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await supervisor.send("经查，夜班保安已调岗，并向您致歉。")
+    await manager.tap("✅ 同意回复")
+    assert "夜班保安已调岗" in owner.last_text
+
+
+async def test_c2_a_disputed_reply_reopens_the_complaint(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    eng = await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await supervisor.send("已与保安部沟通，问题已解决。")
+    await manager.tap("✅ 同意回复")
+    await owner.tap("❌ 有异议")
+    case = await latest_case(world)
+    assert case.status == "referred" and case.department == "engineering"
+    assert "业主不满意" in eng.last_text and eng.buttons() == ["🙋 接单"]
+
+
+async def test_c11_cancel_drops_an_opinion_being_written(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor = bot.person(9002, "吴建国")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await supervisor.send("/cancel")
+    await supervisor.send("随便说一句")
+    assert (await latest_case(world)).opinion is None

@@ -156,7 +156,7 @@ def test_c15_b5_counts_rates_callbacks_and_overdue() -> None:
     json.dumps(summary_data(s), ensure_ascii=False, sort_keys=True)  # storable as is
 
 
-def test_percent_rounds_half_up_and_has_none_of_nothing() -> None:
+def test_c15_percent_rounds_half_up_and_has_none_of_nothing() -> None:
     assert (percent(18, 20), percent(1, 3), percent(2, 3), percent(1, 8)) == (90, 33, 67, 13)
     assert percent(0, 0) is None
 
@@ -176,7 +176,7 @@ def test_c15_the_overdue_list_stops_at_15_lines() -> None:
     assert "超时 1 天 1 小时" in text
 
 
-def test_long_reports_are_split_at_line_breaks() -> None:
+def test_q5_long_reports_are_split_at_line_breaks() -> None:
     text = "\n".join(f"line {n:04d} " + "x" * 90 for n in range(100))
     parts = split_text(text)
     assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)
