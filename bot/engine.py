@@ -186,11 +186,71 @@ class Engine:
         """Take (when referred) or done (when in progress)."""
         from handlers.common import button, keyboard
 
+        promise = [button(t(locale, "progress.btn_promise"), f"dp:when:{case.id}")]
         if case.status == Status.REFERRED:
-            return keyboard([[button(t(locale, "case.btn_take"), f"dp:take:{case.id}")]])
+            return keyboard([[button(t(locale, "case.btn_take"), f"dp:take:{case.id}")], promise])
         if case.status == Status.IN_PROGRESS:
-            return keyboard([[button(t(locale, "case.btn_done"), f"dp:done:{case.id}")]])
+            return keyboard([[button(t(locale, "case.btn_done"), f"dp:done:{case.id}")], promise])
         return None
+
+    async def promise_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup:
+        """Q-4, C-1: quick choices of a time to promise the resident (estate time)."""
+        from handlers.common import button, keyboard
+
+        rules = await self.rules(case.estate_id)
+        now = rules.calendar.local(datetime.now().astimezone())
+        buttons = [
+            button(t(locale, f"progress.when_{code}"), f"dp:pr:{case.id}:{code}")
+            for code, moment in promise_choices(now).items()
+            if moment > now
+        ]
+        buttons.append(button(t(locale, "common.back"), f"dp:back:{case.id}"))
+        return keyboard([[b] for b in buttons])
+
+    async def promise(self, case: Case, code: str, actor: Actor) -> Case | None:
+        """Q-4 (requests) or C-1 (complaints): promise a time; the clock follows it."""
+        rules = await self.rules(case.estate_id)
+        now = rules.calendar.local(datetime.now().astimezone())
+        when = promise_choices(now).get(code)
+        if when is None or when <= now:
+            return None
+        shown = when.strftime("%m-%d %H:%M")
+
+        async def compose(after: Case) -> Effects:
+            rule = "Q-4" if after.kind == Kind.REQUEST else "C-1-next-reply"
+            due = rules.due_at(rule, now, promised=when)
+            effects = Effects(start=[Timer(rule, due, rules.warn_at(rule, now, due))])
+            effects.notices += await self.to_resident(after, "progress.promised", when=shown)
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.PROMISE, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", changes={"promised_at": when},
+            expect_status=case.status, note=shown,
+        )  # fmt: skip
+
+    async def post_update(
+        self, case: Case, actor: Actor, text: str, photo: str | None
+    ) -> Case | None:
+        """Progress from the department (a reply to the case card): kept, and told."""
+
+        async def compose(after: Case) -> Effects:
+            effects = Effects()
+            if photo:
+                effects.photos.append((photo, actor.person.id))
+            for notice in await self.to_resident(
+                after, "progress.update", name=actor.person.name, text=text or "📷"
+            ):
+                effects.notices.append(
+                    Notice(notice.chat_id, notice.text, None, notice.person_id, photo)
+                )
+            return effects
+
+        return await self.cases.step(
+            case.id, Action.UPDATE, compose, by=actor.person.id,
+            actor=f"person:{actor.person.id}", expect_status=case.status,
+            note=(text or "📷")[:500],
+        )  # fmt: skip
 
     async def timeline(self, locale: str, case: Case) -> str:
         """The case's audit trail as lines: when, who, what."""
@@ -843,6 +903,18 @@ class Engine:
                 case_id=case.id,
                 person_id=notice.person_id,
             )
+
+
+def promise_choices(now: datetime) -> dict[str, datetime]:
+    """Promise times offered to staff, in the estate's local time: later today, tomorrow
+    noon or evening, the day after tomorrow."""
+    day = now.replace(second=0, microsecond=0)
+    return {
+        "today18": day.replace(hour=18, minute=0),
+        "tomorrow12": (day + timedelta(days=1)).replace(hour=12, minute=0),
+        "tomorrow18": (day + timedelta(days=1)).replace(hour=18, minute=0),
+        "after18": (day + timedelta(days=2)).replace(hour=18, minute=0),
+    }
 
 
 def _markup(markup: InlineKeyboardMarkup | None) -> dict[str, Any] | None:

@@ -120,9 +120,15 @@ class OutboxSender:
     async def _send(self, message: OutboxMessage) -> None:
         markup = InlineKeyboardMarkup.de_json(message.markup, self.bot) if message.markup else None
         try:
-            sent = await self.bot.send_message(
-                message.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            if message.photo:
+                sent = await self.bot.send_photo(
+                    message.chat_id, message.photo, caption=message.text[:1024] or None,
+                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                )  # fmt: skip
+            else:
+                sent = await self.bot.send_message(
+                    message.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             await self.store.retry(message.id, f"429 retry after {wait:g}s", self._later(wait))

@@ -356,16 +356,43 @@ async def on_first_responder(update: Update, context: Context) -> None:
 
 
 async def on_department(update: Update, context: Context) -> None:
-    """``dp:<take|done>:<case>`` in a department group's card."""
+    """``dp:<take|done|when|back>:<case>`` and ``dp:pr:<case>:<choice>`` in a department
+    group's card."""
     query = update.callback_query
     actor = await who(update, context)
     if query is None or actor is None:
         return
     parts = (query.data or "").split(":")
     eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) == 3 else None
-    if case is None or parts[1] not in {"take", "done"}:
+    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
+    known = {"take", "done", "when", "back", "pr"}
+    if case is None or parts[1] not in known or (len(parts) == 4) != (parts[1] == "pr"):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if not (eng.is_department_member(actor, case) or eng.is_first_responder(actor, case)):
+        await query.answer(actor.t("case.not_department"), show_alert=True)
+        return
+    if parts[1] in {"when", "back"}:  # show or hide the promise choices; nothing changes
+        await query.answer()
+        markup = (
+            await eng.promise_keyboard(actor.locale, case)
+            if parts[1] == "when"
+            else eng.department_keyboard(actor.locale, case)
+        )
+        await edit(query.message, eng.card(actor.locale, case), markup)
+        return
+    if parts[1] == "pr":
+        promised = await eng.promise(case, parts[3], actor)
+        if promised is None:
+            await query.answer(actor.t("case.already_moved"), show_alert=True)
+            return
+        await query.answer(actor.t("case.step_done"))
+        await edit(
+            query.message,
+            eng.card(actor.locale, promised),
+            eng.department_keyboard(actor.locale, promised),
+        )
+        await eng.deliver()
         return
     if not eng.is_department_member(actor, case):
         await query.answer(actor.t("case.not_department"), show_alert=True)
@@ -388,6 +415,31 @@ async def on_department(update: Update, context: Context) -> None:
     await edit(
         query.message, eng.card(actor.locale, done), eng.department_keyboard(actor.locale, done)
     )
+    await eng.deliver()
+
+
+async def group_reply(update: Update, context: Context) -> None:
+    """A reply to a case card in a staff group: progress for the resident (text or photo)."""
+    message = update.effective_message
+    actor = await who(update, context)
+    if message is None or actor is None or message.reply_to_message is None:
+        return
+    eng = engine(context)
+    case_id = await eng.sender.store.case_of_message(
+        message.chat_id, message.reply_to_message.message_id
+    )
+    case = await eng.cases.get(case_id) if case_id else None
+    if case is None:
+        return  # a reply to something else: not ours to answer in a group
+    if not (eng.is_department_member(actor, case) or eng.is_first_responder(actor, case)):
+        await reply(update, actor.t("case.not_department"))
+        return
+    photo = message.photo[-1].file_id if message.photo else None
+    text = (message.text or message.caption or "").strip()[:1000]
+    if await eng.post_update(case, actor, text, photo) is None:
+        await reply(update, actor.t("progress.closed", number=case.number))
+        return
+    await reply(update, actor.t("progress.recorded", number=case.number))
     await eng.deliver()
 
 
@@ -431,14 +483,23 @@ async def show_case(update: Update, context: Context) -> None:
 
 
 def handlers() -> list[AnyHandler]:
-    """The filing flow, the staff buttons, /my and /case."""
-    from handlers import followups
+    """The filing flow, staff-recorded calls and visits, the staff buttons, /my and /case."""
+    from handlers import followups, records
 
     return [
         conversation(),
+        *records.handlers(),
         *followups.handlers(),
         CallbackQueryHandler(on_first_responder, pattern=r"^cs:"),
         CallbackQueryHandler(on_department, pattern=r"^dp:"),
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.GROUPS
+            & filters.REPLY
+            & (filters.TEXT | filters.PHOTO)
+            & ~filters.COMMAND,
+            group_reply,
+        ),
         CommandHandler("my", my_cases, filters.ChatType.PRIVATE),
         CommandHandler("case", show_case),
     ]

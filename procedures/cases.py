@@ -51,6 +51,8 @@ class Action(StrEnum):
     OPINION = "opinion"  # C-11: the customer-centre supervisor writes the handling opinion
     APPROVE = "approve"  # C-13: the manager approves the reply; it goes to the resident
     REJECT = "reject"  # C-13: the manager sends the opinion back to be rewritten
+    UPDATE = "update"  # progress posted by the department (text or photo); no state change
+    PROMISE = "promise"  # Q-4, C-1: a time promised to the resident
     CLASSIFY = "classify"  # C-4: the project supervisor decides a complaint's nature
     INVALIDATE = "invalidate"  # C-4: an invalid complaint, explained politely; done
 
@@ -74,6 +76,11 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.REVIEW, Action.APPROVE): Status.DONE,
     (Status.REVIEW, Action.CLASSIFY): Status.REVIEW,
     (Status.REVIEW, Action.INVALIDATE): Status.DONE,
+    **{
+        (s, Action.UPDATE): s
+        for s in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS, Status.REVIEW)
+    },
+    **{(s, Action.PROMISE): s for s in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS)},
     (Status.DONE, Action.REOPEN): Status.REFERRED,
     (Status.DONE, Action.RETURN): Status.NEW,
     (Status.DONE, Action.CLOSE): Status.CLOSED,

@@ -239,13 +239,19 @@ async def api_keyboard(request: web.Request) -> web.Response:
 
 
 async def api_text(request: web.Request) -> web.Response:
-    """``POST /api/chats/{chat_id}/text`` {as, text}."""
+    """``POST /api/chats/{chat_id}/text`` {as, text, reply_to?}."""
     chat_id = _int(request.match_info["chat_id"], "chat_id")
     body = await _body(request)
     text = str(body.get("text") or "")
     if not text.strip():
         raise ValueError("text is required")
-    update = request.app[WORLD].send_text(_int(body.get("as"), "as"), chat_id, text)
+    reply_to = body.get("reply_to")
+    update = request.app[WORLD].send_text(
+        _int(body.get("as"), "as"),
+        chat_id,
+        text,
+        reply_to=_int(reply_to, "reply_to") if reply_to is not None else None,
+    )
     return _json(update, 201)
 
 

@@ -1387,9 +1387,12 @@ class World:
         kind = chat_type_for_id(chat_id)
         self.add_group(f"Chat {chat_id}", [], chat_id=chat_id, supergroup=kind == "supergroup")
 
-    def send_text(self, user_id: int, chat_id: int, text: str) -> JSONDict:
-        """A person sends a text message; returns the Update (bot_command entities as Telegram
-        makes them). Raises ValueError if they cannot write there."""
+    def send_text(
+        self, user_id: int, chat_id: int, text: str, *, reply_to: int | None = None
+    ) -> JSONDict:
+        """A person sends a text message (``reply_to``: as a reply to that message); returns
+        the Update (bot_command entities as Telegram makes them). Raises ValueError if they
+        cannot write there."""
         if not text.strip():
             raise ValueError("a message needs text")
         if len(text) > MAX_TEXT_LENGTH:
@@ -1399,7 +1402,19 @@ class World:
         entities = bot_command_entities(text)
         if entities:
             fields["entities"] = entities
+        self._reply_fields(chat, fields, reply_to)
         return self._deliver(chat, self._new_message(chat, person.user(), fields))
+
+    def _reply_fields(self, chat: _Chat, fields: JSONDict, reply_to: int | None) -> None:
+        """Attach the replied-to message as Telegram does (without its own reply)."""
+        if reply_to is None:
+            return
+        original = chat.messages.get(reply_to)
+        if original is None:
+            raise ValueError(f"no message {reply_to} in chat {chat.id} to reply to")
+        quoted = copy.deepcopy(original)
+        quoted.pop("reply_to_message", None)
+        fields["reply_to_message"] = quoted
 
     def send_contact(
         self,
@@ -1452,6 +1467,7 @@ class World:
         *,
         caption: str | None = None,
         media_group_id: str | None = None,
+        reply_to: int | None = None,
     ) -> JSONDict:
         """A person sends a photo (PhotoSizes from the image's header; 800x600 when it cannot
         be read); returns the Update. Photos sharing ``media_group_id`` form an album."""
@@ -1465,6 +1481,7 @@ class World:
             fields["media_group_id"] = str(media_group_id)
         if caption:
             fields["caption"] = caption
+        self._reply_fields(chat, fields, reply_to)
         return self._deliver(chat, self._new_message(chat, person.user(), fields))
 
     def send_document(

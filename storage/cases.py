@@ -76,6 +76,7 @@ class Notice:
     text: str
     markup: dict[str, Any] | None = None
     person_id: int | None = None
+    photo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Effects:
     notices: list[Notice] = field(default_factory=list)
     start: list[Timer] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
+    photos: list[tuple[str, int | None]] = field(default_factory=list)  # (file_id, added_by)
 
 
 #: Builds a step's effects from the case as it is after the step (numbers are known then).
@@ -127,6 +129,11 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> s
 
 
 async def _apply(conn: aiosqlite.Connection, case: Case, effects: Effects) -> None:
+    for file_id, added_by in effects.photos:
+        await conn.execute(
+            "INSERT INTO case_photos(case_id, file_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+            (case.id, file_id, added_by, iso(utcnow())),
+        )
     if effects.stop:
         await deadlines.settle(conn, case.id, effects.stop)
     for timer in effects.start:
@@ -139,6 +146,7 @@ async def _apply(conn: aiosqlite.Connection, case: Case, effects: Effects) -> No
             markup=notice.markup,
             case_id=case.id,
             person_id=notice.person_id,
+            photo=notice.photo,
         )
 
 

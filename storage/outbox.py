@@ -30,6 +30,7 @@ class OutboxMessage:
     attempts: int
     case_id: int | None
     person_id: int | None
+    photo: str | None = None
 
 
 async def enqueue(
@@ -41,12 +42,14 @@ async def enqueue(
     case_id: int | None = None,
     person_id: int | None = None,
     not_before: datetime | None = None,
+    photo: str | None = None,
 ) -> int:
-    """Queue a message inside the caller's write transaction; returns its id."""
+    """Queue a message (or, with ``photo``, a photo with ``text`` as its caption) inside the
+    caller's write transaction; returns its id."""
     now = iso(utcnow())
     cur = await conn.execute(
         "INSERT INTO outbox(chat_id, text, markup, case_id, person_id, next_attempt_at,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " created_at, photo) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             chat_id,
             text,
@@ -55,6 +58,7 @@ async def enqueue(
             person_id,
             iso(not_before) if not_before else now,
             now,
+            photo,
         ),
     )
     return int(cur.lastrowid or 0)
@@ -69,6 +73,7 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         row["attempts"],
         row["case_id"],
         row["person_id"],
+        row["photo"],
     )
 
 
@@ -87,6 +92,14 @@ class OutboxStore:
             (iso(now), limit),
         )
         return [_message(r) for r in rows]
+
+    async def case_of_message(self, chat_id: int, message_id: int) -> int | None:
+        """The case a sent message belongs to (a reply to a card is about that case)."""
+        row = await self.db.fetchone(
+            "SELECT case_id FROM outbox WHERE chat_id = ? AND message_id = ? AND state = 'sent'",
+            (chat_id, message_id),
+        )
+        return int(row["case_id"]) if row and row["case_id"] is not None else None
 
     async def pending_count(self) -> int:
         """How many messages wait (for health checks and tests)."""

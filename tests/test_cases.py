@@ -117,11 +117,14 @@ async def test_q1_referral_stops_its_clock_and_q4_handling_stops_the_other(
     case = await latest_case(world)
     assert case.status == "referred" and case.department == "engineering"
     assert "已转交 工程部" in owner.last_text
-    assert "转交本部门" in groups["eng"].last_text and groups["eng"].buttons() == ["🙋 接单"]
+    assert "转交本部门" in groups["eng"].last_text and groups["eng"].buttons() == [
+        "🙋 接单",
+        "⏰ 约定完成时间",
+    ]
     assert (await open_rules(world, case))["Q-1"] == "met"
     await engineer.tap("🙋 接单", chat=groups["eng"])
     assert "郑海 接单" in owner.last_text
-    assert groups["eng"].buttons() == ["✅ 已完成"]
+    assert groups["eng"].buttons() == ["✅ 已完成", "⏰ 约定完成时间"]
     await engineer.tap("✅ 已完成", chat=groups["eng"])
     case = await latest_case(world)
     assert case.status == "done" and "处理完毕" in owner.texts()[-2]
@@ -264,3 +267,46 @@ async def test_filing_survives_a_restart_half_way(
     await owner.send("电梯按钮失灵")
     await owner.tap("普通")
     assert "已受理" in owner.last_text
+
+
+async def referred_to_engineering(bot: Harness, groups: dict[str, Group], owner: Person) -> None:
+    await file_request(owner)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+
+
+async def test_q4_a_promised_time_replaces_the_one_day_clock(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await referred_to_engineering(bot, groups, owner)
+    engineer = bot.person(9003, "郑海")
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    assert "后天 18:00 前" in groups["eng"].buttons()
+    await engineer.tap("后天 18:00 前", chat=groups["eng"])
+    assert "我们承诺在" in owner.last_text
+    case = await latest_case(world)
+    assert case.promised_at is not None
+    rows = await world.db.fetchall(
+        "SELECT due_at, state FROM deadlines WHERE rule = 'Q-4' ORDER BY id"
+    )
+    assert [r["state"] for r in rows] == ["cancelled", "pending"]
+    assert rows[1]["due_at"] == case.promised_at.isoformat(timespec="seconds")
+
+
+async def test_progress_and_photos_posted_in_the_group_reach_the_resident(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await referred_to_engineering(bot, groups, owner)
+    engineer = bot.person(9003, "郑海")
+    card = groups["eng"].messages()[-1]["message_id"]
+    await engineer.reply_to(card, "已到现场，正在更换阀门", chat=groups["eng"])
+    assert "已记录" in groups["eng"].last_text
+    assert "最新进展" in owner.last_text and "正在更换阀门" in owner.last_text
+    await engineer.reply_to(card, None, chat=groups["eng"], photo=PNG)
+    assert owner.messages()[-1].get("photo")  # the photo itself reached the resident
+    case = await latest_case(world)
+    assert len(await engine_of(world).cases.photos(case.id)) == 1
+    guard = bot.person(9005, "陈保华")
+    await guard.reply_to(card, "我来看看", chat=groups["eng"])
+    assert "只有负责部门" in groups["eng"].last_text

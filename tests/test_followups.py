@@ -264,7 +264,7 @@ async def test_c2_a_disputed_reply_reopens_the_complaint(
     await owner.tap("❌ 有异议")
     case = await latest_case(world)
     assert case.status == "referred" and case.department == "engineering"
-    assert "业主不满意" in eng.last_text and eng.buttons() == ["🙋 接单"]
+    assert "业主不满意" in eng.last_text and eng.buttons() == ["🙋 接单", "⏰ 约定完成时间"]
 
 
 async def test_c11_cancel_drops_an_opinion_being_written(

@@ -901,6 +901,23 @@ class Person(_ChatView):
         )
         await self.harness.deliver()
 
+    async def reply_to(
+        self,
+        message_id: int,
+        text: str | None,
+        *,
+        chat: Group | None = None,
+        photo: bytes | None = None,
+    ) -> None:
+        """Reply to a message (a bot's card, say) with text or a photo (text as caption)."""
+        world, chat_id = self.harness.world, self._chat_to_write(chat)
+        if photo is not None:
+            world.send_photo(self.user_id, chat_id, photo, caption=text, reply_to=message_id)
+        else:
+            assert text is not None
+            world.send_text(self.user_id, chat_id, text, reply_to=message_id)
+        await self.harness.deliver()
+
     async def tap(self, button_text: str, *, chat: Group | None = None) -> None:
         """Tap an inline button on the newest bot message that has one with this text (exact
         text preferred, else a unique substring match)."""
