@@ -40,6 +40,8 @@ PRIVATE_COMMANDS = [
     ("complain", "command.complain"),
     ("my", "command.my"),
     ("case", "command.case"),
+    ("record", "command.record"),
+    ("visit", "command.visit"),
 ]
 GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 

@@ -9,6 +9,7 @@ background sender retries them.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,7 @@ class Engine:
             if case.category in CATEGORIES
             else "",
             t(locale, "case.card_status", status=t(locale, f"status.{case.status}")),
+            t(locale, "case.card_unit", unit=case.unit_label) if case.unit_label else "",
         ]
         if case.department:
             lines.append(
@@ -163,6 +165,12 @@ class Engine:
         if resident is not None:
             phone = mask_phone(resident.phone) if resident.phone else "—"
             lines.append(t(locale, "case.card_resident", name=resident.name, phone=phone))
+        elif case.caller_name or case.caller_phone:  # V-4: recorded by staff from a call/visit
+            phone = mask_phone(case.caller_phone) if case.caller_phone else "—"
+            lines.append(
+                t(locale, f"case.card_caller_{'visit' if case.channel == 'visit' else 'phone'}",
+                  name=case.caller_name or "—", phone=phone)
+            )  # fmt: skip
         lines.append(t(locale, "case.card_description", description=case.description))
         return "\n".join(line for line in lines if line)
 
@@ -172,15 +180,92 @@ class Engine:
 
         if case.status != Status.NEW:
             return None
-        return keyboard(
+        rows = [
             [
-                [
-                    button(t(locale, "case.btn_resolve"), f"cs:resolve:{case.id}"),
-                    button(t(locale, "case.btn_refer"), f"cs:refer:{case.id}"),
-                ],
-                [button(t(locale, "case.btn_escalate"), f"cs:escalate:{case.id}")],
-            ]
+                button(t(locale, "case.btn_resolve"), f"cs:resolve:{case.id}"),
+                button(t(locale, "case.btn_refer"), f"cs:refer:{case.id}"),
+            ],
+            [button(t(locale, "case.btn_escalate"), f"cs:escalate:{case.id}")],
+        ]
+        if case.kind == Kind.COMPLAINT:  # C-5: complaints about one event are counted together
+            rows.append([button(t(locale, "event_link.btn_link"), f"cs:link:{case.id}")])
+        return keyboard(rows)
+
+    # --- one event, many complainants (C-5) --------------------------------------------------
+
+    async def link_candidates(self, case: Case) -> list[Case]:
+        """Other complaints of the estate filed within the C-5 window around this one."""
+        rules = await self.rules(case.estate_id)
+        window = rules.same_event_window.elapsed
+        rows = await self.identity.db.fetchall(
+            "SELECT id FROM cases WHERE estate_id = ? AND kind = 'complaint' AND id != ?"
+            " AND accepted_at BETWEEN ? AND ? ORDER BY id DESC LIMIT 8",
+            (
+                case.estate_id,
+                case.id,
+                (case.accepted_at - window).isoformat(timespec="seconds"),
+                (case.accepted_at + window).isoformat(timespec="seconds"),
+            ),
         )
+        found = [await self.cases.get(int(r["id"])) for r in rows]
+        return [c for c in found if c is not None]
+
+    async def link(self, case: Case, other: Case, actor: Actor) -> int:
+        """C-5: the two complaints are about one event. When that event has enough different
+        complainants within the window (5 by default), every one of its complaints becomes
+        major, and the superiors and leadership are told (C-3). Returns the complainants."""
+        rules = await self.rules(case.estate_id)
+        key = other.event_key_or_number()
+        async with self.identity.db.write() as conn:
+            for linked in (case, other):
+                await conn.execute("UPDATE cases SET event_key = ? WHERE id = ?", (key, linked.id))
+                if linked.event_key is not None and linked.event_key != key:
+                    await conn.execute(  # merge an earlier event into this one
+                        "UPDATE cases SET event_key = ? WHERE estate_id = ? AND event_key = ?",
+                        (key, case.estate_id, linked.event_key),
+                    )
+            await audit.append(
+                conn, event="case.linked", subject=f"case:{case.id}",
+                actor=f"person:{actor.person.id}", actor_id=actor.person.id,
+                estate_id=case.estate_id, data={"event": key, "with": other.number},
+            )  # fmt: skip
+            async with conn.execute(
+                "SELECT id, severity, resident_id, caller_phone, accepted_at FROM cases"
+                " WHERE estate_id = ? AND event_key = ? AND kind = 'complaint'",
+                (case.estate_id, key),
+            ) as cur:
+                members = list(await cur.fetchall())
+            first = min(datetime.fromisoformat(m["accepted_at"]) for m in members)
+            window = rules.same_event_window.elapsed
+            people = {
+                m["resident_id"] or m["caller_phone"] or f"case{m['id']}"
+                for m in members
+                if datetime.fromisoformat(m["accepted_at"]) - first <= window
+            }
+            if len(people) >= rules.same_event_threshold:
+                raised = [m for m in members if m["severity"] not in ("major", "invalid")]
+                for m in raised:
+                    await conn.execute(
+                        "UPDATE cases SET severity = 'major' WHERE id = ?", (m["id"],)
+                    )
+                    await audit.append(
+                        conn, event="case.made_major", subject=f"case:{m['id']}",
+                        actor="system", estate_id=case.estate_id,
+                        data={"rule": "C-5-five", "event": key, "complainants": len(people)},
+                    )  # fmt: skip
+                if raised:
+                    fresh = await self.cases.get(case.id)
+                    assert fresh is not None
+                    for n in await self.to_roles(
+                        fresh,
+                        {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
+                         Role.LEADERSHIP.value, Role.PROJECT_MANAGER.value},
+                        "event_link.made_major", count=len(people), event=key,
+                    ):  # fmt: skip
+                        await enqueue(
+                            conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id
+                        )
+        return len(people)
 
     def department_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
         """Take (when referred) or done (when in progress)."""
@@ -329,6 +414,10 @@ class Engine:
         """File a case (Q-2, C-10: recorded) and start its clocks (Q-1, Q-4, C-5)."""
         rules = await self.rules(new.estate_id)
         now_local = rules.calendar.local(datetime.now().astimezone())
+        if new.unit_id is not None and new.unit_label is None:
+            unit = await self.identity.unit(new.unit_id)
+            if unit is not None:
+                new = replace(new, unit_label=unit.label)
 
         async def compose(case: Case) -> Effects:
             resident = await self.resident(case)

@@ -319,6 +319,44 @@ async def on_first_responder(update: Update, context: Context) -> None:
         await query.answer(actor.t("case.not_first_responder"), show_alert=True)
         return
     action = parts[1]
+    if action == "link":  # C-5: show the complaints this one may be about the same event as
+        await query.answer()
+        others = await eng.link_candidates(case)
+        buttons = [
+            button(f"{o.number} · {o.description[:12]}", f"cs:lk:{case.id}:{o.id}") for o in others
+        ]
+        buttons.append(button(actor.t("common.back"), f"cs:back:{case.id}"))
+        text = (
+            eng.card(actor.locale, case)
+            + "\n\n"
+            + actor.t("event_link.choose" if others else "event_link.none")
+        )
+        await edit(query.message, text, keyboard([[b] for b in buttons]))
+        return
+    if action == "back":
+        await query.answer()
+        await edit(
+            query.message,
+            eng.card(actor.locale, case),
+            eng.first_responder_keyboard(actor.locale, case),
+        )
+        return
+    if action == "lk" and len(parts) == 4:
+        other = await eng.cases.get(parse_id(parts[3]) or 0)
+        if other is None or other.estate_id != case.estate_id or other.id == case.id:
+            await query.answer(actor.t("common.stale_button"), show_alert=True)
+            return
+        count = await eng.link(case, other, actor)
+        await query.answer(actor.t("event_link.linked", count=count), show_alert=True)
+        fresh = await eng.cases.get(case.id)
+        assert fresh is not None
+        await edit(
+            query.message,
+            eng.card(actor.locale, fresh),
+            eng.first_responder_keyboard(actor.locale, fresh),
+        )
+        await eng.deliver()
+        return
     if action == "refer":  # show the departments; nothing changes yet
         await query.answer()
         buttons = [

@@ -41,6 +41,12 @@ class Case:
     caller_phone: str | None
     opinion: str | None = None
     opinion_by: int | None = None
+    event_key: str | None = None
+    unit_label: str | None = None
+
+    def event_key_or_number(self) -> str:
+        """The event this complaint is counted under (C-5): its own number when unlinked."""
+        return self.event_key or self.number
 
 
 def _case(row: sqlite3.Row) -> Case:
@@ -65,6 +71,8 @@ def _case(row: sqlite3.Row) -> Case:
         row["caller_phone"],
         row["opinion"],
         row["opinion_by"],
+        row["event_key"],
+        row["unit_label"],
     )
 
 
@@ -120,6 +128,7 @@ class NewCase:
     department: str | None = None
     photos: Sequence[tuple[str, str | None]] = ()  # (Telegram file_id, SHA-256 or None)
     created_by: int | None = None
+    unit_label: str | None = None
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
@@ -179,13 +188,13 @@ class CaseStore:
             cur = await conn.execute(
                 "INSERT INTO cases(number, estate_id, kind, category, unit_id, resident_id,"
                 " caller_name, caller_phone, channel, description, urgent, status, department,"
-                " accepted_at, created_by, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?)",
+                " accepted_at, created_by, created_at, updated_at, unit_label)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?)",
                 (
                     number, new.estate_id, new.kind.value, new.category, new.unit_id,
                     new.resident_id, new.caller_name, new.caller_phone, new.channel,
                     new.description, int(new.urgent), new.department, iso(now),
-                    new.created_by, iso(now), iso(now),
+                    new.created_by, iso(now), iso(now), new.unit_label,
                 ),
             )  # fmt: skip
             case_id = int(cur.lastrowid or 0)

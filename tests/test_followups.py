@@ -276,3 +276,54 @@ async def test_c11_cancel_drops_an_opinion_being_written(
     await supervisor.send("/cancel")
     await supervisor.send("随便说一句")
     assert (await latest_case(world)).opinion is None
+
+
+async def test_c5_five_complainants_of_one_event_make_it_major(
+    world: World, bot: Harness, cs: Group
+) -> None:
+    leader, assistant = bot.person(9010, "赵总"), bot.person(9001, "周晓梅")
+    numbers = []
+    for n in range(1, 6):
+        resident = bot.person(2000 + n, f"业主{n}", phone=f"86139000000{n:02d}")
+        await resident.send("/start")
+        await resident.share_contact()
+        await resident.send("/complain")
+        await resident.tap("其他")
+        if len(resident.buttons()) > 0 and "·" in resident.buttons()[0]:
+            await resident.tap(resident.buttons()[0])
+        await resident.send("小区突然停水，一直没有通知")
+        await resident.tap("普通")
+        numbers.append((await latest_case(world)).number)
+    first = numbers[0]
+    # The newest card, through its buttons; the others by pressing on their own cards.
+    await assistant.tap("🔗 同一事件", chat=cs)
+    await assistant.tap(next(b for b in cs.buttons() if b.startswith(first)), chat=cs)
+    ids = [r["id"] for r in await world.db.fetchall("SELECT id FROM cases ORDER BY id")]
+    for case_id in ids[1:4]:
+        await assistant.tap_data(f"cs:lk:{case_id}:{ids[0]}", chat=cs)
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert "5 位投诉人" in answer
+    rows = await world.db.fetchall("SELECT severity, event_key FROM cases")
+    assert {r["severity"] for r in rows} == {"major"}
+    assert {r["event_key"] for r in rows} == {first}
+    assert "已有 5 位客户投诉" in leader.last_text
+
+
+async def test_c5_four_complainants_are_not_enough(world: World, bot: Harness, cs: Group) -> None:
+    assistant = bot.person(9001, "周晓梅")
+    for n in range(1, 5):
+        resident = bot.person(2000 + n, f"业主{n}", phone=f"86139000000{n:02d}")
+        await resident.send("/start")
+        await resident.share_contact()
+        await resident.send("/complain")
+        await resident.tap("其他")
+        if len(resident.buttons()) > 0 and "·" in resident.buttons()[0]:
+            await resident.tap(resident.buttons()[0])
+        await resident.send("小区突然停水")
+        await resident.tap("普通")
+    ids = [r["id"] for r in await world.db.fetchall("SELECT id FROM cases ORDER BY id")]
+    for case_id in ids[1:]:
+        await assistant.tap_data(f"cs:lk:{case_id}:{ids[0]}", chat=cs)
+    assert "4 位投诉人" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    rows = await world.db.fetchall("SELECT severity FROM cases")
+    assert {r["severity"] for r in rows} == {None}

@@ -1,0 +1,354 @@
+"""Calls and visits recorded by staff (V-1..V-5) and customer visits (A-1): the record
+conversation as customer service uses it, and what it causes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.demo import seed
+from procedures.reports import weekly_summary
+from storage.cases import Case
+from storage.identity import IdentityStore
+from storage.reports import ReportStore
+from tests.conftest import ADMIN_ID, World
+from tests.support.telegram import Group, Harness, Person
+from tests.test_cases import latest_case, open_rules
+
+FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
+
+
+@pytest.fixture
+async def bot(world: World) -> Harness:
+    await seed(world.db)
+    assert world.harness is not None
+    return world.harness
+
+
+@pytest.fixture
+async def cs(bot: Harness) -> Group:
+    """The customer-service group, bound by the admin."""
+    admin = bot.person(ADMIN_ID, "管理员")
+    group = bot.group(-100, "客服中心")
+    await admin.send("/bind 客服中心", chat=group)
+    return group
+
+
+@pytest.fixture
+def assistant(bot: Harness) -> Person:
+    """The demo estate's customer assistant (首问责任人)."""
+    return bot.person(9001, "周晓梅")
+
+
+async def record(
+    staff: Person,
+    *,
+    channel: str = "📞 来电",
+    name: str = "李女士",
+    phone: str | None = "138 0013 8000",
+    unit: str | None = "3栋 502",
+    kind: str = "报事",
+    category: str = "保洁",
+    said: str = "3 号楼楼道灯坏了三天，晚上看不清",
+    urgent: bool = False,
+) -> None:
+    """The whole /record conversation, as a staff member goes through it."""
+    await staff.send("/record")
+    await staff.tap(channel)
+    await staff.send(name)
+    if phone is None:
+        await staff.tap("跳过")
+    else:
+        await staff.send(phone)
+    if unit is None:
+        await staff.tap("跳过")
+    else:
+        await staff.send(unit)
+    await staff.tap(kind)
+    await staff.tap(category)
+    await staff.send(said)
+    await staff.tap("🚨 紧急，立即上报" if urgent else "普通")
+
+
+async def unit_id(world: World, label: str) -> int:
+    identity = IdentityStore(world.db)
+    estate = await identity.estate_by_name("阳光花园")
+    assert estate is not None
+    units = await identity.find_units(estate.id, label)
+    assert len(units) == 1
+    return units[0].id
+
+
+async def staff_id(world: World, tg_user_id: int) -> int:
+    person = await IdentityStore(world.db).person_by_tg(tg_user_id)
+    assert person is not None
+    return person.id
+
+
+async def test_v1_v4_a_phone_call_reaches_the_first_responder_with_the_callers_masked_number(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await record(assistant)
+    case = await latest_case(world)
+    assert case.number.startswith("XQ-") and case.kind == "request"
+    assert case.channel == "phone" and case.resident_id is None
+    assert case.caller_name == "李女士" and case.caller_phone == "+8613800138000"
+    assert case.unit_id == await unit_id(world, "3栋 502") and case.category == "cleaning"
+    assert "楼道灯坏了三天" in case.description
+    card = cs.last_text
+    assert "新事项" in card and case.number in card and "楼道灯坏了三天" in card
+    assert "李女士" in card and "+86 138****8000" in card and "13800138000" not in card
+    assert cs.buttons() == FIRST_RESPONDER_BUTTONS
+    # Q-1, Q-4: the clocks run as for a resident's request.
+    assert await open_rules(world, case) == {"Q-1": "pending", "Q-4": "pending"}
+    assert f"已记录，编号 {case.number}" in assistant.last_text
+    row = await world.db.fetchone("SELECT created_by FROM cases WHERE id = ?", (case.id,))
+    assert row is not None and row["created_by"] == await staff_id(world, 9001)
+    # The first responder goes on as with any case.
+    await assistant.tap("✅ 当场解决", chat=cs)
+    assert (await latest_case(world)).status == "done"
+
+
+async def test_v2_an_urgent_visit_reaches_the_supervisor_at_once(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    supervisor, project_supervisor = bot.person(9002, "吴建国"), bot.person(9007, "孙志远")
+    await record(
+        assistant, channel="🚶 来访", name="陈先生", phone=None, unit=None, kind="投诉",
+        category="安全", said="地下车库入口的栏杆倒了，差点砸到人", urgent=True,
+    )  # fmt: skip
+    case = await latest_case(world)
+    assert case.kind == "complaint" and case.urgent and case.channel == "visit"
+    assert case.caller_phone is None and case.unit_id is None
+    assert "紧急" in supervisor.last_text and case.number in supervisor.last_text
+    assert "请判定性质" in project_supervisor.last_text  # C-4, as for any complaint
+    assert "来访：陈先生" in cs.last_text
+    assert cs.buttons() == [*FIRST_RESPONDER_BUTTONS, "🔗 同一事件"]  # a complaint (C-5)
+    assert (await open_rules(world, case)).keys() == {"Q-1", "C-5-week"}
+
+
+async def test_v4_a_bad_number_is_refused_politely_and_asked_again(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/record")
+    await assistant.tap("📞 来电")
+    await assistant.send("刘阿姨")
+    await assistant.send("12345")
+    assert "号码好像不对" in assistant.last_text and "来电显示的号码" in assistant.last_text
+    await assistant.send("跳过")  # V-4: a call is recorded with the caller display's number
+    assert "不能跳过" in assistant.last_text and "来电显示的号码" in assistant.last_text
+    await assistant.send("0138-0013-8001")
+    assert "哪一套房屋" in assistant.last_text
+    await assistant.send("9栋 909")
+    assert "没有找到房屋" in assistant.last_text and "哪一套房屋" in assistant.last_text
+    await assistant.tap("跳过")
+    await assistant.send("要投诉")  # a button is expected: the same question again
+    assert "点击上方的按钮" in assistant.last_text and assistant.buttons() == ["报事", "投诉"]
+    await assistant.tap("报事")
+    await assistant.tap("其他")
+    await assistant.send("好")
+    assert "再多写几个字" in assistant.last_text
+    await assistant.send("咨询物业费缴纳方式")
+    await assistant.tap("普通")
+    case = await latest_case(world)
+    assert case.caller_phone == "+8613800138001" and case.unit_id is None
+
+
+async def test_v4_a_caller_on_the_roster_is_recognised_and_their_unit_taken(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/record")
+    await assistant.tap("📞 来电")
+    await assistant.send("张女士")
+    await assistant.send("+86 139 0000 0002")  # the roster owner of 1栋 102
+    assert "业主清册：张娜 1栋 102" in assistant.last_text
+    await assistant.tap("跳过")  # no unit typed: the roster's unit is taken
+    await assistant.tap("报事")
+    await assistant.tap("报修")
+    await assistant.send("卫生间吊顶渗水")
+    await assistant.tap("普通")
+    case = await latest_case(world)
+    assert case.unit_id == await unit_id(world, "1栋 102")
+    assert "业主清册：张娜 1栋 102" in assistant.last_text and case.number in assistant.last_text
+    assert "1栋 102" in cs.last_text
+
+
+async def test_v4_an_owner_of_several_units_picks_one_of_them(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/record")
+    await assistant.tap("🚶 来访")
+    await assistant.send("王先生")
+    await assistant.send("13900000001")  # owns 1栋 101 and 2栋 101
+    assert "1栋 101 / 2栋 101" in assistant.last_text
+    assert assistant.buttons() == ["1栋 101", "2栋 101", "跳过"]
+    await assistant.tap("2栋 101")
+    await assistant.tap("投诉")
+    await assistant.tap("噪音")
+    await assistant.send("楼上每天夜里装修")
+    await assistant.tap("普通")
+    assert (await latest_case(world)).unit_id == await unit_id(world, "2栋 101")
+
+
+async def test_v1_only_customer_service_staff_record(world: World, bot: Harness, cs: Group) -> None:
+    owner = bot.person(2001, "王伟", phone="8613900000001")
+    await owner.send("/start")
+    await owner.share_contact()
+    engineer = bot.person(9003, "郑海")
+    for person in (owner, engineer, bot.person(2999, "路人")):
+        await person.send("/record")
+        assert "由客服中心人员" in person.last_text
+        await person.send("/visit")
+        assert "由客服中心人员" in person.last_text
+    await bot.person(9001, "周晓梅").send("/record", chat=cs)
+    assert "请私聊我" in cs.last_text
+    assert await world.db.fetchone("SELECT id FROM cases") is None
+
+
+async def test_v1_the_role_is_checked_again_when_the_record_is_filed(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/record")
+    await assistant.tap("📞 来电")
+    await assistant.send("李女士")
+    await assistant.send("13800138000")
+    await assistant.tap("跳过")
+    await assistant.tap("报事")
+    await assistant.tap("保洁")
+    await assistant.send("垃圾桶满了没人清")
+    identity = IdentityStore(world.db)
+    estate = await identity.estate_by_name("阳光花园")
+    assert estate is not None
+    person_id = await staff_id(world, 9001)
+    await identity.revoke_role(
+        person_id, estate.id, "customer_assistant", actor="test", actor_id=None
+    )
+    await assistant.tap("普通")
+    assert "由客服中心人员" in assistant.last_text
+    assert await world.db.fetchone("SELECT id FROM cases") is None
+
+
+async def test_v1_staff_of_several_estates_choose_the_estate(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    identity = IdentityStore(world.db)
+    other = await identity.ensure_estate("翠湖苑")
+    await identity.grant_role(
+        await staff_id(world, 9001), other.id, "customer_assistant", actor="test"
+    )
+    await assistant.send("/record")
+    assert sorted(assistant.buttons()) == sorted(["阳光花园", "翠湖苑"])
+    await assistant.tap("翠湖苑")
+    assert "翠湖苑" in assistant.last_text and assistant.buttons() == ["📞 来电", "🚶 来访"]
+
+
+async def test_v1_cancel_drops_the_draft(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/record")
+    await assistant.tap("📞 来电")
+    await assistant.send("李女士")
+    await assistant.send("/cancel")
+    assert "已取消" in assistant.last_text
+    await assistant.send("13800138000")  # no longer part of a record
+    assert "哪一套房屋" not in assistant.last_text
+    assert await world.db.fetchone("SELECT id FROM cases") is None
+    row = await world.db.fetchone("SELECT data FROM ptb_data WHERE kind = 'user'")
+    assert row is None or '"record"' not in row["data"]
+
+
+async def test_v4_a_restart_half_way_keeps_the_draft(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/record")
+    await assistant.tap("📞 来电")
+    await assistant.send("李女士")
+    await world.crash_and_restart()
+    await assistant.send("13800138000")
+    await world.crash_and_restart()
+    await assistant.send("3栋 502")
+    await assistant.tap("报事")
+    await assistant.tap("保洁")
+    await world.crash_and_restart()
+    await assistant.send("楼道灯坏了")
+    await assistant.tap("普通")
+    case = await latest_case(world)
+    assert case.caller_name == "李女士" and case.caller_phone == "+8613800138000"
+    assert case.unit_id == await unit_id(world, "3栋 502")
+    assert case.number in cs.last_text
+
+
+async def closed_visit(world: World) -> Case:
+    case = await latest_case(world)
+    assert case.kind == "visit" and case.number.startswith("FW-")
+    return case
+
+
+async def test_a1_a_visit_is_recorded_with_its_score_and_closed(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    before = len(cs.messages())
+    await assistant.send("/visit")
+    await assistant.tap("🏠 上门")
+    mark = assistant.mark()
+    await assistant.send("1栋 102")
+    assert "住户：1栋 102 张娜" in assistant.texts(mark)[0]
+    await assistant.send("对保洁很满意，希望小区多种些花")
+    await assistant.tap("⭐⭐⭐⭐")
+    case = await closed_visit(world)
+    assert f"已记录客户访问，编号 {case.number}" in assistant.last_text
+    assert "满意度 4/5" in assistant.last_text
+    assert case.status == "closed" and case.channel == "home" and case.resident_id is None
+    assert case.unit_id == await unit_id(world, "1栋 102") and case.caller_name == "张娜"
+    row = await world.db.fetchone(
+        "SELECT satisfaction, callback_channel, called_back_at, resolved_at, closed_at"
+        " FROM cases WHERE id = ?",
+        (case.id,),
+    )
+    assert row is not None and row["satisfaction"] == 4 and row["callback_channel"] == "visit"
+    assert row["called_back_at"] and row["resolved_at"] and row["closed_at"]
+    assert await open_rules(world, case) == {}  # A-1: no clocks
+    assert len(cs.messages()) == before  # and nobody else is told
+    # The week's report counts it.
+    facts, deadlines = await ReportStore(world.db).facts(
+        case.estate_id, case.accepted_at - timedelta(days=1), case.accepted_at + timedelta(days=1)
+    )
+    summary = weekly_summary(
+        facts, deadlines, start=case.accepted_at - timedelta(days=1),
+        end=case.accepted_at + timedelta(days=1), as_of=case.accepted_at + timedelta(hours=1),
+    )  # fmt: skip
+    assert summary.filed.get("visit") == 1 and summary.closed == 1
+    # Its timeline shows who recorded it.
+    await assistant.send(f"/case {case.number}")
+    assert "客户访问" in assistant.last_text and "周晓梅" in assistant.last_text
+
+
+async def test_a1_a_visit_without_a_unit_names_the_resident(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/visit")
+    await assistant.send("你好")  # a button is expected: the same question again
+    assert "点击上方的按钮" in assistant.last_text and "🏠 上门" in assistant.buttons()
+    await assistant.tap("🌳 公共区域")
+    await assistant.send("8栋 808")  # looks like a unit, but there is none
+    assert "没有找到房屋" in assistant.last_text
+    await assistant.send("刘阿姨")
+    await assistant.send("晚上散步的路灯太暗")
+    await world.crash_and_restart()
+    await assistant.tap("⭐⭐")
+    case = await closed_visit(world)
+    assert case.caller_name == "刘阿姨" and case.unit_id is None and case.channel == "common"
+    row = await world.db.fetchone("SELECT satisfaction FROM cases WHERE id = ?", (case.id,))
+    assert row is not None and row["satisfaction"] == 2
+
+
+async def test_a1_cancel_drops_the_visit(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await assistant.send("/visit")
+    await assistant.tap("📞 电话")
+    await assistant.send("/cancel")
+    assert "已取消" in assistant.last_text
+    await assistant.tap_data("vis:s:5")
+    assert await world.db.fetchone("SELECT id FROM cases") is None
