@@ -9,6 +9,7 @@ from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.calendar_watch import CALENDAR_EVERY, calendar_job
 from bot.engine import Engine
 from bot.errors import AdminAlerts, on_error
 from bot.i18n import t
@@ -145,6 +146,9 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         app.job_queue.run_repeating(drain_outbox, interval=OUTBOX_EVERY, first=0, name="outbox")
         app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")
         app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
+        app.job_queue.run_repeating(
+            calendar_job, interval=CALENDAR_EVERY, first=10, name="calendar"
+        )
     del services
     try:
         await set_commands(app)

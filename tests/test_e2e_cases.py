@@ -123,3 +123,61 @@ def test_a_crash_while_deadlines_fall_due_loses_and_repeats_nothing(
     assert count(sandbox, owner.uid, "已受理", number) == 1
     assert query(db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")[0][0] == 0
     assert query(db, "SELECT state, late FROM deadlines WHERE rule = 'Q-1'") == [("fired", 1)]
+
+
+COMPLAINT_CONFIG = """
+[estates."阳光花园".rules.C-12-important]
+due = "4s"
+warn_before = "2s"
+"""
+
+
+def test_a_complaint_from_filing_to_callback_through_the_sandbox(
+    sandbox: SandboxProcess, bot: BotProcess, tmp_path: Path
+) -> None:
+    """C-4 classification, a referral, C-12's missed deadline escalated to the management
+    manager, the supervisor's opinion (C-11), the manager's approval (C-13), the resident's
+    confirmation and rating (C-14)."""
+    bot.stop()
+    (tmp_path / "estates.toml").write_text(CONFIG + COMPLAINT_CONFIG, encoding="utf-8")
+    bot.start()
+    admin = sandbox.player(ADMIN, "管理员")
+    assistant, engineer = sandbox.player(9001, "周晓梅"), sandbox.player(9003, "郑海")
+    supervisor, cc = sandbox.player(9007, "孙志远"), sandbox.player(9002, "吴建国")
+    mgmt, manager = sandbox.player(9009, "林慧"), sandbox.player(9008, "钱振东")
+    cs = sandbox.group("客服中心", [ADMIN, 9001, 9002])
+    eng = sandbox.group("工程部", [ADMIN, 9003])
+    admin.send("/bind 客服中心", chat=cs)
+    admin.send("/bind 工程部", chat=eng)
+    sandbox.wait_text(eng, "本群已绑定")
+    owner = sandbox.player(8001, "王伟", phone="+8613900000001")
+    owner.send("/start")
+    owner.wait_text("分享您的手机号码")
+    owner.share_contact()
+    owner.wait_text("身份验证成功")
+    owner.send("/complain")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.send("维修工上门三次都没修好热水器，态度还很差")
+    owner.tap("普通")
+    number = owner.wait_text("已受理").split("编号 ", 1)[1].split("。", 1)[0]
+    supervisor.wait_text("请判定性质")
+    supervisor.tap("重要")  # C-6; C-9: the superiors are told
+    mgmt.wait_text("重要投诉")
+    assistant.tap("➡️ 转交部门", chat=cs)
+    assistant.tap("工程部", chat=cs)
+    engineer.tap("🙋 接单", chat=eng)
+    # C-12: the day (4 s here) runs out before the department reports back.
+    assert "超时" in mgmt.wait_text("超时", timeout=30)
+    engineer.tap("✅ 已完成", chat=eng)
+    owner.wait_text("正在整理正式答复")
+    cc.tap("✍️ 写处理意见", chat=cs)
+    cc.wait_text("请直接发送投诉")
+    cc.send("已更换维修人员，热水器已修好，并就服务态度向您致歉。")
+    cc.wait_text("已送经理审批")
+    manager.tap("✅ 同意回复")
+    assert "已更换维修人员" in owner.wait_text("关于您的投诉")
+    owner.tap("✅ 确认")
+    owner.tap("⭐⭐⭐⭐")
+    owner.wait_text("已结案")
+    assert number in owner.wait_text("已结案")
