@@ -84,6 +84,7 @@ PNG = (
 async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_responder(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
+    """Q-2, C-10: recorded; C-8: the resident gets a first answer at once (the number)."""
     await file_request(owner, photo=True)
     case = await latest_case(world)
     assert case.number.startswith("XQ-") and case.number.endswith("-0001")
@@ -146,6 +147,7 @@ async def test_q1_resolved_on_the_spot(
 async def test_q1_warns_the_first_responder_and_escalates_to_the_supervisor(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
+    """Q-1, Q-3: the case is followed up and chased — a warning, then the supervisor."""
     supervisor = bot.person(9002, "吴建国")
     await file_request(owner)
     case = await latest_case(world)

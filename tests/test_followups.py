@@ -155,6 +155,7 @@ async def test_c2_b3_an_unsatisfied_resident_reopens_the_case(
 async def test_b1_b2_no_answer_in_time_gives_the_assistant_a_callback_task(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
+    """B-1: no answer within 3 days; B-2: the customer assistant calls back and records it."""
     assistant = bot.person(9001, "周晓梅")
     await file_request(owner)
     await assistant.tap("✅ 当场解决", chat=cs)
