@@ -181,3 +181,38 @@ def test_a_complaint_from_filing_to_callback_through_the_sandbox(
     owner.tap("⭐⭐⭐⭐")
     owner.wait_text("已结案")
     assert number in owner.wait_text("已结案")
+
+
+def test_403_and_timeouts_through_the_sandbox_lose_nothing(
+    sandbox: SandboxProcess, bot: BotProcess
+) -> None:
+    """A resident who blocked the bot: the case goes on and customer service is told to
+    phone. A reply that times out (the sandbox holds sendMessage past the client's timeout)
+    is sent again, once."""
+    admin, assistant = sandbox.player(ADMIN, "管理员"), sandbox.player(9001, "周晓梅")
+    cs = sandbox.group("客服中心", [ADMIN, 9001])
+    admin.send("/bind 客服中心", chat=cs)
+    sandbox.wait_text(cs, "本群已绑定")
+    owner = sandbox.player(8001, "王伟", phone="+8613900000001")
+    number = file_request(sandbox, owner)
+    sandbox.wait_text(cs, number)
+    sandbox.post(f"/api/people/{owner.uid}/block", {"blocked": True})
+    assistant.tap("✅ 当场解决", chat=cs)
+    assert "+8613900000001" in sandbox.wait_text(cs, "已屏蔽机器人")
+    sandbox.post(f"/api/people/{owner.uid}/block", {"blocked": False})
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.send("单元门禁坏了")
+    owner.wait_text("紧急吗")
+    # The filing's first notification is held 8 s: PTB gives up after 5 s; the outbox
+    # keeps it and sends it again.
+    sandbox.post("/api/faults", {"method": "sendMessage", "kind": "delay", "delay": 8})
+    owner.tap("普通")
+    wait_for(lambda: count(sandbox, owner.uid, "已受理") == 2, 40, "the second acknowledgement")
+    second = owner.wait_text("已受理").split("编号 ", 1)[1].split("。", 1)[0]
+    assert second != number
+    sandbox.wait_text(cs, second, timeout=40)
+    time.sleep(3)
+    assert count(sandbox, owner.uid, "已受理", second) == 1
+    assert count(sandbox, cs, "新事项", second) == 1
