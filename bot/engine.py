@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 FIRST_RESPONDERS = frozenset(
     {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD, Role.ADMIN}
 )
+#: Every clock of the work itself (not the callback's): all stop when a case is answered.
+WORK_CLOCKS = [
+    "Q-1", "Q-4", "C-1-next-reply", "C-5-week", "C-11-same-day", "C-13-same-day",
+    "C-12-important", "C-12-major-answer", "C-12-major-resolve",
+]  # fmt: skip
+CALLBACK_CLOCKS = ("B-1", "C-14")
 #: Department heads, who may finish any case of their department.
 HEADS = {
     Department.ENGINEERING.value: Role.ENGINEERING_HEAD,
@@ -115,8 +121,10 @@ class Engine:
         """Belongs to the department the case was referred to (or administers the estate)."""
         if actor.admin_of(case.estate_id):
             return True
+        if case.department is None:
+            return False
         for m in actor.memberships:
-            if m.estate_id != case.estate_id:
+            if m.estate_id != case.estate_id or m.role in (Role.OWNER, Role.TENANT):
                 continue
             department = m.department or (
                 ROLE_DEPARTMENT[Role(m.role)].value if Role(m.role) in ROLE_DEPARTMENT else None
@@ -124,6 +132,16 @@ class Engine:
             if department == case.department:
                 return True
         return False
+
+    def may_override(self, actor: Actor, case: Case) -> bool:
+        """The department's head, a supervisor or an admin: may reassign or re-promise."""
+        roles = actor.roles_in(case.estate_id)
+        head = HEADS.get(case.department or "")
+        return (
+            (head is not None and head.value in roles)
+            or Role.CC_SUPERVISOR.value in roles
+            or actor.admin_of(case.estate_id)
+        )
 
     def may_finish(self, actor: Actor, case: Case) -> bool:
         """The assignee, the department's head, a supervisor or an admin."""
@@ -235,24 +253,18 @@ class Engine:
                 (case.estate_id, key),
             ) as cur:
                 members = list(await cur.fetchall())
-            first = min(datetime.fromisoformat(m["accepted_at"]) for m in members)
             window = rules.same_event_window.elapsed
-            people = {
-                m["resident_id"] or m["caller_phone"] or f"case{m['id']}"
-                for m in members
-                if datetime.fromisoformat(m["accepted_at"]) - first <= window
-            }
-            if len(people) >= rules.same_event_threshold:
-                raised = [m for m in members if m["severity"] not in ("major", "invalid")]
-                for m in raised:
-                    await conn.execute(
-                        "UPDATE cases SET severity = 'major' WHERE id = ?", (m["id"],)
+            people = most_complainants_in_window(
+                [(datetime.fromisoformat(m["accepted_at"]), complainant(m)) for m in members],
+                window,
+            )
+            if people >= rules.same_event_threshold:
+                raised = [
+                    m["id"] for m in members
+                    if await self.make_major(
+                        conn, int(m["id"]), "C-5-five", {"event": key, "complainants": people}
                     )
-                    await audit.append(
-                        conn, event="case.made_major", subject=f"case:{m['id']}",
-                        actor="system", estate_id=case.estate_id,
-                        data={"rule": "C-5-five", "event": key, "complainants": len(people)},
-                    )  # fmt: skip
+                ]  # fmt: skip
                 if raised:
                     fresh = await self.cases.get(case.id)
                     assert fresh is not None
@@ -260,12 +272,12 @@ class Engine:
                         fresh,
                         {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
                          Role.LEADERSHIP.value, Role.PROJECT_MANAGER.value},
-                        "event_link.made_major", count=len(people), event=key,
+                        "event_link.made_major", count=people, event=key,
                     ):  # fmt: skip
                         await enqueue(
                             conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id
                         )
-        return len(people)
+        return people
 
     def department_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
         """Take (when referred) or done (when in progress)."""
@@ -542,11 +554,12 @@ class Engine:
 
         if case.status != Status.REVIEW or not case.opinion:
             return None
+        version = opinion_version(case.opinion)
         return keyboard(
             [
                 [
-                    button(t(locale, "review.btn_approve"), f"op:ok:{case.id}"),
-                    button(t(locale, "review.btn_reject"), f"op:no:{case.id}"),
+                    button(t(locale, "review.btn_approve"), f"op:ok:{case.id}:{version}"),
+                    button(t(locale, "review.btn_reject"), f"op:no:{case.id}:{version}"),
                 ]
             ]
         )
@@ -564,7 +577,7 @@ class Engine:
 
         async def compose(after: Case) -> Effects:
             # C-12 important: handled within 1 day; C-5: resolved within the week.
-            effects = Effects(stop=["Q-1", "Q-4", "C-12-important", "C-5-week"])
+            effects = Effects(stop=["Q-1", "Q-4", "C-1-next-reply", "C-12-important", "C-5-week"])
             effects.start.append(await self.timer(after.estate_id, "C-11-same-day", now))
             resident = await self.resident(after)
 
@@ -583,6 +596,7 @@ class Engine:
         return await self.cases.step(
             case.id, Action.FEEDBACK, compose, by=actor.person.id,
             actor=f"person:{actor.person.id}", expect_status=case.status,
+            changes={"opinion": None, "opinion_by": None, "approved_by": None},
         )  # fmt: skip
 
     async def approvers(self, case: Case, writer_id: int | None) -> list[Person]:
@@ -620,13 +634,13 @@ class Engine:
             expect_status=Status.REVIEW, note=opinion,
         )  # fmt: skip
 
-    async def approve(self, case: Case, actor: Actor) -> Case | None:
+    async def approve(self, case: Case, actor: Actor, version: str) -> Case | None:
         """C-13: approved, the reply goes to the resident now (same day), with confirm or
         dispute (C-2) — which is also the complaint's callback (C-14)."""
         now = datetime.now().astimezone()
 
         async def compose(after: Case) -> Effects:
-            effects = Effects(stop=["C-11-same-day", "C-12-major-answer", "C-12-major-resolve"])
+            effects = Effects(stop=list(WORK_CLOCKS))
             person = await self.resident(after)
             if person is not None:
                 from handlers.common import button, keyboard
@@ -650,9 +664,10 @@ class Engine:
             actor=f"person:{actor.person.id}",
             changes={"approved_by": actor.person.id, "replied_at": now, "resolved_at": now},
             expect_status=Status.REVIEW,
+            guard=lambda c: bool(c.opinion) and opinion_version(c.opinion) == version,
         )  # fmt: skip
 
-    async def reject_opinion(self, case: Case, actor: Actor) -> Case | None:
+    async def reject_opinion(self, case: Case, actor: Actor, version: str) -> Case | None:
         """C-13: the manager sends the opinion back; the supervisor writes it again."""
 
         async def compose(after: Case) -> Effects:
@@ -674,11 +689,12 @@ class Engine:
             case.id, Action.REJECT, compose, by=actor.person.id,
             actor=f"person:{actor.person.id}",
             changes={"opinion": None, "opinion_by": None}, expect_status=Status.REVIEW,
+            guard=lambda c: bool(c.opinion) and opinion_version(c.opinion) == version,
         )  # fmt: skip
 
     async def _finish(self, case: Case, actor: Actor, action: Action, key: str) -> Case | None:
         async def compose(after: Case) -> Effects:
-            effects = Effects(stop=["Q-1", "Q-4"])
+            effects = Effects(stop=list(WORK_CLOCKS))
             effects.notices += await self.to_resident(after, key, name=actor.person.name)
             effects.notices += await self.callback_question(after)
             callback = "C-14" if after.kind == Kind.COMPLAINT else "B-1"  # C-14, B-1
@@ -714,11 +730,16 @@ class Engine:
             ]
         )
 
-    def extension_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup:
-        """C-12: the management-department manager alone may let it run over (one day)."""
+    def extension_keyboard(self, timer_id: int) -> Any:
+        """C-12: the management-department manager alone may let it run over; the button
+        names the clock (built per person by :meth:`to_roles`)."""
         from handlers.common import button, keyboard
 
-        return keyboard([[button(t(locale, "complaint.btn_extend"), f"cx:ext:{case.id}")]])
+        def build(locale: str, case: Case) -> InlineKeyboardMarkup:
+            data = f"cx:ext:{case.id}:{timer_id}"
+            return keyboard([[button(t(locale, "complaint.btn_extend"), data)]])
+
+        return build
 
     async def classify(self, case: Case, severity: str, actor: Actor) -> Case | None:
         """C-4..C-7: a valid complaint's severity; C-9/C-3 reports and C-12 clocks follow."""
@@ -726,11 +747,11 @@ class Engine:
         async def compose(after: Case) -> Effects:
             effects = Effects()
             start = after.accepted_at  # C-12: counted from acceptance (default)
-            if severity == Severity.IMPORTANT:
+            if severity == Severity.IMPORTANT and after.status != Status.REVIEW:
+                # (in review the department has already handled it: C-12's day is over)
                 effects.start.append(await self.timer(after.estate_id, "C-12-important", start))
             if severity == Severity.MAJOR:
-                effects.start.append(await self.timer(after.estate_id, "C-12-major-answer", start))
-                effects.start.append(await self.timer(after.estate_id, "C-12-major-resolve", start))
+                effects.start += await self.major_clocks(after)
             if severity in (Severity.IMPORTANT, Severity.MAJOR):
                 roles = {Role.CC_SUPERVISOR.value, Role.MGMT_MANAGER.value}  # C-9: the superior
                 if severity == Severity.MAJOR:
@@ -752,7 +773,7 @@ class Engine:
         """C-4: an invalid complaint is still explained politely to the resident; done."""
 
         async def compose(after: Case) -> Effects:
-            effects = Effects(stop=["Q-1", "Q-4", "C-5-week"])
+            effects = Effects(stop=list(WORK_CLOCKS))
             person = await self.resident(after)
             if person is not None:
                 locale = self.locale_of(person)
@@ -773,30 +794,69 @@ class Engine:
             expect_status=case.status,
         )  # fmt: skip
 
-    async def extend(self, case: Case, actor: Actor) -> bool:
-        """C-12: the management-department manager lets an important complaint run one day
-        over; False when there is no open C-12 clock to extend."""
+    async def major_clocks(self, case: Case, *, answer: bool = True) -> list[Timer]:
+        """C-12 for a major complaint: a clear answer in 2 days, resolved in 15 (from
+        acceptance); any C-12 important clock is replaced by these."""
+        start = case.accepted_at
+        timers = [await self.timer(case.estate_id, "C-12-major-resolve", start)]
+        if answer:
+            timers.insert(0, await self.timer(case.estate_id, "C-12-major-answer", start))
+        return timers
+
+    async def make_major(
+        self, conn: aiosqlite.Connection, case_id: int, rule: str, data: dict[str, Any]
+    ) -> bool:
+        """C-5: a complaint becomes major (a week unresolved, or five complainants of one
+        event): severity, audit, and the major clocks, inside the caller's transaction."""
         from storage import deadlines as timers
 
-        store = timers.DeadlineStore(self.identity.db)
-        open_ones = [
-            d for d in await store.of_case(case.id)
-            if d.rule == "C-12-important" and d.state in ("pending", "warned")
-        ]  # fmt: skip
-        if not open_ones:
+        case = await self.cases.get(case_id)
+        if (
+            case is None
+            or case.severity in ("major", "invalid")
+            or case.status not in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS, Status.REVIEW)
+        ):
             return False
-        current = open_ones[-1]
-        new_due = current.due_at + timedelta(days=1)
+        await conn.execute("UPDATE cases SET severity = 'major' WHERE id = ?", (case.id,))
+        await audit.append(
+            conn, event="case.made_major", subject=f"case:{case.id}", actor="system",
+            estate_id=case.estate_id, data={"rule": rule} | data,
+        )  # fmt: skip
+        await timers.settle(conn, case.id, ["C-12-important"], met=False)
+        if case.status != Status.REVIEW:
+            for timer in await self.major_clocks(case):
+                await timers.schedule(conn, case.id, timer.rule, timer.due_at, timer.warn_at)
+        return True
+
+    async def extend(self, case: Case, actor: Actor, timer_id: int) -> bool:
+        """C-12: the management-department manager lets an important complaint run over by
+        one more rule period (1 day by default). The button names the clock it extends, so
+        two managers pressing at once extend it once; False when that clock is no longer
+        open (handled, already extended, or over)."""
+        from storage import deadlines as timers
+
+        rules = await self.rules(case.estate_id)
         async with self.identity.db.write() as conn:
+            async with conn.execute(
+                "SELECT due_at FROM deadlines WHERE id = ? AND case_id = ? AND rule = ?"
+                " AND state IN ('pending', 'warned')",
+                (timer_id, case.id, "C-12-important"),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return False
+            old_due = datetime.fromisoformat(row["due_at"])
+            new_due = rules.due_at("C-12-important", old_due)
             await timers.schedule(
-                conn, case.id, "C-12-important", new_due, new_due - timedelta(hours=2),
+                conn, case.id, "C-12-important", new_due,
+                rules.warn_at("C-12-important", old_due, new_due),
                 {"extended_by": actor.person.id},
             )  # fmt: skip
             await audit.append(
                 conn, event="case.extended", subject=f"case:{case.id}",
                 actor=f"person:{actor.person.id}", actor_id=actor.person.id,
                 estate_id=case.estate_id,
-                data={"rule": "C-12-important", "from": current.due_at.isoformat(),
+                data={"rule": "C-12-important", "from": old_due.isoformat(),
                       "to": new_due.isoformat()},
             )  # fmt: skip
         return True
@@ -808,8 +868,12 @@ class Engine:
         from handlers.common import button, keyboard
 
         person = await self.resident(case)
-        if person is None:
-            return []
+        if person is None:  # V-5: a caller without the bot is answered and called back by phone
+            return await self.to_roles(
+                case, {Role.CUSTOMER_ASSISTANT.value}, "callback.phone_caller",
+                name=case.caller_name or "—", phone=case.caller_phone or "—",
+                markup=self.phone_callback_keyboard,
+            )  # fmt: skip
         locale = self.locale_of(person)
         markup = keyboard(
             [
@@ -887,19 +951,25 @@ class Engine:
             )
             if after.kind == Kind.REQUEST:  # Q-4 runs again from the reopening
                 effects.start.append(await self.timer(after.estate_id, "Q-4", now))
+            if after.status == Status.NEW:  # back with the first responder: Q-1 again
+                effects.start.append(await self.timer(after.estate_id, "Q-1", now))
+            if after.severity == Severity.MAJOR:  # C-12: a major one must still be resolved
+                effects.start += await self.major_clocks(after, answer=False)
             return effects
 
         return await self.cases.step(
             case.id, action, reopened, by=actor.person.id, actor=f"person:{actor.person.id}",
-            changes=fields | {"assignee_id": None}, expect_status=Status.DONE,
+            changes=fields
+            | {"assignee_id": None, "opinion": None, "opinion_by": None, "approved_by": None},
+            expect_status=Status.DONE,
         )  # fmt: skip
 
     async def on_blocked(self, conn: aiosqlite.Connection, message: OutboxMessage) -> None:
         """A resident blocked the bot: the case goes on; customer service phones instead."""
         case = await self.cases.get(message.case_id) if message.case_id else None
         person = await self.identity.person(message.person_id) if message.person_id else None
-        if case is None or person is None:
-            return
+        if case is None or person is None or person.id != case.resident_id:
+            return  # only a resident's refusal is news for customer service (not staff's)
 
         def notice(locale: str) -> tuple[str, None]:
             phone = person.phone or "—"
@@ -933,6 +1003,9 @@ class Engine:
         late = t(self.default_locale, "deadline.late") if firing.late else ""
         title = t(self.default_locale, rule.title_key) if _has(rule.title_key) else rule.id
         notices: list[Notice] = []
+        finished = case.status in (Status.DONE, Status.CLOSED)
+        if finished and rule.id not in CALLBACK_CLOCKS:
+            return  # the work is done: a clock that was not stopped has nothing left to say
         if firing.warning:
             key = "deadline.warning"
             target = rule.warn_to or "first_responder"
@@ -950,23 +1023,19 @@ class Engine:
             if rule.extension_by:  # C-12: only this role's approval lets it run over
                 notices += await self.to_roles(
                     case, {rule.extension_by}, "complaint.extension_please", rule=title,
-                    due=due, markup=self.extension_keyboard,
+                    due=due, markup=self.extension_keyboard(firing.deadline.id),
                 )  # fmt: skip
         elif rule.on_breach == "callback_task":  # B-1, C-14: the assistant phones the resident
             notices += await self.to_roles(
                 case, {Role.CUSTOMER_ASSISTANT.value}, "deadline.callback_task", rule=title,
                 markup=self.phone_callback_keyboard,
             )  # fmt: skip
+            notices += await self.to_roles(  # and the supervisor hears it was missed
+                case, set(rule.escalate_to) - {Role.CUSTOMER_ASSISTANT.value},
+                "deadline.breached", rule=title,
+            )  # fmt: skip
         elif rule.on_breach == "make_major":  # C-5: a week unresolved makes it major
-            if (
-                case.status in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS)
-                and case.severity != "invalid"
-            ):
-                await conn.execute("UPDATE cases SET severity = 'major' WHERE id = ?", (case.id,))
-                await audit.append(
-                    conn, event="case.made_major", subject=f"case:{case.id}", actor="system",
-                    estate_id=case.estate_id, data={"rule": rule.id, "late": firing.late},
-                )  # fmt: skip
+            if await self.make_major(conn, case.id, rule.id, {"late": firing.late}):
                 notices += await self.to_roles(
                     case, {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
                            Role.LEADERSHIP.value},
@@ -992,6 +1061,33 @@ class Engine:
                 case_id=case.id,
                 person_id=notice.person_id,
             )
+
+
+def complainant(row: Any) -> str:
+    """Who complained (C-5 counts people, not complaints): the resident's account, else the
+    caller's phone, else (a visitor who gave none) that complaint alone."""
+    if row["resident_id"] is not None:
+        return f"person:{row['resident_id']}"
+    if row["caller_phone"]:
+        return f"phone:{row['caller_phone']}"
+    return f"case:{row['id']}"
+
+
+def most_complainants_in_window(filed: list[tuple[datetime, str]], window: timedelta) -> int:
+    """C-5 "at the same time": the most different complainants in any one window."""
+    filed = sorted(filed)
+    best = 0
+    for i, (start, _) in enumerate(filed):
+        inside = {who for at, who in filed[i:] if at - start <= window}
+        best = max(best, len(inside))
+    return best
+
+
+def opinion_version(opinion: str | None) -> str:
+    """A short fingerprint of an opinion: an approval button approves exactly what it showed."""
+    import hashlib
+
+    return hashlib.sha256((opinion or "").encode("utf-8")).hexdigest()[:8]
 
 
 def promise_choices(now: datetime) -> dict[str, datetime]:

@@ -52,6 +52,7 @@ from handlers.common import (
 from procedures.cases import (
     CATEGORIES,
     MAX_PHOTOS,
+    OPEN_STATUSES,
     REFERRABLE,
     Kind,
     clean_description,
@@ -343,7 +344,16 @@ async def on_first_responder(update: Update, context: Context) -> None:
         return
     if action == "lk" and len(parts) == 4:
         other = await eng.cases.get(parse_id(parts[3]) or 0)
-        if other is None or other.estate_id != case.estate_id or other.id == case.id:
+        open_complaints = all(
+            c is not None and c.kind == Kind.COMPLAINT and c.status in OPEN_STATUSES
+            for c in (case, other)
+        )
+        if (
+            other is None
+            or not open_complaints
+            or other.estate_id != case.estate_id
+            or other.id == case.id
+        ):
             await query.answer(actor.t("common.stale_button"), show_alert=True)
             return
         count = await eng.link(case, other, actor)
@@ -420,6 +430,9 @@ async def on_department(update: Update, context: Context) -> None:
         await edit(query.message, eng.card(actor.locale, case), markup)
         return
     if parts[1] == "pr":
+        if case.promised_at is not None and not eng.may_override(actor, case):
+            await query.answer(actor.t("progress.promised_once"), show_alert=True)
+            return
         promised = await eng.promise(case, parts[3], actor)
         if promised is None:
             await query.answer(actor.t("case.already_moved"), show_alert=True)
@@ -436,6 +449,13 @@ async def on_department(update: Update, context: Context) -> None:
         await query.answer(actor.t("case.not_department"), show_alert=True)
         return
     if parts[1] == "done" and not eng.may_finish(actor, case):
+        await query.answer(actor.t("case.not_assignee"), show_alert=True)
+        return
+    if (
+        parts[1] == "take"
+        and case.assignee_id not in (None, actor.person.id)
+        and not eng.may_override(actor, case)
+    ):  # a colleague's case is theirs; only a head, a supervisor or an admin reassigns it
         await query.answer(actor.t("case.not_assignee"), show_alert=True)
         return
     done = await (eng.take(case, actor) if parts[1] == "take" else eng.finish(case, actor))
@@ -456,6 +476,10 @@ async def on_department(update: Update, context: Context) -> None:
     await eng.deliver()
 
 
+#: Longest progress note kept (it may travel as a photo caption: 1024 characters at most).
+MAX_UPDATE = 600
+
+
 async def group_reply(update: Update, context: Context) -> None:
     """A reply to a case card in a staff group: progress for the resident (text or photo)."""
     message = update.effective_message
@@ -473,7 +497,7 @@ async def group_reply(update: Update, context: Context) -> None:
         await reply(update, actor.t("case.not_department"))
         return
     photo = message.photo[-1].file_id if message.photo else None
-    text = (message.text or message.caption or "").strip()[:1000]
+    text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
     if await eng.post_update(case, actor, text, photo) is None:
         await reply(update, actor.t("progress.closed", number=case.number))
         return

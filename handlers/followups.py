@@ -8,9 +8,10 @@ Button data: ``cx:sev:<case>:<severity>``, ``cx:inv:<case>:<reason>``, ``cx:ext:
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
-from telegram import Update
+from telegram import ForceReply, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
@@ -18,7 +19,7 @@ from bot.engine import engine
 from handlers.common import AnyHandler, Context, edit, parse_id, reply, who
 from procedures.cases import INVALID_REASONS, UNSATISFIED_AT_MOST, Kind, Severity, Status
 from procedures.identity import Role
-from storage import audit
+from storage import audit, deadlines
 
 SUPERVISORS = {Role.PROJECT_SUPERVISOR.value}
 CALLERS = {Role.CUSTOMER_ASSISTANT.value, Role.CC_SUPERVISOR.value}
@@ -41,7 +42,8 @@ async def on_complaint(update: Update, context: Context) -> None:
         if not (Role.MGMT_MANAGER.value in roles or actor.admin_of(case.estate_id)):
             await query.answer(actor.t("complaint.only_mgmt_manager"), show_alert=True)
             return
-        if not await eng.extend(case, actor):
+        timer_id = parse_id(parts[3]) if len(parts) == 4 else None
+        if timer_id is None or not await eng.extend(case, actor, timer_id):
             await query.answer(actor.t("case.already_moved"), show_alert=True)
             return
         await query.answer(actor.t("case.step_done"))
@@ -137,18 +139,21 @@ async def phone_callback(update: Update, context: Context, case_id: int, outcome
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
         await edit(query.message, eng.card(actor.locale, case))
         return
-    if outcome == "none":  # could not reach them: recorded; try again within a day
-        rule = "C-14" if case.kind == Kind.COMPLAINT else "B-1"
+    if outcome == "none":  # could not reach them: recorded; try again within a day (B-2)
         async with eng.identity.db.write() as conn:
+            async with conn.execute("SELECT status FROM cases WHERE id = ?", (case.id,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row["status"] != Status.DONE:
+                await query.answer(actor.t("callback.already_answered"), show_alert=True)
+                return
             await audit.append(
                 conn, event="case.callback_unreachable", subject=f"case:{case.id}",
                 actor=f"person:{actor.person.id}", actor_id=actor.person.id,
                 estate_id=case.estate_id, data={},
             )  # fmt: skip
-            timer = await eng.timer(case.estate_id, rule, datetime.now().astimezone())
-            from storage import deadlines
-
-            await deadlines.schedule(conn, case.id, rule, timer.due_at, timer.warn_at)
+            rule = "C-14" if case.kind == Kind.COMPLAINT else "B-1"
+            again = datetime.now().astimezone() + timedelta(days=1)
+            await deadlines.schedule(conn, case.id, rule, again, again - timedelta(hours=2))
         await query.answer(actor.t("callback.unreachable_recorded"), show_alert=True)
         return
     after = await eng.called_back(
@@ -184,7 +189,7 @@ async def on_review(update: Update, context: Context) -> None:
         return
     parts = (query.data or "").split(":")
     eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) == 3 else None
+    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
     if case is None or parts[1] not in {"w", "ok", "no"}:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
@@ -196,19 +201,27 @@ async def on_review(update: Update, context: Context) -> None:
         if case.status != Status.REVIEW:
             await query.answer(actor.t("case.already_moved"), show_alert=True)
             return
-        context.user_data["opinion_case"] = case.id
         try:
-            await context.bot.send_message(
+            prompt = await context.bot.send_message(
                 actor.person.tg_user_id,
                 actor.t("review.write_now", number=case.number),
                 parse_mode="HTML",
+                reply_markup=ForceReply(input_field_placeholder=actor.t("review.placeholder")),
             )
         except TelegramError:
-            context.user_data.pop("opinion_case", None)
             await query.answer(actor.t("review.open_private_chat"), show_alert=True)
             return
+        # Only a reply to this prompt, within the hour, is taken as the opinion.
+        context.user_data["opinion_case"] = {
+            "case": case.id,
+            "prompt": prompt.message_id,
+            "at": time.time(),
+        }
         await query.answer(actor.t("review.see_private_chat"))
         return
+        await query.answer(actor.t("review.see_private_chat"))
+        return
+    version = parts[3] if len(parts) == 4 else ""
     approvers = {p.id for p in await eng.approvers(case, case.opinion_by)}
     if actor.person.id not in approvers and not actor.is_global_admin:
         await query.answer(actor.t("review.only_approver"), show_alert=True)
@@ -216,9 +229,8 @@ async def on_review(update: Update, context: Context) -> None:
     if actor.person.id == case.opinion_by:
         await query.answer(actor.t("review.not_own_opinion"), show_alert=True)
         return
-    after = await (
-        eng.approve(case, actor) if parts[1] == "ok" else eng.reject_opinion(case, actor)
-    )
+    step = eng.approve if parts[1] == "ok" else eng.reject_opinion
+    after = await step(case, actor, version)
     if after is None:
         await query.answer(actor.t("case.already_moved"), show_alert=True)
         return
@@ -234,22 +246,29 @@ async def opinion_text(update: Update, context: Context) -> None:
     Runs in an early handler group: it acts only when an opinion is awaited, and then stops
     the update from reaching the other handlers.
     """
-    if context.user_data is None or "opinion_case" not in context.user_data:
-        return
-    actor = await who(update, context)
+    waiting = (context.user_data or {}).get("opinion_case")
     message = update.effective_message
-    if actor is None or message is None or not message.text:
+    if not isinstance(waiting, dict) or message is None or not message.text:
+        return
+    replied = message.reply_to_message.message_id if message.reply_to_message else None
+    if time.time() - float(waiting.get("at", 0)) > OPINION_SECONDS:
+        assert context.user_data is not None
+        context.user_data.pop("opinion_case", None)
+        return
+    if replied != waiting.get("prompt"):
+        return  # not an answer to the prompt: the message goes its usual way
+    actor = await who(update, context)
+    if actor is None or context.user_data is None:
         return
     eng = engine(context)
-    case = await eng.cases.get(int(context.user_data.pop("opinion_case")))
+    case = await eng.cases.get(int(waiting["case"]))
     text = message.text.strip()[:MAX_OPINION]
     if case is None or len(text) < 4:
-        if case is not None:
-            context.user_data["opinion_case"] = case.id
         await reply(update, actor.t("review.too_short"))
     elif not (actor.roles_in(case.estate_id) & REVIEWERS or actor.admin_of(case.estate_id)):
         await reply(update, actor.t("review.only_supervisor"))
     else:
+        context.user_data.pop("opinion_case", None)
         after = await eng.write_opinion(case, text, actor)
         await reply(
             update,
@@ -264,6 +283,8 @@ async def opinion_text(update: Update, context: Context) -> None:
 
 #: Longest handling opinion kept (it is sent to the resident in one message).
 MAX_OPINION = 2000
+#: How long the prompt for an opinion waits for its answer.
+OPINION_SECONDS = 3600
 
 
 def review_handlers() -> list[AnyHandler]:

@@ -173,15 +173,17 @@ class CaseStore:
         day = local_day.date()
         async with self.db.write() as conn:
             prefix = case_number(new.kind, day, 0).split("-")[0]
+            # One sequence per kind and day for the whole deployment (counter row estate 0):
+            # a number names one case everywhere, whichever estate it belongs to.
             await conn.execute(
-                "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (?, ?, ?, 1)"
+                "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (0, ?, ?, 1)"
                 " ON CONFLICT(estate_id, prefix, day) DO UPDATE SET last = last + 1",
-                (new.estate_id, prefix, day.isoformat()),
+                (prefix, day.isoformat()),
             )
             counter = await _one(
                 conn,
-                "SELECT last FROM case_counters WHERE estate_id = ? AND prefix = ? AND day = ?",
-                [new.estate_id, prefix, day.isoformat()],
+                "SELECT last FROM case_counters WHERE estate_id = 0 AND prefix = ? AND day = ?",
+                [prefix, day.isoformat()],
             )
             assert counter is not None
             number = case_number(new.kind, day, int(counter["last"]))
@@ -234,6 +236,7 @@ class CaseStore:
         changes: dict[str, Any] | None = None,
         expect_status: str | None = None,
         note: str | None = None,
+        guard: Callable[[Case], bool] | None = None,
     ) -> Case | None:
         """Move a case by ``action`` (checked against the rules), with its effects, once.
 
@@ -254,6 +257,8 @@ class CaseStore:
                 return None
             before = _case(row)
             if expect_status is not None and before.status != expect_status:
+                return None
+            if guard is not None and not guard(before):  # checked inside the transaction
                 return None
             try:
                 status = next_status(before.status, action)

@@ -312,3 +312,55 @@ async def test_progress_and_photos_posted_in_the_group_reach_the_resident(
     guard = bot.person(9005, "陈保华")
     await guard.reply_to(card, "我来看看", chat=groups["eng"])
     assert "只有负责部门" in groups["eng"].last_text
+
+
+async def test_two_estates_file_on_the_same_day(world: World, bot: Harness, owner: Person) -> None:
+    """Case numbers name one case across the deployment."""
+    identity = IdentityStore(world.db)
+    other = await identity.ensure_estate("翠湖苑")
+    from procedures.roster import RosterRow
+
+    await identity.import_roster(
+        other.id,
+        [RosterRow(2, "", "801", "林先生", "+8613800138888", None)],
+        actor="test",
+        actor_id=None,
+    )
+    second = bot.person(2050, "林先生", phone="8613800138888")
+    await second.send("/start")
+    await second.share_contact()
+    await file_request(owner)
+    await second.send("/request")
+    await second.tap("报修")
+    await second.send("电梯异响")
+    await second.tap("普通")
+    rows = await world.db.fetchall("SELECT number, estate_id FROM cases ORDER BY id")
+    assert len({r["number"] for r in rows}) == 2 and len({r["estate_id"] for r in rows}) == 2
+
+
+async def test_nobody_takes_over_a_colleagues_case_nor_promises_for_a_resident(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    case = await latest_case(world)
+    neighbour = bot.person(2002, "张娜", phone="8613900000002")
+    await neighbour.send("/start")
+    await neighbour.share_contact()
+    await neighbour.tap_data(f"dp:pr:{case.id}:after18", chat=groups["cs"])  # no department yet
+    assert "只有负责部门" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert (await latest_case(world)).promised_at is None
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    await bot.person(9003, "郑海").tap("🙋 接单", chat=groups["eng"])
+    identity = IdentityStore(world.db)
+    estate = await identity.estate_by_name("阳光花园")
+    assert estate is not None
+    other = await identity.touch_person(9011, "钱工", None, "zh-hans")
+    await identity.grant_role(
+        other.id, estate.id, "engineering", department="engineering", actor="t"
+    )
+    await bot.person(9011, "钱工").tap_data(f"dp:take:{case.id}", chat=groups["eng"])
+    assert "其他同事接单" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    taken = await latest_case(world)
+    assert taken.assignee_id != other.id

@@ -97,16 +97,35 @@ def test_a_department_group_is_bound_and_survives_its_upgrade(
     sandbox.wait_text(new_id, "业主身份核实申请")
 
 
+def step_of(bot: BotProcess, user: int) -> int | None:
+    """The registration step stored for a user (read from outside, as a crash would leave it)."""
+    import sqlite3
+
+    conn = sqlite3.connect(bot.env["WUYE_DB"])
+    try:
+        row = conn.execute(
+            "SELECT state FROM ptb_conversations WHERE name = 'registration' AND key = ?",
+            (f"[{user}, {user}]",),
+        ).fetchone()
+    finally:
+        conn.close()
+    return int(row[0]) if row else None
+
+
 def test_a_crash_half_way_through_registration_loses_nothing(
     sandbox: SandboxProcess, bot: BotProcess
 ) -> None:
+    """The process is killed after each step is stored: a SIGKILL in the few milliseconds
+    between a reply and its persistence would repeat that one question, never lose data."""
     owner = sandbox.player(8100, "新业主", phone="+8613700000000")
     owner.send("/start")
     owner.wait_text("分享您的手机号码")
+    wait_for(lambda: step_of(bot, 8100) == 1, what="the step to be stored")
     bot.kill()  # SIGKILL while the owner reads the question
     owner.share_contact()  # sent while the bot is down: the sandbox keeps the update
     bot.start()
     owner.wait_text("请输入您在")
+    wait_for(lambda: step_of(bot, 8100) == 3, what="the step to be stored")
     bot.kill()
     bot.start()
     owner.send("1栋 101")

@@ -189,6 +189,11 @@ async def test_b2_an_unreachable_resident_is_tried_again(
     assert (await latest_case(world)).status == "done"
 
 
+async def answer_prompt(supervisor: Person, text: str) -> None:
+    """Reply to the bot's prompt for the handling opinion (as Telegram's ForceReply does)."""
+    await supervisor.reply_to(supervisor.messages()[-1]["message_id"], text)
+
+
 async def complaint_handled_by_engineering(bot: Harness, cs: Group, owner: Person) -> Group:
     """A complaint referred to engineering, taken and handled: it waits for review."""
     admin = bot.person(ADMIN_ID, "管理员")
@@ -218,7 +223,7 @@ async def test_c11_c13_the_reply_is_written_approved_and_sent_the_same_day(
     assert "客户中心主管" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
     await supervisor.tap("✍️ 写处理意见", chat=cs)
     assert "请直接发送投诉" in supervisor.last_text
-    await supervisor.send("已更换夜班保安，并对相关人员进行批评教育。")
+    await answer_prompt(supervisor, "已更换夜班保安，并对相关人员进行批评教育。")
     assert "已送经理审批" in supervisor.last_text
     assert "请审批答复" in manager.last_text and "已更换夜班保安" in manager.last_text
     await manager.tap("✅ 同意回复")
@@ -243,13 +248,13 @@ async def test_c13_an_opinion_sent_back_is_written_again(
     await complaint_handled_by_engineering(bot, cs, owner)
     supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
     await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await supervisor.send("已处理。")
+    await answer_prompt(supervisor, "已处理。")
     await manager.tap("↩️ 退回修改")
     assert "处理意见被退回" in cs.last_text
     case = await latest_case(world)
     assert case.status == "review" and case.opinion is None
     await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await supervisor.send("经查，夜班保安已调岗，并向您致歉。")
+    await answer_prompt(supervisor, "经查，夜班保安已调岗，并向您致歉。")
     await manager.tap("✅ 同意回复")
     assert "夜班保安已调岗" in owner.last_text
 
@@ -260,7 +265,7 @@ async def test_c2_a_disputed_reply_reopens_the_complaint(
     eng = await complaint_handled_by_engineering(bot, cs, owner)
     supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
     await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await supervisor.send("已与保安部沟通，问题已解决。")
+    await answer_prompt(supervisor, "已与保安部沟通，问题已解决。")
     await manager.tap("✅ 同意回复")
     await owner.tap("❌ 有异议")
     case = await latest_case(world)
@@ -274,8 +279,9 @@ async def test_c11_cancel_drops_an_opinion_being_written(
     await complaint_handled_by_engineering(bot, cs, owner)
     supervisor = bot.person(9002, "吴建国")
     await supervisor.tap("✍️ 写处理意见", chat=cs)
+    prompt = supervisor.messages()[-1]["message_id"]
     await supervisor.send("/cancel")
-    await supervisor.send("随便说一句")
+    await supervisor.reply_to(prompt, "随便说一句")
     assert (await latest_case(world)).opinion is None
 
 
@@ -328,3 +334,81 @@ async def test_c5_four_complainants_are_not_enough(world: World, bot: Harness, c
     assert "4 位投诉人" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
     rows = await world.db.fetchall("SELECT severity FROM cases")
     assert {r["severity"] for r in rows} == {None}
+
+
+async def test_c13_an_old_approve_button_cannot_approve_a_changed_opinion(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await answer_prompt(supervisor, "第一版处理意见，写得不好。")
+    old_card = manager.messages()[-1]["message_id"]
+    await manager.tap("↩️ 退回修改")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await answer_prompt(supervisor, "第二版：已调换人员并致歉。")
+    case = await latest_case(world)
+    from bot.engine import opinion_version
+
+    await manager.tap_data(
+        f"op:ok:{case.id}:{opinion_version('第一版处理意见，写得不好。')}", message_id=old_card
+    )
+    assert "已经有人处理过了" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert (await latest_case(world)).status == "review"
+    await manager.tap("✅ 同意回复")
+    assert "第二版" in owner.last_text
+
+
+async def test_c11_an_unrelated_message_is_not_taken_as_the_opinion(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor = bot.person(9002, "吴建国")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await supervisor.send("这句话不是处理意见")  # not a reply to the prompt
+    assert (await latest_case(world)).opinion is None
+
+
+async def test_c5_c12_a_complaint_resolved_on_the_spot_stops_its_clocks(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await file_complaint(owner)
+    await bot.person(9007, "孙志远").tap("重要")
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=cs)
+    case = await latest_case(world)
+    rules = await open_rules(world, case)
+    assert rules["C-12-important"] == "met" and rules["C-5-week"] == "met"
+    assert rules["C-14"] == "pending"
+
+
+async def test_v5_a_caller_without_the_bot_is_phoned_back_by_the_assistant(
+    world: World, bot: Harness, cs: Group
+) -> None:
+    """V-5: the assistant answers the customer either way; B-2: and calls them back."""
+    from bot.engine import Engine
+    from procedures.cases import Kind
+    from storage.cases import NewCase
+
+    assistant = bot.person(9001, "周晓梅")
+    engine: Engine = engine_of(world)
+    estate = await engine.identity.estate_by_name("阳光花园")
+    assert estate is not None
+    await assistant.send("/whoami")  # the assistant exists in the database with roles
+    from handlers.common import Actor
+
+    person = await engine.identity.person_by_tg(9001)
+    assert person is not None
+    actor = Actor(person, "zh-Hans", await engine.identity.memberships(person.id), False)
+    case = await engine.file(
+        NewCase(
+            estate_id=estate.id, kind=Kind.REQUEST, category="repairs",
+            description="楼道灯坏了", channel="phone", caller_name="李女士",
+            caller_phone="+8613800138000", created_by=person.id,
+        ),
+        actor=actor,
+    )  # fmt: skip
+    await assistant.tap("✅ 当场解决", chat=cs)
+    assert "请电话答复来电人" in assistant.last_text and "李女士" in assistant.last_text
+    await assistant.tap("📞 已回访：满意")
+    closed = await engine.cases.get(case.id)
+    assert closed is not None and closed.status == "closed"

@@ -149,8 +149,20 @@ class Player:
         self.sandbox = sandbox
         self.uid = uid
 
-    def send(self, text: str, chat: int | None = None) -> None:
-        self.sandbox.post(f"/api/chats/{chat or self.uid}/text", {"as": self.uid, "text": text})
+    def send(self, text: str, chat: int | None = None, reply_to: int | None = None) -> None:
+        body: dict[str, Any] = {"as": self.uid, "text": text}
+        if reply_to is not None:
+            body["reply_to"] = reply_to
+        self.sandbox.post(f"/api/chats/{chat or self.uid}/text", body)
+
+    def answer(self, fragment: str, text: str) -> None:
+        """Reply (in the private chat) to the bot's newest message containing ``fragment``."""
+        self.wait_text(fragment)
+        message = next(
+            m for m in reversed(self.sandbox.messages(self.uid))
+            if (m.get("from") or {}).get("is_bot") and fragment in str(m.get("text"))
+        )  # fmt: skip
+        self.send(text, reply_to=int(message["message_id"]))
 
     def share_contact(self) -> None:
         self.sandbox.post(f"/api/chats/{self.uid}/contact", {"as": self.uid})
