@@ -964,6 +964,25 @@ class Engine:
             expect_status=Status.DONE,
         )  # fmt: skip
 
+    async def add_comment(self, case: Case, actor: Actor, text: str) -> None:
+        """B-3, B-4: the resident's further opinion, kept with the case and passed on."""
+        if not text:
+            return
+        resident = await self.resident(case)
+        async with self.identity.db.write() as conn:
+            await audit.append(
+                conn, event="case.comment", subject=f"case:{case.id}",
+                actor=f"person:{actor.person.id}", actor_id=actor.person.id,
+                estate_id=case.estate_id, data={"note": text},
+            )  # fmt: skip
+
+            def card(locale: str) -> tuple[str, None]:
+                head = t(locale, "callback.comment_for_staff", number=case.number, text=text)
+                return head + "\n" + self.card(locale, case, resident), None
+
+            for n in await self.to_department(case, Department.CUSTOMER_SERVICE.value, card):
+                await enqueue(conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id)
+
     async def on_blocked(self, conn: aiosqlite.Connection, message: OutboxMessage) -> None:
         """A resident blocked the bot: the case goes on; customer service phones instead."""
         case = await self.cases.get(message.case_id) if message.case_id else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import ForceReply, Update
 from telegram.error import TelegramError
@@ -119,6 +120,22 @@ async def on_callback(update: Update, context: Context) -> None:
     key = "callback.recorded_satisfied" if satisfied else "callback.recorded_unsatisfied"
     await edit(query.message, actor.t(key, number=case.number))
     await eng.deliver()
+    # B-3: "any more opinions or suggestions?" — optional, as a reply to this question.
+    try:
+        prompt = await context.bot.send_message(
+            actor.person.tg_user_id,
+            actor.t("callback.anything_more", number=case.number),
+            parse_mode="HTML",
+            reply_markup=ForceReply(input_field_placeholder=actor.t("callback.placeholder")),
+        )
+    except TelegramError:
+        return
+    assert context.user_data is not None
+    context.user_data["comment_case"] = {
+        "case": case.id,
+        "prompt": prompt.message_id,
+        "at": time.time(),
+    }
 
 
 async def phone_callback(update: Update, context: Context, case_id: int, outcome: str) -> None:
@@ -240,29 +257,63 @@ async def on_review(update: Update, context: Context) -> None:
     await eng.deliver()
 
 
+def awaited(context: Context, key: str, update: Update) -> dict[str, Any] | None:
+    """The prompt this private message answers (``opinion_case`` or ``comment_case``), if
+    it is a reply to that prompt within the hour; an expired prompt is forgotten."""
+    waiting = (context.user_data or {}).get(key)
+    message = update.effective_message
+    if not isinstance(waiting, dict) or message is None or not message.text:
+        return None
+    if time.time() - float(waiting.get("at", 0)) > OPINION_SECONDS:
+        assert context.user_data is not None
+        context.user_data.pop(key, None)
+        return None
+    replied = message.reply_to_message.message_id if message.reply_to_message else None
+    return waiting if replied == waiting.get("prompt") else None
+
+
+async def resident_comment(update: Update, context: Context) -> bool:
+    """B-3: the resident's further opinion after a callback: recorded with the case and
+    passed to customer service. True when the message was such a comment."""
+    waiting = awaited(context, "comment_case", update)
+    message = update.effective_message
+    if waiting is None or message is None or context.user_data is None:
+        return False
+    actor = await who(update, context)
+    if actor is None:
+        return False
+    eng = engine(context)
+    case = await eng.cases.get(int(waiting["case"]))
+    context.user_data.pop("comment_case", None)
+    if case is None or case.resident_id != actor.person.id:
+        return True
+    await eng.add_comment(case, actor, (message.text or "").strip()[:MAX_OPINION])
+    await reply(update, actor.t("callback.comment_thanks"))
+    await eng.deliver()
+    return True
+
+
 async def opinion_text(update: Update, context: Context) -> None:
     """The supervisor's next private message after ``op:w`` is the handling opinion (C-11).
 
     Runs in an early handler group: it acts only when an opinion is awaited, and then stops
     the update from reaching the other handlers.
     """
-    waiting = (context.user_data or {}).get("opinion_case")
+    if await resident_comment(update, context):
+        from bot.app import flush_persistence
+
+        await flush_persistence(update, context)
+        raise ApplicationHandlerStop
+    waiting = awaited(context, "opinion_case", update)
     message = update.effective_message
-    if not isinstance(waiting, dict) or message is None or not message.text:
-        return
-    replied = message.reply_to_message.message_id if message.reply_to_message else None
-    if time.time() - float(waiting.get("at", 0)) > OPINION_SECONDS:
-        assert context.user_data is not None
-        context.user_data.pop("opinion_case", None)
-        return
-    if replied != waiting.get("prompt"):
-        return  # not an answer to the prompt: the message goes its usual way
+    if waiting is None or message is None:
+        return  # not an answer to a prompt: the message goes its usual way
     actor = await who(update, context)
     if actor is None or context.user_data is None:
         return
     eng = engine(context)
     case = await eng.cases.get(int(waiting["case"]))
-    text = message.text.strip()[:MAX_OPINION]
+    text = (message.text or "").strip()[:MAX_OPINION]
     if case is None or len(text) < 4:
         await reply(update, actor.t("review.too_short"))
     elif not (actor.roles_in(case.estate_id) & REVIEWERS or actor.admin_of(case.estate_id)):
