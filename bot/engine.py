@@ -40,8 +40,8 @@ FIRST_RESPONDERS = frozenset(
 )
 #: Every clock of the work itself (not the callback's): all stop when a case is answered.
 WORK_CLOCKS = [
-    "Q-1", "Q-4", "C-1-next-reply", "C-5-week", "C-11-same-day", "C-13-same-day",
-    "C-12-important", "C-12-major-answer", "C-12-major-resolve",
+    "V-1-first-response", "Q-1", "Q-4", "C-1-next-reply", "C-5-week", "C-11-same-day",
+    "C-13-same-day", "C-12-important", "C-12-major-answer", "C-12-major-resolve",
 ]  # fmt: skip
 CALLBACK_CLOCKS = ("B-1", "C-14")
 #: Department heads, who may finish any case of their department.
@@ -447,6 +447,8 @@ class Engine:
             )
             start = case.accepted_at
             effects.start.append(await self.timer(case.estate_id, "Q-1", start))  # Q-1, C-9
+            if case.channel == "chat":  # V-1: a person takes it up within minutes (office hours)
+                effects.start.append(await self.timer(case.estate_id, "V-1-first-response", start))
             if case.kind == Kind.REQUEST:
                 effects.start.append(await self.timer(case.estate_id, "Q-4", start))
             if case.kind == Kind.COMPLAINT:
@@ -470,7 +472,7 @@ class Engine:
 
         async def compose(after: Case) -> Effects:
             resident = await self.resident(after)
-            effects = Effects(stop=["Q-1"])
+            effects = Effects(stop=["Q-1", "V-1-first-response"])
             effects.notices += await self.to_department(
                 after,
                 department,
@@ -506,7 +508,8 @@ class Engine:
             if after.kind == Kind.COMPLAINT:
                 roles |= {Role.PROJECT_SUPERVISOR.value, Role.LEADERSHIP.value}
             return Effects(
-                notices=await self.to_roles(after, roles, "case.escalated", name=actor.person.name)
+                notices=await self.to_roles(after, roles, "case.escalated", name=actor.person.name),
+                stop=["V-1-first-response"],  # a person has taken it up
             )
 
         return await self.cases.step(

@@ -90,7 +90,11 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
         await reply(update, actor.t("case.residents_only"))
         return ConversationHandler.END
     context.user_data["case"] = {"kind": kind.value, "photos": []}
-    buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in CATEGORIES]
+    eng = engine(context)
+    offered: list[str] = []  # the categories of the resident's estates, in their order
+    for estate_id in dict.fromkeys(u.estate_id for u in units):
+        offered += [c for c in (await eng.rules(estate_id)).categories if c not in offered]
+    buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in offered]
     await reply(update, actor.t(f"case.ask_category_{kind.value}"), keyboard(in_rows(buttons, 3)))
     return Step.CATEGORY
 
@@ -121,6 +125,9 @@ async def got_category(update: Update, context: Context) -> int:
     await edit(
         query.message, actor.t("case.category_chosen", category=actor.t(f"category.{category}"))
     )
+    if "unit_id" in draft:  # the unit came first (its estate offers other categories)
+        await reply(update, actor.t("case.ask_description"))
+        return Step.DESCRIBE
     units = await services(context).identity.units_of(actor.person.id)
     if len(units) == 1:
         draft["unit_id"] = units[0].id
@@ -148,6 +155,12 @@ async def got_unit(update: Update, context: Context) -> int:
     draft["unit_id"] = unit_id
     draft["estate_id"] = units[unit_id].estate_id
     await edit(query.message, actor.t("case.unit_chosen", unit=units[unit_id].label))
+    categories = (await engine(context).rules(units[unit_id].estate_id)).categories
+    if draft.get("category") not in categories:  # that estate does not offer it: ask again
+        buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in categories]
+        draft.pop("category", None)
+        await reply(update, actor.t("case.category_elsewhere"), keyboard(in_rows(buttons, 3)))
+        return Step.CATEGORY
     await reply(update, actor.t("case.ask_description"))
     return Step.DESCRIBE
 

@@ -43,6 +43,7 @@ from pydantic import (
 )
 
 from procedures.calendar import DEFAULT_TIMEZONE, WorkingCalendar
+from procedures.cases import CATEGORIES
 
 __all__ = [
     "DEFAULT_RULES",
@@ -568,6 +569,22 @@ class EstateRules(BaseModel):
     # Q-5, C-15, B-5: weekday (Monday = 0) and local time of the weekly summary (default).
     weekly_summary_weekday: int = Field(default=4, ge=0, le=6)
     weekly_summary_at: time = time(17, 0)
+    # The categories residents choose from, in this order (a subset of procedures.cases').
+    categories: tuple[str, ...] = Field(default_factory=lambda: tuple(CATEGORIES))
+
+    @field_validator("categories")
+    @classmethod
+    def _check_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Known categories only, each once, at least one."""
+        unknown = [c for c in value if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(
+                f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"known: {', '.join(CATEGORIES)}"
+            )
+        if not value or len(set(value)) != len(value):
+            raise ValueError("list each category once, and at least one")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -3,13 +3,14 @@ C-10, V-2) — as residents, the first responder and a department would use them
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.demo import seed
 from bot.engine import Engine
 from bot.sweeper import Sweeper
+from storage import deadlines
 from storage.cases import Case
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
@@ -95,7 +96,11 @@ async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_respo
     assert "王伟" in card and "13900000001" not in card  # the phone is masked
     assert groups["cs"].buttons() == ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
     assert await engine_of(world).cases.photos(case.id) != []
-    assert await open_rules(world, case) == {"Q-1": "pending", "Q-4": "pending"}
+    assert await open_rules(world, case) == {
+        "Q-1": "pending",
+        "V-1-first-response": "pending",  # V-1: a person takes it up within minutes
+        "Q-4": "pending",
+    }
 
 
 async def test_v2_an_urgent_request_reaches_the_supervisor_at_once(
@@ -153,6 +158,8 @@ async def test_q1_warns_the_first_responder_and_escalates_to_the_supervisor(
     case = await latest_case(world)
     now = {"t": case.accepted_at + timedelta(minutes=8)}
     sweeper = Sweeper(world.db, engine_of(world).react, clock=lambda: now["t"])
+    async with world.db.write() as conn:  # V-1 (working minutes) is tested on its own below
+        await deadlines.settle(conn, case.id, ["V-1-first-response"])
     assert await sweeper.sweep() == 1
     await engine_of(world).deliver()
     assert "提醒" in groups["cs"].last_text and "10 分钟内转交" in groups["cs"].last_text
@@ -364,3 +371,20 @@ async def test_nobody_takes_over_a_colleagues_case_nor_promises_for_a_resident(
     assert "其他同事接单" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
     taken = await latest_case(world)
     assert taken.assignee_id != other.id
+
+
+async def test_v1_nobody_takes_up_a_chat_case_in_minutes_and_the_supervisor_hears(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """V-1: in chat the bot answers at once; a person takes it up within a few minutes of
+    working time, or the customer-centre supervisor is told."""
+    supervisor = bot.person(9002, "吴建国")
+    await file_request(owner)
+    case = await latest_case(world)
+    row = await world.db.fetchone("SELECT due_at FROM deadlines WHERE rule = 'V-1-first-response'")
+    assert row is not None
+    due = datetime.fromisoformat(row["due_at"])
+    assert due >= case.accepted_at + timedelta(minutes=5)  # five minutes of office time
+    await Sweeper(world.db, engine_of(world).react, clock=lambda: due).sweep()
+    await engine_of(world).deliver()
+    assert "首次响应" in supervisor.last_text

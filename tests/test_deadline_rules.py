@@ -440,3 +440,14 @@ def test_duration_text() -> None:
         _ = Duration.parse("1wd").elapsed
     with pytest.raises(ValueError, match="invalid duration"):
         Duration.parse("1.5h")
+
+
+def test_an_estate_chooses_and_orders_its_categories() -> None:
+    """Filing (P5, P6): the categories residents choose from are the estate's own list."""
+    from procedures.deadlines import load_estate
+
+    config = {"estates": {"阳光花园": {"categories": ["repairs", "noise", "other"]}}}
+    assert load_estate("阳光花园", config).categories == ("repairs", "noise", "other")
+    assert "parking" in load_estate("别的小区", config).categories  # the default: all
+    with pytest.raises(ValueError, match="unknown category pets"):
+        load_estate("x", {"estates": {"x": {"categories": ["pets"]}}})
