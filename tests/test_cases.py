@@ -388,3 +388,13 @@ async def test_v1_nobody_takes_up_a_chat_case_in_minutes_and_the_supervisor_hear
     await Sweeper(world.db, engine_of(world).react, clock=lambda: due).sweep()
     await engine_of(world).deliver()
     assert "首次响应" in supervisor.last_text
+
+
+async def test_residents_choose_from_their_estates_categories(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    engine = engine_of(world)
+    engine.config = {"estates": {"阳光花园": {"categories": ["repairs", "noise"]}}}
+    engine._rules.clear()
+    await owner.send("/request")
+    assert owner.buttons() == ["报修", "噪音"]
