@@ -121,6 +121,7 @@ async def test_c4_only_the_project_supervisor_classifies(
 async def test_b3_a_satisfied_resident_closes_the_case(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
+    """B-3, V-3: the answer is to the customer's satisfaction: asked, scored, recorded."""
     await file_request(owner)
     await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=cs)
     await owner.tap("✅ 已解决")
