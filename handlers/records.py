@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
@@ -241,58 +241,96 @@ async def _unit_question(
     return f"{owner}\n{question}", keyboard([*in_rows(buttons, 3), skip])
 
 
-def record_expected(step: RecordStep, hint_key: str) -> Step:
+# Both flows (/record and /visit) share their start, estate choice, re-asking and /cancel;
+# each keeps its draft under its own key in user_data and asks with its own ``ask``.
+Ask = Callable[[Update, Context, Actor, Any, str], Awaitable[int]]
+
+
+def _expected(key: str, ask: Ask, step: IntEnum, hint_key: str) -> Step:
     """Anything else at ``step``: a polite hint and the same question again."""
 
     async def expected(update: Update, context: Context) -> int:
         actor = await who(update, context)
         if actor is None:
-            return step
-        if "record" not in (context.user_data or {}):
+            return int(step)
+        if key not in (context.user_data or {}):
             await reply(update, actor.t("common.stale_button"))
             return ConversationHandler.END
-        return await ask_record(update, context, actor, step, actor.t(hint_key))
+        return await ask(update, context, actor, step, actor.t(hint_key))
 
     expected.__doc__ = f"Bad input while the {step.name.lower()} is expected: ask again."
     return expected
 
 
+def _starter(key: str, ask: Ask, estate_step: IntEnum, next_step: IntEnum) -> Step:
+    """The command that starts a flow: staff only; ask the estate if several, else go on."""
+
+    async def start(update: Update, context: Context) -> int:
+        actor = await who(update, context)
+        if actor is None or context.user_data is None:
+            return ConversationHandler.END
+        context.user_data.pop(key, None)
+        estates = await recorder_estates(context, actor)
+        if not estates:
+            await reply(update, actor.t(f"{key}.staff_only"))
+            return ConversationHandler.END
+        context.user_data[key] = {}
+        if len(estates) > 1:
+            return await ask(update, context, actor, estate_step, "")
+        context.user_data[key]["estate_id"] = estates[0].id
+        return await ask(update, context, actor, next_step, "")
+
+    return start
+
+
+def _estate_chooser(key: str, ask: Ask, next_step: IntEnum) -> Step:
+    """An estate button (one the person records for now): keep it and go on."""
+
+    async def chosen(update: Update, context: Context) -> int:
+        query = update.callback_query
+        actor = await who(update, context)
+        if query is None or actor is None:
+            return ConversationHandler.END
+        await query.answer()
+        draft = _draft(context, key)
+        estate_id = parse_id((query.data or "").rsplit(":", 1)[-1])
+        estates = {e.id: e for e in await recorder_estates(context, actor)}
+        if context.user_data is None or key not in context.user_data or estate_id not in estates:
+            await edit(query.message, actor.t("common.stale_button"))
+            return ConversationHandler.END
+        draft["estate_id"] = estate_id
+        await edit(query.message, actor.t("record.estate_chosen", estate=estates[estate_id].name))
+        return await ask(update, context, actor, next_step, "")
+
+    return chosen
+
+
+def _canceller(key: str) -> Step:
+    """/cancel: drop the draft."""
+
+    async def cancel(update: Update, context: Context) -> int:
+        actor = await who(update, context)
+        if context.user_data is not None:
+            context.user_data.pop(key, None)
+        if actor is not None:
+            await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
+        return ConversationHandler.END
+
+    return cancel
+
+
+def record_expected(step: RecordStep, hint_key: str) -> Step:
+    """Anything else at ``step`` of /record: a polite hint and the same question again."""
+    return _expected("record", ask_record, step, hint_key)
+
+
 # --- /record: steps ------------------------------------------------------------------------------
 
 
-async def start_record(update: Update, context: Context) -> int:
-    """/record: customer-service staff only; ask the estate (if several), else the channel."""
-    actor = await who(update, context)
-    if actor is None or context.user_data is None:
-        return ConversationHandler.END
-    context.user_data.pop("record", None)
-    estates = await recorder_estates(context, actor)
-    if not estates:
-        await reply(update, actor.t("record.staff_only"))
-        return ConversationHandler.END
-    context.user_data["record"] = {}
-    if len(estates) > 1:
-        return await ask_record(update, context, actor, RecordStep.ESTATE)
-    context.user_data["record"]["estate_id"] = estates[0].id
-    return await ask_record(update, context, actor, RecordStep.CHANNEL)
-
-
-async def got_record_estate(update: Update, context: Context) -> int:
-    """An estate button (one the person records for now): keep it; ask phone or visit."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return ConversationHandler.END
-    await query.answer()
-    draft = _draft(context, "record")
-    estate_id = parse_id((query.data or "").rsplit(":", 1)[-1])
-    estates = {e.id: e for e in await recorder_estates(context, actor)}
-    if context.user_data is None or "record" not in context.user_data or estate_id not in estates:
-        await edit(query.message, actor.t("common.stale_button"))
-        return ConversationHandler.END
-    draft["estate_id"] = estate_id
-    await edit(query.message, actor.t("record.estate_chosen", estate=estates[estate_id].name))
-    return await ask_record(update, context, actor, RecordStep.CHANNEL)
+#: /record: customer-service staff only; ask the estate (if several), else the channel.
+start_record = _starter("record", ask_record, RecordStep.ESTATE, RecordStep.CHANNEL)
+#: An estate button of /record: keep it; ask phone or visit.
+got_record_estate = _estate_chooser("record", ask_record, RecordStep.CHANNEL)
 
 
 async def got_channel(update: Update, context: Context) -> int:
@@ -561,14 +599,7 @@ async def got_record_urgency(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-async def cancel_record(update: Update, context: Context) -> int:
-    """/cancel: drop the draft."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop("record", None)
-    if actor is not None:
-        await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
-    return ConversationHandler.END
+cancel_record = _canceller("record")
 
 
 def record_conversation() -> ConversationHandler[Context]:
@@ -665,54 +696,14 @@ def _score_rows() -> list[list[InlineKeyboardButton]]:
 
 
 def visit_expected(step: VisitStep, hint_key: str) -> Step:
-    """Anything else at ``step``: a polite hint and the same question again."""
-
-    async def expected(update: Update, context: Context) -> int:
-        actor = await who(update, context)
-        if actor is None:
-            return step
-        if "visit" not in (context.user_data or {}):
-            await reply(update, actor.t("common.stale_button"))
-            return ConversationHandler.END
-        return await ask_visit(update, context, actor, step, actor.t(hint_key))
-
-    expected.__doc__ = f"Bad input while the {step.name.lower()} is expected: ask again."
-    return expected
+    """Anything else at ``step`` of /visit: a polite hint and the same question again."""
+    return _expected("visit", ask_visit, step, hint_key)
 
 
-async def start_visit(update: Update, context: Context) -> int:
-    """/visit: customer-service staff only; ask the estate (if several), else the place."""
-    actor = await who(update, context)
-    if actor is None or context.user_data is None:
-        return ConversationHandler.END
-    context.user_data.pop("visit", None)
-    estates = await recorder_estates(context, actor)
-    if not estates:
-        await reply(update, actor.t("visit.staff_only"))
-        return ConversationHandler.END
-    context.user_data["visit"] = {}
-    if len(estates) > 1:
-        return await ask_visit(update, context, actor, VisitStep.ESTATE)
-    context.user_data["visit"]["estate_id"] = estates[0].id
-    return await ask_visit(update, context, actor, VisitStep.PLACE)
-
-
-async def got_visit_estate(update: Update, context: Context) -> int:
-    """An estate button: keep it; ask where the visit took place."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return ConversationHandler.END
-    await query.answer()
-    draft = _draft(context, "visit")
-    estate_id = parse_id((query.data or "").rsplit(":", 1)[-1])
-    estates = {e.id: e for e in await recorder_estates(context, actor)}
-    if context.user_data is None or "visit" not in context.user_data or estate_id not in estates:
-        await edit(query.message, actor.t("common.stale_button"))
-        return ConversationHandler.END
-    draft["estate_id"] = estate_id
-    await edit(query.message, actor.t("record.estate_chosen", estate=estates[estate_id].name))
-    return await ask_visit(update, context, actor, VisitStep.PLACE)
+#: /visit: customer-service staff only; ask the estate (if several), else the place.
+start_visit = _starter("visit", ask_visit, VisitStep.ESTATE, VisitStep.PLACE)
+#: An estate button of /visit: keep it; ask where the visit took place.
+got_visit_estate = _estate_chooser("visit", ask_visit, VisitStep.PLACE)
 
 
 async def got_place(update: Update, context: Context) -> int:
@@ -877,14 +868,7 @@ async def store_visit(context: Context, actor: Actor, new: NewCase, score: int) 
     return closed or case
 
 
-async def cancel_visit(update: Update, context: Context) -> int:
-    """/cancel: drop the draft."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop("visit", None)
-    if actor is not None:
-        await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
-    return ConversationHandler.END
+cancel_visit = _canceller("visit")
 
 
 def visit_conversation() -> ConversationHandler[Context]:
