@@ -77,30 +77,41 @@ def seed(env: dict[str, str], cwd: Path) -> None:
     )  # fmt: skip
 
 
-def stop(process: subprocess.Popen[str]) -> str:
+def start_bot(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """``python -m bot run``, logging to ``cwd/bot.log``: a file, not a pipe, because a pipe
+    nobody reads fills up under DEBUG logging and then blocks the bot's event loop."""
+    log = (cwd / "bot.log").open("w", encoding="utf-8")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, cwd=cwd, text=True,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    finally:
+        log.close()  # the child holds its own copy
+
+
+def stop(process: subprocess.Popen[str], cwd: Path) -> str:
+    """Stop the bot as Ctrl-C does and return what it logged."""
     process.send_signal(signal.SIGINT)
     try:
-        out, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
-        out, err = process.communicate()
-    return out + err
+        process.wait()
+    return (cwd / "bot.log").read_text(encoding="utf-8")
 
 
 def test_polling_against_the_api_url_registers_an_owner(tmp_path: Path, api: HttpBotApi) -> None:
     env = env_for(tmp_path, api)
     seed(env, tmp_path)
     api.push("message", start_message(2001))
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    bot = start_bot(env, tmp_path)
     try:
         assert api.wait_for(lambda: any("手机号码" in t for t in api.sent_texts(2001)))
         api.push("message", contact_message(2001, "8613900000001"))
         assert api.wait_for(lambda: any("身份验证成功" in t for t in api.sent_texts(2001)))
     finally:
-        logs = stop(bot)
+        logs = stop(bot, tmp_path)
     methods = {m for m, _ in api.calls}
     assert {"getMe", "getUpdates", "setMyCommands", "sendMessage"} <= methods
     assert "Calling Bot API endpoint" in logs or "getUpdates" in logs  # DEBUG logging was on
@@ -138,10 +149,7 @@ def test_webhook_mode_enforces_the_secret_token(tmp_path: Path, api: HttpBotApi)
         WUYE_WEBHOOK_PORT=str(port),
     )
     seed(env, tmp_path)
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    bot = start_bot(env, tmp_path)
     try:
         assert api.wait_for(lambda: any(m == "setWebhook" for m, _ in api.calls))
         registered = next(p for m, p in api.calls if m == "setWebhook")
@@ -154,7 +162,7 @@ def test_webhook_mode_enforces_the_secret_token(tmp_path: Path, api: HttpBotApi)
         assert post(hook, update, "s3cret-value") == 200
         assert api.wait_for(lambda: any("手机号码" in t for t in api.sent_texts(2001)))
     finally:
-        logs = stop(bot)
+        logs = stop(bot, tmp_path)
     assert TOKEN not in logs and "s3cret-value" not in logs
 
 

@@ -60,18 +60,22 @@ class SandboxProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> SandboxProcess:
+        # Its log goes to a file: a pipe nobody reads would fill up and stall the sandbox.
+        self.log = self.data.with_name(self.data.name + ".log")
+        handle = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", str(self.port), "--data", str(self.data),
              "--token", TOKEN, "--bot-username", BOT_USERNAME],
-            env=_env({}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=_env({}), stdout=subprocess.DEVNULL, stderr=handle,
         )  # fmt: skip
+        handle.close()
         wait_for(self._up, what="the sandbox to answer")
         return self
 
     def _up(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            err = self.process.stderr.read().decode() if self.process.stderr else ""
+            err = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
             raise AssertionError(f"sandbox exited: {err}")
         try:
             self.get("/api/state")
@@ -89,8 +93,6 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
