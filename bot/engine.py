@@ -21,11 +21,12 @@ from bot.i18n import t
 from bot.outbox import OutboxSender
 from bot.sweeper import Firing
 from procedures.cases import CATEGORIES, INVALID_REASONS, Action, Kind, Severity, Status
-from procedures.deadlines import EstateRules, load_estate
+from procedures.deadlines import ACCEPTANCE, EstateRules, load_estate
 from procedures.identity import ROLE_DEPARTMENT, Department, Role
 from procedures.phone import mask_phone
 from storage import audit
 from storage.cases import Case, CaseStore, Effects, NewCase, Notice, Timer
+from storage.deadlines import DeadlineStore
 from storage.identity import IdentityStore, Person
 from storage.outbox import OutboxMessage, enqueue
 
@@ -44,6 +45,16 @@ WORK_CLOCKS = [
     "C-13-same-day", "C-12-important", "C-12-major-answer", "C-12-major-resolve",
 ]  # fmt: skip
 CALLBACK_CLOCKS = ("B-1", "C-14")
+#: The audit events that mark when each clock event happened for a case (a clock counted
+#: from an event of the past starts at its first occurrence).
+CLOCK_EVENTS: dict[str, tuple[str, ...]] = {
+    "referred": ("case.refer",),
+    "classified": ("case.classify", "case.made_major"),
+    "fixed": ("case.promise",),
+    "feedback": ("case.feedback",),
+    "approved": ("case.approve",),
+    "completed": ("case.done", "case.resolve", "case.approve", "case.invalidate"),
+}
 #: Department heads, who may finish any case of their department.
 HEADS = {
     Department.ENGINEERING.value: Role.ENGINEERING_HEAD,
@@ -92,6 +103,58 @@ class Engine:
         rules = await self.rules(estate_id)
         due = rules.due_at(rule, start)
         return Timer(rule, due, rules.warn_at(rule, start, due), data)
+
+    async def clocked(
+        self,
+        case: Case,
+        rule: str,
+        at: datetime,
+        *,
+        events: frozenset[str] | set[str] = ACCEPTANCE,
+        since: datetime | None = None,
+        **data: Any,
+    ) -> Timer:
+        """Rule ``rule`` comes into force for ``case`` now; ``at`` is when ``events`` happened.
+
+        The engine decides when a rule applies (Q-4 when a request is filed, C-12 when a
+        complaint is classified); the estate decides from which event its clock counts
+        (the rule's ``clock``, one of ``CLOCK_CHOICES``). The clock starts at ``at`` when
+        its event is one of ``events``; else at the first time that event happened to the
+        case (not before ``since``: a reopened case's clocks count afresh); else the timer
+        waits for the event, and :meth:`arm` starts it when the event happens.
+        """
+        rules = await self.rules(case.estate_id)
+        clock = rules.rule(rule).clock
+        start = at if clock in events else await self.clock_started(case, clock, since)
+        if start is None:
+            return Timer(rule, at, None, data | {"waiting_for": clock}, waiting=True)
+        return await self.timer(case.estate_id, rule, start, **data)
+
+    async def clock_started(
+        self, case: Case, clock: str, since: datetime | None = None
+    ) -> datetime | None:
+        """When ``clock``'s event first happened to ``case`` (at or after ``since``)."""
+        if clock in ACCEPTANCE:
+            return case.accepted_at if since is None or case.accepted_at >= since else None
+        names = CLOCK_EVENTS.get(clock, ())
+        for event in await audit.trail(self.identity.db, f"case:{case.id}"):
+            at = datetime.fromisoformat(event["at"])
+            if event["event"] in names and (since is None or at >= since):
+                return at
+        return None
+
+    async def arm(
+        self, case: Case, event: str, at: datetime, *, besides: tuple[str, ...] = ()
+    ) -> list[Timer]:
+        """The case's timers that waited for ``event`` (see :meth:`clocked`), started at
+        ``at`` (the rules in ``besides`` are left to the caller, which starts them itself)."""
+        armed = []
+        for waiting in await DeadlineStore(self.identity.db).waiting(case.id, event):
+            if waiting.rule in besides:
+                continue
+            data = {k: v for k, v in waiting.data.items() if k != "waiting_for"}
+            armed.append(await self.timer(case.estate_id, waiting.rule, at, **data))
+        return armed
 
     def locale_of(self, person: Person) -> str:
         """A person's language."""
@@ -316,7 +379,8 @@ class Engine:
         async def compose(after: Case) -> Effects:
             rule = "Q-4" if after.kind == Kind.REQUEST else "C-1-next-reply"
             due = rules.due_at(rule, now, promised=when)
-            effects = Effects(start=[Timer(rule, due, rules.warn_at(rule, now, due))])
+            effects = Effects(start=await self.arm(after, "fixed", now, besides=(rule,)))
+            effects.start.append(Timer(rule, due, rules.warn_at(rule, now, due)))
             effects.notices += await self.to_resident(after, "progress.promised", when=shown)
             return effects
 
@@ -446,13 +510,13 @@ class Engine:
                 ),
             )
             start = case.accepted_at
-            effects.start.append(await self.timer(case.estate_id, "Q-1", start))  # Q-1, C-9
+            effects.start.append(await self.clocked(case, "Q-1", start))  # Q-1, C-9
             if case.channel == "chat":  # V-1: a person takes it up within minutes (office hours)
-                effects.start.append(await self.timer(case.estate_id, "V-1-first-response", start))
+                effects.start.append(await self.clocked(case, "V-1-first-response", start))
             if case.kind == Kind.REQUEST:
-                effects.start.append(await self.timer(case.estate_id, "Q-4", start))  # Q-4
+                effects.start.append(await self.clocked(case, "Q-4", start))  # Q-4
             if case.kind == Kind.COMPLAINT:
-                effects.start.append(await self.timer(case.estate_id, "C-5-week", start))  # C-5
+                effects.start.append(await self.clocked(case, "C-5-week", start))  # C-5
                 effects.notices += await self.to_roles(  # C-4: the supervisor decides its nature
                     case, {Role.PROJECT_SUPERVISOR.value}, "complaint.classify_please",
                     markup=self.classification_keyboard,
@@ -473,6 +537,8 @@ class Engine:
         async def compose(after: Case) -> Effects:
             resident = await self.resident(after)
             effects = Effects(stop=["Q-1", "V-1-first-response"])
+            # clocks an estate counts from the referral (Q-4, C-12) start now
+            effects.start += await self.arm(after, "referred", datetime.now().astimezone())
             effects.notices += await self.to_department(
                 after,
                 department,
@@ -581,7 +647,9 @@ class Engine:
         async def compose(after: Case) -> Effects:
             # C-12 important: handled within 1 day; C-5: resolved within the week.
             effects = Effects(stop=["Q-1", "Q-4", "C-1-next-reply", "C-12-important", "C-5-week"])
-            effects.start.append(await self.timer(after.estate_id, "C-11-same-day", now))
+            effects.start.append(
+                await self.clocked(after, "C-11-same-day", now, events={"feedback"})
+            )
             resident = await self.resident(after)
 
             def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -659,7 +727,9 @@ class Engine:
                     ]
                 )
                 effects.notices.append(Notice(person.tg_user_id, text, _markup(markup), person.id))
-            effects.start.append(await self.timer(after.estate_id, "C-14", now))
+            effects.start.append(
+                await self.clocked(after, "C-14", now, events={"approved", "completed"})
+            )
             return effects
 
         return await self.cases.step(
@@ -701,9 +771,8 @@ class Engine:
             effects.notices += await self.to_resident(after, key, name=actor.person.name)
             effects.notices += await self.callback_question(after)
             callback = "C-14" if after.kind == Kind.COMPLAINT else "B-1"  # C-14, B-1
-            effects.start.append(
-                await self.timer(after.estate_id, callback, datetime.now().astimezone())
-            )
+            now = datetime.now().astimezone()
+            effects.start.append(await self.clocked(after, callback, now, events={"completed"}))
             return effects
 
         return await self.cases.step(
@@ -746,13 +815,15 @@ class Engine:
 
     async def classify(self, case: Case, severity: str, actor: Actor) -> Case | None:
         """C-4..C-7: a valid complaint's severity; C-9/C-3 reports and C-12 clocks follow."""
+        now = datetime.now().astimezone()
 
         async def compose(after: Case) -> Effects:
-            effects = Effects()
+            # clocks an estate counts from the classification (C-5, C-12) start now
+            effects = Effects(start=await self.arm(after, "classified", now))
             start = after.accepted_at  # C-12: counted from acceptance (default)
             if severity == Severity.IMPORTANT and after.status != Status.REVIEW:
                 # (in review the department has already handled it: C-12's day is over)
-                effects.start.append(await self.timer(after.estate_id, "C-12-important", start))
+                effects.start.append(await self.clocked(after, "C-12-important", start))
             if severity == Severity.MAJOR:
                 effects.start += await self.major_clocks(after)
             if severity in (Severity.IMPORTANT, Severity.MAJOR):
@@ -785,9 +856,8 @@ class Engine:
                          reason=explained)  # fmt: skip
                 effects.notices.append(Notice(person.tg_user_id, text, person_id=person.id))
             effects.notices += await self.callback_question(after)
-            effects.start.append(
-                await self.timer(after.estate_id, "C-14", datetime.now().astimezone())
-            )
+            now = datetime.now().astimezone()
+            effects.start.append(await self.clocked(after, "C-14", now, events={"completed"}))
             return effects
 
         return await self.cases.step(
@@ -801,9 +871,9 @@ class Engine:
         """C-12 for a major complaint: a clear answer in 2 days, resolved in 15 (from
         acceptance); any C-12 important clock is replaced by these."""
         start = case.accepted_at
-        timers = [await self.timer(case.estate_id, "C-12-major-resolve", start)]
+        timers = [await self.clocked(case, "C-12-major-resolve", start)]
         if answer:
-            timers.insert(0, await self.timer(case.estate_id, "C-12-major-answer", start))
+            timers.insert(0, await self.clocked(case, "C-12-major-answer", start))
         return timers
 
     async def make_major(
@@ -826,9 +896,14 @@ class Engine:
             estate_id=case.estate_id, data={"rule": rule} | data,
         )  # fmt: skip
         await timers.settle(conn, case.id, ["C-12-important"], met=False)
+        started = await self.arm(case, "classified", datetime.now().astimezone())
         if case.status != Status.REVIEW:
-            for timer in await self.major_clocks(case):
-                await timers.schedule(conn, case.id, timer.rule, timer.due_at, timer.warn_at)
+            started += await self.major_clocks(case)
+        for timer in started:
+            await timers.schedule(
+                conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data,
+                waiting=timer.waiting,
+            )  # fmt: skip
         return True
 
     async def extend(self, case: Case, actor: Actor, timer_id: int) -> bool:
@@ -952,10 +1027,13 @@ class Engine:
             effects.notices += await self.to_roles(
                 after, {Role.CC_SUPERVISOR.value}, "callback.reopened_for_supervisor"
             )
+            # The reopening is a new acceptance (and a new referral when the case goes back
+            # to its department): Q-4 and Q-1 count afresh from it.
+            again = ACCEPTANCE | ({"referred"} if after.department else set())
             if after.kind == Kind.REQUEST:  # Q-4 runs again from the reopening
-                effects.start.append(await self.timer(after.estate_id, "Q-4", now))
+                effects.start.append(await self.clocked(after, "Q-4", now, events=again, since=now))
             if after.status == Status.NEW:  # back with the first responder: Q-1 again
-                effects.start.append(await self.timer(after.estate_id, "Q-1", now))
+                effects.start.append(await self.clocked(after, "Q-1", now, events=again, since=now))
             if after.severity == Severity.MAJOR:  # C-12: a major one must still be resolved
                 effects.start += await self.major_clocks(after, answer=False)
             return effects

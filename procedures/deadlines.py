@@ -46,6 +46,8 @@ from procedures.calendar import DEFAULT_TIMEZONE, WorkingCalendar
 from procedures.cases import CATEGORIES
 
 __all__ = [
+    "ACCEPTANCE",
+    "CLOCK_CHOICES",
     "DEFAULT_RULES",
     "ROLES",
     "Clock",
@@ -66,6 +68,8 @@ Clock = Literal[
     "accepted",  # a request or complaint is accepted (受理)
     "recorded",  # an item is recorded
     "received",  # a customer's chat message arrives (V-1)
+    "referred",  # the case reaches the department that handles it (Q-1, C-9)
+    "classified",  # a complaint's nature is decided, or it is made major (C-4..C-7, C-5)
     "completed",  # the work on a case is done (C-14, B-1 callbacks)
     "fixed",  # a next reply time is fixed with the customer (C-1)
     "feedback",  # the department's feedback reaches the assistant (C-11)
@@ -73,6 +77,30 @@ Clock = Literal[
     "application_complete",  # a renovation application is complete
     "works_day",  # each day of active renovation works
 ]
+#: The moments a case is filed: a chat message is received, recorded and accepted at once.
+ACCEPTANCE: frozenset[str] = frozenset({"accepted", "recorded", "received"})
+#: The clocks an estate may give each rule. A rule comes into force at a fixed point of a
+#: case (Q-4 when a request is filed, C-12 important when a complaint is classified, C-14
+#: when the work is done) and stops at one (the answer); its clock can only start at an
+#: event that can happen in between, or the rule would never run. A clock that has not
+#: started yet when the rule comes into force waits for its event (a Q-4 counted from
+#: the referral waits for the referral).
+CLOCK_CHOICES: dict[str, frozenset[str]] = {
+    "V-1-first-response": ACCEPTANCE,
+    "Q-1": ACCEPTANCE,
+    "Q-4": ACCEPTANCE | {"referred", "fixed"},
+    "C-1-next-reply": frozenset({"fixed"}),
+    "C-11-same-day": frozenset({"feedback"}),
+    "C-13-same-day": frozenset({"approved"}),
+    "C-12-important": ACCEPTANCE | {"referred", "classified"},
+    "C-12-major-answer": ACCEPTANCE | {"referred", "classified"},
+    "C-12-major-resolve": ACCEPTANCE | {"referred", "classified"},
+    "C-5-week": ACCEPTANCE | {"referred", "classified"},
+    "C-14": frozenset({"completed"}),
+    "B-1": frozenset({"completed"}),
+    "R-4": frozenset({"application_complete"}),
+    "R-14": frozenset({"works_day"}),
+}
 #: Deadlines that are not a fixed duration after the clock starts.
 DueKind = Literal["end_of_working_day", "end_of_day", "promised"]
 #: What a breach does besides telling ``escalate_to``.
@@ -741,9 +769,16 @@ def _override(prefix: str, rules: Mapping[str, Rule], rule_id: str, fields: dict
             f"{', '.join(f for f in Rule.model_fields if f != 'id')}"
         )
     try:
-        return Rule.model_validate({**rules[rule_id].model_dump(), **fields})
+        rule = Rule.model_validate({**rules[rule_id].model_dump(), **fields})
     except ValidationError as exc:
         raise ValueError(f"{where}: {_describe(exc)}") from None
+    choices = CLOCK_CHOICES.get(rule_id)
+    if choices is not None and rule.clock not in choices:
+        raise ValueError(
+            f"{where}, field 'clock': {rule.clock!r} cannot start this rule (it comes into "
+            f"force and stops elsewhere); choose {', '.join(sorted(choices))}"
+        )
+    return rule
 
 
 def _describe(exc: ValidationError) -> str:

@@ -89,12 +89,15 @@ class Notice:
 
 @dataclass(frozen=True)
 class Timer:
-    """A deadline to start: rule, due time, warning time."""
+    """A deadline to start: rule, due time, warning time; or, ``waiting``, one whose clock
+    starts at the event named in ``data["waiting_for"]`` (``due_at`` is then only when it
+    came into force)."""
 
     rule: str
     due_at: datetime
     warn_at: datetime | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    waiting: bool = False
 
 
 @dataclass
@@ -146,7 +149,10 @@ async def _apply(conn: aiosqlite.Connection, case: Case, effects: Effects) -> No
     if effects.stop:
         await deadlines.settle(conn, case.id, effects.stop)
     for timer in effects.start:
-        await deadlines.schedule(conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data)
+        await deadlines.schedule(
+            conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data,
+            waiting=timer.waiting,
+        )  # fmt: skip
     for notice in effects.notices:
         await enqueue(
             conn,

@@ -1,5 +1,8 @@
 """Durable deadlines: one row per (case, rule), fired exactly once by the sweeper.
 
+A timer whose clock starts at an event that has not happened yet (an estate counting Q-4
+from the referral) is stored ``waiting`` for it, and armed (``pending``) when it happens.
+
 Firing changes the row's state in the same transaction as whatever the firing causes
 (messages queued, a complaint made major), so a deadline never fires twice — not after a
 crash, not after a restart — and one that fell due while the bot was down fires at the
@@ -17,6 +20,9 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, iso, parse_iso, utcnow
+
+#: States of a timer that has not ended: waiting for its clock, running, or warned.
+_OPEN = "('waiting', 'pending', 'warned')"
 
 
 @dataclass(frozen=True)
@@ -51,22 +57,28 @@ async def schedule(
     due_at: datetime,
     warn_at: datetime | None = None,
     data: dict[str, Any] | None = None,
+    *,
+    waiting: bool = False,
 ) -> int:
     """Start a timer inside the caller's transaction (an open one for the same rule and case
-    is replaced: a promise moved, a clock restarted)."""
+    is replaced: a promise moved, a clock restarted, a waiting clock armed).
+
+    ``waiting`` stores it waiting for the event in ``data["waiting_for"]`` instead: never
+    due until :meth:`DeadlineStore.waiting` finds it and the caller schedules it for real."""
     await conn.execute(
         "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule = ?"
-        " AND state IN ('pending', 'warned')",
+        f" AND state IN {_OPEN}",
         (case_id, rule),
     )
     cur = await conn.execute(
-        "INSERT INTO deadlines(case_id, rule, due_at, warn_at, data, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO deadlines(case_id, rule, due_at, warn_at, state, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             case_id,
             rule,
             iso(due_at),
-            iso(warn_at) if warn_at else None,
+            iso(warn_at) if warn_at and not waiting else None,
+            "waiting" if waiting else "pending",
             json.dumps(data or {}, ensure_ascii=False),
             iso(utcnow()),
         ),
@@ -78,15 +90,19 @@ async def settle(
     conn: aiosqlite.Connection, case_id: int, rules: list[str] | None = None, *, met: bool = True
 ) -> int:
     """Stop open timers of a case (all, or some rules): ``met`` when the step was done in
-    time or late, ``cancelled`` when it no longer applies. Returns how many stopped."""
-    state = "met" if met else "cancelled"
-    sql = "UPDATE deadlines SET state = ? WHERE case_id = ? AND state IN ('pending', 'warned')"
-    params: list[Any] = [state, case_id]
-    if rules:
-        sql += f" AND rule IN ({','.join('?' * len(rules))})"
-        params += rules
-    cur = await conn.execute(sql, params)
-    return int(cur.rowcount)
+    time or late, ``cancelled`` when it no longer applies. A timer still waiting for its
+    clock to start never ran: it is cancelled either way. Returns how many stopped."""
+    stopped = 0
+    for state, among in (("met" if met else "cancelled", "('pending', 'warned')"),
+                         ("cancelled", "('waiting')")):  # fmt: skip
+        sql = f"UPDATE deadlines SET state = ? WHERE case_id = ? AND state IN {among}"
+        params: list[Any] = [state, case_id]
+        if rules:
+            sql += f" AND rule IN ({','.join('?' * len(rules))})"
+            params += rules
+        cur = await conn.execute(sql, params)
+        stopped += int(cur.rowcount)
+    return stopped
 
 
 async def mark(
@@ -132,6 +148,14 @@ class DeadlineStore:
         )
         return [_deadline(r) for r in rows]
 
+    async def waiting(self, case_id: int, event: str) -> list[Deadline]:
+        """The case's timers waiting for ``event`` to start their clock, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM deadlines WHERE case_id = ? AND state = 'waiting' ORDER BY id",
+            (case_id,),
+        )
+        return [d for d in map(_deadline, rows) if d.data.get("waiting_for") == event]
+
     async def of_case(self, case_id: int) -> list[Deadline]:
         """Every timer of a case, oldest first."""
         rows = await self.db.fetchall(
@@ -141,7 +165,5 @@ class DeadlineStore:
 
     async def open_count(self) -> int:
         """How many timers are still open."""
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM deadlines WHERE state IN ('pending', 'warned')"
-        )
+        row = await self.db.fetchone(f"SELECT COUNT(*) FROM deadlines WHERE state IN {_OPEN}")
         return int(row[0]) if row else 0

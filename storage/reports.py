@@ -133,7 +133,7 @@ class ReportStore:
         )
         deadline_rows = await self.db.fetchall(
             "SELECT case_id, rule, due_at, state FROM deadlines"
-            f" WHERE case_id IN ({picked}) AND state != 'cancelled' ORDER BY id",
+            f" WHERE case_id IN ({picked}) AND state NOT IN ('cancelled', 'waiting') ORDER BY id",
             params,
         )
         return [_case(r) for r in case_rows], [_deadline(r) for r in deadline_rows]

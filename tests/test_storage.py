@@ -9,7 +9,7 @@ import pytest
 
 from bot.__main__ import main
 from storage import audit
-from storage.db import Database
+from storage.db import Database, migrations
 from storage.identity import IdentityStore
 
 
@@ -27,6 +27,47 @@ async def test_migrations_apply_once_and_rerun_is_a_no_op(tmp_path: Path) -> Non
         await db.close()
     again = await Database.open(tmp_path / "w.db")  # a restart: nothing re-applied
     await again.close()
+
+
+async def test_deadlines_survive_the_migration_that_adds_waiting_clocks(tmp_path: Path) -> None:
+    """0008 rebuilds the deadlines table: a database of the version before keeps its timers
+    (states, warnings, lateness) and their ids, and accepts the new 'waiting' state."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL)"
+    )
+    for version, name, sql in migrations():
+        if version < 8:
+            conn.executescript(sql)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, '2026-11-01')", (version, name)
+            )
+    conn.execute("INSERT INTO estates(name, created_at) VALUES ('阳光花园', '2026-11-01')")
+    conn.execute(
+        "INSERT INTO cases(id, number, estate_id, kind, description, status, accepted_at,"
+        " created_at, updated_at) VALUES (7, 'XQ-20261101-0001', 1, 'request', '漏水', 'new',"
+        " '2026-11-01T01:00:00+00:00', '2026-11-01', '2026-11-01')"
+    )
+    conn.execute(
+        "INSERT INTO deadlines(id, case_id, rule, due_at, warn_at, state, late, created_at)"
+        " VALUES (41, 7, 'Q-4', '2026-11-02T01:00:00+00:00', NULL, 'fired', 1, '2026-11-01')"
+    )
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    try:
+        row = await db.fetchone("SELECT id, rule, state, late FROM deadlines")
+        assert row is not None and tuple(row) == (41, "Q-4", "fired", 1)
+        async with db.write() as w:
+            await w.execute(
+                "INSERT INTO deadlines(case_id, rule, due_at, state, created_at)"
+                " VALUES (7, 'Q-1', '2026-11-01', 'waiting', '2026-11-01')"
+            )
+    finally:
+        await db.close()
 
 
 async def _insert_then_fail(db: Database) -> None:

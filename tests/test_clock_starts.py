@@ -1,0 +1,216 @@
+"""Clock starts an estate chooses (the ``clock`` of a rule in its config): Q-4 counted from
+the referral or the promise, C-12 and C-5 from the classification. A clock whose event has
+not happened yet waits for it; one whose case ends first never runs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.sweeper import Sweeper
+from procedures.deadlines import load_estate
+from storage.cases import Case
+from storage.db import iso
+from tests.conftest import World
+from tests.support.telegram import Group, Harness, Person
+from tests.test_cases import bot, engine_of, file_request, groups, latest_case, open_rules, owner
+from tests.test_followups import file_complaint
+
+__all__ = ["bot", "groups", "owner"]  # fixtures, shared with test_cases
+
+
+def configure(world: World, rules: dict[str, dict[str, Any]]) -> None:
+    """Give the demo estate these rule overrides, as its TOML config would."""
+    engine = engine_of(world)
+    engine.config = {"estates": {"阳光花园": {"rules": rules}}}
+    engine._rules.clear()
+
+
+async def backdate(world: World, case: Case, hours: float) -> Case:
+    """The case was accepted ``hours`` earlier than it was (so clock starts differ)."""
+    accepted = case.accepted_at - timedelta(hours=hours)
+    async with world.db.write() as conn:
+        await conn.execute(
+            "UPDATE cases SET accepted_at = ? WHERE id = ?", (iso(accepted), case.id)
+        )
+    found = await engine_of(world).cases.get(case.id)
+    assert found is not None
+    return found
+
+
+async def due_of(world: World, case: Case, rule: str) -> datetime:
+    row = await world.db.fetchone(
+        "SELECT due_at FROM deadlines WHERE case_id = ? AND rule = ?"
+        " AND state IN ('pending', 'warned')",
+        (case.id, rule),
+    )
+    assert row is not None, f"{rule} is not running"
+    return datetime.fromisoformat(row["due_at"])
+
+
+async def refer(bot: Harness, groups: dict[str, Group]) -> tuple[datetime, datetime]:
+    """The assistant refers the latest case to engineering; returns the moments around it."""
+    assistant = bot.person(9001, "周晓梅")
+    before = datetime.now().astimezone()
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    return before, datetime.now().astimezone()
+
+
+def test_an_estate_may_only_start_a_clock_where_the_rule_can_run() -> None:
+    """A clock the rule would never see (Q-4 from the approval) is refused at load time,
+    naming the estate, the rule, the field and the choices."""
+    config = {"estates": {"阳光花园": {"rules": {"Q-4": {"clock": "referred"}}}}}
+    assert load_estate("阳光花园", config).rule("Q-4").clock == "referred"
+    config = {"estates": {"阳光花园": {"rules": {"Q-4": {"clock": "approved"}}}}}
+    with pytest.raises(ValueError, match="cannot start this rule") as error:
+        load_estate("阳光花园", config)
+    message = str(error.value)
+    assert "阳光花园" in message and "'Q-4'" in message and "'clock'" in message
+    assert "accepted, fixed, received, recorded, referred" in message
+    bad = {"estates": {"阳光花园": {"rules": {"C-14": {"clock": "accepted"}}}}}
+    with pytest.raises(ValueError, match="choose completed"):
+        load_estate("阳光花园", bad)
+
+
+async def test_q4_counted_from_the_referral_waits_for_it_and_then_runs(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-4 with ``clock = "referred"``: the department's time starts when it gets the case."""
+    configure(world, {"Q-4": {"clock": "referred", "due": "2h", "warn_before": "30m"}})
+    supervisor = bot.person(9002, "吴建国")
+    await file_request(owner)
+    case = await backdate(world, await latest_case(world), hours=1)
+    assert (await open_rules(world, case))["Q-4"] == "waiting"
+    async with world.db.write() as conn:  # only Q-4 matters here
+        await conn.execute(
+            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != 'Q-4'",
+            (case.id,),
+        )
+    before, after = await refer(bot, groups)
+    due = await due_of(world, case, "Q-4")
+    # two hours from the referral, not from the acceptance an hour earlier
+    assert before + timedelta(hours=2) - timedelta(seconds=1) <= due <= after + timedelta(hours=2)
+    moment = {"t": due - timedelta(seconds=1)}
+    sweeper = Sweeper(world.db, engine_of(world).react, clock=lambda: moment["t"])
+    assert await sweeper.sweep() == 1  # the warning, 30 minutes before
+    await engine_of(world).deliver()
+    assert not any("超时" in t and case.number in t for t in supervisor.texts())
+    moment["t"] = due
+    assert await sweeper.sweep() == 1
+    await engine_of(world).deliver()
+    assert "超时" in supervisor.last_text and case.number in supervisor.last_text
+
+
+async def test_a_clock_waiting_for_an_event_that_never_comes_never_fires(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Resolved on the spot, a request never reaches a department: its Q-4 counted from the
+    referral is cancelled, and nothing about it is ever sent."""
+    configure(world, {"Q-4": {"clock": "referred"}})
+    supervisor = bot.person(9002, "吴建国")
+    await file_request(owner)
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
+    case = await latest_case(world)
+    assert (await open_rules(world, case))["Q-4"] == "cancelled"
+    far = case.accepted_at + timedelta(days=30)
+    await Sweeper(world.db, engine_of(world).react, clock=lambda: far).sweep()
+    await engine_of(world).deliver()
+    assert not any("处理时限" in t or "Q-4" in t for t in supervisor.texts())
+
+
+async def test_q4_counted_from_the_promise_waits_for_a_time_to_be_fixed(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    configure(world, {"Q-4": {"clock": "fixed"}})
+    await file_request(owner)
+    case = await latest_case(world)
+    await refer(bot, groups)
+    assert (await open_rules(world, case))["Q-4"] == "waiting"  # the referral is not its event
+    engineer = bot.person(9003, "郑海")
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("后天 18:00 前", chat=groups["eng"])
+    case = await latest_case(world)
+    assert case.promised_at is not None
+    assert await due_of(world, case, "Q-4") == case.promised_at.replace(microsecond=0)
+
+
+async def test_c12_important_counted_from_the_classification(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """By default C-12 counts from the acceptance; this estate counts from the decision."""
+    configure(world, {"C-12-important": {"clock": "classified"}})
+    await file_complaint(owner)
+    case = await backdate(world, await latest_case(world), hours=20)
+    before = datetime.now().astimezone()
+    await bot.person(9007, "孙志远").tap("重要")
+    due = await due_of(world, case, "C-12-important")
+    assert due >= before.replace(microsecond=0) + timedelta(days=1) - timedelta(seconds=1)
+    assert due > case.accepted_at + timedelta(days=1, hours=19)  # not from the acceptance
+
+
+async def test_c12_counted_from_acceptance_by_default(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_complaint(owner)
+    case = await backdate(world, await latest_case(world), hours=20)
+    await bot.person(9007, "孙志远").tap("重要")
+    assert await due_of(world, case, "C-12-important") == case.accepted_at + timedelta(days=1)
+
+
+async def test_c5_week_counted_from_the_classification_waits_for_it(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    configure(world, {"C-5-week": {"clock": "classified"}})
+    await file_complaint(owner)
+    case = await latest_case(world)
+    assert (await open_rules(world, case))["C-5-week"] == "waiting"
+    before = datetime.now().astimezone().replace(microsecond=0)
+    await bot.person(9007, "孙志远").tap("轻微")
+    assert await due_of(world, case, "C-5-week") >= before + timedelta(days=7)
+
+
+async def test_c12_major_clocks_counted_from_the_referral_start_when_it_comes(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Declared major before any department has it, the major clocks wait for the referral."""
+    configure(
+        world,
+        {"C-12-major-answer": {"clock": "referred"}, "C-12-major-resolve": {"clock": "referred"}},
+    )
+    await file_complaint(owner)
+    case = await backdate(world, await latest_case(world), hours=5)
+    await bot.person(9007, "孙志远").tap("重大")
+    rules = await open_rules(world, case)
+    assert rules["C-12-major-answer"] == rules["C-12-major-resolve"] == "waiting"
+    before, _ = await refer(bot, groups)
+    answer = await due_of(world, case, "C-12-major-answer")
+    assert answer >= before.replace(microsecond=0) + timedelta(days=2)
+    resolve = await due_of(world, case, "C-12-major-resolve")
+    assert resolve >= before.replace(microsecond=0) + timedelta(days=15)
+
+
+async def test_a_reopened_request_counts_q4_from_the_reopening(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-2: back with its department, the reopening is a new referral for a Q-4 counted from
+    the referral; the old referral does not make it overdue at once."""
+    configure(world, {"Q-4": {"clock": "referred", "due": "4h"}})
+    await file_request(owner)
+    await refer(bot, groups)
+    engineer = bot.person(9003, "郑海")
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await engineer.tap("✅ 已完成", chat=groups["eng"])
+    case = await backdate(world, await latest_case(world), hours=10)
+    async with world.db.write() as conn:  # the first referral was ten hours ago, too
+        await conn.execute(
+            "UPDATE deadlines SET due_at = ? WHERE case_id = ? AND rule = 'Q-4'",
+            (iso(case.accepted_at), case.id),
+        )
+    before = datetime.now().astimezone().replace(microsecond=0)
+    await owner.tap("❌ 没有解决")
+    case = await latest_case(world)
+    assert case.status == "referred"
+    assert await due_of(world, case, "Q-4") >= before + timedelta(hours=4)
