@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     WUYE_DB=/data/wuye.db \
     WUYE_DATA_DIR=/data/files
 
+# A CJK font, so the weekly summary's chart is drawn in Chinese.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot

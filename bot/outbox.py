@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -120,7 +120,9 @@ class OutboxSender:
     async def _send(self, message: OutboxMessage) -> None:
         markup = InlineKeyboardMarkup.de_json(message.markup, self.bot) if message.markup else None
         try:
-            if message.photo:
+            if message.blob:
+                sent = await self._send_blob(message, markup)
+            elif message.photo:
                 sent = await self.bot.send_photo(
                     message.chat_id, message.photo, caption=message.text[:1024] or None,
                     parse_mode=ParseMode.HTML, reply_markup=markup,
@@ -147,6 +149,36 @@ class OutboxSender:
             await self.store.retry(message.id, str(exc), self._later(backoff(message.attempts)))
         else:
             await self.store.sent(message.id, sent.message_id)
+
+    async def _send_blob(self, message: OutboxMessage, markup: InlineKeyboardMarkup | None) -> Any:
+        """Send a stored file (a report's chart or spreadsheet) with ``text`` as its caption:
+        uploaded the first time, then by Telegram's file_id (uploaded again should Telegram
+        no longer know that id)."""
+        assert message.blob is not None
+        blob = await self.store.blob(message.blob)
+        if blob is None:  # cannot happen: the file is written in the message's transaction
+            raise BadRequest(f"stored file {message.blob} is missing")
+        send = self.bot.send_photo if message.blob_as == "photo" else self.bot.send_document
+        caption = message.text[:1024] or None
+
+        async def attempt(what: str | InputFile) -> Any:
+            return await send(
+                message.chat_id, what, caption=caption, parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )  # fmt: skip
+
+        upload = InputFile(blob.data, filename=blob.filename)
+        if blob.file_id is None:
+            sent = await attempt(upload)
+        else:
+            try:
+                sent = await attempt(blob.file_id)
+            except BadRequest:
+                sent = await attempt(upload)
+        media = sent.photo[-1] if message.blob_as == "photo" and sent.photo else sent.document
+        if media is not None and media.file_id != blob.file_id:
+            await self.store.uploaded(blob.sha256, media.file_id)
+        return sent
 
     def _later(self, seconds: float) -> datetime:
         return self.clock() + timedelta(seconds=seconds)

@@ -14,24 +14,37 @@ send it twice; a report whose moment passed while the bot was down goes out at t
 run after start, marked late (补发). The JobQueue is only the clock: the state is in the
 database.
 
-The report is HTML text for now. A chart image and a spreadsheet of the same numbers
-(PROCEDURES.md: "text + a chart image + a spreadsheet") are a later step; they will be
-drawn from :class:`procedures.reports.WeeklySummary` and sent with the text.
+Each recipient gets the report as HTML text, then a chart image and a spreadsheet of the
+same numbers (PROCEDURES.md: "text + a chart image + a spreadsheet", see
+:mod:`bot.report_files`), all queued in that one transaction. Should drawing them fail, the
+text still goes out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.i18n import has, t, t_raw
+from bot.i18n import t, t_raw
+from bot.report_files import (
+    category_counts,
+    department_counts,
+    display_name,
+    file_names,
+    percent_text,
+    rule_title,
+    severity_counts,
+    weekly_chart,
+    weekly_workbook,
+)
 from procedures.deadlines import EstateRules
 from procedures.identity import Department, Role
 from procedures.reports import (
-    UNCLASSIFIED,
     WEEKLY,
     CallbackRate,
+    CaseFacts,
     WeeklySummary,
     WeekSlot,
     is_late,
@@ -117,23 +130,44 @@ async def _weekly(
         rule_order=list(rules.rules),
     )
     late = is_late(slot, now)
-    texts: dict[str, list[str]] = {}
+    font = str(services.settings.chart_font) if services.settings.chart_font else None
+    made: dict[str, list[tuple[str, tuple[str, bytes, str] | None]]] = {}
 
-    def text_for(locale: str) -> list[str]:
-        if locale not in texts:
+    async def parts_for(locale: str) -> list[tuple[str, tuple[str, bytes, str] | None]]:
+        """The text in messages, then the chart and the spreadsheet with their captions."""
+        if locale not in made:
             report = render_weekly(locale, estate.name, summary, slot, rules, late=late)
-            texts[locale] = split_text(report)
-        return texts[locale]
+            parts: list[tuple[str, tuple[str, bytes, str] | None]] = [
+                (part, None) for part in split_text(report)
+            ]
+            try:  # drawn off the event loop; a failure here must not hold the text back
+                chart, sheet = await asyncio.to_thread(
+                    _files, locale, estate.name, summary, slot, rules, cases, font
+                )
+            except Exception:
+                log.exception("weekly chart or spreadsheet of estate %s failed", estate.id)
+            else:
+                png_name, xlsx_name = file_names(locale, estate.name, slot)
+                parts.append(
+                    (t(locale, "report_file.chart_caption", estate=estate.name),
+                     (png_name, chart, "photo"))
+                )  # fmt: skip
+                parts.append(
+                    (t(locale, "report_file.workbook_caption", estate=estate.name),
+                     (xlsx_name, sheet, "document"))
+                )  # fmt: skip
+            made[locale] = parts
+        return made[locale]
 
     messages: list[Outgoing] = []
     people = await engine.people(estate.id, {r.value for r in RECIPIENT_ROLES})
     for person in people:
-        for part in text_for(engine.locale_of(person)):
-            messages.append(Outgoing(person.tg_user_id, part, person.id))
+        for text, attachment in await parts_for(engine.locale_of(person)):
+            messages.append(Outgoing(person.tg_user_id, text, person.id, attachment))
     group = await services.identity.department(estate.id, Department.MANAGEMENT.value)
     if group is not None and group.chat_id is not None:
-        for part in text_for(engine.default_locale):
-            messages.append(Outgoing(group.chat_id, part))
+        for text, attachment in await parts_for(engine.default_locale):
+            messages.append(Outgoing(group.chat_id, text, None, attachment))
     if not messages:
         log.warning("estate %s has nobody to send the weekly summary to", estate.id)
     recorded = await store.record(
@@ -157,6 +191,20 @@ async def _weekly(
 
 
 # --- rendering ------------------------------------------------------------------------
+
+
+def _files(
+    locale: str,
+    estate: str,
+    summary: WeeklySummary,
+    slot: WeekSlot,
+    rules: EstateRules,
+    cases: list[CaseFacts],
+    font: str | None,
+) -> tuple[bytes, bytes]:
+    """The chart (PNG) and the spreadsheet (XLSX) of one language."""
+    chart = weekly_chart(locale, estate, summary, slot, rules, font_path=font)
+    return chart, weekly_workbook(locale, estate, summary, slot, rules, cases)
 
 
 def render_weekly(
@@ -197,40 +245,13 @@ def render_weekly(
     # by department.
     lines += ["", t(locale, "report.section_cases")]
     filed = " · ".join(
-        t(locale, "report.filed_item", kind=_name(locale, f"kind.{kind}", kind), count=count)
+        t(locale, "report.filed_item", kind=display_name(locale, f"kind.{kind}", kind), count=count)
         for kind, count in summary.filed.items()
     )
     lines.append(t_raw(locale, "report.filed", items=filed))
-    unclassified = t(locale, "report.unclassified")
-    lines.append(
-        counts(
-            "report.severities",
-            [
-                (unclassified if key == UNCLASSIFIED else _name(locale, f"severity.{key}", key), n)
-                for key, n in summary.severities.items()
-            ],
-        )
-    )
-    no_category = t(locale, "report.no_category")
-    lines.append(
-        counts(
-            "report.categories",
-            [
-                (_name(locale, f"category.{key}", key) if key else no_category, n)
-                for key, n in summary.categories.items()
-            ],
-        )
-    )
-    no_department = t(locale, "report.no_department")
-    lines.append(
-        counts(
-            "report.departments",
-            [
-                (_name(locale, f"department.{key}", key) if key else no_department, n)
-                for key, n in summary.departments.items()
-            ],
-        )
-    )
+    lines.append(counts("report.severities", severity_counts(locale, summary)))
+    lines.append(counts("report.categories", category_counts(locale, summary)))
+    lines.append(counts("report.departments", department_counts(locale, summary)))
     lines.append(
         t(
             locale,
@@ -250,10 +271,10 @@ def render_weekly(
                 locale,
                 "report.on_time_line",
                 rule=rate.rule,
-                title=_rule_title(locale, rules, rate.rule),
+                title=rule_title(locale, rules, rate.rule),
                 met=rate.met,
                 total=rate.total,
-                percent=_percent(rate.percent),
+                percent=percent_text(rate.percent),
             )
         )
     if not summary.on_time:
@@ -272,7 +293,7 @@ def render_weekly(
                 "report.overdue_line",
                 number=overdue.number,
                 rule=overdue.rule,
-                title=_rule_title(locale, rules, overdue.rule),
+                title=rule_title(locale, rules, overdue.rule),
                 overdue=_duration(locale, overdue.overdue_by),
             )
         )
@@ -292,7 +313,7 @@ def _callback_lines(locale: str, every: CallbackRate, complaints: CallbackRate) 
             "report.callbacks",
             completed=every.completed,
             called=every.called_back,
-            percent=_percent(every.percent),
+            percent=percent_text(every.percent),
         )
     ]
     if complaints.completed:
@@ -302,28 +323,13 @@ def _callback_lines(locale: str, every: CallbackRate, complaints: CallbackRate) 
                 "report.callbacks_complaints",
                 called=complaints.called_back,
                 completed=complaints.completed,
-                percent=_percent(complaints.percent),
+                percent=percent_text(complaints.percent),
             )
         )
     if every.waiting or every.missed:
         lines.append(t(locale, "report.callbacks_open", waiting=every.waiting, missed=every.missed))
         lines.append(t(locale, "report.below_target"))
     return lines
-
-
-def _name(locale: str, key: str, fallback: str) -> str:
-    """A code's display name, or the code itself when no text exists for it."""
-    return t(locale, key) if has(key) else fallback
-
-
-def _rule_title(locale: str, rules: EstateRules, rule_id: str) -> str:
-    """A deadline rule's title (``title_key`` of procedures.deadlines), or nothing."""
-    rule = rules.rules.get(rule_id)
-    return t(locale, rule.title_key) if rule is not None and has(rule.title_key) else ""
-
-
-def _percent(value: int | None) -> str:
-    return "—" if value is None else f"{value}%"
 
 
 def _duration(locale: str, delta: timedelta) -> str:

@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: str = "INFO"
     estates_config: Path | None = None
+    chart_font: Path | None = None  # a .ttf/.ttc with Chinese glyphs for report charts
+
+    @field_validator("chart_font", mode="before")
+    @classmethod
+    def _check_chart_font(cls, value: object) -> object:
+        """``WUYE_CHART_FONT``: empty means none; otherwise a font file that exists."""
+        if value is None or value == "":
+            return None
+        if not Path(str(value)).is_file():
+            raise ValueError(f"no font file at {value} (give a .ttf or .ttc with Chinese glyphs)")
+        return value
+
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8080, ge=1, le=65535)
 

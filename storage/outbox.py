@@ -8,6 +8,7 @@ were queued: only the oldest pending row of each chat is ever handed out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -31,6 +32,28 @@ class OutboxMessage:
     case_id: int | None
     person_id: int | None
     photo: str | None = None
+    blob: str | None = None  # the SHA-256 of a stored file (see :func:`store_blob`)
+    blob_as: str | None = None  # "photo" or "document"
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A file the bot made, as stored: name, bytes, and Telegram's id once uploaded."""
+
+    sha256: str
+    filename: str
+    data: bytes
+    file_id: str | None
+
+
+async def store_blob(conn: aiosqlite.Connection, filename: str, data: bytes) -> str:
+    """Keep a file inside the caller's transaction; returns its SHA-256 (stored once)."""
+    digest = hashlib.sha256(data).hexdigest()
+    await conn.execute(
+        "INSERT OR IGNORE INTO blobs(sha256, filename, data, created_at) VALUES (?, ?, ?, ?)",
+        (digest, filename, data, iso(utcnow())),
+    )
+    return digest
 
 
 async def enqueue(
@@ -43,13 +66,20 @@ async def enqueue(
     person_id: int | None = None,
     not_before: datetime | None = None,
     photo: str | None = None,
+    blob: str | None = None,
+    blob_as: str | None = None,
 ) -> int:
-    """Queue a message (or, with ``photo``, a photo with ``text`` as its caption) inside the
-    caller's write transaction; returns its id."""
+    """Queue a message inside the caller's write transaction; returns its id.
+
+    With ``photo`` (a Telegram file_id) it is that photo with ``text`` as its caption; with
+    ``blob`` (from :func:`store_blob`) the stored file, sent as ``blob_as`` ("photo" or
+    "document"), with ``text`` as its caption."""
+    if (blob is None) != (blob_as is None) or blob_as not in (None, "photo", "document"):
+        raise ValueError("a stored file needs blob_as 'photo' or 'document'")
     now = iso(utcnow())
     cur = await conn.execute(
         "INSERT INTO outbox(chat_id, text, markup, case_id, person_id, next_attempt_at,"
-        " created_at, photo) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, photo, blob, blob_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             chat_id,
             text,
@@ -59,6 +89,8 @@ async def enqueue(
             iso(not_before) if not_before else now,
             now,
             photo,
+            blob,
+            blob_as,
         ),
     )
     return int(cur.lastrowid or 0)
@@ -74,6 +106,8 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         row["case_id"],
         row["person_id"],
         row["photo"],
+        row["blob"],
+        row["blob_as"],
     )
 
 
@@ -92,6 +126,21 @@ class OutboxStore:
             (iso(now), limit),
         )
         return [_message(r) for r in rows]
+
+    async def blob(self, sha256: str) -> Blob | None:
+        """A stored file."""
+        row = await self.db.fetchone("SELECT * FROM blobs WHERE sha256 = ?", (sha256,))
+        if row is None:
+            return None
+        return Blob(row["sha256"], row["filename"], bytes(row["data"]), row["file_id"])
+
+    async def uploaded(self, sha256: str, file_id: str) -> None:
+        """Telegram took the file: later recipients get it by ``file_id``, not a new upload."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE blobs SET file_id = ? WHERE sha256 = ?",
+                (file_id, sha256),
+            )
 
     async def case_of_message(self, chat_id: int, message_id: int) -> int | None:
         """The case a sent message belongs to (a reply to a card is about that case)."""

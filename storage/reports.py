@@ -15,7 +15,7 @@ from procedures.cases import OPEN_STATUSES
 from procedures.reports import CaseFacts, DeadlineFacts, WeekSlot
 from storage import audit
 from storage.db import Database, iso, parse_iso
-from storage.outbox import enqueue
+from storage.outbox import enqueue, store_blob
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,14 @@ class ReportingEstate:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message of a report: to a person privately, or to a department's group."""
+    """One message of a report: to a person privately, or to a department's group; with
+    ``attachment`` (file name, bytes, "photo" or "document") a file with ``text`` as its
+    caption."""
 
     chat_id: int
     text: str
     person_id: int | None = None
+    attachment: tuple[str, bytes, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,18 @@ class ReportStore:
             if cur.rowcount != 1:
                 return False
             report_id = int(cur.lastrowid or 0)
+            stored: dict[bytes, str] = {}
             for message in messages:
-                await enqueue(conn, message.chat_id, message.text, person_id=message.person_id)
+                blob = blob_as = None
+                if message.attachment is not None:
+                    filename, content, blob_as = message.attachment
+                    if content not in stored:
+                        stored[content] = await store_blob(conn, filename, content)
+                    blob = stored[content]
+                await enqueue(
+                    conn, message.chat_id, message.text, person_id=message.person_id,
+                    blob=blob, blob_as=blob_as,
+                )  # fmt: skip
             await audit.append(
                 conn,
                 event=f"report.{kind}_sent",

@@ -36,7 +36,7 @@ from storage.db import iso
 from storage.identity import IdentityStore
 from storage.reports import ReportStore, SentReport
 from tests.conftest import ADMIN_ID, World
-from tests.support.telegram import Group, Harness, Person
+from tests.support.telegram import Group, Harness, JSONDict, Person
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -313,7 +313,14 @@ async def management(world: World, bot: Harness) -> Group:
 
 
 def reports_in(view: Person | Group, marker: str = "周报") -> list[str]:
-    return [text for text in view.texts() if marker in text]
+    """The report's text messages (not the captions of its chart and spreadsheet)."""
+    return [m["text"] for m in view.messages() if "text" in m and marker in m["text"]]
+
+
+def report_files(view: Person | Group) -> tuple[list[JSONDict], list[JSONDict]]:
+    """The chart photos and spreadsheet documents the bot sent to a chat."""
+    messages = view.messages()
+    return [m for m in messages if "photo" in m], [m for m in messages if "document" in m]
 
 
 async def sent(world: World) -> list[SentReport]:
@@ -400,8 +407,11 @@ async def test_q5_exactly_once_on_a_second_run_concurrent_runs_and_a_restart(
     assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9)) == 0
     assert len(reports_in(leader)) == 1
     assert len(await sent(world)) == 1
-    rows = await world.db.fetchall("SELECT text FROM outbox WHERE text LIKE '%周报%'")
+    rows = await world.db.fetchall(
+        "SELECT text FROM outbox WHERE text LIKE '%周报%' AND blob IS NULL"
+    )
     assert len(rows) == 4  # one per recipient (no group bound here)
+    assert len(report_files(leader)[0]) == 1 and len(report_files(leader)[1]) == 1
 
 
 async def test_q5_a_crash_before_the_commit_loses_nothing(
@@ -443,7 +453,7 @@ async def test_q5_national_day_friday_the_report_comes_on_wednesday(
     assert record.period_start == date(2026, 9, 28) and record.due_at == local(2026, 9, 30, 17)
     # The week after the holiday: Friday 10-09 as usual, counting from Wednesday 09-30.
     assert await send_due_weekly(services, local(2026, 10, 9, 17, 0, 5)) == 1
-    assert "统计区间：2026-09-30 17:00 至 2026-10-09 17:00" in leader.last_text
+    assert "统计区间：2026-09-30 17:00 至 2026-10-09 17:00" in reports_in(leader)[-1]
 
 
 async def test_q5_a_missed_friday_is_sent_late_on_monday(
@@ -462,7 +472,7 @@ async def test_q5_a_missed_friday_is_sent_late_on_monday(
     assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9, 1)) == 0
     # That week's own report comes on its Friday, on time.
     assert await send_due_weekly(services_of(world), local(2026, 10, 23, 17, 0, 20)) == 1
-    assert "补发" not in leader.last_text
+    assert "补发" not in reports_in(leader)[-1]
 
 
 async def test_q5_weeks_of_downtime_send_only_the_latest_week(world: World, bot: Harness) -> None:

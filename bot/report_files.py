@@ -1,0 +1,434 @@
+"""The weekly summary as a chart image and a spreadsheet (PROCEDURES.md: "text + a chart
+image + a spreadsheet"), drawn from the same :class:`procedures.reports.WeeklySummary` as
+the text, in the reader's language.
+
+* :func:`weekly_chart`: a PNG a manager reads at a glance on a phone — on-time rate per
+  rule (green at 95 % and over, amber from 80 %, red below), the callback rate against its
+  100 % target, and the week's cases by category and by department.
+* :func:`weekly_workbook`: an ``.xlsx`` to keep and filter — the figures, the rates per
+  rule, the counts, the overdue list and every case of the week.
+
+Chinese labels need a CJK font. :func:`cjk_font` finds one (``WUYE_CHART_FONT``, the usual
+Debian, macOS and Windows paths, then fontconfig); without one the chart is drawn in
+English rather than as empty boxes, and the log says which package to install.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.i18n import has, t
+from procedures.deadlines import EstateRules
+from procedures.reports import UNCLASSIFIED, CaseFacts, WeeklySummary, WeekSlot
+
+log = logging.getLogger(__name__)
+
+#: Where CJK fonts usually are (Debian's fonts-wqy-microhei first: small and complete).
+FONT_PATHS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/STHeiti Medium.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+WIDTH = 1080
+MARGIN = 40
+LABEL_WIDTH = 330
+BAR_HEIGHT = 30
+ROW = 46
+BACKGROUND = (255, 255, 255)
+INK = (33, 37, 41)
+MUTED = (108, 117, 125)
+TRACK = (233, 236, 239)
+GREEN = (46, 160, 67)
+AMBER = (230, 160, 0)
+RED = (214, 57, 57)
+BLUE = (47, 111, 196)
+
+
+@functools.cache
+def cjk_font(configured: str | None = None) -> str | None:
+    """The path of a font with Chinese glyphs, or None when this machine has none."""
+    candidates = [configured] if configured else []
+    candidates += list(FONT_PATHS)
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    if shutil.which("fc-list"):
+        try:
+            listed = subprocess.run(
+                ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            listed = ""
+        for line in sorted(listed.splitlines()):
+            path = line.split(":", 1)[0].strip()
+            if path and Path(path).is_file():
+                return path
+    log.warning(
+        "no CJK font found: weekly charts are drawn in English; install fonts-wqy-microhei "
+        "(Debian) or set WUYE_CHART_FONT to a .ttf/.ttc with Chinese glyphs"
+    )
+    return None
+
+
+def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if path is None:
+        return ImageFont.load_default(size)
+    return ImageFont.truetype(path, size)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a panel: its label, how full (0–1), its colour and the figure at its end."""
+
+    label: str
+    fraction: float
+    colour: tuple[int, int, int]
+    figure: str
+
+
+def rate_colour(percent: int | None) -> tuple[int, int, int]:
+    """Green at 95 % and over, amber from 80 %, red below (and for no figure: muted)."""
+    if percent is None:
+        return MUTED
+    if percent >= 95:
+        return GREEN
+    if percent >= 80:
+        return AMBER
+    return RED
+
+
+def weekly_chart(
+    locale: str,
+    estate: str,
+    summary: WeeklySummary,
+    slot: WeekSlot,
+    rules: EstateRules,
+    *,
+    font_path: str | None = None,
+) -> bytes:
+    """The week's summary as a PNG in ``locale`` (English when no CJK font exists)."""
+    font = cjk_font(font_path)
+    if font is None and locale != "en":
+        locale = "en"
+    calendar = rules.calendar
+
+    def when(moment: datetime) -> str:
+        return calendar.local(moment).strftime("%m-%d %H:%M")
+
+    panels: list[tuple[str, list[Bar]]] = []
+    on_time = [
+        Bar(
+            f"{rate.rule} {rule_title(locale, rules, rate.rule)}".strip(),
+            (rate.percent or 0) / 100,
+            rate_colour(rate.percent),
+            f"{rate.met}/{rate.total} · {percent_text(rate.percent)}",
+        )
+        for rate in summary.on_time
+    ]
+    panels.append((t(locale, "report_file.chart_on_time"), on_time))
+    callbacks = []
+    for key, rate in (
+        ("report_file.callbacks_all", summary.callbacks),
+        ("report_file.callbacks_complaints", summary.complaint_callbacks),
+    ):
+        if rate.completed:
+            callbacks.append(
+                Bar(
+                    t(locale, key),
+                    (rate.percent or 0) / 100,
+                    GREEN if rate.percent == 100 else RED,
+                    f"{rate.called_back}/{rate.completed} · {percent_text(rate.percent)}",
+                )
+            )
+    panels.append((t(locale, "report_file.chart_callbacks"), callbacks))
+    panels.append(
+        (t(locale, "report_file.chart_categories"), _count_bars(category_counts(locale, summary)))
+    )
+    panels.append(
+        (
+            t(locale, "report_file.chart_departments"),
+            _count_bars(department_counts(locale, summary)),
+        )
+    )
+
+    title_font, label_font, small_font = _font(font, 34), _font(font, 22), _font(font, 19)
+    height = MARGIN + 50 + 34 + 20
+    for _, bars in panels:
+        height += 56 + max(len(bars), 1) * ROW + 16
+    height += MARGIN
+    image = Image.new("RGB", (WIDTH, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    y = MARGIN
+    title = t(locale, "report_file.chart_title", estate=estate if font else "").strip(" ·")
+    draw.text((MARGIN, y), title, font=title_font, fill=INK)
+    y += 50
+    period = t(locale, "report_file.period", start=when(slot.window_start), end=when(slot.due_at))
+    draw.text((MARGIN, y), period, font=small_font, fill=MUTED)
+    y += 34 + 20
+    bar_left, bar_right = MARGIN + LABEL_WIDTH, WIDTH - MARGIN - 170
+    for heading, bars in panels:
+        draw.text((MARGIN, y), heading, font=label_font, fill=INK)
+        y += 40
+        draw.line((MARGIN, y, WIDTH - MARGIN, y), fill=TRACK, width=2)
+        y += 16
+        if not bars:
+            draw.text((MARGIN, y + 6), t(locale, "report.none"), font=small_font, fill=MUTED)
+            y += ROW
+        for bar in bars:
+            draw.text(
+                (MARGIN, y + BAR_HEIGHT // 2),
+                _fit(draw, bar.label, label_font, LABEL_WIDTH - 16),
+                font=label_font,
+                fill=INK,
+                anchor="lm",
+            )
+            draw.rectangle((bar_left, y, bar_right, y + BAR_HEIGHT), fill=TRACK)
+            filled = bar_left + round((bar_right - bar_left) * max(0.0, min(bar.fraction, 1.0)))
+            if filled > bar_left:
+                draw.rectangle((bar_left, y, filled, y + BAR_HEIGHT), fill=bar.colour)
+            draw.text(
+                (bar_right + 14, y + BAR_HEIGHT // 2),
+                bar.figure,
+                font=small_font,
+                fill=INK,
+                anchor="lm",
+            )
+            y += ROW
+        y += 16
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _count_bars(pairs: Sequence[tuple[str, int]]) -> list[Bar]:
+    """Bars of counts, the largest full."""
+    top = max((count for _, count in pairs), default=0)
+    return [Bar(name, count / top if top else 0.0, BLUE, str(count)) for name, count in pairs]
+
+
+def _fit(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
+) -> str:
+    """``text``, cut with an ellipsis to fit ``width`` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+# --- spreadsheet ------------------------------------------------------------------------
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
+BOLD = Font(bold=True)
+
+
+def weekly_workbook(
+    locale: str,
+    estate: str,
+    summary: WeeklySummary,
+    slot: WeekSlot,
+    rules: EstateRules,
+    cases: Iterable[CaseFacts],
+) -> bytes:
+    """The week's summary as an ``.xlsx`` in ``locale``: figures, rates per rule, counts, the
+    overdue list and the week's cases (times in the estate's zone)."""
+    calendar = rules.calendar
+
+    def local(moment: datetime | None) -> datetime | None:
+        # Excel has no time zones: the estate's wall-clock time, naive.
+        return calendar.local(moment).replace(tzinfo=None) if moment else None
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = t(locale, "report_file.sheet_summary")
+    sheet.append([t(locale, "report_file.chart_title", estate=estate)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([t(locale, "report_file.from"), local(slot.window_start)])
+    sheet.append([t(locale, "report_file.to"), local(slot.due_at)])
+    sheet.append([])
+    rows: list[tuple[str, object]] = [
+        (t(locale, "report_file.filed", kind=display_name(locale, f"kind.{kind}", kind)), count)
+        for kind, count in summary.filed.items()
+    ]
+    rows += [
+        (t(locale, "report_file.done"), summary.done),
+        (t(locale, "report_file.closed"), summary.closed),
+        (t(locale, "report_file.open_now"), summary.open_now),
+        (t(locale, "report_file.overdue_now"), len(summary.overdue)),
+        (t(locale, "report_file.callbacks_all"), _ratio(summary.callbacks.percent)),
+        (
+            t(locale, "report_file.callbacks_complaints"),
+            _ratio(summary.complaint_callbacks.percent),
+        ),
+    ]
+    for label, value in rows:
+        sheet.append([label, value])
+        if isinstance(value, float):
+            sheet.cell(sheet.max_row, 2).number_format = "0%"
+    for row in sheet.iter_rows(min_row=2, max_row=3, min_col=2, max_col=2):
+        row[0].number_format = "yyyy-mm-dd hh:mm"
+    _widths(sheet, [34, 20])
+
+    rates = book.create_sheet(t(locale, "report_file.sheet_on_time"))
+    _header(rates, ["rule", "title", "due", "met", "missed", "rate"], locale)
+    for rate in summary.on_time:
+        rates.append(
+            [
+                rate.rule,
+                rule_title(locale, rules, rate.rule),
+                rate.total,
+                rate.met,
+                rate.missed,
+                _ratio(rate.percent),
+            ]
+        )
+        rates.cell(rates.max_row, 6).number_format = "0%"
+    _widths(rates, [22, 30, 10, 10, 10, 10])
+
+    counts = book.create_sheet(t(locale, "report_file.sheet_counts"))
+    _header(counts, ["group", "name", "count"], locale)
+    groups = (
+        ("report_file.by_severity", severity_counts(locale, summary)),
+        ("report_file.by_category", category_counts(locale, summary)),
+        ("report_file.by_department", department_counts(locale, summary)),
+    )
+    for key, pairs in groups:
+        for name, count in pairs:
+            counts.append([t(locale, key), name, count])
+    _widths(counts, [16, 24, 10])
+
+    overdue = book.create_sheet(t(locale, "report_file.sheet_overdue"))
+    _header(overdue, ["number", "rule", "title", "due_at", "overdue_hours"], locale)
+    for item in summary.overdue:
+        overdue.append(
+            [
+                item.number,
+                item.rule,
+                rule_title(locale, rules, item.rule),
+                local(item.due_at),
+                round(item.overdue_by.total_seconds() / 3600, 1),
+            ]
+        )
+        overdue.cell(overdue.max_row, 4).number_format = "yyyy-mm-dd hh:mm"
+    _widths(overdue, [22, 22, 30, 18, 14])
+
+    listing = book.create_sheet(t(locale, "report_file.sheet_cases"))
+    columns = ["number", "kind", "category", "severity", "department", "status",
+               "accepted_at", "resolved_at", "closed_at"]  # fmt: skip
+    _header(listing, columns, locale)
+    for case in cases:
+        listing.append(
+            [
+                case.number,
+                display_name(locale, f"kind.{case.kind}", case.kind),
+                display_name(locale, f"category.{case.category}", case.category or ""),
+                display_name(locale, f"severity.{case.severity}", case.severity or ""),
+                display_name(locale, f"department.{case.department}", case.department or ""),
+                display_name(locale, f"status.{case.status}", case.status),
+                local(case.accepted_at),
+                local(case.resolved_at),
+                local(case.closed_at),
+            ]
+        )
+        for column in (7, 8, 9):
+            listing.cell(listing.max_row, column).number_format = "yyyy-mm-dd hh:mm"
+    _widths(listing, [22, 10, 12, 10, 12, 10, 18, 18, 18])
+    listing.freeze_panes = "A2"
+    listing.auto_filter.ref = listing.dimensions
+
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _header(sheet: Worksheet, columns: list[str], locale: str) -> None:
+    sheet.append([t(locale, f"report_file.col_{column}") for column in columns])
+    for cell in sheet[1]:
+        cell.font, cell.fill = BOLD, HEADER_FILL
+        cell.alignment = Alignment(vertical="center")
+    sheet.freeze_panes = "A2"
+
+
+def _widths(sheet: Worksheet, widths: list[int]) -> None:
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def file_names(locale: str, estate: str, slot: WeekSlot) -> tuple[str, str]:
+    """The chart's and the spreadsheet's file names (ASCII-safe estate names are kept)."""
+    stem = f"{t(locale, 'report_file.file_stem')}-{estate}-{slot.period_start.isoformat()}"
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+    return f"{stem}.png", f"{stem}.xlsx"
+
+
+def severity_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]]:
+    unclassified = t(locale, "report.unclassified")
+    return [
+        (unclassified if key == UNCLASSIFIED else display_name(locale, f"severity.{key}", key), n)
+        for key, n in summary.severities.items()
+    ]
+
+
+def category_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]]:
+    none = t(locale, "report.no_category")
+    return [
+        (display_name(locale, f"category.{key}", key) if key else none, n)
+        for key, n in summary.categories.items()
+    ]
+
+
+def department_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]]:
+    none = t(locale, "report.no_department")
+    return [
+        (display_name(locale, f"department.{key}", key) if key else none, n)
+        for key, n in summary.departments.items()
+    ]
+
+
+def display_name(locale: str, key: str, fallback: str) -> str:
+    """A code's display name, or the code itself when no text exists for it."""
+    return t(locale, key) if has(key) else fallback
+
+
+def rule_title(locale: str, rules: EstateRules, rule_id: str) -> str:
+    """A deadline rule's title (``title_key`` of procedures.deadlines), or nothing."""
+    rule = rules.rules.get(rule_id)
+    return t(locale, rule.title_key) if rule is not None and has(rule.title_key) else ""
+
+
+def percent_text(value: int | None) -> str:
+    """``75%``, or a dash when nothing counted."""
+    return "—" if value is None else f"{value}%"
+
+
+def _ratio(value: int | None) -> float | None:
+    return None if value is None else value / 100
