@@ -23,7 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
-from telegram import Bot, InlineKeyboardMarkup, InputFile
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardMarkup,
+    InputFile,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -62,6 +69,27 @@ def retry_seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value: Any = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+#: Any keyboard a queued message can carry.
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+
+
+def reply_markup(data: dict[str, Any] | None, bot: Bot) -> ReplyMarkup | None:
+    """A stored keyboard back as PTB's object: inline buttons on cards, and the reply
+    keyboards, keyboard removals and ForceReply of answers queued by ``handlers.common``."""
+    if not data:
+        return None
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, bot)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, bot)
+    if "force_reply" in data:
+        return ForceReply(
+            selective=data.get("selective"),
+            input_field_placeholder=data.get("input_field_placeholder"),
+        )
+    return ReplyKeyboardRemove(selective=data.get("selective"))
 
 
 class OutboxSender:
@@ -118,7 +146,7 @@ class OutboxSender:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=interval)
 
     async def _send(self, message: OutboxMessage) -> None:
-        markup = InlineKeyboardMarkup.de_json(message.markup, self.bot) if message.markup else None
+        markup = reply_markup(message.markup, self.bot)
         try:
             if message.blob:
                 sent = await self._send_blob(message, markup)
@@ -150,7 +178,7 @@ class OutboxSender:
         else:
             await self.store.sent(message.id, sent.message_id)
 
-    async def _send_blob(self, message: OutboxMessage, markup: InlineKeyboardMarkup | None) -> Any:
+    async def _send_blob(self, message: OutboxMessage, markup: ReplyMarkup | None) -> Any:
         """Send a stored file (a report's chart or spreadsheet) with ``text`` as its caption:
         uploaded the first time, then by Telegram's file_id (uploaded again should Telegram
         no longer know that id)."""

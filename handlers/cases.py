@@ -87,7 +87,7 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
         return ConversationHandler.END
     units = await services(context).identity.units_of(actor.person.id)
     if not units:
-        await reply(update, actor.t("case.residents_only"))
+        await reply(update, context, actor.t("case.residents_only"))
         return ConversationHandler.END
     context.user_data["case"] = {"kind": kind.value, "photos": []}
     eng = engine(context)
@@ -95,7 +95,9 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
     for estate_id in dict.fromkeys(u.estate_id for u in units):
         offered += [c for c in (await eng.rules(estate_id)).categories if c not in offered]
     buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in offered]
-    await reply(update, actor.t(f"case.ask_category_{kind.value}"), keyboard(in_rows(buttons, 3)))
+    await reply(
+        update, context, actor.t(f"case.ask_category_{kind.value}"), keyboard(in_rows(buttons, 3))
+    )
     return Step.CATEGORY
 
 
@@ -126,16 +128,16 @@ async def got_category(update: Update, context: Context) -> int:
         query.message, actor.t("case.category_chosen", category=actor.t(f"category.{category}"))
     )
     if "unit_id" in draft:  # the unit came first (its estate offers other categories)
-        await reply(update, actor.t("case.ask_description"))
+        await reply(update, context, actor.t("case.ask_description"))
         return Step.DESCRIBE
     units = await services(context).identity.units_of(actor.person.id)
     if len(units) == 1:
         draft["unit_id"] = units[0].id
         draft["estate_id"] = units[0].estate_id
-        await reply(update, actor.t("case.ask_description"))
+        await reply(update, context, actor.t("case.ask_description"))
         return Step.DESCRIBE
     buttons = [button(f"{u.estate_name} · {u.label}", f"case:unit:{u.id}") for u in units]
-    await reply(update, actor.t("case.ask_unit"), keyboard(in_rows(buttons, 1)))
+    await reply(update, context, actor.t("case.ask_unit"), keyboard(in_rows(buttons, 1)))
     return Step.UNIT
 
 
@@ -159,9 +161,11 @@ async def got_unit(update: Update, context: Context) -> int:
     if draft.get("category") not in categories:  # that estate does not offer it: ask again
         buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in categories]
         draft.pop("category", None)
-        await reply(update, actor.t("case.category_elsewhere"), keyboard(in_rows(buttons, 3)))
+        await reply(
+            update, context, actor.t("case.category_elsewhere"), keyboard(in_rows(buttons, 3))
+        )
         return Step.CATEGORY
-    await reply(update, actor.t("case.ask_description"))
+    await reply(update, context, actor.t("case.ask_description"))
     return Step.DESCRIBE
 
 
@@ -173,12 +177,13 @@ async def got_description(update: Update, context: Context) -> int:
         return ConversationHandler.END
     text = clean_description(message.text or "")
     if len(text) < 2:
-        await reply(update, actor.t("case.description_too_short"))
+        await reply(update, context, actor.t("case.description_too_short"))
         return Step.DESCRIBE
     draft = _draft(context)
     draft["description"] = text
     await reply(
         update,
+        context,
         actor.t("case.ask_urgency", photos=len(draft.get("photos", []))),
         keyboard(
             [
@@ -201,13 +206,13 @@ async def got_photo(update: Update, context: Context) -> int:
     draft = _draft(context)
     photos: list[str] = draft.setdefault("photos", [])
     if len(photos) >= MAX_PHOTOS:
-        await reply(update, actor.t("case.too_many_photos", limit=MAX_PHOTOS))
+        await reply(update, context, actor.t("case.too_many_photos", limit=MAX_PHOTOS))
     else:
         photos.append(message.photo[-1].file_id)
         if message.caption and not draft.get("description"):
             draft["description"] = clean_description(message.caption)
         if message.media_group_id is None or len(photos) == 1:
-            await reply(update, actor.t("case.photo_received", count=len(photos)))
+            await reply(update, context, actor.t("case.photo_received", count=len(photos)))
     if draft.get("description") and not message.media_group_id:
         return await got_description_from_caption(update, context, actor)
     return Step.DESCRIBE if not draft.get("description") else Step.URGENCY
@@ -218,6 +223,7 @@ async def got_description_from_caption(update: Update, context: Context, actor: 
     draft = _draft(context)
     await reply(
         update,
+        context,
         actor.t("case.ask_urgency", photos=len(draft.get("photos", []))),
         keyboard(
             [
@@ -235,7 +241,7 @@ async def describe_expected(update: Update, context: Context) -> int:
     """Anything else while the description is expected."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, actor.t("case.ask_description"))
+        await reply(update, context, actor.t("case.ask_description"))
     return Step.DESCRIBE
 
 
@@ -279,7 +285,7 @@ async def cancel(update: Update, context: Context) -> int:
     if context.user_data is not None:
         context.user_data.pop("case", None)
     if actor is not None:
-        await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
+        await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
     return ConversationHandler.END
 
 
@@ -507,14 +513,14 @@ async def group_reply(update: Update, context: Context) -> None:
     if case is None:
         return  # a reply to something else: not ours to answer in a group
     if not (eng.is_department_member(actor, case) or eng.is_first_responder(actor, case)):
-        await reply(update, actor.t("case.not_department"))
+        await reply(update, context, actor.t("case.not_department"))
         return
     photo = message.photo[-1].file_id if message.photo else None
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
     if await eng.post_update(case, actor, text, photo) is None:
-        await reply(update, actor.t("progress.closed", number=case.number))
+        await reply(update, context, actor.t("progress.closed", number=case.number))
         return
-    await reply(update, actor.t("progress.recorded", number=case.number))
+    await reply(update, context, actor.t("progress.recorded", number=case.number))
     await eng.deliver()
 
 
@@ -525,7 +531,7 @@ async def my_cases(update: Update, context: Context) -> None:
         return
     cases = await engine(context).cases.of_resident(actor.person.id)
     if not cases:
-        await reply(update, actor.t("case.none_yet"))
+        await reply(update, context, actor.t("case.none_yet"))
         return
     lines = [
         actor.t("case.my_line", number=c.number, kind=actor.t(f"kind.{c.kind}"),
@@ -533,7 +539,7 @@ async def my_cases(update: Update, context: Context) -> None:
                 status=actor.t(f"status.{c.status}"))
         for c in cases
     ]  # fmt: skip
-    await reply(update, actor.t("case.my_title") + "\n" + "\n".join(lines))
+    await reply(update, context, actor.t("case.my_title") + "\n" + "\n".join(lines))
 
 
 async def show_case(update: Update, context: Context) -> None:
@@ -545,16 +551,18 @@ async def show_case(update: Update, context: Context) -> None:
     number = (context.args or [""])[0]
     case = await eng.cases.by_number(number) if number else None
     if case is None:
-        await reply(update, actor.t("case.not_found", number=number[:30]))
+        await reply(update, context, actor.t("case.not_found", number=number[:30]))
         return
     mine = case.resident_id == actor.person.id
     if not (mine or eng.is_staff_of(actor, case.estate_id)):
-        await reply(update, actor.t("case.not_found", number=number[:30]))  # no hint it exists
+        await reply(
+            update, context, actor.t("case.not_found", number=number[:30])
+        )  # no hint it exists
         return
     text = eng.card(actor.locale, case)
     if not mine:
         text += "\n\n" + await eng.timeline(actor.locale, case)
-    await reply(update, text)
+    await reply(update, context, text)
 
 
 def handlers() -> list[AnyHandler]:

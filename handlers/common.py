@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,14 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import BaseHandler, ContextTypes
 
 from bot.i18n import t
@@ -35,6 +43,10 @@ AnyHandler = BaseHandler[Update, "Context", Any]
 
 #: Telegram refuses callback data over 64 bytes; every button's data is checked here.
 CALLBACK_LIMIT = 64
+#: Tries of a direct answer before it goes to the outbox (see :func:`reply`), and the pause
+#: before the second (doubled after each).
+REPLY_TRIES = 3
+REPLY_PAUSE = 0.5
 
 
 @dataclass
@@ -115,14 +127,53 @@ async def who(update: Update, context: Context) -> Actor | None:
     )
 
 
-async def reply(update: Update, text: str, markup: Markup = None) -> Message | None:
-    """Answer in the chat the update came from (HTML)."""
+async def reply(
+    update: Update, context: Context, text: str, markup: Markup = None
+) -> Message | None:
+    """Answer in the chat the update came from (HTML).
+
+    Telegram being slow or down must not cost the person the step they just took: a
+    timeout, a connection error, a 5xx or a 429 the rate limiter gave up on is tried
+    :data:`REPLY_TRIES` times, and then the answer is queued in the outbox, which delivers
+    it when Telegram recovers (returning None), and the conversation goes on. A request
+    Telegram calls bad (``BadRequest``) or a blocked bot (``Forbidden``) is raised: trying
+    again cannot help. As with every send, a timeout after delivery can show the answer
+    twice; it is never lost.
+    """
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
-    )
+    pause = REPLY_PAUSE
+    for attempt in range(1, REPLY_TRIES + 1):
+        try:
+            return await message.reply_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
+            )
+        except BadRequest:
+            raise
+        except (NetworkError, RetryAfter) as exc:
+            if attempt < REPLY_TRIES:
+                await asyncio.sleep(pause)
+                pause *= 2
+                continue
+            log.warning(
+                "answer to chat %s queued in the outbox after %d tries: %s",
+                message.chat_id, attempt, type(exc).__name__,
+            )  # fmt: skip
+            await queue_answer(context, message.chat_id, text, markup)
+    return None
+
+
+async def queue_answer(context: Context, chat_id: int, text: str, markup: Markup = None) -> None:
+    """Hand an answer to the outbox (it keeps trying until Telegram takes it)."""
+    from storage.outbox import enqueue
+
+    svc = services(context)
+    async with svc.db.write() as conn:
+        await enqueue(conn, chat_id, text, markup=markup.to_dict() if markup else None)
+    sender = svc.extras.get("sender")
+    if sender is not None:
+        sender.poke()
 
 
 async def send(

@@ -288,7 +288,7 @@ async def resident_comment(update: Update, context: Context) -> bool:
     if case is None or case.resident_id != actor.person.id:
         return True
     await eng.add_comment(case, actor, (message.text or "").strip()[:MAX_OPINION])
-    await reply(update, actor.t("callback.comment_thanks"))
+    await reply(update, context, actor.t("callback.comment_thanks"))
     await eng.deliver()
     return True
 
@@ -315,14 +315,15 @@ async def opinion_text(update: Update, context: Context) -> None:
     case = await eng.cases.get(int(waiting["case"]))
     text = (message.text or "").strip()[:MAX_OPINION]
     if case is None or len(text) < 4:
-        await reply(update, actor.t("review.too_short"))
+        await reply(update, context, actor.t("review.too_short"))
     elif not (actor.roles_in(case.estate_id) & REVIEWERS or actor.admin_of(case.estate_id)):
-        await reply(update, actor.t("review.only_supervisor"))
+        await reply(update, context, actor.t("review.only_supervisor"))
     else:
         context.user_data.pop("opinion_case", None)
         after = await eng.write_opinion(case, text, actor)
         await reply(
             update,
+            context,
             actor.t("review.opinion_saved" if after else "case.already_moved", number=case.number),
         )
         await eng.deliver()

@@ -31,14 +31,14 @@ async def help_command(update: Update, context: Context) -> None:
     """/help: what the bot does and the commands for this person's roles."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, actor.t("help.intro") + "\n\n" + menu_text(actor))
+        await reply(update, context, actor.t("help.intro") + "\n\n" + menu_text(actor))
 
 
 async def menu(update: Update, context: Context) -> None:
     """/menu: the menu again."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, menu_text(actor))
+        await reply(update, context, menu_text(actor))
 
 
 async def cancel(update: Update, context: Context) -> None:
@@ -53,7 +53,7 @@ async def cancel(update: Update, context: Context) -> None:
             dropped = context.user_data.pop(key, None) is not None or dropped
     if actor is not None:
         key = "common.cancelled" if dropped else "common.nothing_to_cancel"
-        await reply(update, actor.t(key), ReplyKeyboardRemove())
+        await reply(update, context, actor.t(key), ReplyKeyboardRemove())
 
 
 async def lang(update: Update, context: Context) -> None:
@@ -63,7 +63,7 @@ async def lang(update: Update, context: Context) -> None:
         return
     rows = [[button(name, f"lang:{code}")] for code, name in LANGUAGE_NAMES.items()]
     rows.append([button(actor.t("lang.auto"), "lang:auto")])
-    await reply(update, actor.t("lang.choose"), keyboard(rows))
+    await reply(update, context, actor.t("lang.choose"), keyboard(rows))
 
 
 async def on_lang_button(update: Update, context: Context) -> None:
@@ -105,7 +105,7 @@ async def whoami(update: Update, context: Context) -> None:
     text += "\n\n" + actor.t("whoami.roles_title") + "\n" + roles_summary(actor)
     if actor.is_global_admin:
         text += "\n\n" + actor.t("whoami.global_admin")
-    await reply(update, text)
+    await reply(update, context, text)
 
 
 async def hint(update: Update, context: Context) -> None:
@@ -114,7 +114,7 @@ async def hint(update: Update, context: Context) -> None:
     if actor is None:
         return
     key = "hint.registered" if actor.memberships or actor.is_global_admin else "hint.unregistered"
-    await reply(update, actor.t(key))
+    await reply(update, context, actor.t(key))
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -134,7 +134,7 @@ async def group_start(update: Update, context: Context) -> None:
         and update.effective_chat
         and update.effective_chat.type != ChatType.PRIVATE
     ):
-        await reply(update, actor.t("help.group"))
+        await reply(update, context, actor.t("help.group"))
 
 
 def commands() -> list[AnyHandler]:

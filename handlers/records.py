@@ -146,7 +146,7 @@ async def private_only(update: Update, context: Context) -> None:
     """/record or /visit in a group: names and phone numbers are recorded in private only."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, actor.t("common.private_only"))
+        await reply(update, context, actor.t("common.private_only"))
 
 
 async def stale(update: Update, context: Context) -> None:
@@ -219,7 +219,7 @@ async def ask_record(
                 ]
             ]
         )
-    await reply(update, f"{hint}\n{text}" if hint else text, markup)
+    await reply(update, context, f"{hint}\n{text}" if hint else text, markup)
     return step
 
 
@@ -254,7 +254,7 @@ def _expected(key: str, ask: Ask, step: IntEnum, hint_key: str) -> Step:
         if actor is None:
             return int(step)
         if key not in (context.user_data or {}):
-            await reply(update, actor.t("common.stale_button"))
+            await reply(update, context, actor.t("common.stale_button"))
             return ConversationHandler.END
         return await ask(update, context, actor, step, actor.t(hint_key))
 
@@ -272,7 +272,7 @@ def _starter(key: str, ask: Ask, estate_step: IntEnum, next_step: IntEnum) -> St
         context.user_data.pop(key, None)
         estates = await recorder_estates(context, actor)
         if not estates:
-            await reply(update, actor.t(f"{key}.staff_only"))
+            await reply(update, context, actor.t(f"{key}.staff_only"))
             return ConversationHandler.END
         context.user_data[key] = {}
         if len(estates) > 1:
@@ -313,7 +313,7 @@ def _canceller(key: str) -> Step:
         if context.user_data is not None:
             context.user_data.pop(key, None)
         if actor is not None:
-            await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
+            await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
         return ConversationHandler.END
 
     return cancel
@@ -361,7 +361,7 @@ async def got_name(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context, "record")
     if "channel" not in draft:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     name = one_line(message.text or "")
     if not 1 <= len(name) <= MAX_NAME:
@@ -379,7 +379,7 @@ async def got_phone(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context, "record")
     if "caller_name" not in draft:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = message.text or ""
     if is_skip(text):
@@ -428,11 +428,11 @@ async def got_unit_text(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context, "record")
     if "roster_unit_ids" not in draft:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = (message.text or "").strip()
     if is_skip(text):
-        await reply(update, await _skip_unit(context, actor, draft))
+        await reply(update, context, await _skip_unit(context, actor, draft))
         return await ask_record(update, context, actor, RecordStep.KIND)
     units = await services(context).identity.find_units(int(draft["estate_id"]), text)
     if not units:
@@ -443,10 +443,10 @@ async def got_unit_text(update: Update, context: Context) -> int:
         return await ask_record(update, context, actor, RecordStep.UNIT, hint)
     if len(units) > 1:
         buttons = [button(u.label, f"rec:unit:{u.id}") for u in units]
-        await reply(update, actor.t("record.pick_unit"), keyboard(in_rows(buttons, 3)))
+        await reply(update, context, actor.t("record.pick_unit"), keyboard(in_rows(buttons, 3)))
         return RecordStep.UNIT
     draft["unit_id"] = units[0].id
-    await reply(update, actor.t("record.unit_chosen", unit=units[0].label))
+    await reply(update, context, actor.t("record.unit_chosen", unit=units[0].label))
     return await ask_record(update, context, actor, RecordStep.KIND)
 
 
@@ -536,7 +536,7 @@ async def got_record_description(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context, "record")
     if "category" not in draft:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = clean_description(message.text or "")
     if len(text) < 2:
@@ -594,7 +594,7 @@ async def got_record_urgency(update: Update, context: Context) -> int:
         roster = [u for u in await identity.units_for_phone(phone) if u.estate_id == estate_id]
         if roster:
             text += "\n" + actor.t("record.roster_owner", owner=owner_line(roster))
-    await reply(update, text)
+    await reply(update, context, text)
     log.info("case %s recorded (%s) by person %s", case.number, channel, actor.person.id)
     return ConversationHandler.END
 
@@ -686,7 +686,7 @@ async def ask_visit(
     else:
         text = actor.t("visit.ask_score")
         markup = keyboard(_score_rows())
-    await reply(update, f"{hint}\n{text}" if hint else text, markup)
+    await reply(update, context, f"{hint}\n{text}" if hint else text, markup)
     return step
 
 
@@ -731,7 +731,7 @@ async def got_who(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context, "visit")
     if "place" not in draft:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = one_line(message.text or "")
     if not 1 <= len(text) <= MAX_NAME:
@@ -745,14 +745,14 @@ async def got_who(update: Update, context: Context) -> int:
         return await ask_visit(update, context, actor, VisitStep.WHO, hint)
     if units:
         buttons = [button(u.label, f"vis:unit:{u.id}") for u in units]
-        await reply(update, actor.t("record.pick_unit"), keyboard(in_rows(buttons, 3)))
+        await reply(update, context, actor.t("record.pick_unit"), keyboard(in_rows(buttons, 3)))
         return VisitStep.WHO
     if any(ch.isdigit() for ch in text):  # meant as a unit, but there is no such unit
         hint = actor.t("visit.unit_not_found", unit=text)
         return await ask_visit(update, context, actor, VisitStep.WHO, hint)
     draft["name"] = text
     draft["unit_id"] = None
-    await reply(update, actor.t("visit.who_chosen", who=text))
+    await reply(update, context, actor.t("visit.who_chosen", who=text))
     return await ask_visit(update, context, actor, VisitStep.HEARD)
 
 
@@ -778,7 +778,7 @@ async def _visited_unit(
     """The visited unit; its roster owner is named as the resident."""
     draft["unit_id"] = unit.id
     draft["name"] = unit.owner_name
-    await reply(update, actor.t("visit.who_chosen", who=f"{unit.label} {unit.owner_name}"))
+    await reply(update, context, actor.t("visit.who_chosen", who=f"{unit.label} {unit.owner_name}"))
     return await ask_visit(update, context, actor, VisitStep.HEARD)
 
 
@@ -790,7 +790,7 @@ async def got_heard(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context, "visit")
     if "name" not in draft:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = clean_description(message.text or "")
     if len(text) < 2:
@@ -840,6 +840,7 @@ async def got_score(update: Update, context: Context) -> int:
     place = actor.t(f"visit.place.{draft['place']}")
     await reply(
         update,
+        context,
         actor.t("visit.recorded", number=case.number, place=place, who=draft["name"], score=score),
     )
     log.info("visit %s recorded by person %s", case.number, actor.person.id)

@@ -89,9 +89,9 @@ async def start(update: Update, context: Context) -> int:
     if context.user_data is not None:
         context.user_data.pop("reg", None)
     if actor.memberships or actor.is_global_admin:
-        await reply(update, menu_text(actor), ReplyKeyboardRemove())
+        await reply(update, context, menu_text(actor), ReplyKeyboardRemove())
         return ConversationHandler.END
-    await reply(update, actor.t("reg.ask_contact"), contact_keyboard(actor))
+    await reply(update, context, actor.t("reg.ask_contact"), contact_keyboard(actor))
     return Step.CONTACT
 
 
@@ -102,7 +102,7 @@ async def register(update: Update, context: Context) -> int:
         return ConversationHandler.END
     if context.user_data is not None:
         context.user_data.pop("reg", None)
-    await reply(update, actor.t("reg.ask_contact"), contact_keyboard(actor))
+    await reply(update, context, actor.t("reg.ask_contact"), contact_keyboard(actor))
     return Step.CONTACT
 
 
@@ -110,11 +110,11 @@ async def redeem(update: Update, context: Context, actor: Actor, code: str) -> N
     """Use a staff invite: grant its role, or explain why the link does not work."""
     svc = services(context)
     if not looks_like_invite_code(code):
-        await reply(update, actor.t("invite.unknown"))
+        await reply(update, context, actor.t("invite.unknown"))
         return
     result = await svc.identity.redeem_invite(code, actor.person)
     if result.outcome is not InviteOutcome.GRANTED:
-        await reply(update, actor.t(f"invite.{result.outcome.value}"))
+        await reply(update, context, actor.t(f"invite.{result.outcome.value}"))
         return
     fresh = await who(update, context)
     assert fresh is not None and result.role is not None and result.estate_name is not None
@@ -125,6 +125,7 @@ async def redeem(update: Update, context: Context, actor: Actor, code: str) -> N
     )
     await reply(
         update,
+        context,
         fresh.t(
             "invite.granted",
             role=role_name(fresh.locale, result.role),
@@ -145,11 +146,11 @@ async def got_contact(update: Update, context: Context) -> int:
         return Step.CONTACT
     contact = message.contact
     if contact.user_id != actor.person.tg_user_id:
-        await reply(update, actor.t("reg.not_own_contact"), contact_keyboard(actor))
+        await reply(update, context, actor.t("reg.not_own_contact"), contact_keyboard(actor))
         return Step.CONTACT
     phone = normalise_phone(contact.phone_number, international=True)
     if phone is None:
-        await reply(update, actor.t("reg.bad_phone"), ReplyKeyboardRemove())
+        await reply(update, context, actor.t("reg.bad_phone"), ReplyKeyboardRemove())
         return ConversationHandler.END
     svc = services(context)
     units = await svc.identity.units_for_phone(phone)
@@ -167,24 +168,25 @@ async def got_contact(update: Update, context: Context) -> int:
         assert fresh is not None
         await reply(
             update,
+            context,
             fresh.t("reg.bound", units=len(units)) + "\n" + unit_lines(units),
             ReplyKeyboardRemove(),
         )
-        await reply(update, menu_text(fresh))
+        await reply(update, context, menu_text(fresh))
         return ConversationHandler.END
     assert context.user_data is not None
     context.user_data["reg"] = {"phone": phone}
     estates = await svc.identity.estates()
     if not estates:
-        await reply(update, actor.t("reg.no_estates"), ReplyKeyboardRemove())
+        await reply(update, context, actor.t("reg.no_estates"), ReplyKeyboardRemove())
         return ConversationHandler.END
-    await reply(update, actor.t("reg.not_found"), ReplyKeyboardRemove())
+    await reply(update, context, actor.t("reg.not_found"), ReplyKeyboardRemove())
     if len(estates) == 1:
         context.user_data["reg"]["estate_id"] = estates[0].id
-        await reply(update, actor.t("reg.ask_unit", estate=estates[0].name))
+        await reply(update, context, actor.t("reg.ask_unit", estate=estates[0].name))
         return Step.UNIT
     buttons = [button(e.name, f"reg:estate:{e.id}") for e in estates]
-    await reply(update, actor.t("reg.ask_estate"), keyboard(in_rows(buttons)))
+    await reply(update, context, actor.t("reg.ask_estate"), keyboard(in_rows(buttons)))
     return Step.ESTATE
 
 
@@ -192,7 +194,7 @@ async def contact_expected(update: Update, context: Context) -> int:
     """Anything but a contact while one is expected: say how, keep waiting."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, actor.t("reg.contact_expected"), contact_keyboard(actor))
+        await reply(update, context, actor.t("reg.contact_expected"), contact_keyboard(actor))
     return Step.CONTACT
 
 
@@ -213,7 +215,7 @@ async def got_estate(update: Update, context: Context) -> int:
         return ConversationHandler.END
     reg["estate_id"] = estate.id
     await edit(query.message, actor.t("reg.estate_chosen", estate=estate.name))
-    await reply(update, actor.t("reg.ask_unit", estate=estate.name))
+    await reply(update, context, actor.t("reg.ask_unit", estate=estate.name))
     return Step.UNIT
 
 
@@ -221,7 +223,7 @@ async def estate_expected(update: Update, context: Context) -> int:
     """Text while an estate button is expected."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, actor.t("common.tap_a_button"))
+        await reply(update, context, actor.t("common.tap_a_button"))
     return Step.ESTATE
 
 
@@ -233,19 +235,19 @@ async def got_unit(update: Update, context: Context) -> int:
         return ConversationHandler.END
     reg = context.user_data.get("reg") or {}
     if "estate_id" not in reg:
-        await reply(update, actor.t("common.stale_button"))
+        await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = (message.text or "").strip()
     units = await services(context).identity.find_units(reg["estate_id"], text) if text else []
     if not units:
-        await reply(update, actor.t("reg.unit_not_found", unit=text[:40]))
+        await reply(update, context, actor.t("reg.unit_not_found", unit=text[:40]))
         return Step.UNIT
     if len(units) > 1:
         if len(units) > MAX_CHOICES:
-            await reply(update, actor.t("reg.too_many_units", count=len(units)))
+            await reply(update, context, actor.t("reg.too_many_units", count=len(units)))
             return Step.UNIT
         buttons = [button(u.label, f"reg:unit:{u.id}") for u in units]
-        await reply(update, actor.t("reg.pick_unit"), keyboard(in_rows(buttons, 3)))
+        await reply(update, context, actor.t("reg.pick_unit"), keyboard(in_rows(buttons, 3)))
         return Step.UNIT
     return await request_verification(update, context, actor, units[0])
 
@@ -256,7 +258,7 @@ async def unit_expected(update: Update, context: Context) -> int:
     reg = (context.user_data or {}).get("reg") or {}
     estate = await services(context).identity.estate(reg["estate_id"]) if reg else None
     if actor is not None and estate is not None:
-        await reply(update, actor.t("reg.ask_unit", estate=estate.name))
+        await reply(update, context, actor.t("reg.ask_unit", estate=estate.name))
     return Step.UNIT
 
 
@@ -284,14 +286,14 @@ async def request_verification(update: Update, context: Context, actor: Actor, u
     identity = services(context).identity
     if len(await identity.pending_of(actor.person.id)) >= MAX_PENDING:
         context.user_data.pop("reg", None)
-        await reply(update, actor.t("reg.too_many_pending", count=MAX_PENDING))
+        await reply(update, context, actor.t("reg.too_many_pending", count=MAX_PENDING))
         return ConversationHandler.END
     verification, created = await identity.open_verification(actor.person, unit, phone)
     if created:
         await post_verification(context, verification.id)
     context.user_data.pop("reg", None)  # only now: a failed post leaves the step retryable
     key = "reg.verification_sent" if created else "reg.verification_pending"
-    await reply(update, actor.t(key, estate=unit.estate_name, unit=unit.label))
+    await reply(update, context, actor.t(key, estate=unit.estate_name, unit=unit.label))
     return ConversationHandler.END
 
 
@@ -301,7 +303,7 @@ async def cancel(update: Update, context: Context) -> int:
     if context.user_data is not None:
         context.user_data.pop("reg", None)
     if actor is not None:
-        await reply(update, actor.t("common.cancelled"), ReplyKeyboardRemove())
+        await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
     return ConversationHandler.END
 
 

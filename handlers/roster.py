@@ -59,7 +59,7 @@ async def import_command(update: Update, context: Context) -> None:
     if actor is None or context.user_data is None:
         return
     if update.effective_chat and update.effective_chat.type != ChatType.PRIVATE:
-        await reply(update, actor.t("roster.private_only"))
+        await reply(update, context, actor.t("roster.private_only"))
         return
     svc = services(context)
     if context.args:
@@ -70,25 +70,28 @@ async def import_command(update: Update, context: Context) -> None:
             context.user_data["import_new_estate"] = name
             await reply(
                 update,
+                context,
                 actor.t("roster.confirm_new_estate", estate=name),
                 keyboard([[button(actor.t("roster.create_estate"), "imp:new")]]),
             )
             return
         if estate is None or not actor.admin_of(estate.id):
-            await reply(update, actor.t("roster.unknown_estate", estate=name[:ESTATE_NAME_LIMIT]))
+            await reply(
+                update, context, actor.t("roster.unknown_estate", estate=name[:ESTATE_NAME_LIMIT])
+            )
             return
         await choose(update, context, actor, estate)
         return
     estates = await administered(context, actor)
     if not estates:
         key = "roster.no_estates_yet" if actor.is_global_admin else "common.admins_only"
-        await reply(update, actor.t(key))
+        await reply(update, context, actor.t(key))
         return
     if len(estates) == 1:
         await choose(update, context, actor, estates[0])
         return
     buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
-    await reply(update, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
+    await reply(update, context, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
 
 
 async def choose(update: Update, context: Context, actor: Actor, estate: Estate) -> None:
@@ -100,7 +103,7 @@ async def choose(update: Update, context: Context, actor: Actor, estate: Estate)
     if waiting:
         await run_import(update, context, actor, estate, waiting)
     else:
-        await reply(update, actor.t("roster.send_file", estate=estate.name))
+        await reply(update, context, actor.t("roster.send_file", estate=estate.name))
 
 
 async def on_estate_button(update: Update, context: Context) -> None:
@@ -145,7 +148,7 @@ async def got_document(update: Update, context: Context) -> None:
     assert context.user_data is not None
     estates = await administered(context, actor)
     if not estates:
-        await reply(update, actor.t("roster.file_admins_only"))
+        await reply(update, context, actor.t("roster.file_admins_only"))
         return
     doc = message.document
     waiting = {"file_id": doc.file_id, "name": doc.file_name or "", "size": doc.file_size or 0}
@@ -156,7 +159,7 @@ async def got_document(update: Update, context: Context) -> None:
         # Without a recent /import, a file is imported only once the admin taps the estate.
         context.user_data["import_file"] = waiting
         buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
-        await reply(update, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
+        await reply(update, context, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
         return
     await run_import(update, context, actor, estate, waiting)
 
@@ -192,9 +195,9 @@ async def run_import(
     """Download, check and (if every row is good) import one roster file."""
     svc = services(context)
     if int(waiting.get("size") or 0) > MAX_FILE_BYTES:
-        await reply(update, actor.t("roster.too_big"))
+        await reply(update, context, actor.t("roster.too_big"))
         return
-    status = await reply(update, actor.t("roster.reading", estate=estate.name))
+    status = await reply(update, context, actor.t("roster.reading", estate=estate.name))
     assert status is not None
     try:
         file = await context.bot.get_file(waiting["file_id"])
@@ -211,7 +214,7 @@ async def run_import(
         ticker.cancel()
     if not result.ok:
         await edit(status, actor.t("roster.rejected", errors=len(result.errors) or 1))
-        await reply(update, error_report(actor, result.errors))
+        await reply(update, context, error_report(actor, result.errors))
         return
     if len(result.rows) >= PROGRESS_ROWS:
         await edit(status, actor.t("roster.checked", rows=len(result.rows)))
@@ -226,6 +229,7 @@ async def run_import(
     context.user_data.pop("import_chosen_at", None)
     await reply(
         update,
+        context,
         actor.t(
             "roster.imported",
             estate=estate.name,

@@ -66,17 +66,17 @@ async def invite(update: Update, context: Context) -> None:
     if actor is None:
         return
     if update.effective_chat and update.effective_chat.type != ChatType.PRIVATE:
-        await reply(update, actor.t("invite.private_only"))
+        await reply(update, context, actor.t("invite.private_only"))
         return
     estates = await administered(context, actor)
     if not estates:
-        await reply(update, actor.t("common.admins_only"))
+        await reply(update, context, actor.t("common.admins_only"))
         return
     if len(estates) == 1:
-        await reply(update, *role_menu(actor, estates[0]))
+        await reply(update, context, *role_menu(actor, estates[0]))
         return
     buttons = [button(e.name, f"inv:e:{e.id}") for e in estates]
-    await reply(update, actor.t("invite.choose_estate"), keyboard(in_rows(buttons)))
+    await reply(update, context, actor.t("invite.choose_estate"), keyboard(in_rows(buttons)))
 
 
 def role_menu(actor: Actor, estate: Estate) -> tuple[str, InlineKeyboardMarkup]:
@@ -157,7 +157,7 @@ async def bind(update: Update, context: Context) -> None:
     if actor is None or chat is None:
         return
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await reply(update, actor.t("bind.group_only"))
+        await reply(update, context, actor.t("bind.group_only"))
         return
     args = context.args or []
     department = parse_department(args[0]) if args else None
@@ -165,22 +165,23 @@ async def bind(update: Update, context: Context) -> None:
         names = bullet_list(
             [f"<code>{d.value}</code> — {department_name(actor.locale, d)}" for d in Department]
         )
-        await reply(update, t_raw(actor.locale, "bind.usage", departments=names))
+        await reply(update, context, t_raw(actor.locale, "bind.usage", departments=names))
         return
     svc = services(context)
     estates = await administered(context, actor)
     if not estates:
-        await reply(update, actor.t("common.admins_only"))
+        await reply(update, context, actor.t("common.admins_only"))
         return
     if len(args) > 1:
         wanted = " ".join(args[1:])
         estates = [e for e in estates if e.name == " ".join(wanted.split())]
         if not estates:
-            await reply(update, actor.t("bind.unknown_estate", estate=wanted))
+            await reply(update, context, actor.t("bind.unknown_estate", estate=wanted))
             return
     if len(estates) > 1:
         await reply(
             update,
+            context,
             t_raw(
                 actor.locale,
                 "bind.which_estate",
@@ -195,6 +196,7 @@ async def bind(update: Update, context: Context) -> None:
     )
     await reply(
         update,
+        context,
         actor.t(
             "bind.done",
             estate=estate.name,

@@ -231,16 +231,17 @@ async def pending(update: Update, context: Context) -> None:
         if can_verify_owners(actor.roles_in(e), is_global_admin=actor.is_global_admin)
     ]
     if not mine:
-        await reply(update, actor.t("verify.not_allowed"))
+        await reply(update, context, actor.t("verify.not_allowed"))
         return
     open_requests = await svc.identity.pending_verifications(mine)
     if not open_requests:
-        await reply(update, actor.t("verify.none_pending"))
+        await reply(update, context, actor.t("verify.none_pending"))
         return
-    await reply(update, actor.t("verify.pending_count", count=len(open_requests)))
+    await reply(update, context, actor.t("verify.pending_count", count=len(open_requests)))
     for v in open_requests[:PENDING_SHOWN]:
         await reply(
             update,
+            context,
             await request_text(context, actor.locale, v),
             decision_keyboard(actor.locale, v.id),
         )
@@ -250,7 +251,7 @@ async def private_only(update: Update, context: Context) -> None:
     """Personal data stays out of groups: ask for the command in private."""
     actor = await who(update, context)
     if actor is not None:
-        await reply(update, actor.t("common.private_only"))
+        await reply(update, context, actor.t("common.private_only"))
 
 
 def handlers() -> list[AnyHandler]:

@@ -1,0 +1,86 @@
+"""Answers inside a conversation when Telegram is slow or down: tried again, then queued in
+the outbox; the step the person took is kept, and the answer arrives once Telegram is back."""
+
+from __future__ import annotations
+
+import pytest
+from telegram.error import BadRequest, TimedOut
+
+from bot.outbox import OutboxSender
+from tests.conftest import World
+from tests.support.telegram import Harness, Person
+from tests.test_cases import OWNER_PHONE, bot, latest_case
+
+__all__ = ["bot"]  # fixture, shared with test_cases
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("handlers.common.REPLY_PAUSE", 0.0)
+
+
+def sender(world: World) -> OutboxSender:
+    assert world.harness is not None
+    found: OutboxSender = world.harness.application.bot_data["services"].extras["sender"]
+    return found
+
+
+@pytest.fixture
+async def owner(bot: Harness) -> Person:
+    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
+    await person.send("/start")
+    await person.share_contact()
+    return person
+
+
+async def test_one_timeout_is_tried_again_and_answered_once(
+    world: World, bot: Harness, owner: Person
+) -> None:
+    bot.api.raise_next("sendMessage", TimedOut())
+    mark = owner.mark()
+    await owner.send("/request")
+    assert len(owner.texts(mark)) == 1 and owner.buttons()[:1] == ["报修"]
+
+
+async def test_telegram_down_the_answer_is_queued_and_the_step_is_kept(
+    world: World, bot: Harness, owner: Person
+) -> None:
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    bot.api.raise_next("sendMessage", TimedOut(), times=3)  # every try of the next answer
+    mark = owner.mark()
+    await owner.send("厨房水管漏水，地面已经积水")  # the description
+    assert owner.texts(mark) == []  # nothing reached the person yet, and no apology either
+    assert await sender(world).drain() == 1  # Telegram is back: the queued answer goes out
+    [question] = owner.texts(mark)
+    assert "紧急" in " ".join(owner.buttons())  # the urgency question, with its buttons
+    await owner.tap("普通")  # the conversation went on: the description was kept
+    case = await latest_case(world)
+    assert case.description == "厨房水管漏水，地面已经积水" and question
+
+
+async def test_a_queued_answer_keeps_its_reply_keyboard(bot: Harness, world: World) -> None:
+    """The contact button of /start survives the trip through the outbox."""
+    person = bot.person(2002, "李娜", phone="8613900000002")
+    bot.api.raise_next("sendMessage", TimedOut(), times=3)
+    await person.send("/start")
+    assert await sender(world).drain() == 1
+    keyboard = person.reply_keyboard()
+    assert keyboard is not None and keyboard[0][0].get("request_contact") is True
+    await person.press(keyboard[0][0]["text"])
+    assert any("身份验证成功" in text for text in person.texts())
+
+
+async def test_a_bad_request_is_not_retried(world: World, bot: Harness, owner: Person) -> None:
+    """Telegram calling the answer bad is our mistake: it is not sent again, nor queued;
+    the person gets the apology instead."""
+    bot.raise_errors = False  # the error handler answers, as in production
+    bot.api.raise_next("sendMessage", BadRequest("Can't parse entities"))
+    before = len(bot.api.calls_of("sendMessage"))
+    await owner.send("/request")
+    calls = [c for c in bot.api.calls_of("sendMessage")[before:] if c.params["chat_id"] == 2001]
+    assert len(calls) == 2 and calls[0].error is not None  # the answer once, the apology
+    assert "抱歉" in owner.last_text
+    queued = await world.db.fetchone("SELECT COUNT(*) FROM outbox WHERE chat_id = 2001")
+    assert queued is not None and queued[0] == 0
