@@ -58,7 +58,7 @@ from handlers.common import (
     who,
 )
 from procedures.cases import CATEGORIES, Action, Kind, Status, clean_description
-from procedures.phone import normalise_phone
+from procedures.phone import normalise_caller_phone
 from storage.cases import Case, Effects, NewCase
 from storage.db import utcnow
 from storage.identity import Estate, Unit
@@ -384,7 +384,7 @@ async def got_phone(update: Update, context: Context) -> int:
     text = message.text or ""
     if is_skip(text):
         return await _skip_phone(update, context, actor, draft)
-    phone = normalise_phone(text)
+    phone = normalise_caller_phone(text)  # V-4: a caller may ring from a landline
     if phone is None:
         return await ask_record(
             update, context, actor, RecordStep.PHONE, actor.t("record.bad_phone")

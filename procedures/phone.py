@@ -1,7 +1,8 @@
 """Phone numbers: turn what people type (or what a roster holds) into E.164, and mask it.
 
-Only mobile numbers are useful to the bot: an owner is matched by the phone number of
-their Telegram contact, so landlines are rejected. Chinese mobiles are 11 digits starting
+An owner is matched by the phone number of their Telegram contact, so owners' numbers
+(:func:`normalise_phone`) must be mobiles; a caller recorded by staff may ring from a
+landline too (:func:`normalise_caller_phone`). Chinese mobiles are 11 digits starting
 with 13–19; numbers from elsewhere (Hong Kong, Macau, Taiwan, abroad) are kept as long as
 they look like a plausible E.164 number.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["mask_phone", "normalise_phone"]
+__all__ = ["mask_phone", "normalise_caller_phone", "normalise_phone"]
 
 # Characters people put inside phone numbers for readability. NFKC has already turned
 # full-width forms (＋, －, （, ）, ／, the ideographic space) into these ASCII ones.
@@ -63,6 +64,35 @@ def normalise_phone(raw: str, *, international: bool = False) -> str | None:
     if len(digits) == 13 and digits.startswith("86"):
         return _chinese_mobile(digits[2:])
     return _chinese_mobile(digits)
+
+
+# A Chinese landline: area code (10, 2x, or three digits from 3–9) and a 7–8 digit
+# subscriber number; or a 400/800 service number (10 digits).
+_CN_LANDLINE = re.compile(r"(?:(?:10|2\d)\d{8}|[3-9]\d{2}\d{7,8}|[48]00\d{7})")
+
+
+def normalise_caller_phone(raw: str) -> str | None:
+    """Like :func:`normalise_phone`, and Chinese landlines too: a caller rings from the
+    office or from home (``021-6234 5678``, ``0755 1234 5678``, ``+86 21 62345678``,
+    ``400-123-4567``). Owners register with mobiles only; a caller recorded by staff (V-4)
+    may have either. Returns E.164 (``"+862162345678"``) or None."""
+    mobile = normalise_phone(raw)
+    if mobile is not None:
+        return mobile
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
+    for prefix in ("+86", "0086"):
+        if text.startswith(prefix):
+            national = text[len(prefix) :]
+            break
+    else:
+        if text.startswith("+") or text.startswith("00"):
+            return normalise_phone(raw)  # another country's number: as for owners
+        national = text[1:] if text.startswith("0") else text
+        if not text.startswith("0") and text[:3] not in ("400", "800"):
+            return None  # a landline is dialled with its area code's trunk 0
+    if national.startswith("0"):
+        national = national[1:]
+    return "+86" + national if _CN_LANDLINE.fullmatch(national) else None
 
 
 def _chinese_mobile(national: str) -> str | None:

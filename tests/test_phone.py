@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from procedures.phone import mask_phone, normalise_phone
+from procedures.phone import mask_phone, normalise_caller_phone, normalise_phone
 
 MOBILE = "+8613800138000"
 
@@ -124,3 +124,30 @@ def test_masked_phone_keeps_the_country_code_and_hides_the_middle(e164: str, sho
 def test_masking_does_not_leak_text_that_is_not_e164() -> None:
     assert mask_phone("13800138000") == "*******8000"
     assert mask_phone("") == "****"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("021-6234 5678", "+862162345678"),  # Shanghai: 2-digit area code, 8 digits
+        ("(010) 1234-5678", "+861012345678"),  # Beijing
+        ("0755 1234 5678", "+8675512345678"),  # Shenzhen: 3-digit area code
+        ("0571-8765432", "+865718765432"),  # 7-digit subscriber number
+        ("+86 21 62345678", "+862162345678"),
+        ("0086-21-62345678", "+862162345678"),
+        ("400-123-4567", "+864001234567"),  # service numbers
+        ("138 0013 8000", "+8613800138000"),  # mobiles as before
+        ("+852 2345 6789", "+85223456789"),
+    ],
+)
+def test_v4_a_caller_may_ring_from_a_landline(raw: str, expected: str) -> None:
+    assert normalise_caller_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["62345678", "021-123", "010-1234567", "12345", "电话", "0123456"])
+def test_v4_a_landline_needs_its_area_code_and_a_whole_number(raw: str) -> None:
+    assert normalise_caller_phone(raw) is None
+
+
+def test_owners_still_register_with_mobiles_only() -> None:
+    assert normalise_phone("021-6234 5678") is None

@@ -110,6 +110,15 @@ async def test_v1_v4_a_phone_call_reaches_the_first_responder_with_the_callers_m
     assert (await latest_case(world)).status == "done"
 
 
+async def test_v4_a_caller_ringing_from_a_landline_is_recorded(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await record(assistant, phone="021-6234 5678")
+    case = await latest_case(world)
+    assert case.caller_phone == "+862162345678" and case.channel == "phone"
+    assert "李女士" in cs.last_text and "5678" in cs.last_text and "6234" not in cs.last_text
+
+
 async def test_v2_an_urgent_visit_reaches_the_supervisor_at_once(
     world: World, bot: Harness, cs: Group, assistant: Person
 ) -> None:
@@ -136,6 +145,8 @@ async def test_v4_a_bad_number_is_refused_politely_and_asked_again(
     await assistant.send("刘阿姨")
     await assistant.send("12345")
     assert "号码好像不对" in assistant.last_text and "来电显示的号码" in assistant.last_text
+    await assistant.send("021-123")  # a landline without all its digits
+    assert "号码好像不对" in assistant.last_text and "021-6234 5678" in assistant.last_text
     await assistant.send("跳过")  # V-4: a call is recorded with the caller display's number
     assert "不能跳过" in assistant.last_text and "来电显示的号码" in assistant.last_text
     await assistant.send("0138-0013-8001")
