@@ -57,7 +57,7 @@ from handlers.common import (
     services,
     who,
 )
-from procedures.cases import CATEGORIES, Action, Kind, Status, clean_description
+from procedures.cases import CATEGORIES, Action, Kind, clean_description
 from procedures.phone import normalise_caller_phone
 from storage.cases import Case, Effects, NewCase
 from storage.db import utcnow
@@ -817,7 +817,6 @@ async def got_score(update: Update, context: Context) -> int:
         context.user_data.pop("visit", None)
         await edit(query.message, actor.t("visit.staff_only"))
         return ConversationHandler.END
-    await edit(query.message, actor.t("visit.score_chosen", stars="⭐" * score))
     unit = (
         await services(context).identity.unit(int(draft["unit_id"])) if draft["unit_id"] else None
     )
@@ -836,6 +835,8 @@ async def got_score(update: Update, context: Context) -> int:
         ),
         score,
     )
+    # Only now are the buttons gone: had storing failed, the score could be tapped again.
+    await edit(query.message, actor.t("visit.score_chosen", stars="⭐" * score))
     context.user_data.pop("visit", None)
     place = actor.t(f"visit.place.{draft['place']}")
     await reply(
@@ -848,25 +849,21 @@ async def got_score(update: Update, context: Context) -> int:
 
 
 async def store_visit(context: Context, actor: Actor, new: NewCase, score: int) -> Case:
-    """A-1: file the visit with no notices and no clocks, then close it with its score
-    (new → done → closed, each step audited)."""
+    """A-1: file the visit with no notices and no clocks, closed with its score (new → done →
+    closed, each step audited), in one transaction: a crash leaves the visit whole or
+    absent, never filed but open."""
     eng = engine(context)
     rules = await eng.rules(new.estate_id)
-    by, who_ = actor.person.id, f"person:{actor.person.id}"
 
     async def nothing(case: Case) -> Effects:
         return Effects()
 
     local = rules.calendar.local(datetime.now().astimezone())
-    case = await eng.cases.file(new, local, nothing, actor=who_)
-    await eng.cases.step(
-        case.id, Action.RESOLVE, nothing, by=by, actor=who_, expect_status=Status.NEW,
+    scored = {"satisfaction": score, "called_back_at": utcnow(), "callback_channel": "visit"}
+    return await eng.cases.file(
+        new, local, nothing, actor=f"person:{actor.person.id}",
+        then=[(Action.RESOLVE, {}), (Action.CLOSE, scored)],
     )  # fmt: skip
-    closed = await eng.cases.step(
-        case.id, Action.CLOSE, nothing, by=by, actor=who_, expect_status=Status.DONE,
-        changes={"satisfaction": score, "called_back_at": utcnow(), "callback_channel": "visit"},
-    )  # fmt: skip
-    return closed or case
 
 
 cancel_visit = _canceller("visit")

@@ -114,6 +114,11 @@ class Effects:
 Compose = Callable[[Case], Awaitable[Effects]]
 
 
+async def _no_effects(case: Case) -> Effects:
+    """A step that causes nothing besides its own fields and audit event."""
+    return Effects()
+
+
 @dataclass(frozen=True)
 class NewCase:
     """What filing needs."""
@@ -172,9 +177,19 @@ class CaseStore:
         self.db = db
 
     async def file(
-        self, new: NewCase, local_day: datetime, compose: Compose, *, actor: str
+        self,
+        new: NewCase,
+        local_day: datetime,
+        compose: Compose,
+        *,
+        actor: str,
+        then: Sequence[tuple[Action, dict[str, Any]]] = (),
     ) -> Case:
-        """Create a case with its number, photos, deadlines, audit event and notices."""
+        """Create a case with its number, photos, deadlines, audit event and notices.
+
+        ``then`` are steps (action, changed fields) taken at once in the same transaction,
+        each audited, without effects of their own: a visit recorded already closed (A-1)
+        is filed, resolved and closed together, or not at all."""
         now = utcnow()
         day = local_day.date()
         async with self.db.write() as conn:
@@ -229,6 +244,14 @@ class CaseStore:
                 },
             )  # fmt: skip
             await _apply(conn, case, await compose(case))
+            for action, changes in then:
+                stepped = await self._step(
+                    conn, case.id, action, _no_effects, by=new.created_by, actor=actor,
+                    changes=changes, expect_status=case.status,
+                )  # fmt: skip
+                if stepped is None:
+                    raise InvalidTransition(f"cannot {action.value} a new case at once")
+                case = stepped
             return case
 
     async def step(
@@ -258,45 +281,66 @@ class CaseStore:
         if set(fields) - allowed:
             raise ValueError(f"cannot change {sorted(set(fields) - allowed)}")
         async with self.db.write() as conn:
-            row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
-            if row is None:
-                return None
-            before = _case(row)
-            if expect_status is not None and before.status != expect_status:
-                return None
-            if guard is not None and not guard(before):  # checked inside the transaction
-                return None
-            try:
-                status = next_status(before.status, action)
-            except InvalidTransition:
-                return None
-            now = iso(utcnow())
-            fields["status"] = status.value
-            if status.value == "done":
-                fields.setdefault("resolved_at", now)
-            if status.value == "closed":
-                fields["closed_at"] = now
-            encoded = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
-            sets = ", ".join(f"{k} = ?" for k in encoded)
-            await conn.execute(
-                f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
-                [*encoded.values(), now, case_id],
-            )
-            row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
-            assert row is not None
-            after = _case(row)
-            await audit.append(
-                conn,
-                event=f"case.{action.value}",
-                subject=f"case:{case_id}",
-                actor=actor,
-                actor_id=by,
-                estate_id=after.estate_id,
-                data={"from": before.status, "to": after.status, "note": note}
-                | {k: v for k, v in encoded.items() if k != "status"},
-            )
-            await _apply(conn, after, await compose(after))
-            return after
+            return await self._step(
+                conn, case_id, action, compose, by=by, actor=actor, changes=fields,
+                expect_status=expect_status, note=note, guard=guard,
+            )  # fmt: skip
+
+    async def _step(
+        self,
+        conn: aiosqlite.Connection,
+        case_id: int,
+        action: Action,
+        compose: Compose,
+        *,
+        by: int | None,
+        actor: str,
+        changes: dict[str, Any],
+        expect_status: str | None = None,
+        note: str | None = None,
+        guard: Callable[[Case], bool] | None = None,
+    ) -> Case | None:
+        """:meth:`step` inside the caller's transaction."""
+        fields = dict(changes)
+        row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
+        if row is None:
+            return None
+        before = _case(row)
+        if expect_status is not None and before.status != expect_status:
+            return None
+        if guard is not None and not guard(before):  # checked inside the transaction
+            return None
+        try:
+            status = next_status(before.status, action)
+        except InvalidTransition:
+            return None
+        now = iso(utcnow())
+        fields["status"] = status.value
+        if status.value == "done":
+            fields.setdefault("resolved_at", now)
+        if status.value == "closed":
+            fields["closed_at"] = now
+        encoded = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        sets = ", ".join(f"{k} = ?" for k in encoded)
+        await conn.execute(
+            f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
+            [*encoded.values(), now, case_id],
+        )
+        row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
+        assert row is not None
+        after = _case(row)
+        await audit.append(
+            conn,
+            event=f"case.{action.value}",
+            subject=f"case:{case_id}",
+            actor=actor,
+            actor_id=by,
+            estate_id=after.estate_id,
+            data={"from": before.status, "to": after.status, "note": note}
+            | {k: v for k, v in encoded.items() if k != "status"},
+        )
+        await _apply(conn, after, await compose(after))
+        return after
 
     async def get(self, case_id: int) -> Case | None:
         """A case by id."""

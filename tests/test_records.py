@@ -4,11 +4,13 @@ conversation as customer service uses it, and what it causes."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from bot.demo import seed
 from procedures.reports import weekly_summary
+from storage import audit
 from storage.cases import Case
 from storage.identity import IdentityStore
 from storage.reports import ReportStore
@@ -333,6 +335,34 @@ async def test_a1_a_visit_is_recorded_with_its_score_and_closed(
     # Its timeline shows who recorded it.
     await assistant.send(f"/case {case.number}")
     assert "客户访问" in assistant.last_text and "周晓梅" in assistant.last_text
+
+
+async def test_a1_a_visit_is_stored_whole_or_not_at_all(
+    world: World, bot: Harness, cs: Group, assistant: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filed, resolved and closed are one transaction: a failure at the last step leaves no
+    half-recorded visit, and the score can be tapped again."""
+    bot.raise_errors = False
+    await assistant.send("/visit")
+    await assistant.tap("🏠 上门")
+    await assistant.send("1栋 102")
+    await assistant.send("对保洁很满意")
+    real = audit.append
+
+    async def failing(conn: Any, **fields: Any) -> Any:
+        if fields.get("event") == "case.close":
+            raise OSError("disk full")
+        return await real(conn, **fields)
+
+    monkeypatch.setattr("storage.cases.audit.append", failing)
+    await assistant.tap("⭐⭐⭐⭐")
+    assert await world.db.fetchall("SELECT id FROM cases") == []
+    assert "抱歉" in assistant.last_text
+    monkeypatch.setattr("storage.cases.audit.append", real)
+    await assistant.tap("⭐⭐⭐⭐")
+    case = await closed_visit(world)
+    assert case.status == "closed" and "已记录客户访问" in assistant.last_text
+    assert len(await world.db.fetchall("SELECT id FROM cases")) == 1
 
 
 async def test_a1_a_visit_without_a_unit_names_the_resident(
