@@ -9,9 +9,9 @@ from telegram.error import BadRequest, TimedOut
 from bot.outbox import OutboxSender
 from tests.conftest import World
 from tests.support.telegram import Harness, Person
-from tests.test_cases import OWNER_PHONE, bot, latest_case
+from tests.test_cases import bot, latest_case, owner
 
-__all__ = ["bot"]  # fixture, shared with test_cases
+__all__ = ["bot", "owner"]  # fixtures, shared with test_cases
 
 
 @pytest.fixture(autouse=True)
@@ -23,14 +23,6 @@ def sender(world: World) -> OutboxSender:
     assert world.harness is not None
     found: OutboxSender = world.harness.application.bot_data["services"].extras["sender"]
     return found
-
-
-@pytest.fixture
-async def owner(bot: Harness) -> Person:
-    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
-    await person.send("/start")
-    await person.share_contact()
-    return person
 
 
 async def test_one_timeout_is_tried_again_and_answered_once(
