@@ -9,6 +9,7 @@ background sender retries them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from html import escape
@@ -468,17 +469,67 @@ class Engine:
         key: str,
         *,
         markup: Any = None,
+        suffix: str = "",
         **params: object,
     ) -> list[Notice]:
         """A message to everyone holding ``roles`` in the case's estate, privately; ``markup``
-        builds each person's buttons from their locale and the case."""
+        builds each person's buttons from their locale and the case; ``suffix`` follows the
+        headline (a "late" note)."""
         notices = []
         for person in await self.people(case.estate_id, roles):
             locale = self.locale_of(person)
-            text = t(locale, key, number=case.number, **params) + "\n\n" + self.card(locale, case)
+            text = t(locale, key, number=case.number, **params) + suffix
+            text += "\n\n" + self.card(locale, case)
             buttons = _markup(markup(locale, case)) if markup is not None else None
             notices.append(Notice(person.tg_user_id, text, buttons, person.id))
         return notices
+
+    async def to_targets(
+        self, case: Case, targets: Iterable[str], key: str, *, suffix: str = "", **params: object
+    ) -> list[Notice]:
+        """A deadline's message to whom a rule names (``warn_to``, ``escalate_to``; see
+        :data:`procedures.deadlines.ROLES`), each chat once:
+
+        * ``first_responder``, ``customer_assistant``: the customer-service group (or its
+          staff privately, when no group is bound), where whoever is on duty sees it;
+        * ``department_group``, ``patrol_department``: the case's department group;
+        * ``department_head``: the head of the case's department (engineering, customer
+          service), or its group for a department without a head role;
+        * ``approvers``: the customer-department and engineering heads (R-4);
+        * every other name is a role, told privately (cc_supervisor, project_manager…).
+        """
+        cs = Department.CUSTOMER_SERVICE.value
+        departments: list[str] = []
+        roles: set[str] = set()
+        for target in targets:
+            if target in ("first_responder", "customer_assistant"):
+                departments.append(cs)
+            elif target in ("department_group", "patrol_department"):
+                departments.append(case.department or cs)
+            elif target == "department_head":
+                head = HEADS.get(case.department or "")
+                if head is not None:
+                    roles.add(head.value)
+                else:
+                    departments.append(case.department or cs)
+            elif target == "approvers":
+                roles |= {Role.CUSTOMER_HEAD.value, Role.ENGINEERING_HEAD.value}
+            else:
+                roles.add(target)
+
+        def text_for(locale: str) -> tuple[str, None]:
+            text = t(locale, key, number=case.number, **params) + suffix
+            return text + "\n\n" + self.card(locale, case), None
+
+        notices: list[Notice] = []
+        for department in dict.fromkeys(departments):
+            notices += await self.to_department(case, department, text_for)
+        if roles:
+            notices += await self.to_roles(case, roles, key, suffix=suffix, **params)
+        once: dict[int, Notice] = {}  # each chat once (one group named twice…)
+        for notice in notices:
+            once.setdefault(notice.chat_id, notice)
+        return list(once.values())
 
     async def resident(self, case: Case) -> Person | None:
         """The case's resident."""
@@ -1107,19 +1158,11 @@ class Engine:
         if finished and rule.id not in CALLBACK_CLOCKS:
             return  # the work is done: a clock that was not stopped has nothing left to say
         if firing.warning:
-            key = "deadline.warning"
-            target = rule.warn_to or "first_responder"
-            if target in ("first_responder", "customer_assistant"):
-                department = Department.CUSTOMER_SERVICE.value
-            else:
-                department = case.department or Department.CUSTOMER_SERVICE.value
             due = rules.calendar.local(firing.deadline.due_at).strftime("%m-%d %H:%M")
-
-            def warning(locale: str) -> tuple[str, None]:
-                text = t(locale, key, rule=title, number=case.number, due=due) + late
-                return text + "\n" + self.card(locale, case), None
-
-            notices += await self.to_department(case, department, warning)
+            notices += await self.to_targets(
+                case, [rule.warn_to or "first_responder"], "deadline.warning",
+                suffix=late, rule=title, due=due,
+            )  # fmt: skip
             if rule.extension_by:  # C-12: only this role's approval lets it run over
                 notices += await self.to_roles(
                     case, {rule.extension_by}, "complaint.extension_please", rule=title,
@@ -1130,8 +1173,8 @@ class Engine:
                 case, {Role.CUSTOMER_ASSISTANT.value}, "deadline.callback_task", rule=title,
                 markup=self.phone_callback_keyboard,
             )  # fmt: skip
-            notices += await self.to_roles(  # and the supervisor hears it was missed
-                case, set(rule.escalate_to) - {Role.CUSTOMER_ASSISTANT.value},
+            notices += await self.to_targets(  # and the supervisor hears it was missed
+                case, [r for r in rule.escalate_to if r != Role.CUSTOMER_ASSISTANT.value],
                 "deadline.breached", rule=title,
             )  # fmt: skip
         elif rule.on_breach == "make_major":  # C-5: a week unresolved makes it major
@@ -1142,11 +1185,9 @@ class Engine:
                     "deadline.made_major", rule=title,
                 )  # fmt: skip
         else:  # escalate
-            notices += await self.to_roles(
-                case, set(rule.escalate_to), "deadline.breached", rule=title
+            notices += await self.to_targets(
+                case, rule.escalate_to, "deadline.breached", suffix=late, rule=title
             )
-            if late:
-                notices = [Notice(n.chat_id, n.text + late, n.markup, n.person_id) for n in notices]
         if firing.warning is False:
             await audit.append(
                 conn, event="case.deadline_missed", subject=f"case:{case.id}", actor="system",

@@ -1,6 +1,7 @@
-"""Clock starts an estate chooses (the ``clock`` of a rule in its config): Q-4 counted from
-the referral or the promise, C-12 and C-5 from the classification. A clock whose event has
-not happened yet waits for it; one whose case ends first never runs."""
+"""What an estate's config changes in a rule, end to end: whom it warns and escalates to,
+and where its clock starts (Q-4 counted from the referral or the promise, C-12 and C-5
+from the classification). A clock whose event has not happened yet waits for it; one whose
+case ends first never runs."""
 
 from __future__ import annotations
 
@@ -214,3 +215,55 @@ async def test_a_reopened_request_counts_q4_from_the_reopening(
     case = await latest_case(world)
     assert case.status == "referred"
     assert await due_of(world, case, "Q-4") >= before + timedelta(hours=4)
+
+
+# --- warning and escalation targets -----------------------------------------------------------
+
+
+async def sweep(world: World, at: datetime) -> int:
+    fired = await Sweeper(world.db, engine_of(world).react, clock=lambda: at).sweep()
+    await engine_of(world).deliver()
+    return fired
+
+
+async def test_an_estate_names_whom_q1_warns_and_escalates_to(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-1 warning to the supervisor privately, the breach to the project manager (not the
+    defaults: the customer-service group, then the supervisor)."""
+    configure(world, {"Q-1": {"warn_to": "cc_supervisor", "escalate_to": ["project_manager"]}})
+    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
+    await file_request(owner)
+    case = await latest_case(world)
+    async with world.db.write() as conn:
+        await conn.execute(
+            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != 'Q-1'",
+            (case.id,),
+        )
+    cs_before = len(groups["cs"].messages())
+    assert await sweep(world, case.accepted_at + timedelta(minutes=8, seconds=30)) == 1
+    assert "提醒" in supervisor.last_text and case.number in supervisor.last_text
+    assert len(groups["cs"].messages()) == cs_before  # not the group this time
+    assert await sweep(world, case.accepted_at + timedelta(minutes=10, seconds=1)) == 1
+    assert "超时" in manager.last_text and case.number in manager.last_text
+    assert not any("超时" in t for t in supervisor.texts())
+
+
+async def test_the_department_head_is_warned_privately(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """warn_to = "department_head" reaches the head of the department that has the case."""
+    configure(world, {"Q-4": {"warn_to": "department_head"}})
+    head, engineer = bot.person(9004, "冯立"), bot.person(9003, "郑海")
+    await file_request(owner)
+    await refer(bot, groups)
+    case = await latest_case(world)
+    due = await due_of(world, case, "Q-4")
+    async with world.db.write() as conn:
+        await conn.execute(
+            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != 'Q-4'",
+            (case.id,),
+        )
+    assert await sweep(world, due - timedelta(minutes=90)) == 1
+    assert "提醒" in head.last_text and case.number in head.last_text
+    assert not any("提醒" in t for t in engineer.texts())
