@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
@@ -402,7 +403,12 @@ async def api_calls(request: web.Request) -> web.Response:
 async def api_file(request: web.Request) -> web.Response:
     """``GET /api/files/{file_id}``: a file's bytes, for the page to show photos and documents."""
     content, name, mime = request.app[WORLD].file_by_id(request.match_info["file_id"])
-    headers = {"Content-Disposition": f'inline; filename="{name}"'} if name else {}
+    headers = {}
+    if name:  # RFC 6266: an ASCII fallback, and the real (often Chinese) name in UTF-8
+        fallback = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+        headers["Content-Disposition"] = (
+            f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+        )
     return web.Response(
         body=content, content_type=mime or "application/octet-stream", headers=headers
     )

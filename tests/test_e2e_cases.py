@@ -5,13 +5,18 @@ notifications are stuck behind Telegram errors, and a restart that delivers each
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.support.sandbox import BotProcess, Player, SandboxProcess, wait_for
 
@@ -215,3 +220,51 @@ def test_403_and_timeouts_through_the_sandbox_lose_nothing(
     time.sleep(3)
     assert count(sandbox, owner.uid, "已受理", second) == 1
     assert count(sandbox, cs, "新事项", second) == 1
+
+
+def test_q5_the_weekly_summary_arrives_with_its_chart_and_workbook_through_the_sandbox(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """The real bot process, its weekly job and the outbox uploading the files over HTTP: the
+    supervisor gets the text, a chart photo and an .xlsx that opens, and the sandbox serves
+    the workbook under its Chinese name."""
+    process = BotProcess(sandbox, tmp_path / "wuye.db", admins=str(ADMIN))
+    process.cli("seed-demo")
+    # The estate's summary is due two seconds from now (estate time), after it was created.
+    moment = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=2)
+    config = tmp_path / "estates.toml"
+    config.write_text(
+        f'[estates."阳光花园"]\nweekly_summary_weekday = {moment.weekday()}\n'
+        f"weekly_summary_at = {moment.strftime('%H:%M:%S')}\n",
+        encoding="utf-8",
+    )
+    process.env["WUYE_ESTATES_CONFIG"] = str(config)
+    supervisor = sandbox.player(9002, "吴建国")
+    time.sleep(2.5)
+    process.start()
+    try:
+        supervisor.wait_text("阳光花园 周报", timeout=30)
+
+        def files() -> tuple[dict[str, Any], dict[str, Any]] | None:
+            messages = sandbox.messages(9002)
+            photos = [m for m in messages if "photo" in m]
+            documents = [m for m in messages if "document" in m]
+            return (photos[-1], documents[-1]) if photos and documents else None
+
+        photo, document = wait_for(files, 30, "the chart and the workbook")
+        assert "周报图表" in photo["caption"]
+        chart = sandbox_file(sandbox, photo["photo"][-1]["file_id"])
+        assert chart[0][:8] == b"\x89PNG\r\n\x1a\n"
+        data, disposition = sandbox_file(sandbox, document["document"]["file_id"])
+        assert "filename*=UTF-8''" in disposition and ".xlsx" in disposition
+        book = load_workbook(io.BytesIO(data))
+        assert book.sheetnames[0] == "概览"
+        assert query(tmp_path / "wuye.db", "SELECT COUNT(*) FROM reports") == [(1,)]
+    finally:
+        process.stop()
+
+
+def sandbox_file(sandbox: SandboxProcess, file_id: str) -> tuple[bytes, str]:
+    """A file's bytes and Content-Disposition, as the sandbox page downloads it."""
+    with urllib.request.urlopen(f"{sandbox.base}/api/files/{file_id}", timeout=15) as response:
+        return response.read(), str(response.headers.get("Content-Disposition", ""))
