@@ -113,6 +113,7 @@ class Engine:
         *,
         events: frozenset[str] | set[str] = ACCEPTANCE,
         since: datetime | None = None,
+        happening: dict[str, datetime] | None = None,
         **data: Any,
     ) -> Timer:
         """Rule ``rule`` comes into force for ``case`` now; ``at`` is when ``events`` happened.
@@ -122,11 +123,17 @@ class Engine:
         (the rule's ``clock``, one of ``CLOCK_CHOICES``). The clock starts at ``at`` when
         its event is one of ``events``; else at the first time that event happened to the
         case (not before ``since``: a reopened case's clocks count afresh); else the timer
-        waits for the event, and :meth:`arm` starts it when the event happens.
+        waits for the event, and :meth:`arm` starts it when the event happens. ``happening``
+        names other events of this very moment (a complaint made major is classified now).
         """
         rules = await self.rules(case.estate_id)
         clock = rules.rule(rule).clock
-        start = at if clock in events else await self.clock_started(case, clock, since)
+        if happening and clock in happening:
+            start: datetime | None = happening[clock]
+        elif clock in events:
+            start = at
+        else:
+            start = await self.clock_started(case, clock, since)
         if start is None:
             return Timer(rule, at, None, data | {"waiting_for": clock}, waiting=True)
         return await self.timer(case.estate_id, rule, start, **data)
@@ -506,8 +513,8 @@ class Engine:
                 departments.append(cs)
             elif target in ("department_group", "patrol_department"):
                 departments.append(case.department or cs)
-            elif target == "department_head":
-                head = HEADS.get(case.department or "")
+            elif target == "department_head":  # not referred yet: customer service's head
+                head = HEADS.get(case.department or cs)
                 if head is not None:
                     roles.add(head.value)
                 else:
@@ -918,14 +925,17 @@ class Engine:
             expect_status=case.status,
         )  # fmt: skip
 
-    async def major_clocks(self, case: Case, *, answer: bool = True) -> list[Timer]:
+    async def major_clocks(
+        self, case: Case, *, answer: bool = True, made_major_at: datetime | None = None
+    ) -> list[Timer]:
         """C-12 for a major complaint: a clear answer in 2 days, resolved in 15 (from
-        acceptance); any C-12 important clock is replaced by these."""
+        acceptance); any C-12 important clock is replaced by these. ``made_major_at``: the
+        complaint becomes major now (C-5), which is its classification as major for clocks
+        counted from the classification."""
         start = case.accepted_at
-        timers = [await self.clocked(case, "C-12-major-resolve", start)]
-        if answer:
-            timers.insert(0, await self.clocked(case, "C-12-major-answer", start))
-        return timers
+        now = {"classified": made_major_at} if made_major_at is not None else None
+        rules = ["C-12-major-answer", "C-12-major-resolve"] if answer else ["C-12-major-resolve"]
+        return [await self.clocked(case, rule, start, happening=now) for rule in rules]
 
     async def make_major(
         self, conn: aiosqlite.Connection, case_id: int, rule: str, data: dict[str, Any]
@@ -947,9 +957,10 @@ class Engine:
             estate_id=case.estate_id, data={"rule": rule} | data,
         )  # fmt: skip
         await timers.settle(conn, case.id, ["C-12-important"], met=False)
-        started = await self.arm(case, "classified", datetime.now().astimezone())
+        now = datetime.now().astimezone()
+        started = await self.arm(case, "classified", now)
         if case.status != Status.REVIEW:
-            started += await self.major_clocks(case)
+            started += await self.major_clocks(case, made_major_at=now)
         for timer in started:
             await timers.schedule(
                 conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data,

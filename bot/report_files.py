@@ -16,6 +16,7 @@ English rather than as empty boxes, and the log says which package to install.
 from __future__ import annotations
 
 import functools
+import html
 import io
 import logging
 import shutil
@@ -181,14 +182,14 @@ def weekly_chart(
     draw = ImageDraw.Draw(image)
     y = MARGIN
     title = t(locale, "report_file.chart_title", estate=estate if font else "").strip(" ·")
-    draw.text((MARGIN, y), title, font=title_font, fill=INK)
+    draw.text((MARGIN, y), plain(title), font=title_font, fill=INK)
     y += 50
     period = t(locale, "report_file.period", start=when(slot.window_start), end=when(slot.due_at))
-    draw.text((MARGIN, y), period, font=small_font, fill=MUTED)
+    draw.text((MARGIN, y), plain(period), font=small_font, fill=MUTED)
     y += 34 + 20
     bar_left, bar_right = MARGIN + LABEL_WIDTH, WIDTH - MARGIN - 170
     for heading, bars in panels:
-        draw.text((MARGIN, y), heading, font=label_font, fill=INK)
+        draw.text((MARGIN, y), plain(heading), font=label_font, fill=INK)
         y += 40
         draw.line((MARGIN, y, WIDTH - MARGIN, y), fill=TRACK, width=2)
         y += 16
@@ -198,7 +199,7 @@ def weekly_chart(
         for bar in bars:
             draw.text(
                 (MARGIN, y + BAR_HEIGHT // 2),
-                _fit(draw, bar.label, label_font, LABEL_WIDTH - 16),
+                _fit(draw, plain(bar.label), label_font, LABEL_WIDTH - 16),
                 font=label_font,
                 fill=INK,
                 anchor="lm",
@@ -219,6 +220,12 @@ def weekly_chart(
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def plain(text: str) -> str:
+    """A text made for chats (HTML, escaped: ``Rose &amp; Lily``) as a picture or a sheet
+    shows it (``Rose & Lily``)."""
+    return html.unescape(text)
 
 
 def _count_bars(pairs: Sequence[tuple[str, int]]) -> list[Bar]:
@@ -362,6 +369,11 @@ def weekly_workbook(
     listing.freeze_panes = "A2"
     listing.auto_filter.ref = listing.dimensions
 
+    for each in book.worksheets:  # texts are HTML-escaped for chats; a sheet shows them plain
+        for row in each.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.value = plain(cell.value)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

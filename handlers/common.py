@@ -25,6 +25,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import BaseHandler, ContextTypes
 
@@ -132,12 +133,13 @@ async def reply(
 ) -> Message | None:
     """Answer in the chat the update came from (HTML).
 
-    Telegram being slow or down must not cost the person the step they just took: a
-    timeout, a connection error, a 5xx or a 429 the rate limiter gave up on is tried
-    :data:`REPLY_TRIES` times, and then the answer is queued in the outbox, which delivers
-    it when Telegram recovers (returning None), and the conversation goes on. A request
-    Telegram calls bad (``BadRequest``) or a blocked bot (``Forbidden``) is raised: trying
-    again cannot help. As with every send, a timeout after delivery can show the answer
+    Telegram being slow or down must not cost the person the step they just took. A
+    connection error or a 5xx (nothing was sent) is tried :data:`REPLY_TRIES` times; then,
+    or at once after a timeout (it may have been delivered: trying again here would only
+    multiply the copies) or a 429 the rate limiter gave up on, the answer is queued in the
+    outbox, which delivers it when Telegram recovers (returning None), and the conversation
+    goes on. A request Telegram calls bad (``BadRequest``) or a blocked bot (``Forbidden``)
+    is raised: trying again cannot help. A timeout after delivery can show the answer
     twice; it is never lost.
     """
     message = update.effective_message
@@ -152,7 +154,7 @@ async def reply(
         except BadRequest:
             raise
         except (NetworkError, RetryAfter) as exc:
-            if attempt < REPLY_TRIES:
+            if attempt < REPLY_TRIES and not isinstance(exc, TimedOut | RetryAfter):
                 await asyncio.sleep(pause)
                 pause *= 2
                 continue
@@ -161,6 +163,7 @@ async def reply(
                 message.chat_id, attempt, type(exc).__name__,
             )  # fmt: skip
             await queue_answer(context, message.chat_id, text, markup)
+            return None
     return None
 
 

@@ -197,27 +197,40 @@ async def run_import(
     if int(waiting.get("size") or 0) > MAX_FILE_BYTES:
         await reply(update, context, actor.t("roster.too_big"))
         return
+    # None when Telegram is down and the note was queued: the import goes on, and what the
+    # note would have been edited to is sent as a message of its own.
     status = await reply(update, context, actor.t("roster.reading", estate=estate.name))
-    assert status is not None
+
+    async def say(text: str) -> None:
+        if status is not None:
+            await edit(status, text)
+        else:
+            await reply(update, context, text)
+
     try:
         file = await context.bot.get_file(waiting["file_id"])
         data = bytes(await file.download_as_bytearray())
     except TelegramError as exc:
         log.warning("roster download failed: %s", exc)
-        await edit(status, actor.t("roster.download_failed"))
+        await say(actor.t("roster.download_failed"))
         return
     progress = Progress()
-    ticker = asyncio.create_task(tick(status, actor, progress, "roster.checking"))
+    ticker = (
+        asyncio.create_task(tick(status, actor, progress, "roster.checking"))
+        if status is not None
+        else None
+    )
     try:
         result = await asyncio.to_thread(parse_roster, data, waiting.get("name") or "", progress)
     finally:
-        ticker.cancel()
+        if ticker is not None:
+            ticker.cancel()
     if not result.ok:
-        await edit(status, actor.t("roster.rejected", errors=len(result.errors) or 1))
+        await say(actor.t("roster.rejected", errors=len(result.errors) or 1))
         await reply(update, context, error_report(actor, result.errors))
         return
     if len(result.rows) >= PROGRESS_ROWS:
-        await edit(status, actor.t("roster.checked", rows=len(result.rows)))
+        await say(actor.t("roster.checked", rows=len(result.rows)))
     summary = await svc.identity.import_roster(
         estate.id,
         result.rows,

@@ -68,7 +68,8 @@ def normalise_phone(raw: str, *, international: bool = False) -> str | None:
 
 # A Chinese landline: area code (10, 2x, or three digits from 3–9) and a 7–8 digit
 # subscriber number; or a 400/800 service number (10 digits).
-_CN_LANDLINE = re.compile(r"(?:(?:10|2\d)\d{8}|[3-9]\d{2}\d{7,8}|[48]00\d{7})")
+# Subscriber numbers never start with 0 or 1 (those are trunk and special prefixes).
+_CN_LANDLINE = re.compile(r"(?:(?:10|2\d)[2-9]\d{7}|[3-9]\d{2}[2-9]\d{6,7}|[48]00\d{7})", re.ASCII)
 
 
 def normalise_caller_phone(raw: str) -> str | None:

@@ -114,6 +114,16 @@ class Effects:
 Compose = Callable[[Case], Awaitable[Effects]]
 
 
+#: The fields a step may change besides the status (and the times it sets itself).
+_STEP_FIELDS = frozenset(
+    {
+        "department", "assignee_id", "severity", "promised_at", "resolved_at",
+        "satisfaction", "called_back_at", "callback_channel", "invalid_reason",
+        "opinion", "opinion_by", "approved_by", "replied_at",
+    }
+)  # fmt: skip
+
+
 async def _no_effects(case: Case) -> Effects:
     """A step that causes nothing besides its own fields and audit event."""
     return Effects()
@@ -272,17 +282,9 @@ class CaseStore:
         Returns None when the action no longer applies (someone else acted first, the button
         is stale); nothing changes then.
         """
-        allowed = {
-            "department", "assignee_id", "severity", "promised_at", "resolved_at",
-            "satisfaction", "called_back_at", "callback_channel", "invalid_reason",
-            "opinion", "opinion_by", "approved_by", "replied_at",
-        }  # fmt: skip
-        fields = dict(changes or {})
-        if set(fields) - allowed:
-            raise ValueError(f"cannot change {sorted(set(fields) - allowed)}")
         async with self.db.write() as conn:
             return await self._step(
-                conn, case_id, action, compose, by=by, actor=actor, changes=fields,
+                conn, case_id, action, compose, by=by, actor=actor, changes=changes or {},
                 expect_status=expect_status, note=note, guard=guard,
             )  # fmt: skip
 
@@ -302,6 +304,8 @@ class CaseStore:
     ) -> Case | None:
         """:meth:`step` inside the caller's transaction."""
         fields = dict(changes)
+        if set(fields) - _STEP_FIELDS:
+            raise ValueError(f"cannot change {sorted(set(fields) - _STEP_FIELDS)}")
         row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
         if row is None:
             return None

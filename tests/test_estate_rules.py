@@ -5,7 +5,7 @@ case ends first never runs."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -193,28 +193,62 @@ async def test_c12_major_clocks_counted_from_the_referral_start_when_it_comes(
     assert resolve >= before.replace(microsecond=0) + timedelta(days=15)
 
 
+def audit_clock(monkeypatch: pytest.MonkeyPatch, ago: timedelta) -> None:
+    """Audit events written from now on are stamped ``ago`` in the past (the trail is
+    append-only: its times cannot be edited afterwards)."""
+    monkeypatch.setattr("storage.audit.utcnow", lambda: datetime.now(UTC) - ago)
+
+
 async def test_a_reopened_request_counts_q4_from_the_reopening(
-    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """C-2: back with its department, the reopening is a new referral for a Q-4 counted from
-    the referral; the old referral does not make it overdue at once."""
+    the referral; the referral of ten hours ago does not make it overdue at once."""
     configure(world, {"Q-4": {"clock": "referred", "due": "4h"}})
     await file_request(owner)
+    audit_clock(monkeypatch, timedelta(hours=10))
     await refer(bot, groups)
     engineer = bot.person(9003, "郑海")
     await engineer.tap("🙋 接单", chat=groups["eng"])
     await engineer.tap("✅ 已完成", chat=groups["eng"])
-    case = await backdate(world, await latest_case(world), hours=10)
-    async with world.db.write() as conn:  # the first referral was ten hours ago, too
-        await conn.execute(
-            "UPDATE deadlines SET due_at = ? WHERE case_id = ? AND rule = 'Q-4'",
-            (iso(case.accepted_at), case.id),
-        )
+    monkeypatch.undo()
     before = datetime.now().astimezone().replace(microsecond=0)
     await owner.tap("❌ 没有解决")
     case = await latest_case(world)
     assert case.status == "referred"
     assert await due_of(world, case, "Q-4") >= before + timedelta(hours=4)
+
+
+async def test_a_complaint_made_major_counts_major_clocks_from_then(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """C-5: a complaint judged minor six days ago and made major now is classified major
+    now: major clocks counted from the classification start now, not six days back."""
+    configure(
+        world,
+        {
+            "C-12-major-answer": {"clock": "classified"},
+            "C-12-major-resolve": {"clock": "classified"},
+        },
+    )
+    await file_complaint(owner)
+    audit_clock(monkeypatch, timedelta(days=6))
+    await bot.person(9007, "孙志远").tap("轻微")
+    monkeypatch.undo()
+    case = await latest_case(world)
+    before = datetime.now().astimezone().replace(microsecond=0)
+    async with world.db.write() as conn:
+        assert await engine_of(world).make_major(conn, case.id, "C-5-event", {})
+    assert await due_of(world, case, "C-12-major-answer") >= before + timedelta(days=2)
+    assert await due_of(world, case, "C-12-major-resolve") >= before + timedelta(days=15)
 
 
 # --- warning and escalation targets -----------------------------------------------------------

@@ -130,11 +130,12 @@ def test_masking_does_not_leak_text_that_is_not_e164() -> None:
     ("raw", "expected"),
     [
         ("021-6234 5678", "+862162345678"),  # Shanghai: 2-digit area code, 8 digits
-        ("(010) 1234-5678", "+861012345678"),  # Beijing
-        ("0755 1234 5678", "+8675512345678"),  # Shenzhen: 3-digit area code
+        ("(010) 6512-3456", "+861065123456"),  # Beijing
+        ("0755 2345 6789", "+8675523456789"),  # Shenzhen: 3-digit area code
         ("0571-8765432", "+865718765432"),  # 7-digit subscriber number
         ("+86 21 62345678", "+862162345678"),
         ("0086-21-62345678", "+862162345678"),
+        ("０２１－６２３４５６７８", "+862162345678"),  # full-width, as some keyboards type
         ("400-123-4567", "+864001234567"),  # service numbers
         ("138 0013 8000", "+8613800138000"),  # mobiles as before
         ("+852 2345 6789", "+85223456789"),
@@ -144,7 +145,20 @@ def test_v4_a_caller_may_ring_from_a_landline(raw: str, expected: str) -> None:
     assert normalise_caller_phone(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["62345678", "021-123", "010-1234567", "12345", "电话", "0123456"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "62345678",  # no area code
+        "021-123",
+        "010-6512345",  # a digit short
+        "021 0234 5678",  # subscriber numbers never start with 0 or 1
+        "0755 1234 5678",
+        "021٦٢٣٤٥٦٧٨",  # Arabic-Indic digits are not a phone number
+        "12345",
+        "电话",
+        "0123456",
+    ],
+)
 def test_v4_a_landline_needs_its_area_code_and_a_whole_number(raw: str) -> None:
     assert normalise_caller_phone(raw) is None
 

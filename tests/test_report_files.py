@@ -222,3 +222,11 @@ def test_without_a_cjk_font_the_chart_is_drawn_in_english(
         assert "fonts-wqy-microhei" in caplog.text
     finally:
         files.cjk_font.cache_clear()
+
+
+def test_names_with_html_characters_are_written_plainly() -> None:
+    """Texts are HTML-escaped for chats; a workbook cell shows "Rose & Lily" as typed."""
+    rules = load_estate("Rose & Lily")
+    summary = summary_with([RuleRate("Q-1", 1, 0)], CallbackRate())
+    data = files.weekly_workbook("en", "Rose & Lily", summary, slot(), rules, [])
+    assert sheet_rows(data, "Summary")[0][0] == "Rose & Lily · service quality this week"

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from openpyxl import Workbook
+from telegram.error import TimedOut
 
 from bot.demo import seed
 from storage.identity import IdentityStore
@@ -185,3 +186,14 @@ async def test_a_new_estate_needs_a_confirming_tap(
     assert "新增 2" in admin.last_text
     estate = await IdentityStore(world.db).estate_by_name("翠湖苑")
     assert estate is not None
+
+
+async def test_a_timeout_on_the_reading_note_does_not_stop_the_import(
+    world: World, bot: Harness, admin: Person
+) -> None:
+    """The "reading…" note timed out (queued for later): the import goes on and reports."""
+    await admin.send("/import")
+    bot.api.raise_next("sendMessage", TimedOut())
+    await admin.send_document(GOOD.encode("gbk"), "清册.csv")
+    assert await unit_count(world) == 38
+    assert any("新增 2" in text for text in admin.texts())
