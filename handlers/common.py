@@ -34,6 +34,7 @@ from bot.settings import Settings
 from procedures.identity import Role, is_estate_admin, locale_for
 from storage.db import Database
 from storage.identity import IdentityStore, Membership, Person
+from storage.outbox import OutboxStore, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +139,17 @@ async def reply(
     or at once after a timeout (it may have been delivered: trying again here would only
     multiply the copies) or a 429 the rate limiter gave up on, the answer is queued in the
     outbox, which delivers it when Telegram recovers (returning None), and the conversation
-    goes on. A request Telegram calls bad (``BadRequest``) or a blocked bot (``Forbidden``)
-    is raised: trying again cannot help. A timeout after delivery can show the answer
-    twice; it is never lost.
+    goes on. While anything queued for the chat is still waiting, the answer is queued
+    behind it rather than overtaking it. A request Telegram calls bad (``BadRequest``) or
+    a blocked bot (``Forbidden``) is raised: trying again cannot help. A timeout after
+    delivery can show the answer twice; it is never lost.
     """
     message = update.effective_message
     if message is None:
+        return None
+    if await OutboxStore(services(context).db).waiting_in(message.chat_id):
+        # Something queued earlier for this chat has not gone out yet: keep the order.
+        await queue_answer(context, message.chat_id, text, markup)
         return None
     pause = REPLY_PAUSE
     for attempt in range(1, REPLY_TRIES + 1):
@@ -169,8 +175,6 @@ async def reply(
 
 async def queue_answer(context: Context, chat_id: int, text: str, markup: Markup = None) -> None:
     """Hand an answer to the outbox (it keeps trying until Telegram takes it)."""
-    from storage.outbox import enqueue
-
     svc = services(context)
     async with svc.db.write() as conn:
         await enqueue(conn, chat_id, text, markup=markup.to_dict() if markup else None)

@@ -150,6 +150,13 @@ class OutboxStore:
         )
         return int(row["case_id"]) if row and row["case_id"] is not None else None
 
+    async def waiting_in(self, chat_id: int) -> bool:
+        """Whether a message to this chat still waits (a direct answer must not overtake it)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM outbox WHERE state = 'pending' AND chat_id = ? LIMIT 1", (chat_id,)
+        )
+        return row is not None
+
     async def pending_count(self) -> int:
         """How many messages wait (for health checks and tests)."""
         row = await self.db.fetchone("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")

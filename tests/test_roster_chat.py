@@ -191,9 +191,13 @@ async def test_a_new_estate_needs_a_confirming_tap(
 async def test_a_timeout_on_the_reading_note_does_not_stop_the_import(
     world: World, bot: Harness, admin: Person
 ) -> None:
-    """The "reading…" note timed out (queued for later): the import goes on and reports."""
+    """The "reading…" note timed out (queued for later): the import goes on, and its report
+    follows the note, in order."""
     await admin.send("/import")
+    mark = admin.mark()
     bot.api.raise_next("sendMessage", TimedOut())
     await admin.send_document(GOOD.encode("gbk"), "清册.csv")
     assert await unit_count(world) == 38
-    assert any("新增 2" in text for text in admin.texts())
+    await bot.application.bot_data["services"].extras["sender"].drain()
+    texts = admin.texts(mark)
+    assert "阳光花园" in texts[0] and "新增 2" in texts[-1]
