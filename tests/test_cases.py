@@ -398,3 +398,25 @@ async def test_residents_choose_from_their_estates_categories(
     engine._rules.clear()
     await owner.send("/request")
     assert owner.buttons() == ["报修", "噪音"]
+
+
+async def test_staff_of_another_estate_see_and_move_nothing_here(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Access: a customer assistant of 翠湖苑, even in this estate's group, cannot read an
+    阳光花园 case's timeline nor resolve it with a button."""
+    identity = IdentityStore(world.db)
+    other = await identity.ensure_estate("翠湖苑")
+    stranger = bot.person(3001, "外项目客服")
+    await stranger.send("/start")
+    person = await identity.person_by_tg(3001)
+    assert person is not None
+    await identity.grant_role(person.id, other.id, "customer_assistant", actor="test")
+    await file_request(owner)
+    case = await latest_case(world)
+    await stranger.send(f"/case {case.number}")
+    assert case.description not in stranger.last_text
+    await stranger.tap_data(f"cs:resolve:{case.id}", chat=groups["cs"])
+    assert (await latest_case(world)).status == "new"
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") and answer.get("text")
