@@ -421,6 +421,33 @@ class Engine:
             note=(text or "📷")[:500],
         )  # fmt: skip
 
+    async def open_clocks(self, locale: str, case: Case) -> str | None:
+        """The case's deadlines still running (and waiting for their event), soonest first,
+        for staff reading ``/case``; None when none is open."""
+        rules = await self.rules(case.estate_id)
+        found = [
+            d for d in await DeadlineStore(self.identity.db).of_case(case.id)
+            if d.state in ("pending", "warned", "waiting")
+        ]  # fmt: skip
+        if not found:
+            return None
+        lines = [t(locale, "clocks.title")]
+        for deadline in sorted(found, key=lambda d: (d.state == "waiting", d.due_at)):
+            rule = rules.rules.get(deadline.rule)
+            title = t(locale, rule.title_key) if rule and _has(rule.title_key) else ""
+            if deadline.state == "waiting":
+                event = str(deadline.data.get("waiting_for", ""))
+                key = f"clocks.event_{event}"
+                lines.append(
+                    t(locale, "clocks.waiting", rule=deadline.rule, title=title,
+                      event=t(locale, key) if _has(key) else event)
+                )  # fmt: skip
+            else:
+                due = rules.calendar.local(deadline.due_at).strftime("%m-%d %H:%M")
+                key = "clocks.warned" if deadline.state == "warned" else "clocks.running"
+                lines.append(t(locale, key, rule=deadline.rule, title=title, due=due))
+        return "\n".join(lines)
+
     async def timeline(self, locale: str, case: Case) -> str:
         """The case's audit trail as lines: when, who, what."""
         rules = await self.rules(case.estate_id)

@@ -561,6 +561,9 @@ async def show_case(update: Update, context: Context) -> None:
         return
     text = eng.card(actor.locale, case)
     if not mine:
+        clocks = await eng.open_clocks(actor.locale, case)
+        if clocks:
+            text += "\n\n" + clocks
         text += "\n\n" + await eng.timeline(actor.locale, case)
     await reply(update, context, text)
 

@@ -301,3 +301,23 @@ async def test_the_department_head_is_warned_privately(
     assert await sweep(world, due - timedelta(minutes=90)) == 1
     assert "提醒" in head.last_text and case.number in head.last_text
     assert not any("提醒" in t for t in engineer.texts())
+
+
+async def test_case_shows_staff_the_clocks_still_running_and_those_waiting(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """/case: what is due when, and which clock waits for which event."""
+    configure(world, {"Q-4": {"clock": "referred"}})
+    await file_request(owner)
+    case = await latest_case(world)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send(f"/case {case.number}")
+    text = assistant.last_text
+    assert "时限" in text and "Q-1 10 分钟内转交 · " in text
+    assert "Q-4 1 天内处理并答复 · 转交部门后开始计时" in text
+    await refer(bot, groups)
+    await assistant.send(f"/case {case.number}")
+    rules = await engine_of(world).rules(case.estate_id)
+    q4 = rules.calendar.local(await due_of(world, case, "Q-4")).strftime("%m-%d %H:%M")
+    assert f"Q-4 1 天内处理并答复 · {q4} 前" in assistant.last_text
+    assert "Q-1 10 分钟内转交" not in assistant.last_text  # met: no longer running
