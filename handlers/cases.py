@@ -24,7 +24,7 @@ from enum import IntEnum
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -41,6 +41,7 @@ from handlers.common import (
     AnyHandler,
     Context,
     button,
+    canceller,
     edit,
     in_rows,
     keyboard,
@@ -279,14 +280,7 @@ async def got_urgency(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: Context) -> int:
-    """/cancel: drop the draft."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop("case", None)
-    if actor is not None:
-        await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
-    return ConversationHandler.END
+cancel = canceller("case")
 
 
 def conversation() -> ConversationHandler[Context]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -27,7 +28,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import BaseHandler, ContextTypes
+from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 
 from bot.i18n import t
 from bot.settings import Settings
@@ -171,6 +172,20 @@ async def reply(
             await queue_answer(context, message.chat_id, text, markup)
             return None
     return None
+
+
+def canceller(key: str) -> Callable[[Update, Context], Coroutine[Any, Any, int]]:
+    """A flow's /cancel: drop its draft (``user_data[key]``), say so, end the flow."""
+
+    async def cancel(update: Update, context: Context) -> int:
+        actor = await who(update, context)
+        if context.user_data is not None:
+            context.user_data.pop(key, None)
+        if actor is not None:
+            await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
+        return ConversationHandler.END
+
+    return cancel
 
 
 async def queue_answer(context: Context, chat_id: int, text: str, markup: Markup = None) -> None:

@@ -33,7 +33,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -49,6 +49,7 @@ from handlers.common import (
     AnyHandler,
     Context,
     button,
+    canceller,
     edit,
     in_rows,
     keyboard,
@@ -303,20 +304,6 @@ def _estate_chooser(key: str, ask: Ask, next_step: IntEnum) -> Step:
         return await ask(update, context, actor, next_step, "")
 
     return chosen
-
-
-def _canceller(key: str) -> Step:
-    """/cancel: drop the draft."""
-
-    async def cancel(update: Update, context: Context) -> int:
-        actor = await who(update, context)
-        if context.user_data is not None:
-            context.user_data.pop(key, None)
-        if actor is not None:
-            await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
-        return ConversationHandler.END
-
-    return cancel
 
 
 def record_expected(step: RecordStep, hint_key: str) -> Step:
@@ -599,7 +586,7 @@ async def got_record_urgency(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-cancel_record = _canceller("record")
+cancel_record = canceller("record")
 
 
 def record_conversation() -> ConversationHandler[Context]:
@@ -866,7 +853,7 @@ async def store_visit(context: Context, actor: Actor, new: NewCase, score: int) 
     )  # fmt: skip
 
 
-cancel_visit = _canceller("visit")
+cancel_visit = canceller("visit")
 
 
 def visit_conversation() -> ConversationHandler[Context]:

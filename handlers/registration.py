@@ -28,6 +28,7 @@ from handlers.common import (
     Context,
     bullet_list,
     button,
+    canceller,
     department_name,
     edit,
     in_rows,
@@ -297,14 +298,7 @@ async def request_verification(update: Update, context: Context, actor: Actor, u
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: Context) -> int:
-    """/cancel: drop what was typed so far."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop("reg", None)
-    if actor is not None:
-        await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
-    return ConversationHandler.END
+cancel = canceller("reg")
 
 
 def conversation() -> ConversationHandler[Context]:
