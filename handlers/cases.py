@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Collection
 from enum import IntEnum
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -180,22 +181,8 @@ async def got_description(update: Update, context: Context) -> int:
     if len(text) < 2:
         await reply(update, context, actor.t("case.description_too_short"))
         return Step.DESCRIBE
-    draft = _draft(context)
-    draft["description"] = text
-    await reply(
-        update,
-        context,
-        actor.t("case.ask_urgency", photos=len(draft.get("photos", []))),
-        keyboard(
-            [
-                [
-                    button(actor.t("case.normal"), "case:urg:0"),
-                    button(actor.t("case.urgent"), "case:urg:1"),
-                ]
-            ]
-        ),
-    )
-    return Step.URGENCY
+    _draft(context)["description"] = text
+    return await ask_urgency(update, context, actor)
 
 
 async def got_photo(update: Update, context: Context) -> int:
@@ -215,12 +202,12 @@ async def got_photo(update: Update, context: Context) -> int:
         if message.media_group_id is None or len(photos) == 1:
             await reply(update, context, actor.t("case.photo_received", count=len(photos)))
     if draft.get("description") and not message.media_group_id:
-        return await got_description_from_caption(update, context, actor)
+        return await ask_urgency(update, context, actor)  # the caption is the description
     return Step.DESCRIBE if not draft.get("description") else Step.URGENCY
 
 
-async def got_description_from_caption(update: Update, context: Context, actor: Actor) -> int:
-    """A captioned photo counts as the description."""
+async def ask_urgency(update: Update, context: Context, actor: Actor) -> int:
+    """The description is in (typed, or a photo's caption): normal or urgent?"""
     draft = _draft(context)
     await reply(
         update,
@@ -317,18 +304,31 @@ def conversation() -> ConversationHandler[Context]:
 # --- staff buttons ---------------------------------------------------------------------------
 
 
-async def on_first_responder(update: Update, context: Context) -> None:
-    """``cs:<resolve|refer|escalate|to>:<case>[:<dept>]`` in the first responder's card."""
+async def case_button(
+    update: Update, context: Context, verbs: Collection[str] | None = None
+) -> tuple[CallbackQuery, Actor, list[str], Case] | None:
+    """A pressed button about a case, ``<prefix>:<verb>:<case id>[:<value>…]``: the query,
+    who pressed it, the data's parts and the case (read afresh). A button naming no case
+    that exists, or a verb not among ``verbs``, is answered as stale, and None returned."""
     query = update.callback_query
     actor = await who(update, context)
     if query is None or actor is None:
-        return
+        return None
     parts = (query.data or "").split(":")
-    eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
-    if case is None:
+    case = await engine(context).cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
+    if case is None or (verbs is not None and parts[1] not in verbs):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return None
+    return query, actor, parts, case
+
+
+async def on_first_responder(update: Update, context: Context) -> None:
+    """``cs:<resolve|refer|escalate|to>:<case>[:<dept>]`` in the first responder's card."""
+    pressed = await case_button(update, context)
+    if pressed is None:
         return
+    query, actor, parts, case = pressed
+    eng = engine(context)
     if not eng.is_first_responder(actor, case):
         await query.answer(actor.t("case.not_first_responder"), show_alert=True)
         return
@@ -419,15 +419,12 @@ async def on_first_responder(update: Update, context: Context) -> None:
 async def on_department(update: Update, context: Context) -> None:
     """``dp:<take|done|when|back>:<case>`` and ``dp:pr:<case>:<choice>`` in a department
     group's card."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
+    pressed = await case_button(update, context, {"take", "done", "when", "back", "pr"})
+    if pressed is None:
         return
-    parts = (query.data or "").split(":")
+    query, actor, parts, case = pressed
     eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
-    known = {"take", "done", "when", "back", "pr"}
-    if case is None or parts[1] not in known or (len(parts) == 4) != (parts[1] == "pr"):
+    if (len(parts) == 4) != (parts[1] == "pr"):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
     if not (eng.is_department_member(actor, case) or eng.is_first_responder(actor, case)):

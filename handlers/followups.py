@@ -12,15 +12,17 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import ForceReply, Update
+from telegram import CallbackQuery, ForceReply, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
-from bot.engine import engine
-from handlers.common import AnyHandler, Context, edit, parse_id, reply, who
+from bot.engine import Engine, engine
+from handlers.cases import case_button
+from handlers.common import Actor, AnyHandler, Context, edit, parse_id, reply, who
 from procedures.cases import INVALID_REASONS, UNSATISFIED_AT_MOST, Kind, Severity, Status
 from procedures.identity import Role
 from storage import audit, deadlines
+from storage.cases import Case
 
 SUPERVISORS = {Role.PROJECT_SUPERVISOR.value}
 CALLERS = {Role.CUSTOMER_ASSISTANT.value, Role.CC_SUPERVISOR.value}
@@ -28,14 +30,12 @@ CALLERS = {Role.CUSTOMER_ASSISTANT.value, Role.CC_SUPERVISOR.value}
 
 async def on_complaint(update: Update, context: Context) -> None:
     """C-4 classification and C-12 extension buttons."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
+    pressed = await case_button(update, context)
+    if pressed is None:
         return
-    parts = (query.data or "").split(":")
+    query, actor, parts, case = pressed
     eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
-    if case is None or case.kind != Kind.COMPLAINT:
+    if case.kind != Kind.COMPLAINT:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
     roles = actor.roles_in(case.estate_id)
@@ -76,18 +76,13 @@ async def on_complaint(update: Update, context: Context) -> None:
 
 async def on_callback(update: Update, context: Context) -> None:
     """The resident's answers to the callback, and the assistant's phone callback record."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
+    pressed = await case_button(update, context, {"ok", "no", "s", "call"})
+    if pressed is None:
         return
-    parts = (query.data or "").split(":")
+    query, actor, parts, case = pressed
     eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
-    if case is None or parts[1] not in {"ok", "no", "s", "call"}:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
     if parts[1] == "call":
-        await phone_callback(update, context, case.id, parts[3] if len(parts) == 4 else "")
+        await phone_callback(query, actor, case, eng, parts[3] if len(parts) == 4 else "")
         return
     if case.resident_id != actor.person.id:
         await query.answer(actor.t("callback.not_yours"), show_alert=True)
@@ -138,14 +133,10 @@ async def on_callback(update: Update, context: Context) -> None:
     }
 
 
-async def phone_callback(update: Update, context: Context, case_id: int, outcome: str) -> None:
+async def phone_callback(
+    query: CallbackQuery, actor: Actor, case: Case, eng: Engine, outcome: str
+) -> None:
     """B-2, B-4: the assistant phoned the resident and records what they said."""
-    query = update.callback_query
-    actor = await who(update, context)
-    assert query is not None and actor is not None
-    eng = engine(context)
-    case = await eng.cases.get(case_id)
-    assert case is not None
     if not (actor.roles_in(case.estate_id) & CALLERS or actor.admin_of(case.estate_id)):
         await query.answer(actor.t("callback.only_assistants"), show_alert=True)
         return
@@ -200,16 +191,11 @@ REVIEWERS = {Role.CC_SUPERVISOR.value}
 
 async def on_review(update: Update, context: Context) -> None:
     """``op:w`` (write the opinion), ``op:ok`` (approve the reply), ``op:no`` (send back)."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None or context.user_data is None:
+    pressed = await case_button(update, context, {"w", "ok", "no"})
+    if pressed is None or context.user_data is None:
         return
-    parts = (query.data or "").split(":")
+    query, actor, parts, case = pressed
     eng = engine(context)
-    case = await eng.cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
-    if case is None or parts[1] not in {"w", "ok", "no"}:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
     roles = actor.roles_in(case.estate_id)
     if parts[1] == "w":
         if not (roles & REVIEWERS or actor.admin_of(case.estate_id)):
