@@ -26,10 +26,10 @@ from procedures.deadlines import ACCEPTANCE, EstateRules, load_estate
 from procedures.identity import ROLE_DEPARTMENT, Department, Role
 from procedures.phone import mask_phone
 from storage import audit
-from storage.cases import Case, CaseStore, Effects, NewCase, Notice, Timer
+from storage.cases import Case, CaseStore, Effects, NewCase, Notice, Timer, apply_effects
 from storage.deadlines import DeadlineStore
 from storage.identity import IdentityStore, Person
-from storage.outbox import OutboxMessage, enqueue
+from storage.outbox import OutboxMessage
 
 if TYPE_CHECKING:
     from handlers.common import Actor, Context
@@ -339,15 +339,13 @@ class Engine:
                 if raised:
                     fresh = await self.cases.get(case.id)
                     assert fresh is not None
-                    for n in await self.to_roles(
+                    told = await self.to_roles(
                         fresh,
                         {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
                          Role.LEADERSHIP.value, Role.PROJECT_MANAGER.value},
                         "event_link.made_major", count=people, event=key,
-                    ):  # fmt: skip
-                        await enqueue(
-                            conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id
-                        )
+                    )  # fmt: skip
+                    await apply_effects(conn, fresh, Effects(notices=told))
         return people
 
     def department_keyboard(self, locale: str, case: Case) -> InlineKeyboardMarkup | None:
@@ -735,17 +733,7 @@ class Engine:
             effects.start.append(
                 await self.clocked(after, "C-11-same-day", now, events={"feedback"})
             )
-            resident = await self.resident(after)
-
-            def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
-                text = t(locale, "review.feedback", name=actor.person.name) + "\n"
-                return text + self.card(locale, after, resident), self.opinion_keyboard(
-                    locale, after
-                )
-
-            effects.notices += await self.to_department(
-                after, Department.CUSTOMER_SERVICE.value, card
-            )
+            effects.notices += await self.to_opinion_writers(after, "review.feedback", actor)
             effects.notices += await self.to_resident(after, "review.for_resident")
             return effects
 
@@ -754,6 +742,17 @@ class Engine:
             actor=f"person:{actor.person.id}", expect_status=case.status,
             changes={"opinion": None, "opinion_by": None, "approved_by": None},
         )  # fmt: skip
+
+    async def to_opinion_writers(self, case: Case, key: str, actor: Actor) -> list[Notice]:
+        """C-11: the card with the "write the opinion" button, to customer service (after
+        the department's feedback, or when the manager sent the opinion back)."""
+        resident = await self.resident(case)
+
+        def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
+            text = t(locale, key, name=actor.person.name) + "\n" + self.card(locale, case, resident)
+            return text, self.opinion_keyboard(locale, case)
+
+        return await self.to_department(case, Department.CUSTOMER_SERVICE.value, card)
 
     async def approvers(self, case: Case, writer_id: int | None) -> list[Person]:
         """C-13: who approves the reply — the customer-centre manager (cc_supervisor role,
@@ -829,19 +828,7 @@ class Engine:
         """C-13: the manager sends the opinion back; the supervisor writes it again."""
 
         async def compose(after: Case) -> Effects:
-            effects = Effects()
-            resident = await self.resident(after)
-
-            def card(locale: str) -> tuple[str, InlineKeyboardMarkup | None]:
-                text = t(locale, "review.rejected", name=actor.person.name) + "\n"
-                return text + self.card(locale, after, resident), self.opinion_keyboard(
-                    locale, after
-                )
-
-            effects.notices += await self.to_department(
-                after, Department.CUSTOMER_SERVICE.value, card
-            )
-            return effects
+            return Effects(notices=await self.to_opinion_writers(after, "review.rejected", actor))
 
         return await self.cases.step(
             case.id, Action.REJECT, compose, by=actor.person.id,
@@ -988,11 +975,7 @@ class Engine:
         started = await self.arm(case, "classified", now)
         if case.status != Status.REVIEW:
             started += await self.major_clocks(case, made_major_at=now)
-        for timer in started:
-            await timers.schedule(
-                conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data,
-                waiting=timer.waiting,
-            )  # fmt: skip
+        await apply_effects(conn, case, Effects(start=started))
         return True
 
     async def extend(self, case: Case, actor: Actor, timer_id: int) -> bool:
@@ -1150,8 +1133,8 @@ class Engine:
                 head = t(locale, "callback.comment_for_staff", number=case.number, text=text)
                 return head + "\n" + self.card(locale, case, resident), None
 
-            for n in await self.to_department(case, Department.CUSTOMER_SERVICE.value, card):
-                await enqueue(conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id)
+            notices = await self.to_department(case, Department.CUSTOMER_SERVICE.value, card)
+            await apply_effects(conn, case, Effects(notices=notices))
 
     async def on_blocked(self, conn: aiosqlite.Connection, message: OutboxMessage) -> None:
         """A resident blocked the bot: the case goes on; customer service phones instead."""
@@ -1167,8 +1150,8 @@ class Engine:
             )
             return text, None
 
-        for n in await self.to_department(case, Department.CUSTOMER_SERVICE.value, notice):
-            await enqueue(conn, n.chat_id, n.text, case_id=case.id, person_id=n.person_id)
+        notices = await self.to_department(case, Department.CUSTOMER_SERVICE.value, notice)
+        await apply_effects(conn, case, Effects(notices=notices))
 
     async def deliver(self) -> None:
         """Send what the step queued now (failures stay queued for the background sender)."""
@@ -1231,15 +1214,7 @@ class Engine:
                 conn, event="case.deadline_missed", subject=f"case:{case.id}", actor="system",
                 estate_id=case.estate_id, data={"rule": rule.id, "late": firing.late},
             )  # fmt: skip
-        for notice in notices:
-            await enqueue(
-                conn,
-                notice.chat_id,
-                notice.text,
-                markup=notice.markup,
-                case_id=case.id,
-                person_id=notice.person_id,
-            )
+        await apply_effects(conn, case, Effects(notices=notices))
 
 
 def complainant(row: Any) -> str:

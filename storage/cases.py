@@ -155,7 +155,9 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> s
         return row
 
 
-async def _apply(conn: aiosqlite.Connection, case: Case, effects: Effects) -> None:
+async def apply_effects(conn: aiosqlite.Connection, case: Case, effects: Effects) -> None:
+    """Carry out a step's effects inside the caller's transaction: photos kept, clocks
+    stopped and started, notices queued in the outbox."""
     for file_id, added_by in effects.photos:
         await conn.execute(
             "INSERT INTO case_photos(case_id, file_id, added_by, added_at) VALUES (?, ?, ?, ?)",
@@ -253,7 +255,7 @@ class CaseStore:
                     "description": new.description,
                 },
             )  # fmt: skip
-            await _apply(conn, case, await compose(case))
+            await apply_effects(conn, case, await compose(case))
             for action, changes in then:
                 stepped = await self._step(
                     conn, case.id, action, _no_effects, by=new.created_by, actor=actor,
@@ -343,7 +345,7 @@ class CaseStore:
             data={"from": before.status, "to": after.status, "note": note}
             | {k: v for k, v in encoded.items() if k != "status"},
         )
-        await _apply(conn, after, await compose(after))
+        await apply_effects(conn, after, await compose(after))
         return after
 
     async def get(self, case_id: int) -> Case | None:
