@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
+from bot.demo import seed
 from bot.settings import Settings
 from storage.db import Database
-from tests.support.telegram import FakeBotApi, Harness
+from tests.support.telegram import FakeBotApi, Harness, Person
 
 TOKEN = "123456:TEST-TOKEN-never-logged"
 ADMIN_ID = 500
+#: The demo roster's owner of 1栋 101 and 2栋 101, as a Telegram contact carries it.
+OWNER_PHONE = "8613900000001"
 
 
 @pytest.fixture(autouse=True)
@@ -88,3 +91,20 @@ async def world(settings: Settings, db: Database) -> AsyncIterator[World]:
     if app.running:
         await app.stop()
     await app.shutdown()
+
+
+@pytest.fixture
+async def bot(world: World) -> Harness:
+    """The bot with the demo estate (阳光花园: units, staff 9001–9010; see bot.demo)."""
+    await seed(world.db)
+    assert world.harness is not None
+    return world.harness
+
+
+@pytest.fixture
+async def owner(bot: Harness) -> Person:
+    """王伟, registered owner of 1栋 101 and 2栋 101 (phone on the demo roster)."""
+    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
+    await person.send("/start")
+    await person.share_contact()
+    return person

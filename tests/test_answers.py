@@ -9,9 +9,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from bot.outbox import OutboxSender
 from tests.conftest import World
 from tests.support.telegram import Harness, Person
-from tests.test_cases import bot, latest_case, owner
-
-__all__ = ["bot", "owner"]  # fixtures, shared with test_cases
+from tests.test_cases import latest_case
 
 
 @pytest.fixture(autouse=True)

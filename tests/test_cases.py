@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.demo import seed
 from bot.engine import Engine
 from bot.sweeper import Sweeper
 from storage import deadlines
@@ -15,15 +14,6 @@ from storage.cases import Case
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.telegram import Group, Harness, Person
-
-OWNER_PHONE = "8613900000001"  # owner of 1栋 101 and 2栋 101
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 @pytest.fixture
@@ -34,14 +24,6 @@ async def groups(bot: Harness) -> dict[str, Group]:
     await admin.send("/bind 客服中心", chat=cs)
     await admin.send("/bind 工程部", chat=eng)
     return {"cs": cs, "eng": eng}
-
-
-@pytest.fixture
-async def owner(bot: Harness) -> Person:
-    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
-    await person.send("/start")
-    await person.share_contact()
-    return person
 
 
 def engine_of(world: World) -> Engine:

@@ -16,10 +16,10 @@ from storage.cases import Case
 from storage.db import iso
 from tests.conftest import World
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import bot, engine_of, file_request, groups, latest_case, open_rules, owner
+from tests.test_cases import engine_of, file_request, groups, latest_case, open_rules
 from tests.test_followups import file_complaint
 
-__all__ = ["bot", "groups", "owner"]  # fixtures, shared with test_cases
+__all__ = ["groups"]  # fixture, shared with test_cases
 
 
 def configure(world: World, rules: dict[str, dict[str, Any]]) -> None:

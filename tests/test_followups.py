@@ -6,18 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.demo import seed
 from bot.sweeper import Sweeper
 from tests.conftest import ADMIN_ID, World
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import OWNER_PHONE, engine_of, file_request, latest_case, open_rules
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
+from tests.test_cases import engine_of, file_request, latest_case, open_rules
 
 
 @pytest.fixture
@@ -26,14 +18,6 @@ async def cs(bot: Harness) -> Group:
     group = bot.group(-100, "客服中心")
     await admin.send("/bind 客服中心", chat=group)
     return group
-
-
-@pytest.fixture
-async def owner(bot: Harness) -> Person:
-    person = bot.person(2001, "王伟", phone=OWNER_PHONE)
-    await person.send("/start")
-    await person.share_contact()
-    return person
 
 
 async def file_complaint(owner: Person) -> None:

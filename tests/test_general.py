@@ -7,18 +7,10 @@ import logging
 import pytest
 
 from bot.app import set_commands
-from bot.demo import seed
 from bot.errors import AdminAlerts, RedactingFilter, install_redaction
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, TOKEN, World
 from tests.support.telegram import Harness
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 @pytest.mark.parametrize(

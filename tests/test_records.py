@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bot.demo import seed
 from procedures.reports import weekly_summary
 from storage import audit
 from storage.cases import Case
@@ -19,13 +18,6 @@ from tests.support.telegram import Group, Harness, Person
 from tests.test_cases import latest_case, open_rules
 
 FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 @pytest.fixture

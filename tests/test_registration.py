@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.demo import seed
 from storage import audit
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
@@ -16,13 +15,6 @@ from tests.support.telegram import Group, Harness, Person
 # Demo roster: +86 139 0000 0001 owns 1栋 101 and 2栋 101; 0002 owns 1栋 102.
 ROSTER_PHONE = "8613900000001"
 UNKNOWN_PHONE = "8613700000000"
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 async def bound_units(world: World, person: Person) -> list[str]:

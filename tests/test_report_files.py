@@ -22,7 +22,6 @@ from tests.conftest import World
 from tests.support.telegram import Group, Harness, JSONDict
 from tests.test_reports import (
     RECIPIENTS,
-    bot,
     local,
     management,
     report_files,
@@ -31,7 +30,7 @@ from tests.test_reports import (
     week,
 )
 
-__all__ = ["bot", "management", "week"]  # fixtures, shared with test_reports
+__all__ = ["management", "week"]  # fixtures, shared with test_reports
 
 FRIDAY_1700 = local(2026, 10, 16, 17, 0, 30)
 

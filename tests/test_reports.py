@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo import DEMO_ESTATE, seed
+from bot.demo import DEMO_ESTATE
 from bot.engine import Engine
 from bot.reports import OVERDUE_LINES, render_weekly, send_due_weekly, split_text
 from bot.sweeper import Sweeper
@@ -185,13 +185,6 @@ def test_q5_long_reports_are_split_at_line_breaks() -> None:
 
 
 # --- the bot: a week of cases, then Friday 17:00 ------------------------------------------
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 def services_of(world: World) -> Services:

@@ -8,19 +8,11 @@ import pytest
 from openpyxl import Workbook
 from telegram.error import TimedOut
 
-from bot.demo import seed
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.telegram import Harness, Person
 
 GOOD = "房号,业主姓名,手机,楼栋\n502,王伟,13800138000,5栋\n503,李娜,13800138001,5栋\n"
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 @pytest.fixture

@@ -7,19 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.demo import seed
 from procedures.identity import Department, Role
 from storage.db import utcnow
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.telegram import Harness, Person
-
-
-@pytest.fixture
-async def bot(world: World) -> Harness:
-    await seed(world.db)
-    assert world.harness is not None
-    return world.harness
 
 
 def link_code(text: str) -> str:
