@@ -41,6 +41,15 @@ async def backdate(world: World, case: Case, hours: float) -> Case:
     return found
 
 
+async def only_clock(world: World, case: Case, rule: str) -> None:
+    """Cancel the case's other clocks, so a sweep fires only ``rule``'s."""
+    async with world.db.write() as conn:
+        await conn.execute(
+            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != ?",
+            (case.id, rule),
+        )
+
+
 async def due_of(world: World, case: Case, rule: str) -> datetime:
     row = await world.db.fetchone(
         "SELECT due_at FROM deadlines WHERE case_id = ? AND rule = ?"
@@ -85,11 +94,7 @@ async def test_q4_counted_from_the_referral_waits_for_it_and_then_runs(
     await file_request(owner)
     case = await backdate(world, await latest_case(world), hours=1)
     assert (await open_rules(world, case))["Q-4"] == "waiting"
-    async with world.db.write() as conn:  # only Q-4 matters here
-        await conn.execute(
-            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != 'Q-4'",
-            (case.id,),
-        )
+    await only_clock(world, case, "Q-4")
     before, after = await refer(bot, groups)
     due = await due_of(world, case, "Q-4")
     # two hours from the referral, not from the acceptance an hour earlier
@@ -269,11 +274,7 @@ async def test_an_estate_names_whom_q1_warns_and_escalates_to(
     supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
     await file_request(owner)
     case = await latest_case(world)
-    async with world.db.write() as conn:
-        await conn.execute(
-            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != 'Q-1'",
-            (case.id,),
-        )
+    await only_clock(world, case, "Q-1")
     cs_before = len(groups["cs"].messages())
     assert await sweep(world, case.accepted_at + timedelta(minutes=8, seconds=30)) == 1
     assert "提醒" in supervisor.last_text and case.number in supervisor.last_text
@@ -293,11 +294,7 @@ async def test_the_department_head_is_warned_privately(
     await refer(bot, groups)
     case = await latest_case(world)
     due = await due_of(world, case, "Q-4")
-    async with world.db.write() as conn:
-        await conn.execute(
-            "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule != 'Q-4'",
-            (case.id,),
-        )
+    await only_clock(world, case, "Q-4")
     assert await sweep(world, due - timedelta(minutes=90)) == 1
     assert "提醒" in head.last_text and case.number in head.last_text
     assert not any("提醒" in t for t in engineer.texts())
