@@ -51,9 +51,12 @@ from typing import Any
 import aiosqlite
 
 from bot.sweeper import Firing, Sweeper
-from storage.db import Database, iso, utcnow
+from storage.clock import SystemClock
+from storage.db import Database, iso
 from storage.deadlines import DeadlineStore
 from storage.outbox import enqueue
+
+utcnow = SystemClock().now  # a benchmark measures real lateness: the machine's clock
 
 #: Where the reaction's messages go (a department group, as in the bot).
 STAFF_CHAT = -1001234567890

@@ -10,7 +10,14 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.settings import ConfigError, Settings, load_estates_config, load_settings, require_token
+from bot.settings import (
+    ConfigError,
+    Settings,
+    clock_for,
+    load_estates_config,
+    load_settings,
+    require_token,
+)
 from procedures.identity import (
     ROLE_DEPARTMENT,
     STAFF_ROLES,
@@ -80,7 +87,7 @@ async def with_db(
     command: Callable[[Settings, argparse.Namespace], Awaitable[int]],
 ) -> int:
     """Run one offline command with the database open."""
-    db = await Database.open(settings.db)
+    db = await Database.open(settings.db, clock=clock_for(settings))
     try:
         return await command(settings, args)
     finally:
@@ -88,7 +95,7 @@ async def with_db(
 
 
 async def _open(settings: Settings) -> tuple[Database, IdentityStore]:
-    db = await Database.open(settings.db)
+    db = await Database.open(settings.db, clock=clock_for(settings))
     return db, IdentityStore(db)
 
 
@@ -106,7 +113,7 @@ def run(settings: Settings) -> int:
     configure_logging(settings)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    db = loop.run_until_complete(Database.open(settings.db))
+    db = loop.run_until_complete(Database.open(settings.db, clock=clock_for(settings)))
     app = build_application(settings, db=db)
     app.bot_data["owned_db"] = db
     if settings.webhook_url:

@@ -17,7 +17,7 @@ from bot.engine import Engine
 from bot.i18n import t
 from handlers.common import Context, Services
 from procedures.identity import Role
-from storage.db import iso, utcnow
+from storage.db import iso
 from storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def check_calendars(services: Services, now: datetime | None = None) -> in
     warned = 0
     for estate in await identity.estates():
         rules = await engine.rules(estate.id)
-        local = rules.calendar.local(now or utcnow())
+        local = rules.calendar.local(now or services.clock.now())
         unknown = [y for y in years_to_check(local) if not rules.calendar.schedule_known(y)]
         if not unknown:
             continue
@@ -58,7 +58,8 @@ async def check_calendars(services: Services, now: datetime | None = None) -> in
                 "INSERT OR IGNORE INTO reports(estate_id, kind, period_start, window_start,"
                 " due_at, sent_at, recipients, data) VALUES (?, 'calendar', ?, ?, ?, ?, ?, ?)",
                 (
-                    estate.id, local.date().isoformat(), iso(local), iso(local), iso(utcnow()),
+                    estate.id, local.date().isoformat(), iso(local), iso(local),
+                    iso(services.clock.now()),
                     len(recipients), f'{{"years": "{years}"}}',
                 ),
             )  # fmt: skip

@@ -84,6 +84,7 @@ class Engine:
         config: dict[str, Any] | None = None,
     ) -> None:
         self.identity = identity
+        self.clock = identity.db.clock  # the application's one clock
         self.cases = cases
         self.sender = sender
         self.default_locale = default_locale
@@ -364,7 +365,7 @@ class Engine:
         from handlers.common import button, keyboard
 
         rules = await self.rules(case.estate_id)
-        now = rules.calendar.local(datetime.now().astimezone())
+        now = rules.calendar.local(self.clock.now())
         buttons = [
             button(t(locale, f"progress.when_{code}"), f"dp:pr:{case.id}:{code}")
             for code, moment in promise_choices(now).items()
@@ -376,7 +377,7 @@ class Engine:
     async def promise(self, case: Case, code: str, actor: Actor) -> Case | None:
         """Q-4 (requests) or C-1 (complaints): promise a time; the clock follows it."""
         rules = await self.rules(case.estate_id)
-        now = rules.calendar.local(datetime.now().astimezone())
+        now = rules.calendar.local(self.clock.now())
         when = promise_choices(now).get(code)
         if when is None or when <= now:
             return None
@@ -572,7 +573,7 @@ class Engine:
     async def file(self, new: NewCase, *, actor: Actor) -> Case:
         """File a case (Q-2, C-10: recorded) and start its clocks (Q-1, Q-4, C-5)."""
         rules = await self.rules(new.estate_id)
-        now_local = rules.calendar.local(datetime.now().astimezone())
+        now_local = rules.calendar.local(self.clock.now())
         if new.unit_id is not None and new.unit_label is None:
             unit = await self.identity.unit(new.unit_id)
             if unit is not None:
@@ -621,7 +622,7 @@ class Engine:
             resident = await self.resident(after)
             effects = Effects(stop=["Q-1", "V-1-first-response"])
             # clocks an estate counts from the referral (Q-4, C-12) start now
-            effects.start += await self.arm(after, "referred", datetime.now().astimezone())
+            effects.start += await self.arm(after, "referred", self.clock.now())
             effects.notices += await self.to_department(
                 after,
                 department,
@@ -725,7 +726,7 @@ class Engine:
 
     async def feedback(self, case: Case, actor: Actor) -> Case | None:
         """C-11: the department has handled the complaint; the same-day reply clock starts."""
-        now = datetime.now().astimezone()
+        now = self.clock.now()
 
         async def compose(after: Case) -> Effects:
             # C-12 important: handled within 1 day; C-5: resolved within the week.
@@ -792,7 +793,7 @@ class Engine:
     async def approve(self, case: Case, actor: Actor, version: str) -> Case | None:
         """C-13: approved, the reply goes to the resident now (same day), with confirm or
         dispute (C-2) — which is also the complaint's callback (C-14)."""
-        now = datetime.now().astimezone()
+        now = self.clock.now()
 
         async def compose(after: Case) -> Effects:
             effects = Effects(stop=list(WORK_CLOCKS))
@@ -843,7 +844,7 @@ class Engine:
             effects.notices += await self.to_resident(after, key, name=actor.person.name)
             effects.notices += await self.callback_question(after)
             callback = "C-14" if after.kind == Kind.COMPLAINT else "B-1"  # C-14, B-1
-            now = datetime.now().astimezone()
+            now = self.clock.now()
             effects.start.append(await self.clocked(after, callback, now, events={"completed"}))
             return effects
 
@@ -887,7 +888,7 @@ class Engine:
 
     async def classify(self, case: Case, severity: str, actor: Actor) -> Case | None:
         """C-4..C-7: a valid complaint's severity; C-9/C-3 reports and C-12 clocks follow."""
-        now = datetime.now().astimezone()
+        now = self.clock.now()
 
         async def compose(after: Case) -> Effects:
             # clocks an estate counts from the classification (C-5, C-12) start now
@@ -928,7 +929,7 @@ class Engine:
                          reason=explained)  # fmt: skip
                 effects.notices.append(Notice(person.tg_user_id, text, person_id=person.id))
             effects.notices += await self.callback_question(after)
-            now = datetime.now().astimezone()
+            now = self.clock.now()
             effects.start.append(await self.clocked(after, "C-14", now, events={"completed"}))
             return effects
 
@@ -971,7 +972,7 @@ class Engine:
             estate_id=case.estate_id, data={"rule": rule} | data,
         )  # fmt: skip
         await timers.settle(conn, case.id, ["C-12-important"], met=False)
-        now = datetime.now().astimezone()
+        now = self.clock.now()
         started = await self.arm(case, "classified", now)
         if case.status != Status.REVIEW:
             started += await self.major_clocks(case, made_major_at=now)
@@ -1065,7 +1066,7 @@ class Engine:
         self, case: Case, actor: Actor, *, satisfied: bool, score: int | None, channel: str
     ) -> Case | None:
         """B-4: record the callback; satisfied closes the case, unsatisfied reopens it (C-2)."""
-        now = datetime.now().astimezone()
+        now = self.clock.now()
         fields: dict[str, Any] = {"called_back_at": now, "callback_channel": channel}
         if score is not None:
             fields["satisfaction"] = score

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo import DEMO_ESTATE, DEMO_STAFF, demo_rows, seed
-from bot.settings import ConfigError, Settings
+from bot.settings import ConfigError, Settings, clock_for
 from procedures.identity import Department
 from storage.db import Database
 from storage.identity import IdentityStore
@@ -121,7 +121,7 @@ def prepare_world(base: str) -> dict[Department, tuple[int, str]]:
 
 async def prepare_database(settings: Settings, groups: dict[Department, tuple[int, str]]) -> None:
     """Seed the demo estate and bind its department groups to the sandbox's chats."""
-    db = await Database.open(settings.db)
+    db = await Database.open(settings.db, clock=clock_for(settings))
     try:
         await seed(db)
         identity = IdentityStore(db)

@@ -42,7 +42,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.outbox import OutboxMessage, OutboxStore
 
 log = logging.getLogger(__name__)
@@ -100,14 +100,14 @@ class OutboxSender:
         db: Database,
         bot: Bot,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
         on_blocked: BlockedHook | None = None,
         on_migrated: MigratedHook | None = None,
     ) -> None:
         self.db = db
         self.store = OutboxStore(db)
         self.bot = bot
-        self.clock = clock
+        self.clock = clock or db.clock.now  # the application's clock unless a test gives one
         self.on_blocked = on_blocked
         self.on_migrated = on_migrated
         self._lock = asyncio.Lock()

@@ -52,7 +52,6 @@ from procedures.reports import (
     summary_data,
     weekly_summary,
 )
-from storage.db import utcnow
 from storage.reports import Outgoing, ReportingEstate, ReportStore
 
 if TYPE_CHECKING:
@@ -77,7 +76,8 @@ async def weekly_job(context: Context) -> None:
     """Job: send the weekly summaries that are due (Q-5, C-15, B-5)."""
     from handlers.common import services
 
-    await send_due_weekly(services(context), utcnow())
+    found = services(context)
+    await send_due_weekly(found, found.clock.now())
 
 
 async def send_due_weekly(services: Services, now: datetime) -> int:

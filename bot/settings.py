@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.clock import Clock, OffsetClock, SystemClock
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
 
@@ -54,6 +56,21 @@ class Settings(BaseSettings):
         if not Path(str(value)).is_file():
             raise ValueError(f"no font file at {value} (give a .ttf or .ttc with Chinese glyphs)")
         return value
+
+    # Test mode only (end-to-end tests start the bot as a process): the bot's clock runs
+    # ahead of the machine's by the seconds written in this file, so a test can let days
+    # pass in seconds. Refused unless WUYE_TEST_MODE is set: a production bot keeps time.
+    test_mode: bool = False
+    test_clock_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _test_clock_only_in_test_mode(self) -> Settings:
+        if self.test_clock_file is not None and not self.test_mode:
+            raise ValueError(
+                "WUYE_TEST_CLOCK_FILE is for tests only; set WUYE_TEST_MODE=1 with it, "
+                "or unset it (a production bot keeps the real time)"
+            )
+        return self
 
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8080, ge=1, le=65535)
@@ -135,9 +152,18 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "?"
         msg = str(err["msg"]).removeprefix("Value error, ")
+        if not err["loc"] and msg.startswith("WUYE_"):  # a check across settings names its own
+            raise ConfigError(msg) from None
+        field = str(err["loc"][0]) if err["loc"] else "?"
         raise ConfigError(f"WUYE_{field.upper()}: {msg}") from None
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The application's clock: the machine's, or in test mode the one the test moves."""
+    if settings.test_clock_file is not None:
+        return OffsetClock(settings.test_clock_file)
+    return SystemClock()
 
 
 def load_estates_config(settings: Settings) -> dict[str, Any] | None:

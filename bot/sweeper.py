@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage import deadlines
-from storage.db import Database, utcnow
+from storage.db import Database
 from storage.deadlines import Deadline, DeadlineStore
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,14 @@ class Sweeper:
     """Finds due timers and hands each to ``react`` once."""
 
     def __init__(
-        self, db: Database, react: React, *, clock: Callable[[], datetime] = utcnow
+        self, db: Database, react: React, *, clock: Callable[[], datetime] | None = None
     ) -> None:
         self.db = db
         self.store = DeadlineStore(db)
         self.react = react
-        self.clock = clock
+        self.clock = clock or db.clock.now  # the application's clock unless a test gives one
         self.on_fired: Callable[[], None] | None = None  # e.g. poke the outbox sender
-        self.started_at = clock()
+        self.started_at = self.clock()
 
     async def sweep(self) -> int:
         """One pass: warnings first, then breaches, until nothing due is left; returns how

@@ -33,6 +33,7 @@ from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 from bot.i18n import t
 from bot.settings import Settings
 from procedures.identity import Role, is_estate_admin, locale_for
+from storage.clock import Clock
 from storage.db import Database
 from storage.identity import IdentityStore, Membership, Person
 from storage.outbox import OutboxStore, enqueue
@@ -60,6 +61,11 @@ class Services:
     db: Database
     identity: IdentityStore
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def clock(self) -> Clock:
+        """The application's one clock (the database's: see storage.clock)."""
+        return self.db.clock
 
 
 def services(context: Context) -> Services:

@@ -8,8 +8,7 @@ Button data: ``cx:sev:<case>:<severity>``, ``cx:inv:<case>:<reason>``, ``cx:ext:
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery, ForceReply, Update
@@ -18,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHa
 
 from bot.engine import Engine, engine
 from handlers.cases import case_button
-from handlers.common import Actor, AnyHandler, Context, edit, parse_id, reply, who
+from handlers.common import Actor, AnyHandler, Context, edit, parse_id, reply, services, who
 from procedures.cases import INVALID_REASONS, UNSATISFIED_AT_MOST, Kind, Severity, Status
 from procedures.identity import Role
 from storage import audit, deadlines
@@ -129,7 +128,7 @@ async def on_callback(update: Update, context: Context) -> None:
     context.user_data["comment_case"] = {
         "case": case.id,
         "prompt": prompt.message_id,
-        "at": time.time(),
+        "at": services(context).clock.now().timestamp(),
     }
 
 
@@ -160,7 +159,7 @@ async def phone_callback(
                 estate_id=case.estate_id, data={},
             )  # fmt: skip
             rule = "C-14" if case.kind == Kind.COMPLAINT else "B-1"
-            again = datetime.now().astimezone() + timedelta(days=1)
+            again = eng.clock.now() + timedelta(days=1)
             await deadlines.schedule(conn, case.id, rule, again, again - timedelta(hours=2))
         await query.answer(actor.t("callback.unreachable_recorded"), show_alert=True)
         return
@@ -218,7 +217,7 @@ async def on_review(update: Update, context: Context) -> None:
         context.user_data["opinion_case"] = {
             "case": case.id,
             "prompt": prompt.message_id,
-            "at": time.time(),
+            "at": services(context).clock.now().timestamp(),
         }
         await query.answer(actor.t("review.see_private_chat"))
         return
@@ -250,7 +249,7 @@ def awaited(context: Context, key: str, update: Update) -> dict[str, Any] | None
     message = update.effective_message
     if not isinstance(waiting, dict) or message is None or not message.text:
         return None
-    if time.time() - float(waiting.get("at", 0)) > OPINION_SECONDS:
+    if services(context).clock.now().timestamp() - float(waiting.get("at", 0)) > OPINION_SECONDS:
         assert context.user_data is not None
         context.user_data.pop(key, None)
         return None

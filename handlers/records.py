@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
@@ -61,7 +60,6 @@ from handlers.common import (
 from procedures.cases import CATEGORIES, Action, Kind, clean_description
 from procedures.phone import normalise_caller_phone
 from storage.cases import Case, Effects, NewCase
-from storage.db import utcnow
 from storage.identity import Estate, Unit
 
 log = logging.getLogger(__name__)
@@ -845,8 +843,9 @@ async def store_visit(context: Context, actor: Actor, new: NewCase, score: int) 
     async def nothing(case: Case) -> Effects:
         return Effects()
 
-    local = rules.calendar.local(datetime.now().astimezone())
-    scored = {"satisfaction": score, "called_back_at": utcnow(), "callback_channel": "visit"}
+    now = eng.clock.now()
+    local = rules.calendar.local(now)
+    scored = {"satisfaction": score, "called_back_at": now, "callback_channel": "visit"}
     return await eng.cases.file(
         new, local, nothing, actor=f"person:{actor.person.id}",
         then=[(Action.RESOLVE, {}), (Action.CLOSE, scored)],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from html import escape
 from typing import Any
 
@@ -98,7 +97,7 @@ async def choose(update: Update, context: Context, actor: Actor, estate: Estate)
     """Remember the estate; import a file already waiting, or ask for one."""
     assert context.user_data is not None
     context.user_data["import_estate"] = estate.id
-    context.user_data["import_chosen_at"] = time.time()
+    context.user_data["import_chosen_at"] = services(context).clock.now().timestamp()
     waiting = context.user_data.pop("import_file", None)
     if waiting:
         await run_import(update, context, actor, estate, waiting)
@@ -153,7 +152,8 @@ async def got_document(update: Update, context: Context) -> None:
     doc = message.document
     waiting = {"file_id": doc.file_id, "name": doc.file_name or "", "size": doc.file_size or 0}
     chosen = context.user_data.get("import_estate")
-    fresh = time.time() - float(context.user_data.get("import_chosen_at") or 0) < CHOICE_SECONDS
+    now = services(context).clock.now().timestamp()
+    fresh = now - float(context.user_data.get("import_chosen_at") or 0) < CHOICE_SECONDS
     estate = next((e for e in estates if e.id == chosen), None) if fresh else None
     if estate is None:
         # Without a recent /import, a file is imported only once the admin taps the estate.

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, iso, utcnow
+from storage.db import Database, iso, now_of
 
 GENESIS = "0" * 64
 
@@ -55,7 +55,7 @@ async def append(
     async with conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1") as cur:
         row = await cur.fetchone()
     prev_hash = row[0] if row else GENESIS
-    at = iso(utcnow())
+    at = iso(now_of(conn))
     body = json.dumps(data or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     digest = _digest(prev_hash, at, actor_id, actor, estate_id, event, subject, body)
     await conn.execute(

@@ -13,7 +13,7 @@ import aiosqlite
 
 from procedures.cases import Action, InvalidTransition, Kind, case_number, next_status
 from storage import audit, deadlines
-from storage.db import Database, iso, parse_iso, utcnow
+from storage.db import Database, iso, now_of, parse_iso
 from storage.outbox import enqueue
 
 
@@ -161,7 +161,7 @@ async def apply_effects(conn: aiosqlite.Connection, case: Case, effects: Effects
     for file_id, added_by in effects.photos:
         await conn.execute(
             "INSERT INTO case_photos(case_id, file_id, added_by, added_at) VALUES (?, ?, ?, ?)",
-            (case.id, file_id, added_by, iso(utcnow())),
+            (case.id, file_id, added_by, iso(now_of(conn))),
         )
     if effects.stop:
         await deadlines.settle(conn, case.id, effects.stop)
@@ -202,7 +202,7 @@ class CaseStore:
         ``then`` are steps (action, changed fields) taken at once in the same transaction,
         each audited, without effects of their own: a visit recorded already closed (A-1)
         is filed, resolved and closed together, or not at all."""
-        now = utcnow()
+        now = self.db.now()
         day = local_day.date()
         async with self.db.write() as conn:
             prefix = case_number(new.kind, day, 0).split("-")[0]
@@ -320,7 +320,7 @@ class CaseStore:
             status = next_status(before.status, action)
         except InvalidTransition:
             return None
-        now = iso(utcnow())
+        now = iso(self.db.now())
         fields["status"] = status.value
         if status.value == "done":
             fields.setdefault("resolved_at", now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,12 +14,22 @@ from typing import Any
 
 import aiosqlite
 
+from storage.clock import Clock, SystemClock
+
 Params = Sequence[Any] | dict[str, Any]
 
 
-def utcnow() -> datetime:
-    """The current time in UTC (storage keeps every time in UTC)."""
-    return datetime.now(UTC)
+#: The clock of each open connection's Database, for the functions of a unit of work that are
+#: handed the connection only (``audit.append``, ``outbox.enqueue``…).
+_CLOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, Clock] = weakref.WeakKeyDictionary()
+
+
+def now_of(conn: aiosqlite.Connection) -> datetime:
+    """The current moment by the clock of the database ``conn`` belongs to (UTC)."""
+    clock = _CLOCKS.get(conn)
+    if clock is None:
+        raise RuntimeError("this connection was not opened by storage.db.Database")
+    return clock.now()
 
 
 def iso(moment: datetime) -> str:
@@ -50,15 +61,24 @@ class Database:
     transaction (they do not wait for the lock they already hold).
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def now(self) -> datetime:
+        """The current moment by the application's clock (UTC)."""
+        return self.clock.now()
+
+    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock | None = None) -> None:
         self.conn = conn
         self.path = path
+        #: The application's one clock (see storage.clock): every stamp storage writes.
+        self.clock: Clock = clock or SystemClock()
+        _CLOCKS[conn] = self.clock
         self._lock = asyncio.Lock()
         self._writer: asyncio.Task[Any] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating folders as needed), configure and migrate the database."""
+    async def open(cls, path: str | Path, *, clock: Clock | None = None) -> Database:
+        """Open (creating folders as needed), configure and migrate the database.
+
+        ``clock`` is the application's clock (default the machine's)."""
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +88,7 @@ class Database:
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("PRAGMA busy_timeout=5000")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, target)
+        db = cls(conn, target, clock)
         await db.migrate()
         return db
 
@@ -95,7 +115,7 @@ class Database:
                     await conn.execute(statement)
                 await conn.execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, iso(utcnow())),
+                    (version, name, iso(self.clock.now())),
                 )
             applied.append(name)
         return applied

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, iso, parse_iso, utcnow
+from storage.db import Database, iso, now_of, parse_iso
 
 #: States of a timer that has not ended: waiting for its clock, running, or warned.
 _OPEN = "('waiting', 'pending', 'warned')"
@@ -80,7 +80,7 @@ async def schedule(
             iso(warn_at) if warn_at and not waiting else None,
             "waiting" if waiting else "pending",
             json.dumps(data or {}, ensure_ascii=False),
-            iso(utcnow()),
+            iso(now_of(conn)),
         ),
     )
     return int(cur.lastrowid or 0)

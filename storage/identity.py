@@ -26,7 +26,7 @@ from procedures.identity import (
 )
 from procedures.roster import RosterRow
 from storage import audit
-from storage.db import Database, iso, parse_iso, utcnow
+from storage.db import Database, iso, now_of, parse_iso
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class IdentityStore:
             if row:
                 return Estate(row["id"], row["name"], row["timezone"])
             cur = await conn.execute(
-                "INSERT INTO estates(name, created_at) VALUES (?, ?)", (name, iso(utcnow()))
+                "INSERT INTO estates(name, created_at) VALUES (?, ?)", (name, iso(self.db.now()))
             )
             estate_id = int(cur.lastrowid or 0)
             await conn.executemany(
@@ -274,7 +274,7 @@ class IdentityStore:
             await conn.execute(
                 "UPDATE departments SET chat_id = ?, chat_title = ?, bound_at = ?, bound_by = ?"
                 " WHERE id = ?",
-                (chat_id, title, iso(utcnow()), by.id, row["id"]),
+                (chat_id, title, iso(self.db.now()), by.id, row["id"]),
             )
             await audit.append(
                 conn,
@@ -313,7 +313,7 @@ class IdentityStore:
         self, tg_user_id: int, name: str, username: str | None, language: str | None
     ) -> Person:
         """The person for a Telegram user, created or refreshed (name, username, language)."""
-        now = iso(utcnow())
+        now = iso(self.db.now())
         async with self.db.write() as conn:
             await conn.execute(
                 "INSERT INTO people(tg_user_id, name, username, tg_language, created_at,"
@@ -344,7 +344,7 @@ class IdentityStore:
         async with self.db.write() as conn:
             await conn.execute(
                 "UPDATE people SET locale = ?, updated_at = ? WHERE id = ?",
-                (locale, iso(utcnow()), person_id),
+                (locale, iso(self.db.now()), person_id),
             )
 
     async def memberships(self, person_id: int) -> list[Membership]:
@@ -448,7 +448,7 @@ class IdentityStore:
     ) -> list[Unit]:
         """Bind a person to units as their owner, record the phone and grant the owner role."""
         bound: list[Unit] = []
-        now = iso(utcnow())
+        now = iso(self.db.now())
         async with self.db.write() as conn:
             await conn.execute(
                 "UPDATE people SET phone = ?, updated_at = ? WHERE id = ?", (phone, now, person.id)
@@ -498,7 +498,7 @@ class IdentityStore:
                 await conn.execute(
                     "INSERT INTO verifications(person_id, estate_id, unit_id, phone, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (person.id, unit.estate_id, unit.id, phone, iso(utcnow())),
+                    (person.id, unit.estate_id, unit.id, phone, iso(self.db.now())),
                 )
                 row = await _one(
                     conn,
@@ -555,7 +555,7 @@ class IdentityStore:
         who decided it) — the check and the change are one transaction, so two staff
         tapping at once cannot both decide.
         """
-        now = iso(utcnow())
+        now = iso(self.db.now())
         async with self.db.write() as conn:
             row = await _one(conn, "SELECT * FROM verifications WHERE id = ?", [verification_id])
             if row is None or row["status"] != "pending":
@@ -611,7 +611,7 @@ class IdentityStore:
     ) -> tuple[str, datetime]:
         """A new one-time invite; returns the code (shown once, stored hashed) and its expiry."""
         code = new_invite_code()
-        created = now or utcnow()
+        created = now or self.db.now()
         expires = invite_expiry(created, ttl_hours)
         async with self.db.write() as conn:
             department_id = await _department_id(conn, estate_id, department)
@@ -643,7 +643,7 @@ class IdentityStore:
         self, code: str, person: Person, *, now: datetime | None = None
     ) -> Redeemed:
         """Use a one-time invite: grant its role, or say why not (unknown, used, expired)."""
-        moment = now or utcnow()
+        moment = now or self.db.now()
         async with self.db.write() as conn:
             row = await _one(
                 conn,
@@ -695,7 +695,7 @@ class IdentityStore:
         A unit whose owner's phone changed loses the roster-made bindings of the old owner
         (the unit was sold); bindings staff verified by hand are left for staff to review.
         """
-        now = iso(utcnow())
+        now = iso(self.db.now())
         created = updated = unchanged = unbound = 0
         async with self.db.write() as conn:
             cur = await conn.execute(
@@ -863,7 +863,7 @@ async def _grant(
     cur = await conn.execute(
         "INSERT OR IGNORE INTO memberships(person_id, estate_id, role, department_id, granted_by,"
         " granted_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (person_id, estate_id, str(role), department_id, actor_id, iso(utcnow())),
+        (person_id, estate_id, str(role), department_id, actor_id, iso(now_of(conn))),
     )
     if not cur.rowcount:
         return False

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database, iso, utcnow
+from storage.db import Database, iso, now_of
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ async def store_blob(conn: aiosqlite.Connection, filename: str, data: bytes) -> 
     digest = hashlib.sha256(data).hexdigest()
     await conn.execute(
         "INSERT OR IGNORE INTO blobs(sha256, filename, data, created_at) VALUES (?, ?, ?, ?)",
-        (digest, filename, data, iso(utcnow())),
+        (digest, filename, data, iso(now_of(conn))),
     )
     return digest
 
@@ -76,7 +76,7 @@ async def enqueue(
     "document"), with ``text`` as its caption."""
     if (blob is None) != (blob_as is None) or blob_as not in (None, "photo", "document"):
         raise ValueError("a stored file needs blob_as 'photo' or 'document'")
-    now = iso(utcnow())
+    now = iso(now_of(conn))
     cur = await conn.execute(
         "INSERT INTO outbox(chat_id, text, markup, case_id, person_id, next_attempt_at,"
         " created_at, photo, blob, blob_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -175,7 +175,7 @@ class OutboxStore:
             await conn.execute(
                 "UPDATE outbox SET state = 'sent', message_id = ?, sent_at = ?,"
                 " attempts = attempts + 1 WHERE id = ?",
-                (telegram_id, iso(utcnow()), message_id),
+                (telegram_id, iso(self.db.now()), message_id),
             )
 
     async def retry(self, message_id: int, error: str, at: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from bot.app import build_application
 from bot.demo import seed
 from bot.settings import Settings
+from storage.clock import ManualClock
 from storage.db import Database
 from tests.support.telegram import FakeBotApi, Harness, Person
 
@@ -43,10 +45,21 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+#: Where every test's clock starts: a Friday morning of an ordinary working week in
+#: Shanghai (09:00 local). Tests never read the machine's date; they move this clock.
+T0 = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+
+
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    """A migrated database in a temporary folder."""
-    database = await Database.open(settings.db)
+def clock() -> ManualClock:
+    """The application's clock, standing at :data:`T0` until the test moves it."""
+    return ManualClock(T0)
+
+
+@pytest.fixture
+async def db(settings: Settings, clock: ManualClock) -> AsyncIterator[Database]:
+    """A migrated database in a temporary folder, on the test's clock."""
+    database = await Database.open(settings.db, clock=clock)
     yield database
     await database.close()
 

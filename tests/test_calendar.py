@@ -11,6 +11,7 @@ from holidays.utils import country_holidays
 
 from procedures import calendar as calendar_module
 from procedures.calendar import WorkingCalendar
+from tests.support.calendar import PUBLISHED, UNPUBLISHED
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -66,18 +67,19 @@ def test_r4_ordinary_week(cal: WorkingCalendar) -> None:
     assert [cal.is_working_day(d) for d in week] == [True] * 5 + [False] * 2
 
 
-def test_r4_estate_adds_a_2027_make_up_day() -> None:
-    """R-4: an estate copies a 2027 make-up Saturday the library does not know yet."""
-    saturday = date(2027, 2, 20)
+def test_r4_estate_adds_a_make_up_day_of_an_unpublished_year() -> None:
+    """R-4: an estate copies a make-up Saturday the library does not know yet."""
+    saturday = next(d for d in (date(UNPUBLISHED, 6, n) for n in range(1, 8)) if d.weekday() == 5)
     assert not WorkingCalendar().is_working_day(saturday)
     estate = WorkingCalendar(extra_workdays={saturday})
     assert estate.is_working_day(saturday)
-    assert estate.schedule_known(2027)
+    assert estate.schedule_known(UNPUBLISHED)
 
 
 def test_r4_extra_workday_corrects_a_guessed_holiday() -> None:
-    """R-4: an extra workday wins over a statutory holiday (a guessed 2027 day off)."""
-    guessed = date(2027, 2, 10)  # listed by `holidays` as an observed Spring Festival day
+    """R-4: an extra workday wins over a statutory holiday (a day off of a year whose
+    schedule is not published, as the library guesses it)."""
+    guessed = date(UNPUBLISHED, 10, 1)  # National Day
     assert not WorkingCalendar().is_working_day(guessed)
     assert WorkingCalendar(extra_workdays={guessed}).is_working_day(guessed)
 
@@ -90,24 +92,27 @@ def test_r4_extra_holidays_win_over_everything() -> None:
     assert not cal.is_working_day(make_up)
 
 
-def test_r4_schedule_known_for_2026_not_2027(cal: WorkingCalendar) -> None:
-    """R-4: 2026's 调休 are published, 2027's are not yet (ENVIRONMENT.md)."""
-    assert cal.schedule_known(2026)
-    assert not cal.schedule_known(2027)
-    assert WorkingCalendar(known_years={2027}).schedule_known(2027)
+def test_r4_schedule_known_for_published_years_only(cal: WorkingCalendar) -> None:
+    """R-4: 2026's 调休 are published; the next unpublished year's are not (ENVIRONMENT.md),
+    until an estate marks it known."""
+    assert cal.schedule_known(2026) and cal.schedule_known(PUBLISHED)
+    assert not cal.schedule_known(UNPUBLISHED)
+    assert WorkingCalendar(known_years={UNPUBLISHED}).schedule_known(UNPUBLISHED)
 
 
 def test_r4_unknown_years_between(cal: WorkingCalendar) -> None:
-    """R-4: a deadline running into 2027 is flagged so the admins can be warned."""
-    assert cal.unknown_years_between(date(2026, 12, 20), date(2027, 1, 10)) == [2027]
-    assert cal.unknown_years_between(date(2027, 1, 10), date(2026, 12, 20)) == [2027]
-    assert cal.unknown_years_between(date(2026, 1, 1), date(2026, 12, 31)) == []
-    # A datetime is read in the estate's time zone: 31 Dec 17:00 UTC is 2027 in Shanghai.
-    new_year = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
-    assert cal.unknown_years_between(sh(2026, 12, 30), new_year) == [2027]
+    """R-4: a deadline running into an unpublished year is flagged so the admins can be
+    warned."""
+    last, new = PUBLISHED, UNPUBLISHED
+    assert cal.unknown_years_between(date(last, 12, 20), date(new, 1, 10)) == [new]
+    assert cal.unknown_years_between(date(new, 1, 10), date(last, 12, 20)) == [new]
+    assert cal.unknown_years_between(date(last, 1, 1), date(last, 12, 31)) == []
+    # A datetime is read in the estate's time zone: 31 Dec 17:00 UTC is New Year in Shanghai.
+    new_year = datetime(last, 12, 31, 17, 0, tzinfo=UTC)
+    assert cal.unknown_years_between(sh(last, 12, 30), new_year) == [new]
     assert (
-        WorkingCalendar(known_years={2027}).unknown_years_between(
-            date(2026, 12, 20), date(2027, 1, 10)
+        WorkingCalendar(known_years={new}).unknown_years_between(
+            date(last, 12, 20), date(new, 1, 10)
         )
         == []
     )

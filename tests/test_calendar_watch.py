@@ -8,6 +8,7 @@ from bot.calendar_watch import check_calendars
 from bot.demo import seed
 from handlers.common import Services
 from tests.conftest import ADMIN_ID, World
+from tests.support.calendar import PUBLISHED, UNPUBLISHED
 
 
 def services_of(world: World) -> Services:
@@ -19,17 +20,17 @@ def services_of(world: World) -> Services:
 async def test_r4_from_october_admins_hear_that_next_years_schedule_is_unknown(
     world: World,
 ) -> None:
-    """2027's make-up days are not published yet (ENVIRONMENT.md): the demo estate's admin
-    and the deployment admin are told, once that day, even across a restart."""
+    """Next year's make-up days are not published yet (ENVIRONMENT.md): the demo estate's
+    admin and the deployment admin are told, once that day, even across a restart."""
     await seed(world.db)
     services = services_of(world)
     assert world.harness is not None
     admin = world.harness.person(ADMIN_ID, "管理员")
     manager = world.harness.person(9008, "钱振东")  # the demo estate's admin
-    october = datetime(2026, 10, 20, 2, 0, tzinfo=UTC)
+    october = datetime(PUBLISHED, 10, 20, 2, 0, tzinfo=UTC)
     assert await check_calendars(services, october) == 1
     await services.extras["sender"].drain()
-    assert "2027" in admin.last_text and "调休" in admin.last_text
+    assert str(UNPUBLISHED) in admin.last_text and "调休" in admin.last_text
     assert "阳光花园" in manager.last_text
     assert await check_calendars(services, october) == 0  # once a day
     await world.crash_and_restart()

@@ -1,6 +1,9 @@
 """End to end, through the sandbox, with the real bot process: a request's clocks running
 in production mode (sweeper and outbox jobs), a crash (SIGKILL) while deadlines fall due and
 notifications are stuck behind Telegram errors, and a restart that delivers each exactly once.
+
+The clocks keep the manual's limits (Q-1's ten minutes, C-12's day): the tests move the
+bot's clock on (``BotProcess.advance``) instead of shortening the rules or waiting.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import sqlite3
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,12 +24,6 @@ from openpyxl import load_workbook
 from tests.support.sandbox import BotProcess, Player, SandboxProcess, wait_for
 
 ADMIN = 500
-#: Fast clocks for the test: referral due 3 s after filing, warned 2 s before.
-CONFIG = """
-[estates."阳光花园".rules.Q-1]
-due = "3s"
-warn_before = "2s"
-"""
 
 
 @pytest.fixture
@@ -38,10 +35,7 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
 
 @pytest.fixture
 def bot(sandbox: SandboxProcess, tmp_path: Path) -> Iterator[BotProcess]:
-    config = tmp_path / "estates.toml"
-    config.write_text(CONFIG, encoding="utf-8")
     process = BotProcess(sandbox, tmp_path / "wuye.db", admins=str(ADMIN))
-    process.env["WUYE_ESTATES_CONFIG"] = str(config)
     process.cli("seed-demo")
     process.start()
     yield process
@@ -109,32 +103,27 @@ def test_a_crash_while_deadlines_fall_due_loses_and_repeats_nothing(
     sandbox.wait_text(cs, "本群已绑定")
     owner = sandbox.player(8001, "王伟", phone="+8613900000001")
     number = file_request(sandbox, owner)
-    filed_at = time.monotonic()
-    # Telegram starts failing: the Q-1 warning (due 1 s after filing) is queued, not sent.
+    # Telegram starts failing; eight and a half minutes pass: the Q-1 warning (2 minutes
+    # before the 10) is queued, not sent.
     sandbox.post("/api/faults", {"method": "sendMessage", "kind": "500", "times": 100000})
-    wait_for(lambda: query(db, "SELECT 1 FROM deadlines WHERE state = 'warned'"), 15, "warning")
+    bot.advance(minutes=8, seconds=30)
+    wait_for(lambda: query(db, "SELECT 1 FROM deadlines WHERE state = 'warned'"), what="warning")
     assert query(db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")[0][0] >= 1
     bot.kill()  # SIGKILL: no shutdown, no flush
-    # Down for long enough that Q-1's breach (3 s after filing) is clearly late.
-    time.sleep(max(0.0, filed_at + 14 - time.monotonic()))
+    # Down for long enough that Q-1's breach (10 minutes after filing) is clearly late.
+    bot.advance(minutes=5)
     sandbox.request("DELETE", "/api/faults")
     bot.start()
-    supervisor.wait_text("超时", timeout=30)
+    supervisor.wait_text("超时")
     sandbox.wait_text(cs, "提醒")
     time.sleep(3)  # a few more sweeps and outbox passes: nothing may come twice
-    assert count(sandbox, supervisor.uid, "超时", number) == 1
-    assert "停机期间到期" in sandbox.wait_text(supervisor.uid, "超时")
+    # Q-1's breach once (V-1's first response, five minutes of office time, broke too)
+    assert count(sandbox, supervisor.uid, "超时", number, "10 分钟内转交") == 1
+    assert "停机期间到期" in sandbox.wait_text(supervisor.uid, "10 分钟内转交")
     assert count(sandbox, cs, "提醒", number) == 1
     assert count(sandbox, owner.uid, "已受理", number) == 1
     assert query(db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")[0][0] == 0
     assert query(db, "SELECT state, late FROM deadlines WHERE rule = 'Q-1'") == [("fired", 1)]
-
-
-COMPLAINT_CONFIG = """
-[estates."阳光花园".rules.C-12-important]
-due = "4s"
-warn_before = "2s"
-"""
 
 
 def test_a_complaint_from_filing_to_callback_through_the_sandbox(
@@ -143,9 +132,6 @@ def test_a_complaint_from_filing_to_callback_through_the_sandbox(
     """C-4 classification, a referral, C-12's missed deadline escalated to the management
     manager, the supervisor's opinion (C-11), the manager's approval (C-13), the resident's
     confirmation and rating (C-14)."""
-    bot.stop()
-    (tmp_path / "estates.toml").write_text(CONFIG + COMPLAINT_CONFIG, encoding="utf-8")
-    bot.start()
     admin = sandbox.player(ADMIN, "管理员")
     assistant, engineer = sandbox.player(9001, "周晓梅"), sandbox.player(9003, "郑海")
     supervisor, cc = sandbox.player(9007, "孙志远"), sandbox.player(9002, "吴建国")
@@ -172,8 +158,10 @@ def test_a_complaint_from_filing_to_callback_through_the_sandbox(
     assistant.tap("➡️ 转交部门", chat=cs)
     assistant.tap("工程部", chat=cs)
     engineer.tap("🙋 接单", chat=eng)
-    # C-12: the day (4 s here) runs out before the department reports back.
-    assert "超时" in mgmt.wait_text("超时", timeout=30)
+    owner.wait_text("接单处理")
+    # C-12: the day runs out before the department reports back.
+    bot.advance(days=1, minutes=1)
+    assert "超时" in mgmt.wait_text("超时")
     engineer.tap("✅ 已完成", chat=eng)
     owner.wait_text("正在整理正式答复")
     cc.tap("✍️ 写处理意见", chat=cs)
@@ -213,10 +201,10 @@ def test_403_and_timeouts_through_the_sandbox_lose_nothing(
     # keeps it and sends it again.
     sandbox.post("/api/faults", {"method": "sendMessage", "kind": "delay", "delay": 8})
     owner.tap("普通")
-    wait_for(lambda: count(sandbox, owner.uid, "已受理") == 2, 40, "the second acknowledgement")
+    wait_for(lambda: count(sandbox, owner.uid, "已受理") == 2, what="the second acknowledgement")
     second = owner.wait_text("已受理").split("编号 ", 1)[1].split("。", 1)[0]
     assert second != number
-    sandbox.wait_text(cs, second, timeout=40)
+    sandbox.wait_text(cs, second)
     time.sleep(3)
     assert count(sandbox, owner.uid, "已受理", second) == 1
     assert count(sandbox, cs, "新事项", second) == 1
@@ -230,20 +218,13 @@ def test_q5_the_weekly_summary_arrives_with_its_chart_and_workbook_through_the_s
     the workbook under its Chinese name."""
     process = BotProcess(sandbox, tmp_path / "wuye.db", admins=str(ADMIN))
     process.cli("seed-demo")
-    # The estate's summary is due two seconds from now (estate time), after it was created.
-    moment = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=2)
-    config = tmp_path / "estates.toml"
-    config.write_text(
-        f'[estates."阳光花园"]\nweekly_summary_weekday = {moment.weekday()}\n'
-        f"weekly_summary_at = {moment.strftime('%H:%M:%S')}\n",
-        encoding="utf-8",
-    )
-    process.env["WUYE_ESTATES_CONFIG"] = str(config)
     supervisor = sandbox.player(9002, "吴建国")
-    time.sleep(2.5)
     process.start()
     try:
-        supervisor.wait_text("阳光花园 周报", timeout=30)
+        # Q-5: the week's last working day at 17:00; the estate was created on Wednesday.
+        friday = process.now().astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(days=2)
+        process.set_clock(friday.replace(hour=17, minute=0, second=1))
+        supervisor.wait_text("阳光花园 周报")
 
         def files() -> tuple[dict[str, Any], dict[str, Any]] | None:
             messages = sandbox.messages(9002)
@@ -251,7 +232,7 @@ def test_q5_the_weekly_summary_arrives_with_its_chart_and_workbook_through_the_s
             documents = [m for m in messages if "document" in m]
             return (photos[-1], documents[-1]) if photos and documents else None
 
-        photo, document = wait_for(files, 30, "the chart and the workbook")
+        photo, document = wait_for(files, what="the chart and the workbook")
         assert "周报图表" in photo["caption"]
         chart = sandbox_file(sandbox, photo["photo"][-1]["file_id"])
         assert chart[0][:8] == b"\x89PNG\r\n\x1a\n"

@@ -5,7 +5,7 @@ case ends first never runs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from bot.sweeper import Sweeper
 from procedures.deadlines import load_estate
 from storage.cases import Case
-from storage.db import iso
+from storage.clock import ManualClock
 from tests.conftest import World
 from tests.support.telegram import Group, Harness, Person
 from tests.test_cases import engine_of, file_request, groups, latest_case, open_rules
@@ -29,16 +29,16 @@ def configure(world: World, rules: dict[str, dict[str, Any]]) -> None:
     engine._rules.clear()
 
 
-async def backdate(world: World, case: Case, hours: float) -> Case:
-    """The case was accepted ``hours`` earlier than it was (so clock starts differ)."""
-    accepted = case.accepted_at - timedelta(hours=hours)
-    async with world.db.write() as conn:
-        await conn.execute(
-            "UPDATE cases SET accepted_at = ? WHERE id = ?", (iso(accepted), case.id)
-        )
-    found = await engine_of(world).cases.get(case.id)
-    assert found is not None
-    return found
+def clock_of(world: World) -> ManualClock:
+    """The bot's clock (the test's: see conftest)."""
+    assert isinstance(world.db.clock, ManualClock)
+    return world.db.clock
+
+
+def let_pass(world: World, case: Case, hours: float) -> Case:
+    """``hours`` pass after the case was accepted (so clock starts differ)."""
+    clock_of(world).advance(hours=hours)
+    return case
 
 
 async def only_clock(world: World, case: Case, rule: str) -> None:
@@ -63,10 +63,10 @@ async def due_of(world: World, case: Case, rule: str) -> datetime:
 async def refer(bot: Harness, groups: dict[str, Group]) -> tuple[datetime, datetime]:
     """The assistant refers the latest case to engineering; returns the moments around it."""
     assistant = bot.person(9001, "周晓梅")
-    before = datetime.now().astimezone()
+    before = bot.application.bot_data["services"].clock.now()
     await assistant.tap("➡️ 转交部门", chat=groups["cs"])
     await assistant.tap("工程部", chat=groups["cs"])
-    return before, datetime.now().astimezone()
+    return before, bot.application.bot_data["services"].clock.now()
 
 
 def test_an_estate_may_only_start_a_clock_where_the_rule_can_run() -> None:
@@ -92,21 +92,16 @@ async def test_q4_counted_from_the_referral_waits_for_it_and_then_runs(
     configure(world, {"Q-4": {"clock": "referred", "due": "2h", "warn_before": "30m"}})
     supervisor = bot.person(9002, "吴建国")
     await file_request(owner)
-    case = await backdate(world, await latest_case(world), hours=1)
+    case = let_pass(world, await latest_case(world), hours=1)
     assert (await open_rules(world, case))["Q-4"] == "waiting"
     await only_clock(world, case, "Q-4")
     before, after = await refer(bot, groups)
     due = await due_of(world, case, "Q-4")
     # two hours from the referral, not from the acceptance an hour earlier
     assert before + timedelta(hours=2) - timedelta(seconds=1) <= due <= after + timedelta(hours=2)
-    moment = {"t": due - timedelta(seconds=1)}
-    sweeper = Sweeper(world.db, engine_of(world).react, clock=lambda: moment["t"])
-    assert await sweeper.sweep() == 1  # the warning, 30 minutes before
-    await engine_of(world).deliver()
+    assert await sweep(world, due - timedelta(seconds=1)) == 1  # the warning, 30 minutes before
     assert not any("超时" in t and case.number in t for t in supervisor.texts())
-    moment["t"] = due
-    assert await sweeper.sweep() == 1
-    await engine_of(world).deliver()
+    assert await sweep(world, due) == 1
     assert "超时" in supervisor.last_text and case.number in supervisor.last_text
 
 
@@ -121,9 +116,7 @@ async def test_a_clock_waiting_for_an_event_that_never_comes_never_fires(
     await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
     case = await latest_case(world)
     assert (await open_rules(world, case))["Q-4"] == "cancelled"
-    far = case.accepted_at + timedelta(days=30)
-    await Sweeper(world.db, engine_of(world).react, clock=lambda: far).sweep()
-    await engine_of(world).deliver()
+    await sweep(world, case.accepted_at + timedelta(days=30))
     assert not any("处理时限" in t or "Q-4" in t for t in supervisor.texts())
 
 
@@ -149,8 +142,8 @@ async def test_c12_important_counted_from_the_classification(
     """By default C-12 counts from the acceptance; this estate counts from the decision."""
     configure(world, {"C-12-important": {"clock": "classified"}})
     await file_complaint(owner)
-    case = await backdate(world, await latest_case(world), hours=20)
-    before = datetime.now().astimezone()
+    case = let_pass(world, await latest_case(world), hours=20)
+    before = clock_of(world).now()
     await bot.person(9007, "孙志远").tap("重要")
     due = await due_of(world, case, "C-12-important")
     assert due >= before.replace(microsecond=0) + timedelta(days=1) - timedelta(seconds=1)
@@ -161,7 +154,7 @@ async def test_c12_counted_from_acceptance_by_default(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
     await file_complaint(owner)
-    case = await backdate(world, await latest_case(world), hours=20)
+    case = let_pass(world, await latest_case(world), hours=20)
     await bot.person(9007, "孙志远").tap("重要")
     assert await due_of(world, case, "C-12-important") == case.accepted_at + timedelta(days=1)
 
@@ -173,7 +166,7 @@ async def test_c5_week_counted_from_the_classification_waits_for_it(
     await file_complaint(owner)
     case = await latest_case(world)
     assert (await open_rules(world, case))["C-5-week"] == "waiting"
-    before = datetime.now().astimezone().replace(microsecond=0)
+    before = clock_of(world).now()
     await bot.person(9007, "孙志远").tap("轻微")
     assert await due_of(world, case, "C-5-week") >= before + timedelta(days=7)
 
@@ -187,7 +180,7 @@ async def test_c12_major_clocks_counted_from_the_referral_start_when_it_comes(
         {"C-12-major-answer": {"clock": "referred"}, "C-12-major-resolve": {"clock": "referred"}},
     )
     await file_complaint(owner)
-    case = await backdate(world, await latest_case(world), hours=5)
+    case = let_pass(world, await latest_case(world), hours=5)
     await bot.person(9007, "孙志远").tap("重大")
     rules = await open_rules(world, case)
     assert rules["C-12-major-answer"] == rules["C-12-major-resolve"] == "waiting"
@@ -198,30 +191,22 @@ async def test_c12_major_clocks_counted_from_the_referral_start_when_it_comes(
     assert resolve >= before.replace(microsecond=0) + timedelta(days=15)
 
 
-def audit_clock(monkeypatch: pytest.MonkeyPatch, ago: timedelta) -> None:
-    """Audit events written from now on are stamped ``ago`` in the past (the trail is
-    append-only: its times cannot be edited afterwards)."""
-    monkeypatch.setattr("storage.audit.utcnow", lambda: datetime.now(UTC) - ago)
-
-
 async def test_a_reopened_request_counts_q4_from_the_reopening(
     world: World,
     bot: Harness,
     groups: dict[str, Group],
     owner: Person,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """C-2: back with its department, the reopening is a new referral for a Q-4 counted from
     the referral; the referral of ten hours ago does not make it overdue at once."""
     configure(world, {"Q-4": {"clock": "referred", "due": "4h"}})
     await file_request(owner)
-    audit_clock(monkeypatch, timedelta(hours=10))
     await refer(bot, groups)
     engineer = bot.person(9003, "郑海")
     await engineer.tap("🙋 接单", chat=groups["eng"])
     await engineer.tap("✅ 已完成", chat=groups["eng"])
-    monkeypatch.undo()
-    before = datetime.now().astimezone().replace(microsecond=0)
+    clock_of(world).advance(hours=10)
+    before = clock_of(world).now()
     await owner.tap("❌ 没有解决")
     case = await latest_case(world)
     assert case.status == "referred"
@@ -233,7 +218,6 @@ async def test_a_complaint_made_major_counts_major_clocks_from_then(
     bot: Harness,
     groups: dict[str, Group],
     owner: Person,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """C-5: a complaint judged minor six days ago and made major now is classified major
     now: major clocks counted from the classification start now, not six days back."""
@@ -245,11 +229,10 @@ async def test_a_complaint_made_major_counts_major_clocks_from_then(
         },
     )
     await file_complaint(owner)
-    audit_clock(monkeypatch, timedelta(days=6))
     await bot.person(9007, "孙志远").tap("轻微")
-    monkeypatch.undo()
+    clock_of(world).advance(days=6)
     case = await latest_case(world)
-    before = datetime.now().astimezone().replace(microsecond=0)
+    before = clock_of(world).now()
     async with world.db.write() as conn:
         assert await engine_of(world).make_major(conn, case.id, "C-5-event", {})
     assert await due_of(world, case, "C-12-major-answer") >= before + timedelta(days=2)
@@ -260,7 +243,8 @@ async def test_a_complaint_made_major_counts_major_clocks_from_then(
 
 
 async def sweep(world: World, at: datetime) -> int:
-    fired = await Sweeper(world.db, engine_of(world).react, clock=lambda: at).sweep()
+    clock_of(world).set(at)
+    fired = await Sweeper(world.db, engine_of(world).react).sweep()
     await engine_of(world).deliver()
     return fired
 

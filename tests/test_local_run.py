@@ -44,7 +44,7 @@ def test_make_run_without_a_token_serves_the_demo_estate_and_keeps_it(tmp_path: 
     sandbox.port, sandbox.base = port, f"http://127.0.0.1:{port}"
     process = start(tmp_path, port)
     try:
-        state = wait_for(lambda: _prepared(sandbox), 30, "the demo world of `bot start`")
+        state = wait_for(lambda: _prepared(sandbox), what="the demo world of `bot start`")
         titles = sorted(g["title"] for g in state["groups"])
         assert len(titles) == 6 and "客服中心 · 阳光花园" in titles
         assert {p["id"] for p in state["people"]} >= {8001, 8100, 9001, 9008}
@@ -52,7 +52,7 @@ def test_make_run_without_a_token_serves_the_demo_estate_and_keeps_it(tmp_path: 
         assert any(p["label"].startswith("业主") for p in page)
         owner = Player(sandbox, 8001)
         owner.send("/start")
-        owner.wait_text("分享您的手机号码", timeout=30)
+        owner.wait_text("分享您的手机号码")
         owner.share_contact()
         owner.wait_text("身份验证成功")
         # The newcomer is verified in the demo's customer-service group, bound at start.
@@ -69,7 +69,7 @@ def test_make_run_without_a_token_serves_the_demo_estate_and_keeps_it(tmp_path: 
     assert not _reachable(sandbox), "the sandbox stops with `make run`"
     process = start(tmp_path, port)
     try:
-        again = wait_for(lambda: _prepared(sandbox), 30, "the restarted sandbox")
+        again = wait_for(lambda: _prepared(sandbox), what="the restarted sandbox")
         assert sorted(g["title"] for g in again["groups"]) == titles  # nothing duplicated
         owner.send("/whoami")
         assert "1栋 101" in owner.wait_text("我的房屋")

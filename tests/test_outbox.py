@@ -4,7 +4,6 @@ failures (429, 5xx, timeouts, a blocked resident, an upgraded group). Rule: DESI
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 import pytest
@@ -12,6 +11,7 @@ from telegram import Bot
 from telegram.error import TimedOut
 
 from bot.outbox import OutboxSender, backoff
+from storage.clock import ManualClock
 from storage.db import Database
 from storage.outbox import OutboxMessage, OutboxStore, enqueue
 from tests.conftest import TOKEN
@@ -19,19 +19,6 @@ from tests.support.telegram import FakeBotApi
 
 RESIDENT = 2001
 GROUP = -300
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -48,11 +35,6 @@ async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
         yield b
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 async def queue(db: Database, chat_id: int, *texts: str, case_id: int | None = None) -> None:
     async with db.write() as conn:
         for text in texts:
@@ -64,10 +46,10 @@ def delivered(api: FakeBotApi, chat_id: int) -> list[str]:
 
 
 async def test_messages_go_out_in_order_and_are_marked_sent(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, RESIDENT, "一", "二", "三")
-    sender = OutboxSender(db, bot, clock=clock)
+    sender = OutboxSender(db, bot)
     assert await sender.drain() == 3
     assert delivered(api, RESIDENT) == ["一", "二", "三"]
     assert await OutboxStore(db).pending_count() == 0
@@ -75,11 +57,11 @@ async def test_messages_go_out_in_order_and_are_marked_sent(
 
 
 async def test_a_429_waits_as_long_as_telegram_asks(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, RESIDENT, "一", "二")
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 30", retry_after=30)
-    sender = OutboxSender(db, bot, clock=clock)
+    sender = OutboxSender(db, bot)
     await sender.drain()
     assert delivered(api, RESIDENT) == []  # "二" waits behind "一": order is kept
     clock.advance(29)
@@ -91,12 +73,12 @@ async def test_a_429_waits_as_long_as_telegram_asks(
 
 
 async def test_5xx_and_timeouts_back_off_and_lose_nothing(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, RESIDENT, "通知")
     api.fail_next("sendMessage", 500, "Internal Server Error", times=2)
     api.raise_next("sendMessage", TimedOut())
-    sender = OutboxSender(db, bot, clock=clock)
+    sender = OutboxSender(db, bot)
     for waited in (backoff(0), backoff(1), backoff(2)):
         await sender.drain()
         assert delivered(api, RESIDENT) == []
@@ -108,17 +90,17 @@ async def test_5xx_and_timeouts_back_off_and_lose_nothing(
 
 
 async def test_other_chats_are_not_held_up_by_one_failing(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, RESIDENT, "给业主")
     await queue(db, GROUP, "给客服")
     api.fail_next("sendMessage", 500, "Internal Server Error")
-    await OutboxSender(db, bot, clock=clock).drain()
+    await OutboxSender(db, bot).drain()
     assert delivered(api, GROUP) == ["给客服"]
 
 
 async def test_a_resident_who_blocked_the_bot_is_reported_to_staff(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, RESIDENT, "您的报修已受理", case_id=None)
     api.block_chat(RESIDENT)
@@ -128,7 +110,7 @@ async def test_a_resident_who_blocked_the_bot_is_reported_to_staff(
         seen.append(message)
         await enqueue(conn, GROUP, "业主已屏蔽机器人，请电话联系")
 
-    await OutboxSender(db, bot, clock=clock, on_blocked=tell_staff).drain()
+    await OutboxSender(db, bot, on_blocked=tell_staff).drain()
     assert [m.text for m in seen] == ["您的报修已受理"]
     assert delivered(api, GROUP) == ["业主已屏蔽机器人，请电话联系"]
     row = await db.fetchone("SELECT state FROM outbox WHERE chat_id = ?", (RESIDENT,))
@@ -136,10 +118,10 @@ async def test_a_resident_who_blocked_the_bot_is_reported_to_staff(
 
 
 async def test_a_bad_request_is_not_retried_forever(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, RESIDENT, "x" * 5000, "之后的消息")
-    await OutboxSender(db, bot, clock=clock).drain()
+    await OutboxSender(db, bot).drain()
     assert delivered(api, RESIDENT) == ["之后的消息"]
     row = await db.fetchone("SELECT state, last_error FROM outbox ORDER BY id LIMIT 1")
     assert row is not None and row["state"] == "failed"
@@ -147,7 +129,7 @@ async def test_a_bad_request_is_not_retried_forever(
 
 
 async def test_an_upgraded_group_gets_its_queue(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
     await queue(db, GROUP, "一", "二")
     api.migrate_chat(GROUP, -1000000000300)
@@ -156,21 +138,21 @@ async def test_an_upgraded_group_gets_its_queue(
     async def follow(old: int, new: int) -> None:
         moved.append((old, new))
 
-    await OutboxSender(db, bot, clock=clock, on_migrated=follow).drain()
+    await OutboxSender(db, bot, on_migrated=follow).drain()
     assert moved == [(GROUP, -1000000000300)]
     assert delivered(api, -1000000000300) == ["一", "二"]
 
 
 async def test_a_crash_between_queueing_and_sending_loses_nothing(
-    db: Database, api: FakeBotApi, bot: Bot, clock: Clock, tmp_path: object
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock, tmp_path: object
 ) -> None:
     """The process dies after the change committed (the row is queued) and before any send:
     a new process finds the row and sends it once."""
     await queue(db, RESIDENT, "重启后送达")
-    fresh = await Database.open(db.path)  # another process on the same file
+    fresh = await Database.open(db.path, clock=db.clock)  # another process on the same file
     try:
-        await OutboxSender(fresh, bot, clock=clock).drain()
+        await OutboxSender(fresh, bot).drain()
     finally:
         await fresh.close()
-    await OutboxSender(db, bot, clock=clock).drain()
+    await OutboxSender(db, bot).drain()
     assert delivered(api, RESIDENT) == ["重启后送达"]

@@ -32,6 +32,7 @@ from procedures.reports import (
     weekly_summary,
 )
 from storage.cases import Case, Effects, NewCase
+from storage.clock import ManualClock
 from storage.db import iso
 from storage.identity import IdentityStore
 from storage.reports import ReportStore, SentReport
@@ -192,6 +193,12 @@ def services_of(world: World) -> Services:
     return cast(Services, world.harness.application.bot_data["services"])
 
 
+def clock_of(world: World) -> ManualClock:
+    """The bot's clock (the test's: see conftest)."""
+    assert isinstance(world.db.clock, ManualClock)
+    return world.db.clock
+
+
 def engine_of(world: World) -> Engine:
     found: Engine = services_of(world).extras["engine"]
     return found
@@ -204,7 +211,8 @@ async def estate_id(world: World) -> int:
 
 
 async def deployed_at(world: World, moment: datetime) -> None:
-    """Pretend the estate was created at ``moment`` (the deployment's start for it)."""
+    """The estate was created at ``moment`` (the deployment's start for it): the demo is
+    seeded by the fixture at the clock's start, so its row is dated back here."""
     async with world.db.write() as conn:
         await conn.execute("UPDATE estates SET created_at = ?", (iso(moment),))
 
@@ -212,7 +220,9 @@ async def deployed_at(world: World, moment: datetime) -> None:
 async def file(
     world: World, kind: Kind, category: str, accepted: datetime, rules: list[str]
 ) -> Case:
-    """File a case through the CaseStore with its clocks, as if accepted at ``accepted``."""
+    """File a case through the CaseStore with its clocks, accepted at ``accepted`` (the
+    clock is moved there first)."""
+    clock_of(world).set(accepted)
     engine = engine_of(world)
     eid = await estate_id(world)
     timers = [await engine.timer(eid, rule, accepted) for rule in rules]
@@ -223,11 +233,6 @@ async def file(
     case = await engine.cases.file(
         NewCase(eid, kind, category, "测试事项"), accepted, compose, actor="test"
     )
-    async with world.db.write() as conn:
-        await conn.execute(
-            "UPDATE cases SET accepted_at = ?, created_at = ? WHERE id = ?",
-            (iso(accepted), iso(accepted), case.id),
-        )
     return case
 
 
@@ -241,7 +246,9 @@ async def step(
     start: list[str] | None = None,
     **changes: Any,
 ) -> None:
-    """Step a case through the CaseStore (its clocks settled as met), dated ``at``."""
+    """Step a case through the CaseStore (its clocks settled as met) at ``at`` (the clock is
+    moved there first)."""
+    clock_of(world).set(at)
     engine = engine_of(world)
     timers = [await engine.timer(case.estate_id, rule, at) for rule in start or []]
 
@@ -252,15 +259,12 @@ async def step(
         case.id, action, compose, by=None, actor="test", changes=changes or None
     )
     assert after is not None
-    column = {"done": "resolved_at", "closed": "closed_at"}.get(after.status)
-    if column:
-        async with world.db.write() as conn:
-            await conn.execute(f"UPDATE cases SET {column} = ? WHERE id = ?", (iso(at), case.id))
 
 
 async def sweep_at(world: World, moment: datetime) -> int:
     """The deadline sweeper at ``moment``: what is due fires (missed deadlines)."""
-    return await Sweeper(world.db, engine_of(world).react, clock=lambda: moment).sweep()
+    clock_of(world).set(moment)
+    return await Sweeper(world.db, engine_of(world).react).sweep()
 
 
 @pytest.fixture

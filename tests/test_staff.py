@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
 from procedures.identity import Department, Role
-from storage.db import utcnow
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.telegram import Harness, Person
@@ -70,8 +68,8 @@ async def test_an_expired_invite_is_refused(world: World, bot: Harness) -> None:
         ttl_hours=72,
         actor="cli",
         actor_id=None,
-        now=utcnow() - timedelta(hours=73),
     )
+    world.db.clock.advance(hours=73)  # type: ignore[attr-defined]
     late = bot.person(3001, "迟到")
     await late.send(f"/start inv_{code}")
     assert "已过期" in late.last_text

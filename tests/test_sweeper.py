@@ -106,7 +106,7 @@ async def test_a_deadline_that_fell_due_while_the_bot_was_down_fires_on_boot_mar
 async def test_two_sweepers_on_one_database_fire_once(db: Database) -> None:
     case_id = await a_case(db)
     await referral_timer(db, case_id)
-    other = await Database.open(db.path)
+    other = await Database.open(db.path, clock=db.clock)
     try:
         clock = Clock()
         clock.now = T0 + timedelta(minutes=11)

@@ -18,12 +18,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from storage.clock import read_offset, write_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7100000001:e2e-sandbox-token"
 BOT_USERNAME = "wuye_e2e_bot"
+#: Where the bot's clock starts in end-to-end tests: a Wednesday 10:00 in Shanghai, an
+#: ordinary working week. From there it runs with the machine's seconds, and a test moves
+#: it on (:meth:`BotProcess.advance`) instead of waiting.
+E2E_START = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -33,7 +40,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+#: How long a poll waits for something the bot should do by default: generous, because a
+#: loaded machine (CI, two cores) can be slow; a test that passes waits only as long as
+#: the bot takes. No test relies on real seconds passing: the bot's clock is moved instead.
+PATIENCE = 60.0
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = PATIENCE, what: str = "") -> Any:
     """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -121,7 +134,7 @@ class SandboxProcess:
             if (m.get("from") or {}).get("is_bot")
         ]
 
-    def wait_text(self, chat_id: int, fragment: str, timeout: float = 20.0) -> str:
+    def wait_text(self, chat_id: int, fragment: str, timeout: float = PATIENCE) -> str:
         """The newest bot message in a chat containing ``fragment`` (waiting for it)."""
 
         def found() -> str | None:
@@ -169,7 +182,9 @@ class Player:
     def share_contact(self) -> None:
         self.sandbox.post(f"/api/chats/{self.uid}/contact", {"as": self.uid})
 
-    def tap(self, button: str, chat: int | None = None, timeout: float = 20.0) -> dict[str, Any]:
+    def tap(
+        self, button: str, chat: int | None = None, timeout: float = PATIENCE
+    ) -> dict[str, Any]:
         """Tap the newest inline button with this text (waiting until it appears)."""
         chat_id = chat or self.uid
 
@@ -188,7 +203,7 @@ class Player:
         )
         return result
 
-    def wait_text(self, fragment: str, timeout: float = 20.0) -> str:
+    def wait_text(self, fragment: str, timeout: float = PATIENCE) -> str:
         return self.sandbox.wait_text(self.uid, fragment, timeout)
 
 
@@ -205,11 +220,31 @@ class BotProcess:
                 "WUYE_ADMINS": admins,
                 "WUYE_BOT_USERNAME": BOT_USERNAME,
                 "WUYE_LOG_LEVEL": "INFO",
+                "WUYE_TEST_MODE": "1",
+                "WUYE_TEST_CLOCK_FILE": str(db.parent / "bot-clock"),
             }
         )
         self.cwd = db.parent
         self.process: subprocess.Popen[bytes] | None = None
         self.log = db.parent / "bot.log"
+        self.clock_file = db.parent / "bot-clock"
+        if not self.clock_file.exists():
+            self.set_clock(E2E_START)
+
+    def now(self) -> datetime:
+        """The bot's time now (its clock file's offset on the machine's time)."""
+        return datetime.fromtimestamp(time.time() + read_offset(self.clock_file), UTC)
+
+    def set_clock(self, moment: datetime) -> None:
+        """Put the bot's clock (and its CLI commands') at ``moment``; it runs on from there."""
+        write_offset(self.clock_file, moment.timestamp() - time.time())
+
+    def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
+        """Let time pass for the bot (``advance(days=15)``); its sweeper sees the new time at
+        its next pass. Returns the bot's new time."""
+        step = (delta or timedelta(0)) + timedelta(**units)
+        write_offset(self.clock_file, read_offset(self.clock_file) + step.total_seconds())
+        return self.now()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``python -m bot …`` (seed-demo, invite…) with the same settings."""
