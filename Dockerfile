@@ -1,11 +1,13 @@
 # Wuye property bot. Build: docker build -t wuye .
 # Run:   docker run -d --name wuye -e WUYE_TOKEN=123456:ABC... -e WUYE_ADMINS=11111111 \
 #               -v wuye-data:/data wuye
-FROM python:3.11-slim
+# A bind-mounted data folder must belong to uid 10001 (chown 10001:10001 ./data).
+FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     WUYE_DB=/data/wuye.db \
     WUYE_DATA_DIR=/data/files
 
@@ -15,20 +17,34 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# The dependencies in a layer of their own (pinned by constraints.txt), so a change to the
+# code rebuilds only the small layer below.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt -c constraints.txt \
+ && rm /tmp/requirements.txt
+
+# Exactly the packages pyproject.toml lists (tests/test_packaging.py builds the wheel from
+# these files alone).
+COPY README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY procedures ./procedures
 COPY storage ./storage
 COPY templates ./templates
-RUN pip install --no-cache-dir . \
- && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin wuye \
+COPY sandbox ./sandbox
+RUN pip install --no-cache-dir --no-deps . \
+ && groupadd --system --gid 10001 wuye \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin wuye \
  && mkdir -p /data \
- && chown wuye:wuye /data
+ && chown 10001:10001 /data
 
-USER wuye
+USER 10001:10001
 VOLUME ["/data"]
 # Only used in webhook mode (WUYE_WEBHOOK_URL set); polling needs no open port.
 EXPOSE 8443
+# The database opens and the deadline sweeper ran within the last minute.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["python", "-m", "bot", "health"]
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["run"]

@@ -51,10 +51,14 @@ lint: $(DEV)
 typecheck: $(DEV)
 	$(BIN)/mypy
 
+# The package table (README, How it is built) as a test: who may import whom.
+contracts: $(DEV)
+	$(BIN)/lint-imports --no-cache
+
 pytest: $(DEV) browser
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck contracts pytest
 
 # The whole suite with the machine's date moved (libfaketime moves the bot and sandbox
 # processes too): nothing may depend on the day it runs. DATES overrides the days tried.

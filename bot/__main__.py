@@ -1,5 +1,5 @@
-"""Command line: ``python -m bot run | import-roster | invite | grant | revoke | seed-demo |
-check-audit``."""
+"""Command line: ``python -m bot run | start | import-roster | invite | grant | revoke |
+seed-demo | check-audit | health``."""
 
 from __future__ import annotations
 
@@ -56,11 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--user", required=True, type=int, help="Telegram user id")
     sub.add_parser("seed-demo", help="create the demo estate (units, owners, staff)")
     sub.add_parser("check-audit", help="verify the hash-chained audit trail")
+    sub.add_parser(
+        "health", help="exit 0 when the database opens and the deadline sweeper ran lately"
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
         if args.command == "run":
             return run(settings)
+        if args.command == "health":
+            return health(settings)
         if args.command == "start":
             if settings.token:
                 return run(settings)
@@ -97,6 +102,15 @@ async def with_db(
 async def _open(settings: Settings) -> tuple[Database, IdentityStore]:
     db = await Database.open(settings.db, clock=clock_for(settings))
     return db, IdentityStore(db)
+
+
+def health(settings: Settings) -> int:
+    """Print one line on the bot's health; 0 when healthy (Docker's HEALTHCHECK)."""
+    from bot.health import check
+
+    ok, line = asyncio.run(check(settings))
+    print(line, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
 
 
 def run(settings: Settings) -> int:

@@ -12,6 +12,7 @@ from telegram.request import BaseRequest
 from bot.calendar_watch import CALENDAR_EVERY, calendar_job
 from bot.engine import Engine
 from bot.errors import AdminAlerts, on_error
+from bot.health import beat, heartbeat_path
 from bot.i18n import t
 from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
@@ -184,9 +185,11 @@ async def drain_outbox(context: Context) -> None:
 
 async def sweep(context: Context) -> None:
     """Job: warn about and fire due deadlines, then send what they queued."""
-    extras = context.application.bot_data["services"].extras
+    services = context.application.bot_data["services"]
+    extras = services.extras
     if await extras["sweeper"].sweep():
         await extras["sender"].drain()
+    beat(heartbeat_path(services.settings))  # `python -m bot health` reads it
 
 
 async def post_shutdown(app: Application[Any, Context, Any, Any, Any, Any]) -> None:

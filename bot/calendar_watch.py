@@ -17,8 +17,7 @@ from bot.engine import Engine
 from bot.i18n import t
 from handlers.common import Context, Services
 from procedures.identity import Role
-from storage.db import iso
-from storage.outbox import enqueue
+from storage.reports import ReportStore
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +52,12 @@ async def check_calendars(services: Services, now: datetime | None = None) -> in
         for person in await identity.people_with_role(estate.id, Role.ADMIN.value):
             recipients[person.tg_user_id] = engine.locale_of(person)
         years = ", ".join(str(y) for y in unknown)
-        async with services.db.write() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO reports(estate_id, kind, period_start, window_start,"
-                " due_at, sent_at, recipients, data) VALUES (?, 'calendar', ?, ?, ?, ?, ?, ?)",
-                (
-                    estate.id, local.date().isoformat(), iso(local), iso(local),
-                    iso(services.clock.now()),
-                    len(recipients), f'{{"years": "{years}"}}',
-                ),
-            )  # fmt: skip
-            if not cur.rowcount:
-                continue  # already told today
-            for chat_id, locale in recipients.items():
-                text = t(locale, "calendar.unknown_years", estate=estate.name, years=years)
-                await enqueue(conn, chat_id, text)
+        messages = [
+            (chat_id, t(locale, "calendar.unknown_years", estate=estate.name, years=years))
+            for chat_id, locale in recipients.items()
+        ]
+        if not await ReportStore(services.db).warn_calendar_once(estate.id, local, years, messages):
+            continue  # already told today
         log.warning("estate %s: make-up workdays unknown for %s", estate.name, years)
         warned += 1
     return warned

@@ -158,6 +158,22 @@ class Database:
             return list(await cur.fetchall())
 
 
+def _read_only_uri(path: str | Path) -> str:
+    """SQLite's URI for opening ``path`` read-only."""
+    return Path(path).absolute().as_uri() + "?mode=ro"
+
+
+async def probe(path: str | Path) -> int:
+    """Open the database read-only (no migration, no write) and return how many migrations
+    it has applied: the health check's proof that the file is a readable Wuye database."""
+    uri = _read_only_uri(path)
+    async with aiosqlite.connect(uri, uri=True) as conn:
+        await conn.execute("PRAGMA busy_timeout=5000")
+        async with conn.execute("SELECT COUNT(*) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
 def _split_sql(script: str) -> Iterable[str]:
     """Split a migration into statements, keeping ``CREATE TRIGGER … END;`` whole."""
     buffer: list[str] = []

@@ -206,6 +206,27 @@ class ReportStore:
             )
             return True
 
+    async def warn_calendar_once(
+        self, estate_id: int, local: datetime, years: str, messages: Sequence[tuple[int, str]]
+    ) -> bool:
+        """R-4: record today's warning that ``years``' make-up workdays are unknown and queue
+        ``messages`` (chat id, text), once per estate and local day; False when already told
+        today (the row is the memory, across restarts)."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO reports(estate_id, kind, period_start, window_start,"
+                " due_at, sent_at, recipients, data) VALUES (?, 'calendar', ?, ?, ?, ?, ?, ?)",
+                (
+                    estate_id, local.date().isoformat(), iso(local), iso(local),
+                    iso(self.db.now()), len(messages), json.dumps({"years": years}),
+                ),
+            )  # fmt: skip
+            if not cur.rowcount:
+                return False
+            for chat_id, text in messages:
+                await enqueue(conn, chat_id, text)
+        return True
+
     async def sent(self, estate_id: int, kind: str) -> list[SentReport]:
         """The reports of one kind an estate was sent, oldest first."""
         rows = await self.db.fetchall(
