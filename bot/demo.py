@@ -18,6 +18,9 @@ DEMO_ESTATE = "阳光花园"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明"]
 
+#: The demo estate's IT admin (the project manager holds no admin role: an admin is IT).
+DEMO_ADMIN = 9011
+
 #: (Telegram id, name, roles) of the demo staff.
 DEMO_STAFF: list[tuple[int, str, list[Role]]] = [
     (9001, "周晓梅", [Role.CUSTOMER_ASSISTANT]),
@@ -27,9 +30,11 @@ DEMO_STAFF: list[tuple[int, str, list[Role]]] = [
     (9005, "陈保华", [Role.SECURITY]),
     (9006, "何小芸", [Role.CASHIER]),
     (9007, "孙志远", [Role.PROJECT_SUPERVISOR]),
-    (9008, "钱振东", [Role.PROJECT_MANAGER, Role.ADMIN]),
+    (9008, "钱振东", [Role.PROJECT_MANAGER]),
     (9009, "林慧", [Role.MGMT_MANAGER]),
     (9010, "赵总", [Role.LEADERSHIP]),
+    # IT: invites, the roster, department groups, settings; signs nothing of the manual.
+    (DEMO_ADMIN, "韩立新", [Role.ADMIN]),
 ]
 
 

@@ -24,6 +24,7 @@ from bot.sweeper import Firing
 from procedures.cases import CATEGORIES, INVALID_REASONS, Action, Kind, Severity, Status
 from procedures.deadlines import ACCEPTANCE, EstateRules, load_estate
 from procedures.identity import ROLE_DEPARTMENT, Department, Role
+from procedures.permissions import DEPARTMENT_HEADS, Act, may
 from procedures.phone import mask_phone
 from storage import audit
 from storage.cases import Case, CaseStore, Effects, NewCase, Notice, Timer, apply_effects
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Roles that act as first responder (首問責任人) for an estate's cases.
-FIRST_RESPONDERS = frozenset(
-    {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD, Role.ADMIN}
-)
 #: Every clock of the work itself (not the callback's): all stop when a case is answered.
 WORK_CLOCKS = [
     "V-1-first-response", "Q-1", "Q-4", "C-1-next-reply", "C-5-week", "C-11-same-day",
@@ -55,11 +52,6 @@ CLOCK_EVENTS: dict[str, tuple[str, ...]] = {
     "feedback": ("case.feedback",),
     "approved": ("case.approve",),
     "completed": ("case.done", "case.resolve", "case.approve", "case.invalidate"),
-}
-#: Department heads, who may finish any case of their department.
-HEADS = {
-    Department.ENGINEERING.value: Role.ENGINEERING_HEAD,
-    Department.CUSTOMER_SERVICE.value: Role.CUSTOMER_HEAD,
 }
 
 
@@ -180,19 +172,16 @@ class Engine:
         return list(found.values())
 
     def is_first_responder(self, actor: Actor, case: Case) -> bool:
-        """Customer-service staff of the case's estate (or a deployment admin)."""
-        return actor.is_global_admin or bool(actor.roles_in(case.estate_id) & FIRST_RESPONDERS)
+        """Customer-service staff of the case's estate (Q-1, C-9; an admin is IT, not one)."""
+        return may(Act.FIRST_RESPONSE, actor.roles_in(case.estate_id))
 
     def is_staff_of(self, actor: Actor, estate_id: int) -> bool:
-        """Holds a staff role in the estate."""
-        return actor.is_global_admin or bool(
-            actor.roles_in(estate_id) - {Role.OWNER.value, Role.TENANT.value}
-        )
+        """May read the estate's cases: its staff, and its admins (support, no steps)."""
+        return may(Act.READ_CASE, actor.roles_in(estate_id), deployment_admin=actor.is_global_admin)
 
     def is_department_member(self, actor: Actor, case: Case) -> bool:
-        """Belongs to the department the case was referred to (or administers the estate)."""
-        if actor.admin_of(case.estate_id):
-            return True
+        """Belongs to the department the case was referred to (its members act, Q-4; an
+        admin who is not one of them does not)."""
         if case.department is None:
             return False
         for m in actor.memberships:
@@ -206,24 +195,13 @@ class Engine:
         return False
 
     def may_override(self, actor: Actor, case: Case) -> bool:
-        """The department's head, a supervisor or an admin: may reassign or re-promise."""
-        roles = actor.roles_in(case.estate_id)
-        head = HEADS.get(case.department or "")
-        return (
-            (head is not None and head.value in roles)
-            or Role.CC_SUPERVISOR.value in roles
-            or actor.admin_of(case.estate_id)
-        )
+        """The department's head or the supervisor: may reassign or re-promise (Q-4)."""
+        return may(Act.OVERRIDE, actor.roles_in(case.estate_id), department=case.department)
 
     def may_finish(self, actor: Actor, case: Case) -> bool:
-        """The assignee, the department's head, a supervisor or an admin."""
-        roles = actor.roles_in(case.estate_id)
-        head = HEADS.get(case.department or "")
-        return (
-            case.assignee_id in (None, actor.person.id)
-            or (head is not None and head.value in roles)
-            or Role.CC_SUPERVISOR.value in roles
-            or actor.admin_of(case.estate_id)
+        """The assignee, the department's head or the supervisor."""
+        return case.assignee_id in (None, actor.person.id) or may(
+            Act.FINISH_ANY, actor.roles_in(case.estate_id), department=case.department
         )
 
     # --- cards --------------------------------------------------------------------------------
@@ -340,12 +318,9 @@ class Engine:
                 if raised:
                     fresh = await self.cases.get(case.id)
                     assert fresh is not None
-                    told = await self.to_roles(
-                        fresh,
-                        {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
-                         Role.LEADERSHIP.value, Role.PROJECT_MANAGER.value},
-                        "event_link.made_major", count=people, event=key,
-                    )  # fmt: skip
+                    told = await self.major_notices(
+                        fresh, "event_link.made_major", count=people, event=key
+                    )
                     await apply_effects(conn, fresh, Effects(notices=told))
         return people
 
@@ -540,7 +515,7 @@ class Engine:
             elif target in ("department_group", "patrol_department"):
                 departments.append(case.department or cs)
             elif target == "department_head":  # not referred yet: customer service's head
-                head = HEADS.get(case.department or cs)
+                head = DEPARTMENT_HEADS.get(case.department or cs)
                 if head is not None:
                     roles.add(head.value)
                 else:
@@ -899,15 +874,17 @@ class Engine:
                 effects.start.append(await self.clocked(after, "C-12-important", start))
             if severity == Severity.MAJOR:
                 effects.start += await self.major_clocks(after)
-            if severity in (Severity.IMPORTANT, Severity.MAJOR):
-                roles = {Role.CC_SUPERVISOR.value, Role.MGMT_MANAGER.value}  # C-9: the superior
-                if severity == Severity.MAJOR:
-                    roles |= {Role.LEADERSHIP.value, Role.PROJECT_MANAGER.value}  # C-3
-                effects.notices += await self.to_roles(
-                    after, roles, "complaint.reported",
-                    severity=t(self.default_locale, f"severity.{severity}"),
-                    name=actor.person.name,
-                )  # fmt: skip
+            said = {
+                "severity": t(self.default_locale, f"severity.{severity}"),
+                "name": actor.person.name,
+            }
+            if severity == Severity.IMPORTANT:  # C-9: the superior, and who approves overruns
+                roles = {Role.CC_SUPERVISOR.value, Role.MGMT_MANAGER.value}
+                effects.notices += await self.to_roles(after, roles, "complaint.reported", **said)
+            elif severity == Severity.MAJOR:  # C-3, C-9: whom the estate tells of a major one
+                effects.notices += await self.major_notices(
+                    after, "complaint.reported", besides=actor.person.id, **said
+                )
             return effects
 
         return await self.cases.step(
@@ -939,6 +916,16 @@ class Engine:
             changes={"severity": Severity.INVALID.value, "invalid_reason": reason},
             expect_status=case.status,
         )  # fmt: skip
+
+    async def major_notices(
+        self, case: Case, key: str, *, besides: int | None = None, **params: object
+    ) -> list[Notice]:
+        """C-3, C-9: a complaint became major, however it happened (classified, five
+        complainants of one event, a week unresolved): the people the estate's
+        ``major_tell`` names hear it, each once (``besides``: the person who did it)."""
+        rules = await self.rules(case.estate_id)
+        notices = await self.to_targets(case, rules.major_tell, key, **params)  # type: ignore[arg-type]
+        return [n for n in notices if besides is None or n.person_id != besides]
 
     async def major_clocks(
         self, case: Case, *, answer: bool = True, made_major_at: datetime | None = None
@@ -1201,11 +1188,7 @@ class Engine:
             )  # fmt: skip
         elif rule.on_breach == "make_major":  # C-5: a week unresolved makes it major
             if await self.make_major(conn, case.id, rule.id, {"late": firing.late}):
-                notices += await self.to_roles(
-                    case, {Role.CC_SUPERVISOR.value, Role.PROJECT_SUPERVISOR.value,
-                           Role.LEADERSHIP.value},
-                    "deadline.made_major", rule=title,
-                )  # fmt: skip
+                notices += await self.major_notices(case, "deadline.made_major", rule=title)
         else:  # escalate
             notices += await self.to_targets(
                 case, rule.escalate_to, "deadline.breached", suffix=late, rule=title

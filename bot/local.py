@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bot.demo import DEMO_ESTATE, DEMO_STAFF, demo_rows, seed
+from bot.demo import DEMO_ADMIN, DEMO_ESTATE, DEMO_STAFF, demo_rows, seed
 from bot.settings import ConfigError, Settings, clock_for
 from procedures.identity import Department
 from storage.db import Database
@@ -28,12 +28,12 @@ SANDBOX_BOT = "wuye_sandbox_bot"
 
 #: The demo's department groups: (department, title, members' Telegram ids).
 DEMO_GROUPS: list[tuple[Department, str, list[int]]] = [
-    (Department.CUSTOMER_SERVICE, "客服中心 · 阳光花园", [9001, 9002, 9008]),
-    (Department.ENGINEERING, "工程部 · 阳光花园", [9003, 9004, 9008]),
-    (Department.SECURITY, "保安部 · 阳光花园", [9005, 9008]),
-    (Department.FINANCE, "财务部 · 阳光花园", [9006, 9008]),
-    (Department.MANAGEMENT, "管理部 · 阳光花园", [9007, 9008, 9009]),
-    (Department.LEADERSHIP, "公司领导 · 阳光花园", [9008, 9010]),
+    (Department.CUSTOMER_SERVICE, "客服中心 · 阳光花园", [9001, 9002, DEMO_ADMIN]),
+    (Department.ENGINEERING, "工程部 · 阳光花园", [9003, 9004, DEMO_ADMIN]),
+    (Department.SECURITY, "保安部 · 阳光花园", [9005, DEMO_ADMIN]),
+    (Department.FINANCE, "财务部 · 阳光花园", [9006, DEMO_ADMIN]),
+    (Department.MANAGEMENT, "管理部 · 阳光花园", [9007, 9008, 9009, DEMO_ADMIN]),
+    (Department.LEADERSHIP, "公司领导 · 阳光花园", [9008, 9010, DEMO_ADMIN]),
 ]
 
 #: Demo owners played in the sandbox: Telegram id → owner number in the demo roster.
@@ -112,7 +112,7 @@ def prepare_world(base: str) -> dict[Department, tuple[int, str]]:
         chat_id = existing.get(title)
         if chat_id is None:
             chat = _request(base, "POST", "/api/groups", {
-                "title": title, "members": members, "by": 9008,
+                "title": title, "members": members, "by": DEMO_ADMIN,
             })  # fmt: skip
             chat_id = chat["id"]
         groups[department] = (int(chat_id), title)
@@ -126,7 +126,7 @@ async def prepare_database(settings: Settings, groups: dict[Department, tuple[in
         await seed(db)
         identity = IdentityStore(db)
         estate = await identity.estate_by_name(DEMO_ESTATE)
-        admin = await identity.person_by_tg(9008)
+        admin = await identity.person_by_tg(DEMO_ADMIN)
         assert estate is not None and admin is not None
         for department, (chat_id, title) in groups.items():
             current = await identity.department(estate.id, department.value)

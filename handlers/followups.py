@@ -19,12 +19,9 @@ from bot.engine import Engine, engine
 from handlers.cases import case_button
 from handlers.common import Actor, AnyHandler, Context, edit, parse_id, reply, services, who
 from procedures.cases import INVALID_REASONS, UNSATISFIED_AT_MOST, Kind, Severity, Status
-from procedures.identity import Role
+from procedures.permissions import Act, may
 from storage import audit, deadlines
 from storage.cases import Case
-
-SUPERVISORS = {Role.PROJECT_SUPERVISOR.value}
-CALLERS = {Role.CUSTOMER_ASSISTANT.value, Role.CC_SUPERVISOR.value}
 
 
 async def on_complaint(update: Update, context: Context) -> None:
@@ -39,8 +36,11 @@ async def on_complaint(update: Update, context: Context) -> None:
         return
     roles = actor.roles_in(case.estate_id)
     if parts[1] == "ext":
-        if not (Role.MGMT_MANAGER.value in roles or actor.admin_of(case.estate_id)):
-            await query.answer(actor.t("complaint.only_mgmt_manager"), show_alert=True)
+        # C-12: the role the clock's own rule names (the one its warning asked) extends it.
+        rule = (await eng.rules(case.estate_id)).rule("C-12-important")
+        if not may(Act.EXTEND, roles, rule=rule):
+            role = actor.t(f"role.{rule.extension_by}") if rule.extension_by else "—"
+            await query.answer(actor.t("complaint.only_extender", role=role), show_alert=True)
             return
         timer_id = parse_id(parts[3]) if len(parts) == 4 else None
         if timer_id is None or not await eng.extend(case, actor, timer_id):
@@ -49,7 +49,7 @@ async def on_complaint(update: Update, context: Context) -> None:
         await query.answer(actor.t("case.step_done"))
         await edit(query.message, actor.t("complaint.extended", number=case.number))
         return
-    if not (roles & SUPERVISORS or actor.admin_of(case.estate_id)):
+    if not may(Act.CLASSIFY, roles):  # C-4: the project supervisor decides
         await query.answer(actor.t("complaint.only_supervisor"), show_alert=True)
         return
     value = parts[3] if len(parts) == 4 else ""
@@ -136,7 +136,7 @@ async def phone_callback(
     query: CallbackQuery, actor: Actor, case: Case, eng: Engine, outcome: str
 ) -> None:
     """B-2, B-4: the assistant phoned the resident and records what they said."""
-    if not (actor.roles_in(case.estate_id) & CALLERS or actor.admin_of(case.estate_id)):
+    if not may(Act.RECORD_CALLBACK, actor.roles_in(case.estate_id)):
         await query.answer(actor.t("callback.only_assistants"), show_alert=True)
         return
     if outcome not in {"ok", "bad", "none"}:
@@ -185,8 +185,6 @@ def handlers() -> list[AnyHandler]:
 
 # --- complaint review (C-11, C-13) ----------------------------------------------------------
 
-REVIEWERS = {Role.CC_SUPERVISOR.value}
-
 
 async def on_review(update: Update, context: Context) -> None:
     """``op:w`` (write the opinion), ``op:ok`` (approve the reply), ``op:no`` (send back)."""
@@ -197,7 +195,7 @@ async def on_review(update: Update, context: Context) -> None:
     eng = engine(context)
     roles = actor.roles_in(case.estate_id)
     if parts[1] == "w":
-        if not (roles & REVIEWERS or actor.admin_of(case.estate_id)):
+        if not may(Act.WRITE_OPINION, roles):  # C-11: the customer-centre supervisor
             await query.answer(actor.t("review.only_supervisor"), show_alert=True)
             return
         if case.status != Status.REVIEW:
@@ -225,7 +223,7 @@ async def on_review(update: Update, context: Context) -> None:
         return
     version = parts[3] if len(parts) == 4 else ""
     approvers = {p.id for p in await eng.approvers(case, case.opinion_by)}
-    if actor.person.id not in approvers and not actor.is_global_admin:
+    if actor.person.id not in approvers:  # C-13: the approver signs, never an admin as such
         await query.answer(actor.t("review.only_approver"), show_alert=True)
         return
     if actor.person.id == case.opinion_by:
@@ -301,7 +299,7 @@ async def opinion_text(update: Update, context: Context) -> None:
     text = (message.text or "").strip()[:MAX_OPINION]
     if case is None or len(text) < 4:
         await reply(update, context, actor.t("review.too_short"))
-    elif not (actor.roles_in(case.estate_id) & REVIEWERS or actor.admin_of(case.estate_id)):
+    elif not may(Act.WRITE_OPINION, actor.roles_in(case.estate_id)):
         await reply(update, context, actor.t("review.only_supervisor"))
     else:
         context.user_data.pop("opinion_case", None)

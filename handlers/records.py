@@ -42,7 +42,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.engine import FIRST_RESPONDERS, engine
+from bot.engine import engine
 from handlers.common import (
     Actor,
     AnyHandler,
@@ -58,6 +58,7 @@ from handlers.common import (
     who,
 )
 from procedures.cases import CATEGORIES, Action, Kind, clean_description
+from procedures.permissions import Act, may
 from procedures.phone import normalise_caller_phone
 from storage.cases import Case, Effects, NewCase
 from storage.identity import Estate, Unit
@@ -111,8 +112,8 @@ class VisitStep(IntEnum):
 
 
 def may_record(actor: Actor, estate_id: int) -> bool:
-    """Customer-service staff of the estate (or a deployment admin) record calls and visits."""
-    return actor.is_global_admin or bool(actor.roles_in(estate_id) & FIRST_RESPONDERS)
+    """Customer-service staff of the estate record calls and visits (an admin, as such, not)."""
+    return may(Act.RECORD_CALL, actor.roles_in(estate_id))  # V-4, A-1
 
 
 async def recorder_estates(context: Context, actor: Actor) -> list[Estate]:

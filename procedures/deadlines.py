@@ -594,6 +594,17 @@ class EstateRules(BaseModel):
     same_event_window: Duration = Field(default_factory=lambda: Duration.parse("24h"))
     # C-5: this many customers complaining of one event make it major (seed: 5 or more).
     same_event_threshold: int = Field(default=5, ge=2)
+    # C-3, C-9: who hears that a complaint became major, whatever the path (classified,
+    # five complainants of one event, a week unresolved); targets as in warn_to.
+    major_tell: list[str] = Field(
+        default_factory=lambda: [
+            "cc_supervisor",
+            "project_supervisor",
+            "department_head",
+            "project_manager",
+            "leadership",
+        ]
+    )
     # Q-5, C-15, B-5: weekday (Monday = 0) and local time of the weekly summary (default).
     weekly_summary_weekday: int = Field(default=4, ge=0, le=6)
     weekly_summary_at: time = time(17, 0)

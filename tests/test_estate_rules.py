@@ -14,7 +14,7 @@ from bot.sweeper import Sweeper
 from procedures.deadlines import load_estate
 from storage.cases import Case
 from storage.clock import ManualClock
-from tests.conftest import World
+from tests.conftest import ADMIN_ID, World
 from tests.support.telegram import Group, Harness, Person
 from tests.test_cases import engine_of, file_request, groups, latest_case, open_rules
 from tests.test_followups import file_complaint
@@ -302,3 +302,60 @@ async def test_case_shows_staff_the_clocks_still_running_and_those_waiting(
     q4 = rules.calendar.local(await due_of(world, case, "Q-4")).strftime("%m-%d %H:%M")
     assert f"Q-4 1 天内处理并答复 · {q4} 前" in assistant.last_text
     assert "Q-1 10 分钟内转交" not in assistant.last_text  # met: no longer running
+
+
+# --- who signs: the rule names the role ----------------------------------------------------------
+
+
+async def test_c12_an_estate_names_who_extends_and_that_role_may(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-12 with ``extension_by = "project_manager"``: the warning asks the project manager,
+    whose tap extends the clock by a day; the management manager, whom the estate did not
+    name, is refused. (The permission and the reaction read the same rule.)"""
+    configure(world, {"C-12-important": {"extension_by": "project_manager"}})
+    manager, mgmt = bot.person(9008, "钱振东"), bot.person(9009, "林慧")
+    await file_complaint(owner)
+    await bot.person(9007, "孙志远").tap("重要")
+    case = await latest_case(world)
+    due = await due_of(world, case, "C-12-important")
+    await only_clock(world, case, "C-12-important")
+    assert await sweep(world, due - timedelta(hours=1)) == 1
+    assert "如需延期" in manager.last_text and case.number in manager.last_text
+    assert not any("如需延期" in t for t in mgmt.texts())
+    # the management manager presses the same data (a forged or forwarded button)
+    data = str(manager.last_message["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    await mgmt.tap_data(data, chat=groups["cs"])
+    assert "项目经理" in last_answer(bot)["text"]
+    assert await due_of(world, case, "C-12-important") == due
+    await manager.tap("✅ 批准延期 1 天")
+    assert "已批准" in manager.last_text
+    assert await due_of(world, case, "C-12-important") == due + timedelta(days=1)
+
+
+async def test_admins_run_the_system_but_sign_nothing_of_the_manual(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """An admin (the deployment's or the estate's) classifies no complaint (C-4), writes no
+    opinion (C-11), approves no reply (C-13), extends no clock (C-12), refers nothing (Q-1):
+    those need the role the rule names (PROCEDURES.md, Roles)."""
+    it, deployment = bot.person(9011, "韩立新"), bot.person(ADMIN_ID, "管理员")
+    await file_complaint(owner)
+    case = await latest_case(world)
+    classify = bot.person(9007, "孙志远").last_message
+    data = str(classify["reply_markup"]["inline_keyboard"][0][1]["callback_data"])  # 重要
+    for admin in (it, deployment):
+        await admin.tap_data(data, chat=groups["cs"])
+        assert "项目主管" in last_answer(bot)["text"]
+        await admin.tap_data(f"cs:refer:{case.id}", chat=groups["cs"])
+        assert last_answer(bot).get("show_alert")
+    after = await latest_case(world)
+    assert after.severity is None and after.status == "new"
+    await it.send(f"/case {case.number}")  # reading any case is support: allowed
+    assert case.number in it.last_text and "时限" in it.last_text
+
+
+def last_answer(bot: Harness) -> dict[str, Any]:
+    """The bot's newest answer to a button press."""
+    params: dict[str, Any] = bot.api.calls_of("answerCallbackQuery")[-1].params
+    return params

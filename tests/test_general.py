@@ -84,7 +84,10 @@ async def test_whoami_for_staff(bot: Harness) -> None:
     staff = bot.person(9008, "钱振东")
     await staff.send("/whoami")
     text = staff.last_text
-    assert "项目经理" in text and "管理员" in text and "阳光花园" in text
+    assert "项目经理" in text and "管理员" not in text and "阳光花园" in text
+    it = bot.person(9011, "韩立新")
+    await it.send("/whoami")
+    assert "管理员" in it.last_text and "阳光花园" in it.last_text
 
 
 async def test_group_start_explains_groups_and_stays_quiet_otherwise(bot: Harness) -> None:
