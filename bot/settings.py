@@ -166,22 +166,29 @@ def clock_for(settings: Settings) -> Clock:
     return SystemClock()
 
 
+def read_estates_config(path: Path) -> dict[str, Any]:
+    """The estates' config file (TOML) as a document for :func:`procedures.deadlines.load_estate`;
+    a :class:`ConfigError` if it cannot be read or is not TOML. Not checked: see
+    :func:`load_estates_config`."""
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"WUYE_ESTATES_CONFIG: cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"WUYE_ESTATES_CONFIG: {path} is not valid TOML: {exc}") from None
+
+
 def load_estates_config(settings: Settings) -> dict[str, Any] | None:
     """The estates' time settings (``WUYE_ESTATES_CONFIG``), checked in full at start-up so a
     mistake stops the bot with one line instead of surfacing at the first deadline."""
     path = settings.estates_config
     if path is None:
         return None
-    import tomllib
-
     from procedures.deadlines import load_estate
 
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"WUYE_ESTATES_CONFIG: cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"WUYE_ESTATES_CONFIG: {path} is not valid TOML: {exc}") from None
+    document = read_estates_config(path)
     try:
         load_estate("", document)
         for name in document.get("estates", {}) or {}:

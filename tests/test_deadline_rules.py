@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.settings import ConfigError, read_estates_config
 from procedures.calendar import WorkingCalendar
 from procedures.deadlines import (
     DEFAULT_RULES,
@@ -363,11 +364,11 @@ def test_q4_defaults_table_applies_to_every_estate_and_estate_wins() -> None:
 
 def test_q4_example_config_loads() -> None:
     """Q-4: the shipped example sets Q-4 to 12 hours and 2027 make-up days."""
-    estate = load_estate(ESTATE, EXAMPLE)
+    estate = load_estate(ESTATE, read_estates_config(EXAMPLE))
     assert str(estate.rules["Q-4"].due) == "12h"
     assert estate.workday_start == time(8, 30)
     assert estate.calendar.schedule_known(2027)
-    other = load_estate("月亮湾", EXAMPLE)
+    other = load_estate("月亮湾", read_estates_config(EXAMPLE))
     assert other.rules == DEFAULT_RULES
     assert other.workday_end == time(17, 30)
 
@@ -427,8 +428,8 @@ def test_bad_config_document_shape(tmp_path: Path) -> None:
         load_estate(ESTATE, {"estate": {ESTATE: {}}})
     broken = tmp_path / "estates.toml"
     broken.write_text('[estates."阳光花园"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="not valid TOML"):
-        load_estate(ESTATE, broken)
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        read_estates_config(broken)
 
 
 def test_duration_text() -> None:
