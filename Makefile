@@ -12,7 +12,7 @@ PIP     := $(BIN)/pip install --quiet -c constraints.txt
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300
 
-.PHONY: run test setup browser lint typecheck contracts pytest test-dates clean
+.PHONY: run test setup browser lint typecheck contracts pytest test-dates rules-doc clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -69,6 +69,11 @@ test-dates: $(DEV) browser
 	  echo "== pytest with the date at $$day"; \
 	  faketime "$$day 10:00:00" $(BIN)/python -m pytest -q -p no:cacheprovider || exit 1; \
 	done
+
+# docs/rules.md, generated from the source: where each rule is enforced, asked and tested
+# (a test fails when it is stale).
+rules-doc: $(RUNTIME)
+	$(BIN)/python -m bot rules-doc
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,5 +1,5 @@
 """Command line: ``python -m bot run | start | import-roster | invite | grant | revoke |
-seed-demo | check-audit | health``."""
+seed-demo | check-audit | health | rules-doc``."""
 
 from __future__ import annotations
 
@@ -59,7 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser(
         "health", help="exit 0 when the database opens and the deadline sweeper ran lately"
     )
+    p = sub.add_parser(
+        "rules-doc", help="write docs/rules.md: where each rule is enforced, asked and tested"
+    )
+    p.add_argument("--check", action="store_true", help="only check it: exit 1 when stale")
     args = parser.parse_args(argv)
+    if args.command == "rules-doc":  # reads the source, not the settings
+        from bot.rules_doc import main as rules_doc
+
+        return rules_doc(check=args.check)
     try:
         settings = load_settings()
         if args.command == "run":

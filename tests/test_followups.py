@@ -102,10 +102,29 @@ async def test_c4_only_the_project_supervisor_classifies(
     assert (await latest_case(world)).severity is None
 
 
+async def test_c7_a_minor_complaint_is_neither_reported_nor_put_on_a_day_clock(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """C-7: a minor complaint is recorded as minor and fixed in the ordinary way: no
+    superior is told and no C-12 clock starts (C-5's week still runs)."""
+    supervisor, mgmt, leader = (
+        bot.person(9007, "孙志远"), bot.person(9009, "林慧"), bot.person(9010, "赵总")
+    )  # fmt: skip
+    await file_complaint(owner)
+    heard = len(mgmt.texts()), len(leader.texts())
+    await supervisor.tap("轻微")
+    case = await latest_case(world)
+    assert case.severity == "minor"
+    rules = await open_rules(world, case)
+    assert not [rule for rule in rules if rule.startswith("C-12")]
+    assert rules["C-5-week"] == "pending"
+    assert (len(mgmt.texts()), len(leader.texts())) == heard
+
+
 async def test_b3_a_satisfied_resident_closes_the_case(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
-    """B-3, V-3: the answer is to the customer's satisfaction: asked, scored, recorded."""
+    """B-3, V-3: the answer is to the customer's satisfaction: asked, scored, recorded (B-4)."""
     await file_request(owner)
     await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=cs)
     await owner.tap("✅ 已解决")
@@ -140,7 +159,8 @@ async def test_c2_b3_an_unsatisfied_resident_reopens_the_case(
 async def test_b1_b2_no_answer_in_time_gives_the_assistant_a_callback_task(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
-    """B-1: no answer within 3 days; B-2: the customer assistant calls back and records it."""
+    """B-1: no answer within 3 days; B-2, B-4: the customer assistant calls back and records
+    it."""
     assistant = bot.person(9001, "周晓梅")
     await file_request(owner)
     await assistant.tap("✅ 当场解决", chat=cs)

@@ -5,8 +5,9 @@ and whom to warn before, whom to tell when it passes and what else a breach does
 defaults in :data:`DEFAULT_RULES` follow the table in PROCEDURES.md; an estate overrides
 them field by field (:mod:`procedures.deadlines.estates`).
 
-"At once" rows of the table (V-2, C-3, C-9 reports, C-5 five at once, H-9, R-15) are
-immediate actions, not timers, and R-21 is an earliest date, not a deadline: none is here.
+"At once" rows of the table (V-2, C-3, C-9 reports, C-5 five at once, the handover log and
+the serious-violation notice) are immediate actions, not timers, and the deposit refund's
+three months are an earliest date, not a deadline: none is here.
 The C-5 "five at once" threshold and window are estate settings
 (:class:`~procedures.deadlines.estates.EstateRules`).
 """
