@@ -10,7 +10,6 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 from telegram.request import BaseRequest
 
 from bot.calendar_watch import CALENDAR_EVERY, calendar_job
-from bot.engine import Engine
 from bot.errors import AdminAlerts, on_error
 from bot.health import beat, heartbeat_path
 from bot.i18n import t
@@ -18,8 +17,21 @@ from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
-from handlers import cases, followups, general, registration, roster, staff, verification
-from handlers.common import Context, Services
+from handlers import (
+    callbacks,
+    calls,
+    complaints,
+    customer_visits,
+    general,
+    reactions,
+    registration,
+    requests,
+    roster,
+    staff,
+    verification,
+)
+from handlers.common import AnyHandler, Context, Rulebook, Services, flush_persistence
+from handlers.notify import Notifier
 from storage.cases import CaseStore
 from storage.db import Database
 from storage.identity import IdentityStore
@@ -82,19 +94,20 @@ def build_application(
         settings.admins, secrets=[settings.token, settings.webhook_secret]
     )
     identity = IdentityStore(db)
-    services = Services(settings, db, identity)
     sender = OutboxSender(db, app.bot, on_migrated=identity.migrate_chat)
-    engine = Engine(
-        identity,
-        CaseStore(db),
-        sender,
-        default_locale=settings.locale,
-        config=load_estates_config(settings),
+    services = Services(
+        settings=settings,
+        db=db,
+        identity=identity,
+        cases=CaseStore(db),
+        rules=Rulebook(identity, load_estates_config(settings)),
+        notifier=Notifier(identity, settings.locale),
+        sender=sender,
     )
-    sender.on_blocked = engine.on_blocked
-    sweeper = Sweeper(db, engine.react)
+    sender.on_blocked = reactions.on_blocked(services)
+    sweeper = Sweeper(db, reactions.reactor(services))
     sweeper.on_fired = sender.poke
-    services.extras.update(engine=engine, sender=sender, sweeper=sweeper)
+    app.bot_data["sweeper"] = sweeper
     app.bot_data["services"] = services
     register(app)
     return app
@@ -102,17 +115,24 @@ def build_application(
 
 def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Every handler, in the order that matters (first match in a group wins)."""
-    # Group 0, in order: the persistent flow first, so its steps see their replies; then
-    # buttons and commands; the catch-all hints last, only for what nothing else took.
-    # Group -1: a handling opinion being written (C-11) takes the supervisor's next private
-    # message before any flow or hint sees it.
-    app.add_handler(followups.opinion_text_handler(), group=-1)
-    app.add_handler(registration.conversation())
-    for handler in cases.handlers():
-        app.add_handler(handler)
-    for handler in verification.handlers():
-        app.add_handler(handler)
-    for handler in [*staff.handlers(), *roster.handlers(), *general.commands()]:
+    # Group -1: a handling opinion or a resident's further opinion being written takes that
+    # person's next private message before any flow or hint sees it.
+    app.add_handler(complaints.opinion_text_handler(), group=-1)
+    # Group 0, in order: the persistent flows first, so their steps see their replies; then
+    # each procedure's buttons and commands; the catch-all hints last, for what nothing took.
+    procedures: list[AnyHandler] = [
+        registration.conversation(),  # owners bind their account to the roster
+        *requests.handlers(),  # P6, and every case's first-responder and department steps
+        *calls.handlers(),  # P5: /record, calls and visits received
+        *customer_visits.handlers(),  # P9: /visit, customer visits
+        *complaints.handlers(),  # P7: complaints
+        *callbacks.handlers(),  # P8: callbacks
+        *verification.handlers(),  # staff verify owners not on the roster
+        *staff.handlers(),  # invites and roles (IT)
+        *roster.handlers(),  # the developer's roster (IT)
+        *general.commands(),  # /start, /help, /lang, /whoami…
+    ]
+    for handler in procedures:
         app.add_handler(handler)
     for handler in general.catch_all():
         app.add_handler(handler)
@@ -120,22 +140,6 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     # killed process loses nothing a person already sent (not only every 60 s).
     app.add_handler(TypeHandler(Update, flush_persistence), group=99)
     app.add_error_handler(on_error)
-
-
-async def flush_persistence(update: Update, context: Context) -> None:
-    """Persist what this update changed.
-
-    PTB marks an update's user and chat data for saving only after every handler group has
-    run, so they are marked here first; conversation states are tracked by PTB itself.
-    """
-    app = context.application
-    if app.persistence is None:
-        return
-    app.mark_data_for_update_persistence(
-        chat_ids=update.effective_chat.id if update.effective_chat else None,
-        user_ids=update.effective_user.id if update.effective_user else None,
-    )
-    await app.update_persistence()
 
 
 async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
@@ -179,16 +183,16 @@ SWEEP_EVERY = 2.0
 
 async def drain_outbox(context: Context) -> None:
     """Job: send what is due (retries after 429, 5xx and timeouts included)."""
-    sender: OutboxSender = context.application.bot_data["services"].extras["sender"]
-    await sender.drain()
+    services: Services = context.application.bot_data["services"]
+    await services.sender.drain()
 
 
 async def sweep(context: Context) -> None:
     """Job: warn about and fire due deadlines, then send what they queued."""
-    services = context.application.bot_data["services"]
-    extras = services.extras
-    if await extras["sweeper"].sweep():
-        await extras["sender"].drain()
+    services: Services = context.application.bot_data["services"]
+    sweeper: Sweeper = context.application.bot_data["sweeper"]
+    if await sweeper.sweep():
+        await services.sender.drain()
     beat(heartbeat_path(services.settings))  # `python -m bot health` reads it
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.engine import Engine
 from bot.i18n import t
 from handlers.common import Context, Services
 from procedures.identity import Role
@@ -37,11 +36,10 @@ def years_to_check(today: datetime) -> list[int]:
 
 async def check_calendars(services: Services, now: datetime | None = None) -> int:
     """Warn about unknown years; returns how many estates warned now."""
-    engine: Engine = services.extras["engine"]
     identity = services.identity
     warned = 0
     for estate in await identity.estates():
-        rules = await engine.rules(estate.id)
+        rules = await services.rules(estate.id)
         local = rules.calendar.local(now or services.clock.now())
         unknown = [y for y in years_to_check(local) if not rules.calendar.schedule_known(y)]
         if not unknown:
@@ -50,7 +48,7 @@ async def check_calendars(services: Services, now: datetime | None = None) -> in
             services.settings.admins, services.settings.locale
         )
         for person in await identity.people_with_role(estate.id, Role.ADMIN.value):
-            recipients[person.tg_user_id] = engine.locale_of(person)
+            recipients[person.tg_user_id] = services.notifier.locale_of(person)
         years = ", ".join(str(y) for y in unknown)
         messages = [
             (chat_id, t(locale, "calendar.unknown_years", estate=estate.name, years=years))
@@ -67,4 +65,4 @@ async def calendar_job(context: Context) -> None:
     """JobQueue entry point."""
     services: Services = context.application.bot_data["services"]
     if await check_calendars(services):
-        await services.extras["sender"].drain()
+        await services.sender.drain()

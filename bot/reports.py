@@ -55,7 +55,6 @@ from procedures.reports import (
 from storage.reports import Outgoing, ReportingEstate, ReportStore
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
     from handlers.common import Context, Services
 
 log = logging.getLogger(__name__)
@@ -89,28 +88,27 @@ async def send_due_weekly(services: Services, now: datetime) -> int:
     leaves the others alone; it is tried again at the next run. The outbox is drained at
     the end (what Telegram refuses for now stays queued for the background sender).
     """
-    engine: Engine = services.extras["engine"]
     store = ReportStore(services.db)
     sent = 0
     for estate in await store.estates():
         try:
-            if await _weekly(services, engine, store, estate, now):
+            if await _weekly(services, store, estate, now):
                 sent += 1
         except Exception:
             log.exception("weekly summary of estate %s could not be sent", estate.id)
     if sent:
         try:
-            await services.extras["sender"].drain()
+            await services.sender.drain()
         except Exception:  # the background sender retries what is left
             log.exception("outbox drain after the weekly summary failed")
     return sent
 
 
 async def _weekly(
-    services: Services, engine: Engine, store: ReportStore, estate: ReportingEstate, now: datetime
+    services: Services, store: ReportStore, estate: ReportingEstate, now: datetime
 ) -> bool:
     """Build and record one estate's summary if it is due and not yet sent."""
-    rules = await engine.rules(estate.id)
+    rules = await services.rules(estate.id)
     slot = latest_due(
         rules.calendar,
         now,
@@ -160,13 +158,13 @@ async def _weekly(
         return made[locale]
 
     messages: list[Outgoing] = []
-    people = await engine.people(estate.id, {r.value for r in RECIPIENT_ROLES})
+    people = await services.notifier.people(estate.id, {r.value for r in RECIPIENT_ROLES})
     for person in people:
-        for text, attachment in await parts_for(engine.locale_of(person)):
+        for text, attachment in await parts_for(services.notifier.locale_of(person)):
             messages.append(Outgoing(person.tg_user_id, text, person.id, attachment))
     group = await services.identity.department(estate.id, Department.MANAGEMENT.value)
     if group is not None and group.chat_id is not None:
-        for text, attachment in await parts_for(engine.default_locale):
+        for text, attachment in await parts_for(services.notifier.default_locale):
             messages.append(Outgoing(group.chat_id, text, None, attachment))
     if not messages:
         log.warning("estate %s has nobody to send the weekly summary to", estate.id)

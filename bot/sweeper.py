@@ -1,7 +1,7 @@
 """The deadline sweeper: every few seconds, warn about and fire what is due, exactly once.
 
 What a warning or a breach *does* (whom to tell, whether a complaint becomes major) is the
-``react`` callback's business — the case engine's. The sweeper guarantees the mechanics: the
+``react`` callback's business (``handlers.reactions``, deciding by ``procedures.reactions``). The sweeper guarantees the mechanics: the
 timer's state changes in the same transaction as the reaction, so each fires once; one that
 fell due while the bot was down fires at the first sweep after start, marked late.
 """
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosqlite
 
 from storage import deadlines
 from storage.db import Database
-from storage.deadlines import Deadline, DeadlineStore
+from storage.deadlines import DeadlineStore, Firing
+
+__all__ = ["Firing", "React", "Sweeper"]
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +30,7 @@ LATE_GRACE = timedelta(seconds=2)
 BATCH = 500
 
 
-@dataclass(frozen=True)
-class Firing:
-    """What the reaction is told: the timer, warning or breach, and whether it is late."""
-
-    deadline: Deadline
-    warning: bool
-    late: bool
-    now: datetime
-
-
-#: The case engine's reaction, run inside the transaction that marks the timer.
+#: What a firing does (handlers.reactions), run inside the transaction that marks the timer.
 React = Callable[[aiosqlite.Connection, Firing], Awaitable[None]]
 
 

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from telegram import (
     InlineKeyboardButton,
@@ -32,11 +32,16 @@ from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 
 from bot.i18n import t
 from bot.settings import Settings
+from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import Role, is_estate_admin, locale_for
+from storage.cases import CaseStore
 from storage.clock import Clock
 from storage.db import Database
 from storage.identity import IdentityStore, Membership, Person
 from storage.outbox import OutboxStore, enqueue
+
+if TYPE_CHECKING:
+    from handlers.notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +58,67 @@ REPLY_TRIES = 3
 REPLY_PAUSE = 0.5
 
 
+class Sender(Protocol):
+    """The outbox sender as handlers see it: wake it after a step, read what it sent."""
+
+    store: OutboxStore
+
+    async def drain(self) -> int:
+        """Send what is due now (failures stay queued for the background sender)."""
+        ...
+
+    def poke(self) -> None:
+        """Wake the background sender."""
+        ...
+
+
+class RulesOf(Protocol):
+    """An estate's rules: its time limits, calendar and settings (cached per estate)."""
+
+    async def __call__(self, estate_id: int) -> EstateRules: ...
+
+
+class Rulebook:
+    """The estates' rules, from the defaults and the estates config (read once per
+    estate: the config does not change while the bot runs)."""
+
+    def __init__(self, identity: IdentityStore, config: dict[str, Any] | None) -> None:
+        self.identity = identity
+        self.config = config
+        self._rules: dict[int, EstateRules] = {}
+
+    async def __call__(self, estate_id: int) -> EstateRules:
+        if estate_id not in self._rules:
+            estate = await self.identity.estate(estate_id)
+            self._rules[estate_id] = load_estate(estate.name if estate else "", self.config)
+        return self._rules[estate_id]
+
+
 @dataclass
 class Services:
-    """Long-lived resources, opened in ``post_init`` and closed in ``post_shutdown``."""
+    """Long-lived resources, opened in ``post_init`` and closed in ``post_shutdown``: what
+    every step reaches — persistence (identity, cases), the estates' rules, the notifier
+    that renders decisions' tells, and the outbox sender it wakes."""
 
     settings: Settings
     db: Database
     identity: IdentityStore
-    extras: dict[str, Any] = field(default_factory=dict)
+    cases: CaseStore
+    rules: RulesOf
+    notifier: Notifier
+    sender: Sender
 
     @property
     def clock(self) -> Clock:
         """The application's one clock (the database's: see storage.clock)."""
         return self.db.clock
+
+    async def deliver(self) -> None:
+        """Send what a step queued now (failures stay queued for the background sender)."""
+        try:
+            await self.sender.drain()
+        except Exception:  # never fail a person's step because delivery hiccuped
+            log.exception("outbox drain after a step failed")
 
 
 def services(context: Context) -> Services:
@@ -199,9 +252,7 @@ async def queue_answer(context: Context, chat_id: int, text: str, markup: Markup
     svc = services(context)
     async with svc.db.write() as conn:
         await enqueue(conn, chat_id, text, markup=markup.to_dict() if markup else None)
-    sender = svc.extras.get("sender")
-    if sender is not None:
-        sender.poke()
+    svc.sender.poke()
 
 
 async def send(
@@ -312,3 +363,19 @@ def roles_summary(actor: Actor) -> str:
     from html import escape
 
     return bullet_list([f"{escape(e)}: {', '.join(r)}" for e, r in by_estate.items()])
+
+
+async def flush_persistence(update: Update, context: Context) -> None:
+    """Persist what this update changed.
+
+    PTB marks an update's user and chat data for saving only after every handler group has
+    run, so they are marked here first; conversation states are tracked by PTB itself.
+    """
+    app = context.application
+    if app.persistence is None:
+        return
+    app.mark_data_for_update_persistence(
+        chat_ids=update.effective_chat.id if update.effective_chat else None,
+        user_ids=update.effective_user.id if update.effective_user else None,
+    )
+    await app.update_persistence()

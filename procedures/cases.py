@@ -6,7 +6,8 @@ A case moves only by the actions below; anything else is refused with
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
 from procedures.identity import Department
@@ -153,3 +154,35 @@ def case_number(kind: Kind, day: date, sequence: int) -> str:
 def clean_description(text: str) -> str:
     """What the resident wrote, trimmed to what a card can carry (line breaks kept)."""
     return text.strip()[:MAX_DESCRIPTION]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as recorded (storage reads and writes it; procedures decide on it)."""
+
+    id: int
+    number: str
+    estate_id: int
+    kind: str
+    category: str | None
+    unit_id: int | None
+    resident_id: int | None
+    description: str
+    urgent: bool
+    status: str
+    severity: str | None
+    department: str | None
+    assignee_id: int | None
+    promised_at: datetime | None
+    accepted_at: datetime
+    channel: str
+    caller_name: str | None
+    caller_phone: str | None
+    opinion: str | None = None
+    opinion_by: int | None = None
+    event_key: str | None = None
+    unit_label: str | None = None
+
+    def event_key_or_number(self) -> str:
+        """The event this complaint is counted under (C-5): its own number when unlinked."""
+        return self.event_key or self.number

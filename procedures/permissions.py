@@ -16,11 +16,11 @@ to approve, so an estate that names another role is obeyed in both places.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable, Set
 from enum import StrEnum
 from typing import Protocol
 
-from procedures.identity import Department, Role
+from procedures.identity import ROLE_DEPARTMENT, Department, Role
 
 
 class Act(StrEnum):
@@ -108,3 +108,18 @@ def may(
         if head is not None and head.value in roles:
             return True
     return bool({str(r) for r in ALLOWED.get(act, frozenset())} & set(roles))
+
+
+def in_department(memberships: Iterable[tuple[str, str | None]], department: str | None) -> bool:
+    """Whether someone with these (role, department) memberships in an estate belongs to
+    ``department`` (its members act on its cases, Q-4; an admin who is not one does not).
+    A role of a department (engineer, security…) belongs to it without naming it."""
+    if department is None:
+        return False
+    for role, named in memberships:
+        if role in (Role.OWNER, Role.TENANT):
+            continue
+        known = ROLE_DEPARTMENT.get(Role(role)) if role in Role._value2member_map_ else None
+        if (named or (known.value if known else None)) == department:
+            return True
+    return False

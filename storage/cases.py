@@ -1,52 +1,31 @@
-"""Cases in the database: filing and every later step, each one transaction with its audit
-event, its deadlines and the notifications it causes (the outbox)."""
+"""Cases in the database: filing, and every later step as a decision applied in one unit of
+work (the case, its audit event, its deadlines and the outbox rows it causes).
+
+Every SQL statement about cases lives here; procedures decide, handlers render.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
-from procedures.cases import Action, InvalidTransition, Kind, case_number, next_status
+from procedures.cases import Case, InvalidTransition, Kind, case_number, next_status
+from procedures.clocks import Timer, armed, history_of
+from procedures.complaints import opinion_version
+from procedures.deadlines import EstateRules
+from procedures.decisions import Decision, Tell
 from storage import audit, deadlines
 from storage.db import Database, iso, now_of, parse_iso
+from storage.deadlines import Deadline
 from storage.outbox import enqueue
 
-
-@dataclass(frozen=True)
-class Case:
-    """A case as stored."""
-
-    id: int
-    number: str
-    estate_id: int
-    kind: str
-    category: str | None
-    unit_id: int | None
-    resident_id: int | None
-    description: str
-    urgent: bool
-    status: str
-    severity: str | None
-    department: str | None
-    assignee_id: int | None
-    promised_at: datetime | None
-    accepted_at: datetime
-    channel: str
-    caller_name: str | None
-    caller_phone: str | None
-    opinion: str | None = None
-    opinion_by: int | None = None
-    event_key: str | None = None
-    unit_label: str | None = None
-
-    def event_key_or_number(self) -> str:
-        """The event this complaint is counted under (C-5): its own number when unlinked."""
-        return self.event_key or self.number
+__all__ = ["Case", "CaseStore", "NewCase", "Notice", "Timer", "apply", "link_event"]
 
 
 def _case(row: sqlite3.Row) -> Case:
@@ -87,46 +66,29 @@ class Notice:
     photo: str | None = None
 
 
-@dataclass(frozen=True)
-class Timer:
-    """A deadline to start: rule, due time, warning time; or, ``waiting``, one whose clock
-    starts at the event named in ``data["waiting_for"]`` (``due_at`` is then only when it
-    came into force)."""
-
-    rule: str
-    due_at: datetime
-    warn_at: datetime | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    waiting: bool = False
-
-
-@dataclass
-class Effects:
-    """What a step causes besides the case's own fields, decided after the case is known."""
-
-    notices: list[Notice] = field(default_factory=list)
-    start: list[Timer] = field(default_factory=list)
-    stop: list[str] = field(default_factory=list)
-    photos: list[tuple[str, int | None]] = field(default_factory=list)  # (file_id, added_by)
-
-
-#: Builds a step's effects from the case as it is after the step (numbers are known then).
-Compose = Callable[[Case], Awaitable[Effects]]
+#: Renders a decision's tells for the record as it is after the step (numbers, status and
+#: fields are known then), inside the step's transaction: handlers.notify.
+Render = Callable[[Case, Sequence[Tell]], Awaitable[list[Notice]]]
 
 
 #: The fields a step may change besides the status (and the times it sets itself).
 _STEP_FIELDS = frozenset(
     {
-        "department", "assignee_id", "severity", "promised_at", "resolved_at",
-        "satisfaction", "called_back_at", "callback_channel", "invalid_reason",
-        "opinion", "opinion_by", "approved_by", "replied_at",
+        "department",
+        "assignee_id",
+        "severity",
+        "promised_at",
+        "resolved_at",
+        "satisfaction",
+        "called_back_at",
+        "callback_channel",
+        "invalid_reason",
+        "opinion",
+        "opinion_by",
+        "approved_by",
+        "replied_at",
     }
-)  # fmt: skip
-
-
-async def _no_effects(case: Case) -> Effects:
-    """A step that causes nothing besides its own fields and audit event."""
-    return Effects()
+)
 
 
 @dataclass(frozen=True)
@@ -155,31 +117,149 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> s
         return row
 
 
-async def apply_effects(conn: aiosqlite.Connection, case: Case, effects: Effects) -> None:
-    """Carry out a step's effects inside the caller's transaction: photos kept, clocks
-    stopped and started, notices queued in the outbox."""
-    for file_id, added_by in effects.photos:
-        await conn.execute(
-            "INSERT INTO case_photos(case_id, file_id, added_by, added_at) VALUES (?, ?, ?, ?)",
-            (case.id, file_id, added_by, iso(now_of(conn))),
-        )
-    if effects.stop:
-        await deadlines.settle(conn, case.id, effects.stop)
-    for timer in effects.start:
+async def _read(conn: aiosqlite.Connection, case_id: int) -> Case | None:
+    row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
+    return _case(row) if row else None
+
+
+async def _clocks(
+    conn: aiosqlite.Connection, case: Case, decision: Decision, rules: EstateRules | None
+) -> None:
+    """A decision's clocks, in order: stopped (met, then missed), armed, started."""
+    if decision.stop:
+        await deadlines.settle(conn, case.id, list(decision.stop))
+    if decision.missed:
+        await deadlines.settle(conn, case.id, list(decision.missed), met=False)
+    starts: list[Timer] = []
+    for arm in decision.arm:  # timers that waited for this event start first
+        if rules is None:
+            raise ValueError("arming clocks needs the estate's rules")
+        async with conn.execute(
+            "SELECT rule, data FROM deadlines WHERE case_id = ? AND state = 'waiting' ORDER BY id",
+            (case.id,),
+        ) as cur:
+            waiting = [(r["rule"], json.loads(r["data"])) for r in await cur.fetchall()]
+        starts += [
+            armed(rules, rule, arm.at, data)
+            for rule, data in waiting
+            if data.get("waiting_for") == arm.event and rule not in arm.besides
+        ]
+    for timer in [*starts, *decision.start]:
         await deadlines.schedule(
-            conn, case.id, timer.rule, timer.due_at, timer.warn_at, timer.data,
-            waiting=timer.waiting,
-        )  # fmt: skip
-    for notice in effects.notices:
-        await enqueue(
             conn,
-            notice.chat_id,
-            notice.text,
-            markup=notice.markup,
-            case_id=case.id,
-            person_id=notice.person_id,
-            photo=notice.photo,
+            case.id,
+            timer.rule,
+            timer.due_at,
+            timer.warn_at,
+            timer.data,
+            waiting=timer.waiting,
         )
+
+
+async def _effects(
+    conn: aiosqlite.Connection,
+    case: Case,
+    decision: Decision,
+    rules: EstateRules | None,
+    render: Render | None,
+) -> None:
+    """Carry out a decision's effects inside the caller's transaction: photos kept, clocks
+    stopped and started, its tells rendered and queued in the outbox."""
+    for photo in decision.evidence:
+        await conn.execute(
+            "INSERT INTO case_photos(case_id, file_id, sha256, added_by, added_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (case.id, photo.file_id, photo.sha256, photo.added_by, iso(now_of(conn))),
+        )
+    await _clocks(conn, case, decision, rules)
+    if decision.tell and render is not None:
+        for notice in await render(case, decision.tell):
+            await enqueue(
+                conn,
+                notice.chat_id,
+                notice.text,
+                markup=notice.markup,
+                case_id=case.id,
+                person_id=notice.person_id,
+                photo=notice.photo,
+            )
+
+
+async def apply(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    decision: Decision,
+    *,
+    by: int | None,
+    actor: str,
+    rules: EstateRules | None = None,
+    render: Render | None = None,
+) -> Case | None:
+    """Apply a decision to a case inside the caller's transaction: the move (checked against
+    the state machine) or the event, the changed fields, the audit event, the clocks and the
+    outbox rows, all or nothing.
+
+    Returns the case after it, or None when the decision no longer applies (someone else
+    acted first, the button is stale, the opinion is not the one shown); nothing changes
+    then. ``rules`` are the estate's, for clocks armed by the decision.
+    """
+    fields = dict(decision.changes)
+    if set(fields) - _STEP_FIELDS:
+        raise ValueError(f"cannot change {sorted(set(fields) - _STEP_FIELDS)}")
+    before = await _read(conn, case_id)
+    if before is None:
+        return None
+    if decision.expect_status is not None and before.status != decision.expect_status:
+        return None
+    if decision.expect_version is not None and (
+        not before.opinion or opinion_version(before.opinion) != decision.expect_version
+    ):
+        return None
+    now = iso(now_of(conn))
+    if decision.action is not None:
+        try:
+            status = next_status(before.status, decision.action)
+        except InvalidTransition:
+            return None
+        fields["status"] = status.value
+        if status.value == "done":
+            fields.setdefault("resolved_at", now)
+        if status.value == "closed":
+            fields["closed_at"] = now
+    encoded = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+    if encoded:
+        sets = ", ".join(f"{k} = ?" for k in encoded)
+        await conn.execute(
+            f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
+            [*encoded.values(), now, case_id],
+        )
+    after = await _read(conn, case_id)
+    assert after is not None
+    if decision.action is not None:
+        data: dict[str, Any] = {"from": before.status, "to": after.status, "note": decision.note}
+        data |= {k: v for k, v in encoded.items() if k != "status"} | decision.data
+        event = f"case.{decision.action.value}"
+    else:
+        data = dict(decision.data)
+        event = decision.event or ""
+    if event:
+        await audit.append(
+            conn,
+            event=event,
+            subject=f"case:{case_id}",
+            actor=actor,
+            actor_id=by,
+            estate_id=after.estate_id,
+            data=data,
+        )
+    await _effects(conn, after, decision, rules, render)
+    for action, changes in decision.follow:
+        then = Decision(action=action, changes=changes, expect_status=after.status)
+        stepped = await apply(conn, case_id, then, by=by, actor=actor)
+        if stepped is None:
+            raise InvalidTransition(f"cannot {action.value} a {after.status} case at once")
+        after = stepped
+    return after
 
 
 class CaseStore:
@@ -192,16 +272,15 @@ class CaseStore:
         self,
         new: NewCase,
         local_day: datetime,
-        compose: Compose,
+        decide: Callable[[Case], Decision],
         *,
         actor: str,
-        then: Sequence[tuple[Action, dict[str, Any]]] = (),
+        rules: EstateRules | None = None,
+        render: Render | None = None,
     ) -> Case:
-        """Create a case with its number, photos, deadlines, audit event and notices.
-
-        ``then`` are steps (action, changed fields) taken at once in the same transaction,
-        each audited, without effects of their own: a visit recorded already closed (A-1)
-        is filed, resolved and closed together, or not at all."""
+        """Create a case with its number, photos and audit event, and apply what filing
+        decides (``decide`` sees the case with its number: clocks, notices, follow-up moves),
+        in one transaction."""
         now = self.db.now()
         day = local_day.date()
         async with self.db.write() as conn:
@@ -226,12 +305,25 @@ class CaseStore:
                 " accepted_at, created_by, created_at, updated_at, unit_label)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?)",
                 (
-                    number, new.estate_id, new.kind.value, new.category, new.unit_id,
-                    new.resident_id, new.caller_name, new.caller_phone, new.channel,
-                    new.description, int(new.urgent), new.department, iso(now),
-                    new.created_by, iso(now), iso(now), new.unit_label,
+                    number,
+                    new.estate_id,
+                    new.kind.value,
+                    new.category,
+                    new.unit_id,
+                    new.resident_id,
+                    new.caller_name,
+                    new.caller_phone,
+                    new.channel,
+                    new.description,
+                    int(new.urgent),
+                    new.department,
+                    iso(now),
+                    new.created_by,
+                    iso(now),
+                    iso(now),
+                    new.unit_label,
                 ),
-            )  # fmt: skip
+            )
             case_id = int(cur.lastrowid or 0)
             for file_id, sha in new.photos:
                 await conn.execute(
@@ -239,9 +331,8 @@ class CaseStore:
                     " VALUES (?, ?, ?, ?, ?)",
                     (case_id, file_id, sha, new.created_by, iso(now)),
                 )
-            row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
-            assert row is not None
-            case = _case(row)
+            case = await _read(conn, case_id)
+            assert case is not None
             await audit.append(
                 conn,
                 event="case.filed",
@@ -250,103 +341,88 @@ class CaseStore:
                 actor_id=new.created_by,
                 estate_id=new.estate_id,
                 data={
-                    "number": number, "kind": new.kind.value, "category": new.category,
-                    "channel": new.channel, "urgent": new.urgent, "photos": len(new.photos),
+                    "number": number,
+                    "kind": new.kind.value,
+                    "category": new.category,
+                    "channel": new.channel,
+                    "urgent": new.urgent,
+                    "photos": len(new.photos),
                     "description": new.description,
                 },
-            )  # fmt: skip
-            await apply_effects(conn, case, await compose(case))
-            for action, changes in then:
-                stepped = await self._step(
-                    conn, case.id, action, _no_effects, by=new.created_by, actor=actor,
-                    changes=changes, expect_status=case.status,
-                )  # fmt: skip
+            )
+            decision = decide(case)
+            await _effects(conn, case, decision, rules, render)
+            for action, changes in decision.follow:
+                then = Decision(action=action, changes=changes, expect_status=case.status)
+                stepped = await apply(conn, case.id, then, by=new.created_by, actor=actor)
                 if stepped is None:
                     raise InvalidTransition(f"cannot {action.value} a new case at once")
                 case = stepped
             return case
 
-    async def step(
+    async def apply(
         self,
         case_id: int,
-        action: Action,
-        compose: Compose,
+        decision: Decision,
         *,
         by: int | None,
         actor: str,
-        changes: dict[str, Any] | None = None,
-        expect_status: str | None = None,
-        note: str | None = None,
-        guard: Callable[[Case], bool] | None = None,
+        rules: EstateRules | None = None,
+        render: Render | None = None,
     ) -> Case | None:
-        """Move a case by ``action`` (checked against the rules), with its effects, once.
-
-        Returns None when the action no longer applies (someone else acted first, the button
-        is stale); nothing changes then.
-        """
+        """:func:`apply` in a transaction of its own (one unit of work per step)."""
         async with self.db.write() as conn:
-            return await self._step(
-                conn, case_id, action, compose, by=by, actor=actor, changes=changes or {},
-                expect_status=expect_status, note=note, guard=guard,
-            )  # fmt: skip
+            return await apply(
+                conn, case_id, decision, by=by, actor=actor, rules=rules, render=render
+            )
 
-    async def _step(
+    async def history(self, case_id: int) -> dict[str, list[datetime]]:
+        """When each clock event happened to a case (its audit trail), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT event, at FROM audit WHERE subject = ? ORDER BY id", (f"case:{case_id}",)
+        )
+        return history_of([(r["event"], parse_iso(r["at"])) for r in rows])
+
+    async def link_candidates(self, case: Case, window: timedelta, limit: int = 8) -> list[Case]:
+        """C-5: the estate's other complaints filed within ``window`` around this one,
+        newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE estate_id = ? AND kind = 'complaint' AND id != ?"
+            " AND accepted_at BETWEEN ? AND ? ORDER BY id DESC LIMIT ?",
+            (
+                case.estate_id,
+                case.id,
+                iso(case.accepted_at - window),
+                iso(case.accepted_at + window),
+                limit,
+            ),
+        )
+        return [_case(r) for r in rows]
+
+    async def extend(
         self,
-        conn: aiosqlite.Connection,
         case_id: int,
-        action: Action,
-        compose: Compose,
+        timer_id: int,
+        rule: str,
+        decide: Callable[[datetime], Decision],
         *,
-        by: int | None,
+        by: int,
         actor: str,
-        changes: dict[str, Any],
-        expect_status: str | None = None,
-        note: str | None = None,
-        guard: Callable[[Case], bool] | None = None,
-    ) -> Case | None:
-        """:meth:`step` inside the caller's transaction."""
-        fields = dict(changes)
-        if set(fields) - _STEP_FIELDS:
-            raise ValueError(f"cannot change {sorted(set(fields) - _STEP_FIELDS)}")
-        row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
-        if row is None:
-            return None
-        before = _case(row)
-        if expect_status is not None and before.status != expect_status:
-            return None
-        if guard is not None and not guard(before):  # checked inside the transaction
-            return None
-        try:
-            status = next_status(before.status, action)
-        except InvalidTransition:
-            return None
-        now = iso(self.db.now())
-        fields["status"] = status.value
-        if status.value == "done":
-            fields.setdefault("resolved_at", now)
-        if status.value == "closed":
-            fields["closed_at"] = now
-        encoded = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
-        sets = ", ".join(f"{k} = ?" for k in encoded)
-        await conn.execute(
-            f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
-            [*encoded.values(), now, case_id],
-        )
-        row = await _one(conn, "SELECT * FROM cases WHERE id = ?", [case_id])
-        assert row is not None
-        after = _case(row)
-        await audit.append(
-            conn,
-            event=f"case.{action.value}",
-            subject=f"case:{case_id}",
-            actor=actor,
-            actor_id=by,
-            estate_id=after.estate_id,
-            data={"from": before.status, "to": after.status, "note": note}
-            | {k: v for k, v in encoded.items() if k != "status"},
-        )
-        await apply_effects(conn, after, await compose(after))
-        return after
+    ) -> bool:
+        """C-12: extend a case's running timer: ``decide`` gets its due time and says what
+        the extension does. False when that timer is no longer running (handled, already
+        extended, or over): two presses of one button extend it once."""
+        async with self.db.write() as conn:
+            row = await _one(
+                conn,
+                "SELECT due_at FROM deadlines WHERE id = ? AND case_id = ? AND rule = ?"
+                " AND state IN ('pending', 'warned')",
+                [timer_id, case_id, rule],
+            )
+            if row is None:
+                return False
+            decision = decide(parse_iso(row["due_at"]))
+            return await apply(conn, case_id, decision, by=by, actor=actor) is not None
 
     async def get(self, case_id: int) -> Case | None:
         """A case by id."""
@@ -374,3 +450,77 @@ class CaseStore:
             "SELECT file_id FROM case_photos WHERE case_id = ? ORDER BY id", (case_id,)
         )
         return [r["file_id"] for r in rows]
+
+    async def clocks(self, case_id: int) -> list[Deadline]:
+        """Every timer of a case, oldest first."""
+        return await deadlines.DeadlineStore(self.db).of_case(case_id)
+
+    async def trail(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's audit events, oldest first (its timeline)."""
+        return await audit.trail(self.db, f"case:{case_id}")
+
+
+async def history_in(conn: aiosqlite.Connection, case_id: int) -> dict[str, list[datetime]]:
+    """:meth:`CaseStore.history` inside the caller's transaction."""
+    async with conn.execute(
+        "SELECT event, at FROM audit WHERE subject = ? ORDER BY id", (f"case:{case_id}",)
+    ) as cur:
+        rows = await cur.fetchall()
+    return history_of([(r["event"], parse_iso(r["at"])) for r in rows])
+
+
+#: C-5: what linking decides for the event's complaints (each with its clock history):
+#: the complainants counted, and a decision for each complaint that changes.
+DecideEvent = Callable[
+    [Sequence[tuple[Case, dict[str, list[datetime]]]]], tuple[int, list[tuple[int, Decision]]]
+]
+
+
+async def link_event(
+    db: Database,
+    case_id: int,
+    other_id: int,
+    decide: DecideEvent,
+    *,
+    by: int,
+    actor: str,
+    rules: EstateRules,
+    render: Render,
+) -> int | None:
+    """C-5: two complaints are about one event. Both (and any event either was counted
+    under before) are put under one event key, the link is audited, and ``decide`` sees
+    every complaint of the event: what it returns is applied in the same transaction.
+    Returns the complainants counted, or None when either complaint is gone."""
+    async with db.write() as conn:
+        case, other = await _read(conn, case_id), await _read(conn, other_id)
+        if case is None or other is None:
+            return None
+        key = other.event_key_or_number()
+        for linked in (case, other):
+            await conn.execute("UPDATE cases SET event_key = ? WHERE id = ?", (key, linked.id))
+            if linked.event_key is not None and linked.event_key != key:
+                await conn.execute(  # merge an earlier event into this one
+                    "UPDATE cases SET event_key = ? WHERE estate_id = ? AND event_key = ?",
+                    (key, case.estate_id, linked.event_key),
+                )
+        await audit.append(
+            conn,
+            event="case.linked",
+            subject=f"case:{case.id}",
+            actor=actor,
+            actor_id=by,
+            estate_id=case.estate_id,
+            data={"event": key, "with": other.number},
+        )
+        async with conn.execute(
+            "SELECT * FROM cases WHERE estate_id = ? AND event_key = ? AND kind = 'complaint'"
+            " ORDER BY id",
+            (case.estate_id, key),
+        ) as cur:
+            members = [_case(r) for r in await cur.fetchall()]
+        count, decisions = decide([(m, await history_in(conn, m.id)) for m in members])
+        for member_id, decision in decisions:
+            await apply(
+                conn, member_id, decision, by=None, actor="system", rules=rules, render=render
+            )
+        return count

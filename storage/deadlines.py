@@ -38,6 +38,16 @@ class Deadline:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Firing:
+    """What the reaction is told: the timer, warning or breach, and whether it is late."""
+
+    deadline: Deadline
+    warning: bool
+    late: bool
+    now: datetime
+
+
 def _deadline(row: sqlite3.Row) -> Deadline:
     return Deadline(
         row["id"],

@@ -19,7 +19,7 @@ def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def sender(world: World) -> OutboxSender:
     assert world.harness is not None
-    found: OutboxSender = world.harness.application.bot_data["services"].extras["sender"]
+    found: OutboxSender = world.harness.application.bot_data["services"].sender
     return found
 
 

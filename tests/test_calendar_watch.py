@@ -29,7 +29,7 @@ async def test_r4_from_october_admins_hear_that_next_years_schedule_is_unknown(
     manager = world.harness.person(9011, "韩立新")  # the demo estate's IT admin
     october = datetime(PUBLISHED, 10, 20, 2, 0, tzinfo=UTC)
     assert await check_calendars(services, october) == 1
-    await services.extras["sender"].drain()
+    await services.sender.drain()
     assert str(UNPUBLISHED) in admin.last_text and "调休" in admin.last_text
     assert "阳光花园" in manager.last_text
     assert await check_calendars(services, october) == 0  # once a day

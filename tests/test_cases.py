@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.engine import Engine
-from bot.sweeper import Sweeper
 from storage import deadlines
 from storage.cases import Case
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
+from tests.support.app import configure_estates, services_of, sweeper_of
 from tests.support.telegram import Group, Harness, Person
 
 
@@ -24,12 +23,6 @@ async def groups(bot: Harness) -> dict[str, Group]:
     await admin.send("/bind 客服中心", chat=cs)
     await admin.send("/bind 工程部", chat=eng)
     return {"cs": cs, "eng": eng}
-
-
-def engine_of(world: World) -> Engine:
-    assert world.harness is not None
-    found: Engine = world.harness.application.bot_data["services"].extras["engine"]
-    return found
 
 
 async def file_request(owner: Person, *, urgent: bool = False, photo: bool = False) -> None:
@@ -45,7 +38,7 @@ async def file_request(owner: Person, *, urgent: bool = False, photo: bool = Fal
 async def latest_case(world: World) -> Case:
     row = await world.db.fetchone("SELECT id FROM cases ORDER BY id DESC LIMIT 1")
     assert row is not None
-    case = await engine_of(world).cases.get(int(row["id"]))
+    case = await services_of(world).cases.get(int(row["id"]))
     assert case is not None
     return case
 
@@ -77,7 +70,7 @@ async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_respo
     assert "新事项" in card and case.number in card and "厨房水管漏水" in card
     assert "王伟" in card and "13900000001" not in card  # the phone is masked
     assert groups["cs"].buttons() == ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
-    assert await engine_of(world).cases.photos(case.id) != []
+    assert await services_of(world).cases.photos(case.id) != []
     assert await open_rules(world, case) == {
         "Q-1": "pending",
         "V-1-first-response": "pending",  # V-1: a person takes it up within minutes
@@ -139,15 +132,15 @@ async def test_q1_warns_the_first_responder_and_escalates_to_the_supervisor(
     await file_request(owner)
     case = await latest_case(world)
     now = {"t": case.accepted_at + timedelta(minutes=8)}
-    sweeper = Sweeper(world.db, engine_of(world).react, clock=lambda: now["t"])
+    sweeper = sweeper_of(world, clock=lambda: now["t"])
     async with world.db.write() as conn:  # V-1 (working minutes) is tested on its own below
         await deadlines.settle(conn, case.id, ["V-1-first-response"])
     assert await sweeper.sweep() == 1
-    await engine_of(world).deliver()
+    await services_of(world).deliver()
     assert "提醒" in groups["cs"].last_text and "10 分钟内转交" in groups["cs"].last_text
     now["t"] = case.accepted_at + timedelta(minutes=10)
     assert await sweeper.sweep() == 1
-    await engine_of(world).deliver()
+    await services_of(world).deliver()
     assert "超时" in supervisor.last_text and case.number in supervisor.last_text
     assert await sweeper.sweep() == 0
 
@@ -164,8 +157,8 @@ async def test_c5_a_complaint_unresolved_for_a_week_becomes_major(
     case = await latest_case(world)
     assert case.kind == "complaint" and case.number.startswith("TS-")
     later = case.accepted_at + timedelta(days=7, minutes=1)
-    await Sweeper(world.db, engine_of(world).react, clock=lambda: later).sweep()
-    await engine_of(world).deliver()
+    await sweeper_of(world, clock=lambda: later).sweep()
+    await services_of(world).deliver()
     assert (await latest_case(world)).severity == "major"
     assert "重大投诉" in leader.last_text
 
@@ -297,7 +290,7 @@ async def test_progress_and_photos_posted_in_the_group_reach_the_resident(
     await engineer.reply_to(card, None, chat=groups["eng"], photo=PNG)
     assert owner.messages()[-1].get("photo")  # the photo itself reached the resident
     case = await latest_case(world)
-    assert len(await engine_of(world).cases.photos(case.id)) == 1
+    assert len(await services_of(world).cases.photos(case.id)) == 1
     guard = bot.person(9005, "陈保华")
     await guard.reply_to(card, "我来看看", chat=groups["eng"])
     assert "只有负责部门" in groups["eng"].last_text
@@ -367,17 +360,15 @@ async def test_v1_nobody_takes_up_a_chat_case_in_minutes_and_the_supervisor_hear
     assert row is not None
     due = datetime.fromisoformat(row["due_at"])
     assert due >= case.accepted_at + timedelta(minutes=5)  # five minutes of office time
-    await Sweeper(world.db, engine_of(world).react, clock=lambda: due).sweep()
-    await engine_of(world).deliver()
+    await sweeper_of(world, clock=lambda: due).sweep()
+    await services_of(world).deliver()
     assert "首次响应" in supervisor.last_text
 
 
 async def test_residents_choose_from_their_estates_categories(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
-    engine = engine_of(world)
-    engine.config = {"estates": {"阳光花园": {"categories": ["repairs", "noise"]}}}
-    engine._rules.clear()
+    configure_estates(world, {"estates": {"阳光花园": {"categories": ["repairs", "noise"]}}})
     await owner.send("/request")
     assert owner.buttons() == ["报修", "噪音"]
 

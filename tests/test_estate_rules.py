@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot.sweeper import Sweeper
+from procedures import complaints
 from procedures.deadlines import load_estate
+from procedures.decisions import Facts
 from storage.cases import Case
 from storage.clock import ManualClock
 from tests.conftest import ADMIN_ID, World
+from tests.support.app import configure_estates, services_of, sweeper_of
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import engine_of, file_request, groups, latest_case, open_rules
+from tests.test_cases import file_request, groups, latest_case, open_rules
 from tests.test_followups import file_complaint
 
 __all__ = ["groups"]  # fixture, shared with test_cases
@@ -24,9 +26,7 @@ __all__ = ["groups"]  # fixture, shared with test_cases
 
 def configure(world: World, rules: dict[str, dict[str, Any]]) -> None:
     """Give the demo estate these rule overrides, as its TOML config would."""
-    engine = engine_of(world)
-    engine.config = {"estates": {"阳光花园": {"rules": rules}}}
-    engine._rules.clear()
+    configure_estates(world, {"estates": {"阳光花园": {"rules": rules}}})
 
 
 def clock_of(world: World) -> ManualClock:
@@ -233,8 +233,12 @@ async def test_a_complaint_made_major_counts_major_clocks_from_then(
     clock_of(world).advance(days=6)
     case = await latest_case(world)
     before = clock_of(world).now()
-    async with world.db.write() as conn:
-        assert await engine_of(world).make_major(conn, case.id, "C-5-event", {})
+    svc = services_of(world)
+    rules = await svc.rules(case.estate_id)
+    facts = Facts(rules, svc.clock.now(), await svc.cases.history(case.id))
+    decision = complaints.made_major(case, "C-5-event", {}, facts)
+    assert decision is not None
+    assert await svc.cases.apply(case.id, decision, by=None, actor="system", rules=rules)
     assert await due_of(world, case, "C-12-major-answer") >= before + timedelta(days=2)
     assert await due_of(world, case, "C-12-major-resolve") >= before + timedelta(days=15)
 
@@ -244,8 +248,8 @@ async def test_a_complaint_made_major_counts_major_clocks_from_then(
 
 async def sweep(world: World, at: datetime) -> int:
     clock_of(world).set(at)
-    fired = await Sweeper(world.db, engine_of(world).react).sweep()
-    await engine_of(world).deliver()
+    fired = await sweeper_of(world).sweep()
+    await services_of(world).deliver()
     return fired
 
 
@@ -298,7 +302,7 @@ async def test_case_shows_staff_the_clocks_still_running_and_those_waiting(
     assert "Q-4 1 天内处理并答复 · 转交部门后开始计时" in text
     await refer(bot, groups)
     await assistant.send(f"/case {case.number}")
-    rules = await engine_of(world).rules(case.estate_id)
+    rules = await services_of(world).rules(case.estate_id)
     q4 = rules.calendar.local(await due_of(world, case, "Q-4")).strftime("%m-%d %H:%M")
     assert f"Q-4 1 天内处理并答复 · {q4} 前" in assistant.last_text
     assert "Q-1 10 分钟内转交" not in assistant.last_text  # met: no longer running

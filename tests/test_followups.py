@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.sweeper import Sweeper
 from tests.conftest import ADMIN_ID, World
+from tests.support.app import services_of, sweeper_of
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import engine_of, file_request, latest_case, open_rules
+from tests.test_cases import file_request, latest_case, open_rules
 
 
 @pytest.fixture
@@ -52,8 +52,8 @@ async def test_c6_c9_c12_an_important_complaint_is_reported_and_gets_one_day(
     due = case.accepted_at + timedelta(days=1)
     assert rows[0]["due_at"] == due.isoformat(timespec="seconds")
     warn_time = due - timedelta(hours=2)
-    await Sweeper(world.db, engine_of(world).react, clock=lambda: warn_time).sweep()
-    await engine_of(world).deliver()
+    await sweeper_of(world, clock=lambda: warn_time).sweep()
+    await services_of(world).deliver()
     assert "须由您批准" in mgmt.last_text
     await supervisor.tap_data(f"cx:ext:{case.id}")  # not the manager: refused
     assert "管理部经理" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
@@ -166,8 +166,8 @@ async def test_b1_b2_no_answer_in_time_gives_the_assistant_a_callback_task(
     await assistant.tap("✅ 当场解决", chat=cs)
     case = await latest_case(world)
     later = case.accepted_at + timedelta(days=3, hours=1)
-    await Sweeper(world.db, engine_of(world).react, clock=lambda: later).sweep()
-    await engine_of(world).deliver()
+    await sweeper_of(world, clock=lambda: later).sweep()
+    await services_of(world).deliver()
     assert "回访任务" in assistant.last_text
     await owner.tap_data(f"cb:call:{case.id}:ok")  # residents cannot record a phone call
     assert "客户助理" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
@@ -186,8 +186,8 @@ async def test_b2_an_unreachable_resident_is_tried_again(
     await assistant.tap("✅ 当场解决", chat=cs)
     case = await latest_case(world)
     later = case.accepted_at + timedelta(days=3, hours=1)
-    await Sweeper(world.db, engine_of(world).react, clock=lambda: later).sweep()
-    await engine_of(world).deliver()
+    await sweeper_of(world, clock=lambda: later).sweep()
+    await services_of(world).deliver()
     await assistant.tap("📵 联系不上")
     rows = await world.db.fetchall("SELECT state FROM deadlines WHERE rule = 'B-1' ORDER BY id")
     assert [r["state"] for r in rows] == ["fired", "pending"]
@@ -353,7 +353,7 @@ async def test_c13_an_old_approve_button_cannot_approve_a_changed_opinion(
     await supervisor.tap("✍️ 写处理意见", chat=cs)
     await answer_prompt(supervisor, "第二版：已调换人员并致歉。")
     case = await latest_case(world)
-    from bot.engine import opinion_version
+    from procedures.complaints import opinion_version
 
     await manager.tap_data(
         f"op:ok:{case.id}:{opinion_version('第一版处理意见，写得不好。')}", message_id=old_card
@@ -390,32 +390,41 @@ async def test_v5_a_caller_without_the_bot_is_phoned_back_by_the_assistant(
     world: World, bot: Harness, cs: Group
 ) -> None:
     """V-5: the assistant answers the customer either way; B-2: and calls them back."""
-    from bot.engine import Engine
+    from handlers import steps
+    from procedures import calls
     from procedures.cases import Kind
     from storage.cases import NewCase
 
     assistant = bot.person(9001, "周晓梅")
-    engine: Engine = engine_of(world)
-    estate = await engine.identity.estate_by_name("阳光花园")
+    svc = services_of(world)
+    estate = await svc.identity.estate_by_name("阳光花园")
     assert estate is not None
     await assistant.send("/whoami")  # the assistant exists in the database with roles
     from handlers.common import Actor
 
-    person = await engine.identity.person_by_tg(9001)
+    person = await svc.identity.person_by_tg(9001)
     assert person is not None
-    actor = Actor(person, "zh-Hans", await engine.identity.memberships(person.id), False)
-    case = await engine.file(
+    actor = Actor(person, "zh-Hans", await svc.identity.memberships(person.id), False)
+    case = await steps.file(
+        svc,
         NewCase(
-            estate_id=estate.id, kind=Kind.REQUEST, category="repairs",
-            description="楼道灯坏了", channel="phone", caller_name="李女士",
-            caller_phone="+8613800138000", created_by=person.id,
+            estate_id=estate.id,
+            kind=Kind.REQUEST,
+            category="repairs",
+            description="楼道灯坏了",
+            channel="phone",
+            caller_name="李女士",
+            caller_phone="+8613800138000",
+            created_by=person.id,
         ),
-        actor=actor,
-    )  # fmt: skip
+        calls.recorded,
+        actor,
+    )
+    await svc.deliver()  # fmt: skip
     await assistant.tap("✅ 当场解决", chat=cs)
     assert "请电话答复来电人" in assistant.last_text and "李女士" in assistant.last_text
     await assistant.tap("📞 已回访：满意")
-    closed = await engine.cases.get(case.id)
+    closed = await svc.cases.get(case.id)
     assert closed is not None and closed.status == "closed"
 
 

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from PIL import Image, ImageDraw, ImageFont
 
 import bot.report_files as files
+from bot.outbox import OutboxSender
 from bot.reports import send_due_weekly
 from procedures.deadlines import load_estate
 from procedures.reports import CallbackRate, RuleRate, WeeklySummary, WeekSlot
@@ -118,7 +119,8 @@ async def test_a_server_error_delays_the_chart_and_loses_nothing(
     bot.api.world.inject("sendPhoto", "500")
     bot.api.world.inject("sendDocument", "429", retry_after=1)
     assert await send_due_weekly(services_of(world), FRIDAY_1700) == 1
-    sender = services_of(world).extras["sender"]
+    sender = services_of(world).sender
+    assert isinstance(sender, OutboxSender)
     sender.clock = lambda: datetime.now(UTC) + timedelta(minutes=10)  # the retries are due
     await sender.drain()
     for tg, name in RECIPIENTS.items():

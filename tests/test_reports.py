@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.demo import DEMO_ESTATE
-from bot.engine import Engine
 from bot.reports import OVERDUE_LINES, render_weekly, send_due_weekly, split_text
-from bot.sweeper import Sweeper
 from handlers.common import Services
 from procedures.calendar import WorkingCalendar
 from procedures.cases import Action, Kind
+from procedures.clocks import timer
 from procedures.deadlines import load_estate
+from procedures.decisions import Decision
 from procedures.reports import (
     CaseFacts,
     DeadlineFacts,
@@ -31,12 +31,13 @@ from procedures.reports import (
     summary_data,
     weekly_summary,
 )
-from storage.cases import Case, Effects, NewCase
+from storage.cases import Case, NewCase
 from storage.clock import ManualClock
 from storage.db import iso
 from storage.identity import IdentityStore
 from storage.reports import ReportStore, SentReport
 from tests.conftest import ADMIN_ID, World
+from tests.support.app import sweeper_of
 from tests.support.telegram import Group, Harness, JSONDict, Person
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -199,11 +200,6 @@ def clock_of(world: World) -> ManualClock:
     return world.db.clock
 
 
-def engine_of(world: World) -> Engine:
-    found: Engine = services_of(world).extras["engine"]
-    return found
-
-
 async def estate_id(world: World) -> int:
     estate = await IdentityStore(world.db).estate_by_name(DEMO_ESTATE)
     assert estate is not None
@@ -223,17 +219,16 @@ async def file(
     """File a case through the CaseStore with its clocks, accepted at ``accepted`` (the
     clock is moved there first)."""
     clock_of(world).set(accepted)
-    engine = engine_of(world)
+    svc = services_of(world)
     eid = await estate_id(world)
-    timers = [await engine.timer(eid, rule, accepted) for rule in rules]
-
-    async def compose(case: Case) -> Effects:
-        return Effects(start=timers)
-
-    case = await engine.cases.file(
-        NewCase(eid, kind, category, "测试事项"), accepted, compose, actor="test"
+    book = await svc.rules(eid)
+    timers = [timer(book, rule, accepted) for rule in rules]
+    return await svc.cases.file(
+        NewCase(eid, kind, category, "测试事项"),
+        accepted,
+        lambda case: Decision(start=timers),
+        actor="test",
     )
-    return case
 
 
 async def step(
@@ -249,22 +244,17 @@ async def step(
     """Step a case through the CaseStore (its clocks settled as met) at ``at`` (the clock is
     moved there first)."""
     clock_of(world).set(at)
-    engine = engine_of(world)
-    timers = [await engine.timer(case.estate_id, rule, at) for rule in start or []]
-
-    async def compose(after: Case) -> Effects:
-        return Effects(stop=stop or [], start=timers)
-
-    after = await engine.cases.step(
-        case.id, action, compose, by=None, actor="test", changes=changes or None
-    )
-    assert after is not None
+    svc = services_of(world)
+    book = await svc.rules(case.estate_id)
+    timers = [timer(book, rule, at) for rule in start or []]
+    decision = Decision(action=action, changes=changes, stop=stop or [], start=timers)
+    assert await svc.cases.apply(case.id, decision, by=None, actor="test") is not None
 
 
 async def sweep_at(world: World, moment: datetime) -> int:
     """The deadline sweeper at ``moment``: what is due fires (missed deadlines)."""
     clock_of(world).set(moment)
-    return await Sweeper(world.db, engine_of(world).react).sweep()
+    return await sweeper_of(world).sweep()
 
 
 @pytest.fixture
@@ -393,7 +383,7 @@ async def test_q5_exactly_once_on_a_second_run_concurrent_runs_and_a_restart(
     leader = bot.person(9010, "赵总")
     now = local(2026, 10, 16, 17, 0, 30)
     # Two runs at once (two jobs, or two processes on one database): one report.
-    other = Services(world.settings, world.db, IdentityStore(world.db), services_of(world).extras)
+    other = replace(services_of(world), identity=IdentityStore(world.db))
     counts = await asyncio.gather(
         send_due_weekly(services_of(world), now), send_due_weekly(other, now)
     )

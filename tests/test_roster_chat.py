@@ -190,6 +190,6 @@ async def test_a_timeout_on_the_reading_note_does_not_stop_the_import(
     bot.api.raise_next("sendMessage", TimedOut())
     await admin.send_document(GOOD.encode("gbk"), "清册.csv")
     assert await unit_count(world) == 38
-    await bot.application.bot_data["services"].extras["sender"].drain()
+    await bot.application.bot_data["services"].sender.drain()
     texts = admin.texts(mark)
     assert "阳光花园" in texts[0] and "新增 2" in texts[-1]

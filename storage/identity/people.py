@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -84,6 +85,16 @@ class PeopleStore(StoreBase):
         """A person by id."""
         row = await self.db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
         return _person(row) if row else None
+
+    async def names_of(self, person_ids: Iterable[int]) -> dict[int, str]:
+        """People's names by id (for timelines); unknown ids are left out."""
+        wanted = sorted(set(person_ids))
+        if not wanted:
+            return {}
+        rows = await self.db.fetchall(
+            f"SELECT id, name FROM people WHERE id IN ({','.join('?' * len(wanted))})", wanted
+        )
+        return {int(r["id"]): r["name"] for r in rows}
 
     async def set_locale(self, person_id: int, locale: str | None) -> None:
         """Remember the language chosen with ``/lang`` (None follows Telegram's)."""

@@ -1,4 +1,5 @@
-"""Residents file requests and complaints; the first responder and departments handle them.
+"""Requests (P6) in chat, and the steps every case shares: residents file requests and
+complaints; the first responder and departments handle them (procedures.requests decides).
 
 Filing (a persistent conversation): ``/request`` or ``/complain`` → category → unit (when
 the resident has several) → description, with photos if they like → normal or urgent →
@@ -8,11 +9,12 @@ customer-service group gets the first responder's card (Q-1, C-9), and the deadl
 Every later step is a button re-checked against the database (who may press it, and whether
 the case is still where the button assumes):
 
-* first responder (``cs:…``): resolve on the spot, refer to a department, report at once
-  as major/urgent (Q-1, V-2, C-3);
-* department group (``dp:…``): take it, mark it done (Q-4: handling, not a first reply,
-  stops the clock).
+* first responder (``rq:resolve|refer|to|escalate|menu``): resolve on the spot, refer to a
+  department, report at once as major/urgent (Q-1, V-2, C-3);
+* department group (``rq:take|done|when|pr|dmenu``): take it, promise a time, mark it done
+  (Q-4: handling, not a first reply, stops the clock).
 
+Buttons of earlier versions (``cs:…``, ``dp:…``) are still answered (handlers.cards).
 Each step's messages go through the outbox, in the step's own transaction.
 """
 
@@ -20,9 +22,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from enum import IntEnum
-from html import escape
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -35,8 +36,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.engine import Engine, engine
-from bot.i18n import t
+from handlers import cards, steps
+from handlers.cards import card, department_keyboard, first_responder_keyboard
 from handlers.common import (
     Actor,
     AnyHandler,
@@ -51,16 +52,10 @@ from handlers.common import (
     services,
     who,
 )
-from procedures.cases import (
-    CATEGORIES,
-    MAX_PHOTOS,
-    OPEN_STATUSES,
-    REFERRABLE,
-    Kind,
-    clean_description,
-)
-from procedures.identity import Role
-from storage.cases import Case, NewCase
+from handlers.steps import facts, is_department_member, is_first_responder, may_finish
+from procedures import requests
+from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
+from storage.cases import NewCase
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +87,10 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
         await reply(update, context, actor.t("case.residents_only"))
         return ConversationHandler.END
     context.user_data["case"] = {"kind": kind.value, "photos": []}
-    eng = engine(context)
+    svc = services(context)
     offered: list[str] = []  # the categories of the resident's estates, in their order
     for estate_id in dict.fromkeys(u.estate_id for u in units):
-        offered += [c for c in (await eng.rules(estate_id)).categories if c not in offered]
+        offered += [c for c in (await svc.rules(estate_id)).categories if c not in offered]
     buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in offered]
     await reply(
         update, context, actor.t(f"case.ask_category_{kind.value}"), keyboard(in_rows(buttons, 3))
@@ -159,7 +154,7 @@ async def got_unit(update: Update, context: Context) -> int:
     draft["unit_id"] = unit_id
     draft["estate_id"] = units[unit_id].estate_id
     await edit(query.message, actor.t("case.unit_chosen", unit=units[unit_id].label))
-    categories = (await engine(context).rules(units[unit_id].estate_id)).categories
+    categories = (await services(context).rules(units[unit_id].estate_id)).categories
     if draft.get("category") not in categories:  # that estate does not offer it: ask again
         buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in categories]
         draft.pop("category", None)
@@ -248,7 +243,8 @@ async def got_urgency(update: Update, context: Context) -> int:
     await edit(
         query.message, actor.t("case.urgency_chosen_1" if urgent else "case.urgency_chosen_0")
     )
-    case = await engine(context).file(
+    case = await steps.file(
+        services(context),
         NewCase(
             estate_id=int(draft["estate_id"]),
             kind=Kind(draft["kind"]),
@@ -260,8 +256,10 @@ async def got_urgency(update: Update, context: Context) -> int:
             photos=[(f, None) for f in draft.get("photos", [])],
             created_by=actor.person.id,
         ),
-        actor=actor,
+        requests.filed,
+        actor,
     )
+    await services(context).deliver()
     context.user_data.pop("case", None)
     log.info("case %s filed by person %s", case.number, actor.person.id)
     return ConversationHandler.END
@@ -307,183 +305,138 @@ def conversation() -> ConversationHandler[Context]:
 async def case_button(
     update: Update, context: Context, verbs: Collection[str] | None = None
 ) -> tuple[CallbackQuery, Actor, list[str], Case] | None:
-    """A pressed button about a case, ``<prefix>:<verb>:<case id>[:<value>…]``: the query,
-    who pressed it, the data's parts and the case (read afresh). A button naming no case
-    that exists, or a verb not among ``verbs``, is answered as stale, and None returned."""
+    """A pressed button about a case, ``<procedure>:<verb>:<case id>[:<value>…]`` (an
+    earlier version's data translated): the query, who pressed it, the data's parts and the
+    case (read afresh). A button naming no case that exists, or a verb not among ``verbs``,
+    is answered as stale, and None returned."""
     query = update.callback_query
     actor = await who(update, context)
     if query is None or actor is None:
         return None
-    parts = (query.data or "").split(":")
-    case = await engine(context).cases.get(parse_id(parts[2]) or 0) if len(parts) >= 3 else None
+    parts = cards.modern_data(query.data or "")
+    found = parse_id(parts[2]) if len(parts) >= 3 else None
+    case = await services(context).cases.get(found or 0) if found else None
     if case is None or (verbs is not None and parts[1] not in verbs):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return None
     return query, actor, parts, case
 
 
+async def answer_step(
+    query: CallbackQuery,
+    actor: Actor,
+    context: Context,
+    case: Case,
+    after: Case | None,
+    markup: Callable[[str, Case], InlineKeyboardMarkup | None],
+) -> None:
+    """After a step: the card as it is now with its buttons, and the outbox woken; a step
+    that no longer applied (someone else acted first) says so and shows the card afresh."""
+    svc = services(context)
+    if after is None:
+        await query.answer(actor.t("case.already_moved"), show_alert=True)
+        fresh = await svc.cases.get(case.id)
+        if fresh is not None:
+            await edit(query.message, card(actor.locale, fresh), markup(actor.locale, fresh))
+        return
+    await query.answer(actor.t("case.step_done"))
+    await edit(query.message, card(actor.locale, after), markup(actor.locale, after))
+    await svc.deliver()
+
+
 async def on_first_responder(update: Update, context: Context) -> None:
-    """``cs:<resolve|refer|escalate|to>:<case>[:<dept>]`` in the first responder's card."""
-    pressed = await case_button(update, context)
+    """``rq:<resolve|refer|escalate|to|menu>:<case>[:<dept>]`` in the first responder's
+    card (Q-1, C-9, V-2, C-3)."""
+    pressed = await case_button(update, context, {"resolve", "refer", "escalate", "to", "menu"})
     if pressed is None:
         return
     query, actor, parts, case = pressed
-    eng = engine(context)
-    if not eng.is_first_responder(actor, case):
+    svc = services(context)
+    if not is_first_responder(actor, case):
         await query.answer(actor.t("case.not_first_responder"), show_alert=True)
         return
     action = parts[1]
-    if action == "link":  # C-5: show the complaints this one may be about the same event as
-        await query.answer()
-        others = await eng.link_candidates(case)
-        buttons = [
-            button(f"{o.number} · {o.description[:12]}", f"cs:lk:{case.id}:{o.id}") for o in others
-        ]
-        buttons.append(button(actor.t("common.back"), f"cs:back:{case.id}"))
-        text = (
-            eng.card(actor.locale, case)
-            + "\n\n"
-            + actor.t("event_link.choose" if others else "event_link.none")
-        )
-        await edit(query.message, text, keyboard([[b] for b in buttons]))
-        return
-    if action == "back":
+    if action == "menu":
         await query.answer()
         await edit(
-            query.message,
-            eng.card(actor.locale, case),
-            eng.first_responder_keyboard(actor.locale, case),
+            query.message, card(actor.locale, case), first_responder_keyboard(actor.locale, case)
         )
-        return
-    if action == "lk" and len(parts) == 4:
-        other = await eng.cases.get(parse_id(parts[3]) or 0)
-        open_complaints = all(
-            c is not None and c.kind == Kind.COMPLAINT and c.status in OPEN_STATUSES
-            for c in (case, other)
-        )
-        if (
-            other is None
-            or not open_complaints
-            or other.estate_id != case.estate_id
-            or other.id == case.id
-        ):
-            await query.answer(actor.t("common.stale_button"), show_alert=True)
-            return
-        count = await eng.link(case, other, actor)
-        await query.answer(actor.t("event_link.linked", count=count), show_alert=True)
-        fresh = await eng.cases.get(case.id)
-        assert fresh is not None
-        await edit(
-            query.message,
-            eng.card(actor.locale, fresh),
-            eng.first_responder_keyboard(actor.locale, fresh),
-        )
-        await eng.deliver()
         return
     if action == "refer":  # show the departments; nothing changes yet
         await query.answer()
         buttons = [
-            button(actor.t(f"department.{d.value}"), f"cs:to:{case.id}:{d.value}")
+            button(actor.t(f"department.{d.value}"), f"rq:to:{case.id}:{d.value}")
             for d in REFERRABLE
         ]
-        await edit(query.message, eng.card(actor.locale, case), keyboard(in_rows(buttons, 2)))
+        await edit(query.message, card(actor.locale, case), keyboard(in_rows(buttons, 2)))
         return
     if action == "to" and len(parts) == 4 and parts[3] in {d.value for d in REFERRABLE}:
-        done = await eng.refer(case, parts[3], actor)
+        decision = requests.refer(case, parts[3], await facts(svc, case))
     elif action == "resolve":
-        done = await eng.resolve(case, actor)
+        decision = requests.resolve(case, steps.by(actor), await facts(svc, case))
     elif action == "escalate":
-        done = await eng.escalate(case, actor)
+        decision = requests.escalate(case, steps.by(actor))
     else:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
-    if done is None:
-        fresh = await eng.cases.get(case.id)
-        await query.answer(actor.t("case.already_moved"), show_alert=True)
-        if fresh is not None:
-            await edit(
-                query.message,
-                eng.card(actor.locale, fresh),
-                eng.first_responder_keyboard(actor.locale, fresh),
-            )
-        return
-    await query.answer(actor.t("case.step_done"))
-    await edit(
-        query.message,
-        eng.card(actor.locale, done),
-        eng.first_responder_keyboard(actor.locale, done),
-    )
-    await eng.deliver()
+    after = await steps.apply(svc, case, decision, actor)
+    await answer_step(query, actor, context, case, after, first_responder_keyboard)
 
 
 async def on_department(update: Update, context: Context) -> None:
-    """``dp:<take|done|when|back>:<case>`` and ``dp:pr:<case>:<choice>`` in a department
-    group's card."""
-    pressed = await case_button(update, context, {"take", "done", "when", "back", "pr"})
+    """``rq:<take|done|when|dmenu>:<case>`` and ``rq:pr:<case>:<choice>`` in a department
+    group's card (Q-4, C-1)."""
+    pressed = await case_button(update, context, {"take", "done", "when", "dmenu", "pr"})
     if pressed is None:
         return
     query, actor, parts, case = pressed
-    eng = engine(context)
+    svc = services(context)
     if (len(parts) == 4) != (parts[1] == "pr"):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
-    if not (eng.is_department_member(actor, case) or eng.is_first_responder(actor, case)):
+    if not (is_department_member(actor, case) or is_first_responder(actor, case)):
         await query.answer(actor.t("case.not_department"), show_alert=True)
         return
-    if parts[1] in {"when", "back"}:  # show or hide the promise choices; nothing changes
+    if parts[1] in {"when", "dmenu"}:  # show or hide the promise choices; nothing changes
         await query.answer()
-        markup = (
-            await eng.promise_keyboard(actor.locale, case)
-            if parts[1] == "when"
-            else eng.department_keyboard(actor.locale, case)
-        )
-        await edit(query.message, eng.card(actor.locale, case), markup)
+        markup: InlineKeyboardMarkup | None
+        if parts[1] == "when":
+            codes = requests.offered_promises(await facts(svc, case))
+            markup = cards.promise_keyboard(actor.locale, case, codes)
+        else:
+            markup = department_keyboard(actor.locale, case)
+        await edit(query.message, card(actor.locale, case), markup)
         return
     if parts[1] == "pr":
-        if case.promised_at is not None and not eng.may_override(actor, case):
+        if case.promised_at is not None and not steps.may_override(actor, case):
             await query.answer(actor.t("progress.promised_once"), show_alert=True)
             return
-        promised = await eng.promise(case, parts[3], actor)
-        if promised is None:
+        decision = requests.promise(case, parts[3], await facts(svc, case))
+        after = await steps.apply(svc, case, decision, actor) if decision else None
+        if after is None:
             await query.answer(actor.t("case.already_moved"), show_alert=True)
             return
-        await query.answer(actor.t("case.step_done"))
-        await edit(
-            query.message,
-            eng.card(actor.locale, promised),
-            eng.department_keyboard(actor.locale, promised),
-        )
-        await eng.deliver()
+        await answer_step(query, actor, context, case, after, department_keyboard)
         return
-    if not eng.is_department_member(actor, case):
+    if not is_department_member(actor, case):
         await query.answer(actor.t("case.not_department"), show_alert=True)
         return
-    if parts[1] == "done" and not eng.may_finish(actor, case):
+    if parts[1] == "done" and not may_finish(actor, case):
         await query.answer(actor.t("case.not_assignee"), show_alert=True)
         return
     if (
         parts[1] == "take"
         and case.assignee_id not in (None, actor.person.id)
-        and not eng.may_override(actor, case)
-    ):  # a colleague's case is theirs; only a head, a supervisor or an admin reassigns it
+        and not steps.may_override(actor, case)
+    ):  # a colleague's case is theirs; only a head or a supervisor reassigns it
         await query.answer(actor.t("case.not_assignee"), show_alert=True)
         return
-    done = await (eng.take(case, actor) if parts[1] == "take" else eng.finish(case, actor))
-    if done is None:
-        await query.answer(actor.t("case.already_moved"), show_alert=True)
-        fresh = await eng.cases.get(case.id)
-        if fresh is not None:
-            await edit(
-                query.message,
-                eng.card(actor.locale, fresh),
-                eng.department_keyboard(actor.locale, fresh),
-            )
-        return
-    await query.answer(actor.t("case.step_done"))
-    await edit(
-        query.message, eng.card(actor.locale, done), eng.department_keyboard(actor.locale, done)
-    )
-    await eng.deliver()
+    if parts[1] == "take":
+        decision = requests.take(case, steps.by(actor))
+    else:
+        decision = requests.done(case, steps.by(actor), await facts(svc, case))
+    after = await steps.apply(svc, case, decision, actor)
+    await answer_step(query, actor, context, case, after, department_keyboard)
 
 
 #: Longest progress note kept (it may travel as a photo caption: 1024 characters at most).
@@ -496,23 +449,24 @@ async def group_reply(update: Update, context: Context) -> None:
     actor = await who(update, context)
     if message is None or actor is None or message.reply_to_message is None:
         return
-    eng = engine(context)
-    case_id = await eng.sender.store.case_of_message(
+    svc = services(context)
+    case_id = await svc.sender.store.case_of_message(
         message.chat_id, message.reply_to_message.message_id
     )
-    case = await eng.cases.get(case_id) if case_id else None
+    case = await svc.cases.get(case_id) if case_id else None
     if case is None:
         return  # a reply to something else: not ours to answer in a group
-    if not (eng.is_department_member(actor, case) or eng.is_first_responder(actor, case)):
+    if not (is_department_member(actor, case) or is_first_responder(actor, case)):
         await reply(update, context, actor.t("case.not_department"))
         return
     photo = message.photo[-1].file_id if message.photo else None
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
-    if await eng.post_update(case, actor, text, photo) is None:
+    decision = requests.update(case, steps.by(actor), text, photo)
+    if await steps.apply(svc, case, decision, actor) is None:
         await reply(update, context, actor.t("progress.closed", number=case.number))
         return
     await reply(update, context, actor.t("progress.recorded", number=case.number))
-    await eng.deliver()
+    await svc.deliver()
 
 
 async def my_cases(update: Update, context: Context) -> None:
@@ -520,16 +474,20 @@ async def my_cases(update: Update, context: Context) -> None:
     actor = await who(update, context)
     if actor is None:
         return
-    cases = await engine(context).cases.of_resident(actor.person.id)
+    cases = await services(context).cases.of_resident(actor.person.id)
     if not cases:
         await reply(update, context, actor.t("case.none_yet"))
         return
     lines = [
-        actor.t("case.my_line", number=c.number, kind=actor.t(f"kind.{c.kind}"),
-                category=actor.t(f"category.{c.category}") if c.category else "—",
-                status=actor.t(f"status.{c.status}"))
+        actor.t(
+            "case.my_line",
+            number=c.number,
+            kind=actor.t(f"kind.{c.kind}"),
+            category=actor.t(f"category.{c.category}") if c.category else "—",
+            status=actor.t(f"status.{c.status}"),
+        )
         for c in cases
-    ]  # fmt: skip
+    ]
     await reply(update, context, actor.t("case.my_title") + "\n" + "\n".join(lines))
 
 
@@ -538,36 +496,40 @@ async def show_case(update: Update, context: Context) -> None:
     actor = await who(update, context)
     if actor is None:
         return
-    eng = engine(context)
+    svc = services(context)
     number = (context.args or [""])[0]
-    case = await eng.cases.by_number(number) if number else None
+    case = await svc.cases.by_number(number) if number else None
     if case is None:
         await reply(update, context, actor.t("case.not_found", number=number[:30]))
         return
     mine = case.resident_id == actor.person.id
-    if not (mine or eng.is_staff_of(actor, case.estate_id)):
+    if not (mine or steps.is_staff_of(actor, case.estate_id)):
         await reply(
             update, context, actor.t("case.not_found", number=number[:30])
         )  # no hint it exists
         return
-    text = eng.card(actor.locale, case)
+    text = card(actor.locale, case)
     if not mine:
-        clocks = await eng.open_clocks(actor.locale, case)
+        rules = await svc.rules(case.estate_id)
+        clocks = cards.open_clocks(actor.locale, rules, await svc.cases.clocks(case.id))
         if clocks:
             text += "\n\n" + clocks
-        text += "\n\n" + await eng.timeline(actor.locale, case)
+        events = await svc.cases.trail(case.id)
+        names = await svc.identity.names_of(
+            {int(e["actor"][7:]) for e in events if e["actor"][7:].isdigit()}
+        )
+        text += "\n\n" + cards.timeline(actor.locale, rules, events, names)
     await reply(update, context, text)
 
 
 def handlers() -> list[AnyHandler]:
-    """The filing flow, staff-recorded calls and visits, the staff buttons, /my and /case."""
-    from handlers import followups, records
-
+    """The filing flow, the first responder's and department's buttons (today's and an
+    earlier version's), progress replies in groups, /my and /case."""
     return [
         conversation(),
-        *records.handlers(),
-        *followups.handlers(),
-        CallbackQueryHandler(on_first_responder, pattern=r"^cs:"),
+        CallbackQueryHandler(on_first_responder, pattern=r"^rq:(resolve|refer|escalate|to|menu):"),
+        CallbackQueryHandler(on_department, pattern=r"^rq:(take|done|when|dmenu|pr):"),
+        CallbackQueryHandler(on_first_responder, pattern=r"^cs:(resolve|refer|escalate|to|back):"),
         CallbackQueryHandler(on_department, pattern=r"^dp:"),
         MessageHandler(
             filters.UpdateType.MESSAGE
@@ -580,6 +542,3 @@ def handlers() -> list[AnyHandler]:
         CommandHandler("my", my_cases, filters.ChatType.PRIVATE),
         CommandHandler("case", show_case),
     ]
-
-
-__all__ = ["Case", "Engine", "InlineKeyboardMarkup", "Role", "escape", "handlers", "t"]

@@ -1,0 +1,297 @@
+"""What staff and residents see of a case: its card, its keyboards, its clocks and timeline.
+
+A card is a function of the record and a locale; a keyboard also of the moment (a button
+only while the step is possible). Button data follow ``"<procedure>:<action>:<id>[:<value>]"``:
+``rq`` for a request's (and any case's) first-responder and department steps, ``cp`` for a
+complaint's, ``cb`` for the callback's. Buttons already sitting in chats under the earlier
+prefixes (``cs``, ``dp``, ``cx``, ``op``) are read by :func:`modern_data`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+
+from bot.i18n import has, t
+from handlers.common import button, keyboard
+from procedures.cases import CATEGORIES, INVALID_REASONS, Case, Kind, Status
+from procedures.complaints import opinion_version
+from procedures.deadlines import EstateRules
+from procedures.phone import mask_phone
+from storage.deadlines import Deadline
+from storage.identity import Person
+
+# --- cards -------------------------------------------------------------------------------------
+
+
+def card(locale: str, case: Case, resident: Person | None = None) -> str:
+    """The summary card of a case (with the resident's name and masked phone for staff)."""
+    lines = [
+        t(locale, "case.card_title", kind=t(locale, f"kind.{case.kind}"), number=case.number),
+        t(locale, "case.card_category", category=t(locale, f"category.{case.category}"))
+        if case.category in CATEGORIES
+        else "",
+        t(locale, "case.card_status", status=t(locale, f"status.{case.status}")),
+        t(locale, "case.card_unit", unit=case.unit_label) if case.unit_label else "",
+    ]
+    if case.department:
+        department = t(locale, f"department.{case.department}")
+        lines.append(t(locale, "case.card_department", department=department))
+    if case.urgent:
+        lines.append(t(locale, "case.card_urgent"))
+    if case.severity:
+        lines.append(
+            t(locale, "case.card_severity", severity=t(locale, f"severity.{case.severity}"))
+        )
+    if resident is not None:
+        phone = mask_phone(resident.phone) if resident.phone else "—"
+        lines.append(t(locale, "case.card_resident", name=resident.name, phone=phone))
+    elif case.caller_name or case.caller_phone:  # V-4: recorded by staff from a call/visit
+        phone = mask_phone(case.caller_phone) if case.caller_phone else "—"
+        key = f"case.card_caller_{'visit' if case.channel == 'visit' else 'phone'}"
+        lines.append(t(locale, key, name=case.caller_name or "—", phone=phone))
+    lines.append(t(locale, "case.card_description", description=case.description))
+    return "\n".join(line for line in lines if line)
+
+
+def review_card(locale: str, case: Case, resident: Person | None = None) -> str:
+    """The card with the handling opinion, when there is one (C-11, C-13)."""
+    text = card(locale, case, resident)
+    if case.opinion:
+        text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
+    return text
+
+
+# --- keyboards ---------------------------------------------------------------------------------
+
+
+def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """Q-1, C-9: resolve / refer / escalate (and link, C-5), while the case is new."""
+    if case.status != Status.NEW:
+        return None
+    rows = [
+        [
+            button(t(locale, "case.btn_resolve"), f"rq:resolve:{case.id}"),
+            button(t(locale, "case.btn_refer"), f"rq:refer:{case.id}"),
+        ],
+        [button(t(locale, "case.btn_escalate"), f"rq:escalate:{case.id}")],
+    ]
+    if case.kind == Kind.COMPLAINT:  # C-5: complaints about one event are counted together
+        rows.append([button(t(locale, "event_link.btn_link"), f"cp:link:{case.id}")])
+    return keyboard(rows)
+
+
+def department_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """Take (when referred) or done (when in progress), and promise a time (Q-4, C-1)."""
+    promise = [button(t(locale, "progress.btn_promise"), f"rq:when:{case.id}")]
+    if case.status == Status.REFERRED:
+        return keyboard([[button(t(locale, "case.btn_take"), f"rq:take:{case.id}")], promise])
+    if case.status == Status.IN_PROGRESS:
+        return keyboard([[button(t(locale, "case.btn_done"), f"rq:done:{case.id}")], promise])
+    return None
+
+
+def promise_keyboard(locale: str, case: Case, codes: Sequence[str]) -> InlineKeyboardMarkup:
+    """Q-4, C-1: the promise times still ahead (estate time), and back."""
+    buttons = [button(t(locale, f"progress.when_{c}"), f"rq:pr:{case.id}:{c}") for c in codes]
+    buttons.append(button(t(locale, "common.back"), f"rq:dmenu:{case.id}"))
+    return keyboard([[b] for b in buttons])
+
+
+def classification_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """C-4: invalid, or valid and minor / important / major."""
+    if case.severity is not None:
+        return None
+    return keyboard(
+        [
+            [
+                button(t(locale, "severity.minor"), f"cp:sev:{case.id}:minor"),
+                button(t(locale, "severity.important"), f"cp:sev:{case.id}:important"),
+                button(t(locale, "severity.major"), f"cp:sev:{case.id}:major"),
+            ],
+            [
+                button(t(locale, f"complaint.invalid.{r}"), f"cp:inv:{case.id}:{r}")
+                for r in INVALID_REASONS
+            ],
+        ]
+    )
+
+
+def extension_keyboard(locale: str, case: Case, timer_id: int | None) -> InlineKeyboardMarkup:
+    """C-12: the role the rule names may let it run over; the button names the clock."""
+    data = f"cp:ext:{case.id}:{timer_id}"
+    return keyboard([[button(t(locale, "complaint.btn_extend"), data)]])
+
+
+def opinion_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """C-11: the button that asks the supervisor for the handling opinion."""
+    if case.status != Status.REVIEW:
+        return None
+    return keyboard([[button(t(locale, "review.btn_write"), f"cp:op:{case.id}")]])
+
+
+def approval_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """C-13: approve the reply, or send the opinion back (for exactly the opinion shown)."""
+    if case.status != Status.REVIEW or not case.opinion:
+        return None
+    version = opinion_version(case.opinion)
+    return keyboard(
+        [
+            [
+                button(t(locale, "review.btn_approve"), f"cp:ok:{case.id}:{version}"),
+                button(t(locale, "review.btn_reject"), f"cp:no:{case.id}:{version}"),
+            ]
+        ]
+    )
+
+
+def reply_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup:
+    """C-13, C-2: the resident confirms the reply or disputes it (the callback, C-14)."""
+    return keyboard(
+        [
+            [
+                button(t(locale, "review.btn_confirm"), f"cb:ok:{case.id}"),
+                button(t(locale, "review.btn_dispute"), f"cb:no:{case.id}"),
+            ]
+        ]
+    )
+
+
+def callback_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup:
+    """B-3: solved or not."""
+    return keyboard(
+        [
+            [
+                button(t(locale, "callback.btn_solved"), f"cb:ok:{case.id}"),
+                button(t(locale, "callback.btn_unsolved"), f"cb:no:{case.id}"),
+            ]
+        ]
+    )
+
+
+def score_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup:
+    """B-3: how satisfied, 1–5."""
+    return keyboard(
+        [
+            [button("⭐" * n, f"cb:s:{case.id}:{n}") for n in (1, 2, 3)],
+            [button("⭐" * n, f"cb:s:{case.id}:{n}") for n in (4, 5)],
+        ]
+    )
+
+
+def phone_callback_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """B-2, B-4: the assistant records the phone callback's outcome."""
+    if case.status != Status.DONE:
+        return None
+    return keyboard(
+        [
+            [
+                button(t(locale, "callback.btn_phone_ok"), f"cb:call:{case.id}:ok"),
+                button(t(locale, "callback.btn_phone_bad"), f"cb:call:{case.id}:bad"),
+            ],
+            [button(t(locale, "callback.btn_phone_none"), f"cb:call:{case.id}:none")],
+        ]
+    )
+
+
+#: A decision's keyboards by name (``Tell.buttons``): (locale, case, argument) → markup.
+KEYBOARDS: dict[str, Callable[[str, Case, int | None], InlineKeyboardMarkup | None]] = {
+    "first_responder": lambda locale, case, _: first_responder_keyboard(locale, case),
+    "department": lambda locale, case, _: department_keyboard(locale, case),
+    "classification": lambda locale, case, _: classification_keyboard(locale, case),
+    "extension": extension_keyboard,
+    "opinion": lambda locale, case, _: opinion_keyboard(locale, case),
+    "approval": lambda locale, case, _: approval_keyboard(locale, case),
+    "reply_confirm": lambda locale, case, _: reply_keyboard(locale, case),
+    "callback_question": lambda locale, case, _: callback_keyboard(locale, case),
+    "phone_callback": lambda locale, case, _: phone_callback_keyboard(locale, case),
+}
+
+#: Button data of earlier versions, still sitting in chats: (prefix, action) → the same
+#: button today. ``cs`` was the first responder's, ``dp`` the department's, ``cx`` and
+#: ``op`` a complaint's classification, extension and review.
+LEGACY: dict[tuple[str, str], tuple[str, str]] = {
+    ("cs", "resolve"): ("rq", "resolve"),
+    ("cs", "refer"): ("rq", "refer"),
+    ("cs", "escalate"): ("rq", "escalate"),
+    ("cs", "to"): ("rq", "to"),
+    ("cs", "back"): ("rq", "menu"),
+    ("cs", "link"): ("cp", "link"),
+    ("cs", "lk"): ("cp", "lk"),
+    ("dp", "take"): ("rq", "take"),
+    ("dp", "done"): ("rq", "done"),
+    ("dp", "when"): ("rq", "when"),
+    ("dp", "pr"): ("rq", "pr"),
+    ("dp", "back"): ("rq", "dmenu"),
+    ("cx", "sev"): ("cp", "sev"),
+    ("cx", "inv"): ("cp", "inv"),
+    ("cx", "ext"): ("cp", "ext"),
+    ("op", "w"): ("cp", "op"),
+    ("op", "ok"): ("cp", "ok"),
+    ("op", "no"): ("cp", "no"),
+}
+#: The pattern of every earlier button a slice still answers, by today's prefix.
+LEGACY_PATTERNS = {
+    "rq": r"^(cs:(resolve|refer|escalate|to|back)|dp):",
+    "cp": r"^(cx|op|cs:(link|lk)):",
+}
+
+
+def modern_data(data: str) -> list[str]:
+    """A button's data as parts in today's form (an earlier button's data translated)."""
+    parts = data.split(":")
+    if len(parts) >= 2 and (parts[0], parts[1]) in LEGACY:
+        parts[0], parts[1] = LEGACY[(parts[0], parts[1])]
+    return parts
+
+
+# --- clocks and timeline -----------------------------------------------------------------------
+
+
+def _title(locale: str, key: str) -> str:
+    return t(locale, key) if has(key) else ""
+
+
+def open_clocks(locale: str, rules: EstateRules, deadlines: Sequence[Deadline]) -> str | None:
+    """The clocks still running (and those waiting for their event), soonest first, for
+    staff reading ``/case``; None when none is open."""
+    found = [d for d in deadlines if d.state in ("pending", "warned", "waiting")]
+    if not found:
+        return None
+    lines = [t(locale, "clocks.title")]
+    for deadline in sorted(found, key=lambda d: (d.state == "waiting", d.due_at)):
+        rule = rules.rules.get(deadline.rule)
+        title = _title(locale, rule.title_key) if rule else ""
+        if deadline.state == "waiting":
+            event = str(deadline.data.get("waiting_for", ""))
+            key = f"clocks.event_{event}"
+            shown = t(locale, key) if has(key) else event
+            lines.append(t(locale, "clocks.waiting", rule=deadline.rule, title=title, event=shown))
+        else:
+            due = rules.calendar.local(deadline.due_at).strftime("%m-%d %H:%M")
+            key = "clocks.warned" if deadline.state == "warned" else "clocks.running"
+            lines.append(t(locale, key, rule=deadline.rule, title=title, due=due))
+    return "\n".join(lines)
+
+
+def timeline(
+    locale: str, rules: EstateRules, events: Sequence[dict[str, Any]], names: dict[int, str]
+) -> str:
+    """The case's audit trail as lines: when, who, what (``names``: people by id)."""
+    lines = [t(locale, "case.timeline_title")]
+    for event in events:
+        at = rules.calendar.local(datetime.fromisoformat(event["at"])).strftime("%m-%d %H:%M")
+        who = event["actor"]
+        if who.startswith("person:") and who[7:].isdigit():
+            who = names.get(int(who[7:]), who)
+        key = "event." + event["event"].replace(".", "_")
+        what = t(locale, key) if has(key) else escape(event["event"])
+        note = event["data"].get("note")
+        if note:
+            what += f": {escape(str(note))[:200]}"
+        lines.append(f"{at} · {escape(who)} · {what}")
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""A decision's tells → outbox rows, each in its reader's language.
+
+Procedures say whom to tell with which text (:class:`procedures.decisions.Tell`); this
+module finds the people and chats (the resident, a department's group or its members,
+everyone of some roles, the names a rule gives, the approvers), renders the text with the
+case's card and buttons per reader, and returns the notices storage queues in the step's
+own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from telegram import InlineKeyboardMarkup
+
+from bot.i18n import has, t
+from handlers import cards
+from handlers.common import person_locale
+from procedures.cases import Case
+from procedures.complaints import APPROVER_ROLES
+from procedures.decisions import (
+    Approvers,
+    Department,
+    Resident,
+    Roles,
+    Style,
+    Targets,
+    Tell,
+    Text,
+)
+from procedures.identity import ROLE_DEPARTMENT, Role
+from procedures.reactions import route
+from storage.cases import Notice
+from storage.identity import IdentityStore, Person
+
+__all__ = ["Notifier"]
+
+
+class Notifier:
+    """Renders tells for the people of one deployment."""
+
+    def __init__(self, identity: IdentityStore, default_locale: str) -> None:
+        self.identity = identity
+        self.default_locale = default_locale
+
+    def locale_of(self, person: Person) -> str:
+        """A person's language."""
+        return person_locale(person, self.default_locale)
+
+    async def people(self, estate_id: int, roles: Iterable[str]) -> list[Person]:
+        """Everyone holding one of ``roles`` in the estate (each once)."""
+        found: dict[int, Person] = {}
+        for role in sorted(set(roles)):
+            for person in await self.identity.people_with_role(estate_id, role):
+                found.setdefault(person.id, person)
+        return list(found.values())
+
+    async def approvers(self, case: Case, writer_id: int | None) -> list[Person]:
+        """C-13: who approves the reply: the first of :data:`APPROVER_ROLES` that has
+        someone besides the opinion's writer."""
+        for role in APPROVER_ROLES:
+            found = [p for p in await self.people(case.estate_id, {role}) if p.id != writer_id]
+            if found:
+                return found
+        return []
+
+    async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
+        """Every tell of a decision as notices, for the case as it is after the step."""
+        resident = await self.identity.person(case.resident_id) if case.resident_id else None
+        notices: list[Notice] = []
+        for tell in tells:
+            found = await self._one(case, tell, resident)
+            if tell.besides is not None:
+                found = [n for n in found if n.person_id != tell.besides]
+            notices += found
+        return notices
+
+    # --- one tell ----------------------------------------------------------------------------
+
+    def text(self, locale: str, case: Case, tell: Tell, resident: Person | None) -> str:
+        """A tell's text in ``locale``, laid out as its style says."""
+        params = {name: self._param(locale, value) for name, value in tell.params.items()} | {
+            "number": case.number
+        }
+        head = t(locale, tell.key, **params)
+        if tell.late:
+            head += t(locale, "deadline.late")
+        if tell.style == Style.WITH_CARD:
+            return head + "\n\n" + cards.card(locale, case)
+        if tell.style == Style.CARD:
+            return head + "\n" + cards.card(locale, case, resident)
+        if tell.style == Style.REVIEW:
+            return head + "\n" + cards.review_card(locale, case, resident)
+        return head
+
+    def _param(self, locale: str, value: object) -> object:
+        if isinstance(value, Text):
+            if has(value.key) or value.fallback is None:
+                return t(locale, value.key)
+            return value.fallback
+        return value
+
+    def markup(self, locale: str, case: Case, tell: Tell) -> dict[str, object] | None:
+        """A tell's buttons in ``locale`` (None when the step they offer is over)."""
+        if tell.buttons is None:
+            return None
+        built: InlineKeyboardMarkup | None = cards.KEYBOARDS[tell.buttons](
+            locale, case, tell.button_arg
+        )
+        return built.to_dict() if built is not None else None
+
+    def _to(self, person: Person, case: Case, tell: Tell, resident: Person | None) -> Notice:
+        locale = self.locale_of(person)
+        return Notice(
+            person.tg_user_id,
+            self.text(locale, case, tell, resident),
+            self.markup(locale, case, tell),
+            person.id,
+            tell.photo,
+        )
+
+    async def _one(self, case: Case, tell: Tell, resident: Person | None) -> list[Notice]:
+        audience = tell.to
+        if isinstance(audience, Resident):
+            return [self._to(resident, case, tell, resident)] if resident is not None else []
+        if isinstance(audience, Department):
+            return await self._department(case, audience.name, tell, resident)
+        if isinstance(audience, Roles):
+            people = await self.people(case.estate_id, audience.roles)
+            return [self._to(p, case, tell, resident) for p in people]
+        if isinstance(audience, Approvers):
+            people = await self.approvers(case, audience.writer_id)
+            return [self._to(p, case, tell, resident) for p in people]
+        assert isinstance(audience, Targets)
+        return await self._targets(case, audience.names, tell, resident)
+
+    async def _department(
+        self, case: Case, department: str, tell: Tell, resident: Person | None
+    ) -> list[Notice]:
+        """A department's group (in the deployment's language); without a group, its
+        members and the estate's admins privately."""
+        chat = await self.identity.department(case.estate_id, department)
+        if chat is not None and chat.chat_id is not None:
+            locale = self.default_locale
+            text = self.text(locale, case, tell, resident)
+            return [Notice(chat.chat_id, text, self.markup(locale, case, tell), None, tell.photo)]
+        roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}
+        people = await self.people(case.estate_id, roles | {Role.ADMIN.value})
+        return [self._to(p, case, tell, resident) for p in people]
+
+    async def _targets(
+        self, case: Case, names: Iterable[str], tell: Tell, resident: Person | None
+    ) -> list[Notice]:
+        """Whom a rule names (:func:`procedures.reactions.route`), each chat once."""
+        where = route(names, case.department)
+        notices: list[Notice] = []
+        for department in where.departments:
+            notices += await self._department(case, department, tell, resident)
+        if where.roles:
+            people = await self.people(case.estate_id, where.roles)
+            notices += [self._to(p, case, tell, resident) for p in people]
+        once: dict[int, Notice] = {}  # each chat once (one group named twice…)
+        for notice in notices:
+            once.setdefault(notice.chat_id, notice)
+        return list(once.values())

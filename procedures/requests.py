@@ -1,0 +1,220 @@
+"""Requests (P6, Q-) and the steps every case shares with complaints (P7): filing, the
+first responder's resolve / refer / escalate (Q-1, C-9, V-2, C-3), the department's take,
+promise and done (Q-4, C-1), progress posted to the resident.
+
+Each function is a pure decision: the case as it is, the facts (estate rules, the time,
+the case's clock history) and who acts go in; a :class:`~procedures.decisions.Decision`
+comes out. Storage applies it only if the case is still where the decision expects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from procedures import callbacks, complaints
+from procedures.cases import Action, Case, Kind
+from procedures.clocks import WORK_CLOCKS, Timer
+from procedures.decisions import (
+    Arm,
+    By,
+    Decision,
+    Department,
+    Evidence,
+    Facts,
+    Resident,
+    Roles,
+    Style,
+    Tell,
+    Text,
+)
+from procedures.identity import Department as Dept
+from procedures.identity import Role
+from procedures.rule_ids import RuleId
+
+CUSTOMER_SERVICE = Dept.CUSTOMER_SERVICE.value
+
+
+def filed(case: Case, facts: Facts) -> Decision:
+    """Q-2, C-10: recorded; the resident gets the card, customer service the first
+    responder's card (Q-1, C-9); Q-1, V-1, Q-4 and C-5's week start; a complaint goes to the
+    project supervisor to classify (C-4); an urgent case to the superior at once (V-2, C-3)."""
+    start = case.accepted_at
+    decision = Decision(
+        tell=[
+            Tell(Resident(), "case.filed", style=Style.WITH_CARD),
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "case.new_for_first_responder",
+                style=Style.CARD,
+                buttons="first_responder",
+            ),
+        ],
+        start=[facts.clocked(case, RuleId.Q1, start)],  # Q-1, C-9
+    )
+    if case.channel == "chat":  # V-1: a person takes it up within minutes (office hours)
+        decision.start.append(facts.clocked(case, RuleId.V1_FIRST_RESPONSE, start))
+    if case.kind == Kind.REQUEST:
+        decision.start.append(facts.clocked(case, RuleId.Q4, start))  # Q-4
+    if case.kind == Kind.COMPLAINT:
+        decision.start.append(facts.clocked(case, RuleId.C5_WEEK, start))  # C-5
+        decision.tell.append(  # C-4: the supervisor decides its nature
+            Tell(
+                Roles(frozenset({Role.PROJECT_SUPERVISOR.value})),
+                "complaint.classify_please",
+                style=Style.WITH_CARD,
+                buttons="classification",
+            )
+        )
+    if case.urgent:  # V-2, Q-1, C-3: major, urgent or sudden → the superior at once
+        decision.tell.append(
+            Tell(
+                Roles(frozenset({Role.CC_SUPERVISOR.value})),
+                "case.urgent_reported",
+                style=Style.WITH_CARD,
+            )
+        )
+    return decision
+
+
+def refer(case: Case, department: str, facts: Facts) -> Decision:
+    """Q-1, C-9: to the department that handles it; the referral clocks stop, and clocks an
+    estate counts from the referral (Q-4, C-12) start."""
+    return Decision(
+        action=Action.REFER,
+        changes={"department": department},
+        expect_status=case.status,
+        stop=[RuleId.Q1, RuleId.V1_FIRST_RESPONSE],
+        arm=[Arm("referred", facts.now)],
+        tell=[
+            Tell(
+                Department(department),
+                "case.new_for_department",
+                style=Style.CARD,
+                buttons="department",
+            ),
+            Tell(Resident(), "case.referred", {"department": Text(f"department.{department}")}),
+        ],
+    )
+
+
+def escalate(case: Case, by: By) -> Decision:
+    """V-2, Q-1, C-3, C-9: reported at once to the superior (and for a complaint the project
+    supervisor and leadership); a person has taken it up, so V-1 stops."""
+    roles = {Role.CC_SUPERVISOR.value}
+    if case.kind == Kind.COMPLAINT:
+        roles |= {Role.PROJECT_SUPERVISOR.value, Role.LEADERSHIP.value}
+    return Decision(
+        action=Action.ESCALATE,
+        expect_status=case.status,
+        stop=[RuleId.V1_FIRST_RESPONSE],
+        tell=[
+            Tell(
+                Roles(frozenset(roles)), "case.escalated", {"name": by.name}, style=Style.WITH_CARD
+            )
+        ],
+    )
+
+
+def take(case: Case, by: By) -> Decision:
+    """A department member takes the case; the resident hears who."""
+    return Decision(
+        action=Action.TAKE,
+        changes={"assignee_id": by.id},
+        expect_status=case.status,
+        tell=[Tell(Resident(), "case.taken", {"name": by.name})],
+    )
+
+
+def resolve(case: Case, by: By, facts: Facts) -> Decision:
+    """Answered on the spot by the first responder (Q-1): done; the callback clock starts."""
+    return finished(case, by, facts, Action.RESOLVE, "case.resolved")
+
+
+def done(case: Case, by: By, facts: Facts) -> Decision:
+    """Handled (Q-4: handling, not a first reply, stops the clock); the resident is told and
+    asked; the callback clock starts. A complaint goes to review instead (C-11, C-13)."""
+    if case.kind == Kind.COMPLAINT:
+        return complaints.feedback(case, by, facts)
+    return finished(case, by, facts, Action.DONE, "case.done")
+
+
+def finished(case: Case, by: By, facts: Facts, action: Action, key: str) -> Decision:
+    """The work is over: every work clock stops, the resident hears it and is asked (B-3),
+    and the callback clock starts (B-1, or C-14 for a complaint)."""
+    callback = RuleId.C14 if case.kind == Kind.COMPLAINT else RuleId.B1
+    return Decision(
+        action=action,
+        expect_status=case.status,
+        stop=list(WORK_CLOCKS),
+        tell=[Tell(Resident(), key, {"name": by.name}), *callbacks.question(case)],
+        start=[facts.clocked(case, callback, events={"completed"})],
+    )
+
+
+def promise_choices(now: datetime) -> dict[str, datetime]:
+    """Promise times offered to staff, in the estate's local time: later today, tomorrow
+    noon or evening, the day after tomorrow."""
+    day = now.replace(second=0, microsecond=0)
+    return {
+        "today18": day.replace(hour=18, minute=0),
+        "tomorrow12": (day + timedelta(days=1)).replace(hour=12, minute=0),
+        "tomorrow18": (day + timedelta(days=1)).replace(hour=18, minute=0),
+        "after18": (day + timedelta(days=2)).replace(hour=18, minute=0),
+    }
+
+
+def offered_promises(facts: Facts) -> list[str]:
+    """The promise choices still in the future (their codes, in order)."""
+    now = facts.rules.calendar.local(facts.now)
+    return [code for code, moment in promise_choices(now).items() if moment > now]
+
+
+def promise(case: Case, code: str, facts: Facts) -> Decision | None:
+    """Q-4 (requests) or C-1 (complaints): a time promised to the resident; the clock
+    follows it (Q-4's 24 h is replaced; C-1 runs to it). None for a choice already past."""
+    now = facts.rules.calendar.local(facts.now)
+    when = promise_choices(now).get(code)
+    if when is None or when <= now:
+        return None
+    shown = when.strftime("%m-%d %H:%M")
+    rule = RuleId.Q4 if case.kind == Kind.REQUEST else RuleId.C1_NEXT_REPLY
+    due = facts.rules.due_at(rule, now, promised=when)
+    return Decision(
+        action=Action.PROMISE,
+        changes={"promised_at": when},
+        expect_status=case.status,
+        note=shown,
+        arm=[Arm("fixed", now, besides=(rule,))],
+        start=[Timer(rule, due, facts.rules.warn_at(rule, now, due))],
+        tell=[Tell(Resident(), "progress.promised", {"when": shown})],
+    )
+
+
+def update(case: Case, by: By, text: str, photo: str | None) -> Decision:
+    """Progress from the department (a reply to the case card, text or photo): kept with the
+    case and passed to the resident."""
+    return Decision(
+        action=Action.UPDATE,
+        expect_status=case.status,
+        note=(text or "📷")[:500],
+        evidence=[Evidence(photo, added_by=by.id)] if photo else [],
+        tell=[
+            Tell(
+                Resident(), "progress.update", {"name": by.name, "text": text or "📷"}, photo=photo
+            )
+        ],
+    )
+
+
+def resident_blocked(case: Case, name: str, phone: str | None) -> Decision:
+    """The resident blocked the bot: the case goes on, and customer service phones them
+    instead (only a resident's refusal is news; staff's is not)."""
+    return Decision(
+        tell=[
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "case.resident_blocked",
+                {"name": name, "phone": phone or "—"},
+            )
+        ]
+    )
