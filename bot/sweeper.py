@@ -1,9 +1,10 @@
 """The deadline sweeper: every few seconds, warn about and fire what is due, exactly once.
 
 What a warning or a breach *does* (whom to tell, whether a complaint becomes major) is the
-``react`` callback's business (``handlers.reactions``, deciding by ``procedures.reactions``). The sweeper guarantees the mechanics: the
-timer's state changes in the same transaction as the reaction, so each fires once; one that
-fell due while the bot was down fires at the first sweep after start, marked late.
+``react`` callback's business (``handlers.reactions``, which asks ``procedures.reactions``).
+The sweeper guarantees the mechanics: the timer's state changes in the same transaction as
+the reaction, so each fires once; one that fell due while the bot was down fires at the
+first sweep after start, marked late.
 """
 
 from __future__ import annotations

@@ -1,0 +1,179 @@
+"""Requests and every case's shared steps as decisions (procedures.requests), with no
+database and no Telegram: what each step changes, which clocks start and stop, who is
+told with which text and buttons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from procedures import requests
+from procedures.cases import Action, Status
+from procedures.clocks import WORK_CLOCKS
+from procedures.decisions import Arm, By, Department, Resident, Roles, Style, Text
+from procedures.rule_ids import RuleId
+from tests.support.decisions import FILED, a_case, a_complaint, facts, keys, timer_of, to
+
+ENGINEER = By(21, "郑海")
+
+
+def test_q2_c10_q1_v1_q4_a_filed_request_starts_its_clocks_and_reaches_customer_service() -> None:
+    """Q-2, C-10: recorded (the resident's card); Q-1: customer service's card with the
+    first responder's buttons; the clocks Q-1 (10 min), V-1 (5 working minutes), Q-4 (24 h)."""
+    decision = requests.filed(a_case(), facts())
+    assert decision.started == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE, RuleId.Q4]
+    assert timer_of(decision, RuleId.Q1).due_at == FILED + timedelta(minutes=10)
+    assert timer_of(decision, RuleId.Q1).warn_at == FILED + timedelta(minutes=8)
+    assert timer_of(decision, RuleId.V1_FIRST_RESPONSE).due_at == FILED + timedelta(minutes=5)
+    assert timer_of(decision, RuleId.Q4).due_at == FILED + timedelta(hours=24)
+    [resident] = to(decision, Resident())
+    assert (resident.key, resident.style) == ("case.filed", Style.WITH_CARD)
+    [cs] = to(decision, Department("customer_service"))
+    assert (cs.key, cs.style, cs.buttons) == (
+        "case.new_for_first_responder",
+        Style.CARD,
+        "first_responder",
+    )
+    assert decision.action is None and decision.stop == []
+
+
+def test_v1_a_recorded_phone_call_has_no_chat_clock() -> None:
+    """V-1 runs for chat messages; a call staff recorded starts Q-1 and Q-4 only."""
+    decision = requests.filed(a_case(channel="phone", resident_id=None), facts())
+    assert decision.started == [RuleId.Q1, RuleId.Q4]
+
+
+def test_c4_c5_a_filed_complaint_asks_the_supervisor_and_starts_its_week() -> None:
+    """C-4: the project supervisor is asked to classify (with the buttons); C-5: the week
+    starts; no Q-4 (a complaint's handling clock comes with its classification)."""
+    decision = requests.filed(a_complaint(), facts())
+    assert decision.started == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE, RuleId.C5_WEEK]
+    assert timer_of(decision, RuleId.C5_WEEK).due_at == FILED + timedelta(days=7)
+    [ask] = to(decision, Roles(frozenset({"project_supervisor"})))
+    assert (ask.key, ask.buttons) == ("complaint.classify_please", "classification")
+
+
+def test_v2_an_urgent_case_goes_to_the_superior_at_once() -> None:
+    """V-2, Q-1, C-3: major, urgent or sudden → the customer-centre supervisor at once."""
+    assert "case.urgent_reported" not in keys(requests.filed(a_case(), facts()))
+    urgent = requests.filed(a_case(urgent=True), facts())
+    [told] = to(urgent, Roles(frozenset({"cc_supervisor"})))
+    assert told.key == "case.urgent_reported"
+
+
+def test_q1_c9_referring_stops_the_referral_clocks_and_tells_the_department() -> None:
+    """Q-1, C-9: referred within 10 minutes: Q-1 and V-1 stop; clocks counted from the
+    referral start; the department gets the card with take/promise; the resident hears
+    which department, in their own language."""
+    decision = requests.refer(a_case(), "engineering", facts(timedelta(minutes=3)))
+    assert decision.action is Action.REFER and decision.expect_status == Status.NEW
+    assert decision.changes == {"department": "engineering"}
+    assert decision.stop == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE]
+    assert decision.arm == [Arm("referred", FILED + timedelta(minutes=3))]
+    [dept] = to(decision, Department("engineering"))
+    assert (dept.key, dept.buttons) == ("case.new_for_department", "department")
+    [resident] = to(decision, Resident())
+    assert resident.params == {"department": Text("department.engineering")}
+
+
+def test_v2_escalating_a_complaint_reaches_the_supervisors_and_leadership() -> None:
+    """V-2, Q-1, C-3, C-9: a request goes to the customer-centre supervisor; a complaint
+    also to the project supervisor and leadership; V-1 stops (someone took it up)."""
+    request = requests.escalate(a_case(), ENGINEER)
+    assert to(request, Roles(frozenset({"cc_supervisor"})))
+    complaint = requests.escalate(a_complaint(), ENGINEER)
+    everyone = frozenset({"cc_supervisor", "project_supervisor", "leadership"})
+    [told] = to(complaint, Roles(everyone))
+    assert told.params == {"name": "郑海"}
+    assert complaint.stop == [RuleId.V1_FIRST_RESPONSE]
+    assert complaint.action is Action.ESCALATE
+
+
+def test_q4_taking_a_case_assigns_it_and_tells_the_resident_who() -> None:
+    decision = requests.take(a_case(status="referred", department="engineering"), ENGINEER)
+    assert decision.action is Action.TAKE and decision.changes == {"assignee_id": 21}
+    assert decision.expect_status == "referred"
+    [told] = to(decision, Resident())
+    assert (told.key, told.params) == ("case.taken", {"name": "郑海"})
+
+
+def test_q4_b1_b3_done_stops_every_work_clock_asks_the_resident_and_starts_the_callback() -> None:
+    """Q-4: handling (not a first reply) stops the clock; B-3: the resident is asked
+    whether it was solved; B-1: the callback clock (3 days) starts from the completion."""
+    case = a_case(status="in_progress", department="engineering", assignee_id=21)
+    decision = requests.done(case, ENGINEER, facts(timedelta(hours=5)))
+    assert decision.action is Action.DONE
+    assert decision.stop == list(WORK_CLOCKS)
+    assert decision.started == [RuleId.B1]
+    assert timer_of(decision, RuleId.B1).due_at == FILED + timedelta(hours=5, days=3)
+    assert keys(decision) == ["case.done", "callback.question"]
+    assert decision.tell[1].buttons == "callback_question"
+
+
+def test_c11_a_handled_complaint_goes_to_review_instead() -> None:
+    """C-11: a complaint the department has handled is not done yet: it is reviewed."""
+    case = a_complaint(status="in_progress", department="engineering", assignee_id=21)
+    decision = requests.done(case, ENGINEER, facts(timedelta(hours=5)))
+    assert decision.action is Action.FEEDBACK
+    assert decision.started == [RuleId.C11_SAME_DAY]
+
+
+def test_q1_resolved_on_the_spot_is_done_with_the_callback_to_follow() -> None:
+    decision = requests.resolve(a_case(), ENGINEER, facts(timedelta(minutes=2)))
+    assert decision.action is Action.RESOLVE and decision.started == [RuleId.B1]
+    assert keys(decision)[0] == "case.resolved"
+
+
+def test_v5_a_caller_without_the_bot_is_phoned_by_the_assistant() -> None:
+    """V-5: no chat to ask in: the assistants get the phone task with its buttons."""
+    case = a_case(resident_id=None, channel="phone", caller_name="李女士", caller_phone="021")
+    decision = requests.resolve(case, ENGINEER, facts())
+    [task] = to(decision, Roles(frozenset({"customer_assistant"})))
+    assert (task.key, task.buttons) == ("callback.phone_caller", "phone_callback")
+    assert task.params == {"name": "李女士", "phone": "021"}
+    assert "callback.question" not in keys(decision)  # nobody to ask in chat
+
+
+def test_q4_c1_a_promise_moves_the_clock_to_the_promised_time() -> None:
+    """Q-4: "or by the time promised to the customer": the request's clock is due then;
+    C-1: a complaint's next-reply clock runs to it; clocks counted from it start."""
+    now = facts(timedelta(hours=1))  # 11:00 in Shanghai
+    assert requests.offered_promises(now) == ["today18", "tomorrow12", "tomorrow18", "after18"]
+    decision = requests.promise(a_case(status="referred"), "tomorrow12", now)
+    assert decision is not None and decision.action is Action.PROMISE
+    promised = FILED + timedelta(days=1, hours=2)  # tomorrow 12:00 Shanghai
+    assert decision.changes == {"promised_at": promised}
+    assert timer_of(decision, RuleId.Q4).due_at == promised
+    assert decision.arm[0].event == "fixed" and decision.arm[0].besides == (RuleId.Q4,)
+    complaint = requests.promise(a_complaint(status="referred"), "tomorrow12", now)
+    assert complaint is not None and complaint.started == [RuleId.C1_NEXT_REPLY]
+
+
+def test_q4_a_promise_already_past_is_refused() -> None:
+    evening = facts(timedelta(hours=9))  # 19:00 in Shanghai: today 18:00 has passed
+    assert "today18" not in requests.offered_promises(evening)
+    assert requests.promise(a_case(), "today18", evening) is None
+    assert requests.promise(a_case(), "someday", evening) is None
+
+
+def test_progress_is_kept_as_evidence_and_reaches_the_resident() -> None:
+    decision = requests.update(a_case(status="in_progress"), ENGINEER, "", "photo-file-id")
+    assert decision.action is Action.UPDATE and decision.note == "📷"
+    assert [e.file_id for e in decision.evidence] == ["photo-file-id"]
+    [told] = to(decision, Resident())
+    assert told.photo == "photo-file-id" and told.params["text"] == "📷"
+
+
+@pytest.mark.parametrize("config_clock", ["referred", "fixed"])
+def test_q4_an_estate_counting_from_a_later_event_makes_the_clock_wait(config_clock: str) -> None:
+    """Estate overrides: Q-4 counted from the referral (or the promise) waits for it."""
+    decision = requests.filed(a_case(), facts(config={"rules": {"Q-4": {"clock": config_clock}}}))
+    q4 = timer_of(decision, RuleId.Q4)
+    assert q4.waiting and q4.data == {"waiting_for": config_clock}
+
+
+def test_a_resident_who_blocked_the_bot_is_phoned_by_customer_service() -> None:
+    decision = requests.resident_blocked(a_case(), "王伟", None)
+    [told] = to(decision, Department("customer_service"))
+    assert told.params == {"name": "王伟", "phone": "—"} and told.style == Style.PLAIN
