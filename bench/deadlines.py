@@ -194,8 +194,8 @@ async def load(db: Database, layout: Layout, now: datetime) -> None:
             cases,
         )
         await conn.executemany(
-            "INSERT INTO deadlines(id, case_id, rule, due_at, warn_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deadlines(id, subject_kind, subject_id, case_id, rule, due_at, warn_at,"
+            " created_at) VALUES (?, 'case', ?2, ?2, ?3, ?4, ?5, ?6)",
             timers,
         )
 

@@ -64,7 +64,7 @@ async def on_complaint(update: Update, context: Context) -> None:
             case.id,
             timer_id,
             RuleId.C12_IMPORTANT,
-            lambda due: complaints.extended(rules, due, steps.by(actor)),
+            lambda due: complaints.extended(rules, due, steps.by(actor), str(rule.extension_by)),
             by=actor.person.id,
             actor=steps.signed(actor),
         )
@@ -192,10 +192,11 @@ async def on_review(update: Update, context: Context) -> None:
     if actor.person.id == case.opinion_by:
         await query.answer(actor.t("review.not_own_opinion"), show_alert=True)
         return
+    role = complaints.approver_role(roles) or ""  # the role they sign in (C-13)
     if parts[1] == "ok":
-        decision = complaints.approve(case, version, steps.by(actor), await facts(svc, case))
+        decision = complaints.approve(case, version, steps.by(actor), role, await facts(svc, case))
     else:
-        decision = complaints.reject(case, version, steps.by(actor))
+        decision = complaints.reject(case, version, steps.by(actor), role)
     after = await steps.apply(svc, case, decision, actor)
     if after is None:
         await query.answer(actor.t("case.already_moved"), show_alert=True)

@@ -12,6 +12,7 @@ import aiosqlite
 from handlers.common import Services
 from procedures import reactions, requests
 from procedures.decisions import Facts
+from procedures.subjects import CASE
 from storage import cases
 from storage.deadlines import Firing
 from storage.outbox import OutboxMessage
@@ -24,6 +25,10 @@ def reactor(svc: Services) -> Callable[[aiosqlite.Connection, Firing], Awaitable
 
     async def react(conn: aiosqlite.Connection, firing: Firing) -> None:
         deadline = firing.deadline
+        if deadline.subject.kind != CASE or deadline.case_id is None:
+            # Each kind of subject reacts by its own procedure; none but cases has timers yet.
+            log.warning("deadline %s of %s has no reaction", deadline.id, deadline.subject)
+            return
         case = await svc.cases.get(deadline.case_id)
         if case is None:
             return

@@ -18,6 +18,7 @@ from procedures.cases import OPEN_STATUSES, Action, Case, Severity, Status
 from procedures.clocks import WORK_CLOCKS, History, Timer
 from procedures.deadlines import EstateRules
 from procedures.decisions import (
+    Approval,
     Approvers,
     Arm,
     By,
@@ -265,11 +266,19 @@ def write_opinion(case: Case, opinion: str, by: By) -> Decision:
 APPROVER_ROLES: tuple[str, ...] = (Role.CC_SUPERVISOR.value, Role.PROJECT_MANAGER.value)
 
 
-def approve(case: Case, version: str, by: By, facts: Facts) -> Decision:
+def approver_role(roles: Iterable[str]) -> str | None:
+    """C-13: the role someone approves in (the first of :data:`APPROVER_ROLES` they hold)."""
+    held = set(roles)
+    return next((r for r in APPROVER_ROLES if r in held), None)
+
+
+def approve(case: Case, version: str, by: By, role: str, facts: Facts) -> Decision:
     """C-13: approved, the reply goes to the resident now (the same day), with confirm or
-    dispute (C-2), which is also the complaint's callback (C-14)."""
+    dispute (C-2), which is also the complaint's callback (C-14). The approval is kept
+    with the complaint: who, in which role, which version of the opinion."""
     now = facts.now
     return Decision(
+        approval=Approval(RuleId.C13, role, approved=True, version=version),
         action=Action.APPROVE,
         changes={"approved_by": by.id, "replied_at": now, "resolved_at": now},
         expect_status=Status.REVIEW,
@@ -284,9 +293,11 @@ def approve(case: Case, version: str, by: By, facts: Facts) -> Decision:
     )
 
 
-def reject(case: Case, version: str, by: By) -> Decision:
-    """C-13: the manager sends the opinion back; the supervisor writes it again."""
+def reject(case: Case, version: str, by: By, role: str) -> Decision:
+    """C-13: the manager sends the opinion back (a refusal, kept like an approval); the
+    supervisor writes it again."""
     return Decision(
+        approval=Approval(RuleId.C13, role, approved=False, version=version),
         action=Action.REJECT,
         changes={"opinion": None, "opinion_by": None},
         expect_status=Status.REVIEW,
@@ -306,13 +317,16 @@ def reject(case: Case, version: str, by: By) -> Decision:
 # --- C-12: extension ---------------------------------------------------------------------------
 
 
-def extended(rules: EstateRules, due: datetime, by: By) -> Decision:
+def extended(rules: EstateRules, due: datetime, by: By, role: str) -> Decision:
     """C-12: the role the rule names lets an important complaint run over by one more rule
     period (1 day by default), counted from the clock's due time; the button names the clock,
     so storage extends it only while it is still open (two presses extend it once)."""
     rule = RuleId.C12_IMPORTANT
     new_due = rules.due_at(rule, due)
     return Decision(
+        approval=Approval(
+            rule, role, approved=True, comment=f"{due.isoformat()} → {new_due.isoformat()}"
+        ),
         event="case.extended",
         data={"rule": rule.value, "from": due.isoformat(), "to": new_due.isoformat()},
         start=[Timer(rule, new_due, rules.warn_at(rule, due, new_due), {"extended_by": by.id})],

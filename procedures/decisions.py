@@ -111,6 +111,18 @@ class Evidence:
     added_by: int | None = None
 
 
+@dataclass(frozen=True)
+class Approval:
+    """A signature on a step (C-13's reply, C-12's extension; R-4's heads later): which
+    rule, in which role, approved or refused, for which version of what was shown."""
+
+    step: str
+    role: str
+    approved: bool
+    version: str | None = None
+    comment: str | None = None
+
+
 @dataclass
 class Decision:
     """What a step does.
@@ -124,7 +136,9 @@ class Decision:
       ``arm`` waiting timers;
     * ``tell`` whom, ``evidence`` photos;
     * ``follow``: moves taken at once after this one, in the same transaction, each audited
-      (a visit recorded already closed, A-1).
+      (a visit recorded already closed, A-1);
+    * ``approval``: the signature this step is, kept with the record (who, role, decision,
+      version).
     """
 
     action: Action | None = None
@@ -141,6 +155,7 @@ class Decision:
     tell: list[Tell] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     follow: list[tuple[Action, dict[str, Any]]] = field(default_factory=list)
+    approval: Approval | None = None
 
     def told(self, key: str) -> list[Tell]:
         """The tells with text ``key`` (for tests and readers)."""

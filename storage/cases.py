@@ -20,7 +20,8 @@ from procedures.clocks import Timer, armed, history_of
 from procedures.complaints import opinion_version
 from procedures.deadlines import EstateRules
 from procedures.decisions import Decision, Tell
-from storage import audit, deadlines
+from procedures.subjects import case as subject_of
+from storage import approvals, audit, deadlines
 from storage.db import Database, iso, now_of, parse_iso
 from storage.deadlines import Deadline
 from storage.outbox import enqueue
@@ -135,7 +136,8 @@ async def _clocks(
         if rules is None:
             raise ValueError("arming clocks needs the estate's rules")
         async with conn.execute(
-            "SELECT rule, data FROM deadlines WHERE case_id = ? AND state = 'waiting' ORDER BY id",
+            "SELECT rule, data FROM deadlines WHERE subject_kind = 'case' AND subject_id = ?"
+            " AND state = 'waiting' ORDER BY id",
             (case.id,),
         ) as cur:
             waiting = [(r["rule"], json.loads(r["data"])) for r in await cur.fetchall()]
@@ -252,6 +254,10 @@ async def apply(
             estate_id=after.estate_id,
             data=data,
         )
+    if decision.approval is not None:
+        if by is None:
+            raise ValueError("an approval is signed by a person")
+        await approvals.record(conn, subject_of(case_id), decision.approval, by)
     await _effects(conn, after, decision, rules, render)
     for action, changes in decision.follow:
         then = Decision(action=action, changes=changes, expect_status=after.status)

@@ -1,4 +1,4 @@
-"""Durable deadlines: one row per (case, rule), fired exactly once by the sweeper.
+"""Durable deadlines: one row per (subject, rule), fired exactly once by the sweeper.
 
 A timer whose clock starts at an event that has not happened yet (an estate counting Q-4
 from the referral) is stored ``waiting`` for it, and armed (``pending``) when it happens.
@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from procedures.subjects import CASE, Subject
 from storage.db import Database, iso, now_of, parse_iso
 
 #: States of a timer that has not ended: waiting for its clock, running, or warned.
@@ -27,15 +28,16 @@ _OPEN = "('waiting', 'pending', 'warned')"
 
 @dataclass(frozen=True)
 class Deadline:
-    """A timer on a case."""
+    """A timer on a subject (``case_id`` is its case, for a case's timer)."""
 
     id: int
-    case_id: int
+    case_id: int | None
     rule: str
     due_at: datetime
     warn_at: datetime | None
     state: str
     data: dict[str, Any]
+    subject: Subject
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,18 @@ def _deadline(row: sqlite3.Row) -> Deadline:
         parse_iso(row["warn_at"]) if row["warn_at"] else None,
         row["state"],
         json.loads(row["data"]),
+        Subject(row["subject_kind"], row["subject_id"]),
     )
+
+
+def subject_of(target: Subject | int) -> Subject:
+    """A subject; a bare number is a case's id."""
+    return target if isinstance(target, Subject) else Subject(CASE, target)
 
 
 async def schedule(
     conn: aiosqlite.Connection,
-    case_id: int,
+    target: Subject | int,
     rule: str,
     due_at: datetime,
     warn_at: datetime | None = None,
@@ -74,17 +82,21 @@ async def schedule(
     is replaced: a promise moved, a clock restarted, a waiting clock armed).
 
     ``waiting`` stores it waiting for the event in ``data["waiting_for"]`` instead: never
-    due until :meth:`DeadlineStore.waiting` finds it and the caller schedules it for real."""
+    due until :meth:`DeadlineStore.waiting` finds it and the caller schedules it for real.
+    ``target`` is the subject (a bare number: a case)."""
+    subject = subject_of(target)
     await conn.execute(
-        "UPDATE deadlines SET state = 'cancelled' WHERE case_id = ? AND rule = ?"
-        f" AND state IN {_OPEN}",
-        (case_id, rule),
+        "UPDATE deadlines SET state = 'cancelled' WHERE subject_kind = ? AND subject_id = ?"
+        f" AND rule = ? AND state IN {_OPEN}",
+        (subject.kind, subject.id, rule),
     )
     cur = await conn.execute(
-        "INSERT INTO deadlines(case_id, rule, due_at, warn_at, state, data, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO deadlines(subject_kind, subject_id, case_id, rule, due_at, warn_at, state,"
+        " data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            case_id,
+            subject.kind,
+            subject.id,
+            subject.id if subject.kind == CASE else None,
             rule,
             iso(due_at),
             iso(warn_at) if warn_at and not waiting else None,
@@ -97,16 +109,24 @@ async def schedule(
 
 
 async def settle(
-    conn: aiosqlite.Connection, case_id: int, rules: list[str] | None = None, *, met: bool = True
+    conn: aiosqlite.Connection,
+    target: Subject | int,
+    rules: list[str] | None = None,
+    *,
+    met: bool = True,
 ) -> int:
-    """Stop open timers of a case (all, or some rules): ``met`` when the step was done in
+    """Stop open timers of a subject (all, or some rules): ``met`` when the step was done in
     time or late, ``cancelled`` when it no longer applies. A timer still waiting for its
     clock to start never ran: it is cancelled either way. Returns how many stopped."""
+    subject = subject_of(target)
     stopped = 0
     for state, among in (("met" if met else "cancelled", "('pending', 'warned')"),
                          ("cancelled", "('waiting')")):  # fmt: skip
-        sql = f"UPDATE deadlines SET state = ? WHERE case_id = ? AND state IN {among}"
-        params: list[Any] = [state, case_id]
+        sql = (
+            "UPDATE deadlines SET state = ? WHERE subject_kind = ? AND subject_id = ?"
+            f" AND state IN {among}"
+        )
+        params: list[Any] = [state, subject.kind, subject.id]
         if rules:
             sql += f" AND rule IN ({','.join('?' * len(rules))})"
             params += rules
@@ -158,18 +178,22 @@ class DeadlineStore:
         )
         return [_deadline(r) for r in rows]
 
-    async def waiting(self, case_id: int, event: str) -> list[Deadline]:
-        """The case's timers waiting for ``event`` to start their clock, oldest first."""
+    async def waiting(self, target: Subject | int, event: str) -> list[Deadline]:
+        """A subject's timers waiting for ``event`` to start their clock, oldest first."""
+        subject = subject_of(target)
         rows = await self.db.fetchall(
-            "SELECT * FROM deadlines WHERE case_id = ? AND state = 'waiting' ORDER BY id",
-            (case_id,),
+            "SELECT * FROM deadlines WHERE subject_kind = ? AND subject_id = ?"
+            " AND state = 'waiting' ORDER BY id",
+            (subject.kind, subject.id),
         )
         return [d for d in map(_deadline, rows) if d.data.get("waiting_for") == event]
 
-    async def of_case(self, case_id: int) -> list[Deadline]:
-        """Every timer of a case, oldest first."""
+    async def of_case(self, target: Subject | int) -> list[Deadline]:
+        """Every timer of a subject (a bare number: a case), oldest first."""
+        subject = subject_of(target)
         rows = await self.db.fetchall(
-            "SELECT * FROM deadlines WHERE case_id = ? ORDER BY id", (case_id,)
+            "SELECT * FROM deadlines WHERE subject_kind = ? AND subject_id = ? ORDER BY id",
+            (subject.kind, subject.id),
         )
         return [_deadline(r) for r in rows]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from procedures.subjects import CASE, Subject
 from storage.db import Database, iso, now_of
 
 
@@ -34,6 +35,7 @@ class OutboxMessage:
     photo: str | None = None
     blob: str | None = None  # the SHA-256 of a stored file (see :func:`store_blob`)
     blob_as: str | None = None  # "photo" or "document"
+    subject: Subject | None = None  # what it is about (a case, a renovation…)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ async def enqueue(
     *,
     markup: dict[str, Any] | None = None,
     case_id: int | None = None,
+    subject: Subject | None = None,
     person_id: int | None = None,
     not_before: datetime | None = None,
     photo: str | None = None,
@@ -73,18 +76,26 @@ async def enqueue(
 
     With ``photo`` (a Telegram file_id) it is that photo with ``text`` as its caption; with
     ``blob`` (from :func:`store_blob`) the stored file, sent as ``blob_as`` ("photo" or
-    "document"), with ``text`` as its caption."""
+    "document"), with ``text`` as its caption. ``subject`` is what it is about (a case's
+    notice may name just ``case_id``)."""
     if (blob is None) != (blob_as is None) or blob_as not in (None, "photo", "document"):
         raise ValueError("a stored file needs blob_as 'photo' or 'document'")
+    if subject is None and case_id is not None:
+        subject = Subject(CASE, case_id)
+    if subject is not None and subject.kind == CASE:
+        case_id = subject.id
     now = iso(now_of(conn))
     cur = await conn.execute(
-        "INSERT INTO outbox(chat_id, text, markup, case_id, person_id, next_attempt_at,"
-        " created_at, photo, blob, blob_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox(chat_id, text, markup, case_id, subject_kind, subject_id,"
+        " person_id, next_attempt_at, created_at, photo, blob, blob_as)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             chat_id,
             text,
             json.dumps(markup, ensure_ascii=False) if markup else None,
             case_id,
+            subject.kind if subject else None,
+            subject.id if subject else None,
             person_id,
             iso(not_before) if not_before else now,
             now,
@@ -108,6 +119,7 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         row["photo"],
         row["blob"],
         row["blob_as"],
+        Subject(row["subject_kind"], row["subject_id"]) if row["subject_kind"] else None,
     )
 
 

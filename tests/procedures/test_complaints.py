@@ -11,7 +11,7 @@ import pytest
 from procedures import complaints, reactions
 from procedures.cases import Action, Case, Status
 from procedures.clocks import WORK_CLOCKS, History
-from procedures.decisions import Approvers, By, Department, Resident, Roles, Targets, Text
+from procedures.decisions import Approval, Approvers, By, Department, Resident, Roles, Targets, Text
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_complaint, facts, keys, rules, timer_of, to
 
@@ -185,24 +185,35 @@ def test_c13_approval_is_for_the_opinion_shown_and_sends_the_reply() -> None:
     (C-2), and the complaint's callback clock starts (C-14)."""
     case = a_complaint(status="review", opinion="处理意见")
     version = complaints.opinion_version("处理意见")
-    decision = complaints.approve(case, version, MANAGER, facts(timedelta(hours=4)))
+    decision = complaints.approve(
+        case, version, MANAGER, "cc_supervisor", facts(timedelta(hours=4))
+    )
     assert decision.action is Action.APPROVE and decision.expect_version == version
     assert decision.stop == list(WORK_CLOCKS) and decision.started == [RuleId.C14]
     [reply] = to(decision, Resident())
     assert (reply.key, reply.buttons) == ("review.reply", "reply_confirm")
     assert complaints.opinion_version("另一版") != version
+    assert decision.approval == Approval(RuleId.C13, "cc_supervisor", True, version)
+    assert complaints.approver_role({"project_manager", "owner"}) == "project_manager"
+    assert complaints.approver_role({"cc_supervisor", "project_manager"}) == "cc_supervisor"
+    assert complaints.approver_role({"admin"}) is None
 
 
 def test_c13_sending_back_clears_the_opinion_for_a_new_one() -> None:
-    decision = complaints.reject(a_complaint(status="review", opinion="x"), "v", MANAGER)
+    decision = complaints.reject(
+        a_complaint(status="review", opinion="x"), "v", MANAGER, "project_manager"
+    )
     assert decision.action is Action.REJECT
     assert decision.changes == {"opinion": None, "opinion_by": None}
     assert keys(decision) == ["review.rejected"]
+    assert decision.approval == Approval(RuleId.C13, "project_manager", False, "v")
 
 
 def test_c12_an_extension_adds_one_rule_period_to_the_clock() -> None:
     due = FILED + timedelta(days=1)
-    decision = complaints.extended(rules(), due, MANAGER)
+    decision = complaints.extended(rules(), due, MANAGER, "mgmt_manager")
     [timer] = decision.start
     assert timer.rule == RuleId.C12_IMPORTANT and timer.due_at == due + timedelta(days=1)
     assert timer.data == {"extended_by": 8} and decision.event == "case.extended"
+    assert decision.approval is not None and decision.approval.role == "mgmt_manager"
+    assert decision.approval.step == RuleId.C12_IMPORTANT and decision.approval.approved
