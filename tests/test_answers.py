@@ -8,8 +8,8 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.outbox import OutboxSender
 from tests.conftest import World
+from tests.support.cases import latest_case
 from tests.support.telegram import Harness, Person
-from tests.test_cases import latest_case
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,8 @@ from storage.clock import ManualClock
 from storage.db import Database, migrations
 from storage.identity import IdentityStore
 from tests.conftest import World
+from tests.support.cases import file_request, latest_case, referred_to_engineering
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import file_request, groups, latest_case, referred_to_engineering
-
-__all__ = ["groups"]  # fixture, shared with test_cases
 
 DESCRIPTION = "厨房水管漏水，地面已经积水"  # what file_request writes
 PROGRESS = "已到现场，正在更换阀门"

@@ -6,15 +6,9 @@ from datetime import UTC, datetime
 
 from bot.calendar_watch import check_calendars
 from bot.demo import seed
-from handlers.common import Services
 from tests.conftest import ADMIN_ID, World
+from tests.support.app import services_of
 from tests.support.calendar import PUBLISHED, UNPUBLISHED
-
-
-def services_of(world: World) -> Services:
-    assert world.harness is not None
-    found: Services = world.harness.application.bot_data["services"]
-    return found
 
 
 async def test_r4_from_october_admins_hear_that_next_years_schedule_is_unknown(

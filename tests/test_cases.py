@@ -5,56 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from storage import deadlines
-from storage.cases import Case
 from storage.identity import IdentityStore
-from tests.conftest import ADMIN_ID, World
+from tests.conftest import World
 from tests.support.app import configure_estates, services_of, sweeper_of
+from tests.support.cases import PNG, file_request, latest_case, open_rules, referred_to_engineering
 from tests.support.telegram import Group, Harness, Person
-
-
-@pytest.fixture
-async def groups(bot: Harness) -> dict[str, Group]:
-    """The customer-service and engineering groups, bound by the admin."""
-    admin = bot.person(ADMIN_ID, "管理员")
-    cs, eng = bot.group(-100, "客服中心"), bot.group(-200, "工程部")
-    await admin.send("/bind 客服中心", chat=cs)
-    await admin.send("/bind 工程部", chat=eng)
-    return {"cs": cs, "eng": eng}
-
-
-async def file_request(owner: Person, *, urgent: bool = False, photo: bool = False) -> None:
-    await owner.send("/request")
-    await owner.tap("报修")
-    await owner.tap("阳光花园 · 1栋 101")
-    if photo:
-        await owner.send_photo(PNG)
-    await owner.send("厨房水管漏水，地面已经积水")
-    await owner.tap("🚨 紧急" if urgent else "普通")
-
-
-async def latest_case(world: World) -> Case:
-    row = await world.db.fetchone("SELECT id FROM cases ORDER BY id DESC LIMIT 1")
-    assert row is not None
-    case = await services_of(world).cases.get(int(row["id"]))
-    assert case is not None
-    return case
-
-
-async def open_rules(world: World, case: Case) -> dict[str, str]:
-    rows = await world.db.fetchall(
-        "SELECT rule, state FROM deadlines WHERE case_id = ? ORDER BY id", (case.id,)
-    )
-    return {r["rule"]: r["state"] for r in rows}
-
-
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
-    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
 
 async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_responder(
@@ -251,13 +207,6 @@ async def test_filing_survives_a_restart_half_way(
     await owner.send("电梯按钮失灵")
     await owner.tap("普通")
     assert "已受理" in owner.last_text
-
-
-async def referred_to_engineering(bot: Harness, groups: dict[str, Group], owner: Person) -> None:
-    await file_request(owner)
-    assistant = bot.person(9001, "周晓梅")
-    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
-    await assistant.tap("工程部", chat=groups["cs"])
 
 
 async def test_q4_a_promised_time_replaces_the_one_day_clock(

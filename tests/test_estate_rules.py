@@ -14,25 +14,15 @@ from procedures import complaints
 from procedures.deadlines import load_estate
 from procedures.decisions import Facts
 from storage.cases import Case
-from storage.clock import ManualClock
 from tests.conftest import ADMIN_ID, World
-from tests.support.app import configure_estates, services_of, sweeper_of
+from tests.support.app import clock_of, configure_estates, services_of, sweeper_of
+from tests.support.cases import file_complaint, file_request, latest_case, open_rules
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import file_request, groups, latest_case, open_rules
-from tests.test_followups import file_complaint
-
-__all__ = ["groups"]  # fixture, shared with test_cases
 
 
 def configure(world: World, rules: dict[str, dict[str, Any]]) -> None:
     """Give the demo estate these rule overrides, as its TOML config would."""
     configure_estates(world, {"estates": {"阳光花园": {"rules": rules}}})
-
-
-def clock_of(world: World) -> ManualClock:
-    """The bot's clock (the test's: see conftest)."""
-    assert isinstance(world.db.clock, ManualClock)
-    return world.db.clock
 
 
 def let_pass(world: World, case: Case, hours: float) -> Case:

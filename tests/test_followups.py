@@ -8,24 +8,8 @@ import pytest
 
 from tests.conftest import ADMIN_ID, World
 from tests.support.app import services_of, sweeper_of
+from tests.support.cases import file_complaint, file_request, latest_case, open_rules
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import file_request, latest_case, open_rules
-
-
-@pytest.fixture
-async def cs(bot: Harness) -> Group:
-    admin = bot.person(ADMIN_ID, "管理员")
-    group = bot.group(-100, "客服中心")
-    await admin.send("/bind 客服中心", chat=group)
-    return group
-
-
-async def file_complaint(owner: Person) -> None:
-    await owner.send("/complain")
-    await owner.tap("噪音")
-    await owner.tap("阳光花园 · 2栋 101")
-    await owner.send("保安夜班态度恶劣，多次反映无果")
-    await owner.tap("普通")
 
 
 async def test_c4_the_project_supervisor_is_asked_to_classify_each_complaint(

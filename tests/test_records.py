@@ -13,20 +13,11 @@ from storage import audit
 from storage.cases import Case
 from storage.identity import IdentityStore
 from storage.reports import ReportStore
-from tests.conftest import ADMIN_ID, World
+from tests.conftest import World
+from tests.support.cases import latest_case, open_rules
 from tests.support.telegram import Group, Harness, Person
-from tests.test_cases import latest_case, open_rules
 
 FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
-
-
-@pytest.fixture
-async def cs(bot: Harness) -> Group:
-    """The customer-service group, bound by the admin."""
-    admin = bot.person(ADMIN_ID, "管理员")
-    group = bot.group(-100, "客服中心")
-    await admin.send("/bind 客服中心", chat=group)
-    return group
 
 
 @pytest.fixture

@@ -20,18 +20,9 @@ from procedures.reports import CallbackRate, RuleRate, WeeklySummary, WeekSlot
 from storage.cases import Case
 from storage.identity import IdentityStore
 from tests.conftest import World
+from tests.support.app import services_of
+from tests.support.reports import RECIPIENTS, local, report_files, reports_in
 from tests.support.telegram import Group, Harness, JSONDict
-from tests.test_reports import (
-    RECIPIENTS,
-    local,
-    management,
-    report_files,
-    reports_in,
-    services_of,
-    week,
-)
-
-__all__ = ["management", "week"]  # fixtures, shared with test_reports
 
 FRIDAY_1700 = local(2026, 10, 16, 17, 0, 30)
 

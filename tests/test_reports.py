@@ -7,19 +7,15 @@ import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
 
 from bot.demo import DEMO_ESTATE
 from bot.reports import OVERDUE_LINES, render_weekly, send_due_weekly, split_text
-from handlers.common import Services
 from procedures.calendar import WorkingCalendar
 from procedures.cases import Action, Kind
-from procedures.clocks import timer
 from procedures.deadlines import load_estate
-from procedures.decisions import Decision
 from procedures.reports import (
     CaseFacts,
     DeadlineFacts,
@@ -31,27 +27,23 @@ from procedures.reports import (
     summary_data,
     weekly_summary,
 )
-from storage.cases import Case, NewCase
-from storage.clock import ManualClock
-from storage.db import iso
+from storage.cases import Case
 from storage.identity import IdentityStore
 from storage.reports import ReportStore, SentReport
-from tests.conftest import ADMIN_ID, World
-from tests.support.app import sweeper_of
-from tests.support.telegram import Group, Harness, JSONDict, Person
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
-    """A Shanghai wall-clock time."""
-    return datetime(y, m, d, hh, mm, ss, tzinfo=SH)
-
-
-#: Recipients (Q-5, C-15, B-5) among the demo staff, and two staff who are not.
-RECIPIENTS = {9002: "吴建国", 9008: "钱振东", 9009: "林慧", 9010: "赵总"}
-NOT_RECIPIENTS = {9001: "周晓梅", 9007: "孙志远"}
-
+from tests.conftest import World
+from tests.support.app import services_of
+from tests.support.reports import (
+    NOT_RECIPIENTS,
+    RECIPIENTS,
+    deployed_at,
+    estate_id,
+    file,
+    local,
+    report_files,
+    reports_in,
+    step,
+)
+from tests.support.telegram import Group, Harness
 
 # --- procedures.reports: which week is due (pure) ---------------------------------------
 
@@ -187,127 +179,8 @@ def test_q5_long_reports_are_split_at_line_breaks() -> None:
 
 
 # --- the bot: a week of cases, then Friday 17:00 ------------------------------------------
-
-
-def services_of(world: World) -> Services:
-    assert world.harness is not None
-    return cast(Services, world.harness.application.bot_data["services"])
-
-
-def clock_of(world: World) -> ManualClock:
-    """The bot's clock (the test's: see conftest)."""
-    assert isinstance(world.db.clock, ManualClock)
-    return world.db.clock
-
-
-async def estate_id(world: World) -> int:
-    estate = await IdentityStore(world.db).estate_by_name(DEMO_ESTATE)
-    assert estate is not None
-    return estate.id
-
-
-async def deployed_at(world: World, moment: datetime) -> None:
-    """The estate was created at ``moment`` (the deployment's start for it): the demo is
-    seeded by the fixture at the clock's start, so its row is dated back here."""
-    async with world.db.write() as conn:
-        await conn.execute("UPDATE estates SET created_at = ?", (iso(moment),))
-
-
-async def file(
-    world: World, kind: Kind, category: str, accepted: datetime, rules: list[str]
-) -> Case:
-    """File a case through the CaseStore with its clocks, accepted at ``accepted`` (the
-    clock is moved there first)."""
-    clock_of(world).set(accepted)
-    svc = services_of(world)
-    eid = await estate_id(world)
-    book = await svc.rules(eid)
-    timers = [timer(book, rule, accepted) for rule in rules]
-    return await svc.cases.file(
-        NewCase(eid, kind, category, "测试事项"),
-        accepted,
-        lambda case: Decision(start=timers),
-        actor="test",
-    )
-
-
-async def step(
-    world: World,
-    case: Case,
-    action: Action,
-    at: datetime,
-    *,
-    stop: list[str] | None = None,
-    start: list[str] | None = None,
-    **changes: Any,
-) -> None:
-    """Step a case through the CaseStore (its clocks settled as met) at ``at`` (the clock is
-    moved there first)."""
-    clock_of(world).set(at)
-    svc = services_of(world)
-    book = await svc.rules(case.estate_id)
-    timers = [timer(book, rule, at) for rule in start or []]
-    decision = Decision(action=action, changes=changes, stop=stop or [], start=timers)
-    assert await svc.cases.apply(case.id, decision, by=None, actor="test") is not None
-
-
-async def sweep_at(world: World, moment: datetime) -> int:
-    """The deadline sweeper at ``moment``: what is due fires (missed deadlines)."""
-    clock_of(world).set(moment)
-    return await sweeper_of(world).sweep()
-
-
-@pytest.fixture
-async def week(world: World, bot: Harness) -> dict[str, Case]:
-    """The week of Mon 2026-10-12: the estate went live on Friday 2026-10-09 at 18:00.
-
-    * R1 request (repairs) Mon 10:00 → engineering, done Tue, called back (closed) Wed;
-    * R2 request (cleaning) Tue 09:00, nobody acted: Q-1 and Q-4 missed;
-    * C1 complaint (noise, major) Wed 11:00 → security, done Thu, callback C-14 missed;
-    * C2 complaint (parking, not classified) Sat 10-10 08:00 → security, in progress;
-    * OLD request filed in September, done this Wednesday, callback not yet due;
-    * LATE complaint filed at Friday 17:00 sharp: next week's.
-    """
-    await deployed_at(world, local(2026, 10, 9, 18))
-    r1 = await file(world, Kind.REQUEST, "repairs", local(2026, 10, 12, 10), ["Q-1", "Q-4"])
-    await step(world, r1, Action.REFER, local(2026, 10, 12, 10, 5), stop=["Q-1"],
-               department="engineering")  # fmt: skip
-    await step(world, r1, Action.DONE, local(2026, 10, 13, 9), stop=["Q-4"], start=["B-1"])
-    await step(world, r1, Action.CLOSE, local(2026, 10, 14, 15), stop=["B-1"])
-    r2 = await file(world, Kind.REQUEST, "cleaning", local(2026, 10, 13, 9), ["Q-1", "Q-4"])
-    c1 = await file(world, Kind.COMPLAINT, "noise", local(2026, 10, 14, 11), ["Q-1", "C-5-week"])
-    await step(world, c1, Action.REFER, local(2026, 10, 14, 11, 5), stop=["Q-1"],
-               department="security", severity="major")  # fmt: skip
-    await step(world, c1, Action.DONE, local(2026, 10, 15, 11), start=["C-14"])
-    c2 = await file(world, Kind.COMPLAINT, "parking", local(2026, 10, 10, 8), ["Q-1", "C-5-week"])
-    await step(world, c2, Action.REFER, local(2026, 10, 10, 8, 5), stop=["Q-1"],
-               department="security")  # fmt: skip
-    await step(world, c2, Action.TAKE, local(2026, 10, 10, 9))
-    old = await file(world, Kind.REQUEST, "repairs", local(2026, 9, 1, 10), [])
-    await step(world, old, Action.RESOLVE, local(2026, 10, 14, 10), start=["B-1"])
-    late = await file(world, Kind.COMPLAINT, "noise", local(2026, 10, 16, 17), ["Q-1"])
-    # The sweeper fired what came due: R2's Q-1 and Q-4, C1's C-14.
-    assert await sweep_at(world, local(2026, 10, 16, 16, 59)) == 3
-    return {"r1": r1, "r2": r2, "c1": c1, "c2": c2, "old": old, "late": late}
-
-
-@pytest.fixture
-async def management(world: World, bot: Harness) -> Group:
-    """The management department's group, bound by the admin."""
-    group = bot.group(-300, "管理部")
-    await bot.person(ADMIN_ID, "管理员").send("/bind 管理部", chat=group)
-    return group
-
-
-def reports_in(view: Person | Group, marker: str = "周报") -> list[str]:
-    """The report's text messages (not the captions of its chart and spreadsheet)."""
-    return [m["text"] for m in view.messages() if "text" in m and marker in m["text"]]
-
-
-def report_files(view: Person | Group) -> tuple[list[JSONDict], list[JSONDict]]:
-    """The chart photos and spreadsheet documents the bot sent to a chat."""
-    messages = view.messages()
-    return [m for m in messages if "photo" in m], [m for m in messages if "document" in m]
+# (the ``week`` and ``management`` fixtures are conftest's; tests.support.reports files the
+# cases and reads the reports)
 
 
 async def sent(world: World) -> list[SentReport]:

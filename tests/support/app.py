@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.sweeper import Sweeper
 from handlers import reactions
 from handlers.common import Rulebook, Services
 from storage.clock import ManualClock
-from tests.conftest import World
+
+if TYPE_CHECKING:  # conftest imports the support modules its fixtures use
+    from tests.conftest import World
 
 
 def services_of(world: World) -> Services:
