@@ -1,4 +1,4 @@
-"""Texts by key and locale, loaded from ``templates/locales/*.toml``.
+"""Texts by key and locale, loaded from ``templates/locales/<locale>.<part>.toml``.
 
 Texts are HTML (Telegram's HTML parse mode); placeholders are ``{name}`` and their values
 are escaped here, so a resident called ``<b>`` cannot change how a message looks.
@@ -28,24 +28,37 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 @cache
-def catalogs() -> dict[str, dict[str, str]]:
-    """Every locale's texts, flattened to ``section.key``.
+def files() -> dict[str, dict[str, dict[str, str]]]:
+    """Every locale's files, each flattened: locale → part → texts.
 
-    A locale is ``<locale>.toml`` plus any ``<locale>.<part>.toml`` (one part per procedure
-    keeps files readable); a key defined twice is an error.
+    A locale's texts are in ``<locale>.<part>.toml``, one part per procedure or shared
+    concern (``requests``, ``complaints``…, ``common`` for what several procedures share),
+    the same parts in every locale; a plain ``<locale>.toml`` would be the part ``""``.
     """
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, dict[str, str]]] = {}
     entries = sorted(resources.files("templates.locales").iterdir(), key=lambda e: e.name)
     for entry in entries:
         if not entry.name.endswith(".toml"):
             continue
-        locale = entry.name.removesuffix(".toml").split(".")[0]
+        locale, _, part = entry.name.removesuffix(".toml").partition(".")
         texts = _flatten(tomllib.loads(entry.read_text(encoding="utf-8")))
+        found.setdefault(locale, {})[part] = texts
+    return found
+
+
+@cache
+def catalogs() -> dict[str, dict[str, str]]:
+    """Every locale's texts, flattened to ``section.key``: its files merged (where a text is
+    makes no difference); a key defined twice is an error."""
+    found: dict[str, dict[str, str]] = {}
+    for locale, parts in files().items():
         catalog = found.setdefault(locale, {})
-        twice = set(catalog) & set(texts)
-        if twice:
-            raise ValueError(f"{entry.name}: keys defined twice: {', '.join(sorted(twice))}")
-        catalog.update(texts)
+        for part, texts in parts.items():
+            twice = set(catalog) & set(texts)
+            if twice:
+                name = ".".join(filter(None, (locale, part))) + ".toml"
+                raise ValueError(f"{name}: keys defined twice: {', '.join(sorted(twice))}")
+            catalog.update(texts)
     return found
 
 

@@ -1,1 +1,1 @@
-"""Every text a person reads, per locale (``locales/<locale>.toml``)."""
+"""Every text a person reads, per locale and procedure (``locales/<locale>.<part>.toml``)."""

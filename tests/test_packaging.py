@@ -76,7 +76,7 @@ def test_the_wheel_builds_from_what_the_dockerfile_copies(tmp_path: Path) -> Non
     for package in shipped_packages():
         assert f"{package.replace('.', '/')}/__init__.py" in names, package
     # the data files the running bot reads
-    for pattern in ("storage/migrations/0001_identity.sql", "templates/locales/zh-Hans.toml",
+    for pattern in ("storage/migrations/0001_identity.sql", "templates/locales/zh-Hans.common.toml",
                     "sandbox/web/index.html", "sandbox/web/app.js"):  # fmt: skip
         assert pattern in names, pattern
 

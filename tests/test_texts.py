@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import SOURCE_LOCALE, catalogs, placeholders, t
+from bot.i18n import SOURCE_LOCALE, catalogs, files, placeholders, t
 from bot.settings import LOCALES
 from procedures.identity import REJECT_REASONS, Department, Role
 
@@ -21,6 +21,18 @@ def test_same_keys_and_placeholders_as_the_source(locale: str) -> None:
     wrong = {k: (placeholders(v), placeholders(other[k])) for k, v in source.items()
              if placeholders(v) != placeholders(other[k])}  # fmt: skip
     assert wrong == {}, f"{locale}: placeholders differ"
+
+
+@pytest.mark.parametrize("locale", [loc for loc in LOCALES if loc != SOURCE_LOCALE])
+def test_same_files_with_the_same_keys_as_the_source(locale: str) -> None:
+    """Each locale has the source's file parts (``requests``, ``common``…), and each part
+    holds the same keys: a text added to one locale's requests file is not in another's
+    common file."""
+    source, other = files()[SOURCE_LOCALE], files()[locale]
+    assert sorted(other) == sorted(source), f"{locale}: other file parts than {SOURCE_LOCALE}"
+    elsewhere = {part: sorted(set(texts) ^ set(source[part]))
+                 for part, texts in other.items() if set(texts) != set(source[part])}  # fmt: skip
+    assert elsewhere == {}, f"{locale}: keys in another file than in {SOURCE_LOCALE}"
 
 
 def test_every_role_department_and_reason_has_a_name() -> None:
