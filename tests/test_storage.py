@@ -30,8 +30,9 @@ async def test_migrations_apply_once_and_rerun_is_a_no_op(tmp_path: Path) -> Non
 
 
 async def test_deadlines_survive_the_migration_that_adds_waiting_clocks(tmp_path: Path) -> None:
-    """0008 rebuilds the deadlines table: a database of the version before keeps its timers
-    (states, warnings, lateness) and their ids, and accepts the new 'waiting' state."""
+    """0008 and 0011 rebuild the deadlines table: a database of the version before keeps its
+    timers (states, warnings, lateness) and their ids, which now name their case as their
+    subject, and accepts the new 'waiting' state."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA foreign_keys=ON")
@@ -61,10 +62,13 @@ async def test_deadlines_survive_the_migration_that_adds_waiting_clocks(tmp_path
     try:
         row = await db.fetchone("SELECT id, rule, state, late FROM deadlines")
         assert row is not None and tuple(row) == (41, "Q-4", "fired", 1)
+        # 0011: the timer now names its subject, the case it belonged to.
+        row = await db.fetchone("SELECT subject_kind, subject_id, case_id FROM deadlines")
+        assert row is not None and tuple(row) == ("case", 7, 7)
         async with db.write() as w:
             await w.execute(
-                "INSERT INTO deadlines(case_id, rule, due_at, state, created_at)"
-                " VALUES (7, 'Q-1', '2026-11-01', 'waiting', '2026-11-01')"
+                "INSERT INTO deadlines(subject_kind, subject_id, case_id, rule, due_at, state,"
+                " created_at) VALUES ('case', 7, 7, 'Q-1', '2026-11-01', 'waiting', '2026-11-01')"
             )
     finally:
         await db.close()

@@ -19,6 +19,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from procedures.deadlines.timing import Duration, _comparable, _parse_duration
+from procedures.rule_ids import RuleId
 
 #: What starts a rule's clock.
 Clock = Literal[
@@ -43,20 +44,20 @@ ACCEPTANCE: frozenset[str] = frozenset({"accepted", "recorded", "received"})
 #: started yet when the rule comes into force waits for its event (a Q-4 counted from
 #: the referral waits for the referral).
 CLOCK_CHOICES: dict[str, frozenset[str]] = {
-    "V-1-first-response": ACCEPTANCE,
-    "Q-1": ACCEPTANCE,
-    "Q-4": ACCEPTANCE | {"referred", "fixed"},
-    "C-1-next-reply": frozenset({"fixed"}),
-    "C-11-same-day": frozenset({"feedback"}),
-    "C-13-same-day": frozenset({"approved"}),
-    "C-12-important": ACCEPTANCE | {"referred", "classified"},
-    "C-12-major-answer": ACCEPTANCE | {"referred", "classified"},
-    "C-12-major-resolve": ACCEPTANCE | {"referred", "classified"},
-    "C-5-week": ACCEPTANCE | {"referred", "classified"},
-    "C-14": frozenset({"completed"}),
-    "B-1": frozenset({"completed"}),
-    "R-4": frozenset({"application_complete"}),
-    "R-14": frozenset({"works_day"}),
+    RuleId.V1_FIRST_RESPONSE: ACCEPTANCE,
+    RuleId.Q1: ACCEPTANCE,
+    RuleId.Q4: ACCEPTANCE | {"referred", "fixed"},
+    RuleId.C1_NEXT_REPLY: frozenset({"fixed"}),
+    RuleId.C11_SAME_DAY: frozenset({"feedback"}),
+    RuleId.C13_SAME_DAY: frozenset({"approved"}),
+    RuleId.C12_IMPORTANT: ACCEPTANCE | {"referred", "classified"},
+    RuleId.C12_MAJOR_ANSWER: ACCEPTANCE | {"referred", "classified"},
+    RuleId.C12_MAJOR_RESOLVE: ACCEPTANCE | {"referred", "classified"},
+    RuleId.C5_WEEK: ACCEPTANCE | {"referred", "classified"},
+    RuleId.C14: frozenset({"completed"}),
+    RuleId.B1: frozenset({"completed"}),
+    RuleId.R4: frozenset({"application_complete"}),
+    RuleId.R14: frozenset({"works_day"}),
 }
 #: Deadlines that are not a fixed duration after the clock starts.
 DueKind = Literal["end_of_working_day", "end_of_day", "promised"]
@@ -197,7 +198,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # V-1: first response in chat, "a few minutes in working hours" → 5 working
         # minutes (default); the table has no warning.
         _rule(
-            id="V-1-first-response",
+            id=RuleId.V1_FIRST_RESPONSE,
             title_key="deadline.v1_first_response",
             clock="received",
             due="5m",
@@ -207,7 +208,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # Q-1, C-9: referral to the right department within 10 minutes (seed). Warn the
         # first responder 2 minutes before (default).
         _rule(
-            id="Q-1",
+            id=RuleId.Q1,
             title_key="deadline.q1_referral",
             clock="accepted",
             due="10m",
@@ -220,7 +221,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # 2 hours before (default). The table's "customer-centre manager" is the
         # cc_supervisor role.
         _rule(
-            id="Q-4",
+            id=RuleId.Q4,
             title_key="deadline.q4_handled",
             clock="accepted",
             due="24h",
@@ -232,7 +233,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # C-1: the next reply time fixed with the customer (seed). Warn the first
         # responder 1 hour before (default).
         _rule(
-            id="C-1-next-reply",
+            id=RuleId.C1_NEXT_REPLY,
             title_key="deadline.c1_next_reply",
             clock="fixed",
             due="promised",
@@ -243,7 +244,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # C-11: the customer is answered the same day as the department's feedback
         # (seed: 当天 → 23:59:59 local). Warn the assistant 2 hours before (default).
         _rule(
-            id="C-11-same-day",
+            id=RuleId.C11_SAME_DAY,
             title_key="deadline.c11_same_day",
             clock="feedback",
             due="end_of_day",
@@ -253,7 +254,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         ),
         # C-13: the reply goes out the same day the manager approves it (seed).
         _rule(
-            id="C-13-same-day",
+            id=RuleId.C13_SAME_DAY,
             title_key="deadline.c13_same_day",
             clock="approved",
             due="end_of_day",
@@ -265,7 +266,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # over needs the management-department manager's approval. Warn the department
         # head 2 hours before (default).
         _rule(
-            id="C-12-important",
+            id=RuleId.C12_IMPORTANT,
             title_key="deadline.c12_important",
             clock="accepted",
             due="1d",
@@ -276,7 +277,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         ),
         # C-12 major: a clear answer within 2 days (seed). Warn 4 hours before (default).
         _rule(
-            id="C-12-major-answer",
+            id=RuleId.C12_MAJOR_ANSWER,
             title_key="deadline.c12_major_answer",
             clock="accepted",
             due="2d",
@@ -286,7 +287,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         ),
         # C-12 major: resolved within 15 days (seed). Warn 1 day before (default).
         _rule(
-            id="C-12-major-resolve",
+            id=RuleId.C12_MAJOR_RESOLVE,
             title_key="deadline.c12_major_resolve",
             clock="accepted",
             due="15d",
@@ -297,7 +298,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # C-5: a valid complaint not resolved within a week (seed) of acceptance
         # (default) becomes major; becoming major starts the C-3 / C-9 reports itself.
         _rule(
-            id="C-5-week",
+            id=RuleId.C5_WEEK,
             title_key="deadline.c5_week",
             clock="accepted",
             due="7d",
@@ -308,7 +309,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # (default); on breach the assistant gets an overdue callback task and the
         # supervisor is told.
         _rule(
-            id="C-14",
+            id=RuleId.C14,
             title_key="deadline.c14_callback",
             clock="completed",
             due="1d",
@@ -320,7 +321,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # B-1: other callbacks within 3 days of completion (default: the seed has no
         # limit). Warn the assistant 6 hours before (default).
         _rule(
-            id="B-1",
+            id=RuleId.B1,
             title_key="deadline.b1_callback",
             clock="completed",
             due="3d",
@@ -333,7 +334,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # (default), holidays out and 调休 in (default). Warn the approvers 2 working
         # hours before (default).
         _rule(
-            id="R-4",
+            id=RuleId.R4,
             title_key="deadline.r4_renovation_decision",
             clock="application_complete",
             due="1wd",
@@ -346,7 +347,7 @@ DEFAULT_RULES: dict[str, Rule] = {
         # the end of the working day (default). Warn the department 1 working hour
         # before (default).
         _rule(
-            id="R-14",
+            id=RuleId.R14,
             title_key="deadline.r14_daily_patrol",
             clock="works_day",
             due="end_of_working_day",

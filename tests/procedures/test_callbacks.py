@@ -86,6 +86,8 @@ def test_b3_a_further_opinion_is_kept_and_passed_to_customer_service() -> None:
 
 
 def test_b3_the_resident_is_asked_in_chat() -> None:
+    """B-3, V-3: after the work the customer is asked whether it was solved (then how
+    satisfied), in chat with the buttons."""
     [asked] = callbacks.question(a_case(status="done"))
     assert asked.to == Resident() and asked.buttons == "callback_question"
 
