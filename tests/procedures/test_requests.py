@@ -20,7 +20,8 @@ ENGINEER = By(21, "郑海")
 
 def test_q2_c10_q1_v1_q4_a_filed_request_starts_its_clocks_and_reaches_customer_service() -> None:
     """Q-2, C-10: recorded (the resident's card: C-8, a first answer at once); Q-1: customer
-    service's card with the first responder's buttons; the clocks Q-1 (10 min), V-1 (5 working minutes), Q-4 (24 h)."""
+    service's card with the first responder's buttons; the clocks Q-1 (10 min), V-1 (5
+    working minutes), Q-4 (24 h)."""
     decision = requests.filed(a_case(), facts())
     assert decision.started == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE, RuleId.Q4]
     assert timer_of(decision, RuleId.Q1).due_at == FILED + timedelta(minutes=10)
