@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import CallbackQuery, ForceReply, Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, Update
 from telegram.ext import CallbackQueryHandler
 
 from handlers import steps
 from handlers.cards import card, score_keyboard
-from handlers.common import Actor, AnyHandler, Context, edit, parse_id, reply, services, who
+from handlers.common import (
+    Actor,
+    AnyHandler,
+    Context,
+    edit,
+    parse_id,
+    prompt_reply,
+    reply,
+    services,
+    who,
+)
 from handlers.requests import case_button
 from handlers.steps import facts
 from procedures import callbacks
@@ -72,21 +81,10 @@ async def on_callback(update: Update, context: Context) -> None:
     await edit(query.message, actor.t(key, number=case.number))
     await svc.deliver()
     # B-3: "any more opinions or suggestions?" — optional, as a reply to this question.
-    try:
-        prompt = await context.bot.send_message(
-            actor.person.tg_user_id,
-            actor.t("callback.anything_more", number=case.number),
-            parse_mode="HTML",
-            reply_markup=ForceReply(input_field_placeholder=actor.t("callback.placeholder")),
-        )
-    except TelegramError:
-        return
-    assert context.user_data is not None
-    context.user_data["comment_case"] = {
-        "case": case.id,
-        "prompt": prompt.message_id,
-        "at": svc.clock.now().timestamp(),
-    }
+    await prompt_reply(
+        context, actor, case.id, "comment_case",
+        actor.t("callback.anything_more", number=case.number), actor.t("callback.placeholder"),
+    )  # fmt: skip
 
 
 async def phone_callback(

@@ -161,7 +161,7 @@ async def _unit_question(
     return f"{owner}\n{question}", keyboard([*in_rows(buttons, 3), skip])
 
 
-def recordexpected_step(step: RecordStep, hint_key: str) -> Step:
+def record_expected(step: RecordStep, hint_key: str) -> Step:
     """Anything else at ``step`` of /record: a polite hint and the same question again."""
     return expected_step("record", ask_record, step, hint_key)
 
@@ -459,42 +459,42 @@ def record_conversation() -> ConversationHandler[Context]:
             states={
                 S.ESTATE: [
                     CallbackQueryHandler(got_record_estate, pattern=r"^rec:est:"),
-                    MessageHandler(OTHER, recordexpected_step(S.ESTATE, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.ESTATE, "common.tap_a_button")),
                 ],
                 S.CHANNEL: [
                     CallbackQueryHandler(got_channel, pattern=r"^rec:ch:"),
-                    MessageHandler(OTHER, recordexpected_step(S.CHANNEL, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.CHANNEL, "common.tap_a_button")),
                 ],
                 S.NAME: [
                     MessageHandler(TEXT, got_name),
-                    MessageHandler(OTHER, recordexpected_step(S.NAME, "record.text_please")),
+                    MessageHandler(OTHER, record_expected(S.NAME, "record.text_please")),
                 ],
                 S.PHONE: [
                     MessageHandler(TEXT, got_phone),
                     CallbackQueryHandler(got_phone_skip, pattern=r"^rec:skip:phone$"),
-                    MessageHandler(OTHER, recordexpected_step(S.PHONE, "record.text_please")),
+                    MessageHandler(OTHER, record_expected(S.PHONE, "record.text_please")),
                 ],
                 S.UNIT: [
                     MessageHandler(TEXT, got_unit_text),
                     CallbackQueryHandler(got_unit_button, pattern=r"^rec:unit:"),
                     CallbackQueryHandler(got_unit_skip, pattern=r"^rec:skip:unit$"),
-                    MessageHandler(OTHER, recordexpected_step(S.UNIT, "record.text_please")),
+                    MessageHandler(OTHER, record_expected(S.UNIT, "record.text_please")),
                 ],
                 S.KIND: [
                     CallbackQueryHandler(got_kind, pattern=r"^rec:kind:"),
-                    MessageHandler(OTHER, recordexpected_step(S.KIND, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.KIND, "common.tap_a_button")),
                 ],
                 S.CATEGORY: [
                     CallbackQueryHandler(got_record_category, pattern=r"^rec:cat:"),
-                    MessageHandler(OTHER, recordexpected_step(S.CATEGORY, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.CATEGORY, "common.tap_a_button")),
                 ],
                 S.DESCRIBE: [
                     MessageHandler(TEXT, got_record_description),
-                    MessageHandler(OTHER, recordexpected_step(S.DESCRIBE, "record.text_please")),
+                    MessageHandler(OTHER, record_expected(S.DESCRIBE, "record.text_please")),
                 ],
                 S.URGENCY: [
                     CallbackQueryHandler(got_record_urgency, pattern=r"^rec:urg:[01]$"),
-                    MessageHandler(OTHER, recordexpected_step(S.URGENCY, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.URGENCY, "common.tap_a_button")),
                 ],
             },
             fallbacks=[

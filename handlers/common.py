@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from telegram import (
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -379,3 +380,28 @@ async def flush_persistence(update: Update, context: Context) -> None:
         user_ids=update.effective_user.id if update.effective_user else None,
     )
     await app.update_persistence()
+
+
+async def prompt_reply(
+    context: Context, actor: Actor, case_id: int, key: str, text: str, placeholder: str
+) -> bool:
+    """Ask in the person's private chat for a reply to ``text`` (ForceReply), and remember
+    under ``key`` that a reply to that message, for ``case_id``, is awaited (the early
+    handler group takes it, within the hour). False when Telegram would not take the
+    question (the person never opened the private chat, or it is down)."""
+    try:
+        prompt = await context.bot.send_message(
+            actor.person.tg_user_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=ForceReply(input_field_placeholder=placeholder),
+        )
+    except TelegramError:
+        return False
+    assert context.user_data is not None
+    context.user_data[key] = {
+        "case": case_id,
+        "prompt": prompt.message_id,
+        "at": services(context).clock.now().timestamp(),
+    }
+    return True

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import ForceReply, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
 from handlers import callbacks, steps
@@ -27,6 +26,7 @@ from handlers.common import (
     flush_persistence,
     keyboard,
     parse_id,
+    prompt_reply,
     reply,
     services,
     who,
@@ -166,22 +166,14 @@ async def on_review(update: Update, context: Context) -> None:
         if case.status != Status.REVIEW:
             await query.answer(actor.t("case.already_moved"), show_alert=True)
             return
-        try:
-            prompt = await context.bot.send_message(
-                actor.person.tg_user_id,
-                actor.t("review.write_now", number=case.number),
-                parse_mode="HTML",
-                reply_markup=ForceReply(input_field_placeholder=actor.t("review.placeholder")),
-            )
-        except TelegramError:
+        # Only a reply to this prompt, within the hour, is taken as the opinion.
+        asked = await prompt_reply(
+            context, actor, case.id, "opinion_case",
+            actor.t("review.write_now", number=case.number), actor.t("review.placeholder"),
+        )  # fmt: skip
+        if not asked:
             await query.answer(actor.t("review.open_private_chat"), show_alert=True)
             return
-        # Only a reply to this prompt, within the hour, is taken as the opinion.
-        context.user_data["opinion_case"] = {
-            "case": case.id,
-            "prompt": prompt.message_id,
-            "at": svc.clock.now().timestamp(),
-        }
         await query.answer(actor.t("review.see_private_chat"))
         return
     version = parts[3] if len(parts) == 4 else ""

@@ -111,7 +111,7 @@ def _score_rows() -> list[list[InlineKeyboardButton]]:
     return [stars[:3], stars[3:]]
 
 
-def visitexpected_step(step: VisitStep, hint_key: str) -> Step:
+def visit_expected(step: VisitStep, hint_key: str) -> Step:
     """Anything else at ``step`` of /visit: a polite hint and the same question again."""
     return expected_step("visit", ask_visit, step, hint_key)
 
@@ -286,24 +286,24 @@ def visit_conversation() -> ConversationHandler[Context]:
             states={
                 S.ESTATE: [
                     CallbackQueryHandler(got_visit_estate, pattern=r"^vis:est:"),
-                    MessageHandler(OTHER, visitexpected_step(S.ESTATE, "common.tap_a_button")),
+                    MessageHandler(OTHER, visit_expected(S.ESTATE, "common.tap_a_button")),
                 ],
                 S.PLACE: [
                     CallbackQueryHandler(got_place, pattern=r"^vis:pl:"),
-                    MessageHandler(OTHER, visitexpected_step(S.PLACE, "common.tap_a_button")),
+                    MessageHandler(OTHER, visit_expected(S.PLACE, "common.tap_a_button")),
                 ],
                 S.WHO: [
                     MessageHandler(TEXT, got_who),
                     CallbackQueryHandler(got_visit_unit, pattern=r"^vis:unit:"),
-                    MessageHandler(OTHER, visitexpected_step(S.WHO, "record.text_please")),
+                    MessageHandler(OTHER, visit_expected(S.WHO, "record.text_please")),
                 ],
                 S.HEARD: [
                     MessageHandler(TEXT, got_heard),
-                    MessageHandler(OTHER, visitexpected_step(S.HEARD, "record.text_please")),
+                    MessageHandler(OTHER, visit_expected(S.HEARD, "record.text_please")),
                 ],
                 S.SCORE: [
                     CallbackQueryHandler(got_score, pattern=r"^vis:s:[1-5]$"),
-                    MessageHandler(OTHER, visitexpected_step(S.SCORE, "common.tap_a_button")),
+                    MessageHandler(OTHER, visit_expected(S.SCORE, "common.tap_a_button")),
                 ],
             },
             fallbacks=[

@@ -45,6 +45,7 @@ MAX_NAME = 40
 MAX_CHOICES = 12
 #: What staff may type instead of pressing "skip".
 SKIP_WORDS = frozenset({"skip", "跳过", "跳過", "-", "—", "无", "無", "none"})
+#: A conversation step: takes the update, returns the next state.
 Step = Callable[[Update, Context], Coroutine[Any, Any, int]]
 
 

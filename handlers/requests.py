@@ -515,9 +515,8 @@ async def show_case(update: Update, context: Context) -> None:
         if clocks:
             text += "\n\n" + clocks
         events = await svc.cases.trail(case.id)
-        names = await svc.identity.names_of(
-            {int(e["actor"][7:]) for e in events if e["actor"][7:].isdigit()}
-        )
+        people = [e["actor"].removeprefix("person:") for e in events]
+        names = await svc.identity.names_of({int(p) for p in people if p.isdigit()})
         text += "\n\n" + cards.timeline(actor.locale, rules, events, names)
     await reply(update, context, text)
 

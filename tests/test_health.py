@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.health import beat
 from storage.db import Database
 from tests.support.sandbox import BotProcess, SandboxProcess, wait_for
 
@@ -41,15 +42,27 @@ async def test_healthy_only_while_the_sweeper_beats(
     await db.close()
     assert await health() == 1
     assert "no heartbeat yet" in capsys.readouterr().err
-    beat = env / "files" / "heartbeat"
-    beat.parent.mkdir()
-    beat.touch()
+    heartbeat = env / "files" / "heartbeat"
+    beat(heartbeat)
     assert await health() == 0
     assert capsys.readouterr().out.startswith("ok: database opens")
-    old = time.time() - 600  # ten minutes without a sweep
-    os.utime(beat, (old, old))
+    beat(heartbeat, at=time.time() - 600)  # ten minutes without a sweep
     assert await health() == 1
     assert "the deadline sweeper last ran 600 s ago" in capsys.readouterr().err
+
+
+async def test_an_older_bots_touched_heartbeat_is_dated_by_the_file(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = await Database.open(env / "wuye.db")
+    await db.close()
+    heartbeat = env / "files" / "heartbeat"
+    heartbeat.parent.mkdir()
+    heartbeat.touch()
+    old = os.stat(heartbeat).st_mtime - 600
+    os.utime(heartbeat, (old, old))
+    assert await health() == 1
+    assert "the deadline sweeper last ran" in capsys.readouterr().err
 
 
 async def test_a_file_that_is_not_a_database_is_unhealthy(
@@ -71,8 +84,7 @@ def test_the_running_bot_is_healthy(tmp_path: Path) -> None:
     finally:
         process.stop()
         sandbox.stop()
-    old = time.time() - 600
-    os.utime(tmp_path / "data" / "files" / "heartbeat", (old, old))
+    beat(tmp_path / "data" / "files" / "heartbeat", at=time.time() - 600)
     with pytest.raises(subprocess.CalledProcessError) as failed:
         process.cli("health")
     assert failed.value.returncode == 1
