@@ -23,7 +23,7 @@ from procedures.deadlines import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "estates.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "estates.example.toml"
 ESTATE = "阳光花园"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import time
 import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
@@ -676,13 +675,11 @@ def test_progress_is_reported_once_more_at_the_end() -> None:
     assert calls == [(500, 1_234), (1_000, 1_234), (1_234, 1_234)]
 
 
-def test_ten_thousand_rows_parse_in_well_under_a_second() -> None:
-    data = big_roster(10_000)
-
-    started = time.perf_counter()
-    result = parse_roster(data, "roster.csv")
-    elapsed = time.perf_counter() - started
+def test_ten_thousand_rows_parse_whole() -> None:
+    """A large roster parses whole (how fast is a benchmark's business, not a test's: a
+    timed assertion fails on a loaded machine and proves nothing on a fast one)."""
+    result = parse_roster(big_roster(10_000), "roster.csv")
 
     assert result.ok
     assert len(result.rows) == 10_000
-    assert elapsed < 0.5
+    assert result.rows[-1].unit != result.rows[0].unit
