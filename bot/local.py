@@ -146,9 +146,12 @@ def run_local(settings: Settings) -> int:
     base = f"http://{host}:{port}"
     folder = sandbox_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
+    # The sandbox runs in a session of its own: Ctrl-C in the terminal reaches the bot only,
+    # which stops cleanly (its last long poll answered) before the sandbox is stopped below.
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--host", host, "--port", str(port),
          "--data", str(folder), "--token", SANDBOX_TOKEN, "--bot-username", SANDBOX_BOT],
+        start_new_session=True,
     )  # fmt: skip
     try:
         wait_until_ready(base, process)

@@ -21,6 +21,7 @@ from handlers.common import (
     AnyHandler,
     Context,
     edit,
+    keep_answered,
     parse_id,
     prompt_reply,
     reply,
@@ -54,10 +55,12 @@ async def on_callback(update: Update, context: Context) -> None:
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
         await edit(query.message, actor.t("callback.already_answered"))
         return
-    if parts[1] == "ok":  # B-3: done; now, how satisfied?
+    if parts[1] == "ok":  # B-3: done; now, how satisfied? (the question, or C-13's reply, stays)
         await query.answer()
-        await edit(
-            query.message,
+        await keep_answered(query)
+        await reply(
+            update,
+            context,
             actor.t("callback.ask_score", number=case.number),
             score_keyboard(actor.locale, case),
         )
@@ -78,7 +81,11 @@ async def on_callback(update: Update, context: Context) -> None:
         return
     await query.answer()
     key = "callback.recorded_satisfied" if satisfied else "callback.recorded_unsatisfied"
-    await edit(query.message, actor.t(key, number=case.number))
+    if parts[1] == "s":  # the score question is ours: it becomes the record of the answer
+        await edit(query.message, actor.t(key, number=case.number))
+    else:  # "not solved" / "dispute" on the question or the reply: that message stays
+        await keep_answered(query)
+        await reply(update, context, actor.t(key, number=case.number))
     await svc.deliver()
     # B-3: "any more opinions or suggestions?" — optional, as a reply to this question.
     await prompt_reply(

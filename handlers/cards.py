@@ -22,14 +22,23 @@ from procedures.cases import CATEGORIES, INVALID_REASONS, Case, Kind, Status
 from procedures.complaints import opinion_version
 from procedures.deadlines import EstateRules
 from procedures.phone import mask_phone
+from procedures.rule_ids import RuleId
 from storage.deadlines import Deadline
 from storage.identity import Person
 
 # --- cards -------------------------------------------------------------------------------------
 
 
-def card(locale: str, case: Case, resident: Person | None = None) -> str:
-    """The summary card of a case (with the resident's name and masked phone for staff)."""
+def card(
+    locale: str,
+    case: Case,
+    resident: Person | None = None,
+    *,
+    assignee: str | None = None,
+    promised: str | None = None,
+) -> str:
+    """The summary card of a case; for staff also the resident's name and masked phone,
+    who took it and the time promised (estate time)."""
     lines = [
         t(locale, "case.card_title", kind=t(locale, f"kind.{case.kind}"), number=case.number),
         t(locale, "case.card_category", category=t(locale, f"category.{case.category}"))
@@ -41,6 +50,10 @@ def card(locale: str, case: Case, resident: Person | None = None) -> str:
     if case.department:
         department = t(locale, f"department.{case.department}")
         lines.append(t(locale, "case.card_department", department=department))
+    if assignee:
+        lines.append(t(locale, "case.card_assignee", name=assignee))
+    if promised:
+        lines.append(t(locale, "case.card_promised", when=promised))
     if case.urgent:
         lines.append(t(locale, "case.card_urgent"))
     if case.severity:
@@ -256,6 +269,15 @@ def _title(locale: str, key: str) -> str:
     return t(locale, key) if has(key) else ""
 
 
+def manual_rule(clock: str) -> str:
+    """The manual's rule a clock belongs to, as staff know it (``C-12-important`` → C-12;
+    the clock's own title says which of its clocks it is)."""
+    try:
+        return RuleId(clock).manual_rule.value
+    except ValueError:
+        return clock
+
+
 def open_clocks(locale: str, rules: EstateRules, deadlines: Sequence[Deadline]) -> str | None:
     """The clocks still running (and those waiting for their event), soonest first, for
     staff reading ``/case``; None when none is open."""
@@ -266,15 +288,16 @@ def open_clocks(locale: str, rules: EstateRules, deadlines: Sequence[Deadline]) 
     for deadline in sorted(found, key=lambda d: (d.state == "waiting", d.due_at)):
         rule = rules.rules.get(deadline.rule)
         title = _title(locale, rule.title_key) if rule else ""
+        named = manual_rule(deadline.rule)
         if deadline.state == "waiting":
             event = str(deadline.data.get("waiting_for", ""))
             key = f"clocks.event_{event}"
             shown = t(locale, key) if has(key) else event
-            lines.append(t(locale, "clocks.waiting", rule=deadline.rule, title=title, event=shown))
+            lines.append(t(locale, "clocks.waiting", rule=named, title=title, event=shown))
         else:
             due = rules.calendar.local(deadline.due_at).strftime("%m-%d %H:%M")
             key = "clocks.warned" if deadline.state == "warned" else "clocks.running"
-            lines.append(t(locale, key, rule=deadline.rule, title=title, due=due))
+            lines.append(t(locale, key, rule=named, title=title, due=due))
     return "\n".join(lines)
 
 

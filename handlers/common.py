@@ -7,9 +7,11 @@ import logging
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from telegram import (
+    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -292,6 +294,25 @@ async def edit(query_message: Message | Any, text: str, markup: Markup = None) -
             raise
     except TelegramError as exc:  # pragma: no cover - logged, the state is already saved
         log.warning("could not edit message: %s", exc)
+
+
+async def keep_answered(query: CallbackQuery) -> None:
+    """A question answered with a button keeps its text (a reply of the company's, say,
+    stays readable in the chat) and shows the answer chosen instead of its buttons."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    chosen = next(
+        (
+            button.text
+            for row in message.reply_markup.inline_keyboard
+            for button in row
+            if button.callback_data == query.data
+        ),
+        None,
+    )
+    original = message.text_html if message.text else ""
+    await edit(message, f"{original}\n\n» {escape(chosen)}" if chosen else original)
 
 
 def parse_id(raw: str | None) -> int | None:

@@ -17,7 +17,12 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
 from handlers import callbacks, steps
-from handlers.cards import card, first_responder_keyboard
+from handlers.cards import (
+    approval_keyboard,
+    card,
+    first_responder_keyboard,
+    review_card,
+)
 from handlers.common import (
     AnyHandler,
     Context,
@@ -31,7 +36,7 @@ from handlers.common import (
     services,
     who,
 )
-from handlers.requests import case_button
+from handlers.requests import case_button, staff_card
 from handlers.steps import facts
 from procedures import complaints
 from procedures.cases import INVALID_REASONS, Kind, Severity, Status
@@ -120,7 +125,7 @@ async def on_link(update: Update, context: Context) -> None:
             button(f"{o.number} · {o.description[:12]}", f"cp:lk:{case.id}:{o.id}") for o in others
         ]
         buttons.append(button(actor.t("common.back"), f"rq:menu:{case.id}"))
-        text = card(actor.locale, case) + "\n\n"
+        text = await staff_card(context, actor.locale, case) + "\n\n"
         text += actor.t("event_link.choose" if others else "event_link.none")
         await edit(query.message, text, keyboard([[b] for b in buttons]))
         return
@@ -143,7 +148,9 @@ async def on_link(update: Update, context: Context) -> None:
     fresh = await svc.cases.get(case.id)
     if fresh is not None:
         await edit(
-            query.message, card(actor.locale, fresh), first_responder_keyboard(actor.locale, fresh)
+            query.message,
+            await staff_card(context, actor.locale, fresh),
+            first_responder_keyboard(actor.locale, fresh),
         )
     await svc.deliver()
 
@@ -163,8 +170,11 @@ async def on_review(update: Update, context: Context) -> None:
         if not may(Act.WRITE_OPINION, roles):  # C-11: the customer-centre supervisor
             await query.answer(actor.t("review.only_supervisor"), show_alert=True)
             return
-        if case.status != Status.REVIEW:
-            await query.answer(actor.t("case.already_moved"), show_alert=True)
+        if case.status != Status.REVIEW or case.opinion:
+            # Written already (awaiting approval), or the review is over: the button is stale.
+            key = "review.already_written" if case.opinion else "case.already_moved"
+            await query.answer(actor.t(key, number=case.number), show_alert=True)
+            await edit(query.message, await staff_card(context, actor.locale, case))
             return
         # Only a reply to this prompt, within the hour, is taken as the opinion.
         asked = await prompt_reply(
@@ -190,8 +200,15 @@ async def on_review(update: Update, context: Context) -> None:
     else:
         decision = complaints.reject(case, version, steps.by(actor), role)
     after = await steps.apply(svc, case, decision, actor)
-    if after is None:
+    if after is None:  # another version of the opinion, or someone acted first: show it now
         await query.answer(actor.t("case.already_moved"), show_alert=True)
+        fresh = await svc.cases.get(case.id)
+        if fresh is not None:
+            await edit(
+                query.message,
+                review_card(actor.locale, fresh),
+                approval_keyboard(actor.locale, fresh),
+            )
         return
     await query.answer(actor.t("case.step_done"))
     key = "review.approved" if parts[1] == "ok" else "review.sent_back"

@@ -229,7 +229,7 @@ async def describe_expected(update: Update, context: Context) -> int:
 
 
 async def got_urgency(update: Update, context: Context) -> int:
-    """Normal or urgent: file the case."""
+    """Normal or urgent (a button): file the case."""
     query = update.callback_query
     actor = await who(update, context)
     if query is None or actor is None or context.user_data is None:
@@ -243,8 +243,40 @@ async def got_urgency(update: Update, context: Context) -> int:
     await edit(
         query.message, actor.t("case.urgency_chosen_1" if urgent else "case.urgency_chosen_0")
     )
+    return await file_draft(context, actor, draft, urgent)
+
+
+#: Words a resident may type instead of tapping "normal" or "urgent" (any locale).
+URGENT_WORDS = frozenset({"紧急", "緊急", "急", "很急", "urgent", "emergency"})
+NORMAL_WORDS = frozenset({"普通", "不急", "一般", "normal", "not urgent"})
+
+
+async def got_urgency_text(update: Update, context: Context) -> int:
+    """Text where normal or urgent is asked: "紧急" or "普通" typed is the answer; anything
+    else adds to the description (never replaces it), and the question is asked again."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or context.user_data is None:
+        return ConversationHandler.END
+    draft = _draft(context)
+    typed = (message.text or "").strip()
+    word = typed.casefold().rstrip("!！。.")
+    if draft.get("description") and "estate_id" in draft and word in URGENT_WORDS | NORMAL_WORDS:
+        urgent = word in URGENT_WORDS
+        await reply(update, context, actor.t(f"case.urgency_chosen_{int(urgent)}"))
+        return await file_draft(context, actor, draft, urgent)
+    added = clean_description(typed)
+    if added:
+        before = str(draft.get("description") or "")
+        draft["description"] = clean_description(f"{before}\n{added}" if before else added)
+    return await ask_urgency(update, context, actor)
+
+
+async def file_draft(context: Context, actor: Actor, draft: dict[str, Any], urgent: bool) -> int:
+    """File the resident's draft (Q-2, C-10) and end the flow."""
+    svc = services(context)
     case = await steps.file(
-        services(context),
+        svc,
         NewCase(
             estate_id=int(draft["estate_id"]),
             kind=Kind(draft["kind"]),
@@ -259,10 +291,20 @@ async def got_urgency(update: Update, context: Context) -> int:
         requests.filed,
         actor,
     )
-    await services(context).deliver()
+    await svc.deliver()
+    assert context.user_data is not None
     context.user_data.pop("case", None)
     log.info("case %s filed by person %s", case.number, actor.person.id)
     return ConversationHandler.END
+
+
+async def tap_expected(update: Update, context: Context) -> int | None:
+    """Anything but a tap where a choice is asked (the category, the unit): say so; the
+    question stands (its buttons are just above)."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, context, actor.t("common.tap_a_button"))
+    return None
 
 
 cancel = canceller("case")
@@ -279,8 +321,14 @@ def conversation() -> ConversationHandler[Context]:
                 CommandHandler("complain", start_complaint, private),
             ],
             states={
-                Step.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^case:cat:")],
-                Step.UNIT: [CallbackQueryHandler(got_unit, pattern=r"^case:unit:")],
+                Step.CATEGORY: [
+                    CallbackQueryHandler(got_category, pattern=r"^case:cat:"),
+                    MessageHandler(NEW & ~filters.COMMAND, tap_expected),
+                ],
+                Step.UNIT: [
+                    CallbackQueryHandler(got_unit, pattern=r"^case:unit:"),
+                    MessageHandler(NEW & ~filters.COMMAND, tap_expected),
+                ],
                 Step.DESCRIBE: [
                     MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_description),
                     MessageHandler(NEW & filters.PHOTO, got_photo),
@@ -289,7 +337,7 @@ def conversation() -> ConversationHandler[Context]:
                 Step.URGENCY: [
                     CallbackQueryHandler(got_urgency, pattern=r"^case:urg:[01]$"),
                     MessageHandler(NEW & filters.PHOTO, got_photo),
-                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_description),
+                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_urgency_text),
                 ],
             },
             fallbacks=[CommandHandler("cancel", cancel)],
@@ -322,6 +370,21 @@ async def case_button(
     return query, actor, parts, case
 
 
+async def staff_card(context: Context, locale: str, case: Case) -> str:
+    """A case's card as staff see it in their groups: with the resident's contact, who took
+    it and the time promised, so whoever goes out has what they need."""
+    svc = services(context)
+    resident = await svc.identity.person(case.resident_id) if case.resident_id else None
+    assignee = await svc.identity.person(case.assignee_id) if case.assignee_id else None
+    promised = None
+    if case.promised_at is not None:
+        rules = await svc.rules(case.estate_id)
+        promised = rules.calendar.local(case.promised_at).strftime("%m-%d %H:%M")
+    return card(
+        locale, case, resident, assignee=assignee.name if assignee else None, promised=promised
+    )
+
+
 async def answer_step(
     query: CallbackQuery,
     actor: Actor,
@@ -337,10 +400,12 @@ async def answer_step(
         await query.answer(actor.t("case.already_moved"), show_alert=True)
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
-            await edit(query.message, card(actor.locale, fresh), markup(actor.locale, fresh))
+            text = await staff_card(context, actor.locale, fresh)
+            await edit(query.message, text, markup(actor.locale, fresh))
         return
     await query.answer(actor.t("case.step_done"))
-    await edit(query.message, card(actor.locale, after), markup(actor.locale, after))
+    text = await staff_card(context, actor.locale, after)
+    await edit(query.message, text, markup(actor.locale, after))
     await svc.deliver()
 
 
@@ -358,9 +423,8 @@ async def on_first_responder(update: Update, context: Context) -> None:
     action = parts[1]
     if action == "menu":
         await query.answer()
-        await edit(
-            query.message, card(actor.locale, case), first_responder_keyboard(actor.locale, case)
-        )
+        text = await staff_card(context, actor.locale, case)
+        await edit(query.message, text, first_responder_keyboard(actor.locale, case))
         return
     if action == "refer":  # show the departments; nothing changes yet
         await query.answer()
@@ -368,7 +432,9 @@ async def on_first_responder(update: Update, context: Context) -> None:
             button(actor.t(f"department.{d.value}"), f"rq:to:{case.id}:{d.value}")
             for d in REFERRABLE
         ]
-        await edit(query.message, card(actor.locale, case), keyboard(in_rows(buttons, 2)))
+        rows = [*in_rows(buttons, 2), [button(actor.t("common.back"), f"rq:menu:{case.id}")]]
+        text = await staff_card(context, actor.locale, case) + "\n\n" + actor.t("case.refer_to")
+        await edit(query.message, text, keyboard(rows))
         return
     if action == "to" and len(parts) == 4 and parts[3] in {d.value for d in REFERRABLE}:
         decision = requests.refer(case, parts[3], await facts(svc, case))
@@ -405,7 +471,7 @@ async def on_department(update: Update, context: Context) -> None:
             markup = cards.promise_keyboard(actor.locale, case, codes)
         else:
             markup = department_keyboard(actor.locale, case)
-        await edit(query.message, card(actor.locale, case), markup)
+        await edit(query.message, await staff_card(context, actor.locale, case), markup)
         return
     if parts[1] == "pr":
         if case.promised_at is not None and not steps.may_override(actor, case):
@@ -508,7 +574,7 @@ async def show_case(update: Update, context: Context) -> None:
             update, context, actor.t("case.not_found", number=number[:30])
         )  # no hint it exists
         return
-    text = card(actor.locale, case)
+    text = card(actor.locale, case) if mine else await staff_card(context, actor.locale, case)
     if not mine:
         rules = await svc.rules(case.estate_id)
         clocks = cards.open_clocks(actor.locale, rules, await svc.cases.clocks(case.id))

@@ -67,13 +67,16 @@ def called_back(
     fields: dict[str, object] = {"called_back_at": facts.now, "callback_channel": channel}
     if score is not None:
         fields["satisfaction"] = score
+    # Answered in chat, the resident already sees the answer recorded there; called back by
+    # phone, they hear it in chat too.
+    told = channel != "chat"
     if satisfied:
         return Decision(
             action=Action.CLOSE,
             changes=fields,
             expect_status=Status.DONE,
             stop=list(CALLBACK_CLOCKS),
-            tell=[Tell(Resident(), "callback.thanks")],
+            tell=[Tell(Resident(), "callback.thanks")] if told else [],
         )
     now = facts.now
     back_to = case.department or Dept.CUSTOMER_SERVICE.value
@@ -84,7 +87,7 @@ def called_back(
         expect_status=Status.DONE,
         stop=list(CALLBACK_CLOCKS),
         tell=[
-            Tell(Resident(), "callback.reopened"),
+            *([Tell(Resident(), "callback.reopened")] if told else []),
             Tell(
                 Department(back_to),
                 "callback.reopened_for_staff",

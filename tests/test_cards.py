@@ -50,3 +50,26 @@ def test_every_keyboard_names_its_procedure_and_fits_telegrams_limit() -> None:
                     assert procedure in {"rq", "cp", "cb"} and ident == str(big), data
                     seen.add(f"{procedure}:{action}")
     assert {"rq:resolve", "rq:take", "cp:sev", "cp:ext", "cp:ok", "cb:call"} <= seen
+
+
+@pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant", "en"])
+def test_every_event_of_a_case_has_a_name_on_the_timeline(locale: str) -> None:
+    """/case names each event in the reader's language, never by its raw key: every move
+    (case.<action>) and every event a procedure records without one."""
+    from bot.i18n import catalogs
+    from procedures.cases import Action
+
+    events = {f"case.{a.value}" for a in Action} | {
+        "case.filed", "case.made_major", "case.deadline_missed", "case.linked",
+        "case.comment", "case.extended", "case.callback_unreachable",
+    }  # fmt: skip
+    texts = catalogs()[locale]
+    missing = sorted(e for e in events if "event." + e.replace(".", "_") not in texts)
+    assert missing == []
+
+
+def test_clocks_are_named_by_the_manuals_rule() -> None:
+    assert cards.manual_rule("V-1-first-response") == "V-1"
+    assert cards.manual_rule("C-12-important") == "C-12"
+    assert cards.manual_rule("Q-4") == "Q-4"
+    assert cards.manual_rule("X-clock") == "X-clock"

@@ -135,7 +135,8 @@ async def test_c2_b3_an_unsatisfied_resident_reopens_the_case(
     await owner.tap(answer)
     case = await latest_case(world)
     assert case.status == "new"  # back to the first responder (no department had it)
-    assert any("重新打开" in t for t in owner.texts()[-3:]) and "不满意" in supervisor.last_text
+    assert any("重新安排处理" in t for t in owner.texts()[-3:]) and "不满意" in supervisor.last_text
+    assert not any("已重新打开" in t for t in owner.texts())  # told once, not twice
     assert "业主不满意" in cs.last_text and "✅ 当场解决" in cs.buttons()
     assert (await open_rules(world, case))["Q-4"] == "pending"  # Q-4 runs again
 
@@ -224,6 +225,10 @@ async def test_c11_c13_the_reply_is_written_approved_and_sent_the_same_day(
     await owner.tap("✅ 确认")
     await owner.tap("⭐⭐⭐⭐")
     assert (await latest_case(world)).status == "closed"
+    # The company's answer stays in the owner's chat, marked with what they chose.
+    answer = next(m for m in owner.messages() if "关于您的投诉" in m.get("text", ""))
+    assert "已更换夜班保安" in answer["text"] and answer["text"].endswith("» ✅ 确认")
+    assert "reply_markup" not in answer or not answer["reply_markup"]["inline_keyboard"]
     trail = await world.db.fetchall(
         "SELECT event FROM audit WHERE subject = ? ORDER BY id", (f"case:{case.id}",)
     )
@@ -344,8 +349,30 @@ async def test_c13_an_old_approve_button_cannot_approve_a_changed_opinion(
     )
     assert "已经有人处理过了" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
     assert (await latest_case(world)).status == "review"
+    refreshed = next(m for m in manager.messages() if m["message_id"] == old_card)
+    assert "第二版" in refreshed["text"]  # the old card now shows what there is to approve
     await manager.tap("✅ 同意回复")
     assert "第二版" in owner.last_text
+
+
+async def test_c11_the_write_button_is_stale_once_the_opinion_waits_for_approval(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """C-11, C-13: one opinion at a time goes to approval: a second tap on ✍️ asks for no
+    second version (and the card loses the button); an approval card of an older version
+    shows the current one when pressed."""
+    await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    await answer_prompt(supervisor, "已调换夜班保安并当面致歉。")
+    prompts = len(supervisor.messages())
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    alert = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert alert.get("show_alert") and "等待审批" in alert["text"]
+    assert len(supervisor.messages()) == prompts  # no second prompt
+    assert "✍️ 写处理意见" not in cs.buttons()
+    approvals = [m for m in manager.messages() if "请审批" in m.get("text", "")]
+    assert len(approvals) == 1
 
 
 async def test_c11_an_unrelated_message_is_not_taken_as_the_opinion(

@@ -21,15 +21,17 @@ def start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         }
     )
     log = (tmp_path / "run.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "start"], env=env, cwd=tmp_path, stdout=log, stderr=log
-    )
+    process = subprocess.Popen(  # its own process group, like a command in a terminal
+        [sys.executable, "-m", "bot", "start"], env=env, cwd=tmp_path, stdout=log, stderr=log,
+        start_new_session=True,
+    )  # fmt: skip
     log.close()
     return process
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
+    """Ctrl-C in the terminal: SIGINT to the whole foreground process group."""
+    os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:  # pragma: no cover - a hang is a failure below
@@ -67,6 +69,8 @@ def test_make_run_without_a_token_serves_the_demo_estate_and_keeps_it(tmp_path: 
     finally:
         stop(process)
     assert not _reachable(sandbox), "the sandbox stops with `make run`"
+    # Ctrl-C stops the bot first, then its sandbox: a clean stop, no traceback.
+    assert "Traceback" not in (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
     process = start(tmp_path, port)
     try:
         again = wait_for(lambda: _prepared(sandbox), what="the restarted sandbox")

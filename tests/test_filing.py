@@ -1,0 +1,87 @@
+"""Filing as residents type rather than tap: what they type where a button is asked is
+understood or kept, never lost or put in the wrong place (Q-2, C-10)."""
+
+from __future__ import annotations
+
+from tests.conftest import World
+from tests.support.cases import latest_case
+from tests.support.telegram import Group, Harness, Person
+
+
+async def described(owner: Person) -> None:
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("厨房水槽下面的水管漏水")
+    assert "紧急吗" in owner.last_text
+
+
+async def test_q2_typing_urgent_at_the_urgency_question_files_an_urgent_case(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Typed 紧急 is the answer: filed urgent, the description as the resident wrote it."""
+    await described(owner)
+    await owner.send("紧急！")
+    case = await latest_case(world)
+    assert case.urgent and case.description == "厨房水槽下面的水管漏水"
+    assert case.number in owner.last_text
+
+
+async def test_q2_more_text_at_the_urgency_question_adds_to_the_description(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await described(owner)
+    await owner.send("已经关了总阀")
+    assert "紧急吗" in owner.last_text  # asked again
+    await owner.tap("普通")
+    case = await latest_case(world)
+    assert not case.urgent
+    assert case.description == "厨房水槽下面的水管漏水\n已经关了总阀"
+
+
+async def test_q2_text_where_a_category_is_asked_gets_a_hint_and_the_flow_goes_on(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await owner.send("/request")
+    await owner.send("水管漏了")
+    assert "点击上方的按钮" in owner.last_text
+    await owner.tap("报修")
+    await owner.send("1栋 101")  # the unit is asked with buttons too
+    assert "点击上方的按钮" in owner.last_text
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("厨房水管漏水")
+    await owner.tap("普通")
+    assert (await latest_case(world)).description == "厨房水管漏水"
+
+
+async def test_q1_the_department_choice_asks_and_can_go_back(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-1: "refer" asks which department, and the first responder may change their mind."""
+    await described(owner)
+    await owner.tap("普通")
+    cs, assistant = groups["cs"], bot.person(9001, "周晓梅")
+    await assistant.tap("➡️ 转交部门", chat=cs)
+    assert "转交给哪个部门" in cs.last_text and "工程部" in cs.buttons()
+    await assistant.tap("返回", chat=cs)
+    assert "➡️ 转交部门" in cs.buttons()
+    assert (await latest_case(world)).status == "new"
+
+
+async def test_q4_the_department_card_keeps_the_owners_contact_and_says_who_and_when(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-4: whoever goes out has the owner's contact on the card, and the group sees who
+    took the case and by when it was promised."""
+    await described(owner)
+    await owner.tap("普通")
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    assert "业主：" in groups["cs"].last_text  # the first responder's card keeps it too
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("明天 12:00 前", chat=groups["eng"])
+    card = groups["eng"].last_text
+    assert "业主：" in card and "****" in card  # the phone, masked
+    assert "接单人：郑海" in card and "约定完成：" in card
