@@ -176,6 +176,12 @@ def _int(value: Any, name: str) -> int:
         raise ValueError(f"{name} must be an integer") from None
 
 
+def _reply_to(fields: dict[str, Any]) -> int | None:
+    """The message a person's message answers (``reply_to``), if any."""
+    value = fields.get("reply_to")
+    return _int(value, "reply_to") if value not in (None, "") else None
+
+
 async def api_state(request: web.Request) -> web.Response:
     """``GET /api/state``: the bot, the people, the groups (without their messages)."""
     world = request.app[WORLD]
@@ -246,14 +252,18 @@ async def api_text(request: web.Request) -> web.Response:
     text = str(body.get("text") or "")
     if not text.strip():
         raise ValueError("text is required")
-    reply_to = body.get("reply_to")
     update = request.app[WORLD].send_text(
-        _int(body.get("as"), "as"),
-        chat_id,
-        text,
-        reply_to=_int(reply_to, "reply_to") if reply_to is not None else None,
+        _int(body.get("as"), "as"), chat_id, text, reply_to=_reply_to(body)
     )
     return _json(update, 201)
+
+
+async def api_dismiss_force_reply(request: web.Request) -> web.Response:
+    """``DELETE /api/chats/{chat_id}/force_reply?as=UID``: the person closes the reply
+    interface the bot's ForceReply opened (``dismissed``: whether there was one)."""
+    chat_id = _int(request.match_info["chat_id"], "chat_id")
+    uid = _int(request.query.get("as"), "as")
+    return _json({"dismissed": request.app[WORLD].dismiss_force_reply(uid, chat_id)})
 
 
 async def api_contact(request: web.Request) -> web.Response:
@@ -289,17 +299,21 @@ async def _form_with_file(request: web.Request) -> tuple[dict[str, str], Upload]
 
 
 async def api_photo(request: web.Request) -> web.Response:
-    """``POST /api/chats/{chat_id}/photo`` multipart: as, caption?, file."""
+    """``POST /api/chats/{chat_id}/photo`` multipart: as, caption?, reply_to?, file."""
     chat_id = _int(request.match_info["chat_id"], "chat_id")
     fields, upload = await _form_with_file(request)
     update = request.app[WORLD].send_photo(
-        _int(fields.get("as"), "as"), chat_id, upload.content, caption=fields.get("caption") or None
+        _int(fields.get("as"), "as"),
+        chat_id,
+        upload.content,
+        caption=fields.get("caption") or None,
+        reply_to=_reply_to(fields),
     )
     return _json(update, 201)
 
 
 async def api_document(request: web.Request) -> web.Response:
-    """``POST /api/chats/{chat_id}/document`` multipart: as, caption?, file."""
+    """``POST /api/chats/{chat_id}/document`` multipart: as, caption?, reply_to?, file."""
     chat_id = _int(request.match_info["chat_id"], "chat_id")
     fields, upload = await _form_with_file(request)
     update = request.app[WORLD].send_document(
@@ -309,6 +323,7 @@ async def api_document(request: web.Request) -> web.Response:
         upload.filename,
         mime_type=upload.mime_type,
         caption=fields.get("caption") or None,
+        reply_to=_reply_to(fields),
     )
     return _json(update, 201)
 
@@ -415,7 +430,8 @@ async def api_file(request: web.Request) -> web.Response:
 
 
 async def api_events(request: web.Request) -> web.StreamResponse:
-    """``GET /api/events``: server-sent events for every new, edited or deleted message."""
+    """``GET /api/events``: server-sent events for every new, edited or deleted message, each
+    callback answer and each ForceReply asked or ended (see :meth:`World.subscribe`)."""
     world = request.app[WORLD]
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -499,6 +515,7 @@ def make_app(world: World) -> web.Application:
     r.add_get("/api/chats/{chat_id}/messages", api_messages)
     r.add_get("/api/chats/{chat_id}/keyboard", api_keyboard)
     r.add_post("/api/chats/{chat_id}/text", api_text)
+    r.add_delete("/api/chats/{chat_id}/force_reply", api_dismiss_force_reply)
     r.add_post("/api/chats/{chat_id}/contact", api_contact)
     r.add_post("/api/chats/{chat_id}/photo", api_photo)
     r.add_post("/api/chats/{chat_id}/document", api_document)

@@ -4,6 +4,8 @@ The sandbox and the real bot run as processes (as in ``make run``); the demo est
 and groups are put in the sandbox; then, in the page, an owner registers by sharing the
 contact, and changes the language with an inline button. A screenshot is taken after the
 registration; with ``WUYE_SCREENSHOT=docs/sandbox.png`` it refreshes the one the README shows.
+Then replies: the bot's question with a ForceReply is answered by just typing (the reply bar
+opens by itself), and any message is answered with its reply action.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from tests.support.sandbox import BotProcess, SandboxProcess
+from tests.support.sandbox import BotProcess, Player, SandboxProcess, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -28,6 +31,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 OWNER = 8001  # on the demo roster as the owner of 1栋 101 and 2栋 101
+ASSISTANT = 9001  # 周晓梅, customer assistant, in the 客服中心 group
+IT_ADMIN = 9011  # 韩立新, the demo estate's IT admin (binds department groups)
 #: People of the demo estate (``seed-demo``'s roster and staff), as the page lists them.
 PEOPLE = [
     {"id": OWNER, "first_name": "王伟", "phone": "+8613900000001",
@@ -79,16 +84,33 @@ def bot_message(page: Page, fragment: str) -> Locator:
     return page.locator('[data-testid="message"].from-bot', has_text=fragment).last
 
 
-def test_an_owner_registers_and_changes_language_in_the_page(
-    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
-) -> None:
+def open_page(browser: Browser, sandbox: SandboxProcess, fragment: str = "") -> Page:
     page = browser.new_page(
         viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai"
     )
+    page.set_default_timeout(TIMEOUT)
+    page.goto(sandbox.base + "/" + fragment)
+    return page
+
+
+def message_with(sandbox: SandboxProcess, chat: int, text: str) -> dict[str, Any]:
+    """The newest message of a chat whose text contains ``text`` (waiting for it), as the
+    JSON API gives it: what the bot received, or sent."""
+
+    def find() -> dict[str, Any] | None:
+        messages = reversed(sandbox.messages(chat))
+        return next((m for m in messages if text in str(m.get("text"))), None)
+
+    found: dict[str, Any] = wait_for(find, what=f"{text!r} in chat {chat}")
+    return found
+
+
+def test_an_owner_registers_and_changes_language_in_the_page(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    page = open_page(browser, sandbox)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(TIMEOUT)
-    page.goto(sandbox.base + "/")
 
     # People are grouped into owners and staff; the help panel explains the page.
     expect(page.get_by_test_id("people-group-owners")).to_be_visible()
@@ -145,4 +167,86 @@ def test_an_owner_registers_and_changes_language_in_the_page(
     edited = bot_message(page, "Language set to English")
     expect(edited.get_by_test_id("edited")).to_be_visible()
     expect(edited.get_by_test_id("inline-button")).to_have_count(0)
+    assert errors == []
+
+
+def test_an_owner_answers_the_bots_question_by_typing_and_replies_to_any_message(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    """The bot's callback ends with "还有其他意见或建议吗？" sent with a ForceReply: the page
+    opens the reply bar on it (with the bot's placeholder), so the owner just types; the bot
+    receives a reply to that very message. Any other message is answered with 回复."""
+    # Through the JSON API: the group is bound, the owner registers and files a request,
+    # customer service resolves it on the spot; the bot asks the owner whether it is solved.
+    sandbox.post("/api/people", {"id": IT_ADMIN, "first_name": "韩立新", "label": "员工 · 管理员"})
+    cs = next(g["id"] for g in sandbox.get("/api/state")["groups"] if "客服中心" in g["title"])
+    sandbox.post(f"/api/groups/{cs}/members", {"user_id": IT_ADMIN})
+    Player(sandbox, IT_ADMIN).send("/bind 客服中心", chat=cs)
+    sandbox.wait_text(cs, "本群已绑定")
+    owner = Player(sandbox, OWNER)
+    owner.send("/start")
+    owner.wait_text("分享您的手机号码")
+    owner.share_contact()
+    owner.wait_text("身份验证成功")
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.send("楼道灯不亮")
+    owner.tap("普通")
+    owner.wait_text("已受理")
+    Player(sandbox, ASSISTANT).tap("✅ 当场解决", chat=cs)
+    owner.wait_text("请问问题解决了吗")
+
+    page = open_page(browser, sandbox, f"#p={OWNER}&c={OWNER}")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    question = bot_message(page, "请问问题解决了吗")
+    question.get_by_test_id("inline-button").filter(has_text="已解决").click()
+    bot_message(page, "请打分").locator('[data-callback$=":4"]').click()
+    expect(bot_message(page, "已结案")).to_be_visible()
+
+    # The ForceReply: the reply bar opens by itself on the question, with its placeholder.
+    asked = owner.wait_text("还有其他意见或建议吗")
+    prompt = message_with(sandbox, OWNER, asked)
+    assert "reply_markup" not in prompt  # as Telegram: the Message does not carry it
+    bar = page.get_by_test_id("reply-bar")
+    expect(bar).to_be_visible()
+    expect(bar).to_contain_text("回复：还有其他意见或建议吗？")
+    expect(bar).to_have_attribute("data-message-id", str(prompt["message_id"]))
+    expect(page.get_by_test_id("input")).to_have_attribute("placeholder", "您的意见或建议（可选）")
+    page.mouse.move(0, 0)
+    shot = tmp_path / "reply-bar.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+
+    # Just typing answers it: a reply to that message, quoted in the bubble; the bar closes.
+    page.get_by_test_id("input").fill("希望把楼道灯换成感应灯")
+    page.get_by_test_id("input").press("Enter")
+    mine = page.locator('[data-testid="message"].mine', has_text="希望把楼道灯换成感应灯")
+    expect(mine.get_by_test_id("quote")).to_contain_text("还有其他意见或建议吗")
+    expect(bar).to_be_hidden()
+    expect(bot_message(page, "已收到您的意见")).to_be_visible()
+    answer = message_with(sandbox, OWNER, "希望把楼道灯换成感应灯")
+    assert answer["reply_to_message"]["message_id"] == prompt["message_id"]
+    wait_for(lambda: sandbox.get(f"/api/people/{OWNER}/chats")[0]["force_reply"] is None)
+    expect(page.get_by_test_id("input")).to_have_attribute("placeholder", "输入消息… Message")
+
+    # Any message: its 回复 action (on hover) opens the bar; ✕ cancels; the next text
+    # sent answers the message chosen.
+    filed = bot_message(page, "已受理")
+    filed.hover()
+    filed.get_by_test_id("reply-action").click()
+    expect(bar).to_contain_text("回复：✅ 已受理")
+    page.get_by_test_id("reply-cancel").click()
+    expect(bar).to_be_hidden()
+    filed.hover()
+    filed.get_by_test_id("reply-action").click()
+    expect(bar).to_have_attribute("data-message-id", filed.get_attribute("data-message-id") or "")
+    page.get_by_test_id("input").fill("灯已经亮了，谢谢")
+    page.get_by_test_id("send").click()
+    thanks = page.locator('[data-testid="message"].mine', has_text="灯已经亮了，谢谢")
+    expect(thanks.get_by_test_id("quote")).to_contain_text("已受理")
+    expect(bar).to_be_hidden()
+    sent = message_with(sandbox, OWNER, "灯已经亮了，谢谢")
+    assert str(sent["reply_to_message"]["message_id"]) == filed.get_attribute("data-message-id")
     assert errors == []

@@ -19,6 +19,7 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
@@ -97,6 +98,15 @@ async def test_messages_keyboards_and_edits_parse(bot: Bot, sandbox: Sandbox) ->
     assert sandbox.world.reply_keyboard(USER) is not None
     await bot.send_message(USER, "好的", reply_markup=ReplyKeyboardRemove())
     assert sandbox.world.reply_keyboard(USER) is None
+    # ForceReply: not in the Message Telegram answers; the person's app keeps it.
+    asked = await bot.send_message(
+        USER, "请回复", reply_markup=ForceReply(input_field_placeholder="处理意见")
+    )
+    assert isinstance(asked, Message) and asked.reply_markup is None
+    assert sandbox.world.force_reply(USER, USER) == {
+        "message_id": asked.message_id,
+        "input_field_placeholder": "处理意见",
+    }
     edited = await bot.edit_message_text("已确认", USER, sent.message_id)
     assert isinstance(edited, Message) and edited.edit_date is not None
     assert edited.reply_markup is None  # editing text without markup drops the keyboard
@@ -104,6 +114,19 @@ async def test_messages_keyboards_and_edits_parse(bot: Bot, sandbox: Sandbox) ->
     assert isinstance(again, Message) and again.reply_markup == markup
     assert await bot.send_chat_action(USER, "typing")
     assert await bot.delete_message(USER, sent.message_id)
+
+
+async def test_the_json_api_shows_and_dismisses_a_force_reply(bot: Bot, sandbox: Sandbox) -> None:
+    """What the page reads: the person's chats carry the ForceReply; ✕ dismisses it."""
+    asked = await bot.send_message(USER, "请回复", reply_markup=ForceReply())
+    async with sandbox.session.get(f"{sandbox.base}/api/people/{USER}/chats") as r:
+        (chat,) = await r.json()
+    assert chat["force_reply"] == {"message_id": asked.message_id}
+    url = f"{sandbox.base}/api/chats/{USER}/force_reply?as={USER}"
+    for dismissed in (True, False):
+        async with sandbox.session.delete(url) as r:
+            assert (r.status, await r.json()) == (200, {"dismissed": dismissed})
+    assert sandbox.world.force_reply(USER, USER) is None
 
 
 async def test_photos_documents_media_groups_and_files(bot: Bot, sandbox: Sandbox) -> None:

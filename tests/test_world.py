@@ -432,6 +432,117 @@ def test_send_message_with_keyboards_and_replies(world: World, alice: int) -> No
     assert "reply_to_message" not in lenient
 
 
+FORCE_REPLY = {"force_reply": True, "input_field_placeholder": "您的意见或建议（可选）"}
+
+
+def test_force_reply_is_remembered_for_the_person_until_they_send(world: World, alice: int) -> None:
+    """Telegram's Message carries no ForceReply: the person's app keeps it, opening the
+    reply interface (with the placeholder) until the next message they send."""
+    events = world.subscribe()
+    asked = api(
+        world, "sendMessage", chat_id=alice, text="还有其他意见吗？", reply_markup=FORCE_REPLY
+    )
+    assert "reply_markup" not in asked  # only inline keyboards appear in Message
+    assert_parses(Message, asked)
+    expected = {
+        "message_id": asked["message_id"],
+        "input_field_placeholder": "您的意见或建议（可选）",
+    }
+    assert world.force_reply(alice, alice) == expected
+    assert world.chats_of(alice)[0]["force_reply"] == expected
+    assert world.messages(alice)[-1] == asked  # the stored message has no markup either
+    got = [events.get_nowait() for _ in range(events.qsize())]
+    assert [event["type"] for event in got] == ["message", "force_reply"]
+    assert got[1] == {
+        "type": "force_reply",
+        "chat_id": alice,
+        "user_id": alice,
+        "force_reply": expected,
+    }
+    # A later message without a keyboard leaves the reply interface open, as in the apps.
+    api(world, "sendMessage", chat_id=alice, text="（提示）")
+    assert world.force_reply(alice, alice) == expected
+    # The person answers as a reply: the bot gets the reply; the interface closes.
+    update = world.send_text(alice, alice, "希望改成感应灯", reply_to=asked["message_id"])
+    assert update["message"]["reply_to_message"]["message_id"] == asked["message_id"]
+    assert world.force_reply(alice, alice) is None
+    assert world.chats_of(alice)[0]["force_reply"] is None
+    got = [events.get_nowait() for _ in range(events.qsize())]
+    assert [event["type"] for event in got] == ["message", "message", "force_reply"]
+    assert got[2]["force_reply"] is None
+    # Any next message ends it too (a photo, a contact, a text that is not a reply).
+    api(world, "sendMessage", chat_id=alice, text="再问", reply_markup={"force_reply": True})
+    assert world.force_reply(alice, alice) == {"message_id": asked["message_id"] + 3}
+    world.send_contact(alice, alice)
+    assert world.force_reply(alice, alice) is None
+
+
+def test_force_reply_takes_the_keyboards_place_and_can_be_dismissed(
+    world: World, alice: int
+) -> None:
+    keyboard = {"keyboard": [[{"text": "是"}]]}
+    api(world, "sendMessage", chat_id=alice, text="选", reply_markup=keyboard)
+    asked = api(world, "sendMessage", chat_id=alice, text="写", reply_markup=FORCE_REPLY)
+    assert world.reply_keyboard(alice) is None
+    assert world.force_reply(alice, alice) is not None
+    api(world, "sendMessage", chat_id=alice, text="选", reply_markup=keyboard)
+    assert world.force_reply(alice, alice) is None  # a reply keyboard takes its place
+    asked = api(world, "sendMessage", chat_id=alice, text="写", reply_markup=FORCE_REPLY)
+    assert world.dismiss_force_reply(alice, alice) is True
+    assert world.dismiss_force_reply(alice, alice) is False
+    assert world.force_reply(alice, alice) is None
+    asked = api(world, "sendMessage", chat_id=alice, text="写", reply_markup=FORCE_REPLY)
+    api(world, "deleteMessage", chat_id=alice, message_id=asked["message_id"])
+    assert world.force_reply(alice, alice) is None  # its message is gone
+    asked = api(world, "sendMessage", chat_id=alice, text="写", reply_markup=FORCE_REPLY)
+    api(world, "sendMessage", chat_id=alice, text="好", reply_markup={"remove_keyboard": True})
+    assert world.force_reply(alice, alice) is None
+
+
+def test_force_reply_in_groups_everyone_or_the_selected(world: World, alice: int, bob: int) -> None:
+    carol = int(world.add_user(None, "张敏")["id"])
+    group = world.add_group("群", [alice, bob, carol], announce=False)["id"]
+    asked = api(world, "sendMessage", chat_id=group, text="请大家回复", reply_markup=FORCE_REPLY)
+    for person in (alice, bob, carol):
+        assert world.force_reply(group, person) == {
+            "message_id": asked["message_id"],
+            "input_field_placeholder": "您的意见或建议（可选）",
+        }
+    world.send_text(bob, group, "收到", reply_to=asked["message_id"])
+    assert world.force_reply(group, bob) is None
+    assert world.force_reply(group, alice) is not None  # each person's app on its own
+    assert world.force_reply(alice, alice) is None  # not in other chats
+    # selective: the people @mentioned, and the sender of the message replied to.
+    question = world.send_text(carol, group, "/ask")["message"]
+    picked = api(
+        world,
+        "sendMessage",
+        chat_id=group,
+        text="@lina 请写明原因",
+        reply_parameters={"message_id": question["message_id"]},
+        reply_markup={"force_reply": True, "selective": True},
+    )
+    assert world.force_reply(group, bob) == {"message_id": picked["message_id"]}
+    assert world.force_reply(group, carol) == {"message_id": picked["message_id"]}
+    assert world.force_reply(group, alice) == {
+        "message_id": asked["message_id"],
+        "input_field_placeholder": "您的意见或建议（可选）",
+    }
+    mention = {"type": "text_mention", "offset": 0, "length": 2, "user": world.user(alice)}
+    api(
+        world,
+        "sendMessage",
+        chat_id=group,
+        text="王伟 请确认",
+        entities=[mention],
+        reply_markup={"force_reply": True, "selective": True},
+    )
+    assert world.force_reply(group, alice) is not None
+    assert world.force_reply(group, alice) != world.force_reply(group, bob)
+    world.remove_member(group, alice, announce=False)
+    assert world.force_reply(group, alice) is None
+
+
 def test_send_message_html(world: World, alice: int) -> None:
     sent = api(
         world,
@@ -1033,6 +1144,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     api(world, "sendMessage", chat_id=alice, text="<b>好</b>", parse_mode="HTML")
     api(world, "setMyCommands", commands=[{"command": "start", "description": "开始"}])
     api(world, "getUpdates", allowed_updates=["message", "my_chat_member"])
+    asked = api(world, "sendMessage", chat_id=alice, text="写", reply_markup=FORCE_REPLY)
     world.block_bot(alice, announce=False)
     pending = world.pending_updates()
     assert world.dirty
@@ -1049,6 +1161,10 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert again.messages(group) == world.messages(group)
     assert again.pending_updates() == pending
     assert again.commands() == [{"command": "start", "description": "开始"}]
+    assert again.force_reply(alice, alice) == {
+        "message_id": asked["message_id"],
+        "input_field_placeholder": "您的意见或建议（可选）",
+    }
     info = again.call(TOKEN, "getFile", {"file_id": document["file_id"]})
     assert again.download(TOKEN, info["file_path"]) == b"roster"
     assert again.call(TOKEN, "getUpdates", {})[0] == pending[0]

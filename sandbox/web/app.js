@@ -15,6 +15,10 @@
     lastIds: new Map(), // chat id → newest message id (for previews and unread marks)
     seen: new Map(), // "uid:chat" → newest message id already seen
     keyboardSig: "",
+    keyboardPlaceholder: "", // the reply keyboard's input_field_placeholder
+    byId: new Map(), // message_id → message, in the open chat
+    replyTo: null, // {messageId, forced, placeholder}: the next message answers that one
+    forcedSeen: null, // message_id of the bot's ForceReply already taken up in this chat
     attachment: null, // {kind: "photo"|"document", file: File}
     sending: false,
   };
@@ -625,7 +629,9 @@
   function closeChat() {
     state.chatId = null;
     state.rendered = new Map();
+    state.byId = new Map();
     state.keyboardSig = "";
+    resetReply();
     $("messages").replaceChildren(placeholder());
     $("composer").hidden = true;
     $("reply-keyboard").hidden = true;
@@ -685,7 +691,9 @@
     if (!same) {
       state.chatId = Number(chatId);
       state.rendered = new Map();
+      state.byId = new Map();
       state.keyboardSig = "";
+      resetReply();
       $("messages").replaceChildren();
       $("reply-keyboard").replaceChildren();
       $("reply-keyboard").hidden = true;
@@ -696,7 +704,8 @@
     renderChats();
     setView("convo");
     saveHash();
-    await Promise.all([loadMessages({ initial: !same }), loadKeyboard()]);
+    await Promise.all([loadMessages({ initial: !same }), loadKeyboard(), loadChats()]);
+    syncForceReply();
     if (window.matchMedia("(min-width: 900px)").matches) $("input").focus();
   }
 
@@ -755,11 +764,13 @@
       bubble.append(name);
     }
     if (m.reply_to_message) {
+      // Telegram's reply quote: who and what was answered; a click shows the original.
       const r = m.reply_to_message;
       bubble.append(
-        el("div", { class: "quote" },
-          el("div", { class: "quote-name" }, fullName(r.from)),
-          el("div", { class: "quote-text" }, previewText(r).slice(0, 80))),
+        el("div", { class: "quote", "data-testid": "quote", "data-reply-to": r.message_id,
+          title: "查看原消息 Show the original", onclick: () => showMessage(r.message_id) },
+        el("div", { class: "quote-name" }, fullName(r.from)),
+        el("div", { class: "quote-text" }, previewText(r).slice(0, 80))),
       );
     }
     if (Array.isArray(m.photo) && m.photo.length) {
@@ -811,6 +822,14 @@
     // The bubble and its inline keyboard share one width, as in Telegram.
     const stack = el("div", { class: "stack" }, bubble);
     if (rows.length) stack.append(inlineKeyboard(m, rows));
+    // Reply to any message, as in Telegram's apps: the button (on hover), or a double click.
+    stack.append(el("button", { type: "button", class: "reply-action", "data-testid": "reply-action",
+      title: "回复这条消息 Reply", onclick: () => replyTo(m.message_id) }, "回复"));
+    bubble.addEventListener("dblclick", (event) => {
+      if (event.target.closest("a, button, .command, .spoiler")) return;
+      window.getSelection()?.removeAllRanges();
+      replyTo(m.message_id);
+    });
     return el("div", {
       class: `message ${mine ? "mine" : "theirs"}${from.is_bot ? " from-bot" : ""}${rows.length ? " has-keyboard" : ""}`,
       "data-testid": "message",
@@ -889,6 +908,7 @@
     if (chatId === null) return;
     const messages = (await api("GET", `/api/chats/${chatId}/messages`)) || [];
     if (chatId !== state.chatId) return;
+    state.byId = new Map(messages.map((m) => [m.message_id, m]));
     const box = $("messages");
     const wasNear = initial || nearBottom();
     const previousNewest = state.lastIds.get(chatId) || 0;
@@ -985,7 +1005,8 @@
     const input = $("input");
     box.replaceChildren();
     const rows = (markup && markup.keyboard) || [];
-    input.placeholder = (markup && markup.input_field_placeholder) || "输入消息… Message";
+    state.keyboardPlaceholder = (markup && markup.input_field_placeholder) || "";
+    updatePlaceholder();
     if (!rows.length) {
       box.hidden = true;
       return;
@@ -1032,10 +1053,14 @@
 
   // --- sending ---------------------------------------------------------------------------------
 
-  async function sendText(text) {
+  async function sendText(text, { reply = false } = {}) {
     if (state.chatId === null || state.me === null) return false;
+    const body = { as: state.me, text };
+    const answering = reply ? state.replyTo : null;
+    if (answering) body.reply_to = answering.messageId;
     try {
-      await api("POST", `/api/chats/${state.chatId}/text`, { as: state.me, text });
+      await api("POST", `/api/chats/${state.chatId}/text`, body);
+      if (answering && state.replyTo === answering) clearReply();
       stickToBottom = true;
       scheduleRefresh();
       return true;
@@ -1057,14 +1082,17 @@
         const form = new FormData();
         form.append("as", String(state.me));
         if (text.trim()) form.append("caption", text);
+        const answering = state.replyTo;
+        if (answering) form.append("reply_to", String(answering.messageId));
         form.append("file", file, file.name);
         await api("POST", `/api/chats/${state.chatId}/${kind}`, form);
         clearAttachment();
+        if (answering && state.replyTo === answering) clearReply();
         input.value = "";
         stickToBottom = true;
         scheduleRefresh();
       } else if (text.trim()) {
-        if (await sendText(text)) input.value = "";
+        if (await sendText(text, { reply: true })) input.value = "";
       }
     } catch (err) {
       toast(`发送失败：${err.message}`, "error");
@@ -1098,6 +1126,107 @@
     $("file-document").value = "";
   }
 
+  // --- replies and ForceReply ----------------------------------------------------------------
+
+  /** The first line of a message, as the reply bar quotes it. */
+  function firstLine(message) {
+    if (!message) return "";
+    const text = String(message.text || message.caption || "");
+    const line = text.split("\n").map((part) => part.trim()).find(Boolean) || "";
+    if (message.photo) return `[图片] ${line}`.trim();
+    if (message.document) return `[文件] ${message.document.file_name || ""} ${line}`.trim();
+    if (message.contact) return `[联系人] ${fullName(message.contact)}`;
+    return line || serviceText(message) || "消息";
+  }
+
+  /** Answer this message with the next one sent (Telegram's reply bar above the input). */
+  function replyTo(messageId, { forced = false, placeholder = "" } = {}) {
+    state.replyTo = { messageId: Number(messageId), forced, placeholder };
+    renderReplyBar();
+    if (!forced || document.activeElement === document.body) $("input").focus();
+  }
+
+  function clearReply() {
+    state.replyTo = null;
+    renderReplyBar();
+  }
+
+  function resetReply() {
+    state.forcedSeen = null;
+    clearReply();
+  }
+
+  /** ✕: the reply is cancelled; a ForceReply is dismissed in the sandbox too. */
+  async function cancelReply() {
+    clearReply();
+    const chat = currentChat();
+    if (!chat || !chat.force_reply || state.chatId === null) return;
+    chat.force_reply = null;
+    try {
+      await api("DELETE", `/api/chats/${state.chatId}/force_reply?as=${encodeURIComponent(state.me)}`);
+    } catch (err) {
+      toast(`操作失败：${err.message}`, "error");
+    }
+  }
+
+  /** The bot asked this person for a reply (ForceReply): the reply bar opens by itself,
+   * with the bot's placeholder, as Telegram's apps do; it closes once answered elsewhere. */
+  function syncForceReply() {
+    const chat = currentChat();
+    const asked = (chat && chat.force_reply) || null;
+    if (asked && asked.message_id !== state.forcedSeen) {
+      state.forcedSeen = asked.message_id;
+      replyTo(asked.message_id, { forced: true, placeholder: asked.input_field_placeholder || "" });
+    } else if (!asked && state.replyTo && state.replyTo.forced) {
+      clearReply();
+    } else {
+      renderReplyBar();
+    }
+  }
+
+  function renderReplyBar() {
+    const bar = $("reply-bar");
+    if (state.replyTo && state.byId.size && !state.byId.has(state.replyTo.messageId)) {
+      state.replyTo = null; // its message was deleted
+    }
+    const reply = state.replyTo;
+    if (!reply) {
+      bar.hidden = true;
+      delete bar.dataset.messageId;
+      updatePlaceholder();
+      return;
+    }
+    const message = state.byId.get(reply.messageId);
+    const quote = message ? firstLine(message) : `消息 #${reply.messageId}`;
+    $("reply-bar-quote").textContent = quote;
+    $("reply-bar-name").textContent = message ? fullName(message.from) : "";
+    bar.title = quote;
+    bar.dataset.messageId = String(reply.messageId);
+    bar.classList.toggle("forced", reply.forced);
+    bar.hidden = false;
+    updatePlaceholder();
+    keepBottom();
+  }
+
+  function updatePlaceholder() {
+    const reply = state.replyTo;
+    $("input").placeholder = (reply && reply.placeholder) || state.keyboardPlaceholder
+      || (reply ? "输入回复… Reply" : "输入消息… Message");
+  }
+
+  /** Scroll to a message (a reply quote's original) and flash it. */
+  function showMessage(messageId) {
+    const node = $("messages").querySelector(`[data-message-id="${Number(messageId)}"]`);
+    if (!node) {
+      toast("原消息已删除 (the original was deleted)", "warn");
+      return;
+    }
+    node.scrollIntoView({ block: "center", behavior: "smooth" });
+    node.classList.remove("flash");
+    void node.offsetWidth; // restart the animation
+    node.classList.add("flash");
+  }
+
   // --- live updates ----------------------------------------------------------------------------
 
   let refreshTimer = null;
@@ -1119,6 +1248,7 @@
       const jobs = [loadChats()];
       if (state.chatId !== null) jobs.push(loadMessages(), loadKeyboard());
       await Promise.all(jobs);
+      if (state.chatId !== null) syncForceReply();
       setLive(source ? "live" : "polling");
     } catch (err) {
       setLive("down");
@@ -1252,6 +1382,9 @@
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
         event.preventDefault();
         send();
+      } else if (event.key === "Escape" && state.replyTo && !event.isComposing) {
+        event.preventDefault();
+        cancelReply();
       }
     });
     input.addEventListener("input", autoGrow);
@@ -1272,6 +1405,10 @@
     $("file-photo").addEventListener("change", (e) => setAttachment("photo", e.target.files[0]));
     $("file-document").addEventListener("change", (e) => setAttachment("document", e.target.files[0]));
     $("attachment-cancel").addEventListener("click", clearAttachment);
+    $("reply-cancel").addEventListener("click", () => {
+      cancelReply();
+      $("input").focus();
+    });
     $("messages").addEventListener("scroll", () => {
       stickToBottom = nearBottom();
     });

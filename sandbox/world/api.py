@@ -22,6 +22,7 @@ from .helpers import (
     _json_param,
     _normalise,
     chat_member,
+    message_text,
     parse_html,
 )
 from .model import (
@@ -29,6 +30,7 @@ from .model import (
     _CHAT_ACTIONS,
     _INLINE_BUTTON_ACTIONS,
     _KICKED,
+    _MENTION_RE,
     _NOT_MEMBER,
     BLOCKED_BY_USER,
     CALLBACK_QUERY_INVALID,
@@ -348,14 +350,65 @@ class BotApi(Updates, Faults, Files):
         inline = self._inline_only(markup)
         if inline is not None:
             message["reply_markup"] = inline
-        elif markup and "keyboard" in markup:
-            chat.reply_keyboard = copy.deepcopy(markup)
-        elif markup and markup.get("remove_keyboard"):
-            chat.reply_keyboard = None
         chat.messages[message["message_id"]] = message
         self._touch()
         self._event({"type": "message", "chat_id": chat.id, "message": message})
+        if markup and inline is None:
+            self._keyboard_slot(chat, message, markup)
         return copy.deepcopy(message)
+
+    def _keyboard_slot(self, chat: _Chat, message: JSONDict, markup: JSONDict) -> None:
+        """What a reply keyboard, its removal or a ForceReply does on the people's side.
+
+        The chat's reply keyboard is set or removed (a ForceReply for everyone takes its
+        place too). Whom the markup addresses lose a ForceReply asked before, and a new
+        ForceReply is remembered for them: the Bot API's Message does not carry it, and
+        Telegram's apps open the reply interface to that message with its placeholder.
+        """
+        if "keyboard" in markup:
+            chat.reply_keyboard = copy.deepcopy(markup)
+        elif markup.get("remove_keyboard"):
+            chat.reply_keyboard = None
+        elif markup.get("force_reply"):
+            if chat.type == "private" or not markup.get("selective"):
+                chat.reply_keyboard = None
+        else:
+            return
+        asked: JSONDict | None = None
+        if markup.get("force_reply"):
+            asked = {"message_id": message["message_id"]}
+            placeholder = markup.get("input_field_placeholder")
+            if isinstance(placeholder, str) and placeholder:
+                asked["input_field_placeholder"] = placeholder
+        for user_id in self._keyboard_targets(chat, message, bool(markup.get("selective"))):
+            self._set_force_reply(chat, user_id, asked)
+
+    def _keyboard_targets(self, chat: _Chat, message: JSONDict, selective: bool) -> list[int]:
+        """Whom a reply keyboard or ForceReply addresses: the person of a private chat; in a
+        group everyone, or with ``selective`` only the people @mentioned in the text and the
+        sender of the message it replies to (as Telegram's apps decide)."""
+        if chat.type == "private":
+            return [chat.id]
+        if not selective:
+            return list(chat.members)
+        targets: list[int] = []
+        entities = message.get("entities") or message.get("caption_entities") or []
+        for entity in entities:
+            user = entity.get("user") if entity.get("type") == "text_mention" else None
+            if isinstance(user, dict) and isinstance(user.get("id"), int):
+                targets.append(user["id"])
+        text = message_text(message)
+        names = {name.lower() for name in _MENTION_RE.findall(text)}
+        for user_id in chat.members:
+            person = self._people.get(user_id)
+            if person is not None and (person.username or "").lower() in names:
+                targets.append(user_id)
+        original = message.get("reply_to_message")
+        if isinstance(original, dict) and not self._is_bots(original):
+            sender = (original.get("from") or {}).get("id")
+            if isinstance(sender, int):
+                targets.append(sender)
+        return [user_id for user_id in dict.fromkeys(targets) if user_id in chat.members]
 
     def _bot_message(self, chat: _Chat, params: Mapping[str, Any]) -> JSONDict:
         message_id = _int_param(params, "message_id")
@@ -558,6 +611,9 @@ class BotApi(Updates, Faults, Files):
         chat.deleted.append(message)
         self._touch()
         self._event({"type": "delete", "chat_id": chat.id, "message": message})
+        for user_id, asked in list(chat.force_replies.items()):
+            if asked.get("message_id") == message_id:
+                self._set_force_reply(chat, user_id, None)
         return True
 
     def _delete_message(self, params: JSONDict, uploads: Mapping[str, Upload]) -> bool:

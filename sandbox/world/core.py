@@ -142,8 +142,10 @@ class WorldCore:
     def subscribe(self, maxsize: int = 1000) -> asyncio.Queue[JSONDict]:
         """A queue of live events: {"type": "message"|"edit"|"delete", "chat_id", "message"},
         {"type": "answer", "query_id", "text", "show_alert", "chat_id", "user_id"},
-        {"type": "action", "chat_id", "action"}, {"type": "chat", "chat"} and
-        {"type": "person", "person"}. A full queue drops its oldest event."""
+        {"type": "action", "chat_id", "action"}, {"type": "chat", "chat"},
+        {"type": "person", "person"} and {"type": "force_reply", "chat_id", "user_id",
+        "force_reply"} (a ForceReply asked of a person, or null once answered or dismissed).
+        A full queue drops its oldest event."""
         queue: asyncio.Queue[JSONDict] = asyncio.Queue(maxsize)
         self._subscribers.add(queue)
         return queue
@@ -309,6 +311,19 @@ class WorldCore:
         self._touch()
         self._event({"type": "message", "chat_id": chat.id, "message": message})
         return copy.deepcopy(message)
+
+    def _set_force_reply(self, chat: _Chat, user_id: int, asked: JSONDict | None) -> None:
+        """Set (or with None clear) the ForceReply a person's app shows in a chat."""
+        if chat.force_replies.get(user_id) == asked:
+            return
+        if asked is None:
+            del chat.force_replies[user_id]
+        else:
+            chat.force_replies[user_id] = copy.deepcopy(asked)
+        self._touch()
+        self._event(
+            {"type": "force_reply", "chat_id": chat.id, "user_id": user_id, "force_reply": asked}
+        )
 
     def _bot_receives(self, chat: _Chat, message: Mapping[str, Any]) -> bool:
         if chat.type == "private":

@@ -145,6 +145,7 @@ _HTML_ENTITY_RE: Final = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(lt
 _COMMAND_RE: Final = re.compile(
     r"(?:^|(?<=\s))/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])"
 )
+_MENTION_RE: Final = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{3,32})")
 _BOT_COMMAND_NAME_RE: Final = re.compile(r"[a-z0-9_]{1,32}")
 _SECRET_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TOKEN_RE: Final = re.compile(r"(\d+):[A-Za-z0-9_-]+")

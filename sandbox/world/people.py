@@ -178,6 +178,8 @@ class People(Files):
         if user_id not in chat.members:
             return
         chat.members.remove(user_id)
+        if user_id in chat.force_replies:
+            self._set_force_reply(chat, user_id, None)
         self._touch()
         self._event({"type": "chat", "chat": self._chat_record(chat)})
         if announce:
@@ -237,7 +239,7 @@ class People(Files):
     def chats_of(self, user_id: int) -> list[JSONDict]:
         """The chats a person sees: the private chat with the bot, then the groups they are in
         (upgraded groups only under their new id); each {"id", "type", "title",
-        "last_message"}."""
+        "last_message", "force_reply"} (``force_reply``: see :meth:`force_reply`)."""
         self._person(user_id)
         chats = [self._chats[user_id]]
         chats += [
@@ -254,6 +256,7 @@ class People(Files):
                     "type": chat.type,
                     "title": self.bot_first_name if chat.type == "private" else chat.title,
                     "last_message": copy.deepcopy(visible[-1]) if visible else None,
+                    "force_reply": copy.deepcopy(chat.force_replies.get(user_id)),
                 }
             )
         return out
@@ -294,7 +297,14 @@ class People(Files):
         if entities:
             fields["entities"] = entities
         self._reply_fields(chat, fields, reply_to)
-        return self._deliver(chat, self._new_message(chat, person.user(), fields))
+        return self._says(chat, person, fields)
+
+    def _says(self, chat: _Chat, person: _Person, fields: JSONDict) -> JSONDict:
+        """A person's message: stored, delivered to the bot, and the end of any ForceReply
+        their app showed in that chat (the reply interface closes once they send)."""
+        update = self._deliver(chat, self._new_message(chat, person.user(), fields))
+        self._set_force_reply(chat, person.id, None)
+        return update
 
     def _reply_fields(self, chat: _Chat, fields: JSONDict, reply_to: int | None) -> None:
         """Attach the replied-to message as Telegram does (without its own reply)."""
@@ -348,7 +358,7 @@ class People(Files):
                 contact["last_name"] = surname
             if contact_user_id is not None:
                 contact["user_id"] = contact_user_id
-        return self._deliver(chat, self._new_message(chat, person.user(), {"contact": contact}))
+        return self._says(chat, person, {"contact": contact})
 
     def send_photo(
         self,
@@ -373,7 +383,7 @@ class People(Files):
         if caption:
             fields["caption"] = caption
         self._reply_fields(chat, fields, reply_to)
-        return self._deliver(chat, self._new_message(chat, person.user(), fields))
+        return self._says(chat, person, fields)
 
     def send_document(
         self,
@@ -384,10 +394,12 @@ class People(Files):
         *,
         mime_type: str | None = None,
         caption: str | None = None,
+        reply_to: int | None = None,
     ) -> JSONDict:
-        """A person sends a file (MIME type guessed from the name unless given); returns the
-        Update. The bot can ``getFile`` and download it. (Empty files are let through, though
-        Telegram's apps refuse them, so bots' handling of them can be tested.)"""
+        """A person sends a file (MIME type guessed from the name unless given; ``reply_to``:
+        as a reply to that message); returns the Update. The bot can ``getFile`` and download
+        it. (Empty files are let through, though Telegram's apps refuse them, so bots'
+        handling of them can be tested.)"""
         if caption is not None and len(caption) > MAX_CAPTION_LENGTH:
             raise ValueError(f"a caption has at most {MAX_CAPTION_LENGTH} characters")
         chat, person = self._speaker(user_id, chat_id)
@@ -400,7 +412,8 @@ class People(Files):
         fields: JSONDict = {"document": stored.document()}
         if caption:
             fields["caption"] = caption
-        return self._deliver(chat, self._new_message(chat, person.user(), fields))
+        self._reply_fields(chat, fields, reply_to)
+        return self._says(chat, person, fields)
 
     def press_button(
         self, user_id: int, chat_id: int, message_id: int, callback_data: str, *, check: bool = True
@@ -508,6 +521,25 @@ class People(Files):
         """The ReplyKeyboardMarkup the bot last sent to a chat (None if never sent/removed)."""
         chat = self._chats.get(chat_id)
         return copy.deepcopy(chat.reply_keyboard) if chat else None
+
+    def force_reply(self, chat_id: int, user_id: int) -> JSONDict | None:
+        """The ForceReply a person's app shows in a chat: {"message_id",
+        "input_field_placeholder"?} of the bot's message that asked for a reply, until the
+        person sends their next message there or dismisses it; None when there is none.
+        (The Bot API's Message never carries a ForceReply markup; Telegram's apps keep it.)"""
+        chat = self._chats.get(chat_id)
+        asked = chat.force_replies.get(user_id) if chat else None
+        return copy.deepcopy(asked)
+
+    def dismiss_force_reply(self, user_id: int, chat_id: int) -> bool:
+        """A person closes the reply interface a ForceReply opened (✕ in Telegram's apps);
+        returns whether there was one."""
+        self._person(user_id)
+        chat = self._chats.get(chat_id)
+        if chat is None or user_id not in chat.force_replies:
+            return False
+        self._set_force_reply(chat, user_id, None)
+        return True
 
     def commands(
         self,

@@ -53,18 +53,30 @@ class _Chat:
     migrated_to: int | None = None
     migrated_from: int | None = None
     pinned: int | None = None
+    # ForceReply: whose app shows the reply interface, by user id: {"message_id",
+    # "input_field_placeholder"?}. Telegram keeps this on the people's side: the Bot API's
+    # Message never carries a ForceReply markup.
+    force_replies: dict[int, JSONDict] = field(default_factory=dict)
 
     def state(self) -> JSONDict:
         data = asdict(self)
         data["messages"] = [self.messages[key] for key in sorted(self.messages)]
+        data["force_replies"] = [
+            {"user_id": user_id, **self.force_replies[user_id]}
+            for user_id in sorted(self.force_replies)
+        ]
         return data
 
     @classmethod
     def from_state(cls, data: Mapping[str, Any]) -> _Chat:
         values = dict(data)
         messages = values.pop("messages", [])
+        asked = values.pop("force_replies", [])
         chat = cls(**values)
         chat.messages = {int(message["message_id"]): message for message in messages}
+        for entry in asked:
+            record = dict(entry)
+            chat.force_replies[int(record.pop("user_id"))] = record
         return chat
 
 
