@@ -100,8 +100,8 @@ def build_application(
         db=db,
         identity=identity,
         cases=CaseStore(db),
-        rules=Rulebook(identity, load_estates_config(settings)),
-        notifier=Notifier(identity, settings.locale),
+        rules=(rulebook := Rulebook(identity, load_estates_config(settings))),
+        notifier=Notifier(identity, settings.locale, rulebook),
         sender=sender,
     )
     sender.on_blocked = reactions.on_blocked(services)

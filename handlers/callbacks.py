@@ -82,7 +82,8 @@ async def on_callback(update: Update, context: Context) -> None:
     await query.answer()
     key = "callback.recorded_satisfied" if satisfied else "callback.recorded_unsatisfied"
     if parts[1] == "s":  # the score question is ours: it becomes the record of the answer
-        await edit(query.message, actor.t(key, number=case.number))
+        stars = "⭐" * (score or 0)
+        await edit(query.message, actor.t(key, number=case.number) + f"\n\n» {stars}")
     else:  # "not solved" / "dispute" on the question or the reply: that message stays
         await keep_answered(query)
         await reply(update, context, actor.t(key, number=case.number))

@@ -71,9 +71,16 @@ def card(
     return "\n".join(line for line in lines if line)
 
 
-def review_card(locale: str, case: Case, resident: Person | None = None) -> str:
+def review_card(
+    locale: str,
+    case: Case,
+    resident: Person | None = None,
+    *,
+    assignee: str | None = None,
+    promised: str | None = None,
+) -> str:
     """The card with the handling opinion, when there is one (C-11, C-13)."""
-    text = card(locale, case, resident)
+    text = card(locale, case, resident, assignee=assignee, promised=promised)
     if case.opinion:
         text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
     return text

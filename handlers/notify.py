@@ -10,12 +10,13 @@ own transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
 
 from bot.i18n import has, t
 from handlers import cards
-from handlers.common import person_locale
+from handlers.common import RulesOf, person_locale
 from procedures.cases import Case
 from procedures.complaints import APPROVER_ROLES
 from procedures.decisions import (
@@ -36,12 +37,25 @@ from storage.identity import IdentityStore, Person
 __all__ = ["Notifier"]
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What staff's cards show besides the record: the resident, who took the case, and the
+    time promised (estate time)."""
+
+    resident: Person | None
+    assignee: str | None = None
+    promised: str | None = None
+
+
 class Notifier:
     """Renders tells for the people of one deployment."""
 
-    def __init__(self, identity: IdentityStore, default_locale: str) -> None:
+    def __init__(
+        self, identity: IdentityStore, default_locale: str, rules: RulesOf | None = None
+    ) -> None:
         self.identity = identity
         self.default_locale = default_locale
+        self.rules = rules  # the estates' calendars, to show a promised time in estate time
 
     def locale_of(self, person: Person) -> str:
         """A person's language."""
@@ -67,9 +81,15 @@ class Notifier:
     async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
         """Every tell of a decision as notices, for the case as it is after the step."""
         resident = await self.identity.person(case.resident_id) if case.resident_id else None
+        assignee = await self.identity.person(case.assignee_id) if case.assignee_id else None
+        promised = None
+        if case.promised_at is not None and self.rules is not None:
+            calendar = (await self.rules(case.estate_id)).calendar
+            promised = calendar.local(case.promised_at).strftime("%m-%d %H:%M")
+        seen = Seen(resident, assignee.name if assignee else None, promised)
         notices: list[Notice] = []
         for tell in tells:
-            found = await self._one(case, tell, resident)
+            found = await self._one(case, tell, seen)
             if tell.besides is not None:
                 found = [n for n in found if n.person_id != tell.besides]
             notices += found
@@ -77,7 +97,7 @@ class Notifier:
 
     # --- one tell ----------------------------------------------------------------------------
 
-    def text(self, locale: str, case: Case, tell: Tell, resident: Person | None) -> str:
+    def text(self, locale: str, case: Case, tell: Tell, seen: Seen) -> str:
         """A tell's text in ``locale``, laid out as its style says."""
         params = {name: self._param(locale, value) for name, value in tell.params.items()} | {
             "number": case.number
@@ -87,10 +107,12 @@ class Notifier:
             head += t(locale, "deadline.late")
         if tell.style == Style.WITH_CARD:
             return head + "\n\n" + cards.card(locale, case)
-        if tell.style == Style.CARD:
-            return head + "\n" + cards.card(locale, case, resident)
-        if tell.style == Style.REVIEW:
-            return head + "\n" + cards.review_card(locale, case, resident)
+        if tell.style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
+            draw = cards.card if tell.style == Style.CARD else cards.review_card
+            shown = draw(
+                locale, case, seen.resident, assignee=seen.assignee, promised=seen.promised
+            )
+            return head + "\n" + shown
         return head
 
     def _param(self, locale: str, value: object) -> object:
@@ -109,56 +131,57 @@ class Notifier:
         )
         return built.to_dict() if built is not None else None
 
-    def _to(self, person: Person, case: Case, tell: Tell, resident: Person | None) -> Notice:
+    def _to(self, person: Person, case: Case, tell: Tell, seen: Seen) -> Notice:
         locale = self.locale_of(person)
         return Notice(
             person.tg_user_id,
-            self.text(locale, case, tell, resident),
+            self.text(locale, case, tell, seen),
             self.markup(locale, case, tell),
             person.id,
             tell.photo,
         )
 
-    async def _one(self, case: Case, tell: Tell, resident: Person | None) -> list[Notice]:
+    async def _one(self, case: Case, tell: Tell, seen: Seen) -> list[Notice]:
         audience = tell.to
         if isinstance(audience, Resident):
-            return [self._to(resident, case, tell, resident)] if resident is not None else []
+            resident = seen.resident
+            return [self._to(resident, case, tell, seen)] if resident is not None else []
         if isinstance(audience, Department):
-            return await self._department(case, audience.name, tell, resident)
+            return await self._department(case, audience.name, tell, seen)
         if isinstance(audience, Roles):
             people = await self.people(case.estate_id, audience.roles)
-            return [self._to(p, case, tell, resident) for p in people]
+            return [self._to(p, case, tell, seen) for p in people]
         if isinstance(audience, Approvers):
             people = await self.approvers(case, audience.writer_id)
-            return [self._to(p, case, tell, resident) for p in people]
+            return [self._to(p, case, tell, seen) for p in people]
         assert isinstance(audience, Targets)
-        return await self._targets(case, audience.names, tell, resident)
+        return await self._targets(case, audience.names, tell, seen)
 
     async def _department(
-        self, case: Case, department: str, tell: Tell, resident: Person | None
+        self, case: Case, department: str, tell: Tell, seen: Seen
     ) -> list[Notice]:
         """A department's group (in the deployment's language); without a group, its
         members and the estate's admins privately."""
         chat = await self.identity.department(case.estate_id, department)
         if chat is not None and chat.chat_id is not None:
             locale = self.default_locale
-            text = self.text(locale, case, tell, resident)
+            text = self.text(locale, case, tell, seen)
             return [Notice(chat.chat_id, text, self.markup(locale, case, tell), None, tell.photo)]
         roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}
         people = await self.people(case.estate_id, roles | {Role.ADMIN.value})
-        return [self._to(p, case, tell, resident) for p in people]
+        return [self._to(p, case, tell, seen) for p in people]
 
     async def _targets(
-        self, case: Case, names: Iterable[str], tell: Tell, resident: Person | None
+        self, case: Case, names: Iterable[str], tell: Tell, seen: Seen
     ) -> list[Notice]:
         """Whom a rule names (:func:`procedures.reactions.route`), each chat once."""
         where = route(names, case.department)
         notices: list[Notice] = []
         for department in where.departments:
-            notices += await self._department(case, department, tell, resident)
+            notices += await self._department(case, department, tell, seen)
         if where.roles:
             people = await self.people(case.estate_id, where.roles)
-            notices += [self._to(p, case, tell, resident) for p in people]
+            notices += [self._to(p, case, tell, seen) for p in people]
         once: dict[int, Notice] = {}  # each chat once (one group named twice…)
         for notice in notices:
             once.setdefault(notice.chat_id, notice)

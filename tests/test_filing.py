@@ -85,3 +85,25 @@ async def test_q4_the_department_card_keeps_the_owners_contact_and_says_who_and_
     card = groups["eng"].last_text
     assert "业主：" in card and "****" in card  # the phone, masked
     assert "接单人：郑海" in card and "约定完成：" in card
+
+
+async def test_c11_the_review_card_says_who_handled_it_and_what_was_promised(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-11: customer service's card after the department's feedback, and the approver's,
+    show who took the complaint and the time promised (cards the bot posts, not only those
+    it edits)."""
+    await owner.send("/complain")
+    await owner.tap("噪音")
+    await owner.tap("阳光花园 · 2栋 101")
+    await owner.send("楼上每晚装修噪音")
+    await owner.tap("普通")
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("明天 12:00 前", chat=groups["eng"])
+    await engineer.tap("✅ 已完成", chat=groups["eng"])
+    feedback = groups["cs"].last_text
+    assert "部门已处理" in feedback and "接单人：郑海" in feedback and "约定完成：" in feedback

@@ -226,6 +226,8 @@ async def test_c11_c13_the_reply_is_written_approved_and_sent_the_same_day(
     await owner.tap("⭐⭐⭐⭐")
     assert (await latest_case(world)).status == "closed"
     # The company's answer stays in the owner's chat, marked with what they chose.
+    rated = next(m for m in owner.messages() if "感谢您的评价" in m.get("text", ""))
+    assert rated["text"].endswith("» ⭐⭐⭐⭐")  # the score the owner gave, as they gave it
     answer = next(m for m in owner.messages() if "关于您的投诉" in m.get("text", ""))
     assert "已更换夜班保安" in answer["text"] and answer["text"].endswith("» ✅ 确认")
     assert "reply_markup" not in answer or not answer["reply_markup"]["inline_keyboard"]
