@@ -55,6 +55,7 @@ from handlers.common import (
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
+from procedures.decisions import Decision
 from storage.cases import NewCase
 
 log = logging.getLogger(__name__)
@@ -181,33 +182,52 @@ async def got_description(update: Update, context: Context) -> int:
 
 
 async def got_photo(update: Update, context: Context) -> int:
-    """A photo (or an album's photo): kept with the draft, up to the limit."""
+    """A photo (or an album's photo): kept with the draft, up to the limit. A caption is
+    the description; once there is one, normal or urgent is asked — for an album once, at
+    the photo that carries its caption (the album's other photos join quietly)."""
     actor = await who(update, context)
     message = update.effective_message
     if actor is None or message is None or not message.photo:
         return Step.DESCRIBE
     draft = _draft(context)
     photos: list[str] = draft.setdefault("photos", [])
+    album = message.media_group_id
+    first_of_album = album is not None and draft.get("album") != album
+    if album is not None:
+        draft["album"] = album
     if len(photos) >= MAX_PHOTOS:
         await reply(update, context, actor.t("case.too_many_photos", limit=MAX_PHOTOS))
-    else:
-        photos.append(message.photo[-1].file_id)
-        if message.caption and not draft.get("description"):
-            draft["description"] = clean_description(message.caption)
-        if message.media_group_id is None or len(photos) == 1:
+        return Step.URGENCY if draft.get("description") else Step.DESCRIBE
+    photos.append(message.photo[-1].file_id)
+    captioned = bool(message.caption) and not draft.get("description")
+    if captioned:
+        draft["description"] = clean_description(message.caption or "")
+    if not draft.get("description"):
+        if album is None or first_of_album:
             await reply(update, context, actor.t("case.photo_received", count=len(photos)))
-    if draft.get("description") and not message.media_group_id:
+        return Step.DESCRIBE
+    if album is None:
         return await ask_urgency(update, context, actor)  # the caption is the description
-    return Step.DESCRIBE if not draft.get("description") else Step.URGENCY
+    if captioned or first_of_album:  # asked once per album
+        return await ask_urgency(update, context, actor, album=True)
+    return Step.URGENCY
 
 
-async def ask_urgency(update: Update, context: Context, actor: Actor) -> int:
-    """The description is in (typed, or a photo's caption): normal or urgent?"""
+async def ask_urgency(
+    update: Update, context: Context, actor: Actor, *, album: bool = False
+) -> int:
+    """The description is in (typed, or a photo's caption): normal or urgent? (An album's
+    photos are still arriving when it is asked: they are not counted then.)"""
     draft = _draft(context)
+    question = (
+        actor.t("case.ask_urgency_album")
+        if album
+        else actor.t("case.ask_urgency", photos=len(draft.get("photos", [])))
+    )
     await reply(
         update,
         context,
-        actor.t("case.ask_urgency", photos=len(draft.get("photos", []))),
+        question,
         keyboard(
             [
                 [
@@ -436,6 +456,7 @@ async def on_first_responder(update: Update, context: Context) -> None:
         text = await staff_card(context, actor.locale, case) + "\n\n" + actor.t("case.refer_to")
         await edit(query.message, text, keyboard(rows))
         return
+    decision: Decision | None
     if action == "to" and len(parts) == 4 and parts[3] in {d.value for d in REFERRABLE}:
         decision = requests.refer(case, parts[3], await facts(svc, case))
     elif action == "resolve":
@@ -445,7 +466,7 @@ async def on_first_responder(update: Update, context: Context) -> None:
     else:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
-    after = await steps.apply(svc, case, decision, actor)
+    after = await steps.apply(svc, case, decision, actor) if decision else None
     await answer_step(query, actor, context, case, after, first_responder_keyboard)
 
 
@@ -501,7 +522,7 @@ async def on_department(update: Update, context: Context) -> None:
         decision = requests.take(case, steps.by(actor))
     else:
         decision = requests.done(case, steps.by(actor), await facts(svc, case))
-    after = await steps.apply(svc, case, decision, actor)
+    after = await steps.apply(svc, case, decision, actor) if decision else None
     await answer_step(query, actor, context, case, after, department_keyboard)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from procedures import callbacks, complaints
-from procedures.cases import Action, Case, Kind
+from procedures.cases import Action, Case, Kind, Status
 from procedures.clocks import WORK_CLOCKS, Timer
 from procedures.decisions import (
     Arm,
@@ -76,9 +76,12 @@ def filed(case: Case, facts: Facts) -> Decision:
     return decision
 
 
-def refer(case: Case, department: str, facts: Facts) -> Decision:
+def refer(case: Case, department: str, facts: Facts) -> Decision | None:
     """Q-1, C-9: to the department that handles it; the referral clocks stop, and clocks an
-    estate counts from the referral (Q-4, C-12) start."""
+    estate counts from the referral (Q-4, C-12) start. None when it is with that department
+    already (a second tap, a stale card): nothing is sent twice."""
+    if case.department == department and case.status != Status.NEW:
+        return None
     return Decision(
         action=Action.REFER,
         changes={"department": department},
@@ -115,8 +118,11 @@ def escalate(case: Case, by: By) -> Decision:
     )
 
 
-def take(case: Case, by: By) -> Decision:
-    """A department member takes the case; the resident hears who."""
+def take(case: Case, by: By) -> Decision | None:
+    """A department member takes the case; the resident hears who. None when they have it
+    already (a second tap): the resident is not told twice."""
+    if case.assignee_id == by.id and case.status == Status.IN_PROGRESS:
+        return None
     return Decision(
         action=Action.TAKE,
         changes={"assignee_id": by.id},

@@ -4,7 +4,8 @@ understood or kept, never lost or put in the wrong place (Q-2, C-10)."""
 from __future__ import annotations
 
 from tests.conftest import World
-from tests.support.cases import latest_case
+from tests.support.app import services_of
+from tests.support.cases import PNG, latest_case
 from tests.support.telegram import Group, Harness, Person
 
 
@@ -107,3 +108,21 @@ async def test_c11_the_review_card_says_who_handled_it_and_what_was_promised(
     await engineer.tap("✅ 已完成", chat=groups["eng"])
     feedback = groups["cs"].last_text
     assert "部门已处理" in feedback and "接单人：郑海" in feedback and "约定完成：" in feedback
+
+
+async def test_q2_an_album_with_a_caption_is_asked_normal_or_urgent_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """An album whose first photo carries the description (how Telegram sends one) is asked
+    normal or urgent once, and files with every photo of it."""
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    before = len(owner.texts())
+    await owner.send_album([PNG, PNG], caption="卫生间天花板渗水，见照片")
+    asked = [t for t in owner.texts()[before:] if "紧急吗" in t]
+    assert len(asked) == 1 and "已记录描述和照片" in asked[0]
+    await owner.tap("🚨 紧急")
+    case = await latest_case(world)
+    assert case.urgent and case.description == "卫生间天花板渗水，见照片"
+    assert len(await services_of(world).cases.photos(case.id)) == 2

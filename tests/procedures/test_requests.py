@@ -68,7 +68,11 @@ def test_q1_c9_referring_stops_the_referral_clocks_and_tells_the_department() ->
     referral start; the department gets the card with take/promise; the resident hears
     which department, in their own language."""
     decision = requests.refer(a_case(), "engineering", facts(timedelta(minutes=3)))
-    assert decision.action is Action.REFER and decision.expect_status == Status.NEW
+    assert (
+        decision is not None
+        and decision.action is Action.REFER
+        and decision.expect_status == Status.NEW
+    )
     assert decision.changes == {"department": "engineering"}
     assert decision.stop == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE]
     assert decision.arm == [Arm("referred", FILED + timedelta(minutes=3))]
@@ -91,9 +95,29 @@ def test_v2_escalating_a_complaint_reaches_the_supervisors_and_leadership() -> N
     assert complaint.action is Action.ESCALATE
 
 
+def test_q1_a_second_referral_to_the_same_department_changes_nothing() -> None:
+    """A double tap, or a stale card: one notice, one card, one audit event. Referring on to
+    another department is still a referral."""
+    referred = a_case(status="referred", department="engineering")
+    assert requests.refer(referred, "engineering", facts()) is None
+    assert requests.refer(referred, "security", facts()) is not None
+    taken = a_case(status="in_progress", department="engineering", assignee_id=21)
+    assert requests.refer(taken, "engineering", facts()) is None
+
+
+def test_q4_taking_a_case_one_has_already_taken_changes_nothing() -> None:
+    taken = a_case(status="in_progress", department="engineering", assignee_id=21)
+    assert requests.take(taken, ENGINEER) is None
+    assert requests.take(taken, By(22, "钱工")) is not None  # a reassignment (checked by role)
+
+
 def test_q4_taking_a_case_assigns_it_and_tells_the_resident_who() -> None:
     decision = requests.take(a_case(status="referred", department="engineering"), ENGINEER)
-    assert decision.action is Action.TAKE and decision.changes == {"assignee_id": 21}
+    assert (
+        decision is not None
+        and decision.action is Action.TAKE
+        and decision.changes == {"assignee_id": 21}
+    )
     assert decision.expect_status == "referred"
     [told] = to(decision, Resident())
     assert (told.key, told.params) == ("case.taken", {"name": "郑海"})

@@ -901,6 +901,21 @@ class Person(_ChatView):
         )
         await self.harness.deliver()
 
+    async def send_album(
+        self, contents: list[bytes], *, caption: str | None = None, chat: Group | None = None
+    ) -> None:
+        """Send photos as one album, as Telegram does: one message each, sharing a
+        media_group_id, the caption on the first."""
+        world, chat_id = self.harness.world, self._chat_to_write(chat)
+        self._albums = getattr(self, "_albums", 0) + 1
+        album = f"album-{self.user_id}-{self._albums}"
+        for index, content in enumerate(contents):
+            world.send_photo(
+                self.user_id, chat_id, content, caption=caption if index == 0 else None,
+                media_group_id=album,
+            )  # fmt: skip
+        await self.harness.deliver()
+
     async def reply_to(
         self,
         message_id: int,

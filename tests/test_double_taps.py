@@ -1,0 +1,49 @@
+"""A double tap, or a tap on a stale card, changes nothing the second time: one notice to
+the owner, one card to the department, one audit event — and the presser is told."""
+
+from __future__ import annotations
+
+from tests.conftest import World
+from tests.support.cases import file_request, latest_case
+from tests.support.telegram import Group, Harness, Person
+
+
+async def events(world: World, case_id: int, name: str) -> int:
+    row = await world.db.fetchone(
+        "SELECT COUNT(*) FROM audit WHERE subject = ? AND event = ?", (f"case:{case_id}", name)
+    )
+    return int(row[0]) if row else 0
+
+
+async def test_q1_referring_twice_refers_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    case = await latest_case(world)
+    assistant, cs, eng = bot.person(9001, "周晓梅"), groups["cs"], groups["eng"]
+    card = cs.messages()[-1]["message_id"]
+    for _ in range(2):  # the same button, pressed again on the same card
+        await assistant.tap_data(f"rq:to:{case.id}:engineering", chat=cs, message_id=card)
+    assert await events(world, case.id, "case.refer") == 1
+    assert sum("转交本部门" in t for t in eng.texts()) == 1
+    assert sum("已转交" in t for t in owner.texts()) == 1
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") and "已经有人处理过了" in answer["text"]
+
+
+async def test_q4_taking_twice_takes_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await file_request(owner)
+    case = await latest_case(world)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    card = groups["eng"].messages()[-1]["message_id"]
+    for _ in range(2):
+        await engineer.tap_data(f"rq:take:{case.id}", chat=groups["eng"], message_id=card)
+    assert await events(world, case.id, "case.take") == 1
+    assert sum("接单处理" in t for t in owner.texts()) == 1
+    # a card under the earlier version's data is answered the same way
+    await engineer.tap_data(f"dp:take:{case.id}", chat=groups["eng"], message_id=card)
+    assert await events(world, case.id, "case.take") == 1
