@@ -10,6 +10,7 @@ import html
 import string
 import tomllib
 from functools import cache
+from html.parser import HTMLParser
 from importlib import resources
 from typing import Any
 
@@ -87,3 +88,70 @@ def t_raw(locale: str, key: str, **params: object) -> str:
 def has(key: str) -> bool:
     """Whether the source locale has a text for ``key``."""
     return key in catalogs()[SOURCE_LOCALE]
+
+
+#: Telegram's limits, counted in visible characters (UTF-16 code units, after the HTML is
+#: parsed): a message's text and a media caption.
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+#: What ends a text that had to be cut.
+ELLIPSIS = "…"
+
+
+def visible_length(text: str) -> int:
+    """How long Telegram counts ``text`` (plain, already unescaped): UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(markup: str, limit: int) -> str:
+    """HTML text cut to at most ``limit`` visible characters, as Telegram counts them: never
+    inside a tag or an entity (``&amp;`` is one character), the tags left open closed again,
+    and an ellipsis where it was cut. Text within the limit comes back unchanged."""
+    measure = _Fitter(None)
+    measure.feed(markup)
+    measure.close()
+    if measure.seen <= limit:
+        return markup
+    cutter = _Fitter(limit - visible_length(ELLIPSIS))
+    cutter.feed(markup)
+    cutter.close()
+    closing = "".join(f"</{tag}>" for tag in reversed(cutter.open))
+    return "".join(cutter.out) + ELLIPSIS + closing
+
+
+class _Fitter(HTMLParser):
+    """Counts the visible characters of HTML; with a ``budget``, copies it until the budget
+    is spent, keeping track of the tags left open."""
+
+    def __init__(self, budget: int | None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.budget = budget
+        self.seen = 0
+        self.out: list[str] = []
+        self.open: list[str] = []
+        self.full = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self.full:
+            self.out.append(self.get_starttag_text() or f"<{tag}>")
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.full:
+            self.out.append(f"</{tag}>")
+            if tag in self.open:
+                del self.open[len(self.open) - 1 - self.open[::-1].index(tag)]
+
+    def handle_data(self, data: str) -> None:
+        if self.budget is None:
+            self.seen += visible_length(data)
+            return
+        kept: list[str] = []
+        for char in data:
+            width = visible_length(char)
+            if self.full or self.seen + width > self.budget:
+                self.full = True
+                break
+            self.seen += width
+            kept.append(char)
+        self.out.append(html.escape("".join(kept), quote=False))

@@ -42,6 +42,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
 from storage.db import Database
 from storage.outbox import OutboxMessage, OutboxStore
 
@@ -151,14 +152,16 @@ class OutboxSender:
             if message.blob:
                 sent = await self._send_blob(message, markup)
             elif message.photo:
+                caption = fit(message.text, CAPTION_LIMIT) or None
                 sent = await self.bot.send_photo(
-                    message.chat_id, message.photo, caption=message.text[:1024] or None,
-                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                    message.chat_id, message.photo, caption=caption, parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
                 )  # fmt: skip
             else:
                 sent = await self.bot.send_message(
-                    message.chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
+                    message.chat_id, fit(message.text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )  # fmt: skip
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             await self.store.retry(message.id, f"429 retry after {wait:g}s", self._later(wait))
@@ -187,7 +190,7 @@ class OutboxSender:
         if blob is None:  # cannot happen: the file is written in the message's transaction
             raise BadRequest(f"stored file {message.blob} is missing")
         send = self.bot.send_photo if message.blob_as == "photo" else self.bot.send_document
-        caption = message.text[:1024] or None
+        caption = fit(message.text, CAPTION_LIMIT) or None
 
         async def attempt(what: str | InputFile) -> Any:
             return await send(

@@ -33,7 +33,7 @@ from telegram.error import (
 )
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 
-from bot.i18n import t
+from bot.i18n import MESSAGE_LIMIT, fit, t
 from bot.settings import Settings
 from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import Role, is_estate_admin, locale_for
@@ -210,6 +210,7 @@ async def reply(
     message = update.effective_message
     if message is None:
         return None
+    text = fit(text, MESSAGE_LIMIT)  # a long /case timeline is cut, never refused
     if await OutboxStore(services(context).db).waiting_in(message.chat_id):
         # Something queued earlier for this chat has not gone out yet: keep the order.
         await queue_answer(context, message.chat_id, text, markup)
@@ -268,7 +269,7 @@ async def send(
     """
     try:
         return await context.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            chat_id, fit(text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML, reply_markup=markup
         )
     except ChatMigrated as exc:
         new_id = int(exc.new_chat_id)
@@ -285,7 +286,7 @@ async def edit(query_message: Message | Any, text: str, markup: Markup = None) -
         return
     try:
         await query_message.edit_text(
-            text,
+            fit(text, MESSAGE_LIMIT),
             parse_mode=ParseMode.HTML,
             reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
         )

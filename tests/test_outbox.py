@@ -15,6 +15,7 @@ from storage.clock import ManualClock
 from storage.db import Database
 from storage.outbox import OutboxMessage, OutboxStore, enqueue
 from tests.conftest import TOKEN
+from tests.support.cases import PNG
 from tests.support.telegram import FakeBotApi
 
 RESIDENT = 2001
@@ -120,12 +121,21 @@ async def test_a_resident_who_blocked_the_bot_is_reported_to_staff(
 async def test_a_bad_request_is_not_retried_forever(
     db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
-    await queue(db, RESIDENT, "x" * 5000, "之后的消息")
+    await queue(db, RESIDENT, "<b>没有闭合的标签", "之后的消息")
     await OutboxSender(db, bot).drain()
     assert delivered(api, RESIDENT) == ["之后的消息"]
     row = await db.fetchone("SELECT state, last_error FROM outbox ORDER BY id LIMIT 1")
     assert row is not None and row["state"] == "failed"
-    assert "too long" in row["last_error"].lower()
+    assert "parse entities" in row["last_error"].lower()
+
+
+async def test_a_text_longer_than_telegram_takes_arrives_cut(
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
+) -> None:
+    await queue(db, RESIDENT, "x" * 5000)
+    await OutboxSender(db, bot).drain()
+    [text] = delivered(api, RESIDENT)
+    assert len(text) == 4096 and text.endswith("…")
 
 
 async def test_an_upgraded_group_gets_its_queue(
@@ -156,3 +166,21 @@ async def test_a_crash_between_queueing_and_sending_loses_nothing(
         await fresh.close()
     await OutboxSender(db, bot).drain()
     assert delivered(api, RESIDENT) == ["重启后送达"]
+
+
+async def test_a_long_caption_with_tags_arrives_cut_by_what_people_see(
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
+) -> None:
+    """A 1,100-character caption with tags: Telegram takes 1,024 visible characters; cut
+    by those (never inside a tag or an entity), with the tags closed, it arrives."""
+    text = "<b>进展</b>\n" + "阀门&amp;水管" * 220 + "<i>结尾</i>"  # 1,105 seen
+    sent_by_staff = api.world.send_photo(RESIDENT, RESIDENT, PNG)  # a photo Telegram knows
+    photo = sent_by_staff["message"]["photo"][-1]["file_id"]
+    async with db.write() as conn:
+        await enqueue(conn, RESIDENT, text, photo=photo)
+    assert await OutboxSender(db, bot).drain() == 1
+    [sent] = [m for m in api.messages(RESIDENT) if "caption" in m]
+    caption = str(sent["caption"])
+    assert caption.startswith("进展") and caption.endswith("…")
+    assert len(caption.encode("utf-16-le")) // 2 <= 1024
+    assert {e["type"] for e in sent.get("caption_entities", [])} >= {"bold"}

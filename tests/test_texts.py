@@ -56,3 +56,16 @@ def test_the_check_would_catch_a_missing_key(monkeypatch: pytest.MonkeyPatch) ->
     broken = dict(catalogs()["en"])
     broken.pop("reg.ask_contact")
     assert set(catalogs()[SOURCE_LOCALE]) - set(broken) == {"reg.ask_contact"}
+
+
+def test_fit_cuts_html_by_what_telegram_counts() -> None:
+    """Texts over Telegram's limits are cut by visible characters (UTF-16 units, entities
+    as one), never inside a tag or an entity, their tags closed, an ellipsis at the cut."""
+    from bot.i18n import fit, visible_length
+
+    assert fit("<b>短</b>", 5) == "<b>短</b>"  # within the limit: unchanged
+    assert fit("a&amp;b", 3) == "a&amp;b"  # "&amp;" is one character
+    assert fit("<b>0123456789</b>", 5) == "<b>0123…</b>"
+    assert fit('<a href="https://x">链接文字很长</a>尾', 4) == '<a href="https://x">链接文…</a>'
+    assert fit("<b><i>abcdef</i></b>", 4) == "<b><i>abc…</i></b>"
+    assert visible_length("👍") == 2 and fit("👍👍👍", 5) == "👍👍…"
