@@ -25,13 +25,14 @@ from handlers.common import (
     parse_id,
     person_locale,
     reply,
-    send,
     services,
     who,
 )
 from procedures.identity import REJECT_REASONS, VERIFIERS, Department, can_verify_owners
 from procedures.phone import mask_phone
+from procedures.subjects import Subject
 from storage.identity import Verification
+from storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -83,36 +84,39 @@ async def request_text(context: Context, locale: str, v: Verification) -> str:
 
 
 async def post_verification(context: Context, verification_id: int) -> None:
-    """Send a request to the customer-service group, or to the verifiers when none is bound."""
+    """Queue a request for the customer-service group, or for the verifiers privately when
+    none is bound. It goes through the outbox, so a Telegram error delays the card, never
+    loses it (``/pending`` lists open requests again at any time)."""
     svc = services(context)
     v = await svc.identity.verification(verification_id)
     if v is None:
         return
     locale = svc.settings.locale
     department = await svc.identity.department(v.estate_id, Department.CUSTOMER_SERVICE)
-    text = await request_text(context, locale, v)
+    cards: list[tuple[int, str, str]] = []  # (chat, locale, text)
     if department and department.chat_id:
-        sent = await send(context, department.chat_id, text, decision_keyboard(locale, v.id))
-        if sent is not None:
-            await svc.identity.note_verification_message(v.id, sent.chat_id, sent.message_id)
-            return
-    # No group (or it is unreachable): every verifier and admin of the estate, privately.
-    recipients: dict[int, str] = {}
-    for role in sorted(VERIFIERS):
-        for person in await svc.identity.people_with_role(v.estate_id, role):
-            recipients[person.tg_user_id] = person_locale(person, locale)
-    for admin in svc.settings.admins:
-        recipients.setdefault(admin, locale)
-    for chat_id, their_locale in recipients.items():
-        text = await request_text(context, their_locale, v)
-        await send(
-            context,
-            chat_id,
-            t(their_locale, "verify.no_group") + "\n\n" + text,
-            decision_keyboard(their_locale, v.id),
-        )
-    if not recipients:
+        cards.append((department.chat_id, locale, await request_text(context, locale, v)))
+    else:  # no group: every verifier and admin of the estate, privately
+        recipients: dict[int, str] = {}
+        for role in sorted(VERIFIERS):
+            for person in await svc.identity.people_with_role(v.estate_id, role):
+                recipients[person.tg_user_id] = person_locale(person, locale)
+        for admin in svc.settings.admins:
+            recipients.setdefault(admin, locale)
+        for chat_id, their_locale in recipients.items():
+            text = await request_text(context, their_locale, v)
+            cards.append(
+                (chat_id, their_locale, t(their_locale, "verify.no_group") + "\n\n" + text)
+            )
+    if not cards:
         log.error("verification %s of estate %s has nobody to decide it", v.id, v.estate_id)
+        return
+    subject = Subject("verification", v.id)
+    async with svc.db.write() as conn:
+        for chat_id, their_locale, text in cards:
+            markup = decision_keyboard(their_locale, v.id).to_dict()
+            await enqueue(conn, chat_id, text, markup=markup, subject=subject)
+    await svc.deliver()
 
 
 async def on_decision(update: Update, context: Context) -> None:
@@ -215,7 +219,12 @@ async def tell_applicant(context: Context, v: Verification) -> None:
             unit=unit.label,
             reason=t(locale, f"verify.reason_for_owner.{v.reason}"),
         )
-    await send(context, person.tg_user_id, text)
+    async with svc.db.write() as conn:  # through the outbox: a Telegram error only delays it
+        await enqueue(
+            conn, person.tg_user_id, text, person_id=person.id,
+            subject=Subject("verification", v.id),
+        )  # fmt: skip
+    await svc.deliver()
 
 
 async def pending(update: Update, context: Context) -> None:

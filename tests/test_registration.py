@@ -10,6 +10,7 @@ import pytest
 from storage import audit
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, World
+from tests.support.app import clock_of, services_of
 from tests.support.telegram import Group, Harness, Person
 
 # Demo roster: +86 139 0000 0001 owns 1栋 101 and 2栋 101; 0002 owns 1栋 102.
@@ -99,6 +100,29 @@ async def test_h1_unknown_phone_is_verified_by_customer_service(world: World, bo
     await assistant.tap("✅ 核实通过", chat=group)
     assert "已由 周晓梅 核实通过" in group.last_text
     assert group.buttons() == []
+    assert "客服中心已核实您的身份" in owner.last_text
+    assert await bound_units(world, owner) == ["3栋 602"]
+
+
+async def test_h1_a_server_error_delays_the_verification_card_and_loses_nothing(
+    world: World, bot: Harness
+) -> None:
+    """H-1: a 500 on the card for customer service, then Telegram recovers: the card
+    arrives, the owner is decided, and is told (the decision survives a 500 too)."""
+    group = await cs_group(bot)
+    owner = bot.person(2100, "刘洋", phone=UNKNOWN_PHONE)
+    await owner.send("/start")
+    await owner.share_contact()
+    bot.api.world.inject("sendMessage", "500", times=3)
+    await owner.send("3栋 602")
+    assert "业主身份核实申请" not in group.last_text  # not yet: Telegram failed
+    clock_of(world).advance(minutes=5)  # the outbox's retry falls due
+    await services_of(world).sender.drain()
+    assert "业主身份核实申请" in group.last_text
+    bot.api.world.inject("sendMessage", "500")
+    await bot.person(9001, "周晓梅").tap("✅ 核实通过", chat=group)
+    clock_of(world).advance(minutes=5)
+    await services_of(world).sender.drain()
     assert "客服中心已核实您的身份" in owner.last_text
     assert await bound_units(world, owner) == ["3栋 602"]
 
