@@ -17,6 +17,7 @@ from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
+from bot.updates import PerChatUpdateProcessor
 from handlers import (
     callbacks,
     calls,
@@ -82,6 +83,8 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
+    # Different people's updates at once, each person's in order (bot/updates.py).
+    builder = builder.concurrent_updates(PerChatUpdateProcessor())
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
