@@ -22,6 +22,7 @@ from handlers.common import (
 )
 from handlers.registration import unit_lines
 from handlers.verification import private_only
+from procedures.cases import Status
 from procedures.phone import mask_phone
 
 LANGUAGE_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
@@ -112,6 +113,12 @@ async def hint(update: Update, context: Context) -> None:
     """Anything sent in private outside a flow: never silence, point to what works."""
     actor = await who(update, context)
     if actor is None:
+        return
+    # A resident whose case waits for their callback answer is pointed to that question.
+    waiting = [c for c in await services(context).cases.of_resident(actor.person.id, 5)
+               if c.status == Status.DONE]  # fmt: skip
+    if waiting:
+        await reply(update, context, actor.t("callback.tap_to_answer", number=waiting[0].number))
         return
     key = "hint.registered" if actor.memberships or actor.is_global_admin else "hint.unregistered"
     await reply(update, context, actor.t(key))

@@ -126,3 +126,16 @@ async def test_q2_an_album_with_a_caption_is_asked_normal_or_urgent_once(
     case = await latest_case(world)
     assert case.urgent and case.description == "卫生间天花板渗水，见照片"
     assert len(await services_of(world).cases.photos(case.id)) == 2
+
+
+async def test_b3_text_where_the_callback_is_asked_points_to_the_question(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """B-3: an owner who types instead of tapping the callback's buttons is told which
+    question waits for them, not that they were not understood."""
+    await described(owner)
+    await owner.tap("普通")
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
+    case = await latest_case(world)
+    await owner.send("修好了，谢谢")
+    assert case.number in owner.last_text and "点击那条消息下方的按钮" in owner.last_text
