@@ -42,6 +42,7 @@ from storage.clock import Clock
 from storage.db import Database
 from storage.identity import IdentityStore, Membership, Person
 from storage.outbox import OutboxStore, enqueue
+from storage.outbox import outcome as outbox_outcome
 
 if TYPE_CHECKING:
     from handlers.notify import Notifier
@@ -409,21 +410,45 @@ async def prompt_reply(
 ) -> bool:
     """Ask in the person's private chat for a reply to ``text`` (ForceReply), and remember
     under ``key`` that a reply to that message, for ``case_id``, is awaited (the early
-    handler group takes it, within the hour). False when Telegram would not take the
-    question (the person never opened the private chat, or it is down)."""
-    try:
-        prompt = await context.bot.send_message(
-            actor.person.tg_user_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=ForceReply(input_field_placeholder=placeholder),
-        )
-    except TelegramError:
+    handler group takes it, within the hour; see :func:`awaited_reply`).
+
+    The question goes through the outbox like any notice, so a Telegram error delays it and
+    never loses it; which message it became is read from the outbox when the reply comes.
+    False when Telegram refused it for good (the person never opened the private chat)."""
+    svc = services(context)
+    markup = ForceReply(input_field_placeholder=placeholder).to_dict()
+    async with svc.db.write() as conn:
+        row = await enqueue(
+            conn, actor.person.tg_user_id, text, markup=markup, person_id=actor.person.id,
+            case_id=case_id,
+        )  # fmt: skip
+    await svc.deliver()
+    found = await outbox_outcome(svc.db, row)
+    if found is not None and found[0] in ("blocked", "failed"):
         return False
     assert context.user_data is not None
-    context.user_data[key] = {
-        "case": case_id,
-        "prompt": prompt.message_id,
-        "at": services(context).clock.now().timestamp(),
-    }
+    context.user_data[key] = {"case": case_id, "outbox": row, "at": svc.clock.now().timestamp()}
     return True
+
+
+async def awaited_reply(
+    context: Context, key: str, update: Update, max_age: float
+) -> dict[str, Any] | None:
+    """The question this private message answers (the one :func:`prompt_reply` remembered
+    under ``key``), if it is a reply to that question within ``max_age`` seconds; an
+    expired question is forgotten."""
+    waiting = (context.user_data or {}).get(key)
+    message = update.effective_message
+    if not isinstance(waiting, dict) or message is None or not message.text:
+        return None
+    if services(context).clock.now().timestamp() - float(waiting.get("at", 0)) > max_age:
+        assert context.user_data is not None
+        context.user_data.pop(key, None)
+        return None
+    replied = message.reply_to_message.message_id if message.reply_to_message else None
+    if replied is None:
+        return None
+    if "prompt" in waiting:  # asked before questions went through the outbox
+        return waiting if replied == waiting["prompt"] else None
+    found = await outbox_outcome(services(context).db, int(waiting.get("outbox", 0)))
+    return waiting if found is not None and found[1] == replied else None

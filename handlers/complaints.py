@@ -11,8 +11,6 @@ Button data: ``cp:sev:<case>:<severity>``, ``cp:inv:<case>:<reason>``,
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
@@ -26,6 +24,7 @@ from handlers.cards import (
 from handlers.common import (
     AnyHandler,
     Context,
+    awaited_reply,
     button,
     edit,
     flush_persistence,
@@ -216,21 +215,6 @@ async def on_review(update: Update, context: Context) -> None:
     await svc.deliver()
 
 
-def awaited(context: Context, key: str, update: Update) -> dict[str, Any] | None:
-    """The prompt this private message answers (``opinion_case`` or ``comment_case``), if
-    it is a reply to that prompt within the hour; an expired prompt is forgotten."""
-    waiting = (context.user_data or {}).get(key)
-    message = update.effective_message
-    if not isinstance(waiting, dict) or message is None or not message.text:
-        return None
-    if services(context).clock.now().timestamp() - float(waiting.get("at", 0)) > OPINION_SECONDS:
-        assert context.user_data is not None
-        context.user_data.pop(key, None)
-        return None
-    replied = message.reply_to_message.message_id if message.reply_to_message else None
-    return waiting if replied == waiting.get("prompt") else None
-
-
 async def opinion_text(update: Update, context: Context) -> None:
     """The supervisor's next private message after ``cp:op`` is the handling opinion
     (C-11); a resident's reply to "anything more?" is their comment (B-3).
@@ -238,10 +222,11 @@ async def opinion_text(update: Update, context: Context) -> None:
     Runs in an early handler group: it acts only when an answer is awaited, and then stops
     the update from reaching the other handlers.
     """
-    if await callbacks.resident_comment(update, context, awaited(context, "comment_case", update)):
+    comment = await awaited_reply(context, "comment_case", update, OPINION_SECONDS)
+    if await callbacks.resident_comment(update, context, comment):
         await flush_persistence(update, context)
         raise ApplicationHandlerStop
-    waiting = awaited(context, "opinion_case", update)
+    waiting = await awaited_reply(context, "opinion_case", update, OPINION_SECONDS)
     message = update.effective_message
     if waiting is None or message is None:
         return  # not an answer to a prompt: the message goes its usual way

@@ -216,3 +216,12 @@ class OutboxStore:
             "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
             (state, error[:500], message_id),
         )
+
+
+async def outcome(db: Database, outbox_id: int) -> tuple[str, int | None] | None:
+    """A queued message's state (pending, sent, blocked, failed) and, once sent, Telegram's
+    id for it (a reply to that message answers it); None for no such row."""
+    row = await db.fetchone("SELECT state, message_id FROM outbox WHERE id = ?", (outbox_id,))
+    if row is None:
+        return None
+    return str(row["state"]), int(row["message_id"]) if row["message_id"] is not None else None

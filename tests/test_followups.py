@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ADMIN_ID, World
-from tests.support.app import services_of, sweeper_of
+from tests.support.app import clock_of, services_of, sweeper_of
 from tests.support.cases import file_complaint, file_request, latest_case, open_rules
 from tests.support.telegram import Group, Harness, Person
 
@@ -375,6 +375,25 @@ async def test_c11_the_write_button_is_stale_once_the_opinion_waits_for_approval
     assert "✍️ 写处理意见" not in cs.buttons()
     approvals = [m for m in manager.messages() if "请审批" in m.get("text", "")]
     assert len(approvals) == 1
+
+
+async def test_c11_the_question_for_the_opinion_survives_a_server_error(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """C-11: the ForceReply question goes through the outbox: a 500 delays it; when it
+    arrives, a reply to it is the opinion."""
+    await complaint_handled_by_engineering(bot, cs, owner)
+    supervisor = bot.person(9002, "吴建国")
+    bot.api.world.inject("sendMessage", "500")
+    await supervisor.tap("✍️ 写处理意见", chat=cs)
+    asked = [m for m in bot.api.messages(9002) if "请直接发送投诉" in str(m.get("text"))]
+    assert asked == []  # not yet: Telegram failed
+    clock_of(world).advance(minutes=5)
+    await services_of(world).sender.drain()
+    assert "请直接发送投诉" in supervisor.last_text
+    await answer_prompt(supervisor, "已调换夜班保安并当面致歉。")
+    assert "已送经理审批" in supervisor.last_text
+    assert (await latest_case(world)).opinion == "已调换夜班保安并当面致歉。"
 
 
 async def test_c11_an_unrelated_message_is_not_taken_as_the_opinion(
