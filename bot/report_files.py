@@ -8,23 +8,18 @@ the text, in the reader's language.
 * :func:`weekly_workbook`: an ``.xlsx`` to keep and filter — the figures, the rates per
   rule, the counts, the overdue list and every case of the week.
 
-Chinese labels need a CJK font. :func:`cjk_font` finds one (``WUYE_CHART_FONT``, the usual
-Debian, macOS and Windows paths, then fontconfig); without one the chart is drawn in
-English rather than as empty boxes, and the log says which package to install.
+Chinese labels need a CJK font. :func:`storage.fonts.cjk_font` finds one (``WUYE_CHART_FONT``,
+the usual Debian, macOS and Windows paths, then fontconfig); without one the chart is drawn
+in English rather than as empty boxes, and the log says which package to install.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import io
-import logging
-import shutil
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -35,21 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 from bot.i18n import has, t
 from procedures.deadlines import EstateRules
 from procedures.reports import UNCLASSIFIED, CaseFacts, WeeklySummary, WeekSlot
-
-log = logging.getLogger(__name__)
-
-#: Where CJK fonts usually are (Debian's fonts-wqy-microhei first: small and complete).
-FONT_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "/System/Library/Fonts/STHeiti Medium.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-)
+from storage.fonts import cjk_font
 
 WIDTH = 1080
 MARGIN = 40
@@ -64,32 +45,6 @@ GREEN = (46, 160, 67)
 AMBER = (230, 160, 0)
 RED = (214, 57, 57)
 BLUE = (47, 111, 196)
-
-
-@functools.cache
-def cjk_font(configured: str | None = None) -> str | None:
-    """The path of a font with Chinese glyphs, or None when this machine has none."""
-    candidates = [configured] if configured else []
-    candidates += list(FONT_PATHS)
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    if shutil.which("fc-list"):
-        try:
-            listed = subprocess.run(
-                ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            listed = ""
-        for line in sorted(listed.splitlines()):
-            path = line.split(":", 1)[0].strip()
-            if path and Path(path).is_file():
-                return path
-    log.warning(
-        "no CJK font found: weekly charts are drawn in English; install fonts-wqy-microhei "
-        "(Debian) or set WUYE_CHART_FONT to a .ttf/.ttc with Chinese glyphs"
-    )
-    return None
 
 
 def _font(path: str | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

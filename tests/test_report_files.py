@@ -17,6 +17,7 @@ from bot.outbox import OutboxSender
 from bot.reports import send_due_weekly
 from procedures.deadlines import load_estate
 from procedures.reports import CallbackRate, RuleRate, WeeklySummary, WeekSlot
+from storage import fonts
 from storage.cases import Case
 from storage.identity import IdentityStore
 from tests.conftest import World
@@ -204,8 +205,8 @@ def test_without_a_cjk_font_the_chart_is_drawn_in_english(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     files.cjk_font.cache_clear()
-    monkeypatch.setattr(files, "FONT_PATHS", ())
-    monkeypatch.setattr("bot.report_files.shutil.which", lambda name: None)
+    monkeypatch.setattr(fonts, "FONT_PATHS", ())
+    monkeypatch.setattr("storage.fonts.shutil.which", lambda name: None)
     try:
         rules = load_estate("阳光花园")
         summary = summary_with([RuleRate("Q-1", 1, 0)], CallbackRate())
