@@ -308,18 +308,26 @@ async def seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def check_audit(settings: Settings, args: argparse.Namespace) -> int:
-    """Verify the audit trail; non-zero exit when it was tampered with."""
+    """Verify the audit trail and every stored evidence file against its hash; non-zero
+    exit when either was tampered with."""
+    from storage.evidence import EvidenceStore, verify_files
+
     db, _ = await _open(settings)
     try:
         report = await audit.verify(db)
+        files = await verify_files(db, EvidenceStore(settings.data_dir))
     finally:
         await db.close()
+    for sha, role, problem in files.problems:
+        print(f"Evidence file {problem.upper()}: {role} {sha}", file=sys.stderr)
     if report.ok:
         print(f"Audit trail intact: {report.events} events.")
         # Keeping this line elsewhere (a ticket, a printout) also proves later that no
         # event was cut from the end or the chain rewritten wholesale.
         print(f"Head: event #{report.events} {report.head}")
-        return 0
+        if files.ok:
+            print(f"Evidence files intact: {files.files} files.")
+        return 0 if files.ok else 1
     print(
         f"Audit trail BROKEN at event #{report.broken_at}: {report.problem}. "
         f"Events before it are intact.",

@@ -189,8 +189,8 @@ def test_bars_are_as_long_as_the_rates_and_coloured_by_them() -> None:
 
 def test_chinese_labels_are_drawn_with_a_cjk_font() -> None:
     """The chart's font has real glyphs for Chinese (distinct shapes, not empty boxes)."""
-    files.cjk_font.cache_clear()
-    path = files.cjk_font()
+    fonts.cjk_font.cache_clear()
+    path = fonts.cjk_font()
     assert path is not None, "install fonts-wqy-microhei (make test does)"
     font = ImageFont.truetype(path, 40)
     shapes = set()
@@ -204,7 +204,7 @@ def test_chinese_labels_are_drawn_with_a_cjk_font() -> None:
 def test_without_a_cjk_font_the_chart_is_drawn_in_english(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    files.cjk_font.cache_clear()
+    fonts.cjk_font.cache_clear()
     monkeypatch.setattr(fonts, "FONT_PATHS", ())
     monkeypatch.setattr("storage.fonts.shutil.which", lambda name: None)
     try:
@@ -214,7 +214,7 @@ def test_without_a_cjk_font_the_chart_is_drawn_in_english(
         assert Image.open(io.BytesIO(data)).width == files.WIDTH
         assert "fonts-wqy-microhei" in caplog.text
     finally:
-        files.cjk_font.cache_clear()
+        fonts.cjk_font.cache_clear()
 
 
 def test_names_with_html_characters_are_written_plainly() -> None:
