@@ -1,4 +1,5 @@
-"""The deadline benchmark still runs: small numbers, JSON out, every timer fired once."""
+"""The benchmarks still run: small numbers, JSON out; the deadline one fires every timer once,
+the evidence one strips the GPS it times."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "deadlines.py"
+EVIDENCE = ROOT / "bench" / "evidence.py"
 
 
 def test_deadline_benchmark_runs_and_fires_each_timer_once() -> None:
@@ -50,3 +52,18 @@ def test_deadline_benchmark_runs_and_fires_each_timer_once() -> None:
     assert once["fired"] == once["outbox_breaches"] == once["expected"] == 50
     assert once["outbox"] == 50 + once["warned"]
     assert report["end"]["open_timers"] == 2000 - 50
+
+
+def test_evidence_benchmark_runs_and_reports_each_stage() -> None:
+    command = [sys.executable, str(EVIDENCE), "--runs", "3", "--size", "800x600", "--json"]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["photo"]["display"] == [800, 600] and report["runs"] == 3
+    for stage in ("prepare", "inspect", "sha256", "keep"):
+        row = report[stage]
+        assert 0 <= row["median_ms"] <= row["p95_ms"] <= row["max_ms"], stage
+    assert report["keep"]["ticks"] > 0 and report["keep"]["loop_lateness_max_ms"] >= 0
+    assert report["goal_ms"] == 150 and isinstance(report["goal_met"], bool)
