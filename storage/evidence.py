@@ -2,7 +2,7 @@
 what they are evidence of in the database (migration 0012), all checked by ``check-audit``.
 
 **Files.** :class:`EvidenceStore` keeps an original exactly as received, byte for byte,
-at ``<data_dir>/evidence/ab/cd/<sha256>`` (the first two byte pairs of its hash as
+at ``<data_dir>/evidence/ab/cd/<sha256>`` (its hash's first two bytes, in hex, as
 folders), and a display copy under its own hash next to it, ``…/<sha256>.jpg``. A file is
 written to a temporary name, flushed to disk and linked into place in one step, so a crash
 leaves a whole file or none; a file already there is never overwritten (the same bytes are
@@ -25,24 +25,25 @@ Telegram ids of photos filed before evidence was kept.
 the sender, so the same original attached to two records has two display copies, each
 stored under its own hash; ``read_display`` takes the copy's hash.
 
-**The order of a photo's arrival** (the handler's glue, in its own unit of work):
+**The order of a photo's arrival** (for the handler's glue):
 
 1. :func:`receive` (or :func:`keep` when the record's number is known): checked,
    hashed and written in a worker thread, its facts registered; a refusal (a
    :class:`~storage.evidence_images.Refused` with its reason code) changes nothing;
-2. the step's transaction :func:`link`\\ s the original to the subject and appends an
-   ``evidence.attached`` audit event naming its SHA-256 (and the display copy's);
+2. the step's own transaction calls :func:`link`, which attaches the original to the
+   subject and appends an ``evidence.attached`` audit event naming its SHA-256 (and the
+   display copy's, when there is one already);
 3. :func:`render` makes the display copy once the record's number exists (a new case's
-   number comes from the filing transaction), and :func:`set_display` links it.
+   number comes from the filing transaction), and :func:`set_display` links it, with an
+   ``evidence.displayed`` event naming both hashes.
 
 A file written whose transaction then fails is an orphan: harmless (content-addressed, it
 is reused if the same bytes come again), never a link to a missing file.
 
 **The audit trail** names only hashes and facts: nothing personal (the watermark's lines
 hold the sender's name, so they are never put in an event; see ``audit.PERSONAL_KEYS``).
-:func:`verify_files` re-hashes every stored file and finds every hash an
-``evidence.attached`` event names, so an edited, replaced or deleted photo is reported even
-when its row was deleted too.
+:func:`verify_files` re-hashes every stored file and looks up every hash these events
+name, so an edited, replaced or deleted photo is reported even when its row went too.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from storage.fonts import cjk_font
 
 __all__ = [
     "ATTACHED",
+    "DISPLAYED",
     "Checked",
     "EvidenceStore",
     "FileState",
@@ -94,6 +96,8 @@ __all__ = [
 
 #: The audit event of a photo attached to a subject (its data: hashes and facts).
 ATTACHED: Final = "evidence.attached"
+#: The audit event of a display copy set on a link later (its data: both hashes).
+DISPLAYED: Final = "evidence.displayed"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -295,7 +299,8 @@ async def render(
     font_path: str | None = None,
 ) -> Shown:
     """Make and keep a display copy of a stored original (worker thread) and register it:
-    for a photo received before its record had a number."""
+    for a photo received before its record had a number (FileNotFoundError when the
+    original is not stored)."""
     _valid(sha)
 
     def work() -> tuple[Checked, Shown]:
@@ -409,14 +414,35 @@ async def link(
     return replace(attached, new=new)
 
 
-async def set_display(conn: aiosqlite.Connection, link_id: int, display_sha256: str) -> bool:
-    """Give a link its display copy (registered by :func:`render`), once; False when it
-    has one already."""
+async def set_display(
+    conn: aiosqlite.Connection,
+    link_id: int,
+    display_sha256: str,
+    *,
+    actor: str,
+    actor_id: int | None = None,
+    estate_id: int | None = None,
+) -> bool:
+    """Give a link its display copy (registered by :func:`render`) inside the caller's
+    transaction, once, with an ``evidence.displayed`` audit event; False when it has one
+    already."""
     cur = await conn.execute(
         "UPDATE evidence_links SET display_sha256 = ? WHERE id = ? AND display_sha256 IS NULL",
         (_valid(display_sha256), link_id),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    [linked] = await _links(conn, "l.id = ?", (link_id,))
+    await audit.append(
+        conn,
+        event=DISPLAYED,
+        subject=str(linked.subject),
+        actor=actor,
+        actor_id=actor_id,
+        estate_id=estate_id,
+        data={"sha256": linked.sha256, "display_sha256": display_sha256},
+    )
+    return True
 
 
 async def links(db: Database, subject: Subject) -> list[Link]:
@@ -483,12 +509,13 @@ class FilesReport:
 
 async def verify_files(db: Database, store: EvidenceStore) -> FilesReport:
     """Re-hash every registered file (in a worker thread), and check that every hash an
-    ``evidence.attached`` event names is still registered (a row deleted with its file)."""
+    ``evidence.attached`` or ``evidence.displayed`` event names is still registered (a row
+    deleted with its file)."""
     rows = await db.fetchall("SELECT sha256, role FROM evidence ORDER BY rowid")
     registered = {r["sha256"] for r in rows}
     named: list[tuple[str, str]] = []
     for event in await db.fetchall(
-        "SELECT data FROM audit WHERE event = ? ORDER BY id", (ATTACHED,)
+        "SELECT data FROM audit WHERE event IN (?, ?) ORDER BY id", (ATTACHED, DISPLAYED)
     ):
         data = json.loads(event["data"])
         for key, role in (("sha256", "original"), ("display_sha256", "display")):

@@ -232,10 +232,15 @@ async def test_a_display_copy_made_once_the_record_has_its_number(
     shown = await evidence.render(store, db, received.sha256, label_lines=LABEL)
     assert (shown.width, shown.height) == (800, 400)
     async with db.write() as conn:
-        assert await evidence.set_display(conn, attached.id, shown.sha256)
-        assert not await evidence.set_display(conn, attached.id, shown.sha256)
+        assert await evidence.set_display(conn, attached.id, shown.sha256, actor="system")
+        assert not await evidence.set_display(conn, attached.id, shown.sha256, actor="system")
     [linked] = await evidence.links(db, case(case_id))
     assert linked.display_sha256 == shown.sha256
+    events = [e for e in await audit.trail(db, f"case:{case_id}") if e["event"] != "case.filed"]
+    assert [(e["event"], e["data"].get("display_sha256")) for e in events] == [
+        ("evidence.attached", None),
+        ("evidence.displayed", shown.sha256),
+    ]
     assert Image.open(io.BytesIO(store.read_display(shown.sha256))).format == "JPEG"
 
 
@@ -259,7 +264,7 @@ async def test_facts_and_links_are_records(db: Database, store: EvidenceStore) -
     row = await db.fetchone("SELECT file_id FROM evidence WHERE sha256 = ?", (kept.display.sha256,))
     assert row is not None and row["file_id"] == "AgAD-first"
     async with db.write() as conn:
-        assert await evidence.set_display(conn, attached.id, kept.display.sha256)
+        assert await evidence.set_display(conn, attached.id, kept.display.sha256, actor="x")
         with pytest.raises(sqlite3.IntegrityError):
             await conn.execute("UPDATE evidence_links SET display_sha256 = NULL")
     with pytest.raises(sqlite3.IntegrityError):  # a link names a registered file
