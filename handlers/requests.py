@@ -87,7 +87,9 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
     if not units:
         await reply(update, context, actor.t("case.residents_only"))
         return ConversationHandler.END
-    context.user_data["case"] = {"kind": kind.value, "photos": []}
+    # The draft's key makes filing it idempotent (a second press files nothing twice).
+    key = f"{actor.person.id}:{update.update_id}"
+    context.user_data["case"] = {"kind": kind.value, "photos": [], "key": key}
     svc = services(context)
     offered: list[str] = []  # the categories of the resident's estates, in their order
     for estate_id in dict.fromkeys(u.estate_id for u in units):
@@ -260,10 +262,13 @@ async def got_urgency(update: Update, context: Context) -> int:
         await edit(query.message, actor.t("common.stale_button"))
         return ConversationHandler.END
     urgent = (query.data or "").endswith(":1")
+    # Save first, then edit the person's message: had the edit come first, a crash between
+    # the two would lose the case and leave no button to press again.
+    ended = await file_draft(context, actor, draft, urgent)
     await edit(
         query.message, actor.t("case.urgency_chosen_1" if urgent else "case.urgency_chosen_0")
     )
-    return await file_draft(context, actor, draft, urgent)
+    return ended
 
 
 #: Words a resident may type instead of tapping "normal" or "urgent" (any locale).
@@ -307,6 +312,7 @@ async def file_draft(context: Context, actor: Actor, draft: dict[str, Any], urge
             urgent=urgent,
             photos=[(f, None) for f in draft.get("photos", [])],
             created_by=actor.person.id,
+            draft_key=draft.get("key"),
         ),
         requests.filed,
         actor,

@@ -110,6 +110,7 @@ class NewCase:
     photos: Sequence[tuple[str, str | None]] = ()  # (Telegram file_id, SHA-256 or None)
     created_by: int | None = None
     unit_label: str | None = None
+    draft_key: str | None = None  # the person's draft it was filed from (filed once)
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
@@ -290,6 +291,10 @@ class CaseStore:
         now = self.db.now()
         day = local_day.date()
         async with self.db.write() as conn:
+            if new.draft_key is not None:  # filed already from this draft: that case, once
+                filed = await _one(conn, "SELECT * FROM cases WHERE draft_key = ?", [new.draft_key])
+                if filed is not None:
+                    return _case(filed)
             prefix = case_number(new.kind, day, 0).split("-")[0]
             # One sequence per kind and day for the whole deployment (counter row estate 0):
             # a number names one case everywhere, whichever estate it belongs to.
@@ -308,8 +313,8 @@ class CaseStore:
             cur = await conn.execute(
                 "INSERT INTO cases(number, estate_id, kind, category, unit_id, resident_id,"
                 " caller_name, caller_phone, channel, description, urgent, status, department,"
-                " accepted_at, created_by, created_at, updated_at, unit_label)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?)",
+                " accepted_at, created_by, created_at, updated_at, unit_label, draft_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?)",
                 (
                     number,
                     new.estate_id,
@@ -328,6 +333,7 @@ class CaseStore:
                     iso(now),
                     iso(now),
                     new.unit_label,
+                    new.draft_key,
                 ),
             )
             case_id = int(cur.lastrowid or 0)

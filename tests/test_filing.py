@@ -3,6 +3,11 @@ understood or kept, never lost or put in the wrong place (Q-2, C-10)."""
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
+import pytest
+
 from tests.conftest import World
 from tests.support.app import services_of
 from tests.support.cases import PNG, latest_case
@@ -139,3 +144,49 @@ async def test_b3_text_where_the_callback_is_asked_points_to_the_question(
     case = await latest_case(world)
     await owner.send("修好了，谢谢")
     assert case.number in owner.last_text and "点击那条消息下方的按钮" in owner.last_text
+
+
+async def test_q2_a_crash_while_filing_leaves_the_buttons_to_press_again(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Save first, then edit: had the bot died while filing, the urgency question keeps its
+    buttons (they were not edited away first), and pressing again files the case once."""
+    from handlers import steps
+
+    await described(owner)
+    real_file = steps.file
+
+    async def dies(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(steps, "file", real_file)  # the next try runs as normal
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(steps, "file", dies)
+    question = next(m for m in reversed(owner.messages()) if "紧急吗" in m.get("text", ""))
+    with contextlib.suppress(RuntimeError):
+        await owner.tap("普通")
+    still = next(m for m in owner.messages() if m["message_id"] == question["message_id"])
+    assert still.get("reply_markup"), "the buttons are still there to press"
+    await owner.tap("普通")
+    rows = await world.db.fetchall("SELECT number FROM cases")
+    assert len(rows) == 1 and rows[0]["number"] in owner.last_text
+
+
+async def test_q2_a_draft_is_filed_once(world: World, bot: Harness, owner: Person) -> None:
+    """The draft's key: filing it again (a press after a crash) finds the case filed."""
+    from procedures.cases import Kind
+    from procedures.decisions import Decision
+    from storage.cases import NewCase
+
+    svc = services_of(world)
+    estate = await svc.identity.estate_by_name("阳光花园")
+    assert estate is not None
+    new = NewCase(estate.id, Kind.REQUEST, "repairs", "漏水", draft_key="8001:42")
+    first = await svc.cases.file(new, svc.clock.now(), lambda c: Decision(), actor="test")
+    again = await svc.cases.file(new, svc.clock.now(), lambda c: Decision(), actor="test")
+    assert again.id == first.id and again.number == first.number
+    rows = await world.db.fetchall("SELECT id FROM cases")
+    assert len(rows) == 1
