@@ -81,6 +81,7 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     # Different people's updates at once, each person's in order (bot/updates.py).
@@ -88,8 +89,11 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        # Telegram's limits (30 msg/s, 20/min per group), with retries on 429.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # The outbox paces itself to Telegram's limits (bot.pacing); the limiter is the net
+        # under what still bursts. No retries: while it waits out one chat's 429 it holds
+        # every request of every chat. A 429 is the caller's: the outbox retries that chat's
+        # message when Telegram says, a direct answer goes to the outbox.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
     builder = builder.persistence(SQLitePersistence(db))
     app = builder.build()
     app.bot_data["settings"] = settings
@@ -111,6 +115,7 @@ def build_application(
     sweeper = Sweeper(db, reactions.reactor(services))
     sweeper.on_fired = sender.poke
     app.bot_data["sweeper"] = sweeper
+    app.bot_data["outbox"] = sender
     app.bot_data["services"] = services
     register(app)
     return app
@@ -146,18 +151,21 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
 
 
 async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    """Register the command menus once the bot is connected."""
+    """Start the outbox sender and the jobs; register the command menus."""
     settings: Settings = app.bot_data["settings"]
-    services: Services = app.bot_data["services"]
+    # The outbox sender is a long-lived task of its own, woken when something is queued
+    # (poke), when a chat's turn comes and every second; never a job, so a long drain (a
+    # group's minute, a slow Telegram) cannot make the sweeper's ticks be skipped, nor a long
+    # sweep the sender's. It stops in post_stop, after the sends under way are marked.
+    outbox: OutboxSender = app.bot_data["outbox"]
+    outbox.start()
     if app.job_queue is not None:
-        # The clock that wakes the outbox and the sweeper; their state lives in the database.
-        app.job_queue.run_repeating(drain_outbox, interval=OUTBOX_EVERY, first=0, name="outbox")
+        # The clock that wakes the sweeper; the deadlines' state lives in the database.
         app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")
         app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
         app.job_queue.run_repeating(
             calendar_job, interval=CALENDAR_EVERY, first=10, name="calendar"
         )
-    del services
     try:
         await set_commands(app)
     except Exception as exc:  # a menu is a nicety; never block start-up on it
@@ -179,28 +187,34 @@ async def set_commands(app: Application[Any, Context, Any, Any, Any, Any]) -> No
         )
 
 
-#: Seconds between two outbox passes and two deadline sweeps.
-OUTBOX_EVERY = 1.0
+#: Seconds between two deadline sweeps.
 SWEEP_EVERY = 2.0
 
 
-async def drain_outbox(context: Context) -> None:
-    """Job: send what is due (retries after 429, 5xx and timeouts included)."""
-    services: Services = context.application.bot_data["services"]
-    await services.sender.drain()
-
-
 async def sweep(context: Context) -> None:
-    """Job: warn about and fire due deadlines, then send what they queued."""
+    """Job: warn about and fire due deadlines. What they queue is the outbox sender's (the
+    sweeper pokes it); the sweep never waits for Telegram."""
     services: Services = context.application.bot_data["services"]
     sweeper: Sweeper = context.application.bot_data["sweeper"]
-    if await sweeper.sweep():
-        await services.sender.drain()
+    await sweeper.sweep()
     beat(heartbeat_path(services.settings))  # `python -m bot health` reads it
 
 
+async def post_stop(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """Stop the outbox sender (before PTB shuts the bot's connection down)."""
+    await stop_sender(app)
+
+
+async def stop_sender(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """Stop the outbox sender's task; the sends under way end and are marked first."""
+    outbox = app.bot_data.get("outbox")
+    if isinstance(outbox, OutboxSender):
+        await outbox.stop()
+
+
 async def post_shutdown(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    """Close what ``python -m bot run`` opened."""
+    """Close what ``python -m bot run`` opened (the sender too, had post_stop not run)."""
+    await stop_sender(app)
     owned = app.bot_data.get("owned_db")
     if isinstance(owned, Database):
         await owned.close()

@@ -7,6 +7,10 @@
   a case, queues a note to the estate's customer-service group in the same transaction, so
   staff phone the resident instead; 403 from a group, or a 400, is ``failed`` and logged.
 * A group upgraded to a supergroup is followed, and its queue with it.
+* Paced to Telegram's limits (``bot.pacing``): at most 30 messages in any second overall,
+  one private chat's messages at least a second apart, at most 20 a minute to one group.
+  Each chat is a queue of its own: a chat that must wait (its pace, a 429, a backoff, a
+  slow request) holds back only itself.
 
 The one window no bot can close: Telegram delivered a message but the confirmation was
 lost (a timeout after delivery). That message is sent again: at least once, never lost.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -43,15 +48,21 @@ from telegram.error import (
 )
 
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
+from bot.pacing import MonotonicClock, PaceClock, Pacer
 from storage.db import Database
-from storage.outbox import OutboxMessage, OutboxStore
+from storage.outbox import Blob, OutboxMessage, OutboxStore
 
 log = logging.getLogger(__name__)
 
 #: Longest wait between two tries of a message that keeps failing with 5xx or timeouts.
 MAX_BACKOFF = 300.0
-#: How many due messages one pass hands out.
+#: At most this many sends begin at once (the overall limit allows 30 a second anyway).
 BATCH = 50
+#: Longest a direct answer waits for its turn (:meth:`OutboxSender.turn`): the overall
+#: second, when 30 messages just went.
+ANSWER_WAIT = 1.5
+#: Seconds a chat rests after its send broke on something other than Telegram's answer.
+REST = 5.0
 
 #: Called in the transaction that marks a message ``blocked`` (see :class:`OutboxSender`).
 BlockedHook = Callable[[aiosqlite.Connection, OutboxMessage], Awaitable[None]]
@@ -93,8 +104,24 @@ def reply_markup(data: dict[str, Any] | None, bot: Bot) -> ReplyMarkup | None:
     return ReplyKeyboardRemove(selective=data.get("selective"))
 
 
+def pace_clock() -> PaceClock:
+    """The clock pacing runs on: real elapsed time. (The tests' conftest swaps in a
+    :class:`~bot.pacing.SteppingClock`, so waiting a group's minute costs them nothing.)"""
+    return MonotonicClock()
+
+
 class OutboxSender:
-    """Sends what the outbox holds; one pass at a time (a lock keeps two from racing)."""
+    """Sends what the outbox holds: one queue per chat, paced to Telegram's limits.
+
+    One dispatcher runs at a time: :meth:`run` (the bot's long-lived task, see :meth:`start`)
+    or, where no such task runs (tests, one-off commands), :meth:`drain`. It asks the store
+    for the oldest due message of each chat whose turn it is (:class:`~bot.pacing.Pacer`),
+    at most as many as the overall limit lets begin now, and sends each in a task of its
+    own, so a slow request to one chat delays nobody else. A chat that must wait — its pace,
+    a 429's ``retry_after``, a 5xx backoff (both stored as the row's next attempt, by the
+    application's clock), a send still under way — is simply left out of the next question;
+    the others keep going.
+    """
 
     def __init__(
         self,
@@ -102,6 +129,7 @@ class OutboxSender:
         bot: Bot,
         *,
         clock: Callable[[], datetime] | None = None,
+        pace: PaceClock | None = None,
         on_blocked: BlockedHook | None = None,
         on_migrated: MigratedHook | None = None,
     ) -> None:
@@ -109,42 +137,186 @@ class OutboxSender:
         self.store = OutboxStore(db)
         self.bot = bot
         self.clock = clock or db.clock.now  # the application's clock unless a test gives one
+        self.pacer = Pacer(pace or pace_clock())
         self.on_blocked = on_blocked
         self.on_migrated = on_migrated
-        self._lock = asyncio.Lock()
         self.wakeup = asyncio.Event()
+        #: Whether :meth:`run` is sending (then :meth:`drain` only wakes it).
+        self.running = False
+        self._lock = asyncio.Lock()  # one dispatcher at a time
+        self._sending: dict[int, asyncio.Task[None]] = {}  # chat -> its send under way
+        self._resting: dict[int, float] = {}  # chat -> pace time its send broke, until
+        self._errors: list[Exception] = []  # what broke sends during a drain
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._uploads: dict[str, asyncio.Lock] = {}  # stored file -> its first upload
+
+    @property
+    def pace(self) -> PaceClock:
+        """The clock pacing runs on (real elapsed time; not the application's clock)."""
+        return self.pacer.clock
 
     def poke(self) -> None:
-        """Something was queued: drain soon rather than at the next tick."""
+        """Something was queued (or a send ended): look again now rather than at the tick."""
         self.wakeup.set()
 
     async def drain(self) -> int:
-        """Send everything due now, repeatedly, until nothing is left that is due."""
-        total = 0
-        while True:
-            handled = await self.drain_once()
-            total += handled
-            if handled == 0:
-                return total
-
-    async def drain_once(self) -> int:
-        """One pass: try each due head-of-queue message once; returns how many were tried."""
+        """Send everything due now, waiting out the pace, until nothing due is left; returns
+        how many sends were tried. While :meth:`run` is sending, only wakes it: whoever
+        queued something never waits for Telegram (nor for other chats' turns)."""
+        if self.running:
+            self.poke()
+            return 0
         async with self._lock:
-            due = await self.store.due(self.clock(), BATCH)
-            for message in due:
-                await self._send(message)
-            return len(due)
+            return await self._dispatch(None)
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Drain until ``stop`` is set, waking on :meth:`poke` or every ``interval`` seconds."""
-        while not stop.is_set():
+        """Send until ``stop`` is set, woken by :meth:`poke`, by a send's end, by a chat's
+        turn and every ``interval`` seconds (retries fall due by the application's clock).
+        Sends under way when it stops are awaited, so each is marked."""
+        async with self._lock:
+            self.running = True
             try:
-                await self.drain()
-            except Exception:  # a broken pass must not stop the sender for good
-                log.exception("outbox pass failed")
+                while not stop.is_set():
+                    try:
+                        await self._dispatch(stop, interval)
+                    except Exception:  # (the database) a broken pass must not stop sending
+                        log.exception("outbox pass failed")
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=interval)
+            finally:
+                await self._finish()
+                self.running = False
+
+    def start(self) -> None:
+        """Run :meth:`run` as a long-lived task of the running loop (the bot's post_init)."""
+        if self._task is None or self._task.done():
+            self._stop = asyncio.Event()
+            self._task = asyncio.create_task(self.run(self._stop), name="outbox sender")
+
+    async def stop(self) -> None:
+        """Stop the task of :meth:`start` once the sends under way have ended."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stop.set()
+            await task
+
+    async def turn(self, chat_id: int) -> bool:
+        """Take this chat's turn for a direct answer (``handlers.common.reply``): wait until
+        it comes, at most :data:`ANSWER_WAIT` seconds, and return True; or return False,
+        taking nothing, when it is further off (a group's minute is spent, a notice to the
+        chat is under way): the answer is then queued behind the chat's notices.
+
+        An answer counts in the overall second and a group's minute like any notice, and the
+        chat's next notice waits a second after it, but the answer does not wait out a
+        private chat's second (:meth:`bot.pacing.Pacer.reserve`)."""
+        if chat_id in self._sending:
+            return False
+        wait = self.pacer.reserve(chat_id, ANSWER_WAIT)
+        if wait is None:
+            return False
+        if wait > 0:
+            await self.pace.sleep(wait)
+        return True
+
+    # -- the dispatcher --------------------------------------------------------------------
+
+    async def _dispatch(self, stop: asyncio.Event | None, interval: float = 1.0) -> int:
+        """Start sends whose turn it is until ``stop`` is set; without ``stop`` (a drain),
+        until nothing is due, under way or waiting its turn. Returns how many it started."""
+        tried = 0
+        while stop is None or not stop.is_set():
             self.wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout=interval)
+            if stop is None and self._errors:
+                break
+            now = self.pace.now()
+            held = self._held(now)
+            wanted = min(self.pacer.free(now), BATCH)
+            if wanted:
+                due = await self.store.due(self.clock(), wanted, skip=held)
+                for message in due:
+                    self._start(message)
+                tried += len(due)
+                if len(due) == wanted:
+                    continue  # there may be more whose turn it is
+            if stop is None and not self._sending and not await self.store.due(self.clock(), 1):
+                break  # drained
+            delay = self._next_turn(now, held, full=not wanted)
+            if delay is None and not self._sending and stop is None:
+                continue  # the send that held the chat ended meanwhile: look again
+            await self._wait(delay, stop, interval)
+        if stop is None:
+            await self._finish()
+            if self._errors:
+                error, self._errors = self._errors[0], []
+                raise error
+        return tried
+
+    def _held(self, now: float) -> dict[int, float]:
+        """The chats that may not be sent to now, with the seconds until they may."""
+        held = self.pacer.held(now)
+        for chat, until in list(self._resting.items()):
+            if until <= now:
+                del self._resting[chat]
+            else:
+                held[chat] = max(held.get(chat, 0.0), until - now)
+        for chat in self._sending:
+            held[chat] = math.inf
+        return held
+
+    def _next_turn(self, now: float, held: dict[int, float], *, full: bool) -> float | None:
+        """Seconds until something may begin that cannot now: a slot of the overall limit
+        when it is full, else the first chat held by its pace (None: nothing to wait for)."""
+        if full:
+            return self.pacer.overall_wait(now)
+        waits = [wait for wait in held.values() if wait < math.inf]
+        return min(waits) if waits else None
+
+    async def _wait(self, delay: float | None, stop: asyncio.Event | None, interval: float) -> None:
+        """Until a poke or a send's end, ``delay`` seconds of pace time, or (running) ``stop``
+        or ``interval`` seconds."""
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self.wakeup.wait())]
+        if stop is not None:
+            waiters.append(asyncio.ensure_future(stop.wait()))
+        if delay is not None:
+            waiters.append(asyncio.ensure_future(self.pace.sleep(delay)))
+        try:
+            await asyncio.wait(
+                waiters,
+                timeout=interval if stop is not None else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _start(self, message: OutboxMessage) -> None:
+        counted = self.pacer.begin(message.chat_id)
+        self._sending[message.chat_id] = asyncio.create_task(
+            self._deliver(message, counted), name=f"outbox message {message.id}"
+        )
+
+    async def _deliver(self, message: OutboxMessage, counted: float) -> None:
+        """One send, and its outcome recorded; then the chat's turn is over."""
+        chat = message.chat_id
+        try:
+            self.pacer.started(counted)
+            await self._send(message)
+        except Exception as exc:  # not Telegram's answer: a bug, or the database
+            if self.running:
+                log.exception("outbox message %s to chat %s broke", message.id, chat)
+                self._resting[chat] = self.pace.now() + REST
+            else:
+                self._errors.append(exc)
+        finally:
+            self.pacer.end(chat)
+            self._sending.pop(chat, None)
+            self.wakeup.set()
+
+    async def _finish(self) -> None:
+        """Wait for the sends under way (each is marked when it ends)."""
+        while self._sending:
+            await asyncio.wait(list(self._sending.values()))
 
     async def _send(self, message: OutboxMessage) -> None:
         markup = reply_markup(message.markup, self.bot)
@@ -198,18 +370,31 @@ class OutboxSender:
                 reply_markup=markup,
             )  # fmt: skip
 
-        upload = InputFile(blob.data, filename=blob.filename)
-        if blob.file_id is None:
-            sent = await attempt(upload)
-        else:
-            try:
-                sent = await attempt(blob.file_id)
-            except BadRequest:
+        async def send_it(blob: Blob) -> Any:
+            upload = InputFile(blob.data, filename=blob.filename)
+            if blob.file_id is None:
                 sent = await attempt(upload)
-        media = sent.photo[-1] if message.blob_as == "photo" and sent.photo else sent.document
-        if media is not None and media.file_id != blob.file_id:
-            await self.store.uploaded(blob.sha256, media.file_id)
-        return sent
+            else:
+                try:
+                    sent = await attempt(blob.file_id)
+                except BadRequest:
+                    sent = await attempt(upload)
+            media = sent.photo[-1] if message.blob_as == "photo" and sent.photo else sent.document
+            if media is not None and media.file_id != blob.file_id:
+                await self.store.uploaded(blob.sha256, media.file_id)
+            return sent
+
+        if blob.file_id is not None:
+            return await send_it(blob)
+        # Not uploaded yet: one chat uploads it, the others (sending at the same time) wait
+        # for its file_id rather than uploading it again.
+        lock = self._uploads.setdefault(blob.sha256, asyncio.Lock())
+        try:
+            async with lock:
+                return await send_it(await self.store.blob(blob.sha256) or blob)
+        finally:
+            if not lock.locked():
+                self._uploads.pop(blob.sha256, None)
 
     def _later(self, seconds: float) -> datetime:
         return self.clock() + timedelta(seconds=seconds)

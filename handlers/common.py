@@ -75,6 +75,11 @@ class Sender(Protocol):
         """Wake the background sender."""
         ...
 
+    async def turn(self, chat_id: int) -> bool:
+        """Take the chat's turn under Telegram's limits for a direct answer (waiting a moment
+        at most); False when it is further off and the answer should be queued."""
+        ...
+
 
 class RulesOf(Protocol):
     """An estate's rules: its time limits, calendar and settings (cached per estate)."""
@@ -204,7 +209,10 @@ async def reply(
     multiply the copies) or a 429 the rate limiter gave up on, the answer is queued in the
     outbox, which delivers it when Telegram recovers (returning None), and the conversation
     goes on. While anything queued for the chat is still waiting, the answer is queued
-    behind it rather than overtaking it. A request Telegram calls bad (``BadRequest``) or
+    behind it rather than overtaking it; so is an answer whose turn under Telegram's limits
+    is more than a moment off (a group's minute spent: ``Sender.turn``), while one whose turn
+    comes within it waits for it (paced with the outbox's notices, never long behind
+    them). A request Telegram calls bad (``BadRequest``) or
     a blocked bot (``Forbidden``) is raised: trying again cannot help. A timeout after
     delivery can show the answer twice; it is never lost.
     """
@@ -212,8 +220,12 @@ async def reply(
     if message is None:
         return None
     text = fit(text, MESSAGE_LIMIT)  # a long /case timeline is cut, never refused
-    if await OutboxStore(services(context).db).waiting_in(message.chat_id):
-        # Something queued earlier for this chat has not gone out yet: keep the order.
+    svc = services(context)
+    if await OutboxStore(svc.db).waiting_in(message.chat_id) or not await svc.sender.turn(
+        message.chat_id
+    ):
+        # Something queued earlier for this chat has not gone out yet: keep the order; or
+        # the chat's turn is further off than an answer may wait.
         await queue_answer(context, message.chat_id, text, markup)
         return None
     pause = REPLY_PAUSE

@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import build_application
 from bot.demo import seed
+from bot.pacing import SteppingClock
 from bot.settings import Settings
 from procedures.cases import Action, Kind
 from storage.cases import Case
@@ -35,6 +36,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("WUYE_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def pace_in_no_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every outbox sender a test builds paces itself on a clock that moves when slept on
+    (bot.pacing.SteppingClock): the waits Telegram's limits ask for (a second per private
+    chat, a group's minute) are taken in order and cost no real time. Tests of pacing pass
+    their own clock; the benchmarks pace on real time."""
+    monkeypatch.setattr("bot.outbox.pace_clock", SteppingClock)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""The benchmarks still run: small numbers, JSON out; the deadline one fires every timer once,
-the evidence one strips the GPS it times."""
+"""The benchmarks still run, with small numbers and JSON out: every timer fired once, the
+evidence one strips the GPS it times, every queued message sent once within Telegram's
+limits."""
 
 from __future__ import annotations
 
@@ -67,3 +68,27 @@ def test_evidence_benchmark_runs_and_reports_each_stage() -> None:
         assert 0 <= row["median_ms"] <= row["p95_ms"] <= row["max_ms"], stage
     assert report["keep"]["ticks"] > 0 and report["keep"]["loop_lateness_max_ms"] >= 0
     assert report["goal_ms"] == 150 and isinstance(report["goal_met"], bool)
+
+
+OUTBOX = ROOT / "bench" / "outbox.py"
+
+
+def test_outbox_benchmark_runs_and_counts_no_violation_from_telegrams_log() -> None:
+    """A small backlog (the full one takes the groups' second minute): each message once, in
+    order, none of Telegram's limits broken by the world's own log."""
+    command = [sys.executable, str(OUTBOX), "--private", "12", "--each", "3"]
+    command += ["--groups", "2", "--group-each", "4", "--json"]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True, report["problems"]
+    assert report["messages"] == report["delivered"] == 12 * 3 + 2 * 4
+    assert report["rows"] == {"sent": 44} and report["pending_left"] == 0
+    assert report["overall"]["windows_over_30"] == 0
+    assert report["private"]["pairs_under_1s"] == 0 and report["private"]["closest_s"] >= 1.0
+    assert report["group_windows_over_20"] == 0
+    assert report["delivered_by_last_private"] >= 36
+    assert report["rate_until_last_private"] > 0
+    assert report["rate_limiter"] is True
