@@ -254,11 +254,6 @@ LEGACY: dict[tuple[str, str], tuple[str, str]] = {
     ("op", "ok"): ("cp", "ok"),
     ("op", "no"): ("cp", "no"),
 }
-#: The pattern of every earlier button a slice still answers, by today's prefix.
-LEGACY_PATTERNS = {
-    "rq": r"^(cs:(resolve|refer|escalate|to|back)|dp):",
-    "cp": r"^(cx|op|cs:(link|lk)):",
-}
 
 
 def modern_data(data: str) -> list[str]:

@@ -78,15 +78,19 @@ class Notifier:
                 return found
         return []
 
-    async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
-        """Every tell of a decision as notices, for the case as it is after the step."""
+    async def seen(self, case: Case) -> Seen:
+        """What staff's cards show of ``case`` besides the record itself."""
         resident = await self.identity.person(case.resident_id) if case.resident_id else None
         assignee = await self.identity.person(case.assignee_id) if case.assignee_id else None
         promised = None
         if case.promised_at is not None and self.rules is not None:
             calendar = (await self.rules(case.estate_id)).calendar
             promised = calendar.local(case.promised_at).strftime("%m-%d %H:%M")
-        seen = Seen(resident, assignee.name if assignee else None, promised)
+        return Seen(resident, assignee.name if assignee else None, promised)
+
+    async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
+        """Every tell of a decision as notices, for the case as it is after the step."""
+        seen = await self.seen(case)
         notices: list[Notice] = []
         for tell in tells:
             found = await self._one(case, tell, seen)

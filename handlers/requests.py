@@ -398,17 +398,10 @@ async def case_button(
 
 async def staff_card(context: Context, locale: str, case: Case) -> str:
     """A case's card as staff see it in their groups: with the resident's contact, who took
-    it and the time promised, so whoever goes out has what they need."""
-    svc = services(context)
-    resident = await svc.identity.person(case.resident_id) if case.resident_id else None
-    assignee = await svc.identity.person(case.assignee_id) if case.assignee_id else None
-    promised = None
-    if case.promised_at is not None:
-        rules = await svc.rules(case.estate_id)
-        promised = rules.calendar.local(case.promised_at).strftime("%m-%d %H:%M")
-    return card(
-        locale, case, resident, assignee=assignee.name if assignee else None, promised=promised
-    )
+    it and the time promised, so whoever goes out has what they need (as the notifier draws
+    the cards it posts)."""
+    seen = await services(context).notifier.seen(case)
+    return card(locale, case, seen.resident, assignee=seen.assignee, promised=seen.promised)
 
 
 async def answer_step(

@@ -9,6 +9,7 @@ outbox sender (``Services.deliver``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from handlers.common import Actor, Services
@@ -55,8 +56,6 @@ async def file(
     if new.unit_id is not None and new.unit_label is None:
         unit = await svc.identity.unit(new.unit_id)
         if unit is not None:
-            from dataclasses import replace
-
             new = replace(new, unit_label=unit.label)
     return await svc.cases.file(
         new,

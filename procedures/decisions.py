@@ -157,10 +157,6 @@ class Decision:
     follow: list[tuple[Action, dict[str, Any]]] = field(default_factory=list)
     approval: Approval | None = None
 
-    def told(self, key: str) -> list[Tell]:
-        """The tells with text ``key`` (for tests and readers)."""
-        return [t for t in self.tell if t.key == key]
-
     @property
     def started(self) -> list[str]:
         """The rules of the timers started (waiting ones included)."""

@@ -390,9 +390,7 @@ class CaseStore:
 
     async def history(self, case_id: int) -> dict[str, list[datetime]]:
         """When each clock event happened to a case (its audit trail), oldest first."""
-        rows = await self.db.fetchall(
-            "SELECT event, at FROM audit WHERE subject = ? ORDER BY id", (f"case:{case_id}",)
-        )
+        rows = await self.db.fetchall(_HISTORY, (f"case:{case_id}",))
         return history_of([(r["event"], parse_iso(r["at"])) for r in rows])
 
     async def link_candidates(self, case: Case, window: timedelta, limit: int = 8) -> list[Case]:
@@ -472,11 +470,13 @@ class CaseStore:
         return await audit.trail(self.db, f"case:{case_id}")
 
 
+#: A case's audit events, oldest first, as far as its clocks care (their names and times).
+_HISTORY = "SELECT event, at FROM audit WHERE subject = ? ORDER BY id"
+
+
 async def history_in(conn: aiosqlite.Connection, case_id: int) -> dict[str, list[datetime]]:
     """:meth:`CaseStore.history` inside the caller's transaction."""
-    async with conn.execute(
-        "SELECT event, at FROM audit WHERE subject = ? ORDER BY id", (f"case:{case_id}",)
-    ) as cur:
+    async with conn.execute(_HISTORY, (f"case:{case_id}",)) as cur:
         rows = await cur.fetchall()
     return history_of([(r["event"], parse_iso(r["at"])) for r in rows])
 
