@@ -1,6 +1,11 @@
 """The outbox sender: drains queued notifications under Telegram's limits, never losing one.
 
-* A row is marked ``sent`` only after Telegram confirms it.
+* A row is marked ``sent`` only after Telegram confirms it, and each attempt is recorded
+  before its request leaves (``storage.outbox``: ``sending_at``, in a short write of its
+  own, made for a batch of sends just before their tasks start): a row in flight when the
+  process died is found marked by the next sender and sent once more, and counted; found so
+  a second time it is not sent again (``failed``). So a notice is sent at most once, except
+  a row in flight at a crash, which is resent at most once.
 * 429 waits as long as Telegram asks; 5xx and timeouts back off (1 s, 2 s, 4 s … 5 min);
   neither loses nor reorders anything (each chat's queue leaves in order).
 * 403 from a person (they blocked the bot) marks the row ``blocked`` and, when it belongs to
@@ -13,7 +18,8 @@
   slow request) holds back only itself.
 
 The one window no bot can close: Telegram delivered a message but the confirmation was
-lost (a timeout after delivery). That message is sent again: at least once, never lost.
+lost (a timeout after delivery, or the process died before writing it down). That message
+is sent again: at least once, never lost; the crash case is bounded as above.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from telegram.error import (
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
 from bot.pacing import MonotonicClock, PaceClock, Pacer
 from storage.db import Database
-from storage.outbox import Blob, OutboxMessage, OutboxStore
+from storage.outbox import Blob, OutboxMessage, OutboxStore, Recovered
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +156,8 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._uploads: dict[str, asyncio.Lock] = {}  # stored file -> its first upload
+        #: Whether this sender has looked for rows a dead process left in flight.
+        self._recovered = False
 
     @property
     def pace(self) -> PaceClock:
@@ -225,6 +233,9 @@ class OutboxSender:
         """Start sends whose turn it is until ``stop`` is set; without ``stop`` (a drain),
         until nothing is due, under way or waiting its turn. Returns how many it started."""
         tried = 0
+        if not self._recovered:
+            self._report(await self.store.recover())
+            self._recovered = True
         while stop is None or not stop.is_set():
             self.wakeup.clear()
             if stop is None and self._errors:
@@ -234,9 +245,9 @@ class OutboxSender:
             wanted = min(self.pacer.free(now), BATCH)
             if wanted:
                 due = await self.store.due(self.clock(), wanted, skip=held)
-                for message in due:
+                for message in await self._begin(due):
                     self._start(message)
-                tried += len(due)
+                    tried += 1
                 if len(due) == wanted:
                     continue  # there may be more whose turn it is
             if stop is None and not self._sending and not await self.store.due(self.clock(), 1):
@@ -251,6 +262,36 @@ class OutboxSender:
                 error, self._errors = self._errors[0], []
                 raise error
         return tried
+
+    async def _begin(self, due: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Record the attempts before they are made (one short write for the batch, just
+        before their tasks start, so the window between the mark and the request stays a
+        turn of the event loop); the rows to send now. A row handed out still marked has no
+        send of this sender under way (its chat would have been left out): its send broke or
+        its process died, and it is sent once more, or not at all the second time."""
+        if not due:
+            return []
+        marked, recovered = await self.store.begin([message.id for message in due])
+        self._report(recovered)
+        chosen = set(marked)
+        return [message for message in due if message.id in chosen]
+
+    @staticmethod
+    def _report(recovered: Recovered) -> None:
+        """Say which rows were found in flight with nobody sending them (counted in storage:
+        ``crashed_sends``)."""
+        if recovered.resent:
+            log.warning(
+                "outbox: %d message(s) were in flight when a process stopped; sending each "
+                "once more (Telegram may have them): %s",
+                len(recovered.resent), list(recovered.resent),
+            )  # fmt: skip
+        if recovered.failed:
+            log.error(
+                "outbox: %d message(s) were in flight at a crash a second time; not sent "
+                "again: %s",
+                len(recovered.failed), list(recovered.failed),
+            )  # fmt: skip
 
     def _held(self, now: float) -> dict[int, float]:
         """The chats that may not be sent to now, with the seconds until they may."""
@@ -339,7 +380,7 @@ class OutboxSender:
             await self.store.retry(message.id, f"429 retry after {wait:g}s", self._later(wait))
         except ChatMigrated as exc:
             new_chat = int(exc.new_chat_id)
-            await self.store.moved(message.chat_id, new_chat)
+            await self.store.moved(message.chat_id, new_chat, message.id)
             if self.on_migrated is not None:
                 await self.on_migrated(message.chat_id, new_chat)
         except Forbidden as exc:

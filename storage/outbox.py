@@ -4,6 +4,17 @@ A row is ``pending`` until Telegram confirms it (``sent``), refuses it for good
 (``blocked``: the person blocked the bot; ``failed``: Telegram called the request bad), and
 is retried after a 429, a 5xx or a timeout. Messages to one chat leave in the order they
 were queued: only the oldest pending row of each chat is ever handed out.
+
+**Each attempt is recorded before it is made.** :meth:`OutboxStore.begin` marks the rows
+about to be sent (``sending_at``, ``attempts + 1``) in a short write of its own, and the
+outcome (:meth:`~OutboxStore.sent`, :meth:`~OutboxStore.retry`,
+:meth:`~OutboxStore.give_up`) clears the mark. The sender is one per process and database,
+so a row still marked when a sender starts (:meth:`~OutboxStore.recover`), or handed out
+again with no send of its own under way, was in flight when a process died or a send
+broke: Telegram may have it or not. It is sent once more, and ``crashed_sends`` counts it
+(:func:`crashed_sends` lists them). A row found in flight at a crash a second time is not
+sent again: it is ``failed`` with the reason, so a notice reaches Telegram at most twice
+(and a message that itself kills the process cannot make the bot crash for ever).
 """
 
 from __future__ import annotations
@@ -37,6 +48,8 @@ class OutboxMessage:
     blob: str | None = None  # the SHA-256 of a stored file (see :func:`store_blob`)
     blob_as: str | None = None  # "photo" or "document"
     subject: Subject | None = None  # what it is about (a case, a renovation…)
+    sending_at: str | None = None  # set while an attempt is in flight (see the module)
+    crashed_sends: int = 0  # times it was found in flight after a crash
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,37 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         row["blob"],
         row["blob_as"],
         Subject(row["subject_kind"], row["subject_id"]) if row["subject_kind"] else None,
+        row["sending_at"],
+        row["crashed_sends"],
     )
+
+
+#: Why a row found in flight at a crash for the second time is not sent again.
+CRASHED_AGAIN = (
+    "in flight a second time when its process died or its send broke:"
+    " not sent again (Telegram may have it)"
+)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """Rows found in flight with no send to own them: ``resent`` (their mark cleared, to be
+    sent once more) and ``failed`` (found so a second time: not sent again)."""
+
+    resent: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CrashedSend:
+    """A row that was in flight when a process died (:func:`crashed_sends`)."""
+
+    id: int
+    chat_id: int
+    state: str
+    crashed_sends: int
+    attempts: int
+    message_id: int | None
 
 
 class OutboxStore:
@@ -147,6 +190,41 @@ class OutboxStore:
             (iso(now), json.dumps(sorted(skip)), limit),
         )
         return [_message(r) for r in rows]
+
+    async def begin(self, ids: Collection[int]) -> tuple[list[int], Recovered]:
+        """Record the attempts about to be made, before any request leaves: each pending
+        row of ``ids`` gets ``sending_at`` and ``attempts + 1``, in one short write. Returns
+        the rows marked (in id order; a row no longer pending is left out) and what was
+        recovered on the way: a row of ``ids`` still marked was in flight when its send
+        broke or its process died (the caller owns no send of it), and is counted as a
+        crash (see the module)."""
+        wanted = json.dumps(sorted(ids))
+        async with self.db.write() as conn:
+            recovered = await _recover(conn, wanted)
+            async with conn.execute(
+                "UPDATE outbox SET sending_at = ?, attempts = attempts + 1"
+                " WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))"
+                " RETURNING id",
+                (iso(self.db.now()), wanted),
+            ) as cur:
+                marked = sorted(int(row[0]) for row in await cur.fetchall())
+        return marked, recovered
+
+    async def recover(self) -> Recovered:
+        """A sender starts: every row still marked in flight was in flight when the last
+        process died (one sender per database). Each is counted as a crash and left to be
+        sent once more, or failed when it was found so before (see the module)."""
+        async with self.db.write() as conn:
+            return await _recover(conn, None)
+
+    async def in_flight(self) -> list[int]:
+        """The rows marked in flight now. Read while no sender runs (after a process was
+        killed, before the next starts) they are the rows in flight at the kill."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM outbox INDEXED BY outbox_in_flight"
+            " WHERE sending_at IS NOT NULL ORDER BY id"
+        )
+        return [int(r["id"]) for r in rows]
 
     async def blob(self, sha256: str) -> Blob | None:
         """A stored file."""
@@ -191,11 +269,11 @@ class OutboxStore:
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     async def sent(self, message_id: int, telegram_id: int) -> None:
-        """Telegram confirmed it."""
+        """Telegram confirmed it (the attempt was counted by :meth:`begin`)."""
         async with self.db.write() as conn:
             await conn.execute(
                 "UPDATE outbox SET state = 'sent', message_id = ?, sent_at = ?,"
-                " attempts = attempts + 1 WHERE id = ?",
+                " sending_at = NULL WHERE id = ?",
                 (telegram_id, iso(self.db.now()), message_id),
             )
 
@@ -203,17 +281,20 @@ class OutboxStore:
         """A passing failure (429, 5xx, timeout): try again at ``at``."""
         async with self.db.write() as conn:
             await conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                "UPDATE outbox SET sending_at = NULL, last_error = ?, next_attempt_at = ?"
                 " WHERE id = ?",
                 (error[:500], iso(at), message_id),
             )
 
-    async def moved(self, old_chat: int, new_chat: int) -> None:
-        """A group became a supergroup: its queue follows."""
+    async def moved(self, old_chat: int, new_chat: int, message_id: int | None = None) -> None:
+        """A group became a supergroup: its queue follows (``message_id``, the row whose
+        send met the move, is no longer in flight; it goes again, to the new chat)."""
         async with self.db.write() as conn:
             await conn.execute(
-                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND state = 'pending'",
-                (new_chat, old_chat),
+                "UPDATE outbox SET chat_id = ?,"
+                " sending_at = CASE WHEN id = ? THEN NULL ELSE sending_at END"
+                " WHERE chat_id = ? AND state = 'pending'",
+                (new_chat, message_id, old_chat),
             )
 
     async def give_up(
@@ -222,9 +303,53 @@ class OutboxStore:
         """A final refusal (``blocked`` or ``failed``), inside the caller's transaction so the
         consequences (staff told, admins alerted) are queued with it."""
         await conn.execute(
-            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = ?, sending_at = NULL, last_error = ? WHERE id = ?",
             (state, error[:500], message_id),
         )
+
+
+async def _recover(conn: aiosqlite.Connection, ids: str | None) -> Recovered:
+    """Rows marked in flight that no send owns (of ``ids``, a JSON list; None: all): found
+    so for the first time, their mark is cleared and ``crashed_sends`` counts it (they are
+    sent once more); found so before, they are ``failed`` (see the module)."""
+    only = "" if ids is None else " AND id IN (SELECT value FROM json_each(?))"
+    params: tuple[str, ...] = () if ids is None else (ids,)
+    marked = "state = 'pending' AND sending_at IS NOT NULL" + only
+    async with conn.execute(
+        "UPDATE outbox SET state = 'failed', sending_at = NULL,"
+        f" crashed_sends = crashed_sends + 1, last_error = ? WHERE {marked}"
+        " AND crashed_sends >= 1 RETURNING id",
+        (CRASHED_AGAIN, *params),
+    ) as cur:
+        failed = sorted(int(row[0]) for row in await cur.fetchall())
+    async with conn.execute(
+        "UPDATE outbox SET sending_at = NULL, crashed_sends = crashed_sends + 1"
+        f" WHERE {marked} RETURNING id",
+        params,
+    ) as cur:
+        resent = sorted(int(row[0]) for row in await cur.fetchall())
+    return Recovered(tuple(resent), tuple(failed))
+
+
+async def crashed_sends(db: Database) -> list[CrashedSend]:
+    """Every row that was found in flight after a crash (its process died between recording
+    the attempt and recording Telegram's answer), with how often and how it ended: for a
+    crash benchmark, which counts these apart (each may have reached Telegram twice)."""
+    rows = await db.fetchall(
+        "SELECT id, chat_id, state, crashed_sends, attempts, message_id FROM outbox"
+        " WHERE crashed_sends > 0 ORDER BY id"
+    )
+    return [
+        CrashedSend(
+            id=int(r["id"]),
+            chat_id=int(r["chat_id"]),
+            state=str(r["state"]),
+            crashed_sends=int(r["crashed_sends"]),
+            attempts=int(r["attempts"]),
+            message_id=int(r["message_id"]) if r["message_id"] is not None else None,
+        )
+        for r in rows
+    ]
 
 
 async def outcome(db: Database, outbox_id: int) -> tuple[str, int | None] | None:
