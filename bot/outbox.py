@@ -12,6 +12,9 @@
   a case, queues a note to the estate's customer-service group in the same transaction, so
   staff phone the resident instead; 403 from a group, or a 400, is ``failed`` and logged.
 * A group upgraded to a supergroup is followed, and its queue with it.
+* Edits of a message sent earlier (``storage.outbox.enqueue_edit``) wait behind it in its
+  chat's queue; the newest pending edit of a message stands for the others; "message is
+  not modified" counts as done; a message refused for good takes its edits with it.
 * Paced to Telegram's limits (``bot.pacing``): at most 30 messages in any second overall,
   one private chat's messages at least a second apart, at most 20 a minute to one group.
   Each chat is a queue of its own: a chat that must wait (its pace, a 429, a backoff, a
@@ -56,7 +59,7 @@ from telegram.error import (
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
 from bot.pacing import MonotonicClock, PaceClock, Pacer
 from storage.db import Database
-from storage.outbox import Blob, OutboxMessage, OutboxStore, Recovered
+from storage.outbox import EDIT_MARKUP, EDITS, Blob, OutboxMessage, OutboxStore, Recovered
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ BATCH = 50
 ANSWER_WAIT = 1.5
 #: Seconds a chat rests after its send broke on something other than Telegram's answer.
 REST = 5.0
+#: Telegram's answer to an edit that changes nothing: the message already shows it.
+NOT_MODIFIED = "message is not modified"
 
 #: Called in the transaction that marks a message ``blocked`` (see :class:`OutboxSender`).
 BlockedHook = Callable[[aiosqlite.Connection, OutboxMessage], Awaitable[None]]
@@ -360,21 +365,9 @@ class OutboxSender:
             await asyncio.wait(list(self._sending.values()))
 
     async def _send(self, message: OutboxMessage) -> None:
-        markup = reply_markup(message.markup, self.bot)
+        """One attempt at a row, and its outcome recorded."""
         try:
-            if message.blob:
-                sent = await self._send_blob(message, markup)
-            elif message.photo:
-                caption = fit(message.text, CAPTION_LIMIT) or None
-                sent = await self.bot.send_photo(
-                    message.chat_id, message.photo, caption=caption, parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )  # fmt: skip
-            else:
-                sent = await self.bot.send_message(
-                    message.chat_id, fit(message.text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )  # fmt: skip
+            telegram_id = await self._attempt(message)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             await self.store.retry(message.id, f"429 retry after {wait:g}s", self._later(wait))
@@ -392,7 +385,58 @@ class OutboxSender:
         except TelegramError as exc:
             await self.store.retry(message.id, str(exc), self._later(backoff(message.attempts)))
         else:
-            await self.store.sent(message.id, sent.message_id)
+            await self.store.sent(message.id, telegram_id)
+
+    async def _attempt(self, message: OutboxMessage) -> int:
+        """The request a row stands for; Telegram's id of the message it made or changed."""
+        if message.kind in EDITS:
+            return await self._edit(message)
+        markup = reply_markup(message.markup, self.bot)
+        if message.blob:
+            sent = await self._send_blob(message, markup)
+        elif message.photo:
+            caption = fit(message.text, CAPTION_LIMIT) or None
+            sent = await self.bot.send_photo(
+                message.chat_id, message.photo, caption=caption, parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )  # fmt: skip
+        else:
+            sent = await self.bot.send_message(
+                message.chat_id, fit(message.text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )  # fmt: skip
+        return int(sent.message_id)
+
+    async def _edit(self, message: OutboxMessage) -> int:
+        """Apply an edit to the message its target became: editMessageText for a text,
+        editMessageCaption for a photo's or a file's caption, editMessageReplyMarkup for the
+        keyboard alone. Telegram's "message is not modified" means it already shows this:
+        done. An edit reaches here only after its target (it waits behind it in the chat's
+        queue, and a target refused for good fails its edits), so a target not sent is a
+        refusal of the edit, never a wait."""
+        target = await self.store.edit_target(message)
+        if target is None or target.state != "sent" or target.message_id is None:
+            state = target.state if target is not None else "missing"
+            raise BadRequest(f"the message it edits was not sent ({state})")
+        markup = InlineKeyboardMarkup.de_json(message.markup, self.bot) if message.markup else None
+        chat, message_id = message.chat_id, target.message_id
+        try:
+            if message.kind == EDIT_MARKUP:
+                await self.bot.edit_message_reply_markup(chat, message_id, reply_markup=markup)
+            elif target.captioned:
+                await self.bot.edit_message_caption(
+                    chat, message_id, caption=fit(message.text, CAPTION_LIMIT),
+                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                )  # fmt: skip
+            else:
+                await self.bot.edit_message_text(
+                    fit(message.text, MESSAGE_LIMIT), chat, message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                )  # fmt: skip
+        except BadRequest as exc:
+            if NOT_MODIFIED not in str(exc).lower():
+                raise
+        return message_id
 
     async def _send_blob(self, message: OutboxMessage, markup: ReplyMarkup | None) -> Any:
         """Send a stored file (a report's chart or spreadsheet) with ``text`` as its caption:

@@ -15,6 +15,15 @@ broke: Telegram may have it or not. It is sent once more, and ``crashed_sends`` 
 (:func:`crashed_sends` lists them). A row found in flight at a crash a second time is not
 sent again: it is ``failed`` with the reason, so a notice reaches Telegram at most twice
 (and a message that itself kills the process cannot make the bot crash for ever).
+
+**Edits of a message sent earlier** (:func:`enqueue_edit`) are rows of their own (``kind``
+``edit``: the text or caption and the inline keyboard; ``edit_markup``: the keyboard
+alone) naming the row they edit (``edit_of``), whose Telegram ``message_id`` they change.
+An edit is queued in its target's chat, behind it, so it waits until the target was sent
+(and retried as long as the target is). A newer edit of the same target supersedes the
+pending ones (``superseded``, never sent): it carries what they would have changed and it
+did not, so three quick edits are one request. A target refused for good fails its pending
+edits with it, and an edit of such a target is recorded ``failed`` at once.
 """
 
 from __future__ import annotations
@@ -31,6 +40,11 @@ import aiosqlite
 
 from procedures.subjects import CASE, Subject
 from storage.db import Database, iso, now_of
+
+#: Row kinds: a message; an edit of a sent message's text or caption and its keyboard; an
+#: edit of its keyboard alone.
+MESSAGE, EDIT, EDIT_MARKUP = "message", "edit", "edit_markup"
+EDITS = (EDIT, EDIT_MARKUP)
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,19 @@ class OutboxMessage:
     subject: Subject | None = None  # what it is about (a case, a renovation…)
     sending_at: str | None = None  # set while an attempt is in flight (see the module)
     crashed_sends: int = 0  # times it was found in flight after a crash
+    kind: str = MESSAGE  # MESSAGE, EDIT or EDIT_MARKUP
+    edit_of: int | None = None  # an edit's target row
+
+
+@dataclass(frozen=True)
+class EditTarget:
+    """The message an edit changes: its row's state, Telegram's id of it, and whether it
+    is a photo or file with a caption (edited by editMessageCaption) rather than a text."""
+
+    id: int
+    state: str
+    message_id: int | None
+    captioned: bool
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,99 @@ async def enqueue(
     return int(cur.lastrowid or 0)
 
 
+async def enqueue_edit(
+    conn: aiosqlite.Connection,
+    target: int,
+    text: str | None = None,
+    markup: dict[str, Any] | None = None,
+) -> int:
+    """Queue an edit of the message outbox row ``target`` became, inside the caller's write
+    transaction; returns the edit's id.
+
+    After the edit the message shows ``text`` (None: its text or caption as it is) with the
+    inline keyboard ``markup`` (None: none). As Telegram's edit methods do, a keyboard not
+    given again is removed, so ``enqueue_edit(conn, card)`` takes a card's buttons away and
+    ``enqueue_edit(conn, card, text, keyboard)`` redraws it. The edit waits in the target's
+    chat queue until the target was sent; a photo's or a file's caption is edited as its
+    caption. A pending edit of the same target (not yet in flight) is superseded: marked
+    ``superseded``, never sent, its text kept when this one keeps the text as it is. An edit
+    of a message refused for good is recorded ``failed`` (it could never be applied).
+    ``target`` may name an edit: its target is meant. ValueError for no such row or a
+    keyboard that is not inline."""
+    if markup is not None and "inline_keyboard" not in markup:
+        raise ValueError("an edited message takes an inline keyboard only")
+    async with conn.execute(
+        "SELECT t.id, t.chat_id, t.state, t.case_id, t.subject_kind, t.subject_id,"
+        " t.person_id FROM outbox e JOIN outbox t ON t.id = COALESCE(e.edit_of, e.id)"
+        " WHERE e.id = ?",
+        (target,),
+    ) as cur:
+        found = await cur.fetchone()
+    if found is None:
+        raise ValueError(f"no outbox row {target} to edit")
+    kind = EDIT if text is not None else EDIT_MARKUP
+    async with conn.execute(
+        "UPDATE outbox SET state = 'superseded' WHERE edit_of = ? AND state = 'pending'"
+        " AND sending_at IS NULL RETURNING id, kind, text",
+        (found["id"],),
+    ) as cur:
+        superseded = sorted(await cur.fetchall(), key=lambda row: int(row["id"]))
+    if text is None and superseded and superseded[-1]["kind"] == EDIT:
+        kind, text = EDIT, str(superseded[-1]["text"])  # the newest pending edit's text stays
+    now = iso(now_of(conn))
+    refused = found["state"] in ("blocked", "failed")
+    cur = await conn.execute(
+        "INSERT INTO outbox(chat_id, text, markup, case_id, subject_kind, subject_id,"
+        " person_id, next_attempt_at, created_at, kind, edit_of, state, last_error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            found["chat_id"],
+            text or "",
+            json.dumps(markup, ensure_ascii=False) if markup is not None else None,
+            found["case_id"],
+            found["subject_kind"],
+            found["subject_id"],
+            found["person_id"],
+            now,
+            now,
+            kind,
+            found["id"],
+            "failed" if refused else "pending",
+            _target_refused(found["state"]) if refused else None,
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+async def last_message_about(
+    conn: aiosqlite.Connection, subject: Subject, chat_id: int
+) -> int | None:
+    """The newest message (not an edit) queued to ``chat_id`` about ``subject``: the card an
+    edit of "the case's card in that chat" means (see :func:`enqueue_edit`)."""
+    async with conn.execute(
+        "SELECT MAX(id) FROM outbox WHERE chat_id = ? AND subject_kind = ? AND subject_id = ?"
+        " AND edit_of IS NULL",
+        (chat_id, subject.kind, subject.id),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _target_refused(state: str) -> str:
+    """Why an edit failed with its target."""
+    return f"the message it edits was not sent ({state})"
+
+
+async def _fail_edits(conn: aiosqlite.Connection, targets: Collection[int], state: str) -> None:
+    """Targets refused for good take their pending edits with them (they could never be
+    applied, and must not wait or be retried for ever)."""
+    await conn.execute(
+        "UPDATE outbox SET state = 'failed', last_error = ? WHERE state = 'pending'"
+        " AND edit_of IN (SELECT value FROM json_each(?))",
+        (_target_refused(state), json.dumps(sorted(targets))),
+    )
+
+
 def _message(row: sqlite3.Row) -> OutboxMessage:
     return OutboxMessage(
         row["id"],
@@ -136,6 +256,8 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         Subject(row["subject_kind"], row["subject_id"]) if row["subject_kind"] else None,
         row["sending_at"],
         row["crashed_sends"],
+        row["kind"],
+        row["edit_of"],
     )
 
 
@@ -226,6 +348,20 @@ class OutboxStore:
         )
         return [int(r["id"]) for r in rows]
 
+    async def edit_target(self, edit: OutboxMessage) -> EditTarget | None:
+        """The message an edit changes (None for a row that is no edit)."""
+        if edit.edit_of is None:
+            return None
+        row = await self.db.fetchone(
+            "SELECT id, state, message_id, photo IS NOT NULL OR blob IS NOT NULL AS captioned"
+            " FROM outbox WHERE id = ?",
+            (edit.edit_of,),
+        )
+        if row is None:
+            return None
+        message_id = int(row["message_id"]) if row["message_id"] is not None else None
+        return EditTarget(int(row["id"]), str(row["state"]), message_id, bool(row["captioned"]))
+
     async def blob(self, sha256: str) -> Blob | None:
         """A stored file."""
         row = await self.db.fetchone("SELECT * FROM blobs WHERE sha256 = ?", (sha256,))
@@ -306,6 +442,7 @@ class OutboxStore:
             "UPDATE outbox SET state = ?, sending_at = NULL, last_error = ? WHERE id = ?",
             (state, error[:500], message_id),
         )
+        await _fail_edits(conn, [message_id], state)
 
 
 async def _recover(conn: aiosqlite.Connection, ids: str | None) -> Recovered:
@@ -322,6 +459,7 @@ async def _recover(conn: aiosqlite.Connection, ids: str | None) -> Recovered:
         (CRASHED_AGAIN, *params),
     ) as cur:
         failed = sorted(int(row[0]) for row in await cur.fetchall())
+    await _fail_edits(conn, failed, "failed")
     async with conn.execute(
         "UPDATE outbox SET sending_at = NULL, crashed_sends = crashed_sends + 1"
         f" WHERE {marked} RETURNING id",
