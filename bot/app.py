@@ -35,6 +35,7 @@ from handlers.common import AnyHandler, Context, Rulebook, Services, flush_persi
 from handlers.notify import Notifier
 from storage.cases import CaseStore
 from storage.db import Database
+from storage.evidence import EvidenceStore
 from storage.identity import IdentityStore
 from storage.persistence import SQLitePersistence
 
@@ -101,7 +102,9 @@ def build_application(
         settings.admins, secrets=[settings.token, settings.webhook_secret]
     )
     identity = IdentityStore(db)
-    sender = OutboxSender(db, app.bot, on_migrated=identity.migrate_chat)
+    # Albums of evidence photos are read from the files check-audit verifies (bot.__main__).
+    evidence = EvidenceStore(settings.data_dir)
+    sender = OutboxSender(db, app.bot, on_migrated=identity.migrate_chat, evidence=evidence)
     services = Services(
         settings=settings,
         db=db,

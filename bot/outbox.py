@@ -12,6 +12,10 @@
   a case, queues a note to the estate's customer-service group in the same transaction, so
   staff phone the resident instead; 403 from a group, or a 400, is ``failed`` and logged.
 * A group upgraded to a supergroup is followed, and its queue with it.
+* Albums of evidence photos (``enqueue(..., album=[sha256, ...])``): display copies read
+  from the evidence store, one photo by sendPhoto, 2 to 10 by sendMediaGroup, uploaded once
+  and then sent by Telegram's file_id; an album of n photos counts as n messages in the
+  pacing (``bot.pacing``).
 * Edits of a message sent earlier (``storage.outbox.enqueue_edit``) wait behind it in its
   chat's queue; the newest pending edit of a message stands for the others; "message is
   not modified" counts as done; a message refused for good takes its edits with it.
@@ -32,7 +36,7 @@ import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +46,8 @@ from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -59,7 +65,16 @@ from telegram.error import (
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
 from bot.pacing import MonotonicClock, PaceClock, Pacer
 from storage.db import Database
-from storage.outbox import EDIT_MARKUP, EDITS, Blob, OutboxMessage, OutboxStore, Recovered
+from storage.evidence import EvidenceStore, file_ids, remember_file_id
+from storage.outbox import (
+    ALBUM,
+    EDIT_MARKUP,
+    EDITS,
+    Blob,
+    OutboxMessage,
+    OutboxStore,
+    Recovered,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +158,7 @@ class OutboxSender:
         pace: PaceClock | None = None,
         on_blocked: BlockedHook | None = None,
         on_migrated: MigratedHook | None = None,
+        evidence: EvidenceStore | None = None,
     ) -> None:
         self.db = db
         self.store = OutboxStore(db)
@@ -151,18 +167,25 @@ class OutboxSender:
         self.pacer = Pacer(pace or pace_clock())
         self.on_blocked = on_blocked
         self.on_migrated = on_migrated
+        #: Where albums' photos are read from (the display copies kept as evidence).
+        self.evidence = evidence
         self.wakeup = asyncio.Event()
         #: Whether :meth:`run` is sending (then :meth:`drain` only wakes it).
         self.running = False
         self._lock = asyncio.Lock()  # one dispatcher at a time
         self._sending: dict[int, asyncio.Task[None]] = {}  # chat -> its send under way
-        self._resting: dict[int, float] = {}  # chat -> pace time its send broke, until
+        #: chat -> pace time it is held until: its send broke (for :data:`REST`), or an album
+        #: waits for room in its group's minute.
+        self._resting: dict[int, float] = {}
         self._errors: list[Exception] = []  # what broke sends during a drain
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._uploads: dict[str, asyncio.Lock] = {}  # stored file -> its first upload
         #: Whether this sender has looked for rows a dead process left in flight.
         self._recovered = False
+        #: Telegram file ids of evidence photos Telegram refused: uploaded again instead (the
+        #: stored id is kept; see :meth:`_send_album`).
+        self._stale: set[str] = set()
 
     @property
     def pace(self) -> PaceClock:
@@ -248,16 +271,19 @@ class OutboxSender:
             now = self.pace.now()
             held = self._held(now)
             wanted = min(self.pacer.free(now), BATCH)
+            need = 0 if wanted else 1  # places in the overall second the oldest due needs
             if wanted:
                 due = await self.store.due(self.clock(), wanted, skip=held)
-                for message in await self._begin(due):
+                chosen, need = self._fit(due, now, wanted)
+                for message in await self._begin(chosen):
                     self._start(message)
                     tried += 1
-                if len(due) == wanted:
+                if len(due) == wanted and not need:
                     continue  # there may be more whose turn it is
+                held = self._held(now)  # an album may wait for room in its group's minute
             if stop is None and not self._sending and not await self.store.due(self.clock(), 1):
                 break  # drained
-            delay = self._next_turn(now, held, full=not wanted)
+            delay = self._next_turn(now, held, need=need)
             if delay is None and not self._sending and stop is None:
                 continue  # the send that held the chat ended meanwhile: look again
             await self._wait(delay, stop, interval)
@@ -310,11 +336,34 @@ class OutboxSender:
             held[chat] = math.inf
         return held
 
-    def _next_turn(self, now: float, held: dict[int, float], *, full: bool) -> float | None:
-        """Seconds until something may begin that cannot now: a slot of the overall limit
-        when it is full, else the first chat held by its pace (None: nothing to wait for)."""
-        if full:
-            return self.pacer.overall_wait(now)
+    def _fit(
+        self, due: list[OutboxMessage], now: float, free: int
+    ) -> tuple[list[OutboxMessage], int]:
+        """Of the due rows (oldest first), those that fit in the ``free`` places of the
+        overall second, each counted as the messages Telegram counts it as (an album's
+        photos, ``OutboxMessage.weight``); and how many places the oldest that does not fit
+        needs (0: all fit). That one waits for its places before anything younger begins, so
+        an album is not overtaken for ever by single messages. An album to a group whose
+        minute has room for fewer than its photos waits for that room (its chat alone)."""
+        chosen: list[OutboxMessage] = []
+        for message in due:
+            weight = message.weight
+            if weight > free:
+                return chosen, weight
+            wait = self.pacer.chat_wait(message.chat_id, now, weight)
+            if wait > 0:
+                self._resting[message.chat_id] = now + wait
+                continue
+            chosen.append(message)
+            free -= weight
+        return chosen, 0
+
+    def _next_turn(self, now: float, held: dict[int, float], *, need: int) -> float | None:
+        """Seconds until something may begin that cannot now: ``need`` places of the overall
+        limit when they are wanted, else the first chat held by its pace (None: nothing to
+        wait for)."""
+        if need:
+            return self.pacer.overall_wait(now, need)
         waits = [wait for wait in held.values() if wait < math.inf]
         return min(waits) if waits else None
 
@@ -337,7 +386,7 @@ class OutboxSender:
                 waiter.cancel()
 
     def _start(self, message: OutboxMessage) -> None:
-        counted = self.pacer.begin(message.chat_id)
+        counted = self.pacer.begin(message.chat_id, count=message.weight)
         self._sending[message.chat_id] = asyncio.create_task(
             self._deliver(message, counted), name=f"outbox message {message.id}"
         )
@@ -346,7 +395,7 @@ class OutboxSender:
         """One send, and its outcome recorded; then the chat's turn is over."""
         chat = message.chat_id
         try:
-            self.pacer.started(counted)
+            self.pacer.started(counted, count=message.weight)
             await self._send(message)
         except Exception as exc:  # not Telegram's answer: a bug, or the database
             if self.running:
@@ -391,6 +440,8 @@ class OutboxSender:
         """The request a row stands for; Telegram's id of the message it made or changed."""
         if message.kind in EDITS:
             return await self._edit(message)
+        if message.kind == ALBUM:
+            return await self._send_album(message)
         markup = reply_markup(message.markup, self.bot)
         if message.blob:
             sent = await self._send_blob(message, markup)
@@ -480,6 +531,84 @@ class OutboxSender:
         finally:
             if not lock.locked():
                 self._uploads.pop(blob.sha256, None)
+
+    async def _send_album(self, message: OutboxMessage) -> int:
+        """Send evidence photos (display copies) with ``text`` as the first one's caption: one
+        as a photo, 2 to 10 as an album; Telegram's id of the first message. A photo Telegram
+        has is sent by its file_id; the others are uploaded (read off the event loop) and
+        their ids remembered from the messages Telegram returns, so the next recipient's
+        album costs no upload. Should Telegram refuse a known id (a new bot token), the album
+        is uploaded again. Photos not uploaded yet are uploaded by one chat at a time: a
+        recipient sending them at the same moment waits for the first upload's ids."""
+        shas = list(message.album)
+        if self.evidence is None:  # a sender built without the store cannot read the photos
+            raise BadRequest("no evidence store to read the album's photos from")
+        known = await self._known_ids(shas)
+        fresh = sorted(set(shas) - set(known))
+        locks = [self._uploads.setdefault(sha, asyncio.Lock()) for sha in fresh]
+        try:
+            async with contextlib.AsyncExitStack() as held:
+                for lock in locks:  # in hash order: albums sharing photos cannot deadlock
+                    await held.enter_async_context(lock)
+                if fresh:  # another chat may have uploaded them meanwhile
+                    known = await self._known_ids(shas)
+                try:
+                    sent = await self._post_album(message, shas, known)
+                except BadRequest as exc:
+                    if not known or "file" not in str(exc).lower():
+                        raise  # (a bad caption is no reason to upload again)
+                    log.warning("outbox message %s: Telegram refused stored photo ids; "
+                                "uploading the album again", message.id)  # fmt: skip
+                    self._stale.update(known.values())
+                    known = {}
+                    sent = await self._post_album(message, shas, known)
+                for sha, posted in zip(shas, sent, strict=False):
+                    if sha not in known and posted.photo:
+                        await remember_file_id(self.db, sha, posted.photo[-1].file_id)
+        finally:
+            for sha, lock in zip(fresh, locks, strict=True):
+                if not lock.locked() and self._uploads.get(sha) is lock:
+                    self._uploads.pop(sha, None)
+        return int(sent[0].message_id)
+
+    async def _known_ids(self, shas: list[str]) -> dict[str, str]:
+        """Telegram's ids of the photos it has (none Telegram refused in this process)."""
+        known = await file_ids(self.db, shas)
+        return {sha: file_id for sha, file_id in known.items() if file_id not in self._stale}
+
+    async def _post_album(
+        self, message: OutboxMessage, shas: list[str], known: dict[str, str]
+    ) -> Sequence[Message]:
+        """The request: sendPhoto for one photo, sendMediaGroup for more (caption on the
+        first, parse_mode HTML, as every outbox text)."""
+        assert self.evidence is not None
+        caption = fit(message.text, CAPTION_LIMIT) or None
+        photos: list[str | bytes] = []
+        for sha in shas:
+            if sha in known:
+                photos.append(known[sha])
+                continue
+            try:
+                photos.append(await asyncio.to_thread(self.evidence.read_display, sha))
+            except FileNotFoundError:
+                raise BadRequest(f"evidence photo {sha} is not in the store") from None
+        names = [f"{sha[:16]}.jpg" for sha in shas]
+        if len(photos) == 1:
+            one = await self.bot.send_photo(
+                message.chat_id, photos[0], caption=caption, parse_mode=ParseMode.HTML,
+                filename=names[0],
+            )  # fmt: skip
+            return [one]
+        media = [
+            InputMediaPhoto(
+                photo,
+                caption=caption if number == 0 else None,
+                parse_mode=ParseMode.HTML if number == 0 else None,
+                filename=name,
+            )
+            for number, (photo, name) in enumerate(zip(photos, names, strict=True))
+        ]
+        return await self.bot.send_media_group(message.chat_id, media)
 
     def _later(self, seconds: float) -> datetime:
         return self.clock() + timedelta(seconds=seconds)

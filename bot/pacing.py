@@ -23,6 +23,13 @@ Where Telegram counts a message is when it arrives there, which the bot cannot s
   later one request arrives than another (counting from ends would cost a round trip in
   every second, a third of the rate on a slow line).
 
+An album (sendMediaGroup) of n photos is n messages to Telegram: each arrives as a message
+of its own, a failure names the album's "message #k", and bot developers report an album of
+two counted as two against a group's 20 a minute. Telegram's FAQ on limits does not say it
+in so many words, so it is counted as n wherever a message counts (``count``): n places in
+the overall second, n in a group's minute, and a private chat's next message waits n
+seconds after it ended. Erring this way costs a little speed; the other way costs 429s.
+
 Pure bookkeeping: no Telegram, no database, no I/O.
 """
 
@@ -131,6 +138,7 @@ class Pacer:
         self._starts: list[float] = []  # overall: when recent sends began (sorted)
         self._private: dict[int, float] = {}  # private chat -> end of its last send
         self._groups: dict[int, list[float]] = {}  # group -> ends of recent sends (sorted)
+        self._counts: dict[int, int] = {}  # chat -> messages its send under way counts as
 
     def _now(self, now: float | None) -> float:
         return self.clock.now() if now is None else now
@@ -148,11 +156,11 @@ class Pacer:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def overall_wait(self, now: float | None = None) -> float:
-        """Seconds until one more message may begin, overall (0: now)."""
+    def overall_wait(self, now: float | None = None, count: int = 1) -> float:
+        """Seconds until ``count`` more messages may begin, overall (0: now)."""
         now = self._now(now)
         self._forget(now)
-        excess = len(self._starts) - self.per_second
+        excess = len(self._starts) + count - 1 - self.per_second  # the start to outlive
         if excess < 0:
             return 0.0
         return max(self._starts[excess] + self.window - now, 0.0)
@@ -163,8 +171,8 @@ class Pacer:
         self._forget(now)
         return max(self.per_second - len(self._starts), 0)
 
-    def chat_wait(self, chat_id: int, now: float | None = None) -> float:
-        """Seconds until this chat's own limit lets one more message begin (0: now;
+    def chat_wait(self, chat_id: int, now: float | None = None, count: int = 1) -> float:
+        """Seconds until this chat's own limit lets ``count`` more messages begin (0: now;
         infinite while a send to it is under way)."""
         now = self._now(now)
         self._forget(now)
@@ -172,15 +180,16 @@ class Pacer:
             end = self._private.get(chat_id)
             return 0.0 if end is None else max(end + self.private_gap - now, 0.0)
         ends = self._groups.get(chat_id, [])
-        excess = len(ends) - self.group_per_minute
+        excess = len(ends) + count - 1 - self.group_per_minute  # the end to outlive
         if excess < 0:
             return 0.0
         return max(ends[excess] + self.group_window - now, 0.0)
 
-    def wait(self, chat_id: int, now: float | None = None) -> float:
-        """Seconds until a message to this chat may begin: its own limit and the overall one."""
+    def wait(self, chat_id: int, now: float | None = None, count: int = 1) -> float:
+        """Seconds until ``count`` messages to this chat may begin: its own limit and the
+        overall one."""
         now = self._now(now)
-        return max(self.chat_wait(chat_id, now), self.overall_wait(now))
+        return max(self.chat_wait(chat_id, now, count), self.overall_wait(now, count))
 
     def held(self, now: float | None = None) -> dict[int, float]:
         """The chats whose own limit holds them now, with the seconds each still waits."""
@@ -191,41 +200,50 @@ class Pacer:
 
     # -- what happened -----------------------------------------------------------------------
 
-    def begin(self, chat_id: int, now: float | None = None) -> float:
-        """A send to ``chat_id`` begins (the caller asked :meth:`wait` first); returns the
-        time it was counted at, for :meth:`started`."""
+    def begin(self, chat_id: int, now: float | None = None, count: int = 1) -> float:
+        """A send to ``chat_id`` of ``count`` messages (an album's photos) begins (the caller
+        asked :meth:`wait` first); returns the time it was counted at, for :meth:`started`."""
         now = self._now(now)
         self._forget(now)
-        bisect.insort(self._starts, now)
+        for _ in range(count):
+            bisect.insort(self._starts, now)
         if is_group(chat_id):
-            self._groups.setdefault(chat_id, []).append(INFLIGHT)
+            self._groups.setdefault(chat_id, []).extend([INFLIGHT] * count)
         else:
             self._private[chat_id] = INFLIGHT
+        self._counts[chat_id] = count
         return now
 
-    def started(self, counted: float, now: float | None = None) -> float:
-        """The request of a send counted at ``counted`` really leaves now (a little later):
-        the overall window counts it from now. Returns the new time."""
+    def started(self, counted: float, now: float | None = None, count: int = 1) -> float:
+        """The request of a send of ``count`` messages counted at ``counted`` really leaves
+        now (a little later): the overall window counts it from now. Returns the new time."""
         now = self._now(now)
-        index = bisect.bisect_left(self._starts, counted)
-        if index < len(self._starts) and self._starts[index] == counted and now > counted:
+        if now <= counted:
+            return counted
+        moved = 0
+        while moved < count:
+            index = bisect.bisect_left(self._starts, counted)
+            if index >= len(self._starts) or self._starts[index] != counted:
+                break
             del self._starts[index]
+            moved += 1
+        for _ in range(moved):
             bisect.insort(self._starts, now)
-            return now
-        return counted
+        return now if moved else counted
 
     def end(self, chat_id: int, now: float | None = None) -> None:
         """The send to ``chat_id`` that began last is over (Telegram answered, or failed)."""
-        self._ended(chat_id, self._now(now))
+        self._ended(chat_id, self._now(now), self._counts.pop(chat_id, 1))
 
-    def _ended(self, chat_id: int, at: float) -> None:
+    def _ended(self, chat_id: int, at: float, count: int = 1) -> None:
         if is_group(chat_id):
             ends = self._groups.setdefault(chat_id, [])
-            if ends and ends[-1] == INFLIGHT:
-                ends.pop()
-            bisect.insort(ends, at)
-        else:
-            self._private[chat_id] = at
+            for _ in range(count):
+                if ends and ends[-1] == INFLIGHT:
+                    ends.pop()
+                bisect.insort(ends, at)
+        else:  # the next message waits a second for each message this one counted as
+            self._private[chat_id] = at + (count - 1) * self.private_gap
 
     def reserve(self, chat_id: int, longest: float, now: float | None = None) -> float | None:
         """Take a turn for a message sent outside the outbox (a direct answer to a person's

@@ -82,6 +82,7 @@ __all__ = [
     "Reason",
     "Refused",
     "Shown",
+    "file_ids",
     "keep",
     "link",
     "links",
@@ -460,6 +461,17 @@ async def remember_file_id(db: Database, sha: str, file_id: str) -> None:
             "UPDATE evidence SET file_id = ? WHERE sha256 = ? AND file_id IS NULL",
             (file_id, _valid(sha)),
         )
+
+
+async def file_ids(db: Database, shas: Sequence[str]) -> dict[str, str]:
+    """Telegram's ids of the stored files among ``shas`` that were uploaded (by
+    :func:`remember_file_id`): these are sent by id, the others uploaded."""
+    rows = await db.fetchall(
+        "SELECT sha256, file_id FROM evidence WHERE file_id IS NOT NULL"
+        " AND sha256 IN (SELECT value FROM json_each(?))",
+        (json.dumps([_valid(sha) for sha in shas]),),
+    )
+    return {str(row["sha256"]): str(row["file_id"]) for row in rows}
 
 
 _LINKS: Final = (

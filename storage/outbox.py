@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,10 @@ from storage.db import Database, iso, now_of
 #: edit of its keyboard alone.
 MESSAGE, EDIT, EDIT_MARKUP = "message", "edit", "edit_markup"
 EDITS = (EDIT, EDIT_MARKUP)
+#: Row kind: photos kept as evidence, sent as one photo or an album (:func:`enqueue`).
+ALBUM = "album"
+#: The most photos Telegram takes in one album (sendMediaGroup).
+ALBUM_MOST = 10
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,14 @@ class OutboxMessage:
     subject: Subject | None = None  # what it is about (a case, a renovation…)
     sending_at: str | None = None  # set while an attempt is in flight (see the module)
     crashed_sends: int = 0  # times it was found in flight after a crash
-    kind: str = MESSAGE  # MESSAGE, EDIT or EDIT_MARKUP
+    kind: str = MESSAGE  # MESSAGE, EDIT, EDIT_MARKUP or ALBUM
     edit_of: int | None = None  # an edit's target row
+    album: tuple[str, ...] = ()  # an album's display copies (SHA-256), in order
+
+    @property
+    def weight(self) -> int:
+        """How many messages Telegram counts this row as: an album's photos each count."""
+        return max(len(self.album), 1)
 
 
 @dataclass(frozen=True)
@@ -112,40 +122,90 @@ async def enqueue(
     photo: str | None = None,
     blob: str | None = None,
     blob_as: str | None = None,
+    album: Sequence[str] | None = None,
 ) -> int:
     """Queue a message inside the caller's write transaction; returns its id.
 
     With ``photo`` (a Telegram file_id) it is that photo with ``text`` as its caption; with
     ``blob`` (from :func:`store_blob`) the stored file, sent as ``blob_as`` ("photo" or
     "document"), with ``text`` as its caption. ``subject`` is what it is about (a case's
-    notice may name just ``case_id``)."""
+    notice may name just ``case_id``).
+
+    With ``album`` (the SHA-256s of display copies kept by ``storage.evidence``, in order)
+    it is those photos, ``text`` the caption of the first: one photo is sent as a photo,
+    2 to 10 as an album. More than 10 (Telegram's most in one album) are queued as several
+    albums of as equal a size as can be (12 photos: 6 and 6, never 10 and a lone photo), in
+    order, one after the other in the chat's queue, the caption on the first; the id
+    returned is the first's. An album carries no keyboard (Telegram's albums cannot): queue
+    the buttons as a message of their own. ValueError for a hash that is not a registered
+    display copy."""
     if (blob is None) != (blob_as is None) or blob_as not in (None, "photo", "document"):
         raise ValueError("a stored file needs blob_as 'photo' or 'document'")
     if subject is None and case_id is not None:
         subject = Subject(CASE, case_id)
     if subject is not None and subject.kind == CASE:
         case_id = subject.id
+    parts: list[list[str] | None] = [None]
+    if album is not None:
+        if markup or photo or blob:
+            raise ValueError("an album is photos and a caption: no keyboard, photo or file")
+        parts = list(_album_parts(await _displays(conn, album)))
     now = iso(now_of(conn))
-    cur = await conn.execute(
-        "INSERT INTO outbox(chat_id, text, markup, case_id, subject_kind, subject_id,"
-        " person_id, next_attempt_at, created_at, photo, blob, blob_as)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            chat_id,
-            text,
-            json.dumps(markup, ensure_ascii=False) if markup else None,
-            case_id,
-            subject.kind if subject else None,
-            subject.id if subject else None,
-            person_id,
-            iso(not_before) if not_before else now,
-            now,
-            photo,
-            blob,
-            blob_as,
-        ),
-    )
-    return int(cur.lastrowid or 0)
+    first = 0
+    for number, part in enumerate(parts):
+        cur = await conn.execute(
+            "INSERT INTO outbox(chat_id, text, markup, case_id, subject_kind, subject_id,"
+            " person_id, next_attempt_at, created_at, photo, blob, blob_as, kind, album)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                chat_id,
+                text if number == 0 else "",
+                json.dumps(markup, ensure_ascii=False) if markup else None,
+                case_id,
+                subject.kind if subject else None,
+                subject.id if subject else None,
+                person_id,
+                iso(not_before) if not_before else now,
+                now,
+                photo,
+                blob,
+                blob_as,
+                MESSAGE if part is None else ALBUM,
+                None if part is None else json.dumps(part),
+            ),
+        )
+        first = first or int(cur.lastrowid or 0)
+    return first
+
+
+async def _displays(conn: aiosqlite.Connection, album: Sequence[str]) -> list[str]:
+    """An album's hashes, checked: each names a display copy the evidence store registered
+    (a photo others see is never an original, nor a hash mistyped)."""
+    shas = [str(sha) for sha in album]
+    if not shas:
+        raise ValueError("an album needs at least one photo")
+    async with conn.execute(
+        "SELECT sha256 FROM evidence WHERE role = 'display'"
+        " AND sha256 IN (SELECT value FROM json_each(?))",
+        (json.dumps(shas),),
+    ) as cur:
+        known = {str(row[0]) for row in await cur.fetchall()}
+    unknown = [sha for sha in shas if sha not in known]
+    if unknown:
+        raise ValueError(f"not display copies kept as evidence: {unknown}")
+    return shas
+
+
+def _album_parts(shas: list[str]) -> list[list[str]]:
+    """Photos cut into albums of at most :data:`ALBUM_MOST`, as equal as can be, in order."""
+    count = -(-len(shas) // ALBUM_MOST)
+    size, more = divmod(len(shas), count)
+    parts, at = [], 0
+    for number in range(count):
+        step = size + (1 if number < more else 0)
+        parts.append(shas[at : at + step])
+        at += step
+    return parts
 
 
 async def enqueue_edit(
@@ -215,11 +275,12 @@ async def enqueue_edit(
 async def last_message_about(
     conn: aiosqlite.Connection, subject: Subject, chat_id: int
 ) -> int | None:
-    """The newest message (not an edit) queued to ``chat_id`` about ``subject``: the card an
-    edit of "the case's card in that chat" means (see :func:`enqueue_edit`)."""
+    """The newest message (not an edit, not an album) queued to ``chat_id`` about
+    ``subject``: the card an edit of "the case's card in that chat" means (see
+    :func:`enqueue_edit`)."""
     async with conn.execute(
         "SELECT MAX(id) FROM outbox WHERE chat_id = ? AND subject_kind = ? AND subject_id = ?"
-        " AND edit_of IS NULL",
+        " AND kind = 'message'",
         (chat_id, subject.kind, subject.id),
     ) as cur:
         row = await cur.fetchone()
@@ -258,6 +319,7 @@ def _message(row: sqlite3.Row) -> OutboxMessage:
         row["crashed_sends"],
         row["kind"],
         row["edit_of"],
+        tuple(json.loads(row["album"])) if row["album"] else (),
     )
 
 
@@ -353,7 +415,8 @@ class OutboxStore:
         if edit.edit_of is None:
             return None
         row = await self.db.fetchone(
-            "SELECT id, state, message_id, photo IS NOT NULL OR blob IS NOT NULL AS captioned"
+            "SELECT id, state, message_id,"
+            " photo IS NOT NULL OR blob IS NOT NULL OR kind = 'album' AS captioned"
             " FROM outbox WHERE id = ?",
             (edit.edit_of,),
         )

@@ -10,6 +10,9 @@
 --   keyboard) or 'edit_markup' (the keyboard alone), naming the row it edits in edit_of. An
 --   edit waits in its target's chat queue; a newer edit of the same target supersedes the
 --   pending ones (state superseded: never sent).
+-- * Albums of evidence photos: kind 'album', album a JSON array of the SHA-256s of display
+--   copies kept by the evidence store (at most 10: a longer album is several rows), text
+--   the caption of the first photo.
 --
 -- 'superseded' is a new state, and SQLite cannot change a CHECK constraint in place: the
 -- table is rebuilt (SQLite's documented way: a new table, the rows copied, the old dropped,
@@ -45,9 +48,11 @@ CREATE TABLE outbox_new (
     sending_at       TEXT,                      -- the attempt in flight began (see above)
     crashed_sends    INTEGER NOT NULL DEFAULT 0,
     kind             TEXT NOT NULL DEFAULT 'message'
-                     CHECK (kind IN ('message', 'edit', 'edit_markup')),
+                     CHECK (kind IN ('message', 'edit', 'edit_markup', 'album')),
     edit_of          INTEGER REFERENCES outbox(id),
-    CHECK ((kind IN ('edit', 'edit_markup')) = (edit_of IS NOT NULL))
+    album            TEXT,                      -- JSON: display copies' SHA-256s, 1 to 10
+    CHECK ((kind IN ('edit', 'edit_markup')) = (edit_of IS NOT NULL)),
+    CHECK ((kind = 'album') = (album IS NOT NULL))
 );
 INSERT INTO outbox_new (id, chat_id, text, markup, state, attempts, next_attempt_at,
                         last_error, case_id, person_id, message_id, created_at, sent_at,
