@@ -24,6 +24,7 @@ from handlers import (
     complaints,
     customer_visits,
     general,
+    photos,
     reactions,
     registration,
     requests,
@@ -134,6 +135,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     procedures: list[AnyHandler] = [
         registration.conversation(),  # owners bind their account to the roster
         *requests.handlers(),  # P6, and every case's first-responder and department steps
+        *photos.handlers(),  # a case's photos sent on request (/case's 📷 button)
         *calls.handlers(),  # P5: /record, calls and visits received
         *customer_visits.handlers(),  # P9: /visit, customer visits
         *complaints.handlers(),  # P7: complaints
@@ -162,6 +164,10 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     # sweep the sender's. It stops in post_stop, after the sends under way are marked.
     outbox: OutboxSender = app.bot_data["outbox"]
     outbox.start()
+    try:  # photos attached when the bot stopped, before their display copies were made
+        await photos.recover(app.bot_data["services"])
+    except Exception:  # a photo that no longer decodes must not stop the bot: logged
+        log.exception("could not make the display copies left undone")
     if app.job_queue is not None:
         # The clock that wakes the sweeper; the deadlines' state lives in the database.
         app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")

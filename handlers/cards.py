@@ -36,9 +36,10 @@ def card(
     *,
     assignee: str | None = None,
     promised: str | None = None,
+    photos: int = 0,
 ) -> str:
     """The summary card of a case; for staff also the resident's name and masked phone,
-    who took it and the time promised (estate time)."""
+    who took it, the time promised (estate time) and how many photos it has."""
     lines = [
         t(locale, "case.card_title", kind=t(locale, f"kind.{case.kind}"), number=case.number),
         t(locale, "case.card_category", category=t(locale, f"category.{case.category}"))
@@ -68,6 +69,8 @@ def card(
         key = f"case.card_caller_{'visit' if case.channel == 'visit' else 'phone'}"
         lines.append(t(locale, key, name=case.caller_name or "—", phone=phone))
     lines.append(t(locale, "case.card_description", description=case.description))
+    if photos:
+        lines.append(t(locale, "case.card_photos", count=photos))
     return "\n".join(line for line in lines if line)
 
 
@@ -78,9 +81,10 @@ def review_card(
     *,
     assignee: str | None = None,
     promised: str | None = None,
+    photos: int = 0,
 ) -> str:
     """The card with the handling opinion, when there is one (C-11, C-13)."""
-    text = card(locale, case, resident, assignee=assignee, promised=promised)
+    text = card(locale, case, resident, assignee=assignee, promised=promised, photos=photos)
     if case.opinion:
         text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
     return text
@@ -90,7 +94,8 @@ def review_card(
 
 
 def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
-    """Q-1, C-9: resolve / refer / escalate (and link, C-5), while the case is new."""
+    """Q-1, C-9: resolve / refer / escalate (unless urgent already; and link, C-5), while
+    the case is new."""
     if case.status != Status.NEW:
         return None
     rows = [
@@ -98,8 +103,9 @@ def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | 
             button(t(locale, "case.btn_resolve"), f"rq:resolve:{case.id}"),
             button(t(locale, "case.btn_refer"), f"rq:refer:{case.id}"),
         ],
-        [button(t(locale, "case.btn_escalate"), f"rq:escalate:{case.id}")],
     ]
+    if not case.urgent:
+        rows.append([button(t(locale, "case.btn_escalate"), f"rq:escalate:{case.id}")])
     if case.kind == Kind.COMPLAINT:  # C-5: complaints about one event are counted together
         rows.append([button(t(locale, "event_link.btn_link"), f"cp:link:{case.id}")])
     return keyboard(rows)

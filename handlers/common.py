@@ -40,6 +40,7 @@ from procedures.identity import Role, is_estate_admin, locale_for
 from storage.cases import CaseStore
 from storage.clock import Clock
 from storage.db import Database
+from storage.evidence import EvidenceStore
 from storage.identity import IdentityStore, Membership, Person
 from storage.outbox import OutboxStore, enqueue
 from storage.outbox import outcome as outbox_outcome
@@ -116,6 +117,11 @@ class Services:
     rules: RulesOf
     notifier: Notifier
     sender: Sender
+
+    @property
+    def evidence(self) -> EvidenceStore:
+        """Where photos are kept (``WUYE_DATA_DIR``)."""
+        return EvidenceStore(self.settings.data_dir)
 
     @property
     def clock(self) -> Clock:

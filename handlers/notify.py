@@ -31,6 +31,8 @@ from procedures.decisions import (
 )
 from procedures.identity import ROLE_DEPARTMENT, Role
 from procedures.reactions import route
+from procedures.subjects import CASE, Subject
+from storage import evidence
 from storage.cases import Notice
 from storage.identity import IdentityStore, Person
 
@@ -45,6 +47,8 @@ class Seen:
     resident: Person | None
     assignee: str | None = None
     promised: str | None = None
+    photos: tuple[str, ...] = ()  # the display copies of the case's photos, in order
+    photo_count: int = 0  # its photos, display copies made or not
 
 
 class Notifier:
@@ -86,7 +90,10 @@ class Notifier:
         if case.promised_at is not None and self.rules is not None:
             calendar = (await self.rules(case.estate_id)).calendar
             promised = calendar.local(case.promised_at).strftime("%m-%d %H:%M")
-        return Seen(resident, assignee.name if assignee else None, promised)
+        links = await evidence.links(self.identity.db, Subject(CASE, case.id))
+        shown = tuple(link.display_sha256 for link in links if link.display_sha256 is not None)
+        name = assignee.name if assignee else None
+        return Seen(resident, name, promised, shown, len(links))
 
     async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
         """Every tell of a decision as notices, for the case as it is after the step."""
@@ -96,8 +103,31 @@ class Notifier:
             found = await self._one(case, tell, seen)
             if tell.besides is not None:
                 found = [n for n in found if n.person_id != tell.besides]
+            if tell.photos and seen.photos:  # the photos first, then the card to act on
+                notices += [self._album(n, case, seen.photos) for n in found]
             notices += found
         return notices
+
+    async def albums(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
+        """The record's photos as an album to everyone the ``photos`` tells reach (each
+        chat once): for photos whose display copies were made after those tells went."""
+        seen = await self.seen(case)
+        if not seen.photos:
+            return []
+        once: dict[int, Notice] = {}
+        for tell in tells:
+            if not tell.photos:
+                continue
+            for notice in await self._one(case, tell, seen):
+                if tell.besides is None or notice.person_id != tell.besides:
+                    once.setdefault(notice.chat_id, self._album(notice, case, seen.photos))
+        return list(once.values())
+
+    def _album(self, card: Notice, case: Case, photos: Sequence[str]) -> Notice:
+        """An album of ``photos`` to the chat of ``card``, captioned in its language."""
+        locale = card.locale or self.default_locale
+        caption = t(locale, "evidence.album_caption", number=case.number, count=len(photos))
+        return Notice(card.chat_id, caption, None, card.person_id, album=tuple(photos))
 
     # --- one tell ----------------------------------------------------------------------------
 
@@ -114,7 +144,12 @@ class Notifier:
         if tell.style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
             draw = cards.card if tell.style == Style.CARD else cards.review_card
             shown = draw(
-                locale, case, seen.resident, assignee=seen.assignee, promised=seen.promised
+                locale,
+                case,
+                seen.resident,
+                assignee=seen.assignee,
+                promised=seen.promised,
+                photos=seen.photo_count,
             )
             return head + "\n" + shown
         return head
@@ -143,6 +178,8 @@ class Notifier:
             self.markup(locale, case, tell),
             person.id,
             tell.photo,
+            tell.album,
+            locale,
         )
 
     async def _one(self, case: Case, tell: Tell, seen: Seen) -> list[Notice]:
@@ -170,7 +207,8 @@ class Notifier:
         if chat is not None and chat.chat_id is not None:
             locale = self.default_locale
             text = self.text(locale, case, tell, seen)
-            return [Notice(chat.chat_id, text, self.markup(locale, case, tell), None, tell.photo)]
+            markup = self.markup(locale, case, tell)
+            return [Notice(chat.chat_id, text, markup, None, tell.photo, tell.album, locale)]
         roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}
         people = await self.people(case.estate_id, roles | {Role.ADMIN.value})
         return [self._to(p, case, tell, seen) for p in people]

@@ -36,7 +36,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import cards, steps
+from handlers import cards, photos, steps
 from handlers.cards import card, department_keyboard, first_responder_keyboard
 from handlers.common import (
     Actor,
@@ -55,7 +55,9 @@ from handlers.common import (
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
-from procedures.decisions import Decision
+from procedures.decisions import Decision, Evidence, Facts
+from procedures.subjects import CASE, Subject
+from storage import evidence
 from storage.cases import NewCase
 
 log = logging.getLogger(__name__)
@@ -184,35 +186,50 @@ async def got_description(update: Update, context: Context) -> int:
 
 
 async def got_photo(update: Update, context: Context) -> int:
-    """A photo (or an album's photo): kept with the draft, up to the limit. A caption is
-    the description; once there is one, normal or urgent is asked — for an album once, at
-    the photo that carries its caption (the album's other photos join quietly)."""
+    """A photo, an image sent as a file, or an album's photo: downloaded, checked and kept
+    as evidence at once (a refused file is explained and changes nothing), and listed with
+    the draft, up to the limit. A caption is the description; once there is one, normal or
+    urgent is asked — for an album once, at the photo that carries its caption (the
+    album's other photos join quietly)."""
     actor = await who(update, context)
     message = update.effective_message
-    if actor is None or message is None or not message.photo:
+    if actor is None or message is None or photos.sent_image(message) is None:
         return Step.DESCRIBE
     draft = _draft(context)
-    photos: list[str] = draft.setdefault("photos", [])
+    here = Step.URGENCY if draft.get("description") else Step.DESCRIBE
+    kept: list[Any] = draft.setdefault("photos", [])
     album = message.media_group_id
     first_of_album = album is not None and draft.get("album") != album
     if album is not None:
         draft["album"] = album
-    if len(photos) >= MAX_PHOTOS:
+    if len(kept) >= MAX_PHOTOS:
         await reply(update, context, actor.t("case.too_many_photos", limit=MAX_PHOTOS))
-        return Step.URGENCY if draft.get("description") else Step.DESCRIBE
-    photos.append(message.photo[-1].file_id)
+        return here
+    received = await photos.take_in(update, context, actor)
+    if received is None:
+        return here
+    kept.append({"file_id": received.file_id, "sha256": received.sha256})
     captioned = bool(message.caption) and not draft.get("description")
     if captioned:
         draft["description"] = clean_description(message.caption or "")
     if not draft.get("description"):
         if album is None or first_of_album:
-            await reply(update, context, actor.t("case.photo_received", count=len(photos)))
+            await reply(update, context, actor.t("case.photo_received", count=len(kept)))
         return Step.DESCRIBE
     if album is None:
         return await ask_urgency(update, context, actor)  # the caption is the description
     if captioned or first_of_album:  # asked once per album
         return await ask_urgency(update, context, actor, album=True)
     return Step.URGENCY
+
+
+def draft_photos(draft: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The draft's photos as (Telegram id, original's SHA-256); a draft saved by an earlier
+    version lists bare Telegram ids (no evidence kept)."""
+    return [
+        (p, None) if isinstance(p, str) else (str(p["file_id"]), p.get("sha256"))
+        for p in draft.get("photos", [])
+    ]
 
 
 async def ask_urgency(
@@ -298,8 +315,15 @@ async def got_urgency_text(update: Update, context: Context) -> int:
 
 
 async def file_draft(context: Context, actor: Actor, draft: dict[str, Any], urgent: bool) -> int:
-    """File the resident's draft (Q-2, C-10) and end the flow."""
+    """File the resident's draft (Q-2, C-10) and end the flow; then its photos' display
+    copies, sent to those the filing told (customer service, the urgent alert)."""
     svc = services(context)
+    made: list[Decision] = []  # what filing decided (nothing when it was filed already)
+
+    def decide(case: Case, known: Facts) -> Decision:
+        made.append(requests.filed(case, known))
+        return made[-1]
+
     case = await steps.file(
         svc,
         NewCase(
@@ -310,14 +334,16 @@ async def file_draft(context: Context, actor: Actor, draft: dict[str, Any], urge
             unit_id=int(draft["unit_id"]),
             resident_id=actor.person.id,
             urgent=urgent,
-            photos=[(f, None) for f in draft.get("photos", [])],
+            photos=draft_photos(draft),
             created_by=actor.person.id,
             draft_key=draft.get("key"),
         ),
-        requests.filed,
+        decide,
         actor,
     )
     await svc.deliver()
+    if made:
+        await photos.show_filed(svc, case, made[-1].tell, steps.signed(actor))
     assert context.user_data is not None
     context.user_data.pop("case", None)
     log.info("case %s filed by person %s", case.number, actor.person.id)
@@ -357,12 +383,12 @@ def conversation() -> ConversationHandler[Context]:
                 ],
                 Step.DESCRIBE: [
                     MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_description),
-                    MessageHandler(NEW & filters.PHOTO, got_photo),
+                    MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL), got_photo),
                     MessageHandler(NEW & ~filters.COMMAND, describe_expected),
                 ],
                 Step.URGENCY: [
                     CallbackQueryHandler(got_urgency, pattern=r"^case:urg:[01]$"),
-                    MessageHandler(NEW & filters.PHOTO, got_photo),
+                    MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL), got_photo),
                     MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_urgency_text),
                 ],
             },
@@ -401,7 +427,14 @@ async def staff_card(context: Context, locale: str, case: Case) -> str:
     it and the time promised, so whoever goes out has what they need (as the notifier draws
     the cards it posts)."""
     seen = await services(context).notifier.seen(case)
-    return card(locale, case, seen.resident, assignee=seen.assignee, promised=seen.promised)
+    return card(
+        locale,
+        case,
+        seen.resident,
+        assignee=seen.assignee,
+        promised=seen.promised,
+        photos=seen.photo_count,
+    )
 
 
 async def answer_step(
@@ -545,7 +578,12 @@ async def group_reply(update: Update, context: Context) -> None:
     if not (is_department_member(actor, case) or is_first_responder(actor, case)):
         await reply(update, context, actor.t("case.not_department"))
         return
-    photo = message.photo[-1].file_id if message.photo else None
+    photo: Evidence | None = None
+    if photos.sent_image(message) is not None:  # kept as evidence, shown to the resident
+        received = await photos.take_in(update, context, actor)
+        if received is None:
+            return  # refused: they were told why
+        photo = await photos.staff_photo(svc, case, actor, received)
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
     decision = requests.update(case, steps.by(actor), text, photo)
     if await steps.apply(svc, case, decision, actor) is None:
@@ -604,7 +642,11 @@ async def show_case(update: Update, context: Context) -> None:
         people = [e["actor"].removeprefix("person:") for e in events]
         names = await svc.identity.names_of({int(p) for p in people if p.isdigit()})
         text += "\n\n" + cards.timeline(actor.locale, rules, events, names)
-    await reply(update, context, text)
+    kept = await evidence.links(svc.db, Subject(CASE, case.id))
+    if kept:
+        text += "\n\n" + photos.photo_lines(actor, kept)
+    markup = photos.send_button(actor, case, len(kept)) if kept else None
+    await reply(update, context, text, markup)
 
 
 def handlers() -> list[AnyHandler]:
@@ -620,7 +662,7 @@ def handlers() -> list[AnyHandler]:
             filters.UpdateType.MESSAGE
             & filters.ChatType.GROUPS
             & filters.REPLY
-            & (filters.TEXT | filters.PHOTO)
+            & (filters.TEXT | filters.PHOTO | filters.Document.ALL)
             & ~filters.COMMAND,
             group_reply,
         ),

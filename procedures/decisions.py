@@ -79,7 +79,9 @@ class Text:
 class Tell:
     """Who hears of a step: the audience, the text key and its parameters, the layout, the
     buttons (a keyboard's name, with an argument such as the clock a button extends), a
-    photo, the "late" note, and a person left out (the one who did it)."""
+    photo (Telegram's id) or display copies of kept photos (``album``, their SHA-256s),
+    whether the record's photos go with it (``photos``: an album before the card, for
+    whoever must act on it), the "late" note, and a person left out (the one who did it)."""
 
     to: Audience
     key: str
@@ -88,6 +90,8 @@ class Tell:
     buttons: str | None = None
     button_arg: int | None = None
     photo: str | None = None
+    album: tuple[str, ...] = ()
+    photos: bool = False
     late: bool = False
     besides: int | None = None
 
@@ -104,11 +108,13 @@ class Arm:
 
 @dataclass(frozen=True)
 class Evidence:
-    """A photo kept with the record: its Telegram file id, its hash when known, who."""
+    """A photo kept with the record: its Telegram file id, its original's hash when kept
+    (then attached as evidence), its display copy's when made, who."""
 
     file_id: str
     sha256: str | None = None
     added_by: int | None = None
+    display_sha256: str | None = None
 
 
 @dataclass(frozen=True)

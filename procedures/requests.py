@@ -47,6 +47,7 @@ def filed(case: Case, facts: Facts) -> Decision:
                 "case.new_for_first_responder",
                 style=Style.CARD,
                 buttons="first_responder",
+                photos=True,
             ),
         ],
         start=[facts.clocked(case, RuleId.Q1, start)],  # Q-1, C-9
@@ -63,6 +64,7 @@ def filed(case: Case, facts: Facts) -> Decision:
                 "complaint.classify_please",
                 style=Style.WITH_CARD,
                 buttons="classification",
+                photos=True,
             )
         )
     if case.urgent:  # V-2, Q-1, C-3: major, urgent or sudden → the superior at once
@@ -71,6 +73,7 @@ def filed(case: Case, facts: Facts) -> Decision:
                 Roles(frozenset({Role.CC_SUPERVISOR.value})),
                 "case.urgent_reported",
                 style=Style.WITH_CARD,
+                photos=True,
             )
         )
     return decision
@@ -94,25 +97,35 @@ def refer(case: Case, department: str, facts: Facts) -> Decision | None:
                 "case.new_for_department",
                 style=Style.CARD,
                 buttons="department",
+                photos=True,
             ),
             Tell(Resident(), "case.referred", {"department": Text(f"department.{department}")}),
         ],
     )
 
 
-def escalate(case: Case, by: By) -> Decision:
+def escalate(case: Case, by: By) -> Decision | None:
     """V-2, Q-1, C-3, C-9: reported at once to the superior (and for a complaint the project
-    supervisor and leadership); a person has taken it up, so V-1 stops."""
+    supervisor and leadership); the case is urgent from now on, and a person has taken it
+    up, so V-1 stops. None when it is urgent already (filed so, or escalated: a second tap,
+    a stale card): the superiors are not told twice."""
+    if case.urgent:
+        return None
     roles = {Role.CC_SUPERVISOR.value}
     if case.kind == Kind.COMPLAINT:
         roles |= {Role.PROJECT_SUPERVISOR.value, Role.LEADERSHIP.value}
     return Decision(
         action=Action.ESCALATE,
+        changes={"urgent": True},
         expect_status=case.status,
         stop=[RuleId.V1_FIRST_RESPONSE],
         tell=[
             Tell(
-                Roles(frozenset(roles)), "case.escalated", {"name": by.name}, style=Style.WITH_CARD
+                Roles(frozenset(roles)),
+                "case.escalated",
+                {"name": by.name},
+                style=Style.WITH_CARD,
+                photos=True,
             )
         ],
     )
@@ -196,19 +209,24 @@ def promise(case: Case, code: str, facts: Facts) -> Decision | None:
     )
 
 
-def update(case: Case, by: By, text: str, photo: str | None) -> Decision:
+def update(case: Case, by: By, text: str, photo: Evidence | None) -> Decision:
     """Progress from the department (a reply to the case card, text or photo): kept with the
-    case and passed to the resident."""
+    case and passed to the resident; a photo kept as evidence reaches them as its display
+    copy (watermarked, its metadata gone), otherwise as Telegram's photo."""
+    shown = photo.display_sha256 if photo is not None else None
+    tell = Tell(
+        Resident(),
+        "progress.update",
+        {"name": by.name, "text": text or "📷"},
+        photo=photo.file_id if photo is not None and shown is None else None,
+        album=(shown,) if shown is not None else (),
+    )
     return Decision(
         action=Action.UPDATE,
         expect_status=case.status,
         note=(text or "📷")[:500],
-        evidence=[Evidence(photo, added_by=by.id)] if photo else [],
-        tell=[
-            Tell(
-                Resident(), "progress.update", {"name": by.name, "text": text or "📷"}, photo=photo
-            )
-        ],
+        evidence=[photo] if photo is not None else [],
+        tell=[tell],
     )
 
 

@@ -299,7 +299,8 @@ async def _form_with_file(request: web.Request) -> tuple[dict[str, str], Upload]
 
 
 async def api_photo(request: web.Request) -> web.Response:
-    """``POST /api/chats/{chat_id}/photo`` multipart: as, caption?, reply_to?, file."""
+    """``POST /api/chats/{chat_id}/photo`` multipart: as, caption?, reply_to?,
+    media_group_id? (photos sharing one form an album, as Telegram sends them), file."""
     chat_id = _int(request.match_info["chat_id"], "chat_id")
     fields, upload = await _form_with_file(request)
     update = request.app[WORLD].send_photo(
@@ -307,6 +308,7 @@ async def api_photo(request: web.Request) -> web.Response:
         chat_id,
         upload.content,
         caption=fields.get("caption") or None,
+        media_group_id=fields.get("media_group_id") or None,
         reply_to=_reply_to(fields),
     )
     return _json(update, 201)

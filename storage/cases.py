@@ -20,8 +20,9 @@ from procedures.clocks import Timer, armed, history_of
 from procedures.complaints import opinion_version
 from procedures.deadlines import EstateRules
 from procedures.decisions import Decision, Tell
+from procedures.subjects import CASE, Subject
 from procedures.subjects import case as subject_of
-from storage import approvals, audit, deadlines
+from storage import approvals, audit, deadlines, evidence
 from storage.db import Database, iso, now_of, parse_iso
 from storage.deadlines import Deadline
 from storage.outbox import enqueue
@@ -65,6 +66,8 @@ class Notice:
     markup: dict[str, Any] | None = None
     person_id: int | None = None
     photo: str | None = None
+    album: tuple[str, ...] = ()  # display copies of kept photos (SHA-256s), sent as an album
+    locale: str | None = None  # the reader's language (for what goes with it)
 
 
 #: Renders a decision's tells for the record as it is after the step (numbers, status and
@@ -76,6 +79,7 @@ Render = Callable[[Case, Sequence[Tell]], Awaitable[list[Notice]]]
 _STEP_FIELDS = frozenset(
     {
         "department",
+        "urgent",
         "assignee_id",
         "severity",
         "promised_at",
@@ -165,14 +169,13 @@ async def _effects(
     decision: Decision,
     rules: EstateRules | None,
     render: Render | None,
+    actor: str,
 ) -> None:
     """Carry out a decision's effects inside the caller's transaction: photos kept, clocks
     stopped and started, its tells rendered and queued in the outbox."""
     for photo in decision.evidence:
-        await conn.execute(
-            "INSERT INTO case_photos(case_id, file_id, sha256, added_by, added_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (case.id, photo.file_id, photo.sha256, photo.added_by, iso(now_of(conn))),
+        await _keep_photo(
+            conn, case, photo.file_id, photo.sha256, photo.added_by, actor, photo.display_sha256
         )
     await _clocks(conn, case, decision, rules)
     if decision.tell and render is not None:
@@ -185,7 +188,37 @@ async def _effects(
                 case_id=case.id,
                 person_id=notice.person_id,
                 photo=notice.photo,
+                album=list(notice.album) or None,
             )
+
+
+async def _keep_photo(
+    conn: aiosqlite.Connection,
+    case: Case,
+    file_id: str,
+    sha: str | None,
+    added_by: int | None,
+    actor: str,
+    display_sha256: str | None = None,
+) -> None:
+    """A photo goes with the case: its Telegram id, and when its original was kept, the
+    evidence link whose audit event names its SHA-256."""
+    await conn.execute(
+        "INSERT INTO case_photos(case_id, file_id, sha256, added_by, added_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (case.id, file_id, sha, added_by, iso(now_of(conn))),
+    )
+    if sha is not None:
+        await evidence.link(
+            conn,
+            Subject(CASE, case.id),
+            sha,
+            actor=actor,
+            display_sha256=display_sha256,
+            file_id=file_id,
+            added_by=added_by,
+            estate_id=case.estate_id,
+        )
 
 
 async def apply(
@@ -259,7 +292,7 @@ async def apply(
         if by is None:
             raise ValueError("an approval is signed by a person")
         await approvals.record(conn, subject_of(case_id), decision.approval, by)
-    await _effects(conn, after, decision, rules, render)
+    await _effects(conn, after, decision, rules, render, actor)
     for action, changes in decision.follow:
         then = Decision(action=action, changes=changes, expect_status=after.status)
         stepped = await apply(conn, case_id, then, by=by, actor=actor)
@@ -337,12 +370,6 @@ class CaseStore:
                 ),
             )
             case_id = int(cur.lastrowid or 0)
-            for file_id, sha in new.photos:
-                await conn.execute(
-                    "INSERT INTO case_photos(case_id, file_id, sha256, added_by, added_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (case_id, file_id, sha, new.created_by, iso(now)),
-                )
             case = await _read(conn, case_id)
             assert case is not None
             await audit.append(
@@ -362,8 +389,10 @@ class CaseStore:
                     "description": new.description,
                 },
             )
+            for file_id, sha in new.photos:
+                await _keep_photo(conn, case, file_id, sha, new.created_by, actor)
             decision = decide(case)
-            await _effects(conn, case, decision, rules, render)
+            await _effects(conn, case, decision, rules, render, actor)
             for action, changes in decision.follow:
                 then = Decision(action=action, changes=changes, expect_status=case.status)
                 stepped = await apply(conn, case.id, then, by=new.created_by, actor=actor)

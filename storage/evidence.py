@@ -92,6 +92,7 @@ __all__ = [
     "remember_file_id",
     "render",
     "set_display",
+    "subjects_without_display",
     "verify_files",
 ]
 
@@ -451,6 +452,17 @@ async def links(db: Database, subject: Subject) -> list[Link]:
     where = " WHERE l.subject_kind = ? AND l.subject_id = ? ORDER BY l.id"
     rows = await db.fetchall(_LINKS + where, (subject.kind, subject.id))
     return [_link(r) for r in rows]
+
+
+async def subjects_without_display(db: Database, kind: str) -> list[int]:
+    """The subjects of ``kind`` with a photo that has no display copy yet (the bot stopped
+    between attaching it and making the copy)."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT subject_id FROM evidence_links WHERE subject_kind = ?"
+        " AND display_sha256 IS NULL ORDER BY subject_id",
+        (kind,),
+    )
+    return [int(r[0]) for r in rows]
 
 
 async def remember_file_id(db: Database, sha: str, file_id: str) -> None:

@@ -47,3 +47,21 @@ async def test_q4_taking_twice_takes_once(
     # a card under the earlier version's data is answered the same way
     await engineer.tap_data(f"dp:take:{case.id}", chat=groups["eng"], message_id=card)
     assert await events(world, case.id, "case.take") == 1
+
+
+async def test_v2_escalating_twice_tells_the_superior_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """V-2, C-3: the second press (same card, or a stale one) reports nothing again; the
+    case is urgent from the first, and its card no longer offers the button."""
+    await file_request(owner)
+    case = await latest_case(world)
+    assistant, cs = bot.person(9001, "周晓梅"), groups["cs"]
+    card = cs.messages()[-1]["message_id"]
+    for _ in range(2):
+        await assistant.tap_data(f"rq:escalate:{case.id}", chat=cs, message_id=card)
+    assert await events(world, case.id, "case.escalate") == 1
+    assert (await latest_case(world)).urgent
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") and "已经有人处理过了" in answer["text"]
+    assert "🚨 上报（重大/紧急）" not in cs.buttons()

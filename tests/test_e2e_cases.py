@@ -249,3 +249,52 @@ def sandbox_file(sandbox: SandboxProcess, file_id: str) -> tuple[bytes, str]:
     """A file's bytes and Content-Disposition, as the sandbox page downloads it."""
     with urllib.request.urlopen(f"{sandbox.base}/api/files/{file_id}", timeout=15) as response:
         return response.read(), str(response.headers.get("Content-Disposition", ""))
+
+
+def test_q1_an_album_reaches_the_department_and_the_engineers_photo_the_owner(
+    sandbox: SandboxProcess, bot: BotProcess
+) -> None:
+    """Through the sandbox: an owner's two-photo album with its caption reaches the
+    engineering group as photos (with the card); the engineer's photo reply to the card
+    reaches the owner as a photo."""
+    from tests.support.images import encoded, textured
+
+    admin, assistant = sandbox.player(ADMIN, "管理员"), sandbox.player(9001, "周晓梅")
+    engineer = sandbox.player(9003, "郑海")
+    cs = sandbox.group("客服中心", [ADMIN, 9001])
+    eng = sandbox.group("工程部", [ADMIN, 9003])
+    admin.send("/bind 客服中心", chat=cs)
+    admin.send("/bind 工程部", chat=eng)
+    sandbox.wait_text(eng, "本群已绑定")
+    owner = sandbox.player(8001, "王伟", phone="+8613900000001")
+    owner.send("/start")
+    owner.share_contact()
+    owner.wait_text("身份验证成功")
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    leak = [encoded(textured((800, 600)), "JPEG"), encoded(textured((600, 800)), "JPEG")]
+    owner.album(leak, caption="卫生间天花板渗水，见照片")
+    owner.tap("普通")
+    number = owner.wait_text("已受理").split("编号 ", 1)[1].split("。", 1)[0]
+    assistant.tap("➡️ 转交部门", chat=cs)
+    assistant.tap("工程部", chat=cs)
+
+    def photos_in(chat: int) -> list[dict[str, Any]]:  # the photos the bot sent
+        return [
+            m for m in sandbox.messages(chat)
+            if m.get("photo") and (m.get("from") or {}).get("is_bot")
+        ]  # fmt: skip
+
+    album = wait_for(lambda: photos_in(eng) if len(photos_in(eng)) == 2 else None, what="album")
+    assert number in album[0]["caption"] and album[0].get("media_group_id")
+    engineer.tap("🙋 接单", chat=eng)
+    card = next(
+        m for m in reversed(sandbox.messages(eng)) if number in str(m.get("text"))
+    )  # fmt: skip
+    engineer.photo(
+        encoded(textured((640, 480)), "JPEG"), caption="已更换阀门", chat=eng,
+        reply_to=int(card["message_id"]),
+    )  # fmt: skip
+    got = wait_for(lambda: photos_in(owner.uid) or None, what="the engineer's photo")
+    assert "已更换阀门" in got[-1]["caption"]

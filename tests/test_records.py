@@ -118,7 +118,8 @@ async def test_v2_an_urgent_visit_reaches_the_supervisor_at_once(
     assert "紧急" in supervisor.last_text and case.number in supervisor.last_text
     assert "请判定性质" in project_supervisor.last_text  # C-4, as for any complaint
     assert "来访：陈先生" in cs.last_text
-    assert cs.buttons() == [*FIRST_RESPONDER_BUTTONS, "🔗 同一事件"]  # a complaint (C-5)
+    # a complaint (C-5); reported as urgent already, it offers no second report (V-2)
+    assert cs.buttons() == [*FIRST_RESPONDER_BUTTONS[:2], "🔗 同一事件"]
     assert (await open_rules(world, case)).keys() == {"Q-1", "C-5-week"}
 
 

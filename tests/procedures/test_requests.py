@@ -11,7 +11,7 @@ import pytest
 from procedures import requests
 from procedures.cases import Action, Status
 from procedures.clocks import WORK_CLOCKS
-from procedures.decisions import Arm, By, Department, Resident, Roles, Style, Text
+from procedures.decisions import Arm, By, Department, Evidence, Resident, Roles, Style, Text
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_case, a_complaint, facts, keys, timer_of, to
 
@@ -86,13 +86,21 @@ def test_v2_escalating_a_complaint_reaches_the_supervisors_and_leadership() -> N
     """V-2, Q-1, C-3, C-9: a request goes to the customer-centre supervisor; a complaint
     also to the project supervisor and leadership; V-1 stops (someone took it up)."""
     request = requests.escalate(a_case(), ENGINEER)
-    assert to(request, Roles(frozenset({"cc_supervisor"})))
+    assert request is not None and to(request, Roles(frozenset({"cc_supervisor"})))
+    assert request.changes == {"urgent": True}
     complaint = requests.escalate(a_complaint(), ENGINEER)
+    assert complaint is not None
     everyone = frozenset({"cc_supervisor", "project_supervisor", "leadership"})
     [told] = to(complaint, Roles(everyone))
     assert told.params == {"name": "郑海"}
     assert complaint.stop == [RuleId.V1_FIRST_RESPONSE]
     assert complaint.action is Action.ESCALATE
+
+
+def test_v2_an_urgent_case_is_not_escalated_again() -> None:
+    """V-2: the superior heard of it already (filed urgent, or escalated): a second press
+    tells nobody."""
+    assert requests.escalate(a_case(urgent=True), ENGINEER) is None
 
 
 def test_q1_a_second_referral_to_the_same_department_changes_nothing() -> None:
@@ -183,11 +191,22 @@ def test_q4_a_promise_already_past_is_refused() -> None:
 
 
 def test_progress_is_kept_as_evidence_and_reaches_the_resident() -> None:
-    decision = requests.update(a_case(status="in_progress"), ENGINEER, "", "photo-file-id")
+    """A staff photo kept as evidence reaches the resident as its display copy (the
+    watermarked copy without metadata), never the sender's file."""
+    photo = Evidence("photo-file-id", "a" * 64, ENGINEER.id, "b" * 64)
+    decision = requests.update(a_case(status="in_progress"), ENGINEER, "", photo)
     assert decision.action is Action.UPDATE and decision.note == "📷"
-    assert [e.file_id for e in decision.evidence] == ["photo-file-id"]
+    assert decision.evidence == [photo]
     [told] = to(decision, Resident())
-    assert told.photo == "photo-file-id" and told.params["text"] == "📷"
+    assert told.album == ("b" * 64,) and told.photo is None and told.params["text"] == "📷"
+
+
+def test_progress_photo_without_a_display_copy_goes_as_telegrams_photo() -> None:
+    decision = requests.update(
+        a_case(status="in_progress"), ENGINEER, "", Evidence("photo-file-id")
+    )
+    [told] = to(decision, Resident())
+    assert told.photo == "photo-file-id" and told.album == ()
 
 
 @pytest.mark.parametrize("config_clock", ["referred", "fixed"])

@@ -119,6 +119,27 @@ class SandboxProcess:
     def get(self, path: str) -> Any:
         return self.request("GET", path)
 
+    def upload(self, path: str, fields: dict[str, str], content: bytes, filename: str) -> Any:
+        """POST a multipart form with one file (as the chat page sends a photo)."""
+        boundary = f"wuye-{os.getpid()}-{time.monotonic_ns()}"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+            f"\r\nContent-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        req = urllib.request.Request(
+            self.base + path, data=data, method="POST",
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=15) as response:
+            return json.loads(response.read() or b"null")
+
     def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, body if body is not None else {})
 
@@ -169,6 +190,35 @@ class Player:
         if reply_to is not None:
             body["reply_to"] = reply_to
         self.sandbox.post(f"/api/chats/{chat or self.uid}/text", body)
+
+    def photo(
+        self,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        chat: int | None = None,
+        reply_to: int | None = None,
+        media_group_id: str | None = None,
+    ) -> None:
+        """Send a photo (an album's, when several share ``media_group_id``)."""
+        fields = {"as": str(self.uid)}
+        if caption:
+            fields["caption"] = caption
+        if reply_to is not None:
+            fields["reply_to"] = str(reply_to)
+        if media_group_id is not None:
+            fields["media_group_id"] = media_group_id
+        self.sandbox.upload(f"/api/chats/{chat or self.uid}/photo", fields, content, "photo.jpg")
+
+    def album(
+        self, contents: list[bytes], *, caption: str | None = None, chat: int | None = None
+    ) -> None:
+        """Send photos as one album, as Telegram does: the caption on the first."""
+        group = f"album-{self.uid}-{time.monotonic_ns()}"
+        for index, content in enumerate(contents):
+            self.photo(
+                content, caption=caption if index == 0 else None, chat=chat, media_group_id=group
+            )
 
     def answer(self, fragment: str, text: str) -> None:
         """Reply (in the private chat) to the bot's newest message containing ``fragment``."""

@@ -1,0 +1,251 @@
+"""Photos in chat as evidence: taken in when they arrive, shown to the staff who act.
+
+**Taken in** (:func:`take_in`): a photo, or an image sent as a file (JPEG, PNG, WebP,
+HEIC), is downloaded at its largest size as soon as it arrives, checked, hashed and its
+original kept byte for byte (:mod:`storage.evidence`, in a worker thread). A file over
+Telegram's 20 MB is refused before it is downloaded; a refused file gets its reason in the
+sender's language and changes nothing.
+
+**Attached** in the step's own transaction (filing, a staff reply): the record's
+``evidence.attached`` audit event names the original's SHA-256.
+
+**Shown**: staff are sent the display copy (EXIF and GPS stripped, watermarked with the
+record's number, the estate's time and the sender's name), never the original. A case's
+number exists only once it is filed, so a resident's photos get their display copies just
+after filing (:func:`show_filed`), which also sends them as an album to those the filing
+told with ``photos`` (customer service's card, the supervisor's, the urgent alert); later
+cards that carry photos (a department's, on referral) get the album with the card
+(:meth:`handlers.notify.Notifier.render`). Should the bot stop between filing and the
+display copies, :func:`recover` makes them at the next start; the album is then not
+pushed, and ``/case`` sends the photos on request (its 📷 button).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.ext import CallbackQueryHandler
+
+from handlers import steps
+from handlers.common import (
+    Actor,
+    AnyHandler,
+    Context,
+    Services,
+    button,
+    keyboard,
+    reply,
+    services,
+    who,
+)
+from procedures.cases import Case
+from procedures.decisions import Evidence, Tell
+from procedures.subjects import CASE, Subject
+from storage import evidence
+from storage.evidence import Link
+from storage.evidence_images import MAX_BYTES, Checked, Reason, Refused
+from storage.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    """A photo taken in: Telegram's id for it and its original's SHA-256."""
+
+    file_id: str
+    sha256: str
+
+
+def sent_image(message: Message) -> tuple[str, int | None, str | None] | None:
+    """The photo (its largest size) or file in ``message``: Telegram's id, its size when
+    Telegram says, and a file's name; None when it carries neither."""
+    if message.photo:
+        largest = message.photo[-1]
+        return largest.file_id, largest.file_size, None
+    if message.document is not None:
+        document = message.document
+        return document.file_id, document.file_size, document.file_name
+    return None
+
+
+async def take_in(update: Update, context: Context, actor: Actor) -> Received | None:
+    """Download, check and keep the photo or image file in the update's message; on a
+    refusal tell the sender why (nothing kept) and return None."""
+    message = update.effective_message
+    found = sent_image(message) if message is not None else None
+    if found is None:
+        return None
+    file_id, size, name = found
+    if size is not None and size > MAX_BYTES:  # Telegram would not even hand it over
+        await refuse(update, context, actor, Refused(Reason.TOO_BIG, f"{size} bytes"))
+        return None
+    svc = services(context)
+    data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+    checked = await evidence.receive(svc.evidence, svc.db, data, filename=name)
+    if isinstance(checked, Refused):
+        await refuse(update, context, actor, checked)
+        return None
+    assert isinstance(checked, Checked)
+    return Received(file_id, checked.sha256)
+
+
+async def refuse(update: Update, context: Context, actor: Actor, refused: Refused) -> None:
+    """Why the file is not kept, in the sender's language (the detail goes to the log)."""
+    log.info("file from person %s refused: %s %s", actor.person.id, refused.reason, refused.detail)
+    await reply(update, context, actor.t(f"evidence.refused.{refused.reason.value}"))
+
+
+# --- display copies and albums ---------------------------------------------------------------
+
+
+async def labels(svc: Services, case: Case, link: Link) -> list[str]:
+    """The watermark's lines: the record's number, the estate's time it came, who sent it."""
+    rules = await svc.rules(case.estate_id)
+    at = rules.calendar.local(datetime.fromisoformat(link.added_at)).strftime("%Y-%m-%d %H:%M")
+    sender = await svc.identity.person(link.added_by) if link.added_by else None
+    return [case.number, at, sender.name if sender is not None else ""]
+
+
+async def displayed(svc: Services, case: Case, actor: str) -> list[Link]:
+    """Give every photo of ``case`` its display copy (those without one: rendered in a
+    worker thread, linked with an ``evidence.displayed`` event); returns the photos that
+    got theirs now."""
+    subject = Subject(CASE, case.id)
+    done: list[Link] = []
+    for link in await evidence.links(svc.db, subject):
+        if link.display_sha256 is not None:
+            continue
+        shown = await evidence.render(
+            svc.evidence,
+            svc.db,
+            link.sha256,
+            label_lines=await labels(svc, case, link),
+            font_path=_font(svc),
+        )
+        async with svc.db.write() as conn:
+            if await evidence.set_display(
+                conn, link.id, shown.sha256, actor=actor, estate_id=case.estate_id
+            ):
+                done.append(link)
+    return done
+
+
+async def staff_photo(svc: Services, case: Case, actor: Actor, received: Received) -> Evidence:
+    """A staff member's photo for a case (its number known): its display copy made now,
+    so the resident is sent that, watermarked and without the metadata."""
+    rules = await svc.rules(case.estate_id)
+    at = rules.calendar.local(svc.clock.now()).strftime("%Y-%m-%d %H:%M")
+    shown = await evidence.render(
+        svc.evidence,
+        svc.db,
+        received.sha256,
+        label_lines=[case.number, at, actor.person.name],
+        font_path=_font(svc),
+    )
+    return Evidence(received.file_id, received.sha256, actor.person.id, shown.sha256)
+
+
+def _font(svc: Services) -> str | None:
+    """The configured font with Chinese glyphs (``WUYE_CHART_FONT``), else one found."""
+    return str(svc.settings.chart_font) if svc.settings.chart_font else None
+
+
+async def show_filed(svc: Services, case: Case, tells: Sequence[Tell], actor: str) -> None:
+    """Just after filing: the resident's photos get their display copies, and those the
+    filing told with ``photos`` get them as an album (after the card, in the same chat)."""
+    if not await displayed(svc, case, actor):
+        return  # no photos, or shown already (filing again found the case)
+    async with svc.db.write() as conn:
+        for notice in await svc.notifier.albums(case, tells):
+            await enqueue(
+                conn, notice.chat_id, notice.text, case_id=case.id, person_id=notice.person_id,
+                album=list(notice.album),
+            )  # fmt: skip
+    await svc.deliver()
+
+
+async def recover(svc: Services) -> int:
+    """At start-up: display copies for photos attached but not yet shown (the bot stopped
+    between filing and making them); returns how many were made."""
+    made = 0
+    for case_id in await evidence.subjects_without_display(svc.db, CASE):
+        case = await svc.cases.get(case_id)
+        if case is not None:
+            made += len(await displayed(svc, case, "system:recovery"))
+    if made:
+        log.warning("made %d display copies left undone by an earlier stop", made)
+    return made
+
+
+# --- /case's photos ---------------------------------------------------------------------------
+
+
+def photo_lines(actor: Actor, links: Sequence[Link]) -> str:
+    """``/case``: each photo with its SHA-256, format, size and pixels."""
+    lines = [actor.t("evidence.list_title", count=len(links))]
+    for index, link in enumerate(links, 1):
+        lines.append(
+            actor.t(
+                "evidence.list_line",
+                index=index,
+                sha=link.sha256,
+                format=link.format,
+                size=f"{link.size / 1_000_000:.1f}",
+                width=link.width,
+                height=link.height,
+            )
+        )
+    return "\n".join(lines)
+
+
+def send_button(actor: Actor, case: Case, count: int) -> InlineKeyboardMarkup:
+    """The button that sends the case's photos to this chat."""
+    return keyboard([[button(actor.t("evidence.btn_send", count=count), f"ph:send:{case.id}")]])
+
+
+async def on_send(update: Update, context: Context) -> None:
+    """``ph:send:<case>``: the case's photos (display copies) to this chat, for the staff of
+    its estate and the resident who filed it."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    svc = services(context)
+    parts = (query.data or "").split(":")
+    case = await svc.cases.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+    allowed = case is not None and (
+        case.resident_id == actor.person.id or steps.is_staff_of(actor, case.estate_id)
+    )
+    if case is None or not allowed or query.message is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await displayed(svc, case, steps.signed(actor))
+    shown = [
+        link.display_sha256
+        for link in await evidence.links(svc.db, Subject(CASE, case.id))
+        if link.display_sha256 is not None
+    ]
+    if not shown:
+        await query.answer(actor.t("evidence.none"), show_alert=True)
+        return
+    async with svc.db.write() as conn:
+        await enqueue(
+            conn,
+            query.message.chat.id,
+            actor.t("evidence.album_caption", number=case.number, count=len(shown)),
+            case_id=case.id,
+            person_id=actor.person.id if query.message.chat.type == "private" else None,
+            album=shown,
+        )
+    await query.answer(actor.t("evidence.sending"))
+    await svc.deliver()
+
+
+def handlers() -> list[AnyHandler]:
+    """The button that sends a case's photos."""
+    return [CallbackQueryHandler(on_send, pattern=r"^ph:send:")]
