@@ -25,7 +25,10 @@ What it does:
      holding more than 20 messages to one group. A window starts at a message and runs up
      to, not including, 1 s (60 s) later; "windows" counts the messages whose window is
      over the limit;
-   * delivery: each queued message delivered once, in order per chat, every row ``sent``.
+   * delivery: each queued message delivered once, in order per chat, every row ``sent``;
+   * the in-flight window: how long after its attempt was recorded (the mark committed,
+     ``storage.outbox``: a row in flight when the process dies is resent once) each
+     request reached the HTTP layer; the shorter, the fewer rows a crash leaves in doubt.
 
 ``--latency`` makes each request take that long (half before Telegram sees it, half for
 the answer), ``--jitter`` adds up to that much at random to the first half: a slow, uneven
@@ -49,6 +52,7 @@ import tempfile
 import time
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,7 +64,7 @@ from bot.pacing import GROUP_PER_MINUTE, PER_SECOND, PRIVATE_GAP
 from sandbox.world import ApiError, World
 from storage.clock import SystemClock
 from storage.db import Database
-from storage.outbox import OutboxStore, enqueue
+from storage.outbox import OutboxStore, Recovered, enqueue
 
 TOKEN = "7000000001:bench-outbox-token"
 #: The first private chat's id; the groups are supergroups, -1000000001000 and down
@@ -79,6 +83,8 @@ class WorldRequest(BaseRequest):
         self.latency = latency
         self.jitter = jitter
         self.random = random.Random(seed)
+        #: chat -> when (perf_counter) each sendMessage to it reached this layer, in order
+        self.reached: dict[int, list[float]] = defaultdict(list)
 
     @property
     def read_timeout(self) -> float | None:
@@ -100,6 +106,8 @@ class WorldRequest(BaseRequest):
         connect_timeout: object = BaseRequest.DEFAULT_NONE,
         pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        if request_data is not None and url.endswith("/sendMessage"):
+            self.reached[int(request_data.parameters["chat_id"])].append(time.perf_counter())
         there = self.latency / 2 + self.random.uniform(0, self.jitter)
         await asyncio.sleep(there)  # (0: still a turn of the loop, as a real request)
         match = _METHOD.search(urlsplit(url).path)
@@ -113,6 +121,23 @@ class WorldRequest(BaseRequest):
         if self.latency:
             await asyncio.sleep(self.latency / 2)
         return status, json.dumps(body, ensure_ascii=False).encode()
+
+
+class MarkedStore(OutboxStore):
+    """The sender's store, noting when each row's attempt was recorded (its mark
+    committed): chat -> those moments (perf_counter), in order."""
+
+    def __init__(self, db: Database, chat_of: dict[int, int]) -> None:
+        super().__init__(db)
+        self.chat_of = chat_of
+        self.marked: dict[int, list[float]] = defaultdict(list)
+
+    async def begin(self, ids: Collection[int]) -> tuple[list[int], Recovered]:
+        marked, recovered = await super().begin(ids)
+        now = time.perf_counter()
+        for row in marked:
+            self.marked[self.chat_of[row]].append(now)
+        return marked, recovered
 
 
 def over(times: list[float], seconds: float, limit: int) -> tuple[int, int]:
@@ -166,14 +191,16 @@ async def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     try:
         await bot.initialize()
         started = time.perf_counter()
+        chat_of: dict[int, int] = {}
         async with db.write() as conn:
             for k in range(max(args.each, args.group_each)):
                 for chat, texts in plan.items():
                     if k < len(texts):
-                        await enqueue(conn, chat, texts[k])
+                        chat_of[await enqueue(conn, chat, texts[k])] = chat
         report["queue_s"] = time.perf_counter() - started
         store = OutboxStore(db)
         sender = OutboxSender(db, bot)
+        sender.store = marks = MarkedStore(db, chat_of)
         stop = asyncio.Event()
         # Telegram's log is the world's: its clock is time.time; so is the start.
         begun = time.time()
@@ -193,7 +220,25 @@ async def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         await bot.shutdown()
         await db.close()
     measure(report, world, plan, begun)
+    report["in_flight_window_ms"] = window(marks.marked, request.reached)
     return report
+
+
+def window(marked: dict[int, list[float]], reached: dict[int, list[float]]) -> dict[str, Any]:
+    """From each attempt recorded to its request reaching the HTTP layer (ms): p50, p99,
+    max (a chat's marks and requests pair up in order; the bench has no retries)."""
+    gaps = sorted(
+        (sent - mark) * 1000
+        for chat, marks in marked.items()
+        for mark, sent in zip(marks, reached.get(chat, []), strict=False)
+    )
+    if not gaps:
+        return {"count": 0, "p50": None, "p99": None, "max": None}
+
+    def at(share: float) -> float:
+        return gaps[min(int(share * len(gaps)), len(gaps) - 1)]
+
+    return {"count": len(gaps), "p50": at(0.5), "p99": at(0.99), "max": gaps[-1]}
 
 
 def measure(report: dict[str, Any], world: World, plan: dict[int, list[str]], begun: float) -> None:
@@ -283,6 +328,12 @@ def table(report: dict[str, Any]) -> str:
         f" windows over 20: {report['group_windows_over_20']}",
         f"  delivery     {'OK' if not report['problems'] else 'FAIL'}: rows {report['rows']}",
     ]
+    gap = report["in_flight_window_ms"]
+    if gap["count"]:
+        lines.append(
+            f"  in flight    attempt recorded → request: p50 {gap['p50']:.2f} ms,"
+            f" p99 {gap['p99']:.2f} ms, max {gap['max']:.2f} ms ({gap['count']:,} sends)"
+        )
     lines += [f"  FAIL: {problem}" for problem in report["problems"]]
     return "\n".join(lines)
 

@@ -92,3 +92,5 @@ def test_outbox_benchmark_runs_and_counts_no_violation_from_telegrams_log() -> N
     assert report["delivered_by_last_private"] >= 36
     assert report["rate_until_last_private"] > 0
     assert report["rate_limiter"] is True
+    window = report["in_flight_window_ms"]  # each attempt recorded before its request
+    assert window["count"] == 44 and 0 <= window["p50"] <= window["p99"] <= window["max"]
