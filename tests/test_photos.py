@@ -193,3 +193,20 @@ async def test_photos_left_without_display_copies_by_a_stop_get_them_at_start(
     assert await photos.recover(services_of(world)) == 1
     [kept] = await links_of(world, case.id)
     assert kept.display_sha256 is not None
+
+
+async def test_v2_the_urgent_alert_comes_with_the_photos(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """V-2, C-3: the superior alerted at once about an urgent case sees the photos too."""
+    supervisor = bot.person(9002, "吴建国")
+    await supervisor.send("/start")
+    before = len(supervisor.messages())
+    await describe(owner)
+    await owner.send_photo(encoded(textured((400, 300)), "JPEG"), caption="电梯困人")
+    await owner.tap("🚨 紧急")
+    case = await latest_case(world)
+    told = supervisor.messages()[before:]
+    assert any(case.number in m.get("text", "") and "紧急" in m.get("text", "") for m in told)
+    [album] = photos_in(supervisor, before)
+    assert case.number in album["caption"]
