@@ -7,12 +7,13 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.calendar_watch import CALENDAR_EVERY, calendar_job
 from bot.errors import AdminAlerts, on_error
 from bot.health import beat, heartbeat_path
 from bot.i18n import t
+from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
 from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
@@ -77,27 +78,36 @@ def build_application(
 
     ``request`` replaces the HTTP layer (tests pass a recording fake of the Bot API).
     """
-    builder: ApplicationBuilder[Any, Context, Any, Any, Any, Any] = (
-        Application.builder()
-        .token(require_token(settings))
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url)
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
-    )
-    # Different people's updates at once, each person's in order (bot/updates.py).
-    builder = builder.concurrent_updates(PerChatUpdateProcessor())
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    if rate_limit:
+    # Every update getUpdates returns is stored before PTB can confirm it to Telegram, marked
+    # when handled, and handled after a crash (bot/inbox.py): the bot is built here, with
+    # what ApplicationBuilder would give it (its HTTP pools: 256 connections, 1 for polling).
+    inbox = Inbox(db)
+    bot = InboxBot(
+        require_token(settings),
+        inbox=inbox,
+        base_url=settings.api_url,
+        base_file_url=settings.file_url,
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(connection_pool_size=1),
         # The outbox paces itself to Telegram's limits (bot.pacing); the limiter is the net
         # under what still bursts. No retries: while it waits out one chat's 429 it holds
         # every request of every chat. A 429 is the caller's: the outbox retries that chat's
         # message when Telegram says, a direct answer goes to the outbox.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        rate_limiter=AIORateLimiter(max_retries=0) if rate_limit else None,
+    )
+    builder: ApplicationBuilder[Any, Context, Any, Any, Any, Any] = (
+        Application.builder()
+        .bot(bot)
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+    )
+    # Different people's updates at once, each person's in order (bot/updates.py); the end
+    # of each update's handling marks it in the inbox.
+    builder = builder.concurrent_updates(PerChatUpdateProcessor(finished=inbox.done))
     builder = builder.persistence(SQLitePersistence(db))
     app = builder.build()
+    app.bot_data["inbox"] = inbox
     app.bot_data["settings"] = settings
     app.bot_data["alerts"] = AdminAlerts(
         settings.admins, secrets=[settings.token, settings.webhook_secret]
@@ -156,8 +166,14 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
 
 
 async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    """Start the outbox sender and the jobs; register the command menus."""
+    """Replay what a crash cut off; start the outbox sender and the jobs; register the
+    command menus."""
     settings: Settings = app.bot_data["settings"]
+    # Persistence has loaded and polling has not started: the updates stored but never
+    # handled go into the update queue first, oldest first, ahead of anything new.
+    inbox: Inbox = app.bot_data["inbox"]
+    await inbox.prune()
+    await inbox.replay(app)
     # The outbox sender is a long-lived task of its own, woken when something is queued
     # (poke), when a chat's turn comes and every second; never a job, so a long drain (a
     # group's minute, a slow Telegram) cannot make the sweeper's ticks be skipped, nor a long
@@ -174,6 +190,9 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
         app.job_queue.run_repeating(
             calendar_job, interval=CALENDAR_EVERY, first=10, name="calendar"
+        )
+        app.job_queue.run_repeating(
+            prune_inbox, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox"
         )
     try:
         await set_commands(app)
@@ -207,6 +226,12 @@ async def sweep(context: Context) -> None:
     sweeper: Sweeper = context.application.bot_data["sweeper"]
     await sweeper.sweep()
     beat(heartbeat_path(services.settings))  # `python -m bot health` reads it
+
+
+async def prune_inbox(context: Context) -> None:
+    """Job: forget the inbox's handled updates older than a few days."""
+    inbox: Inbox = context.application.bot_data["inbox"]
+    await inbox.prune()
 
 
 async def post_stop(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
