@@ -32,6 +32,7 @@ from typing import Any
 from telegram import Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
+from telegram.error import BadRequest
 from telegram.ext import Application, ExtBot
 
 from storage.db import Database
@@ -175,3 +176,41 @@ class InboxBot(ExtBot[Any]):
         fresh = await self.inbox.admit(updates)
         self._skip_to = max(self._skip_to, max(u.update_id for u in updates) + 1)
         return fresh
+
+    async def answer_callback_query(
+        self,
+        callback_query_id: str,
+        text: str | None = None,
+        show_alert: bool | None = None,
+        url: str | None = None,
+        cache_time: TimePeriod | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+        rate_limit_args: Any = None,
+    ) -> bool:
+        """Answer a button press; one Telegram no longer takes (answered already, or too old:
+        a press handled again after a crash, or a very slow step) is logged, not raised, so
+        the step itself goes on. The answer only stops the button's spinner."""
+        try:
+            return await super().answer_callback_query(
+                callback_query_id,
+                text,
+                show_alert,
+                url,
+                cache_time,
+                read_timeout=read_timeout,
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+                api_kwargs=api_kwargs,
+                rate_limit_args=rate_limit_args,
+            )
+        except BadRequest as exc:
+            if "query is too old" not in str(exc).lower():
+                raise
+            log.info("callback query %s no longer answerable: %s", callback_query_id, exc)
+            return False

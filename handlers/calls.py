@@ -428,6 +428,7 @@ async def got_record_urgency(update: Update, context: Context) -> int:
             caller_name=name,
             caller_phone=phone,
             created_by=actor.person.id,
+            draft_key=draft.get("key"),
         ),
         calls.recorded,
         actor,

@@ -248,6 +248,7 @@ async def got_score(update: Update, context: Context) -> int:
             channel=str(draft["place"]),  # where the visit took place
             caller_name=str(draft["name"]),
             created_by=actor.person.id,
+            draft_key=draft.get("key"),
         ),
         score,
     )

@@ -144,7 +144,9 @@ def starter(key: str, ask: Ask, estate_step: IntEnum, next_step: IntEnum) -> Ste
         if not estates:
             await reply(update, context, actor.t(f"{key}.staff_only"))
             return ConversationHandler.END
-        context.user_data[key] = {}
+        # The draft's key makes filing it idempotent: the last step handled again (a
+        # double tap, a replay after a crash) finds the case already filed.
+        context.user_data[key] = {"key": f"{key}:{actor.person.id}:{update.update_id}"}
         if len(estates) > 1:
             return await ask(update, context, actor, estate_step, "")
         context.user_data[key]["estate_id"] = estates[0].id
