@@ -20,6 +20,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from storage.inbox import HANDLING
+
 #: How many updates may be in hand at once (waiting for their turn included).
 MAX_CONCURRENT = 256
 
@@ -58,6 +60,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         so at most one update of a person is ever done but not yet marked. An interrupted
         one (cancelled: the process stopping under it) is not finished."""
         key = update_key(update)
+        if isinstance(update, Update):  # a step's transaction marks it (storage.inbox.settle)
+            HANDLING.set(update.update_id)
         lane = self._lanes.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:

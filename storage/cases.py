@@ -22,7 +22,7 @@ from procedures.deadlines import EstateRules
 from procedures.decisions import Decision, Tell
 from procedures.subjects import CASE, Subject
 from procedures.subjects import case as subject_of
-from storage import approvals, audit, deadlines, evidence
+from storage import approvals, audit, deadlines, evidence, inbox
 from storage.db import Database, iso, now_of, parse_iso
 from storage.deadlines import Deadline
 from storage.outbox import enqueue
@@ -178,6 +178,7 @@ async def _effects(
             conn, case, photo.file_id, photo.sha256, photo.added_by, actor, photo.display_sha256
         )
     await _clocks(conn, case, decision, rules)
+    await inbox.settle(conn)  # the update that took this step is handled, with the step
     if decision.tell and render is not None:
         for notice in await render(case, decision.tell):
             await enqueue(

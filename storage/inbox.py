@@ -9,15 +9,42 @@ The ``update_id`` is the key: an update Telegram delivers again finds its row an
 admitted twice. A handled row forgets the update's content (names, texts, phone numbers:
 kept no longer than needed) and keeps its id a few days for that recognition
 (:meth:`InboxStore.prune`). Times come from the database's clock.
+
+A step that changes a record marks its update handled in the step's own transaction
+(:func:`settle`, for the update named by :data:`HANDLING`): had the process died after the
+change was saved but before the update was marked, a replay would take the step again,
+and a typed step (a department's progress reply, a handling opinion) has no draft or
+state to recognise itself by. After such a crash the person may miss the step's answer,
+never the step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
+import aiosqlite
+
 from storage.db import Database, iso, now_of
+
+#: The update being handled in this task (the bot's update processor sets it): what
+#: :func:`settle` marks.
+HANDLING: ContextVar[int | None] = ContextVar("wuye_handling_update", default=None)
+
+
+async def settle(conn: aiosqlite.Connection) -> None:
+    """Inside a step's transaction: the update being handled (:data:`HANDLING`) is marked
+    handled with the step's change, so a replay after a crash does not take it again."""
+    update_id = HANDLING.get()
+    if update_id is None:
+        return
+    await conn.execute(
+        "UPDATE inbox SET handled_at = ?, outcome = 'handled', data = NULL"
+        " WHERE update_id = ? AND handled_at IS NULL",
+        (iso(now_of(conn)), update_id),
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ gets an apology; at most the step's own answer comes again.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -180,3 +181,38 @@ async def test_registration_replayed_binds_once(
     again = texts(person, mark)
     assert APOLOGY not in again
     assert ("身份验证成功" in again) == (moment == "half-saved")
+
+
+async def test_a_progress_reply_marks_its_update_handled_with_the_step(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person,
+    played: list[JSONDict],
+) -> None:  # fmt: skip
+    """A department's typed reply to a card has no draft to recognise itself by: its
+    update is marked handled in the step's own transaction, so a crash after the change
+    was saved leaves nothing to replay, and the owner is told once."""
+    from storage.inbox import HANDLING, InboxStore
+    from tests.support.cases import file_request, latest_case
+
+    await file_request(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    card = groups["eng"].messages()[-1]["message_id"]
+    inbox = InboxStore(world.db)
+    process = bot.process
+
+    async def through_the_inbox(update: JSONDict) -> None:  # as the bot's processor does
+        await inbox.admit([(update["update_id"], json.dumps(update))])
+        token = HANDLING.set(update["update_id"])
+        try:
+            await process(update)
+        finally:
+            HANDLING.reset(token)
+
+    bot.process = through_the_inbox  # type: ignore[method-assign,assignment]
+    await engineer.reply_to(card, "已到现场", chat=groups["eng"])
+    assert [s.update_id for s in await inbox.unhandled()] == []
+    case = await latest_case(world)
+    assert await count(world, "SELECT COUNT(*) FROM audit WHERE event = 'case.update'"
+                       " AND subject = ?", f"case:{case.id}") == 1  # fmt: skip
+    assert sum("已到现场" in t for t in owner.texts()) == 1
