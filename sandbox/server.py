@@ -112,7 +112,7 @@ async def bot_api(request: web.Request) -> web.Response:
         params, uploads = await read_params(request)
     except (ValueError, json.JSONDecodeError):
         return failed(ApiError(400, "Bad Request: can't parse request body"))
-    delay = world.take_delay(method)
+    delay = world.take_delay(method, params)
     if delay:
         await asyncio.sleep(delay)
     try:
@@ -400,6 +400,7 @@ async def api_faults(request: web.Request) -> web.Response:
             retry_after=_int(body.get("retry_after", 1), "retry_after"),
             delay=float(body.get("delay", 0.0)),
             description=body.get("description") or None,
+            chat_id=_int(body["chat_id"], "chat_id") if body.get("chat_id") is not None else None,
         )
     elif request.method == "DELETE":
         world.clear_faults()

@@ -211,6 +211,16 @@ async def test_injected_faults(bot: Bot, sandbox: Sandbox, monkeypatch: pytest.M
         await bot.send_message(USER, "x")
 
 
+async def test_a_fault_for_one_chat_through_the_json_api(sandbox: Sandbox) -> None:
+    other = int(sandbox.world.add_user(8002, "李娜")["id"])
+    body = {"method": "sendMessage", "kind": "429", "retry_after": 8, "chat_id": USER}
+    async with sandbox.session.post(f"{sandbox.base}/api/faults", json=body) as r:
+        assert [fault["chat_id"] for fault in await r.json()] == [USER]
+    assert (await sandbox.raw("sendMessage", chat_id=other, text="x"))[0] == 200
+    status, answer = await sandbox.raw("sendMessage", chat_id=USER, text="x")
+    assert (status, answer["parameters"]) == (429, {"retry_after": 8})
+
+
 async def test_a_file_over_20_mb_cannot_be_fetched(bot: Bot, sandbox: Sandbox) -> None:
     update = sandbox.world.send_document(USER, USER, b"\0" * (20 * 1024 * 1024 + 1), "big.bin")
     file_id = update["message"]["document"]["file_id"]

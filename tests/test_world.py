@@ -1122,6 +1122,25 @@ async def test_delay_fault_is_taken_once_per_request(world: World, alice: int) -
     assert world.take_delay("sendMessage") == 0.0
 
 
+def test_a_fault_for_one_chat_hits_only_calls_to_it(world: World, alice: int, bob: int) -> None:
+    world.inject("sendMessage", "429", times=2, retry_after=8, chat_id=alice)
+    world.inject("sendMessage", "500")  # any chat's: the next call that passes the first by
+    assert world.faults()[0]["chat_id"] == alice and world.faults()[-1]["chat_id"] is None
+    assert api_error(world, "sendMessage", chat_id=bob, text="x").code == 500
+    assert api(world, "sendMessage", chat_id=bob, text="x")["text"] == "x"
+    for _ in range(2):
+        error = api_error(world, "sendMessage", chat_id=str(alice), text="x")
+        assert (error.code, error.parameters) == (429, {"retry_after": 8})
+    assert api(world, "sendMessage", chat_id=alice, text="x")["text"] == "x"
+    assert world.faults() == []
+    # A delay for one chat is taken only by a request to that chat.
+    world.inject("sendMessage", "delay", delay=0.5, chat_id=alice)
+    assert world.take_delay("sendMessage", {"chat_id": bob}) == 0.0
+    assert world.take_delay("sendMessage", {"chat_id": alice}) == 0.5
+    assert world.faults() == []
+    assert api(world, "sendMessage", chat_id=alice, text="late")["text"] == "late"
+
+
 def test_override(world: World) -> None:
     world.override("getMe", lambda params, files: {"id": 1})
     assert api(world, "getMe") == {"id": 1}

@@ -85,7 +85,7 @@ class BotApi(Updates, Faults, Files):
         )
         self._record_call(record)
         try:
-            self._apply_fault(name)
+            self._apply_fault(name, normalised)
             handler = self._overrides.get(name) or self._methods.get(name)
             if handler is None:
                 raise ApiError(404, "Not Found")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextvars
 import copy
+from collections.abc import Mapping
+from typing import Any
 
 from .core import WorldCore
 from .model import (
@@ -33,6 +35,7 @@ class Faults(WorldCore):
         retry_after: int | None = None,
         delay: float = 0.0,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail (or wait) as Telegram might.
 
@@ -41,6 +44,10 @@ class Faults(WorldCore):
         bot was blocked by the user"), "400" (``description``), "delay" (``delay`` seconds before
         answering normally; see :meth:`take_delay`), or any other HTTP status as an int (with
         ``description``; ``retry_after`` adds the parameter).
+
+        ``chat_id``: only calls to that chat take the fault (Telegram's flood waits are per
+        chat too); calls to other chats pass it by, and it waits for a call to that chat.
+        A call takes the first pending fault of its method that applies to it.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
@@ -63,6 +70,7 @@ class Faults(WorldCore):
             fault = _Fault(str(kind), kind, description, retry_after)
         else:
             raise ValueError(f"unknown fault kind {kind!r}")
+        fault.chat_id = chat_id
         queue = self._faults.setdefault(method.strip().lower(), [])
         queue.extend(copy.copy(fault) for _ in range(times))
 
@@ -74,30 +82,39 @@ class Faults(WorldCore):
         """Forget every pending fault."""
         self._faults.clear()
 
-    def take_delay(self, method: str) -> float:
-        """Take the next fault of ``method`` if it is a "delay" and return its seconds (else 0).
+    def take_delay(self, method: str, params: Mapping[str, Any] | None = None) -> float:
+        """Take the next fault of ``method`` (for a call with these ``params``: see
+        :meth:`inject`'s ``chat_id``) if it is a "delay" and return its seconds (else 0).
 
         The HTTP server awaits ``asyncio.sleep(world.take_delay(method))`` before
         :meth:`call`; the following :meth:`call` from the same task then takes no fault, so each
         request consumes exactly one injected fault even when requests overlap.
         """
         name = method.strip().lower()
-        queue = self._faults.get(name)
-        if not queue or queue[0].kind != "delay":
+        index = self._next_fault(name, params or {})
+        if index is None or self._faults[name][index].kind != "delay":
             return 0.0
-        fault = queue.pop(0)
+        fault = self._faults[name].pop(index)
         _CLAIMED_FAULT.set((id(self), name))
         return fault.delay
 
-    def _apply_fault(self, name: str) -> None:
+    def _next_fault(self, name: str, params: Mapping[str, Any]) -> int | None:
+        """Where the first pending fault of ``name`` that applies to this call is, if any."""
+        chat = params.get("chat_id")
+        for index, fault in enumerate(self._faults.get(name, [])):
+            if fault.chat_id is None or str(fault.chat_id) == str(chat):
+                return index
+        return None
+
+    def _apply_fault(self, name: str, params: Mapping[str, Any]) -> None:
         claimed = _CLAIMED_FAULT.get()
         if claimed is not None:
             _CLAIMED_FAULT.set(None)
             if claimed == (id(self), name):
                 return  # this request already took its fault (a delay) in take_delay
-        queue = self._faults.get(name)
-        if not queue:
+        index = self._next_fault(name, params)
+        if index is None:
             return
-        fault = queue.pop(0)
+        fault = self._faults[name].pop(index)
         if fault.kind != "delay":  # a delay nobody awaited is simply used up
             raise fault.error()

@@ -139,6 +139,7 @@ class _Fault:
     description: str = ""
     retry_after: int | None = None
     delay: float = 0.0
+    chat_id: int | None = None  # only calls to this chat take it (None: any call)
 
     def error(self) -> ApiError:
         parameters = {"retry_after": self.retry_after} if self.retry_after is not None else None
