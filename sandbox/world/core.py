@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import itertools
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -95,7 +97,8 @@ class WorldCore:
             "media_group": 1,
         }
 
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[tuple[str, str], deque[_Fault]] = {}  # (method, chat or "")
+        self._fault_order = itertools.count(1)
         self._overrides: dict[str, Handler] = {}
         self._subscribers: set[asyncio.Queue[JSONDict]] = set()
         self._waiters: set[asyncio.Future[str]] = set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,12 +72,21 @@ class Faults(WorldCore):
         else:
             raise ValueError(f"unknown fault kind {kind!r}")
         fault.chat_id = chat_id
-        queue = self._faults.setdefault(method.strip().lower(), [])
-        queue.extend(copy.copy(fault) for _ in range(times))
+        # One queue per method and chat ("" for any chat), each fault numbered: a call takes
+        # the older head of its method's two queues, without walking other chats' faults.
+        key = (method.strip().lower(), "" if chat_id is None else str(chat_id))
+        queue = self._faults.setdefault(key, deque())
+        for _ in range(times):
+            one = copy.copy(fault)
+            one.order = next(self._fault_order)
+            queue.append(one)
 
     def faults(self) -> list[JSONDict]:
-        """The pending faults, per method in the order they will hit."""
-        return [fault.record(method) for method, queue in self._faults.items() for fault in queue]
+        """The pending faults, in the order they were injected (each method's in the order
+        they will hit)."""
+        pending = [(fault, key[0]) for key, queue in self._faults.items() for fault in queue]
+        pending.sort(key=lambda entry: entry[0].order)
+        return [fault.record(method) for fault, method in pending]
 
     def clear_faults(self) -> None:
         """Forget every pending fault."""
@@ -86,25 +96,27 @@ class Faults(WorldCore):
         """Take the next fault of ``method`` (for a call with these ``params``: see
         :meth:`inject`'s ``chat_id``) if it is a "delay" and return its seconds (else 0).
 
-        The HTTP server awaits ``asyncio.sleep(world.take_delay(method))`` before
+        The HTTP server awaits ``asyncio.sleep(world.take_delay(method, params))`` before
         :meth:`call`; the following :meth:`call` from the same task then takes no fault, so each
         request consumes exactly one injected fault even when requests overlap.
         """
         name = method.strip().lower()
-        index = self._next_fault(name, params or {})
-        if index is None or self._faults[name][index].kind != "delay":
+        queue = self._next_fault(name, params or {})
+        if queue is None or queue[0].kind != "delay":
             return 0.0
-        fault = self._faults[name].pop(index)
+        fault = queue.popleft()
         _CLAIMED_FAULT.set((id(self), name))
         return fault.delay
 
-    def _next_fault(self, name: str, params: Mapping[str, Any]) -> int | None:
-        """Where the first pending fault of ``name`` that applies to this call is, if any."""
+    def _next_fault(self, name: str, params: Mapping[str, Any]) -> deque[_Fault] | None:
+        """The queue whose first fault is the one this call of ``name`` takes, if any: the
+        older of the method's next fault for any chat and its next for this call's chat."""
         chat = params.get("chat_id")
-        for index, fault in enumerate(self._faults.get(name, [])):
-            if fault.chat_id is None or str(fault.chat_id) == str(chat):
-                return index
-        return None
+        queues = [self._faults.get((name, ""))]
+        if chat is not None:
+            queues.append(self._faults.get((name, str(chat))))
+        pending = [queue for queue in queues if queue]
+        return min(pending, key=lambda queue: queue[0].order) if pending else None
 
     def _apply_fault(self, name: str, params: Mapping[str, Any]) -> None:
         claimed = _CLAIMED_FAULT.get()
@@ -112,9 +124,9 @@ class Faults(WorldCore):
             _CLAIMED_FAULT.set(None)
             if claimed == (id(self), name):
                 return  # this request already took its fault (a delay) in take_delay
-        index = self._next_fault(name, params)
-        if index is None:
+        queue = self._next_fault(name, params)
+        if queue is None:
             return
-        fault = self._faults[name].pop(index)
+        fault = queue.popleft()
         if fault.kind != "delay":  # a delay nobody awaited is simply used up
             raise fault.error()

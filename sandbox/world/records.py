@@ -140,10 +140,13 @@ class _Fault:
     retry_after: int | None = None
     delay: float = 0.0
     chat_id: int | None = None  # only calls to this chat take it (None: any call)
+    order: int = 0  # when it was injected, among all the world's faults
 
     def error(self) -> ApiError:
         parameters = {"retry_after": self.retry_after} if self.retry_after is not None else None
         return ApiError(self.code, self.description, parameters)
 
     def record(self, method: str) -> JSONDict:
-        return {"method": method, **asdict(self)}
+        data = asdict(self)
+        del data["order"]
+        return {"method": method, **data}
