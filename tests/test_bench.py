@@ -94,3 +94,35 @@ def test_outbox_benchmark_runs_and_counts_no_violation_from_telegrams_log() -> N
     assert report["rate_limiter"] is True
     window = report["in_flight_window_ms"]  # each attempt recorded before its request
     assert window["count"] == 44 and 0 <= window["p50"] <= window["p99"] <= window["max"]
+
+
+LATENCY = ROOT / "bench" / "latency.py"
+
+
+def test_latency_benchmark_times_b_from_the_sandboxs_log_while_a_gets_429s() -> None:
+    """A short run (the real bot process, the sandbox in the benchmark's): every /help of
+    both people answered once, and the faulty phase really answered A's chat 429 (and only
+    A's) in the sandbox's own log. The figures are printed, not judged: no timing here."""
+    command = [sys.executable, str(LATENCY), "--count", "5", "--gap", "0.3"]
+    command += ["--owner-gap", "0.5", "--retry-after", "2", "--json"]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True, report["problems"]
+    quiet, faulty = report["phases"]
+    assert (quiet["name"], faulty["name"]) == ("quiet", "429 on A")
+    for phase in (quiet, faulty):
+        b, a = phase["b"], phase["a"]
+        assert b["sent"] == b["answered"] == 5 and b["refused_429"] == 0
+        assert a["sent"] == a["answered"] >= 1
+        for person in (a, b):
+            assert 0 <= person["median_ms"] <= person["p95_ms"] <= person["max_ms"]
+    assert quiet["a"]["refused_429"] == 0
+    a = faulty["a"]
+    assert a["refused_429"] >= 1 and a["retry_after"] == [2]
+    assert a["through_during_fault"] == 0 and a["fault_s"] > 0
+    assert a["last_after_fault_s"] is not None and a["next_try_after_429_s"] is not None
+    assert report["ratio"] > 0 and isinstance(report["goal_met"], bool)
+    assert report["goal_ratio"] == 2.0
