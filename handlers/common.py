@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -213,14 +215,14 @@ async def reply(
     connection error or a 5xx (nothing was sent) is tried :data:`REPLY_TRIES` times; then,
     or at once after a timeout (it may have been delivered: trying again here would only
     multiply the copies) or a 429 the rate limiter gave up on, the answer is queued in the
-    outbox, which delivers it when Telegram recovers (returning None), and the conversation
-    goes on. While anything queued for the chat is still waiting, the answer is queued
-    behind it rather than overtaking it; so is an answer whose turn under Telegram's limits
-    is more than a moment off (a group's minute spent: ``Sender.turn``), while one whose turn
-    comes within it waits for it (paced with the outbox's notices, never long behind
-    them). A request Telegram calls bad (``BadRequest``) or
-    a blocked bot (``Forbidden``) is raised: trying again cannot help. A timeout after
-    delivery can show the answer twice; it is never lost.
+    outbox (after a 429, to go when Telegram said), which delivers it when Telegram
+    recovers (returning None), and the conversation goes on. While anything queued for the
+    chat is still waiting, the answer is queued behind it rather than overtaking it; so is
+    an answer whose turn under Telegram's limits is more than a moment off (a group's
+    minute spent: ``Sender.turn``), while one whose turn comes within it waits for it
+    (paced with the outbox's notices, never long behind them). A request Telegram calls bad
+    (``BadRequest``) or a blocked bot (``Forbidden``) is raised: trying again cannot help.
+    A timeout after delivery can show the answer twice; it is never lost.
     """
     message = update.effective_message
     if message is None:
@@ -251,7 +253,9 @@ async def reply(
                 "answer to chat %s queued in the outbox after %d tries: %s",
                 message.chat_id, attempt, type(exc).__name__,
             )  # fmt: skip
-            await queue_answer(context, message.chat_id, text, markup)
+            # After a 429 the outbox tries the chat when Telegram said, not a second later.
+            wait = retry_seconds(exc) if isinstance(exc, RetryAfter) else 0.0
+            await queue_answer(context, message.chat_id, text, markup, wait=wait)
             return None
     return None
 
@@ -270,12 +274,27 @@ def canceller(key: str) -> Callable[[Update, Context], Coroutine[Any, Any, int]]
     return cancel
 
 
-async def queue_answer(context: Context, chat_id: int, text: str, markup: Markup = None) -> None:
-    """Hand an answer to the outbox (it keeps trying until Telegram takes it)."""
+async def queue_answer(
+    context: Context, chat_id: int, text: str, markup: Markup = None, *, wait: float = 0.0
+) -> None:
+    """Hand an answer to the outbox (it keeps trying until Telegram takes it), to go no
+    sooner than ``wait`` seconds from now (by the application's clock)."""
     svc = services(context)
+    later = svc.db.clock.now() + timedelta(seconds=wait) if wait > 0 else None
     async with svc.db.write() as conn:
-        await enqueue(conn, chat_id, text, markup=markup.to_dict() if markup else None)
+        await enqueue(
+            conn, chat_id, text, markup=markup.to_dict() if markup else None, not_before=later
+        )
     svc.sender.poke()
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """Telegram's ``retry_after`` in seconds (int or timedelta, whatever PTB gives; as
+    ``bot.outbox.retry_seconds``, which handlers may not import)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 warns when it is read as an int
+        value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def send(

@@ -8,6 +8,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.outbox import OutboxSender
 from tests.conftest import World
+from tests.support.app import clock_of
 from tests.support.cases import latest_case
 from tests.support.telegram import Harness, Person
 
@@ -91,3 +92,23 @@ async def test_a_bad_request_is_not_retried(world: World, bot: Harness, owner: P
     assert "抱歉" in owner.last_text
     queued = await world.db.fetchone("SELECT COUNT(*) FROM outbox WHERE chat_id = 2001")
     assert queued is not None and queued[0] == 0
+
+
+async def test_an_answer_refused_429_is_queued_to_go_when_telegram_said(
+    world: World, bot: Harness, owner: Person
+) -> None:
+    """Telegram refused the answer with "retry after 30": the outbox waits those 30 s (by
+    the application's clock) before trying the chat again, as it does for its own 429s,
+    rather than knocking again a second later."""
+    bot.api.world.inject("sendMessage", "429", retry_after=30, chat_id=owner.user_id)
+    mark = owner.mark()
+    await owner.send("/request")
+    calls = len(bot.api.calls_of("sendMessage"))
+    await sender(world).drain()
+    assert owner.texts(mark) == [] and len(bot.api.calls_of("sendMessage")) == calls
+    clock_of(world).advance(seconds=29)
+    await sender(world).drain()
+    assert owner.texts(mark) == []
+    clock_of(world).advance(seconds=1)
+    await sender(world).drain()
+    assert len(owner.texts(mark)) == 1 and owner.buttons()[:1] == ["报修"]
