@@ -33,7 +33,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -109,6 +109,14 @@ async def store_blob(conn: aiosqlite.Connection, filename: str, data: bytes) -> 
     return digest
 
 
+def _not_before_iso(moment: datetime) -> str:
+    """A time to wait for, as stored: rounded up to its second, never cut down (stored
+    times keep whole seconds; cut down, a "retry after 8" came round after 7.x s)."""
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return iso(moment)
+
+
 async def enqueue(
     conn: aiosqlite.Connection,
     chat_id: int,
@@ -165,7 +173,7 @@ async def enqueue(
                 subject.kind if subject else None,
                 subject.id if subject else None,
                 person_id,
-                iso(not_before) if not_before else now,
+                _not_before_iso(not_before) if not_before else now,
                 now,
                 photo,
                 blob,
@@ -482,7 +490,7 @@ class OutboxStore:
             await conn.execute(
                 "UPDATE outbox SET sending_at = NULL, last_error = ?, next_attempt_at = ?"
                 " WHERE id = ?",
-                (error[:500], iso(at), message_id),
+                (error[:500], _not_before_iso(at), message_id),
             )
 
     async def moved(self, old_chat: int, new_chat: int, message_id: int | None = None) -> None:

@@ -73,6 +73,24 @@ async def test_a_429_waits_as_long_as_telegram_asks(
     assert delivered(api, RESIDENT) == ["一", "二"]
 
 
+async def test_a_429_is_never_tried_again_before_its_time_in_the_middle_of_a_second(
+    db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
+) -> None:
+    """Stored times keep whole seconds: the time to try again is rounded up, never cut down
+    (a "retry after 30" at 10:00:00.5 came round at 10:00:30, 29.5 s later)."""
+    clock.advance(0.5)
+    await queue(db, RESIDENT, "一")
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 30", retry_after=30)
+    sender = OutboxSender(db, bot)
+    await sender.drain()
+    clock.advance(29.8)
+    await sender.drain()
+    assert delivered(api, RESIDENT) == []
+    clock.advance(0.7)
+    await sender.drain()
+    assert delivered(api, RESIDENT) == ["一"]
+
+
 async def test_5xx_and_timeouts_back_off_and_lose_nothing(
     db: Database, api: FakeBotApi, bot: Bot, clock: ManualClock
 ) -> None:
