@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler
 
 from handlers import steps
@@ -85,7 +86,12 @@ async def take_in(update: Update, context: Context, actor: Actor) -> Received | 
         await refuse(update, context, actor, Refused(Reason.TOO_BIG, f"{size} bytes"))
         return None
     svc = services(context)
-    data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+    try:
+        data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+    except TelegramError as exc:  # Telegram would not hand it over now: nothing kept
+        log.warning("photo from person %s not downloaded: %s", actor.person.id, exc)
+        await reply(update, context, actor.t("evidence.download_failed"))
+        return None
     checked = await evidence.receive(svc.evidence, svc.db, data, filename=name)
     if isinstance(checked, Refused):
         await refuse(update, context, actor, checked)

@@ -210,3 +210,18 @@ async def test_v2_the_urgent_alert_comes_with_the_photos(
     assert any(case.number in m.get("text", "") and "紧急" in m.get("text", "") for m in told)
     [album] = photos_in(supervisor, before)
     assert case.number in album["caption"]
+
+
+async def test_q2_a_photo_telegram_will_not_hand_over_is_asked_again_not_lost_silently(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """A 500 on getFile: the owner is told the photo was not kept and to send it again;
+    the draft goes on, and the photo sent again is kept."""
+    await describe(owner)
+    bot.api.fail_next("getFile", 500, "Internal Server Error")
+    await owner.send_photo(encoded(textured((300, 200)), "JPEG"))
+    assert "没能从 Telegram 取到" in owner.last_text
+    await owner.send_photo(encoded(textured((300, 200)), "JPEG"), caption="水管漏水")
+    await owner.tap("普通")
+    case = await latest_case(world)
+    assert len(await links_of(world, case.id)) == 1
