@@ -53,7 +53,7 @@ async def on_callback(update: Update, context: Context) -> None:
         return
     if case.status != Status.DONE:
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
-        await edit(query.message, actor.t("callback.already_answered"))
+        await edit(query.message, actor.t("callback.already_answered"), later=services(context))
         return
     if parts[1] == "ok":  # B-3: done; now, how satisfied? (the question, or C-13's reply, stays)
         await query.answer()
@@ -83,7 +83,11 @@ async def on_callback(update: Update, context: Context) -> None:
     key = "callback.recorded_satisfied" if satisfied else "callback.recorded_unsatisfied"
     if parts[1] == "s":  # the score question is ours: it becomes the record of the answer
         stars = "⭐" * (score or 0)
-        await edit(query.message, actor.t(key, number=case.number) + f"\n\n» {stars}")
+        await edit(
+            query.message,
+            actor.t(key, number=case.number) + f"\n\n» {stars}",
+            later=services(context),
+        )
     else:  # "not solved" / "dispute" on the question or the reply: that message stays
         await keep_answered(query)
         await reply(update, context, actor.t(key, number=case.number))
@@ -108,7 +112,7 @@ async def phone_callback(
         return
     if case.status != Status.DONE:
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
-        await edit(query.message, card(actor.locale, case))
+        await edit(query.message, card(actor.locale, case), later=services(context))
         return
     if outcome == "none":  # could not reach them: recorded; try again within a day (B-2)
         decision = callbacks.unreachable(case, await facts(svc, case))
@@ -129,7 +133,7 @@ async def phone_callback(
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
         return
     await query.answer(actor.t("case.step_done"))
-    await edit(query.message, card(actor.locale, after))
+    await edit(query.message, card(actor.locale, after), later=services(context))
     await svc.deliver()
 
 

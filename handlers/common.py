@@ -44,7 +44,7 @@ from storage.clock import Clock
 from storage.db import Database
 from storage.evidence import EvidenceStore
 from storage.identity import IdentityStore, Membership, Person
-from storage.outbox import OutboxStore, enqueue
+from storage.outbox import OutboxStore, edit_sent, enqueue
 from storage.outbox import outcome as outbox_outcome
 
 if TYPE_CHECKING:
@@ -318,21 +318,37 @@ async def send(
         return None
 
 
-async def edit(query_message: Message | Any, text: str, markup: Markup = None) -> None:
-    """Edit a bot message; "message is not modified" is not an error."""
+async def edit(
+    query_message: Message | Any,
+    text: str,
+    markup: Markup = None,
+    *,
+    later: Services | None = None,
+) -> None:
+    """Edit a bot message; "message is not modified" is not an error. An edit Telegram
+    does not take just now (a 5xx, a 429, a timeout) is queued in the outbox when ``later``
+    is given (a case's card after a step: it must not keep buttons of a step that is over),
+    else logged (the state is saved already)."""
     if not isinstance(query_message, Message):
         return
+    shown = fit(text, MESSAGE_LIMIT)
+    keys = markup if isinstance(markup, InlineKeyboardMarkup) else None
     try:
-        await query_message.edit_text(
-            fit(text, MESSAGE_LIMIT),
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-        )
+        await query_message.edit_text(shown, parse_mode=ParseMode.HTML, reply_markup=keys)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
-    except TelegramError as exc:  # pragma: no cover - logged, the state is already saved
-        log.warning("could not edit message: %s", exc)
+    except TelegramError as exc:
+        if later is None:
+            log.warning("could not edit message: %s", exc)
+            return
+        log.warning("could not edit message now, queued: %s", exc)
+        async with later.db.write() as conn:
+            await edit_sent(
+                conn, query_message.chat_id, query_message.message_id, shown,
+                keys.to_dict() if keys is not None else None,
+            )  # fmt: skip
+        later.sender.poke()
 
 
 async def keep_answered(query: CallbackQuery) -> None:

@@ -76,7 +76,11 @@ async def on_complaint(update: Update, context: Context) -> None:
             await query.answer(actor.t("case.already_moved"), show_alert=True)
             return
         await query.answer(actor.t("case.step_done"))
-        await edit(query.message, actor.t("complaint.extended", number=case.number))
+        await edit(
+            query.message,
+            actor.t("complaint.extended", number=case.number),
+            later=services(context),
+        )
         return
     if not may(Act.CLASSIFY, roles):  # C-4: the project supervisor decides
         await query.answer(actor.t("complaint.only_supervisor"), show_alert=True)
@@ -97,10 +101,10 @@ async def on_complaint(update: Update, context: Context) -> None:
         await query.answer(actor.t("complaint.already_classified"), show_alert=True)
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
-            await edit(query.message, card(actor.locale, fresh))
+            await edit(query.message, card(actor.locale, fresh), later=services(context))
         return
     await query.answer(actor.t("case.step_done"))
-    await edit(query.message, card(actor.locale, after))
+    await edit(query.message, card(actor.locale, after), later=services(context))
     await svc.deliver()
 
 
@@ -126,7 +130,7 @@ async def on_link(update: Update, context: Context) -> None:
         buttons.append(button(actor.t("common.back"), f"rq:menu:{case.id}"))
         text = await staff_card(context, actor.locale, case) + "\n\n"
         text += actor.t("event_link.choose" if others else "event_link.none")
-        await edit(query.message, text, keyboard([[b] for b in buttons]))
+        await edit(query.message, text, keyboard([[b] for b in buttons]), later=services(context))
         return
     other = await svc.cases.get(parse_id(parts[3]) or 0) if len(parts) == 4 else None
     if other is None or not complaints.linkable(case, other):
@@ -173,7 +177,11 @@ async def on_review(update: Update, context: Context) -> None:
             # Written already (awaiting approval), or the review is over: the button is stale.
             key = "review.already_written" if case.opinion else "case.already_moved"
             await query.answer(actor.t(key, number=case.number), show_alert=True)
-            await edit(query.message, await staff_card(context, actor.locale, case))
+            await edit(
+                query.message,
+                await staff_card(context, actor.locale, case),
+                later=services(context),
+            )
             return
         # Only a reply to this prompt, within the hour, is taken as the opinion.
         asked = await prompt_reply(
@@ -211,7 +219,7 @@ async def on_review(update: Update, context: Context) -> None:
         return
     await query.answer(actor.t("case.step_done"))
     key = "review.approved" if parts[1] == "ok" else "review.sent_back"
-    await edit(query.message, actor.t(key, number=case.number))
+    await edit(query.message, actor.t(key, number=case.number), later=services(context))
     await svc.deliver()
 
 

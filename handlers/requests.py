@@ -453,11 +453,11 @@ async def answer_step(
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
             text = await staff_card(context, actor.locale, fresh)
-            await edit(query.message, text, markup(actor.locale, fresh))
+            await edit(query.message, text, markup(actor.locale, fresh), later=svc)
         return
     await query.answer(actor.t("case.step_done"))
     text = await staff_card(context, actor.locale, after)
-    await edit(query.message, text, markup(actor.locale, after))
+    await edit(query.message, text, markup(actor.locale, after), later=svc)
     await svc.deliver()
 
 

@@ -144,7 +144,7 @@ async def on_decision(update: Update, context: Context) -> None:
     locale = actor.locale
     if v.status != "pending":
         await query.answer(await decided_note(context, locale, v), show_alert=True)
-        await edit(query.message, await final_text(context, locale, v))
+        await edit(query.message, await final_text(context, locale, v), later=services(context))
         return
     action = parts[1]
     if action == "no":
@@ -172,10 +172,10 @@ async def on_decision(update: Update, context: Context) -> None:
         fresh = await svc.identity.verification(v.id)
         assert fresh is not None
         await query.answer(await decided_note(context, locale, fresh), show_alert=True)
-        await edit(query.message, await final_text(context, locale, fresh))
+        await edit(query.message, await final_text(context, locale, fresh), later=services(context))
         return
     await query.answer(actor.t("verify.done"))
-    await edit(query.message, await final_text(context, locale, decided))
+    await edit(query.message, await final_text(context, locale, decided), later=services(context))
     await tell_applicant(context, decided)
 
 

@@ -280,6 +280,36 @@ async def enqueue_edit(
     return int(cur.lastrowid or 0)
 
 
+async def edit_sent(
+    conn: aiosqlite.Connection,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: dict[str, Any] | None = None,
+) -> int:
+    """Queue an edit of a text message already in a chat (:func:`enqueue_edit`), whether
+    the outbox sent it or a handler answered directly: for an edit Telegram did not take
+    just now (a 5xx, a 429), so the card still changes once Telegram recovers. A message the
+    outbox did not send is recorded as sent first (its row names it for the edit)."""
+    async with conn.execute(
+        "SELECT id FROM outbox WHERE chat_id = ? AND message_id = ? AND state = 'sent'"
+        " AND edit_of IS NULL ORDER BY id LIMIT 1",
+        (chat_id, message_id),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        target = int(row["id"])
+    else:
+        now = iso(now_of(conn))
+        cur = await conn.execute(
+            "INSERT INTO outbox(chat_id, text, state, message_id, next_attempt_at, created_at,"
+            " sent_at) VALUES (?, '', 'sent', ?, ?, ?, ?)",
+            (chat_id, message_id, now, now, now),
+        )
+        target = int(cur.lastrowid or 0)
+    return await enqueue_edit(conn, target, text, markup)
+
+
 async def last_message_about(
     conn: aiosqlite.Connection, subject: Subject, chat_id: int
 ) -> int | None:

@@ -65,3 +65,23 @@ async def test_v2_escalating_twice_tells_the_superior_once(
     answer = bot.api.calls_of("answerCallbackQuery")[-1].params
     assert answer.get("show_alert") and "已经有人处理过了" in answer["text"]
     assert "🚨 上报（重大/紧急）" not in cs.buttons()
+
+
+async def test_q4_a_card_telegram_would_not_edit_is_edited_once_it_recovers(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-4: a 500 on the edit after 接单 leaves no card offering a step that is over: the
+    edit waits in the outbox and the card shows 已完成 once Telegram takes it."""
+    from tests.support.app import services_of
+
+    await file_request(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    bot.api.fail_next("editMessageText", 500, "Internal Server Error")
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await services_of(world).sender.drain()
+    buttons = groups["eng"].buttons()
+    assert "🙋 接单" not in buttons and "✅ 已完成" in buttons
+    edits = await world.db.fetchall("SELECT state FROM outbox WHERE kind = 'edit'")
+    assert [r["state"] for r in edits] == ["sent"]  # the outbox carried it
