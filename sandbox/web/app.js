@@ -451,6 +451,7 @@
 
   async function choosePerson(uid) {
     if (Number(uid) !== Number(state.me)) {
+      $("toast").hidden = true; // the last person's notice is not the next one's
       state.me = Number(uid);
       state.chats = [];
       closeChat();
@@ -676,14 +677,14 @@
     }
     title.replaceChildren(chatTitle(chat), " ",
       el("small", { class: "kind" }, chatKindLabel(chat)));
-    sub.replaceChildren(
+    sub.replaceChildren(...[ // (replaceChildren would write a null out as "null")
       el("span", { class: "as" }, "您的身份 "),
       el("b", { "data-testid": "identity-name" }, fullName(person)),
       person && person.label ? el("span", { "data-testid": "identity-label" }, ` · ${person.label}`) : null,
       person && person.phone
         ? el("span", { "data-testid": "identity-phone" }, ` · ${formatPhone(person.phone)}`)
         : null,
-    );
+    ].filter(Boolean));
   }
 
   async function openChat(chatId) {
