@@ -19,7 +19,7 @@
     byId: new Map(), // message_id → message, in the open chat
     replyTo: null, // {messageId, forced, placeholder}: the next message answers that one
     forcedSeen: null, // message_id of the bot's ForceReply already taken up in this chat
-    attachment: null, // {kind: "photo"|"document", file: File}
+    attachment: null, // {kind: "photo"|"document", files: [File], previews: [object URL]}
     sending: false,
   };
 
@@ -1079,19 +1079,7 @@
     $("send").disabled = true;
     try {
       if (state.attachment) {
-        const { kind, file } = state.attachment;
-        const form = new FormData();
-        form.append("as", String(state.me));
-        if (text.trim()) form.append("caption", text);
-        const answering = state.replyTo;
-        if (answering) form.append("reply_to", String(answering.messageId));
-        form.append("file", file, file.name);
-        await api("POST", `/api/chats/${state.chatId}/${kind}`, form);
-        clearAttachment();
-        if (answering && state.replyTo === answering) clearReply();
-        input.value = "";
-        stickToBottom = true;
-        scheduleRefresh();
+        await sendAttachment(text);
       } else if (text.trim()) {
         if (await sendText(text, { reply: true })) input.value = "";
       }
@@ -1105,24 +1093,124 @@
     }
   }
 
+  /** Telegram's albums hold at most 10 photos; more go as several albums, 10 at a time. */
+  const ALBUM_MAX = 10;
+
+  /** The attachment bar shows this many thumbnails, then "+n". */
+  const THUMBS_SHOWN = 4;
+
+  /** A new album's id: a long decimal string, as Telegram's media_group_id. */
+  function newMediaGroupId() {
+    return `${Date.now()}${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
+  }
+
+  /** The chosen photo(s) or file, one message each, in order, as Telegram sends them:
+   * several photos are an album (sharing a media_group_id), the typed text the caption of
+   * the first; sent as a reply, each of them answers the message. Should one fail, those
+   * sent are taken off the attachment and the rest stay to be sent again. */
+  async function sendAttachment(text) {
+    const attachment = state.attachment;
+    const { kind, files } = attachment;
+    const answering = state.replyTo;
+    const caption = text.trim() ? text : "";
+    let groupId = null;
+    let sent = 0;
+    try {
+      for (const [index, file] of files.entries()) {
+        if (files.length > 1) showAttachmentProgress(index + 1, files.length);
+        const form = new FormData();
+        form.append("as", String(state.me));
+        if (index === 0 && caption) form.append("caption", caption);
+        if (answering) form.append("reply_to", String(answering.messageId));
+        if (kind === "photo" && index % ALBUM_MAX === 0) {
+          groupId = files.length - index > 1 ? newMediaGroupId() : null; // one left: a photo
+        }
+        if (kind === "photo" && groupId) form.append("media_group_id", groupId);
+        form.append("file", file, file.name);
+        await api("POST", `/api/chats/${state.chatId}/${kind}`, form);
+        sent += 1;
+      }
+    } catch (err) {
+      if (!sent) {
+        showAttachmentHint(files.length);
+        throw err;
+      }
+      // The caption went with the first: what is left is sent again without it.
+      $("input").value = "";
+      if (state.attachment === attachment) setAttachment(kind, files.slice(sent));
+      toast(`已发送 ${sent}/${files.length} 张，其余未发送：${err.message}`, "error");
+      return;
+    } finally {
+      stickToBottom = true;
+      scheduleRefresh();
+    }
+    if (state.attachment === attachment) clearAttachment();
+    if (answering && state.replyTo === answering) clearReply();
+    $("input").value = "";
+  }
+
   function autoGrow() {
     const input = $("input");
     input.style.height = "auto";
     input.style.height = `${Math.min(160, input.scrollHeight)}px`;
   }
 
-  function setAttachment(kind, file) {
-    if (!file) return;
-    state.attachment = { kind, file };
+  /** The photo(s) or file picked: the bar above the input says what will be sent (one
+   * file's name and size; several photos' count, size and thumbnails). */
+  function setAttachment(kind, picked) {
+    const files = Array.from(picked || []).filter(Boolean);
+    if (!files.length) return;
+    revokePreviews();
+    const previews = kind === "photo" ? files.map((file) => URL.createObjectURL(file)) : [];
+    state.attachment = { kind, files, previews };
+    const bar = $("attachment");
+    bar.dataset.kind = kind;
+    bar.dataset.count = String(files.length);
     $("attachment-icon").src = kind === "photo" ? "/static/photo.svg" : "/static/file.svg";
-    $("attachment-name").textContent = `${file.name} (${formatSize(file.size)})`;
-    $("attachment").hidden = false;
+    const name = $("attachment-name");
+    if (files.length === 1) {
+      name.textContent = `${files[0].name} (${formatSize(files[0].size)})`;
+      name.title = files[0].name;
+    } else {
+      const total = files.reduce((sum, file) => sum + file.size, 0);
+      const albums = Math.ceil(files.length / ALBUM_MAX);
+      name.textContent = `${files.length} 张图片 (${formatSize(total)})`
+        + (albums > 1 ? ` · 分 ${albums} 组发送` : "");
+      name.title = files.map((file) => file.name).join("\n");
+    }
+    const thumbs = $("attachment-thumbs");
+    thumbs.replaceChildren(...previews.slice(0, THUMBS_SHOWN).map((url, index) =>
+      el("img", { class: "attachment-thumb", src: url, alt: files[index].name, title: files[index].name,
+        width: 32, height: 32, "data-testid": "attachment-thumb" })));
+    if (previews.length > THUMBS_SHOWN) {
+      thumbs.append(el("span", { class: "attachment-more" }, `+${previews.length - THUMBS_SHOWN}`));
+    }
+    thumbs.hidden = !previews.length;
+    showAttachmentHint(files.length);
+    bar.hidden = false;
     $("input").focus();
   }
 
+  function showAttachmentHint(count) {
+    $("attachment-hint").replaceChildren(...(count > 1
+      ? ["文字将作为相册的说明 ", el("small", {}, "album caption")]
+      : ["输入框中的文字将作为说明 ", el("small", {}, "caption")]));
+  }
+
+  /** While an album goes out: which photo is being sent. */
+  function showAttachmentProgress(index, count) {
+    $("attachment-hint").replaceChildren(`正在发送 ${index}/${count}… `, el("small", {}, "sending"));
+  }
+
+  function revokePreviews() {
+    for (const url of (state.attachment && state.attachment.previews) || []) URL.revokeObjectURL(url);
+  }
+
   function clearAttachment() {
+    revokePreviews();
     state.attachment = null;
     $("attachment").hidden = true;
+    $("attachment-thumbs").replaceChildren();
     $("file-photo").value = "";
     $("file-document").value = "";
   }
@@ -1403,8 +1491,8 @@
     for (const node of menu.querySelectorAll("[data-pick]")) {
       node.addEventListener("click", () => $(`file-${node.dataset.pick}`).click());
     }
-    $("file-photo").addEventListener("change", (e) => setAttachment("photo", e.target.files[0]));
-    $("file-document").addEventListener("change", (e) => setAttachment("document", e.target.files[0]));
+    $("file-photo").addEventListener("change", (e) => setAttachment("photo", e.target.files));
+    $("file-document").addEventListener("change", (e) => setAttachment("document", [e.target.files[0]]));
     $("attachment-cancel").addEventListener("click", clearAttachment);
     $("reply-cancel").addEventListener("click", () => {
       cancelReply();
