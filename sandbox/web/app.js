@@ -554,7 +554,7 @@
     const service = serviceText(message);
     if (service) return service;
     let text = message.text || message.caption || "";
-    if (message.photo) text = `[图片] ${text}`;
+    if (message.photo) text = `${message.media_group_id ? "[相册]" : "[图片]"} ${text}`;
     else if (message.document) text = `[文件] ${message.document.file_name || ""} ${text}`;
     else if (message.contact) text = `[联系人] ${fullName(message.contact)}`;
     const who = message.from && Number(message.from.id) === Number(state.me) ? "我：" : "";
@@ -739,7 +739,25 @@
     )[0];
   }
 
-  function renderMessage(m) {
+  /** Albums: each run of neighbouring messages sharing a media_group_id, as
+   * message_id → {index, count} (1-based), so the page shows them together. */
+  function albumPlaces(messages) {
+    const places = new Map();
+    let run = [];
+    const close = () => {
+      if (run.length > 1) run.forEach((m, i) => places.set(m.message_id, { index: i + 1, count: run.length }));
+      run = [];
+    };
+    for (const m of messages) {
+      const group = m.media_group_id;
+      if (!group || !run.length || run[0].media_group_id !== group) close();
+      if (group) run.push(m);
+    }
+    close();
+    return places;
+  }
+
+  function renderMessage(m, album) {
     const service = serviceText(m);
     if (service) {
       const line = el("div", { class: "service", "data-testid": "service-message",
@@ -758,7 +776,7 @@
     const chat = currentChat();
     const inGroup = chat && chat.type !== "private";
     const bubble = el("div", { class: "bubble" });
-    if (inGroup && !mine) {
+    if (inGroup && !mine && !(album && album.index > 1)) {
       const name = el("div", { class: "sender", "data-testid": "sender" }, fullName(from) || from.title || "");
       name.style.color = colourOf(from.id);
       if (from.is_bot) name.append(el("span", { class: "bot-tag" }, "机器人"));
@@ -779,11 +797,16 @@
       const img = el("img", { class: "photo", src: fileUrl(best.file_id), alt: "图片 photo",
         loading: "lazy", "data-testid": "photo" });
       if (best.width && best.height) {
-        img.width = Math.min(320, best.width);
-        img.height = Math.round((img.width * best.height) / best.width);
+        // At most 320 px either way (a portrait photo is not letterboxed).
+        const scale = Math.min(1, 320 / best.width, 320 / best.height);
+        img.width = Math.round(best.width * scale);
+        img.height = Math.round(best.height * scale);
       }
       img.addEventListener("load", () => keepBottom());
-      bubble.append(el("a", { href: fileUrl(best.file_id), target: "_blank", rel: "noopener" }, img));
+      bubble.append(el("a", { class: "photo-link", href: fileUrl(best.file_id), target: "_blank", rel: "noopener" },
+        img,
+        album ? el("span", { class: "album-tag", "data-testid": "album-tag", title: "相册 Album" },
+          `${album.index}/${album.count}`) : null));
     }
     if (m.document) {
       const d = m.document;
@@ -831,11 +854,18 @@
       window.getSelection()?.removeAllRanges();
       replyTo(m.message_id);
     });
+    let albumClass = "";
+    if (album) {
+      albumClass = " in-album";
+      if (album.index === 1) albumClass += " album-first";
+      if (album.index === album.count) albumClass += " album-last";
+    }
     return el("div", {
-      class: `message ${mine ? "mine" : "theirs"}${from.is_bot ? " from-bot" : ""}${rows.length ? " has-keyboard" : ""}`,
+      class: `message ${mine ? "mine" : "theirs"}${from.is_bot ? " from-bot" : ""}${rows.length ? " has-keyboard" : ""}${albumClass}`,
       "data-testid": "message",
       "data-message-id": m.message_id,
       "data-from": from.id,
+      "data-media-group": album ? m.media_group_id : null,
     }, stack);
   }
 
@@ -917,6 +947,7 @@
     let anchor = null;
     let lastDay = "";
     let grewByMine = false;
+    const albums = albumPlaces(messages);
     for (const m of messages) {
       const day = dayOf(m.date);
       if (day !== lastDay) {
@@ -932,10 +963,11 @@
       }
       const key = `m:${m.message_id}`;
       keep.add(key);
-      const sig = JSON.stringify(m);
+      const album = albums.get(m.message_id) || null;
+      const sig = JSON.stringify([m, album]);
       let entry = state.rendered.get(key);
       if (!entry || entry.sig !== sig) {
-        const node = renderMessage(m);
+        const node = renderMessage(m, album);
         if (entry) entry.el.replaceWith(node);
         entry = { sig, el: node };
         state.rendered.set(key, entry);
