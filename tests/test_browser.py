@@ -5,7 +5,9 @@ and groups are put in the sandbox; then, in the page, an owner registers by shar
 contact, and changes the language with an inline button. A screenshot is taken after the
 registration; with ``WUYE_SCREENSHOT=docs/sandbox.png`` it refreshes the one the README shows.
 Then replies: the bot's question with a ForceReply is answered by just typing (the reply bar
-opens by itself), and any message is answered with its reply action.
+opens by itself), and any message is answered with its reply action. Then photos: an album
+picked at once, from the owner through customer service to the engineer, whose photo reply
+reaches the owner (screenshots of each moment in the test's ``walk/`` folder).
 """
 
 from __future__ import annotations
@@ -249,4 +251,181 @@ def test_an_owner_answers_the_bots_question_by_typing_and_replies_to_any_message
     expect(bar).to_be_hidden()
     sent = message_with(sandbox, OWNER, "灯已经亮了，谢谢")
     assert str(sent["reply_to_message"]["message_id"]) == filed.get_attribute("data-message-id")
+    assert errors == []
+
+
+ENGINEER = 9003  # 郑海, engineering, in the 工程部 group
+
+
+def jpeg(path: Path, size: tuple[int, int]) -> Path:
+    """A small real JPEG (a photo-like picture made with Pillow) at ``path``."""
+    from tests.support.images import encoded, textured
+
+    path.write_bytes(encoded(textured(size), "JPEG", quality=85))
+    return path
+
+
+def play(page: Page, person: int, chat: int) -> None:
+    """Switch to ``person`` in the page and open their ``chat``."""
+    page.get_by_test_id(f"person-{person}").click()
+    page.get_by_test_id("chat-list").get_by_test_id(f"chat-{chat}").click()
+    name = next(str(p["first_name"]) for p in PEOPLE if p["id"] == person)
+    expect(page.get_by_test_id("identity-name")).to_have_text(name)
+
+
+def message_with_caption(sandbox: SandboxProcess, chat: int, text: str) -> dict[str, Any]:
+    """The newest message of a chat whose caption contains ``text`` (waiting for it)."""
+
+    def find() -> dict[str, Any] | None:
+        messages = reversed(sandbox.messages(chat))
+        return next((m for m in messages if text in str(m.get("caption"))), None)
+
+    found: dict[str, Any] = wait_for(find, what=f"{text!r} in a caption in chat {chat}")
+    return found
+
+
+def pick_photos(page: Page, files: list[Path]) -> None:
+    """📎 → 图片, and the files chosen in the browser's file chooser."""
+    page.get_by_test_id("attach").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_test_id("attach-photo").click()
+    assert chooser.value.is_multiple()
+    chooser.value.set_files([str(f) for f in files])
+
+
+def test_photos_from_the_owners_album_to_the_engineers_reply_in_the_page(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    """The photo flows as people see them: the owner files a repair with a two-photo album
+    picked at once in the page (one message each, sharing a media_group_id, the caption on
+    the first); customer service sees the card with 📷 2 and the album, and refers it to
+    工程部; the engineer gets the card with the photos, takes it, and replies to the card
+    with a photo; the owner receives that photo and its text. A file that is no picture is
+    refused politely. Screenshots of each moment are kept in ``walk/``."""
+    shots = tmp_path / "walk"
+    shots.mkdir()
+
+    def shot(page: Page, name: str, top: Locator | None = None) -> None:
+        """The page as the person sees it (``top``: scrolled to show that message first)."""
+        page.mouse.move(0, 0)
+        expect(page.get_by_test_id("toast")).to_be_hidden(timeout=10_000)
+        if top is not None:
+            top.evaluate("node => node.closest('.message').scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(400)  # the chat's smooth scrolling comes to rest
+        path = shots / f"{len(list(shots.iterdir())) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000
+
+    # The groups bound by the estate's IT admin; the owner registered (the JSON API).
+    sandbox.post("/api/people", {"id": IT_ADMIN, "first_name": "韩立新", "label": "员工 · 管理员"})
+    groups = sandbox.get("/api/state")["groups"]
+    cs = next(g["id"] for g in groups if "客服中心" in g["title"])
+    sandbox.post(f"/api/groups/{cs}/members", {"user_id": IT_ADMIN})
+    eng = sandbox.group("工程部 · 阳光花园", [ENGINEER, IT_ADMIN])
+    admin = Player(sandbox, IT_ADMIN)
+    admin.send("/bind 客服中心", chat=cs)
+    admin.send("/bind 工程部", chat=eng)
+    sandbox.wait_text(eng, "本群已绑定")
+    owner = Player(sandbox, OWNER)
+    owner.send("/start")
+    owner.wait_text("分享您的手机号码")
+    owner.share_contact()
+    owner.wait_text("身份验证成功")
+    leak = [jpeg(tmp_path / "渗水-1.jpg", (800, 600)), jpeg(tmp_path / "渗水-2.jpg", (600, 800))]
+
+    page = open_page(browser, sandbox, f"#p={OWNER}&c={OWNER}")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # The owner: /request → 报修 → the unit → two photos picked at once, with the caption.
+    page.get_by_test_id("input").fill("/request")
+    page.get_by_test_id("input").press("Enter")
+    bot_message(page, "报修").get_by_test_id("inline-button").filter(has_text="报修").click()
+    units = bot_message(page, "阳光花园 · 1栋 101").get_by_test_id("inline-button")
+    units.filter(has_text="阳光花园 · 1栋 101").click()
+    expect(bot_message(page, "请描述情况")).to_be_visible(timeout=TIMEOUT)
+    pick_photos(page, leak)
+    bar = page.get_by_test_id("attachment")
+    expect(bar).to_contain_text("2 张图片")
+    expect(bar.get_by_test_id("attachment-thumb")).to_have_count(2)
+    page.get_by_test_id("input").fill("卫生间天花板渗水")
+    shot(page, "owner-album-chosen")
+    page.get_by_test_id("input").press("Enter")
+    sent = page.locator('[data-testid="message"].mine.in-album')
+    expect(sent).to_have_count(2, timeout=TIMEOUT)
+    expect(sent.first).to_contain_text("卫生间天花板渗水")
+    expect(sent.first.get_by_test_id("album-tag")).to_have_text("1/2")
+    expect(bar).to_be_hidden()
+    mine = [m for m in sandbox.messages(OWNER) if m.get("photo") and not m["from"]["is_bot"]]
+    assert len(mine) == 2 and mine[0]["media_group_id"] == mine[1]["media_group_id"]
+    assert mine[0]["caption"] == "卫生间天花板渗水" and "caption" not in mine[1]
+    urgency = bot_message(page, "这件事紧急吗")
+    urgency.get_by_test_id("inline-button").filter(has_text="普通").click()
+    filed = bot_message(page, "已受理")
+    expect(filed).to_be_visible(timeout=TIMEOUT)
+    number = (filed.text_content() or "").split("编号 ", 1)[1].split("。", 1)[0].strip()
+    shot(page, "owner-filed", top=sent.first)
+
+    # Customer service: the card says 📷 2, the group shows the two photos; refer it.
+    play(page, ASSISTANT, cs)
+    card = bot_message(page, "📷 照片 2 张")
+    expect(card).to_contain_text(number, timeout=TIMEOUT)
+    photos = page.locator('[data-testid="message"].from-bot [data-testid="photo"]')
+    expect(photos).to_have_count(2, timeout=TIMEOUT)
+    shot(page, "cs-card-and-album", top=card)
+    card.get_by_test_id("inline-button").filter(has_text="➡️ 转交部门").click()
+    card.get_by_test_id("inline-button").filter(has_text="工程部").click()
+    expect(card).to_contain_text("状态：已转交", timeout=TIMEOUT)
+    expect(card.get_by_test_id("inline-button")).to_have_count(0)
+    shot(page, "cs-referred", top=card)
+
+    # The engineer: the card and the two photos in 工程部; 接单; a photo replying to the card.
+    play(page, ENGINEER, eng)
+    card = page.locator('[data-testid="message"].from-bot', has_text=number).filter(
+        has=page.get_by_test_id("inline-keyboard")
+    )
+    expect(card).to_contain_text("📷 照片 2 张", timeout=TIMEOUT)
+    expect(photos).to_have_count(2, timeout=TIMEOUT)
+    shot(page, "eng-card-and-album", top=photos.first)
+    take = card.get_by_test_id("inline-button").filter(has_text="🙋 接单")
+    take.click()
+    expect(take).to_have_count(0, timeout=TIMEOUT)
+    card.hover()
+    card.get_by_test_id("reply-action").click()
+    expect(page.get_by_test_id("reply-bar")).to_contain_text(number)
+    pick_photos(page, [jpeg(tmp_path / "修好了.jpg", (640, 480))])
+    expect(bar).to_contain_text("修好了.jpg")
+    page.get_by_test_id("input").fill("已更换防水层，渗水已止住")
+    shot(page, "eng-reply-chosen")
+    page.get_by_test_id("send").click()
+    answer = page.locator('[data-testid="message"].mine', has_text="已更换防水层")
+    expect(answer.get_by_test_id("photo")).to_be_visible(timeout=TIMEOUT)
+    expect(answer.get_by_test_id("quote")).to_contain_text(number)
+    reply = message_with_caption(sandbox, eng, "已更换防水层")
+    assert "media_group_id" not in reply  # one photo is no album
+    assert str(reply["reply_to_message"]["message_id"]) == card.get_attribute("data-message-id")
+    shot(page, "eng-replied")
+
+    # The owner: the engineer's photo and text arrive.
+    play(page, OWNER, OWNER)
+    got = page.locator('[data-testid="message"].from-bot', has_text="已更换防水层")
+    expect(got.get_by_test_id("photo")).to_be_visible(timeout=TIMEOUT)
+    shot(page, "owner-got-photo")
+
+    # A file that is no picture, called .jpg, while describing a request: refused politely.
+    fake = tmp_path / "照片.jpg"
+    fake.write_text("这不是图片，是一段文字。\n" * 20, encoding="utf-8")
+    page.get_by_test_id("input").fill("/request")
+    page.get_by_test_id("input").press("Enter")
+    bot_message(page, "报修").get_by_test_id("inline-button").filter(has_text="报修").click()
+    units = bot_message(page, "阳光花园 · 1栋 101").get_by_test_id("inline-button")
+    units.filter(has_text="阳光花园 · 1栋 101").click()
+    expect(bot_message(page, "请描述情况")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_test_id("attach").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_test_id("attach-document").click()
+    chooser.value.set_files(str(fake))
+    page.get_by_test_id("send").click()
+    expect(bot_message(page, "不是图片")).to_be_visible(timeout=TIMEOUT)
+    shot(page, "owner-not-an-image")
     assert errors == []
