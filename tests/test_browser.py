@@ -412,7 +412,8 @@ def test_photos_from_the_owners_album_to_the_engineers_reply_in_the_page(
     expect(got.get_by_test_id("photo")).to_be_visible(timeout=TIMEOUT)
     shot(page, "owner-got-photo")
 
-    # A file that is no picture, called .jpg, while describing a request: refused politely.
+    # A file that is no picture, called .jpg, while describing a request: refused politely,
+    # sent as a file or picked as a photo (the page sends that as a file, as Telegram's apps).
     fake = tmp_path / "照片.jpg"
     fake.write_text("这不是图片，是一段文字。\n" * 20, encoding="utf-8")
     page.get_by_test_id("input").fill("/request")
@@ -427,5 +428,13 @@ def test_photos_from_the_owners_album_to_the_engineers_reply_in_the_page(
     chooser.value.set_files(str(fake))
     page.get_by_test_id("send").click()
     expect(bot_message(page, "不是图片")).to_be_visible(timeout=TIMEOUT)
+    pick_photos(page, [fake])
+    page.get_by_test_id("send").click()
+    files = page.locator('[data-testid="message"].mine [data-testid="document"]')
+    expect(files).to_have_count(2, timeout=TIMEOUT)
+    refusals = page.locator('[data-testid="message"].from-bot', has_text="不是图片")
+    expect(refusals).to_have_count(2, timeout=TIMEOUT)
     shot(page, "owner-not-an-image")
+    mine = [m for m in sandbox.messages(OWNER) if m.get("photo") and not m["from"]["is_bot"]]
+    assert len(mine) == 2  # the album's; the text was no photo
     assert errors == []

@@ -1136,6 +1136,35 @@
     return `${Date.now()}${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
   }
 
+  /** Whether the browser can show the file as a picture. */
+  async function isPicture(file) {
+    if (typeof createImageBitmap !== "function") return true;
+    try {
+      (await createImageBitmap(file)).close();
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  /** What goes out, in order, as [{kind, file, group}]: the photos in albums of up to 10
+   * (sharing a media_group_id; a lone one a plain photo); a "photo" that is no picture the
+   * browser can show goes as a file after them instead, as Telegram's apps send it. */
+  async function sendingPlan(kind, files) {
+    if (kind !== "photo") return files.map((file) => ({ kind, file, group: null }));
+    const pictures = [];
+    const others = [];
+    for (const file of files) ((await isPicture(file)) ? pictures : others).push(file);
+    const plan = [];
+    for (let start = 0; start < pictures.length; start += ALBUM_MAX) {
+      const chunk = pictures.slice(start, start + ALBUM_MAX);
+      const group = chunk.length > 1 ? newMediaGroupId() : null;
+      for (const file of chunk) plan.push({ kind: "photo", file, group });
+    }
+    for (const file of others) plan.push({ kind: "document", file, group: null });
+    return plan;
+  }
+
   /** The chosen photo(s) or file, one message each, in order, as Telegram sends them:
    * several photos are an album (sharing a media_group_id), the typed text the caption of
    * the first; sent as a reply, each of them answers the message. Should one fail, those
@@ -1145,21 +1174,18 @@
     const { kind, files } = attachment;
     const answering = state.replyTo;
     const caption = text.trim() ? text : "";
-    let groupId = null;
+    const plan = await sendingPlan(kind, files);
     let sent = 0;
     try {
-      for (const [index, file] of files.entries()) {
-        if (files.length > 1) showAttachmentProgress(index + 1, files.length);
+      for (const [index, step] of plan.entries()) {
+        if (plan.length > 1) showAttachmentProgress(index + 1, plan.length);
         const form = new FormData();
         form.append("as", String(state.me));
         if (index === 0 && caption) form.append("caption", caption);
         if (answering) form.append("reply_to", String(answering.messageId));
-        if (kind === "photo" && index % ALBUM_MAX === 0) {
-          groupId = files.length - index > 1 ? newMediaGroupId() : null; // one left: a photo
-        }
-        if (kind === "photo" && groupId) form.append("media_group_id", groupId);
-        form.append("file", file, file.name);
-        await api("POST", `/api/chats/${state.chatId}/${kind}`, form);
+        if (step.group) form.append("media_group_id", step.group);
+        form.append("file", step.file, step.file.name);
+        await api("POST", `/api/chats/${state.chatId}/${step.kind}`, form);
         sent += 1;
       }
     } catch (err) {
@@ -1169,7 +1195,7 @@
       }
       // The caption went with the first: what is left is sent again without it.
       $("input").value = "";
-      if (state.attachment === attachment) setAttachment(kind, files.slice(sent));
+      if (state.attachment === attachment) setAttachment(kind, plan.slice(sent).map((step) => step.file));
       toast(`已发送 ${sent}/${files.length} 张，其余未发送：${err.message}`, "error");
       return;
     } finally {
@@ -1213,7 +1239,8 @@
     const thumbs = $("attachment-thumbs");
     thumbs.replaceChildren(...previews.slice(0, THUMBS_SHOWN).map((url, index) =>
       el("img", { class: "attachment-thumb", src: url, alt: files[index].name, title: files[index].name,
-        width: 32, height: 32, "data-testid": "attachment-thumb" })));
+        width: 32, height: 32, "data-testid": "attachment-thumb",
+        onerror: (event) => { event.target.src = "/static/file.svg"; } })));
     if (previews.length > THUMBS_SHOWN) {
       thumbs.append(el("span", { class: "attachment-more" }, `+${previews.length - THUMBS_SHOWN}`));
     }
