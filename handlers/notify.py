@@ -108,21 +108,6 @@ class Notifier:
             notices += found
         return notices
 
-    async def albums(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
-        """The record's photos as an album to everyone the ``photos`` tells reach (each
-        chat once): for photos whose display copies were made after those tells went."""
-        seen = await self.seen(case)
-        if not seen.photos:
-            return []
-        once: dict[int, Notice] = {}
-        for tell in tells:
-            if not tell.photos:
-                continue
-            for notice in await self._one(case, tell, seen):
-                if tell.besides is None or notice.person_id != tell.besides:
-                    once.setdefault(notice.chat_id, self._album(notice, case, seen.photos))
-        return list(once.values())
-
     def _album(self, card: Notice, case: Case, photos: Sequence[str]) -> Notice:
         """An album of ``photos`` to the chat of ``card``, captioned in its language."""
         locale = card.locale or self.default_locale
@@ -140,7 +125,7 @@ class Notifier:
         if tell.late:
             head += t(locale, "deadline.late")
         if tell.style == Style.WITH_CARD:
-            return head + "\n\n" + cards.card(locale, case)
+            return head + "\n\n" + cards.card(locale, case, photos=seen.photo_count)
         if tell.style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
             draw = cards.card if tell.style == Style.CARD else cards.review_card
             shown = draw(

@@ -10,14 +10,14 @@ sender's language and changes nothing.
 ``evidence.attached`` audit event names the original's SHA-256.
 
 **Shown**: staff are sent the display copy (EXIF and GPS stripped, watermarked with the
-record's number, the estate's time and the sender's name), never the original. A case's
-number exists only once it is filed, so a resident's photos get their display copies just
-after filing (:func:`show_filed`), which also sends them as an album to those the filing
-told with ``photos`` (customer service's card, the supervisor's, the urgent alert); later
-cards that carry photos (a department's, on referral) get the album with the card
-(:meth:`handlers.notify.Notifier.render`). Should the bot stop between filing and the
-display copies, :func:`recover` makes them at the next start; the album is then not
-pushed, and ``/case`` sends the photos on request (its 📷 button).
+record's number, the estate's time and the sender's name), never the original. The
+watermark names the case's number, so filing a draft with photos reserves the number first
+and makes the display copies (:func:`filing_displays`), then files: the cards that carry
+photos (``Tell.photos``: customer service's, the supervisor's, the urgent alert; a
+department's on referral) go with the album, just before the card
+(:meth:`handlers.notify.Notifier.render`). A photo attached without its display copy
+(filed by an earlier version, say) gets it at the next start (:func:`recover`) or when
+``/case``'s 📷 button asks for the photos.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
@@ -43,8 +44,8 @@ from handlers.common import (
     services,
     who,
 )
-from procedures.cases import Case
-from procedures.decisions import Evidence, Tell
+from procedures.cases import Case, Kind
+from procedures.decisions import Evidence
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.evidence import Link
@@ -161,18 +162,33 @@ def _font(svc: Services) -> str | None:
     return str(svc.settings.chart_font) if svc.settings.chart_font else None
 
 
-async def show_filed(svc: Services, case: Case, tells: Sequence[Tell], actor: str) -> None:
-    """Just after filing: the resident's photos get their display copies, and those the
-    filing told with ``photos`` get them as an album (after the card, in the same chat)."""
-    if not await displayed(svc, case, actor):
-        return  # no photos, or shown already (filing again found the case)
-    async with svc.db.write() as conn:
-        for notice in await svc.notifier.albums(case, tells):
-            await enqueue(
-                conn, notice.chat_id, notice.text, case_id=case.id, person_id=notice.person_id,
-                album=list(notice.album),
-            )  # fmt: skip
-    await svc.deliver()
+async def filing_displays(
+    svc: Services, actor: Actor, draft: dict[str, Any], kind: Kind, estate_id: int
+) -> dict[str, str]:
+    """Before filing a draft with photos: its case number, reserved now (kept in the draft,
+    so pressing again reserves no other), and each photo's display copy watermarked with
+    it, the estate's time it came and the sender; returns original → display copy. The
+    filing then links them, and its cards go with the album."""
+    kept = [p for p in draft.get("photos", []) if isinstance(p, dict) and p.get("sha256")]
+    if not kept:
+        return {}
+    rules = await svc.rules(estate_id)
+    if not draft.get("number"):
+        today = rules.calendar.local(svc.clock.now())
+        draft["number"] = await svc.cases.reserve_number(kind, today)
+    shown: dict[str, str] = {}
+    for photo in kept:
+        came = datetime.fromisoformat(photo["at"]) if photo.get("at") else svc.clock.now()
+        at = rules.calendar.local(came).strftime("%Y-%m-%d %H:%M")
+        copy = await evidence.render(
+            svc.evidence,
+            svc.db,
+            str(photo["sha256"]),
+            label_lines=[str(draft["number"]), at, actor.person.name],
+            font_path=_font(svc),
+        )
+        shown[str(photo["sha256"])] = copy.sha256
+    return shown
 
 
 async def recover(svc: Services) -> int:

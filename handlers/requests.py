@@ -55,7 +55,7 @@ from handlers.common import (
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
-from procedures.decisions import Decision, Evidence, Facts
+from procedures.decisions import Decision, Evidence
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.cases import NewCase
@@ -208,7 +208,8 @@ async def got_photo(update: Update, context: Context) -> int:
     received = await photos.take_in(update, context, actor)
     if received is None:
         return here
-    kept.append({"file_id": received.file_id, "sha256": received.sha256})
+    came = services(context).clock.now().isoformat()
+    kept.append({"file_id": received.file_id, "sha256": received.sha256, "at": came})
     captioned = bool(message.caption) and not draft.get("description")
     if captioned:
         draft["description"] = clean_description(message.caption or "")
@@ -315,35 +316,31 @@ async def got_urgency_text(update: Update, context: Context) -> int:
 
 
 async def file_draft(context: Context, actor: Actor, draft: dict[str, Any], urgent: bool) -> int:
-    """File the resident's draft (Q-2, C-10) and end the flow; then its photos' display
-    copies, sent to those the filing told (customer service, the urgent alert)."""
+    """File the resident's draft (Q-2, C-10) and end the flow: its photos' display copies
+    first (they name the case's number, reserved for them), so the cards go with them."""
     svc = services(context)
-    made: list[Decision] = []  # what filing decided (nothing when it was filed already)
-
-    def decide(case: Case, known: Facts) -> Decision:
-        made.append(requests.filed(case, known))
-        return made[-1]
-
+    kind, estate_id = Kind(draft["kind"]), int(draft["estate_id"])
+    displays = await photos.filing_displays(svc, actor, draft, kind, estate_id)
     case = await steps.file(
         svc,
         NewCase(
-            estate_id=int(draft["estate_id"]),
-            kind=Kind(draft["kind"]),
+            estate_id=estate_id,
+            kind=kind,
             category=str(draft["category"]),
             description=str(draft["description"]),
             unit_id=int(draft["unit_id"]),
             resident_id=actor.person.id,
             urgent=urgent,
             photos=draft_photos(draft),
+            displays=displays,
             created_by=actor.person.id,
             draft_key=draft.get("key"),
+            number=draft.get("number"),
         ),
-        decide,
+        requests.filed,
         actor,
     )
     await svc.deliver()
-    if made:
-        await photos.show_filed(svc, case, made[-1].tell, steps.signed(actor))
     assert context.user_data is not None
     context.user_data.pop("case", None)
     log.info("case %s filed by person %s", case.number, actor.person.id)

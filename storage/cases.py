@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -112,9 +112,30 @@ class NewCase:
     caller_phone: str | None = None
     department: str | None = None
     photos: Sequence[tuple[str, str | None]] = ()  # (Telegram file_id, SHA-256 or None)
+    displays: Mapping[str, str] = field(default_factory=dict)  # original → display copy
     created_by: int | None = None
     unit_label: str | None = None
     draft_key: str | None = None  # the person's draft it was filed from (filed once)
+    number: str | None = None  # reserved beforehand (reserve_number), else taken at filing
+
+
+async def _next_number(conn: aiosqlite.Connection, kind: Kind, day: date) -> str:
+    """The next number of ``kind`` on ``day``: one sequence per kind and day for the whole
+    deployment (counter row estate 0), so a number names one case everywhere, whichever
+    estate it belongs to."""
+    prefix = case_number(kind, day, 0).split("-")[0]
+    await conn.execute(
+        "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (0, ?, ?, 1)"
+        " ON CONFLICT(estate_id, prefix, day) DO UPDATE SET last = last + 1",
+        (prefix, day.isoformat()),
+    )
+    counter = await _one(
+        conn,
+        "SELECT last FROM case_counters WHERE estate_id = 0 AND prefix = ? AND day = ?",
+        [prefix, day.isoformat()],
+    )
+    assert counter is not None
+    return case_number(kind, day, int(counter["last"]))
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:
@@ -329,21 +350,7 @@ class CaseStore:
                 filed = await _one(conn, "SELECT * FROM cases WHERE draft_key = ?", [new.draft_key])
                 if filed is not None:
                     return _case(filed)
-            prefix = case_number(new.kind, day, 0).split("-")[0]
-            # One sequence per kind and day for the whole deployment (counter row estate 0):
-            # a number names one case everywhere, whichever estate it belongs to.
-            await conn.execute(
-                "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (0, ?, ?, 1)"
-                " ON CONFLICT(estate_id, prefix, day) DO UPDATE SET last = last + 1",
-                (prefix, day.isoformat()),
-            )
-            counter = await _one(
-                conn,
-                "SELECT last FROM case_counters WHERE estate_id = 0 AND prefix = ? AND day = ?",
-                [prefix, day.isoformat()],
-            )
-            assert counter is not None
-            number = case_number(new.kind, day, int(counter["last"]))
+            number = new.number or await _next_number(conn, new.kind, day)
             cur = await conn.execute(
                 "INSERT INTO cases(number, estate_id, kind, category, unit_id, resident_id,"
                 " caller_name, caller_phone, channel, description, urgent, status, department,"
@@ -391,7 +398,8 @@ class CaseStore:
                 },
             )
             for file_id, sha in new.photos:
-                await _keep_photo(conn, case, file_id, sha, new.created_by, actor)
+                shown = new.displays.get(sha) if sha else None
+                await _keep_photo(conn, case, file_id, sha, new.created_by, actor, shown)
             decision = decide(case)
             await _effects(conn, case, decision, rules, render, actor)
             for action, changes in decision.follow:
@@ -401,6 +409,14 @@ class CaseStore:
                     raise InvalidTransition(f"cannot {action.value} a new case at once")
                 case = stepped
             return case
+
+    async def reserve_number(self, kind: Kind, local_day: datetime) -> str:
+        """The next case number, taken now for a case about to be filed (its photos'
+        watermarks name it before the filing's transaction): given back to :meth:`file`
+        in ``NewCase.number``. A number reserved and never filed (the process died in
+        between, and the draft with it) is a gap in the day's sequence."""
+        async with self.db.write() as conn:
+            return await _next_number(conn, kind, local_day.date())
 
     async def apply(
         self,

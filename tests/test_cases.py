@@ -22,7 +22,7 @@ async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_respo
     assert case.number.startswith("XQ-") and case.number.endswith("-0001")
     assert case.category == "repairs" and case.description == "厨房水管漏水，地面已经积水"
     assert f"已受理，编号 {case.number}" in owner.last_text
-    *_, card, album = groups["cs"].texts()  # the card, then the owner's photo
+    *_, album, card = groups["cs"].texts()  # the owner's photo, then the card to act on
     assert "新事项" in card and case.number in card and "厨房水管漏水" in card
     assert "王伟" in card and "13900000001" not in card  # the phone is masked
     assert "📷 照片 1 张" in card and case.number in album

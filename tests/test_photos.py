@@ -6,7 +6,6 @@ photo (or too big, or a bomb) is refused politely and changes nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 from typing import Any
@@ -171,28 +170,50 @@ async def test_case_lists_the_photos_with_their_hashes_and_sends_them(
     assert hashlib.sha256(photo).hexdigest() not in stranger.last_text
 
 
-async def test_photos_left_without_display_copies_by_a_stop_get_them_at_start(
+async def test_photos_attached_without_display_copies_get_them_at_start(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """Had the bot stopped between filing and the display copies, the next start makes
-    them (and the case's photos can be sent)."""
+    """A photo attached with no display copy (filed by an earlier version) gets it at the
+    next start, and can then be sent."""
     from handlers import photos
 
-    async def stopped(*args: object) -> None:
-        raise RuntimeError("the bot stopped here")
+    async def none(*args: object) -> dict[str, str]:
+        return {}
 
-    monkeypatch.setattr(photos, "show_filed", stopped)
+    monkeypatch.setattr(photos, "filing_displays", none)
     await describe(owner)
     await owner.send_photo(encoded(textured((300, 200)), "JPEG"), caption="楼道灯不亮")
-    with contextlib.suppress(RuntimeError):
-        await owner.tap("普通")
+    await owner.tap("普通")
     case = await latest_case(world)
     assert [k.display_sha256 for k in await links_of(world, case.id)] == [None]
     monkeypatch.undo()
     assert await photos.recover(services_of(world)) == 1
     [kept] = await links_of(world, case.id)
     assert kept.display_sha256 is not None
+
+
+async def test_q2_the_photos_name_the_case_number_reserved_for_them(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """The display copies are made before filing, watermarked with the number the case
+    then gets: the card arrives with its album just before it, and the owner's receipt
+    counts the photos."""
+    await describe(owner)
+    before = len(groups["cs"].messages())
+    await owner.send_photo(encoded(textured((600, 400)), "JPEG"), caption="外墙渗水")
+    await owner.tap("普通")
+    case = await latest_case(world)
+    album, card = groups["cs"].messages()[before:][-2:]
+    assert album.get("photo") and case.number in album["caption"]
+    assert "新事项" in card["text"] and card.get("reply_markup")
+    assert "📷 照片 1 张" in owner.last_text
+    [kept] = await links_of(world, case.id)
+    events = await world.db.fetchall(
+        "SELECT data FROM audit WHERE event = 'evidence.attached' AND subject = ?",
+        (f"case:{case.id}",),
+    )
+    assert kept.display_sha256 is not None and kept.display_sha256 in events[0]["data"]
 
 
 async def test_v2_the_urgent_alert_comes_with_the_photos(
