@@ -127,17 +127,24 @@ class Notifier:
         if tell.style == Style.WITH_CARD:
             return head + "\n\n" + cards.card(locale, case, photos=seen.photo_count)
         if tell.style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
-            draw = cards.card if tell.style == Style.CARD else cards.review_card
-            shown = draw(
-                locale,
-                case,
-                seen.resident,
-                assignee=seen.assignee,
-                promised=seen.promised,
-                photos=seen.photo_count,
+            return (
+                head + "\n" + self.staff_card(locale, case, seen, review=tell.style == Style.REVIEW)
             )
-            return head + "\n" + shown
         return head
+
+    @staticmethod
+    def staff_card(locale: str, case: Case, seen: Seen, *, review: bool = False) -> str:
+        """A case's card as staff see it: with the resident's contact, who took it, the
+        time promised and how many photos it has (with the handling opinion: ``review``)."""
+        draw = cards.review_card if review else cards.card
+        return draw(
+            locale,
+            case,
+            seen.resident,
+            assignee=seen.assignee,
+            promised=seen.promised,
+            photos=seen.photo_count,
+        )
 
     def _param(self, locale: str, value: object) -> object:
         if isinstance(value, Text):

@@ -423,15 +423,8 @@ async def staff_card(context: Context, locale: str, case: Case) -> str:
     """A case's card as staff see it in their groups: with the resident's contact, who took
     it and the time promised, so whoever goes out has what they need (as the notifier draws
     the cards it posts)."""
-    seen = await services(context).notifier.seen(case)
-    return card(
-        locale,
-        case,
-        seen.resident,
-        assignee=seen.assignee,
-        promised=seen.promised,
-        photos=seen.photo_count,
-    )
+    notifier = services(context).notifier
+    return notifier.staff_card(locale, case, await notifier.seen(case))
 
 
 async def answer_step(
