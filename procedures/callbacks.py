@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from procedures.cases import UNSATISFIED_AT_MOST, Action, Case, Kind, Severity, Status
-from procedures.clocks import CALLBACK_CLOCKS, Timer
+from procedures.clocks import CALLBACK_CLOCKS, Timer, major_clocks
 from procedures.deadlines import ACCEPTANCE
 from procedures.decisions import (
     Decision,
@@ -109,8 +109,6 @@ def called_back(
     if not case.department:  # back with the first responder: Q-1 again
         decision.start.append(facts.clocked(case, RuleId.Q1, events=again, since=now))
     if case.severity == Severity.MAJOR:  # C-12: a major one must still be resolved
-        from procedures.complaints import major_clocks
-
         decision.start += major_clocks(case, facts, answer=False)
     return decision
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from procedures.deadlines import ACCEPTANCE, EstateRules
 from procedures.rule_ids import RuleId
+
+if TYPE_CHECKING:  # decisions imports this module: its types only
+    from procedures.cases import Case
+    from procedures.decisions import Facts
 
 #: Every clock of the work itself (not the callback's): all stop when a case is answered.
 WORK_CLOCKS: tuple[str, ...] = (
@@ -117,3 +121,15 @@ def clocked(
 def armed(rules: EstateRules, rule: str, at: datetime, data: Mapping[str, Any]) -> Timer:
     """A timer that waited for its event (see :func:`clocked`), started at ``at``."""
     return timer(rules, rule, at, **{k: v for k, v in data.items() if k != "waiting_for"})
+
+
+def major_clocks(
+    case: Case, facts: Facts, *, answer: bool = True, made_major_at: datetime | None = None
+) -> list[Timer]:
+    """C-12 for a major complaint: a clear answer in 2 days, resolved in 15 (from
+    acceptance by default). ``made_major_at``: the complaint becomes major at that moment,
+    which is its classification as major for clocks counted from the classification."""
+    happening = {"classified": made_major_at} if made_major_at is not None else None
+    rules = [RuleId.C12_MAJOR_ANSWER] if answer else []
+    rules.append(RuleId.C12_MAJOR_RESOLVE)
+    return [facts.clocked(case, r, case.accepted_at, happening=happening) for r in rules]

@@ -15,7 +15,7 @@ from typing import Any
 
 from procedures import callbacks
 from procedures.cases import OPEN_STATUSES, Action, Case, Severity, Status
-from procedures.clocks import WORK_CLOCKS, History, Timer
+from procedures.clocks import WORK_CLOCKS, History, Timer, major_clocks
 from procedures.deadlines import EstateRules
 from procedures.decisions import (
     Approval,
@@ -96,18 +96,6 @@ def major_tell(
     return Tell(
         Targets(tuple(rules.major_tell)), key, params, style=Style.WITH_CARD, besides=besides
     )
-
-
-def major_clocks(
-    case: Case, facts: Facts, *, answer: bool = True, made_major_at: datetime | None = None
-) -> list[Timer]:
-    """C-12 for a major complaint: a clear answer in 2 days, resolved in 15 (from
-    acceptance by default). ``made_major_at``: the complaint becomes major at that moment,
-    which is its classification as major for clocks counted from the classification."""
-    happening = {"classified": made_major_at} if made_major_at is not None else None
-    rules = [RuleId.C12_MAJOR_ANSWER] if answer else []
-    rules.append(RuleId.C12_MAJOR_RESOLVE)
-    return [facts.clocked(case, r, case.accepted_at, happening=happening) for r in rules]
 
 
 def made_major(case: Case, rule: str, data: Mapping[str, Any], facts: Facts) -> Decision | None:
