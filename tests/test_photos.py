@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import re
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from PIL import Image
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.evidence import EvidenceStore
-from tests.conftest import World
+from tests.conftest import OWNER_PHONE, World
 from tests.support.app import services_of
 from tests.support.cases import latest_case
 from tests.support.images import encoded, gps_jpeg, png_header, textured
@@ -246,3 +248,30 @@ async def test_q2_a_photo_telegram_will_not_hand_over_is_asked_again_not_lost_si
     await owner.tap("普通")
     case = await latest_case(world)
     assert len(await links_of(world, case.id)) == 1
+
+
+async def test_each_photo_kept_and_each_display_copy_made_logs_its_time_by_hash_alone(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The bot's own timing of its evidence work (what bench/evidence_chat.py reads): one
+    line when a photo is kept, one when its display copy is made, each naming the photo by
+    its SHA-256's first 12 hex digits and nothing personal (no name, phone or caption)."""
+    sent = gps_jpeg((800, 600))
+    sha = hashlib.sha256(sent).hexdigest()
+    await describe(owner)
+    with caplog.at_level(logging.INFO, logger="handlers.photos"):
+        await owner.send_photo(sent, caption="楼道灯不亮")
+        await owner.tap("普通")
+    lines = [r.getMessage() for r in caplog.records if r.name == "handlers.photos"]
+    kept = re.fullmatch(
+        rf"photo {sha[:12]} kept in (\d+\.\d) ms \(downloaded in (\d+\.\d) ms, (\d+) bytes\)",
+        lines[0],
+    )
+    assert kept is not None, lines
+    assert int(kept[3]) == len(sent)
+    assert re.fullmatch(rf"display copy {sha[:12]} made in \d+\.\d ms", lines[1]), lines
+    assert len(lines) == 2
+    for line in lines:
+        assert sha not in line and "王伟" not in line and "楼道灯" not in line
+        assert OWNER_PHONE not in line
