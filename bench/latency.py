@@ -44,49 +44,33 @@ import contextlib
 import functools
 import itertools
 import json
-import math
-import os
-import signal
-import socket
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
-
-from sandbox.server import make_app
+from bench.live import (
+    START_PATIENCE,
+    answers,
+    bot_env,
+    bot_log,
+    new_world,
+    sends_to,
+    served,
+    spread,
+    start_bot,
+    stop_bot,
+    wait_until,
+)
 from sandbox.world import ApiCall, World
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "7000000002:bench-latency-token"
-BOT_USERNAME = "wuye_bench_bot"
 #: Owner A, whose chat the 429s hit, and B, the other person whose /help is timed.
 OWNER_A, OWNER_B = 8001, 8002
 GOAL_RATIO = 2.0
-#: Seconds the bot may take to start and answer the warm-up /help.
-START_PATIENCE = 60.0
 #: Seconds a phase's answers may take after its last message (A's: after the faults end).
 PATIENCE = 60.0
 #: 429s injected for A's chat: more than it is sent in a phase (the rest are cleared).
 FAULTS = 1000
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (0 for no values)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -100,67 +84,12 @@ class Phase:
     fault_until: float | None = None
 
 
-def sends_to(world: World, chat: int, first_call: int) -> list[ApiCall]:
-    """Every ``send*`` call to ``chat`` since ``first_call``, whatever Telegram answered."""
-    return [
-        call
-        for call in world.calls[first_call:]
-        if call.method.startswith("send") and str(call.params.get("chat_id")) == str(chat)
-    ]
-
-
-def answers(world: World, chat: int, first_call: int) -> list[float]:
-    """When Telegram accepted each message to ``chat`` since ``first_call``, in order."""
-    return [call.time for call in sends_to(world, chat, first_call) if call.ok]
-
-
 def answered(world: World, phase: Phase) -> bool:
     """Whether every /help of the phase has had its answer."""
     return all(
         len(answers(world, person, phase.first_call)) >= len(sent)
         for person, sent in phase.sent.items()
     )
-
-
-async def wait_until(check: Callable[[], bool], patience: float) -> bool:
-    """Poll ``check()`` every 20 ms until true or ``patience`` seconds passed."""
-    deadline = time.monotonic() + patience
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
-async def start_bot(base: str, folder: Path) -> asyncio.subprocess.Process:
-    """``python -m bot run`` against the sandbox at ``base``, on a fresh database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WUYE_")}
-    env |= {
-        "PYTHONPATH": str(ROOT),
-        "WUYE_TOKEN": TOKEN,
-        "WUYE_API_URL": f"{base}/bot",
-        "WUYE_FILE_URL": f"{base}/file/bot",
-        "WUYE_DB": str(folder / "wuye.db"),
-        "WUYE_DATA_DIR": str(folder / "files"),
-        "WUYE_BOT_USERNAME": BOT_USERNAME,
-        "WUYE_LOG_LEVEL": "WARNING",
-    }
-    with (folder / "bot.log").open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=folder, env=env, stdout=log, stderr=log
-        )  # fmt: skip
-
-
-async def stop_bot(process: asyncio.subprocess.Process) -> None:
-    """SIGINT, as Ctrl-C; killed if it has not stopped in 20 s."""
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(process.wait(), timeout=20)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 async def play(world: World, phase: Phase, args: argparse.Namespace) -> None:
@@ -202,9 +131,7 @@ def figures(world: World, phase: Phase, problems: list[str]) -> dict[str, Any]:
         report[key] = {
             "sent": len(sent),
             "answered": len(got),
-            "median_ms": round(statistics.median(late), 1) if late else 0.0,
-            "p95_ms": round(percentile(late, 0.95), 1),
-            "max_ms": round(max(late, default=0.0), 1),
+            **spread(late),
             "refused_429": sum(call.error_code == 429 for call in tries),
         }
     if phase.fault_from is None or phase.fault_until is None:
@@ -234,13 +161,9 @@ def retry_after(call: ApiCall) -> int:
 
 
 async def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    world = World(token=TOKEN, bot_username=BOT_USERNAME, max_calls=10**6, clock=time.time)
+    world = new_world()
     world.add_user(OWNER_A, "王伟", phone="+8613900000001")
     world.add_user(OWNER_B, "李娜", phone="+8613900000002")
-    # As `python -m sandbox` serves: a long poll whose client went away ends with it.
-    runner = web.AppRunner(make_app(world), handler_cancellation=True, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port := free_port()).start()
     problems: list[str] = []
     report: dict[str, Any] = {
         "count": args.count,
@@ -250,37 +173,40 @@ async def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "problems": problems,
     }
     started = time.monotonic()
-    process = await start_bot(f"http://127.0.0.1:{port}", folder)
-    try:
-        warm = Phase("warm-up", first_call=len(world.calls))
-        for person in (OWNER_A, OWNER_B):
-            warm.sent[person].append(time.time())
-            world.send_text(person, person, "/help")
-        if not await wait_until(functools.partial(answered, world, warm), START_PATIENCE):
-            log = (folder / "bot.log").read_text(errors="replace")[-3000:]
-            raise SystemExit(f"the bot did not answer in {START_PATIENCE:.0f} s; its log:\n{log}")
-        report["start_s"] = round(time.monotonic() - started, 2)
-        report["phases"] = []
-        for name, faulty in (("quiet", False), ("429 on A", True)):
-            phase = Phase(name, first_call=len(world.calls))
-            if faulty:  # every send to A's chat answers 429 until cleared (after B's last)
-                world.inject(
-                    "sendMessage", "429", times=FAULTS, retry_after=args.retry_after,
-                    chat_id=OWNER_A,
-                )  # fmt: skip
-                phase.fault_from = time.time()
-            await play(world, phase, args)
-            if faulty:
-                world.clear_faults()
-                phase.fault_until = time.time()
-            await wait_until(functools.partial(answered, world, phase), PATIENCE + args.retry_after)
-            await asyncio.sleep(0.5)  # an answer sent twice would come by now
-            report["phases"].append(figures(world, phase, problems))
-    finally:
-        stopping = time.monotonic()
-        await stop_bot(process)
-        report["stop_s"] = round(time.monotonic() - stopping, 2)
-        await runner.cleanup()
+    async with served(world) as base:
+        process = await start_bot(bot_env(base, folder), folder)
+        try:
+            warm = Phase("warm-up", first_call=len(world.calls))
+            for person in (OWNER_A, OWNER_B):
+                warm.sent[person].append(time.time())
+                world.send_text(person, person, "/help")
+            if not await wait_until(functools.partial(answered, world, warm), START_PATIENCE):
+                raise SystemExit(
+                    f"the bot did not answer in {START_PATIENCE:.0f} s; its log:\n{bot_log(folder)}"
+                )
+            report["start_s"] = round(time.monotonic() - started, 2)
+            report["phases"] = []
+            for name, faulty in (("quiet", False), ("429 on A", True)):
+                phase = Phase(name, first_call=len(world.calls))
+                if faulty:  # every send to A's chat answers 429 until cleared (after B's last)
+                    world.inject(
+                        "sendMessage", "429", times=FAULTS, retry_after=args.retry_after,
+                        chat_id=OWNER_A,
+                    )  # fmt: skip
+                    phase.fault_from = time.time()
+                await play(world, phase, args)
+                if faulty:
+                    world.clear_faults()
+                    phase.fault_until = time.time()
+                await wait_until(
+                    functools.partial(answered, world, phase), PATIENCE + args.retry_after
+                )
+                await asyncio.sleep(0.5)  # an answer sent twice would come by now
+                report["phases"].append(figures(world, phase, problems))
+        finally:
+            stopping = time.monotonic()
+            await stop_bot(process)
+            report["stop_s"] = round(time.monotonic() - stopping, 2)
     report["run_s"] = round(time.monotonic() - started, 1)
     verdict(report)
     return report
