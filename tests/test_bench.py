@@ -5,6 +5,7 @@ limits."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,37 @@ def test_latency_benchmark_times_b_from_the_sandboxs_log_while_a_gets_429s() -> 
     assert a["last_after_fault_s"] is not None and a["next_try_after_429_s"] is not None
     assert report["ratio"] > 0 and isinstance(report["goal_met"], bool)
     assert report["goal_ratio"] == 2.0
+
+
+EVIDENCE_CHAT = ROOT / "bench" / "evidence_chat.py"
+
+
+def test_evidence_chat_benchmark_prints_its_figures_with_every_photo_kept() -> None:
+    """A quick run (the real bot process, 12-MP photos through the sandbox): it prints the
+    bot's own times and the sandbox's, and every photo was kept with its display copy, every
+    album reached customer service and every /help of B was answered once (exit 0). The
+    figures are printed, not judged: no timing here."""
+    done = subprocess.run(
+        [sys.executable, str(EVIDENCE_CHAT), "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    figures = r"median +\d+\.\d ms +p95 +\d+\.\d ms +max +\d+\.\d ms"
+    for row in (
+        "download (before)",
+        "check+hash+store on arrival",
+        "strip+watermark after filing",
+        "both",
+        "photo → urgency question",
+        "urgency tap → album in CS group",
+        "quiet (5/5)",
+    ):
+        [line] = [line for line in out.splitlines() if line.strip().startswith(row)]
+        assert re.search(figures, line), line
+    assert re.search(figures + r" +≤ 150 ms: (PASS|FAIL)", out)
+    assert re.search(r"B p95 with photos / quiet +\d+\.\d\d× ≤ 2×: (PASS|FAIL)", out)
+    sent = re.search(r"with photos \((\d+)/(\d+)\)", out)
+    assert sent is not None and sent[1] == sent[2] and int(sent[1]) >= 1
+    assert "photos kept 2/2, albums 2/2, every /help answered once: OK" in out
+    assert "FAIL:" not in out
