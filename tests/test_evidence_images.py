@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 
 import pytest
 from PIL import Image, ImageCms, ImageFile
@@ -278,3 +279,47 @@ def test_without_a_font_the_label_is_drawn_with_pillows_own() -> None:
     marked = images.display_copy(data, label_lines=["XQ-20261127-0003"], font_path=None)
     missing = images.display_copy(data, label_lines=["XQ-20261127-0003"], font_path="/nope.ttf")
     assert plain != marked == missing
+
+
+# --- off the event loop's way ---------------------------------------------------------------
+
+
+def test_the_display_copy_is_encoded_into_a_file_so_the_gil_is_free_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pillow holds the GIL while it encodes a JPEG into memory (``io.BytesIO``, chunk by
+    chunk), so while a worker thread made a display copy (about 10 ms at 2000×1500) the event
+    loop's thread got in only at the interpreter's 5-ms switches, and everyone's answers
+    waited (bench/evidence_chat.py); into a file descriptor it encodes with the GIL
+    released. The encoder is given a real file, and the bytes are the copy's all the same."""
+    data = gps_jpeg()
+    before = images.prepare(data, label_lines=LABEL, font_path=cjk_font())
+    given: list[int | None] = []
+    save = Image.Image.save
+
+    def spied(image: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        try:
+            given.append(fp.fileno())  # type: ignore[attr-defined]
+        except (AttributeError, io.UnsupportedOperation):
+            given.append(None)
+        save(image, fp, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image.Image, "save", spied)
+    after = images.prepare(data, label_lines=LABEL, font_path=cjk_font())
+    assert given and all(isinstance(fd, int) for fd in given), given
+    assert not isinstance(before, Refused) and not isinstance(after, Refused)
+    assert after.display.data == before.display.data and opened(after.display.data).size
+
+
+def test_without_a_temporary_file_the_display_copy_is_encoded_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No room or no temporary folder costs the GIL, never the photo."""
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    data = gps_jpeg()
+    expected = images.display_copy(data, label_lines=LABEL, font_path=cjk_font())
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    assert images.display_copy(data, label_lines=LABEL, font_path=cjk_font()) == expected
