@@ -145,7 +145,7 @@ async def on_link(update: Update, context: Context) -> None:
         by=actor.person.id,
         actor=steps.signed(actor),
         rules=rules,
-        render=svc.notifier.render,
+        render=svc.notifier,
     )
     await query.answer(actor.t("event_link.linked", count=count or 0), show_alert=True)
     fresh = await svc.cases.get(case.id)

@@ -33,7 +33,7 @@ from procedures.identity import ROLE_DEPARTMENT, Role
 from procedures.reactions import route
 from procedures.subjects import CASE, Subject
 from storage import evidence
-from storage.cases import Notice
+from storage.cases import Card, Notice, PostedCard, Redrawn
 from storage.identity import IdentityStore, Person
 
 __all__ = ["Notifier"]
@@ -108,6 +108,23 @@ class Notifier:
             notices += found
         return notices
 
+    async def __call__(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
+        """:meth:`render`: storage calls the notifier so (``storage.cases.Render``)."""
+        return await self.render(case, tells)
+
+    async def redraw(self, case: Case, cards: Sequence[PostedCard]) -> list[Redrawn]:
+        """The cards posted about ``case`` as they read now: the head they were posted with,
+        the card as the case is (status, who took it, the time promised, photos) and the
+        keyboard of the steps still possible (none when they are over)."""
+        seen = await self.seen(case)
+        drawn: list[Redrawn] = []
+        for posted in cards:
+            card, locale = posted.card, posted.card.locale
+            text = self.laid_out(locale, case, Style(card.style), card.head, seen, card.buttons)
+            markup = self.keyboard(locale, case, card.buttons, card.button_arg)
+            drawn.append(Redrawn(posted.outbox_id, text, markup))
+        return drawn
+
     def _album(self, card: Notice, case: Case, photos: Sequence[str]) -> Notice:
         """An album of ``photos`` to the chat of ``card``, captioned in its language."""
         locale = card.locale or self.default_locale
@@ -118,18 +135,37 @@ class Notifier:
 
     def text(self, locale: str, case: Case, tell: Tell, seen: Seen) -> str:
         """A tell's text in ``locale``, laid out as its style says."""
+        head = self.head(locale, case, tell)
+        return self.laid_out(locale, case, tell.style, head, seen, tell.buttons)
+
+    def head(self, locale: str, case: Case, tell: Tell) -> str:
+        """A tell's own words in ``locale`` (what stands above a card)."""
         params = {name: self._param(locale, value) for name, value in tell.params.items()} | {
             "number": case.number
         }
         head = t(locale, tell.key, **params)
         if tell.late:
             head += t(locale, "deadline.late")
-        if tell.style == Style.WITH_CARD:
+        return head
+
+    def laid_out(
+        self,
+        locale: str,
+        case: Case,
+        style: Style,
+        head: str,
+        seen: Seen,
+        buttons: str | None = None,
+    ) -> str:
+        """``head`` laid out with the case's card as ``style`` says; a department's card
+        (its ``buttons``) ends saying that a reply to it reaches the owner."""
+        if style == Style.WITH_CARD:
             return head + "\n\n" + cards.card(locale, case, photos=seen.photo_count)
-        if tell.style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
-            return (
-                head + "\n" + self.staff_card(locale, case, seen, review=tell.style == Style.REVIEW)
-            )
+        if style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
+            text = head + "\n" + self.staff_card(locale, case, seen, review=style == Style.REVIEW)
+            if buttons == "department":
+                text += "\n" + t(locale, "case.reply_hint")
+            return text
         return head
 
     @staticmethod
@@ -155,14 +191,30 @@ class Notifier:
 
     def markup(self, locale: str, case: Case, tell: Tell) -> dict[str, object] | None:
         """A tell's buttons in ``locale`` (None when the step they offer is over)."""
-        if tell.buttons is None:
+        return self.keyboard(locale, case, tell.buttons, tell.button_arg)
+
+    @staticmethod
+    def keyboard(
+        locale: str, case: Case, name: str | None, arg: int | None
+    ) -> dict[str, object] | None:
+        """The keyboard ``name`` for ``case`` now, in ``locale`` (None: none, or the step it
+        offers is over)."""
+        if name is None:
             return None
-        built: InlineKeyboardMarkup | None = cards.KEYBOARDS[tell.buttons](
-            locale, case, tell.button_arg
-        )
+        built: InlineKeyboardMarkup | None = cards.KEYBOARDS[name](locale, case, arg)
         return built.to_dict() if built is not None else None
 
-    def _to(self, person: Person, case: Case, tell: Tell, seen: Seen) -> Notice:
+    def card_of(self, locale: str, case: Case, tell: Tell, *, resident: bool) -> Card | None:
+        """What a card notice is drawn from, to keep it true (None for a plain notice, and
+        for a resident's message with buttons: their answer is kept on it)."""
+        if tell.style == Style.PLAIN or (resident and tell.buttons is not None):
+            return None
+        head = self.head(locale, case, tell)
+        return Card(locale, head, tell.style.value, tell.buttons, tell.button_arg)
+
+    def _to(
+        self, person: Person, case: Case, tell: Tell, seen: Seen, *, resident: bool = False
+    ) -> Notice:
         locale = self.locale_of(person)
         return Notice(
             person.tg_user_id,
@@ -172,13 +224,18 @@ class Notifier:
             tell.photo,
             tell.album,
             locale,
+            None
+            if tell.photo or tell.album
+            else self.card_of(locale, case, tell, resident=resident),
         )
 
     async def _one(self, case: Case, tell: Tell, seen: Seen) -> list[Notice]:
         audience = tell.to
         if isinstance(audience, Resident):
             resident = seen.resident
-            return [self._to(resident, case, tell, seen)] if resident is not None else []
+            if resident is None:
+                return []
+            return [self._to(resident, case, tell, seen, resident=True)]
         if isinstance(audience, Department):
             return await self._department(case, audience.name, tell, seen)
         if isinstance(audience, Roles):
@@ -200,7 +257,12 @@ class Notifier:
             locale = self.default_locale
             text = self.text(locale, case, tell, seen)
             markup = self.markup(locale, case, tell)
-            return [Notice(chat.chat_id, text, markup, None, tell.photo, tell.album, locale)]
+            card = (
+                None
+                if tell.photo or tell.album
+                else self.card_of(locale, case, tell, resident=False)
+            )
+            return [Notice(chat.chat_id, text, markup, None, tell.photo, tell.album, locale, card)]
         roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}
         people = await self.people(case.estate_id, roles | {Role.ADMIN.value})
         return [self._to(p, case, tell, seen) for p in people]

@@ -53,7 +53,7 @@ def reactor(svc: Services) -> Callable[[aiosqlite.Connection, Firing], Awaitable
                 by=None,
                 actor="system",
                 rules=rules,
-                render=svc.notifier.render,
+                render=svc.notifier,
             )
 
     return react
@@ -68,8 +68,6 @@ def on_blocked(svc: Services) -> Callable[[aiosqlite.Connection, OutboxMessage],
         if case is None or person is None or person.id != case.resident_id:
             return  # only a resident's refusal is news for customer service (not staff's)
         decision = requests.resident_blocked(case, person.name, person.phone)
-        await cases.apply(
-            conn, case.id, decision, by=None, actor="system", render=svc.notifier.render
-        )
+        await cases.apply(conn, case.id, decision, by=None, actor="system", render=svc.notifier)
 
     return blocked

@@ -55,7 +55,7 @@ from handlers.common import (
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
-from procedures.decisions import Decision, Evidence
+from procedures.decisions import Decision, Evidence, Style
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.cases import NewCase
@@ -436,19 +436,33 @@ async def answer_step(
     markup: Callable[[str, Case], InlineKeyboardMarkup | None],
 ) -> None:
     """After a step: the card as it is now with its buttons, and the outbox woken; a step
-    that no longer applied (someone else acted first) says so and shows the card afresh."""
+    that no longer applied (someone else acted first) says so and shows the card afresh.
+    A card the outbox posted is drawn as its redraw draws it (its head kept), so the edit
+    the step queued for it finds it so already."""
     svc = services(context)
     if after is None:
         await query.answer(actor.t("case.already_moved"), show_alert=True)
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
-            text = await staff_card(context, actor.locale, fresh)
+            text = await card_now(context, query, actor.locale, fresh)
             await edit(query.message, text, markup(actor.locale, fresh), later=svc)
         return
     await query.answer(actor.t("case.step_done"))
-    text = await staff_card(context, actor.locale, after)
+    text = await card_now(context, query, actor.locale, after)
     await edit(query.message, text, markup(actor.locale, after), later=svc)
     await svc.deliver()
+
+
+async def card_now(context: Context, query: CallbackQuery, locale: str, case: Case) -> str:
+    """The pressed card's text for ``case`` as it is now: a posted card with its head, in
+    its own language; any other message, the staff card."""
+    svc, message = services(context), query.message
+    posted = await svc.cases.card_at(message.chat.id, message.message_id) if message else None
+    if posted is None:
+        return await staff_card(context, locale, case)
+    seen = await svc.notifier.seen(case)
+    style = Style(posted.style)
+    return svc.notifier.laid_out(posted.locale, case, style, posted.head, seen, posted.buttons)
 
 
 async def on_first_responder(update: Update, context: Context) -> None:

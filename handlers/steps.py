@@ -43,7 +43,7 @@ async def apply(svc: Services, case: Case, decision: Decision, actor: Actor | No
         by=actor.person.id if actor else None,
         actor=signed(actor) if actor else "system",
         rules=await svc.rules(case.estate_id),
-        render=svc.notifier.render,
+        render=svc.notifier,
     )
 
 
@@ -63,7 +63,7 @@ async def file(
         lambda case: decide(case, Facts(rules, now)),
         actor=signed(actor),
         rules=rules,
-        render=svc.notifier.render,
+        render=svc.notifier,
     )
 
 

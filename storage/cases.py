@@ -6,12 +6,13 @@ Every SQL statement about cases lives here; procedures decide, handlers render.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -25,7 +26,7 @@ from procedures.subjects import case as subject_of
 from storage import approvals, audit, deadlines, evidence, inbox
 from storage.db import Database, iso, now_of, parse_iso
 from storage.deadlines import Deadline
-from storage.outbox import enqueue
+from storage.outbox import enqueue, enqueue_edit
 
 __all__ = ["Case", "CaseStore", "NewCase", "Notice", "Timer", "apply", "link_event"]
 
@@ -68,11 +69,48 @@ class Notice:
     photo: str | None = None
     album: tuple[str, ...] = ()  # display copies of kept photos (SHA-256s), sent as an album
     locale: str | None = None  # the reader's language (for what goes with it)
+    card: Card | None = None  # a card to keep true: redrawn on every later step
 
 
-#: Renders a decision's tells for the record as it is after the step (numbers, status and
-#: fields are known then), inside the step's transaction: handlers.notify.
-Render = Callable[[Case, Sequence[Tell]], Awaitable[list[Notice]]]
+@dataclass(frozen=True)
+class Card:
+    """What a card was drawn from, to draw it again as the case moves on: the reader's
+    language, the text above the card as rendered then, the layout and the keyboard's
+    name (and argument)."""
+
+    locale: str
+    head: str
+    style: str
+    buttons: str | None = None
+    button_arg: int | None = None
+
+
+@dataclass(frozen=True)
+class PostedCard:
+    """A card posted about a case (an outbox row), with what it was drawn from."""
+
+    outbox_id: int
+    chat_id: int
+    card: Card
+
+
+@dataclass(frozen=True)
+class Redrawn:
+    """A card as it should read now: its text and keyboard (None: none)."""
+
+    outbox_id: int
+    text: str
+    markup: dict[str, Any] | None
+
+
+class Render(Protocol):
+    """Renders a decision's tells for the record as it is after the step (numbers, status
+    and fields are known then), inside the step's transaction; and redraws the cards
+    already posted about it: handlers.notify.Notifier."""
+
+    async def __call__(self, case: Case, tells: Sequence[Tell]) -> list[Notice]: ...
+
+    async def redraw(self, case: Case, cards: Sequence[PostedCard]) -> list[Redrawn]: ...
 
 
 #: The fields a step may change besides the status (and the times it sets itself).
@@ -200,18 +238,70 @@ async def _effects(
         )
     await _clocks(conn, case, decision, rules)
     await inbox.settle(conn)  # the update that took this step is handled, with the step
-    if decision.tell and render is not None:
-        for notice in await render(case, decision.tell):
-            await enqueue(
-                conn,
-                notice.chat_id,
-                notice.text,
-                markup=notice.markup,
-                case_id=case.id,
-                person_id=notice.person_id,
-                photo=notice.photo,
-                album=list(notice.album) or None,
-            )
+    if render is None:
+        return
+    await _redraw(conn, case, render)
+    for notice in await render(case, decision.tell) if decision.tell else []:
+        row = await enqueue(
+            conn,
+            notice.chat_id,
+            notice.text,
+            markup=notice.markup,
+            case_id=case.id,
+            person_id=notice.person_id,
+            photo=notice.photo,
+            album=list(notice.album) or None,
+        )
+        if notice.card is not None:
+            await _remember_card(conn, case.id, row, notice)
+
+
+def _shown(text: str, markup: dict[str, Any] | None) -> str:
+    return hashlib.sha256(json.dumps([text, markup], ensure_ascii=False).encode()).hexdigest()
+
+
+async def _remember_card(
+    conn: aiosqlite.Connection, case_id: int, outbox_id: int, notice: Notice
+) -> None:
+    card = notice.card
+    assert card is not None
+    await conn.execute(
+        "INSERT INTO case_cards(outbox_id, case_id, chat_id, locale, head, style, buttons,"
+        " button_arg, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (outbox_id, case_id, notice.chat_id, card.locale, card.head, card.style, card.buttons,
+         card.button_arg, _shown(notice.text, notice.markup)),
+    )  # fmt: skip
+
+
+async def _redraw(conn: aiosqlite.Connection, case: Case, render: Render) -> None:
+    """Cards stay true: every card posted about ``case`` that reads otherwise now (its
+    status, who took it, the time promised; buttons of a step that is over) gets an outbox
+    edit; pending edits of one card collapse into the newest."""
+    async with conn.execute(
+        "SELECT c.*, o.state FROM case_cards c JOIN outbox o ON o.id = c.outbox_id"
+        " WHERE c.case_id = ? AND o.state IN ('pending', 'sent') ORDER BY c.outbox_id",
+        (case.id,),
+    ) as cur:
+        rows = list(await cur.fetchall())
+    if not rows:
+        return
+    shown = {int(r["outbox_id"]): str(r["shown"]) for r in rows}
+    posted = [
+        PostedCard(
+            int(r["outbox_id"]),
+            int(r["chat_id"]),
+            Card(r["locale"], r["head"], r["style"], r["buttons"], r["button_arg"]),
+        )
+        for r in rows
+    ]
+    for card in await render.redraw(case, posted):
+        now = _shown(card.text, card.markup)
+        if shown.get(card.outbox_id) == now:
+            continue
+        await enqueue_edit(conn, card.outbox_id, card.text, card.markup)
+        await conn.execute(
+            "UPDATE case_cards SET shown = ? WHERE outbox_id = ?", (now, card.outbox_id)
+        )
 
 
 async def _keep_photo(
@@ -409,6 +499,18 @@ class CaseStore:
                     raise InvalidTransition(f"cannot {action.value} a new case at once")
                 case = stepped
             return case
+
+    async def card_at(self, chat_id: int, message_id: int) -> Card | None:
+        """What the card that is message ``message_id`` in ``chat_id`` was drawn from
+        (None for a message that is no recorded card)."""
+        row = await self.db.fetchone(
+            "SELECT c.* FROM case_cards c JOIN outbox o ON o.id = c.outbox_id"
+            " WHERE o.chat_id = ? AND o.message_id = ? AND o.state = 'sent'",
+            (chat_id, message_id),
+        )
+        if row is None:
+            return None
+        return Card(row["locale"], row["head"], row["style"], row["buttons"], row["button_arg"])
 
     async def reserve_number(self, kind: Kind, local_day: datetime) -> str:
         """The next case number, taken now for a case about to be filed (its photos'

@@ -26,7 +26,7 @@ async def test_q1_referring_twice_refers_once(
         await assistant.tap_data(f"rq:to:{case.id}:engineering", chat=cs, message_id=card)
     assert await events(world, case.id, "case.refer") == 1
     assert sum("转交本部门" in t for t in eng.texts()) == 1
-    assert sum("已转交" in t for t in owner.texts()) == 1
+    assert sum("已转交 工程部" in t for t in owner.texts()) == 1
     answer = bot.api.calls_of("answerCallbackQuery")[-1].params
     assert answer.get("show_alert") and "已经有人处理过了" in answer["text"]
 
@@ -84,4 +84,4 @@ async def test_q4_a_card_telegram_would_not_edit_is_edited_once_it_recovers(
     buttons = groups["eng"].buttons()
     assert "🙋 接单" not in buttons and "✅ 已完成" in buttons
     edits = await world.db.fetchall("SELECT state FROM outbox WHERE kind = 'edit'")
-    assert [r["state"] for r in edits] == ["sent"]  # the outbox carried it
+    assert edits and {r["state"] for r in edits} <= {"sent", "superseded"}  # carried
