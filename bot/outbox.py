@@ -62,6 +62,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.crashpoints import crashpoint
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
 from bot.pacing import MonotonicClock, PaceClock, Pacer
 from storage.db import Database
@@ -434,6 +435,7 @@ class OutboxSender:
         except TelegramError as exc:
             await self.store.retry(message.id, str(exc), self._later(backoff(message.attempts)))
         else:
+            crashpoint("outbox.sent")  # tests only: Telegram has it, the row is not marked
             await self.store.sent(message.id, telegram_id)
 
     async def _attempt(self, message: OutboxMessage) -> int:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import crashpoints
 from storage.clock import Clock, OffsetClock, SystemClock
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
@@ -62,6 +63,8 @@ class Settings(BaseSettings):
     # pass in seconds. Refused unless WUYE_TEST_MODE is set: a production bot keeps time.
     test_mode: bool = False
     test_clock_file: Path | None = None
+    # Test mode only: the crash point (bot.crashpoints) where the process kills itself.
+    test_crash_at: str = ""
 
     @model_validator(mode="after")
     def _test_clock_only_in_test_mode(self) -> Settings:
@@ -69,6 +72,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WUYE_TEST_CLOCK_FILE is for tests only; set WUYE_TEST_MODE=1 with it, "
                 "or unset it (a production bot keeps the real time)"
+            )
+        if self.test_crash_at and not self.test_mode:
+            raise ValueError(
+                "WUYE_TEST_CRASH_AT is for tests only; set WUYE_TEST_MODE=1 with it, "
+                "or unset it (a production bot does not kill itself)"
+            )
+        if self.test_crash_at and self.test_crash_at not in crashpoints.POINTS:
+            raise ValueError(
+                f"WUYE_TEST_CRASH_AT: no crash point {self.test_crash_at!r}"
+                f" (known: {', '.join(sorted(crashpoints.POINTS))})"
             )
         return self
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from bot.crashpoints import crashpoint
 from storage import deadlines
 from storage.db import Database
 from storage.deadlines import DeadlineStore, Firing
@@ -79,6 +80,7 @@ class Sweeper:
                 )
                 if not first:
                     return 0
+                crashpoint("deadline.marked")  # tests only: marked, nothing committed
                 await self.react(conn, firing)
         except Exception:
             # The transaction rolled back: the timer is still open and the next sweep tries

@@ -36,6 +36,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.crashpoints import crashpoint
 from handlers import cards, photos, steps
 from handlers.cards import card, department_keyboard, first_responder_keyboard
 from handlers.common import (
@@ -286,6 +287,7 @@ async def got_urgency(update: Update, context: Context) -> int:
     await edit(
         query.message, actor.t("case.urgency_chosen_1" if urgent else "case.urgency_chosen_0")
     )
+    crashpoint("filing.edited")  # tests only (bot.crashpoints)
     return ended
 
 
