@@ -304,6 +304,7 @@ class Trial:
         self.cs = self.eng = 0
         self.owners: list[Owner] = []
         self.threads: list[threading.Thread] = []
+        self.marked: set[tuple[int, int]] = set()  # (row, attempts) in flight at the last kill
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -578,23 +579,30 @@ class Trial:
 
     def in_flight(self) -> list[tuple[int, int, str]]:
         """The outbox rows in flight now, the bot down: its own record of the attempts under
-        way (``OutboxStore.in_flight``), as (row, chat, text shown)."""
+        way (``OutboxStore.in_flight``), as (row, chat, text shown). A mark left from the
+        kill before (the bot killed again before its sender started and cleared it) is the
+        same attempt, not counted twice."""
 
-        async def read() -> list[tuple[int, int, str]]:
+        async def read() -> list[tuple[int, int, str, int]]:
             db = await Database.open(self.db_path, clock=SystemClock())
             try:
                 found = []
                 for row_id in await OutboxStore(db).in_flight():
                     row = await db.fetchone(
-                        "SELECT chat_id, text FROM outbox WHERE id = ?", (row_id,)
+                        "SELECT chat_id, text, attempts FROM outbox WHERE id = ?", (row_id,)
                     )
                     if row is not None:
-                        found.append((row_id, int(row["chat_id"]), shown(row["text"] or "")))
+                        text = shown(row["text"] or "")
+                        found.append((row_id, int(row["chat_id"]), text, int(row["attempts"])))
                 return found
             finally:
                 await db.close()
 
-        return asyncio.run(read())
+        marked = asyncio.run(read())
+        already, self.marked = self.marked, {(r[0], r[3]) for r in marked}
+        return [
+            (row, chat, text) for row, chat, text, tries in marked if (row, tries) not in already
+        ]
 
     def advance(self, minutes: float) -> None:
         assert self.bot is not None
