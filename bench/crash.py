@@ -31,8 +31,11 @@ What it does:
      in flight at a kill (its attempt recorded, its outcome not: Telegram may have it, and it
      is sent once more after the restart). Those are read at each kill, the bot down, from
      the outbox's own record (``OutboxStore.in_flight``), and at the end
-     (``storage.outbox.crashed_sends``), and counted apart: at most one per kill is the goal,
-     and none given up (found in flight at a second kill);
+     (``storage.outbox.crashed_sends``), and counted apart: at most one per chat at a kill
+     is the goal, and none given up (found in flight at a second kill). Not one per kill:
+     the sender sends to different chats at once (up to 30 a second over a real line need
+     that; one send at a time would cap the rate at one round trip), so a kill can catch one
+     send per chat under way; the figures print both;
    * clocks: no deadline still open past its due time, none recorded missed twice;
    * stuck: every step an owner took (a message, a contact, a tap) had an answer before their
      next step, and every owner's last step had one;
@@ -795,13 +798,14 @@ class Trial:
             (n for k in self.kills for n in Counter(c for _, c, _ in k.in_flight).values()),
             default=0,
         )
-        for k in self.kills:
-            if len(k.in_flight) > 1:
+        for k in self.kills:  # the goal: at most one row in flight per chat at a kill
+            busiest = max(Counter(c for _, c, _ in k.in_flight).values(), default=0)
+            if busiest > 1:
                 twice = [i for i in seen if i["kill"] == k.number and i["before_kill"]]
                 problems.append(
-                    f"kill {k.number} ({k.uptime:.1f} s after a start): {len(k.in_flight)} rows in"
-                    f" flight in {len({c for _, c, _ in k.in_flight})} chats, {len(twice)} of them"
-                    f" already delivered, so sent twice (rows {[r for r, _, _ in k.in_flight]})"
+                    f"kill {k.number} ({k.uptime:.1f} s after a start): {busiest} rows in flight"
+                    f" to one chat, {len(twice)} already delivered, so sent twice"
+                    f" (rows {[r for r, _, _ in k.in_flight]})"
                 )
         crashed = asyncio.run(self.crashed())
         given_up = [
