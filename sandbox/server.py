@@ -245,6 +245,13 @@ async def api_keyboard(request: web.Request) -> web.Response:
     return _json(request.app[WORLD].reply_keyboard(chat_id))
 
 
+async def api_commands(request: web.Request) -> web.Response:
+    """``GET /api/chats/{chat_id}/commands?as=uid``: the bot's command menu as that person
+    sees it there (Telegram's scope and language order)."""
+    chat_id = _int(request.match_info["chat_id"], "chat_id")
+    return _json(request.app[WORLD].menu(_int(request.query.get("as"), "as"), chat_id))
+
+
 async def api_text(request: web.Request) -> web.Response:
     """``POST /api/chats/{chat_id}/text`` {as, text, reply_to?}."""
     chat_id = _int(request.match_info["chat_id"], "chat_id")
@@ -517,6 +524,7 @@ def make_app(world: World) -> web.Application:
     r.add_post("/api/people/{uid}/block", api_block)
     r.add_get("/api/chats/{chat_id}/messages", api_messages)
     r.add_get("/api/chats/{chat_id}/keyboard", api_keyboard)
+    r.add_get("/api/chats/{chat_id}/commands", api_commands)
     r.add_post("/api/chats/{chat_id}/text", api_text)
     r.add_delete("/api/chats/{chat_id}/force_reply", api_dismiss_force_reply)
     r.add_post("/api/chats/{chat_id}/contact", api_contact)

@@ -883,19 +883,126 @@ def test_commands_by_scope_and_language(world: World) -> None:
     api(world, "setMyCommands", commands=english, language_code="en")
     groups = [{"command": "bind", "description": "绑定"}]
     api(world, "setMyCommands", commands=groups, scope={"type": "all_group_chats"})
-    chat_scope = {"type": "chat", "chat_id": "-100"}
+    group = world.add_group("工程部", [], announce=False)["id"]
+    chat_scope = {"type": "chat", "chat_id": str(group)}
     api(world, "setMyCommands", commands=groups, scope=json.dumps(chat_scope))
     assert api(world, "getMyCommands") == commands
     assert api(world, "getMyCommands", language_code="en") == english
+    assert api(world, "getMyCommands", scope={"type": "chat", "chat_id": group}) == groups
     assert world.commands() == commands and world.commands(language_code="en") == english
     assert world.commands("all_group_chats") == groups
-    assert world.commands("chat", chat_id=-100) == groups
+    assert world.commands("chat", chat_id=group) == groups
     assert api(world, "deleteMyCommands", language_code="en") is True
     assert api(world, "getMyCommands", language_code="en") == []
     bad = [{"command": "Start", "description": "大写"}]
     assert api_error(world, "setMyCommands", commands=bad).description == (
         "Bad Request: BOT_COMMAND_INVALID"
     )
+    # No commands clears the scope's list, as Telegram's server does.
+    assert api(world, "setMyCommands", scope={"type": "all_group_chats"}) is True
+    assert world.commands("all_group_chats") == []
+
+
+def test_command_scopes_are_checked_as_telegram_checks_them(world: World, alice: int) -> None:
+    """Telegram's texts for a wrong scope, chat or language (the Bot API server's parsing,
+    then TDLib's checks)."""
+    one = [{"command": "start", "description": "开始"}]
+    group = world.add_group("群", [alice], announce=False)["id"]
+
+    def refused(scope: Any = None, language_code: str | None = None, **extra: Any) -> str:
+        params: dict[str, Any] = {"commands": one, **extra}
+        if scope is not None:
+            params["scope"] = scope
+        if language_code is not None:
+            params["language_code"] = language_code
+        error = api_error(world, "setMyCommands", **params)
+        assert error.code == 400
+        return error.description
+
+    prefix = "Bad Request: can't parse BotCommandScope: "
+    assert refused("{not json") == "Bad Request: can't parse BotCommandScope JSON object"
+    assert refused([1]) == prefix + "BotCommandScope must be an Object"
+    assert refused({"chat_id": alice}) == prefix + 'Can\'t find field "type"'
+    assert refused({"type": "everyone"}) == prefix + "Unsupported type specified"
+    assert refused({"type": "chat"}) == prefix + 'Can\'t find field "chat_id"'
+    assert refused({"type": "chat", "chat_id": ""}) == prefix + "Empty chat_id specified"
+    member = {"type": "chat_member", "chat_id": group, "user_id": 0}
+    assert refused(member) == prefix + "Invalid user_id specified"
+    assert refused({"type": "chat", "chat_id": 424242}) == CHAT_NOT_FOUND
+    for kind in ("chat_administrators", "chat_member"):
+        scope = {"type": kind, "chat_id": alice, "user_id": alice}
+        assert refused(scope) == "Bad Request: can't use specified scope in private chats"
+    for code in ("zh-hans", "EN", "eng", "z"):
+        assert refused(language_code=code) == "Bad Request: invalid language code specified"
+    assert api_error(world, "getMyCommands", language_code="zh-hant").description == (
+        "Bad Request: invalid language code specified"
+    )
+    assert refused(commands=[{"command": "start"}]) == (
+        "Bad Request: can't parse BotCommand: Can't find field \"description\""
+    )
+    assert refused(commands=[{"command": "start", "description": "x" * 257}]) == (
+        "Bad Request: command description length must not exceed 256"
+    )
+    # A chat scope takes an id as a number or a string, and the chat of a person who blocked
+    # the bot is still theirs.
+    world.block_bot(alice)
+    assert api(world, "setMyCommands", commands=one, scope={"type": "chat", "chat_id": alice})
+    assert world.commands("chat", chat_id=alice) == one
+    world.upgrade_group(group)
+    error = api_error(world, "getMyCommands", scope={"type": "chat", "chat_id": group})
+    assert error.description == GROUP_UPGRADED
+
+
+def test_a_person_sees_the_first_list_set_in_telegrams_order(
+    world: World, alice: int, bob: int
+) -> None:
+    """Bot API, BotCommandScope, "Determining list of commands": a private chat takes the
+    chat's list, then all private chats', then the default, each first in the person's
+    language; a group the member's, the chat's administrators' (administrators only), the
+    chat's, all administrators' (administrators only), all groups', the default."""
+
+    def commands(*names: str) -> list[dict[str, str]]:
+        return [{"command": name, "description": name} for name in names]
+
+    def put(names: list[dict[str, str]], scope: dict[str, Any], language: str = "") -> None:
+        assert api(world, "setMyCommands", commands=names, scope=scope, language_code=language)
+
+    english = world.add_user(None, "Ann", language_code="en-US")["id"]
+    assert world.menu(alice) == []
+    put(commands("default"), {"type": "default"})
+    put(commands("default_en"), {"type": "default"}, "en")
+    assert world.menu(alice) == commands("default")  # zh-hans: no "zh" list, the default
+    assert world.menu(english) == commands("default_en")  # en-US takes "en"
+    put(commands("private"), {"type": "all_private_chats"})
+    assert world.menu(alice) == commands("private")
+    assert world.menu(english) == commands("private")  # any language beats a wider scope
+    put(commands("private_zh"), {"type": "all_private_chats"}, "zh")
+    assert world.menu(alice) == commands("private_zh")
+    put(commands("alice"), {"type": "chat", "chat_id": alice})
+    assert world.menu(alice) == commands("alice")
+    assert world.menu(bob) == commands("private_zh")  # another person's chat is not theirs
+    assert world.menu(english) == commands("private")
+    api(world, "deleteMyCommands", scope={"type": "chat", "chat_id": alice})
+    assert world.menu(alice) == commands("private_zh")
+
+    group = world.add_group("工程部", [alice, bob], announce=False)["id"]  # alice created it
+    assert world.menu(bob, group) == commands("default")
+    put(commands("groups"), {"type": "all_group_chats"})
+    put(commands("admins"), {"type": "all_chat_administrators"})
+    assert world.menu(bob, group) == commands("groups")
+    assert world.menu(alice, group) == commands("admins")
+    put(commands("here"), {"type": "chat", "chat_id": group})
+    assert world.menu(bob, group) == commands("here")
+    assert world.menu(alice, group) == commands("here")
+    put(commands("here_admins"), {"type": "chat_administrators", "chat_id": group})
+    assert world.menu(alice, group) == commands("here_admins")
+    assert world.menu(bob, group) == commands("here")
+    put(commands("bob"), {"type": "chat_member", "chat_id": group, "user_id": bob})
+    assert world.menu(bob, group) == commands("bob")
+    assert world.menu(alice, group) == commands("here_admins")
+    assert world.menu(alice) == commands("private_zh")  # the private chat is untouched
+    with pytest.raises(ValueError, match="has no chat"):
+        world.menu(alice, bob)  # bob's private chat with the bot is not alice's
 
 
 def test_webhook_blocks_get_updates_until_deleted(world: World, alice: int) -> None:

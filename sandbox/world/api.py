@@ -177,7 +177,9 @@ class BotApi(Updates, Faults, Files):
     # Internals: Bot API helpers
     # ========================================================================================
 
-    def _target(self, params: Mapping[str, Any], key: str = "chat_id") -> _Chat:
+    def _target(
+        self, params: Mapping[str, Any], key: str = "chat_id", *, blocked_ok: bool = False
+    ) -> _Chat:
         value = params.get(key)
         if value is None or value == "":
             raise ApiError(400, f"Bad Request: {key} is empty")
@@ -197,7 +199,7 @@ class BotApi(Updates, Faults, Files):
         if chat.migrated_to is not None:
             raise ApiError(400, GROUP_UPGRADED, {"migrate_to_chat_id": chat.migrated_to})
         forbidden = self._forbidden(chat)
-        if forbidden:
+        if forbidden and not (blocked_ok and chat.type == "private"):
             raise ApiError(403, forbidden)
         return chat
 
@@ -446,23 +448,41 @@ class BotApi(Updates, Faults, Files):
     # ========================================================================================
 
     def _set_my_commands(self, params: JSONDict, uploads: Mapping[str, Upload]) -> bool:
+        # As the Bot API server: the commands are parsed first, then the scope, then the
+        # scope's chat is looked up, then Telegram checks the scope, the language and each
+        # command. No commands (or an empty list) clears the scope's list, as deleteMyCommands.
         commands = _json_param(params, "commands")
-        if not isinstance(commands, list):
+        if commands is None or commands == "":
+            commands = []
+        if isinstance(commands, str):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: expected an Array of BotCommand")
+        for command in commands:
+            if not isinstance(command, dict):
+                raise ApiError(400, "Bad Request: can't parse BotCommand: expected an Object")
+            for field_name in ("command", "description"):
+                if field_name not in command:
+                    missing = f'Can\'t find field "{field_name}"'
+                    raise ApiError(400, f"Bad Request: can't parse BotCommand: {missing}")
+        key = self._command_scope(params)
         if len(commands) > 100:
             raise ApiError(400, "Bad Request: too many commands specified")
         cleaned: list[JSONDict] = []
         for command in commands:
-            if not isinstance(command, dict):
-                raise ApiError(400, "Bad Request: can't parse BotCommand JSON object")
-            name = str(command.get("command", "")).strip().lstrip("/")
-            description = str(command.get("description", "")).strip()
+            name = str(command["command"]).strip().removeprefix("/")
+            description = str(command["description"]).strip()
+            if not name:
+                raise ApiError(400, "Bad Request: command must be non-empty")
+            if len(name) > 32:
+                raise ApiError(400, "Bad Request: command length must not exceed 32")
+            if not description:
+                raise ApiError(400, "Bad Request: command description must be non-empty")
+            if len(description) > 256:
+                raise ApiError(400, "Bad Request: command description length must not exceed 256")
             if not _BOT_COMMAND_NAME_RE.fullmatch(name):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(description) <= 256:
-                raise ApiError(400, "Bad Request: command description must be non-empty")
             cleaned.append({"command": name, "description": description})
-        key = self._commands_key(params.get("scope"), params.get("language_code"))
         if cleaned:
             self._commands[key] = cleaned
         else:
@@ -471,14 +491,58 @@ class BotApi(Updates, Faults, Files):
         return True
 
     def _get_my_commands(self, params: JSONDict, uploads: Mapping[str, Upload]) -> list[JSONDict]:
-        key = self._commands_key(params.get("scope"), params.get("language_code"))
+        key = self._command_scope(params)
         return copy.deepcopy(self._commands.get(key, []))
 
     def _delete_my_commands(self, params: JSONDict, uploads: Mapping[str, Upload]) -> bool:
-        key = self._commands_key(params.get("scope"), params.get("language_code"))
+        key = self._command_scope(params)
         if self._commands.pop(key, None) is not None:
             self._touch()
         return True
+
+    def _command_scope(self, params: JSONDict) -> str:
+        """The key of a BotCommandScope and language_code, checked as Telegram checks them:
+        the scope's shape (the Bot API server's texts), its chat (it must exist and be
+        reachable; a private chat takes only the ``chat`` scope) and the language (empty, or
+        two lower-case letters: ISO 639-1)."""
+        raw = params.get("scope")
+        if raw is None or raw == "":
+            scope: Any = {"type": "default"}
+        elif isinstance(raw, str):
+            try:
+                scope = json.loads(raw)
+            except ValueError:
+                unparsed = "Bad Request: can't parse BotCommandScope JSON object"
+                raise ApiError(400, unparsed) from None
+        else:
+            scope = raw
+        if not isinstance(scope, dict):
+            raise ApiError(400, _SCOPE_ERROR + "BotCommandScope must be an Object")
+        kind = _scope_string(scope, "type")
+        if kind not in _COMMAND_SCOPES:
+            raise ApiError(400, _SCOPE_ERROR + "Unsupported type specified")
+        normalised: JSONDict = {"type": kind}
+        if kind in ("chat", "chat_administrators", "chat_member"):
+            wanted = _scope_string(scope, "chat_id")
+            if not wanted:
+                raise ApiError(400, _SCOPE_ERROR + "Empty chat_id specified")
+            if kind == "chat_member":
+                user_id = _scope_long(scope, "user_id")
+                if user_id <= 0:
+                    raise ApiError(400, _SCOPE_ERROR + "Invalid user_id specified")
+            # Looked up as any call's chat (an id or a @username; a group the bot left or
+            # that was upgraded fails as usual), but a person who blocked the bot keeps theirs.
+            chat = self._target({"chat_id": wanted}, blocked_ok=True)
+            if chat.type == "private" and kind != "chat":
+                raise ApiError(400, "Bad Request: can't use specified scope in private chats")
+            normalised["chat_id"] = chat.id
+            if kind == "chat_member":
+                normalised["user_id"] = user_id
+        language = params.get("language_code")
+        language = "" if language is None else str(language)
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise ApiError(400, "Bad Request: invalid language code specified")
+        return self._commands_key(normalised, language)
 
     def _send_message(self, params: JSONDict, uploads: Mapping[str, Upload]) -> JSONDict:
         chat = self._target(params)
@@ -732,3 +796,35 @@ class BotApi(Updates, Faults, Files):
         chat.pinned = None
         self._touch()
         return True
+
+
+# The scopes setMyCommands knows (BotCommandScope), and how the Bot API server prefixes what
+# it finds wrong in one (its messages, the first letter lower-cased).
+_COMMAND_SCOPES = (
+    "default", "all_private_chats", "all_group_chats", "all_chat_administrators",
+    "chat", "chat_administrators", "chat_member",
+)  # fmt: skip
+_SCOPE_ERROR = "Bad Request: can't parse BotCommandScope: "
+
+
+def _scope_string(scope: Mapping[str, Any], name: str) -> str:
+    """A BotCommandScope's string field (a number is taken as its digits, as the server does)."""
+    if name not in scope:
+        raise ApiError(400, f'{_SCOPE_ERROR}Can\'t find field "{name}"')
+    value = scope[name]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ApiError(400, f'{_SCOPE_ERROR}Field "{name}" must be of type String')
+    return value if isinstance(value, str) else str(value)
+
+
+def _scope_long(scope: Mapping[str, Any], name: str) -> int:
+    """A BotCommandScope's integer field (a number, or a string of one)."""
+    if name not in scope:
+        raise ApiError(400, f'{_SCOPE_ERROR}Can\'t find field "{name}"')
+    value = scope[name]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ApiError(400, f'{_SCOPE_ERROR}Field "{name}" must be a Number')
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f'{_SCOPE_ERROR}Field "{name}" must be a valid Number') from None

@@ -557,6 +557,43 @@ class People(Files):
             scope["user_id"] = user_id
         return copy.deepcopy(self._commands.get(self._commands_key(scope, language_code), []))
 
+    def menu(self, user_id: int, chat_id: int | None = None) -> list[JSONDict]:
+        """The bot's commands as a person's app shows them in a chat (default: their private
+        chat with the bot): the first list set, in the order the Bot API documents
+        (BotCommandScope, "Determining list of commands"), each scope first for the person's
+        language (their ``language_code``'s primary subtag: ``zh-hans`` → ``zh``), then for
+        any. In a group the administrators' scopes count for its administrators only (here
+        its creator)."""
+        person = self._person(user_id)
+        chat_id = user_id if chat_id is None else chat_id
+        chat = self._chats.get(chat_id)
+        if chat is None or (chat.type == "private" and chat_id != user_id):
+            raise ValueError(f"{user_id} has no chat {chat_id} with the bot")
+        if chat.type == "private":
+            scopes: list[JSONDict] = [
+                {"type": "chat", "chat_id": chat_id},
+                {"type": "all_private_chats"},
+                {"type": "default"},
+            ]
+        else:
+            admin = user_id == chat.creator and user_id in chat.members
+            scopes = [
+                {"type": "chat_member", "chat_id": chat_id, "user_id": user_id},
+                *([{"type": "chat_administrators", "chat_id": chat_id}] if admin else []),
+                {"type": "chat", "chat_id": chat_id},
+                *([{"type": "all_chat_administrators"}] if admin else []),
+                {"type": "all_group_chats"},
+                {"type": "default"},
+            ]
+        language = (person.language_code or "").split("-")[0].lower()
+        languages = [language, ""] if language else [""]
+        for scope in scopes:
+            for code in languages:
+                commands = self._commands.get(self._commands_key(scope, code))
+                if commands:
+                    return copy.deepcopy(commands)
+        return []
+
     # -- low-level access (for the test adapter and the server) ------------------------------
 
     def incoming(
