@@ -1,0 +1,54 @@
+"""The command menu of each person's private chat with the bot: the commands their roles let
+them use, from the permission table (procedures.permissions), in one order for everyone.
+
+The menu only guides: every command checks the person's roles again when it is used. Roles
+are counted over every estate (a menu is per person, not per estate); an admin of the
+deployment (``WUYE_ADMINS``) sees an admin's commands without holding the role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+
+from procedures.identity import RESIDENT_ROLES, can_verify_owners
+from procedures.permissions import Act, may
+
+#: Every command a private chat's menu may list, in the menu's order: the person's work
+#: first (a resident's, staff's, an admin's), then what everyone has.
+ORDER = (
+    "request", "complain", "my",  # residents
+    "case", "record", "visit", "pending",  # staff
+    "invite", "import",  # admins
+    "register", "start", "whoami", "lang", "help", "cancel",
+)  # fmt: skip
+
+#: What everyone has.
+COMMON = frozenset({"start", "whoami", "lang", "help", "cancel"})
+
+#: A resident's commands: file, follow their cases, add a unit.
+RESIDENT = frozenset({"request", "complain", "my", "register"})
+
+
+def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tuple[str, ...]:
+    """The commands of the private-chat menu of someone holding ``roles`` (in any estate).
+
+    Someone with no role yet sees how to register; a resident files and follows cases;
+    staff read cases, record calls and visits (first responders) and decide owners'
+    verifications (customer service); an admin invites staff and imports rosters.
+    """
+    wanted = set(COMMON)
+    if roles & RESIDENT_ROLES:
+        wanted |= RESIDENT
+    if not roles and not deployment_admin:
+        wanted.add("register")
+    if may(Act.READ_CASE, roles, deployment_admin=deployment_admin):
+        wanted.add("case")
+    if may(Act.RECORD_CALL, roles):
+        wanted |= {"record", "visit"}
+    if can_verify_owners(roles, is_global_admin=deployment_admin):
+        wanted.add("pending")
+    if may(Act.INVITE, roles, deployment_admin=deployment_admin):
+        wanted.add("invite")
+    if may(Act.IMPORT_ROSTER, roles, deployment_admin=deployment_admin):
+        wanted.add("import")
+    return tuple(command for command in ORDER if command in wanted)

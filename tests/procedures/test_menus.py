@@ -1,0 +1,53 @@
+"""Which commands each person's private-chat menu lists, by role (no database, no Telegram)."""
+
+from __future__ import annotations
+
+import pytest
+
+from procedures.identity import STAFF_ROLES, Role
+from procedures.menus import ORDER, private_commands
+
+STAFF = {"case"}
+FIRST_RESPONDER = {"case", "record", "visit", "pending"}
+ADMIN = {"case", "pending", "invite", "import"}
+EVERYONE = {"start", "whoami", "lang", "help", "cancel"}
+
+
+def menu(*roles: str, deployment_admin: bool = False) -> set[str]:
+    return set(private_commands(set(roles), deployment_admin=deployment_admin))
+
+
+def test_someone_with_no_role_sees_how_to_register() -> None:
+    assert menu() == EVERYONE | {"register"}
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.TENANT])
+def test_a_resident_files_and_follows_cases_and_sees_no_staff_command(role: Role) -> None:
+    assert menu(role) == EVERYONE | {"request", "complain", "my", "register"}
+
+
+def test_a_customer_assistant_records_calls_and_verifies_owners() -> None:
+    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER
+    assert not menu(Role.CUSTOMER_ASSISTANT) & {"request", "invite", "import", "register"}
+
+
+def test_an_engineer_reads_cases_only() -> None:
+    assert menu(Role.ENGINEERING) == EVERYONE | STAFF
+
+
+@pytest.mark.parametrize("deployment_admin", [False, True])
+def test_an_admin_invites_and_imports_and_records_nothing(deployment_admin: bool) -> None:
+    roles = () if deployment_admin else (Role.ADMIN,)
+    assert menu(*roles, deployment_admin=deployment_admin) == EVERYONE | ADMIN
+
+
+def test_roles_add_up_in_one_order() -> None:
+    both = private_commands({Role.OWNER, Role.CUSTOMER_ASSISTANT})
+    assert set(both) == menu(Role.OWNER) | menu(Role.CUSTOMER_ASSISTANT)
+    assert list(both) == [c for c in ORDER if c in both]
+    assert both[:3] == ("request", "complain", "my")
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_every_staff_role_reads_cases_and_none_files_them(role: Role) -> None:
+    assert "case" in menu(role) and not menu(role) & {"request", "complain", "my"}
