@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from procedures.identity import Role
-from storage import audit
+from storage import audit, menus
 from storage.db import iso, now_of
 from storage.identity.shared import StoreBase, department_id_of, fetch_one
 
@@ -62,7 +62,7 @@ class PeopleStore(StoreBase):
         """The person for a Telegram user, created or refreshed (name, username, language)."""
         now = iso(self.db.now())
         async with self.db.write() as conn:
-            await conn.execute(
+            cur = await conn.execute(
                 "INSERT INTO people(tg_user_id, name, username, tg_language, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tg_user_id) DO UPDATE SET"
                 " name = excluded.name, username = excluded.username,"
@@ -73,7 +73,9 @@ class PeopleStore(StoreBase):
                 (tg_user_id, name, username, language, now, now),
             )
             row = await fetch_one(conn, "SELECT * FROM people WHERE tg_user_id = ?", [tg_user_id])
-        assert row is not None
+            assert row is not None
+            if cur.rowcount:  # met, or their Telegram language (or name) changed: their menu
+                await menus.mark(conn, row["id"])
         return _person(row)
 
     async def person_by_tg(self, tg_user_id: int) -> Person | None:
@@ -103,6 +105,7 @@ class PeopleStore(StoreBase):
                 "UPDATE people SET locale = ?, updated_at = ? WHERE id = ?",
                 (locale, iso(self.db.now()), person_id),
             )
+            await menus.mark(conn, person_id)
 
     async def memberships(self, person_id: int) -> list[Membership]:
         """Every role a person holds, in every estate."""
@@ -175,6 +178,7 @@ async def revoke(
     )
     if not cur.rowcount:
         return False
+    await menus.mark(conn, person_id)
     data = {"role": str(role)} | ({"reason": reason} if reason else {})
     await audit.append(
         conn,
@@ -208,6 +212,7 @@ async def grant(
     )
     if not cur.rowcount:
         return False
+    await menus.mark(conn, person_id)
     await audit.append(
         conn,
         event="role.granted",
