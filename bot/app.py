@@ -14,6 +14,7 @@ from bot.errors import AdminAlerts, on_error
 from bot.health import beat, heartbeat_path
 from bot.i18n import t
 from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
+from bot.menus import MenuSync
 from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
@@ -130,6 +131,11 @@ def build_application(
     sweeper.on_fired = sender.poke
     app.bot_data["sweeper"] = sweeper
     app.bot_data["outbox"] = sender
+    # Each person's private-chat menu, by role and language (bot/menus.py), set in the
+    # background from the rows role and language changes mark.
+    app.bot_data["menus"] = MenuSync(
+        db, app.bot, admins=settings.admins, default_locale=settings.locale
+    )
     app.bot_data["services"] = services
     register(app)
     return app
@@ -198,11 +204,14 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         await set_commands(app)
     except Exception as exc:  # a menu is a nicety; never block start-up on it
         log.warning("could not register the command menus: %s", exc)
+    menus: MenuSync = app.bot_data["menus"]
+    menus.start()  # each person's own menu, in the background
     log.info("bot @%s ready (locale %s)", app.bot.username, settings.locale)
 
 
 async def set_commands(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    """The command menus: private chats per language, and group chats."""
+    """The default command menus, for people the bot does not know yet: private chats per
+    language, and group chats (the people it knows get their own: bot/menus.py)."""
     for language, locale in COMMAND_LANGUAGES.items():
         await app.bot.set_my_commands(
             [BotCommand(c, t(locale, key)) for c, key in PRIVATE_COMMANDS],
@@ -240,7 +249,11 @@ async def post_stop(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
 
 
 async def stop_sender(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    """Stop the outbox sender's task; the sends under way end and are marked first."""
+    """Stop the outbox sender's task (the sends under way end and are marked first) and the
+    menus' (a menu being set stays due)."""
+    menus = app.bot_data.get("menus")
+    if isinstance(menus, MenuSync):
+        await menus.stop()
     outbox = app.bot_data.get("outbox")
     if isinstance(outbox, OutboxSender):
         await outbox.stop()

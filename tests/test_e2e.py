@@ -44,6 +44,15 @@ def test_h1_an_owner_registers_by_sharing_the_contact(
     assert "1栋 101" in text and "2栋 101" in text
     assert sandbox.get("/api/chats/8001/keyboard") is None
 
+    # The menu of their chat with the bot becomes an owner's, set by the bot in the
+    # background (the default lists every command; a newcomer's, none of an owner's).
+    def menu() -> set[str]:
+        return {c["command"] for c in sandbox.get("/api/chats/8001/commands?as=8001")}
+
+    owners = {"request", "complain", "my"}
+    wait_for(lambda: owners <= menu() and "record" not in menu(), what="the owner's menu")
+    assert not {"case", "invite", "import"} & menu()
+
 
 def test_h1_customer_service_verifies_an_owner_not_on_the_roster(
     sandbox: SandboxProcess, bot: BotProcess
