@@ -6,11 +6,13 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.i18n import t
 from bot.settings import LOCALES
 from handlers.common import (
     AnyHandler,
     Context,
     button,
+    department_name,
     edit,
     keyboard,
     menu_text,
@@ -134,14 +136,36 @@ async def stale_button(update: Update, context: Context) -> None:
 
 
 async def group_start(update: Update, context: Context) -> None:
-    """/start or /help in a group: explain how groups are used."""
+    """/start or /help in a group: whose group it is (or how to bind it), and how staff work
+    in it: the bot sees only commands and replies, so a reply to a case card reaches the
+    owner; which buttons the cards carry."""
     actor = await who(update, context)
-    if (
-        actor is not None
-        and update.effective_chat
-        and update.effective_chat.type != ChatType.PRIVATE
-    ):
-        await reply(update, context, actor.t("help.group"))
+    chat = update.effective_chat
+    if actor is None or chat is None or chat.type == ChatType.PRIVATE:
+        return
+    bound = await services(context).identity.departments_of_chat(chat.id)
+    if bound:
+        departments = " · ".join(
+            f"{d.estate_name} {department_name(actor.locale, d.code)}" for d in bound
+        )
+        first = actor.t("group_help.bound", departments=departments)
+    else:
+        first = actor.t("help.group")  # how an admin binds it
+    await reply(update, context, first + "\n\n" + group_cards_help(actor.locale))
+
+
+def group_cards_help(locale: str) -> str:
+    """How staff answer an owner from a group, and the cards' buttons (their own labels)."""
+    labels = {
+        "resolve": "case.btn_resolve",
+        "refer": "case.btn_refer",
+        "escalate": "case.btn_escalate",
+        "link": "event_link.btn_link",
+        "take": "case.btn_take",
+        "promise": "progress.btn_promise",
+        "done": "case.btn_done",
+    }
+    return t(locale, "group_help.cards", **{name: t(locale, key) for name, key in labels.items()})
 
 
 def commands() -> list[AnyHandler]:

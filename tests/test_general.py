@@ -10,7 +10,7 @@ from bot.app import set_commands
 from bot.errors import AdminAlerts, RedactingFilter, install_redaction
 from storage.identity import IdentityStore
 from tests.conftest import ADMIN_ID, TOKEN, World
-from tests.support.telegram import Harness
+from tests.support.telegram import Group, Harness
 
 
 @pytest.mark.parametrize(
@@ -97,6 +97,24 @@ async def test_group_start_explains_groups_and_stays_quiet_otherwise(bot: Harnes
     assert group.texts() == []
     await admin.send("/help", chat=group)
     assert "/bind" in group.last_text
+    assert "回复事项卡片" in group.last_text  # how the group will work once bound
+
+
+async def test_help_in_a_group_explains_replies_to_cards_and_their_buttons(
+    bot: Harness, cs: Group
+) -> None:
+    """In a group the bot sees only commands and replies (privacy mode): /help tells staff
+    that a reply to a case card, text or photo, reaches the owner, and names the buttons."""
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/help", chat=cs)
+    text = cs.last_text
+    assert "阳光花园 客服中心" in text and "隐私模式" in text
+    assert "回复事项卡片" in text and "发照片" in text and "业主就会收到" in text
+    for label in ("当场解决", "转交部门", "上报", "同一事件", "接单", "约定完成时间", "已完成"):
+        assert label in text
+    english = bot.person(9002, "Li", language_code="en")
+    await english.send("/help", chat=cs)
+    assert "reply to the case card" in cs.last_text and "🙋 Take it" in cs.last_text
 
 
 async def test_commands_are_registered_per_language(bot: Harness) -> None:
