@@ -4,6 +4,7 @@ The sandbox and the real bot run as processes (as in ``make run``); the demo est
 and groups are put in the sandbox; then, in the page, an owner registers by sharing the
 contact, and changes the language with an inline button. A screenshot is taken after the
 registration; with ``WUYE_SCREENSHOT=docs/sandbox.png`` it refreshes the one the README shows.
+The "/" button shows the command menu the bot set for the owner, in their language.
 Then replies: the bot's question with a ForceReply is answered by just typing (the reply bar
 opens by itself), and any message is answered with its reply action. Then photos: an album
 picked at once, from the owner through customer service to the engineer, whose photo reply
@@ -95,6 +96,12 @@ def open_page(browser: Browser, sandbox: SandboxProcess, fragment: str = "") -> 
     return page
 
 
+def menu_of(sandbox: SandboxProcess, person: int) -> dict[str, str]:
+    """The command menu a person sees in their chat with the bot: command → description."""
+    commands = sandbox.get(f"/api/chats/{person}/commands?as={person}")
+    return {c["command"]: c["description"] for c in commands}
+
+
 def message_with(sandbox: SandboxProcess, chat: int, text: str) -> dict[str, Any]:
     """The newest message of a chat whose text contains ``text`` (waiting for it), as the
     JSON API gives it: what the bot received, or sent."""
@@ -161,6 +168,19 @@ def test_an_owner_registers_and_changes_language_in_the_page(
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
 
+    # The "/" menu lists an owner's commands now (the bot sets it in the background).
+    def owners_menu(description: str) -> bool:  # not the default, which lists every command
+        menu = menu_of(sandbox, OWNER)
+        return menu.get("my") == description and "record" not in menu
+
+    wait_for(lambda: owners_menu("我的事项"), what="the owner's menu")
+    page.get_by_test_id("commands").click()
+    items = page.get_by_test_id("commands-menu").get_by_test_id("command-item")
+    expect(items.filter(has_text="/request")).to_contain_text("报事")
+    expect(items.filter(has_text="/record")).to_have_count(0)
+    page.mouse.click(5, 5)
+    expect(page.get_by_test_id("commands-menu")).to_be_hidden()
+
     # /lang → an inline keyboard; tapping English edits the message in place.
     page.get_by_test_id("input").fill("/lang")
     page.get_by_test_id("send").click()
@@ -169,6 +189,12 @@ def test_an_owner_registers_and_changes_language_in_the_page(
     edited = bot_message(page, "Language set to English")
     expect(edited.get_by_test_id("edited")).to_be_visible()
     expect(edited.get_by_test_id("inline-button")).to_have_count(0)
+
+    # The menu follows the language; picking a command sends it.
+    wait_for(lambda: owners_menu("My cases"), what="the English menu")
+    page.get_by_test_id("commands").click()
+    items.filter(has_text="/my").click()
+    expect(page.locator('[data-testid="message"].mine').last).to_contain_text("/my")
     assert errors == []
 
 

@@ -1103,6 +1103,40 @@
     }
   }
 
+  // --- the command menu (Telegram's "/" button) ---------------------------------------------
+
+  /** The bot's commands as the person sees them in this chat (setMyCommands' scopes and
+   *  languages, resolved by the sandbox as Telegram does); a command is sent when picked. */
+  async function openCommands() {
+    if (state.chatId === null || state.me === null) return;
+    const list = $("commands-menu");
+    let commands = [];
+    try {
+      commands = await api("GET", `/api/chats/${state.chatId}/commands?as=${state.me}`) || [];
+    } catch (err) {
+      toast(`无法读取命令菜单：${err.message}`, "error");
+      return;
+    }
+    const items = commands.map((c) => {
+      const item = el("button", { type: "button", role: "menuitem", "data-testid": "command-item" },
+        el("b", {}, `/${c.command}`), el("small", {}, c.description));
+      item.addEventListener("click", () => {
+        closeCommands();
+        sendText(`/${c.command}`);
+      });
+      return item;
+    });
+    if (!items.length) items.push(el("span", { class: "commands-empty" }, "（没有命令 No commands）"));
+    list.replaceChildren(...items);
+    list.hidden = false;
+    $("commands").setAttribute("aria-expanded", "true");
+  }
+
+  function closeCommands() {
+    $("commands-menu").hidden = true;
+    $("commands").setAttribute("aria-expanded", "false");
+  }
+
   async function send() {
     if (state.sending) return;
     const input = $("input");
@@ -1540,12 +1574,20 @@
     const menu = $("attach-menu");
     $("attach").addEventListener("click", (event) => {
       event.stopPropagation();
+      closeCommands();
       menu.hidden = !menu.hidden;
       $("attach").setAttribute("aria-expanded", String(!menu.hidden));
+    });
+    $("commands").addEventListener("click", (event) => {
+      event.stopPropagation();
+      menu.hidden = true;
+      if ($("commands-menu").hidden) openCommands();
+      else closeCommands();
     });
     document.addEventListener("click", () => {
       menu.hidden = true;
       $("attach").setAttribute("aria-expanded", "false");
+      closeCommands();
     });
     for (const node of menu.querySelectorAll("[data-pick]")) {
       node.addEventListener("click", () => $(`file-${node.dataset.pick}`).click());
