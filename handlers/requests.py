@@ -569,7 +569,8 @@ MAX_UPDATE = 600
 
 
 async def group_reply(update: Update, context: Context) -> None:
-    """A reply to a case card in a staff group: progress for the resident (text or photo)."""
+    """A reply to a case card in a staff group: progress for the resident (text or photo);
+    at or before a complaint's next reply time, the reply that was due (C-1)."""
     message = update.effective_message
     actor = await who(update, context)
     if message is None or actor is None or message.reply_to_message is None:
@@ -591,7 +592,7 @@ async def group_reply(update: Update, context: Context) -> None:
             return  # refused: they were told why
         photo = await photos.staff_photo(svc, case, actor, received)
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
-    decision = requests.update(case, steps.by(actor), text, photo)
+    decision = requests.update(case, steps.by(actor), text, photo, await facts(svc, case))
     if await steps.apply(svc, case, decision, actor) is None:
         await reply(update, context, actor.t("progress.closed", number=case.number))
         return

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from handlers.common import Actor, Services
 from procedures.cases import Case
+from procedures.clocks import in_force
 from procedures.decisions import By, Decision, Facts
 from procedures.permissions import Act, in_department, may
 from storage.cases import NewCase
@@ -30,8 +31,15 @@ def signed(actor: Actor) -> str:
 
 
 async def facts(svc: Services, case: Case) -> Facts:
-    """What a decision about ``case`` reads: its estate's rules, now, its clock history."""
-    return Facts(await svc.rules(case.estate_id), svc.clock.now(), await svc.cases.history(case.id))
+    """What a decision about ``case`` reads: its estate's rules, now, its clock history and
+    when its clocks in force are due."""
+    timers = [(d.rule, d.due_at, d.state) for d in await svc.cases.clocks(case.id)]
+    return Facts(
+        await svc.rules(case.estate_id),
+        svc.clock.now(),
+        await svc.cases.history(case.id),
+        in_force(timers),
+    )
 
 
 async def apply(svc: Services, case: Case, decision: Decision, actor: Actor | None) -> Case | None:

@@ -10,7 +10,7 @@ database and no clock of its own: time comes in as an argument.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,12 @@ CLOCK_EVENTS: dict[str, tuple[str, ...]] = {
 #: own ``accepted_at``, not listed here).
 History = Mapping[str, Sequence[datetime]]
 
+#: When each of a subject's clocks in force is due, by rule (see :func:`in_force`).
+Dues = Mapping[str, datetime]
+
+#: Timer states of a clock in force: running (pending, warned), or run out unmet (fired).
+IN_FORCE: frozenset[str] = frozenset({"pending", "warned", "fired"})
+
 
 @dataclass(frozen=True)
 class Timer:
@@ -75,6 +81,18 @@ def history_of(events: Sequence[tuple[str, datetime]]) -> dict[str, list[datetim
             if name in names:
                 found.setdefault(clock, []).append(at)
     return found
+
+
+def in_force(timers: Iterable[tuple[str, datetime, str]]) -> dict[str, datetime]:
+    """When each rule's clock in force is due, from a subject's timers ``(rule, due, state)``
+    oldest first: the latest timer of each rule, while it runs or once it ran out unmet
+    (fired). A rule whose latest timer was met, was cancelled or still waits for its event
+    has no clock in force (a promise moved replaces its timer, so the latest is the one
+    that counts)."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for rule, due, state in timers:
+        latest[rule] = (due, state)
+    return {rule: due for rule, (due, state) in latest.items() if state in IN_FORCE}
 
 
 def timer(rules: EstateRules, rule: str, start: datetime, **data: Any) -> Timer:

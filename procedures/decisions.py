@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from procedures.cases import Action, Case
-from procedures.clocks import History, Timer, clocked
+from procedures.clocks import Dues, History, Timer, clocked
 from procedures.deadlines import EstateRules
 
 
@@ -179,12 +179,15 @@ class By:
 
 @dataclass(frozen=True)
 class Facts:
-    """What a decision reads besides the record: the estate's rules, the time now, and
-    when each clock event happened to the record (its audit trail)."""
+    """What a decision reads besides the record: the estate's rules, the time now, when
+    each clock event happened to the record (its audit trail), and when each of its clocks
+    in force is due (``due``: running, or run out unmet; see
+    :func:`procedures.clocks.in_force`)."""
 
     rules: EstateRules
     now: datetime
     history: History = field(default_factory=dict)
+    due: Dues = field(default_factory=dict)
 
     def clocked(self, case: Case, rule: str, at: datetime | None = None, **options: Any) -> Timer:
         """:func:`procedures.clocks.clocked` for ``case`` (``at``: now by default)."""

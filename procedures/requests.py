@@ -190,7 +190,9 @@ def offered_promises(facts: Facts) -> list[str]:
 
 def promise(case: Case, code: str, facts: Facts) -> Decision | None:
     """Q-4 (requests) or C-1 (complaints): a time promised to the resident; the clock
-    follows it (Q-4's 24 h is replaced; C-1 runs to it). None for a choice already past."""
+    follows it (Q-4's 24 h is replaced; C-1 runs to it, and a new next reply time told in
+    time is itself the reply that was due: :func:`replied_in_time`). None for a choice
+    already past."""
     now = facts.rules.calendar.local(facts.now)
     when = promise_choices(now).get(code)
     if when is None or when <= now:
@@ -198,21 +200,49 @@ def promise(case: Case, code: str, facts: Facts) -> Decision | None:
     shown = when.strftime("%m-%d %H:%M")
     rule = RuleId.Q4 if case.kind == Kind.REQUEST else RuleId.C1_NEXT_REPLY
     due = facts.rules.due_at(rule, now, promised=when)
+    # C-1: a new next reply time, told to the resident in time, is the reply that was due.
+    met: list[str] = [rule] if rule == RuleId.C1_NEXT_REPLY and replied_in_time(case, facts) else []
     return Decision(
         action=Action.PROMISE,
         changes={"promised_at": when},
         expect_status=case.status,
         note=shown,
+        stop=met,
         arm=[Arm("fixed", now, besides=(rule,))],
         start=[Timer(rule, due, facts.rules.warn_at(rule, now, due))],
         tell=[Tell(Resident(), "progress.promised", {"when": shown})],
     )
 
 
-def update(case: Case, by: By, text: str, photo: Evidence | None) -> Decision:
-    """Progress from the department (a reply to the case card, text or photo): kept with the
-    case and passed to the resident; a photo kept as evidence reaches them as its display
-    copy (watermarked, its metadata gone), otherwise as Telegram's photo."""
+def replied_in_time(case: Case, facts: Facts) -> bool:
+    """C-1: whether a reply reaching the resident now meets the next reply time fixed with
+    them.
+
+    The seed (投訴受理, 接待、受理, item 3):
+    受理客戶投訴要一跟到底，直到問題得到解決並回復客戶為止；
+    對不能解決的投訴，應婉轉地向業主講清楚，並確定下次回復的時間
+    — follow the complaint until it is solved *and the customer answered*; what cannot be
+    solved yet is explained and the time of the *next reply* (下次回復) fixed. What falls
+    due then is a reply (回復) to the customer, not the solution. So in this bot any word
+    of the case that reaches the resident meets it when it comes at or before that time:
+    the department's or the first responder's progress posted to the case card (text or
+    photo, :func:`update`), or a new next reply time told to them (:func:`promise`); the
+    solution (done, the department's feedback, the approved reply) stops it as before. A
+    reply after the time meets nothing: the clock ran out, and its breach is the
+    sweeper's. A caller without the bot (phone, visit: V-5) is answered by phone, which
+    the bot does not see: a note on the card reaches nobody and meets nothing. Requests
+    have no such clock: Q-4 is stopped by the handling, never by a first reply.
+    """
+    due = facts.due.get(RuleId.C1_NEXT_REPLY)
+    return case.resident_id is not None and due is not None and facts.now <= due
+
+
+def update(case: Case, by: By, text: str, photo: Evidence | None, facts: Facts) -> Decision:
+    """Progress from the department or the first responder (a reply to the case card, text
+    or photo): kept with the case and passed to the resident; a photo kept as evidence
+    reaches them as its display copy (watermarked, its metadata gone), otherwise as
+    Telegram's photo. C-1: at or before the next reply time fixed with the resident, it is
+    that reply (:func:`replied_in_time`)."""
     shown = photo.display_sha256 if photo is not None else None
     tell = Tell(
         Resident(),
@@ -227,6 +257,7 @@ def update(case: Case, by: By, text: str, photo: Evidence | None) -> Decision:
         note=(text or "📷")[:500],
         evidence=[photo] if photo is not None else [],
         tell=[tell],
+        stop=[RuleId.C1_NEXT_REPLY] if replied_in_time(case, facts) else [],
     )
 
 

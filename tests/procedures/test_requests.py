@@ -10,7 +10,7 @@ import pytest
 
 from procedures import requests
 from procedures.cases import Action, Status
-from procedures.clocks import WORK_CLOCKS
+from procedures.clocks import WORK_CLOCKS, in_force
 from procedures.decisions import Arm, By, Department, Evidence, Resident, Roles, Style, Text
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_case, a_complaint, facts, keys, timer_of, to
@@ -190,11 +190,90 @@ def test_q4_a_promise_already_past_is_refused() -> None:
     assert requests.promise(a_case(), "someday", evening) is None
 
 
+#: The next reply time fixed with the resident of :func:`a_complaint`: 18:00 on the day.
+NEXT_REPLY = FILED + timedelta(hours=8)
+
+
+def test_c1_a_reply_reaching_the_resident_by_the_next_reply_time_meets_it() -> None:
+    """C-1: 確定下次回復的時間 — what falls due is a reply to the customer, not the
+    solution: progress posted to the card reaches the resident at (or before) that time,
+    and the clock is met; the case moves on as it was."""
+    complaint = a_complaint(status="in_progress", department="security")
+    for after in (timedelta(hours=3), timedelta(hours=8)):  # before, and at the time
+        at = facts(after, due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+        decision = requests.update(complaint, ENGINEER, "已约保安队长今晚上门", None, at)
+        assert decision.stop == [RuleId.C1_NEXT_REPLY]
+        assert decision.action is Action.UPDATE and decision.expect_status == "in_progress"
+        assert keys(decision) == ["progress.update"]
+
+
+def test_c1_a_reply_after_the_next_reply_time_meets_nothing() -> None:
+    """C-1: late, the reply still reaches the resident, but the clock ran out: its breach
+    stands (the sweeper's), nothing is met."""
+    complaint = a_complaint(status="in_progress", department="security")
+    late = facts(timedelta(hours=8, seconds=1), due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+    decision = requests.update(complaint, ENGINEER, "抱歉，今晚才能上门", None, late)
+    assert decision.stop == [] and keys(decision) == ["progress.update"]
+
+
+def test_c1_a_note_that_reaches_no_resident_is_no_reply() -> None:
+    """C-1, V-5: a caller without the bot is answered by phone; a note on the card reaches
+    nobody and meets nothing. Without a next reply time fixed there is nothing to meet."""
+    by_phone = a_complaint(status="in_progress", resident_id=None, channel="phone")
+    fixed = facts(timedelta(hours=3), due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+    assert requests.update(by_phone, ENGINEER, "已电话联系", None, fixed).stop == []
+    nothing_fixed = facts(timedelta(hours=3))
+    assert requests.update(a_complaint(), ENGINEER, "在处理", None, nothing_fixed).stop == []
+
+
+def test_q4_a_first_reply_does_not_stop_the_requests_clock() -> None:
+    """Q-4: handling, not a first reply, stops it: progress on a request stops no clock."""
+    running = facts(timedelta(hours=3), due={RuleId.Q4: FILED + timedelta(hours=24)})
+    assert requests.update(a_case(status="in_progress"), ENGINEER, "在修", None, running).stop == []
+
+
+def test_c1_a_new_next_reply_time_told_in_time_meets_the_one_before() -> None:
+    """C-1: fixing the next reply time again tells the resident, a reply in its own right:
+    told in time, the earlier time is met and the new one runs; told late, the earlier one
+    stays run out (its breach stands) and the new one runs all the same."""
+    complaint = a_complaint(status="in_progress", promised_at=NEXT_REPLY)
+    in_time = requests.promise(
+        complaint, "tomorrow12", facts(timedelta(hours=7), due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+    )
+    assert in_time is not None and in_time.stop == [RuleId.C1_NEXT_REPLY]
+    assert in_time.started == [RuleId.C1_NEXT_REPLY]
+    late = requests.promise(
+        complaint, "tomorrow12", facts(timedelta(hours=9), due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+    )
+    assert late is not None and late.stop == [] and late.started == [RuleId.C1_NEXT_REPLY]
+
+
+def test_c1_q4_the_clock_in_force_is_the_latest_timer_running_or_run_out() -> None:
+    """C-1, Q-4: a rule's clock in force is its latest timer while it runs, or once it ran
+    out unmet (fired); a met, cancelled or waiting one is none (a promise moved replaced
+    the timer before it)."""
+    day, promised, later = (FILED + timedelta(hours=h) for h in (24, 30, 48))
+    timers = [
+        ("Q-4", day, "cancelled"),  # replaced by the promise
+        ("Q-4", promised, "pending"),
+        ("C-1-next-reply", day, "fired"),
+        ("Q-1", day, "met"),
+        ("C-12-important", later, "warned"),
+        ("C-14", later, "waiting"),
+    ]
+    assert in_force(timers) == {
+        "Q-4": promised,
+        "C-1-next-reply": day,
+        "C-12-important": later,
+    }
+    assert in_force([("C-1-next-reply", day, "fired"), ("C-1-next-reply", later, "met")]) == {}
+
+
 def test_progress_is_kept_as_evidence_and_reaches_the_resident() -> None:
     """A staff photo kept as evidence reaches the resident as its display copy (the
     watermarked copy without metadata), never the sender's file."""
     photo = Evidence("photo-file-id", "a" * 64, ENGINEER.id, "b" * 64)
-    decision = requests.update(a_case(status="in_progress"), ENGINEER, "", photo)
+    decision = requests.update(a_case(status="in_progress"), ENGINEER, "", photo, facts())
     assert decision.action is Action.UPDATE and decision.note == "📷"
     assert decision.evidence == [photo]
     [told] = to(decision, Resident())
@@ -203,7 +282,7 @@ def test_progress_is_kept_as_evidence_and_reaches_the_resident() -> None:
 
 def test_progress_photo_without_a_display_copy_goes_as_telegrams_photo() -> None:
     decision = requests.update(
-        a_case(status="in_progress"), ENGINEER, "", Evidence("photo-file-id")
+        a_case(status="in_progress"), ENGINEER, "", Evidence("photo-file-id"), facts()
     )
     [told] = to(decision, Resident())
     assert told.photo == "photo-file-id" and told.album == ()

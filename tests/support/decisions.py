@@ -43,9 +43,11 @@ def facts(
     *,
     config: Mapping[str, Any] | None = None,
     history: Mapping[str, Sequence[datetime]] | None = None,
+    due: Mapping[str, datetime] | None = None,
 ) -> Facts:
-    """The facts ``after`` the filing, with the estate's ``config`` and clock ``history``."""
-    return Facts(rules(config), FILED + after, dict(history or {}))
+    """The facts ``after`` the filing, with the estate's ``config``, clock ``history`` and
+    the ``due`` times of the clocks in force."""
+    return Facts(rules(config), FILED + after, dict(history or {}), dict(due or {}))
 
 
 def to(decision: Decision, audience: Audience) -> list[Tell]:

@@ -1,0 +1,78 @@
+"""Times promised to the resident, in chat: the next reply time of a complaint (C-1), met by
+a reply that reaches the resident in time, and the time that replaces a request's day
+(Q-4), promised before that day runs out."""
+
+from __future__ import annotations
+
+from storage.cases import Case
+from tests.conftest import World
+from tests.support.app import clock_of, services_of, sweeper_of
+from tests.support.cases import file_complaint, latest_case, open_rules
+from tests.support.telegram import Group, Harness, Person
+
+
+async def promised_today(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> tuple[Case, Person]:
+    """王伟 complains at 09:00; the assistant refers it to engineering, where 郑海 takes it
+    and fixes the next reply time: today 18:00. Returns the case and the engineer."""
+    await file_complaint(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("今天 18:00 前", chat=groups["eng"])
+    return await latest_case(world), engineer
+
+
+async def sweep(world: World) -> None:
+    """The sweeper passes at the clock's time, and the outbox is drained."""
+    await sweeper_of(world).sweep()
+    await services_of(world).deliver()
+
+
+async def test_c1_the_departments_progress_reply_meets_the_next_reply_time(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-1: the engineer fixes the next reply time (today 18:00) and, at 17:00, answers on
+    the card: the reply reaches the resident, and the clock is met, not left to run out."""
+    case, engineer = await promised_today(world, bot, groups, owner)
+    assert (await open_rules(world, case))["C-1-next-reply"] == "pending"
+    clock_of(world).advance(hours=8)  # 17:00
+    card = groups["eng"].messages()[-1]["message_id"]
+    await engineer.reply_to(card, "已查明是夜班交接问题，明天给您答复", chat=groups["eng"])
+    assert "夜班交接问题" in owner.last_text
+    assert (await open_rules(world, case))["C-1-next-reply"] == "met"
+    clock_of(world).advance(hours=2)  # 19:00: nothing left to run out
+    supervisor = bot.person(9002, "吴建国")
+    await sweep(world)
+    assert not any(case.number in text for text in supervisor.texts())
+    assert (await latest_case(world)).status == "in_progress"  # the complaint goes on
+
+
+async def test_c1_a_reply_after_the_next_reply_time_meets_nothing(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-1: the time passes with no reply: the supervisor hears it; a reply afterwards still
+    reaches the resident, but the missed time stays missed. The supervisor fixes the next
+    one (tomorrow 12:00), and the reply that comes before it meets that one."""
+    case, engineer = await promised_today(world, bot, groups, owner)
+    card = groups["eng"].messages()[-1]["message_id"]
+    clock_of(world).advance(hours=9, minutes=1)  # 18:01
+    await sweep(world)
+    supervisor = bot.person(9002, "吴建国")
+    assert case.number in supervisor.last_text
+    assert (await open_rules(world, case))["C-1-next-reply"] == "fired"
+    await engineer.reply_to(card, "抱歉，明天上午答复您", chat=groups["eng"])
+    assert "明天上午答复您" in owner.last_text
+    assert (await open_rules(world, case))["C-1-next-reply"] == "fired"
+    await supervisor.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await supervisor.tap("明天 12:00 前", chat=groups["eng"])
+    clock_of(world).advance(hours=15)  # 09:01 the next day
+    await engineer.reply_to(card, "阀门已订购，下午更换", chat=groups["eng"])
+    states = await world.db.fetchall(
+        "SELECT state FROM deadlines WHERE case_id = ? AND rule = 'C-1-next-reply' ORDER BY id",
+        (case.id,),
+    )
+    assert [r["state"] for r in states] == ["fired", "met"]
