@@ -95,7 +95,11 @@ def review_card(
 
 def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
     """Q-1, C-9: resolve / refer / escalate (unless urgent already; and link, C-5), while
-    the case is new."""
+    the case is new; and while it is open, the time promised to the resident (C-1: a
+    complaint's next reply; Q-4: a request's), which the first responder follows."""
+    promise = [button(t(locale, promise_label(case)), f"rq:fwhen:{case.id}")]
+    if case.status in (Status.REFERRED, Status.IN_PROGRESS):
+        return keyboard([promise])
     if case.status != Status.NEW:
         return None
     rows = [
@@ -108,7 +112,14 @@ def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | 
         rows.append([button(t(locale, "case.btn_escalate"), f"rq:escalate:{case.id}")])
     if case.kind == Kind.COMPLAINT:  # C-5: complaints about one event are counted together
         rows.append([button(t(locale, "event_link.btn_link"), f"cp:link:{case.id}")])
+    rows.append(promise)
     return keyboard(rows)
+
+
+def promise_label(case: Case) -> str:
+    """The promise button's text: a complaint's next reply time (C-1), a request's time to
+    be handled by (Q-4)."""
+    return "progress.btn_next_reply" if case.kind == Kind.COMPLAINT else "progress.btn_promise"
 
 
 def department_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
@@ -121,10 +132,14 @@ def department_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
     return None
 
 
-def promise_keyboard(locale: str, case: Case, codes: Sequence[str]) -> InlineKeyboardMarkup:
-    """Q-4, C-1: the promise times still ahead (estate time), and back."""
-    buttons = [button(t(locale, f"progress.when_{c}"), f"rq:pr:{case.id}:{c}") for c in codes]
-    buttons.append(button(t(locale, "common.back"), f"rq:dmenu:{case.id}"))
+def promise_keyboard(
+    locale: str, case: Case, codes: Sequence[str], *, first_responder: bool = False
+) -> InlineKeyboardMarkup:
+    """Q-4, C-1: the promise times still ahead (estate time), and back (to the department's
+    card, or to the first responder's)."""
+    choose, back = ("fpr", "menu") if first_responder else ("pr", "dmenu")
+    buttons = [button(t(locale, f"progress.when_{c}"), f"rq:{choose}:{case.id}:{c}") for c in codes]
+    buttons.append(button(t(locale, "common.back"), f"rq:{back}:{case.id}"))
     return keyboard([[b] for b in buttons])
 
 

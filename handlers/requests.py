@@ -10,7 +10,9 @@ Every later step is a button re-checked against the database (who may press it, 
 the case is still where the button assumes):
 
 * first responder (``rq:resolve|refer|to|escalate|menu``): resolve on the spot, refer to a
-  department, report at once as major/urgent (Q-1, V-2, C-3);
+  department, report at once as major/urgent (Q-1, V-2, C-3); and while the case is open
+  (``rq:fwhen|fpr``), fix the time promised to the resident: a complaint's next reply
+  (C-1), a request's time to be handled by (Q-4);
 * department group (``rq:take|done|when|pr|dmenu``): take it, promise a time, mark it done
   (Q-4: handling, not a first reply, stops the clock).
 
@@ -56,7 +58,7 @@ from handlers.common import (
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
-from procedures.decisions import Decision, Evidence, Style
+from procedures.decisions import Decision, Evidence, Facts, Style
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.cases import NewCase
@@ -467,10 +469,61 @@ async def card_now(context: Context, query: CallbackQuery, locale: str, case: Ca
     return svc.notifier.laid_out(posted.locale, case, style, posted.head, seen, posted.buttons)
 
 
+async def show_promises(
+    query: CallbackQuery, actor: Actor, context: Context, case: Case, *, first_responder: bool
+) -> None:
+    """Q-4, C-1: the promise times still ahead, in place of the card's buttons (nothing
+    changes yet); refused at once when the promise is not this person's to make now."""
+    known = await facts(services(context), case)
+    refused = promise_refusal(actor, case, known)
+    if refused is not None:
+        await query.answer(actor.t(refused), show_alert=True)
+        return
+    await query.answer()
+    codes = requests.offered_promises(known)
+    markup = cards.promise_keyboard(actor.locale, case, codes, first_responder=first_responder)
+    await edit(query.message, await staff_card(context, actor.locale, case), markup)
+
+
+def promise_refusal(actor: Actor, case: Case, known: Facts) -> str | None:
+    """Why ``actor`` may not promise a time on ``case`` now (a text key), or None: a time
+    promised whose clock is still in force is moved only by the department's head or the
+    supervisor (Q-4, C-1)."""
+    if requests.promise_locked(case, known) and not steps.may_override(actor, case):
+        return "progress.promised_once"
+    return None
+
+
+async def promise_step(
+    query: CallbackQuery,
+    actor: Actor,
+    context: Context,
+    case: Case,
+    code: str,
+    markup: Callable[[str, Case], InlineKeyboardMarkup | None],
+) -> None:
+    """Q-4, C-1: the time chosen is promised to the resident (checked again: who, and
+    whether the promise is still theirs to make), and the card shown with ``markup``."""
+    svc = services(context)
+    known = await facts(svc, case)
+    refused = promise_refusal(actor, case, known)
+    if refused is not None:
+        await query.answer(actor.t(refused), show_alert=True)
+        return
+    decision = requests.promise(case, code, known)
+    after = await steps.apply(svc, case, decision, actor) if decision else None
+    if after is None:
+        await query.answer(actor.t("case.already_moved"), show_alert=True)
+        return
+    await answer_step(query, actor, context, case, after, markup)
+
+
 async def on_first_responder(update: Update, context: Context) -> None:
-    """``rq:<resolve|refer|escalate|to|menu>:<case>[:<dept>]`` in the first responder's
-    card (Q-1, C-9, V-2, C-3)."""
-    pressed = await case_button(update, context, {"resolve", "refer", "escalate", "to", "menu"})
+    """``rq:<resolve|refer|escalate|to|menu|fwhen>:<case>[:<dept>]`` and
+    ``rq:fpr:<case>:<choice>`` in the first responder's card (Q-1, C-9, V-2, C-3; the time
+    promised to the resident, C-1 and Q-4)."""
+    verbs = {"resolve", "refer", "escalate", "to", "menu", "fwhen", "fpr"}
+    pressed = await case_button(update, context, verbs)
     if pressed is None:
         return
     query, actor, parts, case = pressed
@@ -479,6 +532,12 @@ async def on_first_responder(update: Update, context: Context) -> None:
         await query.answer(actor.t("case.not_first_responder"), show_alert=True)
         return
     action = parts[1]
+    if action == "fwhen":
+        await show_promises(query, actor, context, case, first_responder=True)
+        return
+    if action == "fpr" and len(parts) == 4:
+        await promise_step(query, actor, context, case, parts[3], first_responder_keyboard)
+        return
     if action == "menu":
         await query.answer()
         text = await staff_card(context, actor.locale, case)
@@ -522,26 +581,16 @@ async def on_department(update: Update, context: Context) -> None:
     if not (is_department_member(actor, case) or is_first_responder(actor, case)):
         await query.answer(actor.t("case.not_department"), show_alert=True)
         return
-    if parts[1] in {"when", "dmenu"}:  # show or hide the promise choices; nothing changes
+    if parts[1] == "when":  # show the promise choices; nothing changes
+        await show_promises(query, actor, context, case, first_responder=False)
+        return
+    if parts[1] == "dmenu":  # hide them
         await query.answer()
-        markup: InlineKeyboardMarkup | None
-        if parts[1] == "when":
-            codes = requests.offered_promises(await facts(svc, case))
-            markup = cards.promise_keyboard(actor.locale, case, codes)
-        else:
-            markup = department_keyboard(actor.locale, case)
+        markup = department_keyboard(actor.locale, case)
         await edit(query.message, await staff_card(context, actor.locale, case), markup)
         return
     if parts[1] == "pr":
-        if case.promised_at is not None and not steps.may_override(actor, case):
-            await query.answer(actor.t("progress.promised_once"), show_alert=True)
-            return
-        decision = requests.promise(case, parts[3], await facts(svc, case))
-        after = await steps.apply(svc, case, decision, actor) if decision else None
-        if after is None:
-            await query.answer(actor.t("case.already_moved"), show_alert=True)
-            return
-        await answer_step(query, actor, context, case, after, department_keyboard)
+        await promise_step(query, actor, context, case, parts[3], department_keyboard)
         return
     if not is_department_member(actor, case):
         await query.answer(actor.t("case.not_department"), show_alert=True)
@@ -661,7 +710,9 @@ def handlers() -> list[AnyHandler]:
     earlier version's), progress replies in groups, /my and /case."""
     return [
         conversation(),
-        CallbackQueryHandler(on_first_responder, pattern=r"^rq:(resolve|refer|escalate|to|menu):"),
+        CallbackQueryHandler(
+            on_first_responder, pattern=r"^rq:(resolve|refer|escalate|to|menu|fwhen|fpr):"
+        ),
         CallbackQueryHandler(on_department, pattern=r"^rq:(take|done|when|dmenu|pr):"),
         CallbackQueryHandler(on_first_responder, pattern=r"^cs:(resolve|refer|escalate|to|back):"),
         CallbackQueryHandler(on_department, pattern=r"^dp:"),

@@ -198,7 +198,9 @@ def promise(case: Case, code: str, facts: Facts) -> Decision | None:
     if when is None or when <= now:
         return None
     shown = when.strftime("%m-%d %H:%M")
-    rule = RuleId.Q4 if case.kind == Kind.REQUEST else RuleId.C1_NEXT_REPLY
+    rule = promise_rule(case)
+    # C-1: the resident of a complaint is told when they will hear from us next.
+    told = "progress.promised" if rule == RuleId.Q4 else "progress.promised_reply"
     due = facts.rules.due_at(rule, now, promised=when)
     # C-1: a new next reply time, told to the resident in time, is the reply that was due.
     met: list[str] = [rule] if rule == RuleId.C1_NEXT_REPLY and replied_in_time(case, facts) else []
@@ -210,8 +212,22 @@ def promise(case: Case, code: str, facts: Facts) -> Decision | None:
         stop=met,
         arm=[Arm("fixed", now, besides=(rule,))],
         start=[Timer(rule, due, facts.rules.warn_at(rule, now, due))],
-        tell=[Tell(Resident(), "progress.promised", {"when": shown})],
+        tell=[Tell(Resident(), told, {"when": shown})],
     )
+
+
+def promise_rule(case: Case) -> RuleId:
+    """The clock a promise sets: a request's Q-4, a complaint's next reply (C-1)."""
+    return RuleId.Q4 if case.kind == Kind.REQUEST else RuleId.C1_NEXT_REPLY
+
+
+def promise_locked(case: Case, facts: Facts) -> bool:
+    """Q-4, C-1: a time is promised and its clock is still in force (running, or run out
+    unmet): moving it is the department head's or the supervisor's. Once a reply met a
+    complaint's next reply time (C-1), the next one is fixed afresh by whoever may promise
+    (the first responder, the department): explaining and fixing the next reply time is
+    how C-1 goes on until the complaint is solved."""
+    return case.promised_at is not None and promise_rule(case) in facts.due
 
 
 def replied_in_time(case: Case, facts: Facts) -> bool:

@@ -403,7 +403,9 @@ def test_photos_from_the_owners_album_to_the_engineers_reply_in_the_page(
     card.get_by_test_id("inline-button").filter(has_text="➡️ 转交部门").click()
     card.get_by_test_id("inline-button").filter(has_text="工程部").click()
     expect(card).to_contain_text("状态：已转交", timeout=TIMEOUT)
-    expect(card.get_by_test_id("inline-button")).to_have_count(0)
+    left = card.get_by_test_id("inline-button")  # only the time promised to the owner
+    expect(left).to_have_count(1)
+    expect(left).to_contain_text("约定完成时间")
     shot(page, "cs-referred", top=card)
 
     # The engineer: the card and the two photos in 工程部; 接单; a photo replying to the card.

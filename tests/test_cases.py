@@ -26,7 +26,12 @@ async def test_q2_c10_a_request_is_recorded_numbered_and_sent_to_the_first_respo
     assert "新事项" in card and case.number in card and "厨房水管漏水" in card
     assert "王伟" in card and "13900000001" not in card  # the phone is masked
     assert "📷 照片 1 张" in card and case.number in album
-    assert groups["cs"].buttons() == ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
+    assert groups["cs"].buttons() == [
+        "✅ 当场解决",
+        "➡️ 转交部门",
+        "🚨 上报（重大/紧急）",
+        "⏰ 约定完成时间",  # the first responder may promise a time too
+    ]
     assert await services_of(world).cases.photos(case.id) != []
     assert await open_rules(world, case) == {
         "Q-1": "pending",

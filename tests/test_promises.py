@@ -76,3 +76,40 @@ async def test_c1_a_reply_after_the_next_reply_time_meets_nothing(
         (case.id,),
     )
     assert [r["state"] for r in states] == ["fired", "met"]
+
+
+async def test_c1_the_first_responder_fixes_the_next_reply_time_from_their_card(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-1: customer service, who received the complaint, explains and fixes the next reply
+    time from their own card, before and after the referral; their reply on the card meets
+    it, and then they fix the next one (no head needed); moving a time still running is
+    the head's or the supervisor's."""
+    await file_complaint(owner)
+    cs, assistant = groups["cs"], bot.person(9001, "周晓梅")
+    await assistant.tap("⏰ 约定下次答复时间", chat=cs)
+    assert "今天 18:00 前" in cs.buttons()
+    await assistant.tap("返回", chat=cs)
+    assert "➡️ 转交部门" in cs.buttons()
+    await assistant.tap("⏰ 约定下次答复时间", chat=cs)
+    await assistant.tap("今天 18:00 前", chat=cs)
+    assert "再次答复您" in owner.last_text
+    case = await latest_case(world)
+    assert case.status == "new" and case.promised_at is not None
+    assert (await open_rules(world, case))["C-1-next-reply"] == "pending"
+    assert "➡️ 转交部门" in cs.buttons()  # the card's steps are still there
+    await assistant.tap("➡️ 转交部门", chat=cs)
+    await assistant.tap("工程部", chat=cs)
+    assert cs.buttons() == ["⏰ 约定下次答复时间"]  # the first responder follows it up
+    clock_of(world).advance(hours=7)  # 16:00
+    card = cs.messages()[-1]["message_id"]
+    await assistant.reply_to(card, "工程部已安排师傅，今晚给您准信", chat=cs)
+    assert "今晚给您准信" in owner.last_text
+    assert (await open_rules(world, case))["C-1-next-reply"] == "met"
+    await assistant.tap("⏰ 约定下次答复时间", chat=cs)
+    await assistant.tap("明天 12:00 前", chat=cs)
+    assert "再次答复您" in owner.last_text
+    assert (await open_rules(world, case))["C-1-next-reply"] == "pending"
+    await assistant.tap("⏰ 约定下次答复时间", chat=cs)  # still running: not theirs to move
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") and "已经约定过" in answer["text"]

@@ -17,7 +17,7 @@ from tests.conftest import World
 from tests.support.cases import latest_case, open_rules
 from tests.support.telegram import Group, Harness, Person
 
-FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）"]
+FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）", "⏰ 约定完成时间"]
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ async def test_v2_an_urgent_visit_reaches_the_supervisor_at_once(
     assert "请判定性质" in project_supervisor.last_text  # C-4, as for any complaint
     assert "来访：陈先生" in cs.last_text
     # a complaint (C-5); reported as urgent already, it offers no second report (V-2)
-    assert cs.buttons() == [*FIRST_RESPONDER_BUTTONS[:2], "🔗 同一事件"]
+    assert cs.buttons() == [*FIRST_RESPONDER_BUTTONS[:2], "🔗 同一事件", "⏰ 约定下次答复时间"]
     assert (await open_rules(world, case)).keys() == {"Q-1", "C-5-week"}
 
 

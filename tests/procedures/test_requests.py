@@ -248,6 +248,32 @@ def test_c1_a_new_next_reply_time_told_in_time_meets_the_one_before() -> None:
     assert late is not None and late.stop == [] and late.started == [RuleId.C1_NEXT_REPLY]
 
 
+def test_c1_the_complainant_is_told_when_they_will_hear_from_us_next() -> None:
+    """C-1: a complaint's promise is its next reply time (下次回復的時間), and the resident
+    reads it as such; a request's is the time it will be handled by (Q-4)."""
+    at = facts(timedelta(hours=1))
+    complaint = requests.promise(a_complaint(status="new"), "today18", at)
+    assert complaint is not None and keys(complaint) == ["progress.promised_reply"]
+    request = requests.promise(a_case(status="new"), "today18", at)
+    assert request is not None and keys(request) == ["progress.promised"]
+
+
+def test_c1_q4_a_promised_time_is_moved_only_while_its_clock_is_in_force() -> None:
+    """C-1, Q-4: a time promised whose clock still runs (or ran out unmet) is moved only by
+    the head or the supervisor; once a reply met a complaint's next reply time, the next
+    one is fixed afresh by whoever may promise."""
+    complaint = a_complaint(status="referred", promised_at=NEXT_REPLY)
+    running = facts(timedelta(hours=3), due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+    run_out = facts(timedelta(hours=9), due={RuleId.C1_NEXT_REPLY: NEXT_REPLY})
+    assert requests.promise_locked(complaint, running)
+    assert requests.promise_locked(complaint, run_out)
+    assert not requests.promise_locked(complaint, facts(timedelta(hours=9)))  # met
+    assert not requests.promise_locked(a_complaint(), running)  # nothing promised yet
+    request = a_case(status="in_progress", promised_at=NEXT_REPLY)
+    assert requests.promise_locked(request, facts(due={RuleId.Q4: NEXT_REPLY}))
+    assert not requests.promise_locked(request, facts(due={RuleId.C1_NEXT_REPLY: NEXT_REPLY}))
+
+
 def test_c1_q4_the_clock_in_force_is_the_latest_timer_running_or_run_out() -> None:
     """C-1, Q-4: a rule's clock in force is its latest timer while it runs, or once it ran
     out unmet (fired); a met, cancelled or waiting one is none (a promise moved replaced
