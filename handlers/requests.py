@@ -59,6 +59,7 @@ from handlers.steps import facts, is_department_member, is_first_responder, may_
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
 from procedures.decisions import Decision, Evidence, Facts, Style
+from procedures.rule_ids import RuleId
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.cases import NewCase
@@ -477,7 +478,7 @@ async def show_promises(
     known = await facts(services(context), case)
     refused = promise_refusal(actor, case, known)
     if refused is not None:
-        await query.answer(actor.t(refused), show_alert=True)
+        await query.answer(refused, show_alert=True)
         return
     await query.answer()
     codes = requests.offered_promises(known)
@@ -486,11 +487,16 @@ async def show_promises(
 
 
 def promise_refusal(actor: Actor, case: Case, known: Facts) -> str | None:
-    """Why ``actor`` may not promise a time on ``case`` now (a text key), or None: a time
-    promised whose clock is still in force is moved only by the department's head or the
-    supervisor (Q-4, C-1)."""
+    """Why ``actor`` may not promise a time on ``case`` now (in their language), or None:
+    once a request's day ran out, only the customer-centre supervisor promises (Q-4); a
+    time promised whose clock is still in force is moved only by the department's head or
+    the supervisor (Q-4, C-1)."""
+    if requests.promise_too_late(case, known) and steps.late_promise_role(actor, case) is None:
+        rules = known.rules
+        ran_out = rules.calendar.local(known.due[RuleId.Q4]).strftime("%m-%d %H:%M")
+        return actor.t("progress.promise_too_late", due=ran_out)
     if requests.promise_locked(case, known) and not steps.may_override(actor, case):
-        return "progress.promised_once"
+        return actor.t("progress.promised_once")
     return None
 
 
@@ -508,9 +514,10 @@ async def promise_step(
     known = await facts(svc, case)
     refused = promise_refusal(actor, case, known)
     if refused is not None:
-        await query.answer(actor.t(refused), show_alert=True)
+        await query.answer(refused, show_alert=True)
         return
-    decision = requests.promise(case, code, known)
+    role = steps.late_promise_role(actor, case)
+    decision = requests.promise(case, code, known, by=steps.by(actor), role=role)
     after = await steps.apply(svc, case, decision, actor) if decision else None
     if after is None:
         await query.answer(actor.t("case.already_moved"), show_alert=True)

@@ -101,6 +101,13 @@ def may_override(actor: Actor, case: Case) -> bool:
     return may(Act.OVERRIDE, actor.roles_in(case.estate_id), department=case.department)
 
 
+def late_promise_role(actor: Actor, case: Case) -> str | None:
+    """The role in which ``actor`` may promise a time once a request's day ran out (Q-4:
+    the customer-centre supervisor), or None."""
+    held = sorted(actor.roles_in(case.estate_id))
+    return next((role for role in held if may(Act.LATE_PROMISE, {role})), None)
+
+
 def may_finish(actor: Actor, case: Case) -> bool:
     """The assignee, the department's head or the supervisor."""
     return case.assignee_id in (None, actor.person.id) or may(

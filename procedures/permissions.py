@@ -5,9 +5,9 @@ An **admin** (a deployment admin from ``WUYE_ADMINS``, or the ``admin`` role of 
 runs the system: invites, rosters, department groups, settings, reading any case. An admin
 does *not* sign for the manual: classifying a complaint (C-4), writing the handling opinion
 (C-11), approving the reply (C-13), extending a deadline (C-12), recording a callback (B-2),
-overriding a promise (Q-4) and the other steps need the role the rule names, which an admin
-may also hold. Handlers ask :func:`may` on every update, with the roles read from the
-database just now; nothing is trusted from a button.
+overriding a promise or promising after the day ran out (Q-4) and the other steps need the
+role the rule names, which an admin may also hold. Handlers ask :func:`may` on every update,
+with the roles read from the database just now; nothing is trusted from a button.
 
 Who may extend a clock is not in this table: it is the clock's own rule
 (``Rule.extension_by``), the same object the deadline reaction reads when it asks that role
@@ -40,6 +40,7 @@ class Act(StrEnum):
     WRITE_OPINION = "write_opinion"  # C-11: the handling opinion
     RECORD_CALLBACK = "record_callback"  # B-2, B-4: the phone callback's outcome
     OVERRIDE = "override"  # re-promise or reassign a department's case
+    LATE_PROMISE = "late_promise"  # promise a time once the request's day ran out
     FINISH_ANY = "finish_any"  # finish a case someone else of the department took
     RECORD_CALL = "record_call"  # V-4, A-1: record calls, visits and customer visits
     EXTEND = "extend"  # C-12: see the rule's extension_by
@@ -72,6 +73,9 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.WRITE_OPINION: frozenset({Role.CC_SUPERVISOR}),
     Act.RECORD_CALLBACK: frozenset({Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR}),
     Act.OVERRIDE: frozenset({Role.CC_SUPERVISOR}),  # plus the department's head
+    # "or by the time promised beforehand" (事前): after the day, whom its miss
+    # escalates to, the customer-centre supervisor, and no department head
+    Act.LATE_PROMISE: frozenset({Role.CC_SUPERVISOR}),
     Act.FINISH_ANY: frozenset({Role.CC_SUPERVISOR}),  # plus the department's head
     Act.RECORD_CALL: FIRST_RESPONDERS,
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),

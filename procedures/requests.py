@@ -15,6 +15,7 @@ from procedures import callbacks, complaints
 from procedures.cases import Action, Case, Kind, Status
 from procedures.clocks import WORK_CLOCKS, Timer
 from procedures.decisions import (
+    Approval,
     Arm,
     By,
     Decision,
@@ -188,14 +189,24 @@ def offered_promises(facts: Facts) -> list[str]:
     return [code for code, moment in promise_choices(now).items() if moment > now]
 
 
-def promise(case: Case, code: str, facts: Facts) -> Decision | None:
+def promise(
+    case: Case, code: str, facts: Facts, *, by: By | None = None, role: str | None = None
+) -> Decision | None:
     """Q-4 (requests) or C-1 (complaints): a time promised to the resident; the clock
     follows it (Q-4's 24 h is replaced; C-1 runs to it, and a new next reply time told in
     time is itself the reply that was due: :func:`replied_in_time`). None for a choice
-    already past."""
+    already past.
+
+    Q-4 once its clock ran out (:func:`promise_too_late`): only ``by`` the customer-centre
+    supervisor (``role``, checked by the handler: ``Act.LATE_PROMISE``), signed as their
+    approval, the department told; the clock runs anew to the time promised and the day
+    missed stays missed. None without them."""
     now = facts.rules.calendar.local(facts.now)
     when = promise_choices(now).get(code)
     if when is None or when <= now:
+        return None
+    late = promise_too_late(case, facts)
+    if late and (by is None or role is None):
         return None
     shown = when.strftime("%m-%d %H:%M")
     rule = promise_rule(case)
@@ -204,7 +215,7 @@ def promise(case: Case, code: str, facts: Facts) -> Decision | None:
     due = facts.rules.due_at(rule, now, promised=when)
     # C-1: a new next reply time, told to the resident in time, is the reply that was due.
     met: list[str] = [rule] if rule == RuleId.C1_NEXT_REPLY and replied_in_time(case, facts) else []
-    return Decision(
+    decision = Decision(
         action=Action.PROMISE,
         changes={"promised_at": when},
         expect_status=case.status,
@@ -214,6 +225,39 @@ def promise(case: Case, code: str, facts: Facts) -> Decision | None:
         start=[Timer(rule, due, facts.rules.warn_at(rule, now, due))],
         tell=[Tell(Resident(), told, {"when": shown})],
     )
+    if late and by is not None and role is not None:
+        ran_out = facts.due[RuleId.Q4]
+        moved = f"{ran_out.isoformat()} → {due.isoformat()}"
+        decision.approval = Approval(rule, role, approved=True, comment=moved)
+        decision.data = {"late": True, "ran_out": ran_out.isoformat()}
+        if case.department:  # whoever handles it hears of the time the supervisor fixed
+            decision.tell.append(
+                Tell(
+                    Department(case.department),
+                    "progress.promised_late",
+                    {"name": by.name, "when": shown},
+                )
+            )
+    return decision
+
+
+def promise_too_late(case: Case, facts: Facts) -> bool:
+    """Q-4: whether a time promised now would come after the request's clock ran out.
+
+    The seed (客戶需求、建議受理, 回復):
+    客戶任何需求、建議在受理后1天內做出處理和回復；
+    或在事前給客戶承諾的時間內做出回復
+    — handled and answered within 1 day of acceptance, or within the time promised to the
+    customer *beforehand* (事前). A promise replaces the day only when it is made before
+    the day runs out: the clock in force is the day, or a time promised in time that
+    replaced it; once that is due (fired or not yet), a promise is no longer beforehand.
+    The customer-centre supervisor, whom the miss escalates to (the table's "customer-centre
+    manager"), may still fix a time with the resident (``Act.LATE_PROMISE``); nobody else,
+    the department's head included. A complaint's next reply time (C-1) has no such bound:
+    it is fixed whenever what cannot be solved yet is explained.
+    """
+    due = facts.due.get(RuleId.Q4)
+    return case.kind == Kind.REQUEST and due is not None and facts.now >= due
 
 
 def promise_rule(case: Case) -> RuleId:

@@ -4,10 +4,14 @@ a reply that reaches the resident in time, and the time that replaces a request'
 
 from __future__ import annotations
 
+from typing import Any
+
+from procedures.subjects import CASE, Subject
+from storage import approvals
 from storage.cases import Case
 from tests.conftest import World
 from tests.support.app import clock_of, services_of, sweeper_of
-from tests.support.cases import file_complaint, latest_case, open_rules
+from tests.support.cases import file_complaint, latest_case, open_rules, referred_to_engineering
 from tests.support.telegram import Group, Harness, Person
 
 
@@ -113,3 +117,72 @@ async def test_c1_the_first_responder_fixes_the_next_reply_time_from_their_card(
     await assistant.tap("⏰ 约定下次答复时间", chat=cs)  # still running: not theirs to move
     answer = bot.api.calls_of("answerCallbackQuery")[-1].params
     assert answer.get("show_alert") and "已经约定过" in answer["text"]
+
+
+async def request_past_its_day(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> tuple[Case, Person]:
+    """王伟's request, referred to engineering and taken by 郑海, runs past its day with no
+    promise: the sweeper fires Q-4 and the customer-centre supervisor hears it."""
+    await referred_to_engineering(bot, groups, owner)
+    engineer = bot.person(9003, "郑海")
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    case = await latest_case(world)
+    clock_of(world).advance(hours=24, minutes=1)  # Saturday 09:01
+    await sweep(world)
+    assert (await open_rules(world, case))["Q-4"] == "fired"
+    return case, engineer
+
+
+async def test_q4_a_promise_after_the_day_ran_out_is_refused_politely(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-4: a time promised after the day is not "beforehand" (事前): the engineer, and
+    even the department's head, are told politely in their language that the customer-
+    centre supervisor fixes it now; a forged press changes nothing either."""
+    case, engineer = await request_past_its_day(world, bot, groups, owner)
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") and "11-28 09:00 到期" in answer["text"]
+    assert "请联系客户中心主管" in answer["text"]
+    assert "今天 18:00 前" not in groups["eng"].buttons()  # no times offered
+    head = bot.person(9004, "冯立", language_code="en")
+    await head.tap_data(f"rq:pr:{case.id}:tomorrow12", chat=groups["eng"])
+    answer = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") and "customer-centre supervisor" in answer["text"]
+    assert (await latest_case(world)).promised_at is None
+    assert [r["state"] for r in await q4_rows(world, case)] == ["fired"]
+    assert "承诺" not in owner.last_text
+
+
+async def test_q4_the_customer_centre_supervisor_promises_after_the_day(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-4: the supervisor, told the day ran out, agrees a new time from the customer-
+    service card: the resident and the department hear it, the clock runs to it, the
+    approval is kept, and the missed day stays missed."""
+    case, engineer = await request_past_its_day(world, bot, groups, owner)
+    supervisor = bot.person(9002, "吴建国")
+    assert case.number in supervisor.last_text  # the escalation
+    await supervisor.tap("⏰ 约定完成时间", chat=groups["cs"])
+    await supervisor.tap("今天 18:00 前", chat=groups["cs"])
+    assert "我们承诺在 11-28 18:00 前处理完毕" in owner.last_text
+    assert "客户中心主管 吴建国 已与业主重新约定" in groups["eng"].last_text
+    rows = await q4_rows(world, case)
+    assert [r["state"] for r in rows] == ["fired", "pending"]
+    promised = (await latest_case(world)).promised_at
+    assert promised is not None and rows[1]["due_at"] == promised.isoformat(timespec="seconds")
+    signed = await approvals.of_subject(world.db, Subject(CASE, case.id))
+    assert [(s.step, s.role, s.approved) for s in signed] == [("Q-4", "cc_supervisor", True)]
+    await engineer.tap("✅ 已完成", chat=groups["eng"])  # handled by the new time: met
+    assert [r["state"] for r in await q4_rows(world, case)] == ["fired", "met"]
+
+
+async def q4_rows(world: World, case: Case) -> list[Any]:
+    """The request's Q-4 timers, oldest first."""
+    return list(
+        await world.db.fetchall(
+            "SELECT due_at, state FROM deadlines WHERE case_id = ? AND rule = 'Q-4' ORDER BY id",
+            (case.id,),
+        )
+    )

@@ -24,6 +24,7 @@ TABLE: dict[Act, set[Role]] = {
     Act.RECORD_CALLBACK: {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR},
     Act.RECORD_CALL: {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD},
     Act.OVERRIDE: {Role.CC_SUPERVISOR},
+    Act.LATE_PROMISE: {Role.CC_SUPERVISOR},
     Act.FINISH_ANY: {Role.CC_SUPERVISOR},
 }
 
@@ -62,6 +63,16 @@ def test_c12_who_extends_is_the_rules_role() -> None:
     assert not may(Act.EXTEND, {"admin"}, rule=default, deployment_admin=True)
     assert not may(Act.EXTEND, {"mgmt_manager"}, rule=Clock(None))  # not extendable
     assert not may(Act.EXTEND, {"mgmt_manager"})  # no rule, no extension
+
+
+def test_q4_only_the_customer_centre_supervisor_promises_after_the_day() -> None:
+    """Q-4: once a request's day ran out, whom the miss escalates to may still promise a
+    time: the customer-centre supervisor; no department head, no admin."""
+    assert may(Act.LATE_PROMISE, {"cc_supervisor"})
+    for head in ("engineering_head", "customer_head"):
+        assert not may(Act.LATE_PROMISE, {head}, department="engineering")
+        assert not may(Act.LATE_PROMISE, {head}, department="customer_service")
+    assert not may(Act.LATE_PROMISE, {"admin"}, deployment_admin=True)
 
 
 @pytest.mark.parametrize(

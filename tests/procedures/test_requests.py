@@ -295,6 +295,67 @@ def test_c1_q4_the_clock_in_force_is_the_latest_timer_running_or_run_out() -> No
     assert in_force([("C-1-next-reply", day, "fired"), ("C-1-next-reply", later, "met")]) == {}
 
 
+#: The end of a request's day (Q-4: 24 hours from its acceptance at :data:`FILED`).
+DAY_ENDS = FILED + timedelta(hours=24)
+SUPERVISOR = By(12, "吴建国")
+
+
+def test_q4_a_promise_before_the_day_runs_out_replaces_it() -> None:
+    """Q-4: 事前 — promised before the day runs out, the time replaces it, unsigned."""
+    request = a_case(status="in_progress", department="engineering")
+    at = facts(timedelta(hours=23, minutes=59), due={RuleId.Q4: DAY_ENDS})
+    assert not requests.promise_too_late(request, at)
+    decision = requests.promise(request, "after18", at)
+    assert decision is not None and decision.approval is None
+    assert timer_of(decision, RuleId.Q4).due_at == FILED + timedelta(days=3, hours=8)
+
+
+def test_q4_a_promise_after_the_day_ran_out_needs_the_supervisor() -> None:
+    """Q-4: once the day is due (fired or not yet), a promise is no longer beforehand: the
+    decision refuses it unless made by the customer-centre supervisor."""
+    request = a_case(status="in_progress", department="engineering")
+    for after in (timedelta(hours=24), timedelta(hours=30)):
+        at = facts(after, due={RuleId.Q4: DAY_ENDS})
+        assert requests.promise_too_late(request, at)
+        assert requests.promise(request, "tomorrow12", at) is None
+        assert requests.promise(request, "tomorrow12", at, by=ENGINEER) is None
+
+
+def test_q4_a_time_promised_in_time_runs_out_too() -> None:
+    """Q-4: a promise made in time replaced the day; once it is due, a new one is late."""
+    promised = a_case(status="in_progress", promised_at=FILED + timedelta(hours=8))
+    at = facts(timedelta(hours=9), due={RuleId.Q4: FILED + timedelta(hours=8)})
+    assert requests.promise_too_late(promised, at)
+
+
+def test_q4_the_supervisors_late_promise_is_signed_and_the_department_told() -> None:
+    """Q-4: the customer-centre supervisor fixes a new time after the day: the clock runs
+    to it, their approval is kept (from the missed due to the new one), the resident and
+    the department are told; the missed day is not stopped, it stays missed."""
+    request = a_case(status="in_progress", department="engineering")
+    at = facts(timedelta(hours=25), due={RuleId.Q4: DAY_ENDS})
+    decision = requests.promise(request, "tomorrow12", at, by=SUPERVISOR, role="cc_supervisor")
+    assert decision is not None
+    noon = FILED + timedelta(days=2, hours=2)  # Sunday 12:00 in Shanghai
+    assert timer_of(decision, RuleId.Q4).due_at == noon
+    assert decision.stop == [] and decision.missed == []
+    approval = decision.approval
+    assert approval is not None and (approval.step, approval.role) == (RuleId.Q4, "cc_supervisor")
+    assert approval.approved and approval.comment == f"{DAY_ENDS.isoformat()} → {noon.isoformat()}"
+    assert decision.data == {"late": True, "ran_out": DAY_ENDS.isoformat()}
+    assert keys(decision) == ["progress.promised", "progress.promised_late"]
+    [told] = to(decision, Department("engineering"))
+    assert told.params == {"name": "吴建国", "when": "11-29 12:00"}
+
+
+def test_c1_a_complaints_next_reply_is_fixed_whenever_it_is_explained() -> None:
+    """C-1 has no day to run out: Q-4's bound on late promises is a request's only."""
+    complaint = a_complaint(status="in_progress")
+    at = facts(timedelta(hours=30), due={RuleId.Q4: DAY_ENDS})
+    assert not requests.promise_too_late(complaint, at)
+    assert requests.promise(complaint, "tomorrow12", at) is not None
+
+
 def test_progress_is_kept_as_evidence_and_reaches_the_resident() -> None:
     """A staff photo kept as evidence reaches the resident as its display copy (the
     watermarked copy without metadata), never the sender's file."""
