@@ -16,13 +16,14 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import has, t
+from bot.i18n import has, t, t_raw
 from handlers.common import button, keyboard
 from procedures.cases import CATEGORIES, INVALID_REASONS, Case, Kind, Status
 from procedures.complaints import opinion_version
 from procedures.deadlines import EstateRules
 from procedures.phone import mask_phone
 from procedures.rule_ids import RuleId
+from storage.audit import ERASED
 from storage.deadlines import Deadline
 from storage.identity import Person
 
@@ -327,17 +328,40 @@ def open_clocks(locale: str, rules: EstateRules, deadlines: Sequence[Deadline]) 
 def timeline(
     locale: str, rules: EstateRules, events: Sequence[dict[str, Any]], names: dict[int, str]
 ) -> str:
-    """The case's audit trail as lines: when, who, what (``names``: people by id)."""
+    """The case's audit trail as lines: when, who, what (``names``: people by id), each
+    in the reader's words: the bot's own steps as the system's, a photo as attached, a
+    clock by its rule and title, an erased note as erased."""
     lines = [t(locale, "case.timeline_title")]
     for event in events:
         at = rules.calendar.local(datetime.fromisoformat(event["at"])).strftime("%m-%d %H:%M")
-        who = event["actor"]
-        if who.startswith("person:") and who[7:].isdigit():
-            who = names.get(int(who[7:]), who)
         key = "event." + event["event"].replace(".", "_")
         what = t(locale, key) if has(key) else escape(event["event"])
-        note = event["data"].get("note")
-        if note:
-            what += f": {escape(str(note))[:200]}"
-        lines.append(f"{at} · {escape(who)} · {what}")
+        data = event["data"]
+        note = data.get("note")
+        shown = None
+        if note == ERASED:
+            shown = t(locale, "timeline.erased")
+        elif note:
+            shown = escape(str(note)[:200])
+        elif isinstance(data.get("rule"), str):  # a clock missed, made major, extended
+            shown = escape(clock_name(locale, rules, data["rule"]))
+        if shown:
+            what = t_raw(locale, "timeline.with_note", what=what, note=shown)
+        lines.append(f"{at} · {escape(_actor(locale, event['actor'], names))} · {what}")
     return "\n".join(lines)
+
+
+def _actor(locale: str, actor: str, names: dict[int, str]) -> str:
+    """Who did it: a person by name, the bot itself as the system, the command line."""
+    if actor.startswith("person:") and actor[7:].isdigit():
+        return names.get(int(actor[7:]), actor)
+    key = f"timeline.actor_{actor.replace('-', '_')}"
+    return t(locale, key) if has(key) else actor
+
+
+def clock_name(locale: str, rules: EstateRules, clock: str) -> str:
+    """A clock as staff read it on /case: its manual's rule and its title (``Q-1 10 分钟内
+    转交``)."""
+    rule = rules.rules.get(clock)
+    title = _title(locale, rule.title_key) if rule else ""
+    return f"{manual_rule(clock)} {title}".strip()

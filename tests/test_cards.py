@@ -58,10 +58,13 @@ def test_every_event_of_a_case_has_a_name_on_the_timeline(locale: str) -> None:
     (case.<action>) and every event a procedure records without one."""
     from bot.i18n import catalogs
     from procedures.cases import Action
+    from storage.audit import ERASURE_EVENT
+    from storage.evidence import ATTACHED, DISPLAYED
 
     events = {f"case.{a.value}" for a in Action} | {
         "case.filed", "case.made_major", "case.deadline_missed", "case.linked",
         "case.comment", "case.extended", "case.callback_unreachable",
+        ATTACHED, DISPLAYED, ERASURE_EVENT,  # a case's photos, and erasure (PIPL)
     }  # fmt: skip
     texts = catalogs()[locale]
     missing = sorted(e for e in events if "event." + e.replace(".", "_") not in texts)
