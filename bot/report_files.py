@@ -28,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.i18n import has, t
+from handlers import limits
 from procedures.deadlines import EstateRules
 from procedures.reports import UNCLASSIFIED, CaseFacts, WeeklySummary, WeekSlot
 from storage.fonts import cjk_font
@@ -387,9 +388,8 @@ def display_name(locale: str, key: str, fallback: str) -> str:
 
 
 def rule_title(locale: str, rules: EstateRules, rule_id: str) -> str:
-    """A deadline rule's title (``title_key`` of procedures.deadlines), or nothing."""
-    rule = rules.rules.get(rule_id)
-    return t(locale, rule.title_key) if rule is not None and has(rule.title_key) else ""
+    """A deadline rule's title with the estate's limit in it, or nothing."""
+    return limits.title(locale, rules, rule_id)
 
 
 def percent_text(value: int | None) -> str:

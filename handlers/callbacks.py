@@ -14,7 +14,7 @@ from typing import Any
 from telegram import CallbackQuery, Update
 from telegram.ext import CallbackQueryHandler
 
-from handlers import steps
+from handlers import limits, steps
 from handlers.cards import card, score_keyboard
 from handlers.common import (
     Actor,
@@ -119,7 +119,8 @@ async def phone_callback(
         if await steps.apply(svc, case, decision, actor) is None:
             await query.answer(actor.t("callback.already_answered"), show_alert=True)
             return
-        await query.answer(actor.t("callback.unreachable_recorded"), show_alert=True)
+        again = limits.elapsed(actor.locale, callbacks.RETRY_AFTER)
+        await query.answer(actor.t("callback.unreachable_recorded", limit=again), show_alert=True)
         return
     decision = callbacks.called_back(
         case,

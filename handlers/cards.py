@@ -17,6 +17,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 
 from bot.i18n import has, t, t_raw
+from handlers import limits
 from handlers.common import button, keyboard
 from procedures.cases import CATEGORIES, INVALID_REASONS, Case, Kind, Status
 from procedures.complaints import opinion_version
@@ -289,10 +290,6 @@ def modern_data(data: str) -> list[str]:
 # --- clocks and timeline -----------------------------------------------------------------------
 
 
-def _title(locale: str, key: str) -> str:
-    return t(locale, key) if has(key) else ""
-
-
 def manual_rule(clock: str) -> str:
     """The manual's rule a clock belongs to, as staff know it (``C-12-important`` → C-12;
     the clock's own title says which of its clocks it is)."""
@@ -310,8 +307,7 @@ def open_clocks(locale: str, rules: EstateRules, deadlines: Sequence[Deadline]) 
         return None
     lines = [t(locale, "clocks.title")]
     for deadline in sorted(found, key=lambda d: (d.state == "waiting", d.due_at)):
-        rule = rules.rules.get(deadline.rule)
-        title = _title(locale, rule.title_key) if rule else ""
+        title = limits.title(locale, rules, deadline.rule)
         named = manual_rule(deadline.rule)
         if deadline.state == "waiting":
             event = str(deadline.data.get("waiting_for", ""))
@@ -362,6 +358,4 @@ def _actor(locale: str, actor: str, names: dict[int, str]) -> str:
 def clock_name(locale: str, rules: EstateRules, clock: str) -> str:
     """A clock as staff read it on /case: its manual's rule and its title (``Q-1 10 分钟内
     转交``)."""
-    rule = rules.rules.get(clock)
-    title = _title(locale, rule.title_key) if rule else ""
-    return f"{manual_rule(clock)} {title}".strip()
+    return f"{manual_rule(clock)} {limits.title(locale, rules, clock)}".strip()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import callbacks, steps
+from handlers import callbacks, limits, steps
 from handlers.cards import (
     approval_keyboard,
     card,
@@ -78,7 +78,11 @@ async def on_complaint(update: Update, context: Context) -> None:
         await query.answer(actor.t("case.step_done"))
         await edit(
             query.message,
-            actor.t("complaint.extended", number=case.number),
+            actor.t(
+                "complaint.extended",
+                number=case.number,
+                limit=limits.limit(actor.locale, rules, RuleId.C12_IMPORTANT),
+            ),
             later=services(context),
         )
         return
@@ -129,7 +133,8 @@ async def on_link(update: Update, context: Context) -> None:
         ]
         buttons.append(button(actor.t("common.back"), f"rq:menu:{case.id}"))
         text = await staff_card(context, actor.locale, case) + "\n\n"
-        text += actor.t("event_link.choose" if others else "event_link.none")
+        window = limits.span(actor.locale, rules.same_event_window)  # C-5, the estate's
+        text += actor.t("event_link.choose" if others else "event_link.none", limit=window)
         await edit(query.message, text, keyboard([[b] for b in buttons]), later=services(context))
         return
     other = await svc.cases.get(parse_id(parts[3]) or 0) if len(parts) == 4 else None

@@ -11,23 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from telegram import InlineKeyboardMarkup
 
 from bot.i18n import has, t
-from handlers import cards
+from handlers import cards, limits
 from handlers.common import RulesOf, person_locale
 from procedures.cases import Case
 from procedures.complaints import APPROVER_ROLES
+from procedures.deadlines import EstateRules, load_estate
 from procedures.decisions import (
     Approvers,
     Department,
+    Limit,
     Resident,
     Roles,
     Style,
     Targets,
     Tell,
     Text,
+    Title,
 )
 from procedures.identity import ROLE_DEPARTMENT, Role
 from procedures.reactions import route
@@ -37,6 +41,12 @@ from storage.cases import Card, Notice, PostedCard, Redrawn
 from storage.identity import IdentityStore, Person
 
 __all__ = ["Notifier"]
+
+
+@cache
+def _defaults() -> EstateRules:
+    """The manual's defaults, for a notifier given no estates' rules (some tests)."""
+    return load_estate("")
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Seen:
     promised: str | None = None
     photos: tuple[str, ...] = ()  # the display copies of the case's photos, in order
     photo_count: int = 0  # its photos, display copies made or not
+    rules: EstateRules | None = None  # the estate's: its limits are named in texts
 
 
 class Notifier:
@@ -86,14 +97,14 @@ class Notifier:
         """What staff's cards show of ``case`` besides the record itself."""
         resident = await self.identity.person(case.resident_id) if case.resident_id else None
         assignee = await self.identity.person(case.assignee_id) if case.assignee_id else None
+        rules = await self.rules(case.estate_id) if self.rules is not None else None
         promised = None
-        if case.promised_at is not None and self.rules is not None:
-            calendar = (await self.rules(case.estate_id)).calendar
-            promised = calendar.local(case.promised_at).strftime("%m-%d %H:%M")
+        if case.promised_at is not None and rules is not None:
+            promised = rules.calendar.local(case.promised_at).strftime("%m-%d %H:%M")
         links = await evidence.links(self.identity.db, Subject(CASE, case.id))
         shown = tuple(link.display_sha256 for link in links if link.display_sha256 is not None)
         name = assignee.name if assignee else None
-        return Seen(resident, name, promised, shown, len(links))
+        return Seen(resident, name, promised, shown, len(links), rules)
 
     async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
         """Every tell of a decision as notices, for the case as it is after the step."""
@@ -135,14 +146,15 @@ class Notifier:
 
     def text(self, locale: str, case: Case, tell: Tell, seen: Seen) -> str:
         """A tell's text in ``locale``, laid out as its style says."""
-        head = self.head(locale, case, tell)
+        head = self.head(locale, case, tell, seen.rules)
         return self.laid_out(locale, case, tell.style, head, seen, tell.buttons)
 
-    def head(self, locale: str, case: Case, tell: Tell) -> str:
-        """A tell's own words in ``locale`` (what stands above a card)."""
-        params = {name: self._param(locale, value) for name, value in tell.params.items()} | {
-            "number": case.number
-        }
+    def head(self, locale: str, case: Case, tell: Tell, rules: EstateRules | None = None) -> str:
+        """A tell's own words in ``locale`` (what stands above a card); ``rules``: the
+        estate's, whose limits the words may name."""
+        params = {
+            name: self._param(locale, value, rules) for name, value in tell.params.items()
+        } | {"number": case.number}
         head = t(locale, tell.key, **params)
         if tell.late:
             head += t(locale, "deadline.late")
@@ -182,7 +194,12 @@ class Notifier:
             photos=seen.photo_count,
         )
 
-    def _param(self, locale: str, value: object) -> object:
+    def _param(self, locale: str, value: object, rules: EstateRules | None) -> object:
+        if isinstance(value, Limit | Title):  # the estate's own limit, in the reader's words
+            estate = rules if rules is not None else _defaults()
+            if isinstance(value, Limit):
+                return limits.limit(locale, estate, value.rule)
+            return limits.title(locale, estate, value.rule) or value.rule
         if isinstance(value, Text):
             if has(value.key) or value.fallback is None:
                 return t(locale, value.key)
@@ -204,12 +221,20 @@ class Notifier:
         built: InlineKeyboardMarkup | None = cards.KEYBOARDS[name](locale, case, arg)
         return built.to_dict() if built is not None else None
 
-    def card_of(self, locale: str, case: Case, tell: Tell, *, resident: bool) -> Card | None:
+    def card_of(
+        self,
+        locale: str,
+        case: Case,
+        tell: Tell,
+        *,
+        resident: bool,
+        rules: EstateRules | None = None,
+    ) -> Card | None:
         """What a card notice is drawn from, to keep it true (None for a plain notice, and
         for a resident's message with buttons: their answer is kept on it)."""
         if tell.style == Style.PLAIN or (resident and tell.buttons is not None):
             return None
-        head = self.head(locale, case, tell)
+        head = self.head(locale, case, tell, rules)
         return Card(locale, head, tell.style.value, tell.buttons, tell.button_arg)
 
     def _to(
@@ -226,7 +251,7 @@ class Notifier:
             locale,
             None
             if tell.photo or tell.album
-            else self.card_of(locale, case, tell, resident=resident),
+            else self.card_of(locale, case, tell, resident=resident, rules=seen.rules),
         )
 
     async def _one(self, case: Case, tell: Tell, seen: Seen) -> list[Notice]:
@@ -260,7 +285,7 @@ class Notifier:
             card = (
                 None
                 if tell.photo or tell.album
-                else self.card_of(locale, case, tell, resident=False)
+                else self.card_of(locale, case, tell, resident=False, rules=seen.rules)
             )
             return [Notice(chat.chat_id, text, markup, None, tell.photo, tell.album, locale, card)]
         roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}

@@ -25,6 +25,7 @@ from procedures.decisions import (
     Decision,
     Department,
     Facts,
+    Limit,
     Resident,
     Roles,
     Style,
@@ -216,11 +217,11 @@ def feedback(case: Case, by: By, facts: Facts) -> Decision:
             Tell(
                 Department(CUSTOMER_SERVICE),
                 "review.feedback",
-                {"name": by.name},
+                {"name": by.name, "limit": Limit(RuleId.C11_SAME_DAY)},
                 style=Style.CARD,
                 buttons="opinion",
             ),
-            Tell(Resident(), "review.for_resident"),
+            Tell(Resident(), "review.for_resident", {"limit": Limit(RuleId.C11_SAME_DAY)}),
         ],
     )
 

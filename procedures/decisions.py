@@ -76,6 +76,22 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A parameter that is the estate's limit for a rule (``Limit("Q-1")``: "10 分钟"),
+    as its readers say it: a text never hard-codes a limit the estate can change."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
+class Title:
+    """A parameter that is a rule's title with the estate's limit in it ("10 分钟内转交";
+    the rule's id when it has no title)."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
 class Tell:
     """Who hears of a step: the audience, the text key and its parameters, the layout, the
     buttons (a keyboard's name, with an argument such as the clock a button extends), a

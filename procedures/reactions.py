@@ -15,7 +15,7 @@ from typing import Any
 from procedures import complaints
 from procedures.cases import Case, Status
 from procedures.clocks import CALLBACK_CLOCKS
-from procedures.decisions import Decision, Facts, Roles, Style, Targets, Tell, Text
+from procedures.decisions import Decision, Facts, Limit, Roles, Style, Targets, Tell, Title
 from procedures.identity import Department, Role
 from procedures.permissions import DEPARTMENT_HEADS
 
@@ -96,7 +96,7 @@ def react(case: Case, due: Due, facts: Facts) -> list[Decision]:
         return []
     if case.status in (Status.DONE, Status.CLOSED) and rule.id not in CALLBACK_CLOCKS:
         return []
-    title = Text(rule.title_key, fallback=rule.id)
+    title = Title(rule.id)
     decisions: list[Decision] = []
     tell: list[Tell] = []
     if due.warning:
@@ -115,7 +115,7 @@ def react(case: Case, due: Due, facts: Facts) -> list[Decision]:
                 Tell(
                     Roles(frozenset({rule.extension_by})),
                     "complaint.extension_please",
-                    {"rule": title, "due": shown},
+                    {"rule": title, "due": shown, "limit": Limit(rule.id)},
                     style=Style.WITH_CARD,
                     buttons="extension",
                     button_arg=due.timer_id,
@@ -140,7 +140,8 @@ def react(case: Case, due: Due, facts: Facts) -> list[Decision]:
         major = complaints.made_major(case, rule.id, {"late": due.late}, facts)
         if major is not None:
             decisions.append(major)
-            tell.append(complaints.major_tell(facts.rules, "deadline.made_major", {"rule": title}))
+            said = {"limit": Limit(rule.id)}
+            tell.append(complaints.major_tell(facts.rules, "deadline.made_major", said))
     else:  # escalate
         tell.append(
             Tell(

@@ -22,6 +22,7 @@ from procedures.decisions import (
     Department,
     Evidence,
     Facts,
+    Limit,
     Resident,
     Roles,
     Style,
@@ -42,10 +43,12 @@ def filed(case: Case, facts: Facts) -> Decision:
     start = case.accepted_at
     decision = Decision(
         tell=[
-            Tell(Resident(), "case.filed", style=Style.WITH_CARD),
+            # the resident and the first responder read the estate's own limit.
+            Tell(Resident(), "case.filed", {"limit": Limit(RuleId.Q1)}, style=Style.WITH_CARD),
             Tell(
                 Department(CUSTOMER_SERVICE),
                 "case.new_for_first_responder",
+                {"limit": Limit(RuleId.Q1)},
                 style=Style.CARD,
                 buttons="first_responder",
                 photos=True,

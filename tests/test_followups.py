@@ -41,7 +41,7 @@ async def test_c6_c9_c12_an_important_complaint_is_reported_and_gets_one_day(
     assert "须由您批准" in mgmt.last_text
     await supervisor.tap_data(f"cx:ext:{case.id}")  # not the manager: refused
     assert "管理部经理" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
-    await mgmt.tap("✅ 批准延期 1 天")
+    await mgmt.tap("✅ 批准延期")
     rows = await world.db.fetchall(
         "SELECT due_at, state FROM deadlines WHERE rule = 'C-12-important' ORDER BY id"
     )

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import World
-from tests.support.app import services_of, sweeper_of
-from tests.support.cases import file_request, latest_case
+import pytest
+
+from handlers import limits
+from procedures.deadlines import Duration
+from tests.conftest import OWNER_PHONE, World
+from tests.support.app import configure_estates, services_of, sweeper_of
+from tests.support.cases import file_complaint, file_request, latest_case
 from tests.support.telegram import Group, Harness, Person
 
 
@@ -27,3 +31,55 @@ async def test_q1_the_case_timeline_names_photos_the_system_and_the_clock_missed
     assert "evidence." not in timeline and "system" not in timeline
     assert "王伟 · 附上照片" in timeline
     assert "系统 · 超时：Q-1 10 分钟内转交" in timeline
+
+
+async def test_q1_residents_and_staff_read_the_estates_own_referral_limit(
+    world: World, bot: Harness, groups: dict[str, Group]
+) -> None:
+    """Q-1 set to 15 minutes: the resident's receipt, the first responder's card and the
+    clock on /case say 15 minutes (not the manual's 10), each in the reader's language."""
+    configure_estates(world, {"estates": {"阳光花园": {"rules": {"Q-1": {"due": "15m"}}}}})
+    owner = bot.person(2001, "王伟", phone=OWNER_PHONE, language_code="en")
+    await owner.send("/start")
+    await owner.share_contact()
+    await owner.send("/request")
+    await owner.tap("Repairs")
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("The kitchen pipe leaks")
+    await owner.tap("Normal")
+    assert "within 15 minutes" in owner.last_text and "10 minutes" not in owner.last_text
+    assert "请在 15 分钟内处理或转交" in groups["cs"].last_text
+    case = await latest_case(world)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send(f"/case {case.number}")
+    assert "Q-1 15 分钟内转交" in assistant.last_text
+    assert "Q-4 1 天内处理并答复" in assistant.last_text  # 24 hours read as a day
+
+
+async def test_c5_the_same_event_window_named_is_the_estates(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """C-5: "complaints about one event at the same time" = within the estate's window."""
+    configure_estates(world, {"estates": {"阳光花园": {"same_event_window": "12h"}}})
+    await file_complaint(owner)
+    await bot.person(9001, "周晓梅").tap("🔗 同一事件", chat=groups["cs"])
+    assert "12 小时内没有其他投诉可关联" in groups["cs"].last_text
+
+
+@pytest.mark.parametrize(
+    ("locale", "due", "working", "said"),
+    [
+        ("zh-Hans", "10m", False, "10 分钟"),
+        ("zh-Hans", "24h", False, "1 天"),
+        ("zh-Hans", "7d", False, "1 周"),
+        ("zh-Hans", "36h", False, "36 小时"),
+        ("zh-Hans", "1wd", False, "1 个工作日"),
+        ("zh-Hans", "5m", True, "工作时间 5 分钟"),
+        ("zh-Hant", "2h", True, "2 個工作小時"),
+        ("en", "1m", False, "1 minute"),
+        ("en", "15d", False, "15 days"),
+        ("en", "2wd", False, "2 working days"),
+    ],
+)
+def test_a_limit_reads_as_people_say_it(locale: str, due: str, working: bool, said: str) -> None:
+    assert limits.span(locale, Duration.parse(due), working=working) == said

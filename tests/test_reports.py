@@ -226,7 +226,7 @@ async def test_q5_c15_b5_the_summary_at_1700_reaches_managers_and_leadership(
     # On-time rates per rule, by the rule's title (title_key).
     assert "Q-1 10 分钟内转交：3/4（75%）" in text
     assert "Q-4 1 天内处理并答复：1/2（50%）" in text
-    assert "B-1 回访：1/1（100%）" in text
+    assert "B-1 3 天内回访：1/1（100%）" in text
     assert "C-14 投诉 1 天内回访：0/1（0%）" in text
     # B-5, C-14: callbacks against 100 %.
     assert "本期完成 3 件，已回访 1 件，回访率 33%" in text

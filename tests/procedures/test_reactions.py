@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from procedures import reactions
-from procedures.decisions import Roles, Targets, Text
+from procedures.decisions import Roles, Targets, Title
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_case, a_complaint, facts, rules
 
@@ -23,7 +23,7 @@ def test_q1_a_warning_goes_to_the_first_responder_and_a_breach_to_the_supervisor
     assert warned.event is None
     [tell] = warned.tell
     assert tell.to == Targets(("first_responder",)) and tell.key == "deadline.warning"
-    assert tell.params["rule"] == Text("deadline.q1_referral", fallback="Q-1")
+    assert tell.params["rule"] == Title("Q-1")  # the title with the estate's limit in it
     assert tell.params["due"] == "11-27 10:00"  # estate time
     [breached] = reactions.react(case, due(RuleId.Q1, warning=False, late=True), facts())
     assert breached.event == "case.deadline_missed"

@@ -37,3 +37,4 @@ def configure_estates(world: World, config: dict[str, Any]) -> None:
     """Give the bot this estates config, as its TOML file would."""
     svc = services_of(world)
     svc.rules = Rulebook(svc.identity, config)
+    svc.notifier.rules = svc.rules  # notices name the estate's own limits
