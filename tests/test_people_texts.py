@@ -3,10 +3,12 @@ in their words — no raw text keys, no rule ids for residents, the estate's own
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
+from bot.i18n import catalogs
 from handlers import limits
 from procedures.deadlines import Duration
 from tests.conftest import OWNER_PHONE, World
@@ -83,3 +85,48 @@ async def test_c5_the_same_event_window_named_is_the_estates(
 )
 def test_a_limit_reads_as_people_say_it(locale: str, due: str, working: bool, said: str) -> None:
     assert limits.span(locale, Duration.parse(due), working=working) == said
+
+
+RULE_ID = re.compile(r"\b[A-Z]-\d")
+
+
+def test_no_text_names_a_rule_id_but_the_managers_weekly_report() -> None:
+    """Rule ids are the manual's engineers' words: staff read them on /case (as values, from
+    the clocks), managers in the weekly report's per-rule figures; no notice says "(C-4)"."""
+    named = {
+        (locale, key)
+        for locale, texts in catalogs().items()
+        for key, text in texts.items()
+        if RULE_ID.search(text) and not key.startswith("report.")
+    }
+    assert named == set()
+
+
+async def test_b3_a_resident_reads_no_rule_id_from_filing_to_rating(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Everything a resident reads along a request (referred, taken, promised, progress,
+    done, unsatisfied, done again, rated) and a complaint (classified, resolved, rated)."""
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await file_request(owner, photo=True)
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("明天 12:00 前", chat=groups["eng"])
+    card = groups["eng"].messages()[-1]["message_id"]
+    await engineer.reply_to(card, "已到现场", chat=groups["eng"])
+    await engineer.tap("✅ 已完成", chat=groups["eng"])
+    await owner.tap("❌ 没有解决")
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    await engineer.tap("✅ 已完成", chat=groups["eng"])
+    await owner.tap("✅ 已解决")
+    await owner.tap("⭐⭐⭐⭐⭐")
+    await file_complaint(owner)
+    await bot.person(9007, "孙志远").tap("重要")
+    await assistant.tap("✅ 当场解决", chat=groups["cs"])
+    await owner.tap("✅ 已解决")
+    await owner.tap("⭐⭐⭐")
+    await owner.send("/my")
+    read = owner.texts()
+    assert len(read) > 20 and [t for t in read if RULE_ID.search(t)] == []
