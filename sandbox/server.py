@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
-from sandbox.world import ApiError, Upload, World
+from sandbox.world import ApiError, Upload, World, typed_phone
 
 log = logging.getLogger("sandbox")
 
@@ -201,7 +201,8 @@ async def api_people(request: web.Request) -> web.Response:
 
 
 async def api_add_person(request: web.Request) -> web.Response:
-    """``POST /api/people`` {first_name, last_name?, username?, phone?, language_code?, label?}."""
+    """``POST /api/people`` {first_name, last_name?, username?, phone?, language_code?, label?}
+    (a phone typed without a country code is Chinese: :func:`sandbox.world.typed_phone`)."""
     body = await _body(request)
     name = str(body.get("first_name") or "").strip()
     if not name:
@@ -212,7 +213,7 @@ async def api_add_person(request: web.Request) -> web.Response:
         last_name=body.get("last_name") or None,
         username=body.get("username") or None,
         language_code=str(body.get("language_code") or "zh-hans"),
-        phone=body.get("phone") or None,
+        phone=typed_phone(str(body.get("phone") or "")),
         label=str(body.get("label") or ""),
     )
     return _json(person, 201)

@@ -31,6 +31,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 
+from procedures.phone import mask_phone, normalise_phone
 from sandbox.server import make_app
 from sandbox.world import World
 from tests.support.sandbox import free_port
@@ -160,6 +161,35 @@ async def test_updates_long_polling_and_callback_answers(bot: Bot, sandbox: Sand
     assert answer is not None and answer["text"] == "收到"
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(update.callback_query.id)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("13800138000", "+8613800138000"),
+        ("138 0013 8000", "+8613800138000"),
+        ("８６１３８００１３８０００", "+8613800138000"),
+        ("+852 9123 4567", "+85291234567"),
+        ("0044 20 7946 0000", "+442079460000"),
+    ],
+)
+async def test_h1_a_phone_typed_in_the_new_person_form_keeps_its_country_code(
+    bot: Bot, sandbox: Sandbox, typed: str, kept: str
+) -> None:
+    """The page's new-person form: a number typed without a country code is Chinese, as the
+    sandbox's people are, so the contact the bot gets reads +86 (it read +1 before)."""
+    async with sandbox.session.post(
+        f"{sandbox.base}/api/people", json={"first_name": "新业主", "phone": typed}
+    ) as r:
+        person = await r.json()
+    assert person["phone"] == kept
+    sandbox.world.send_contact(person["id"], person["id"])
+    (update,) = await bot.get_updates(timeout=1)
+    assert update.message is not None and update.message.contact is not None
+    shared = normalise_phone(update.message.contact.phone_number, international=True)
+    assert shared == kept
+    if kept.startswith("+86"):  # what staff see on a verification card
+        assert mask_phone(shared) == "+86 138****8000"
 
 
 NOT_MODIFIED = (

@@ -46,6 +46,7 @@ from .helpers import (
     make_user,
     message_text,
     parse_html,
+    typed_phone,
 )
 from .model import (
     BLOCKED_BY_USER,
@@ -88,6 +89,7 @@ __all__ = [
     "make_user",
     "message_text",
     "parse_html",
+    "typed_phone",
 ]
 
 

@@ -12,6 +12,7 @@ import json
 import mimetypes
 import re
 import struct
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,6 +92,31 @@ def chat_member(user: Mapping[str, Any], status: str) -> JSONDict:
     elif status not in ("member", "left"):
         raise ValueError(f"unsupported chat member status {status!r}")
     return member
+
+
+#: What people put inside a phone number for readability (after NFKC).
+_PHONE_SEPARATORS = re.compile(r"[\s\-.()/\u2010-\u2015\u2212]+")
+
+
+def typed_phone(raw: str | None) -> str | None:
+    """A phone number typed for a new person, as Telegram keeps it: with its country code.
+
+    Telegram's apps ask for the country first; the sandbox's people are in China, so a
+    number typed without one is Chinese: ``138 0013 8000`` is ``+8613800138000`` (not +1…).
+    ``+…`` and ``00…`` keep the code typed; ``86…`` of 13 digits has it already; a trunk
+    ``0`` goes. What is not a number at all is kept as typed (the bot refuses it)."""
+    if raw is None or not raw.strip():
+        return None
+    text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
+    if text.startswith("+") and text[1:].isascii() and text[1:].isdigit():
+        return text
+    if text.startswith("00") and text.isascii() and text.isdigit():
+        return "+" + text[2:]
+    if not (text.isascii() and text.isdigit()):
+        return raw.strip()
+    if len(text) == 13 and text.startswith("86"):
+        return "+" + text
+    return "+86" + text.removeprefix("0")
 
 
 def file_unique_id(file_id: str) -> str:
