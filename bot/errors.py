@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 
-from telegram import Update
+from telegram import Update, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -119,15 +119,28 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                 log.warning("could not alert admin %s: %s", admin, exc)
     if isinstance(update, Update) and update.effective_chat and update.effective_user:
         from bot.i18n import t
-        from handlers.common import services
-        from procedures.identity import locale_for
 
         if update.effective_chat.type == "private":
-            locale = locale_for(
-                update.effective_user.language_code, services(context).settings.locale
-            )
+            locale = await apology_locale(update.effective_user, context)
             with contextlib.suppress(TelegramError):
                 await context.bot.send_message(update.effective_chat.id, t(locale, "common.error"))
+
+
+async def apology_locale(user: User, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The person's language for the apology: their /lang choice, else Telegram's; Telegram's
+    when the database cannot tell (it may be what failed)."""
+    from handlers.common import person_locale, services
+    from procedures.identity import locale_for
+
+    svc = services(context)
+    try:
+        person = await svc.identity.person_by_tg(user.id)
+    except Exception:  # the error being apologised for may be the database's
+        log.warning("no locale for the apology to user %s", user.id, exc_info=True)
+        person = None
+    if person is not None:
+        return person_locale(person, svc.settings.locale)
+    return locale_for(user.language_code, svc.settings.locale)
 
 
 def describe(update: object) -> str:

@@ -174,3 +174,21 @@ def test_admin_alerts_are_rate_limited() -> None:
     assert not alerts.due(now=1059.0)
     assert alerts.suppressed == 2
     assert alerts.due(now=1061.0)
+
+
+async def test_the_apology_is_in_the_language_the_person_chose(
+    world: World, bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram says Chinese, /lang said English: the apology for an error is English, as
+    every other answer is."""
+    person = bot.person(2002, "Li Wei", language_code="zh-hans")
+    await person.send("/lang")
+    await person.tap("English")
+
+    async def broken(self: IdentityStore, person_id: int) -> list[object]:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(IdentityStore, "memberships", broken)
+    bot.raise_errors = False
+    await person.send("/whoami")
+    assert person.last_text.startswith("Sorry, something went wrong")
