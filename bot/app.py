@@ -19,7 +19,7 @@ from bot.outbox import OutboxSender
 from bot.reports import WEEKLY_EVERY, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor, plain_update
 from handlers import (
     callbacks,
     calls,
@@ -68,6 +68,14 @@ GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 COMMAND_LANGUAGES = {None: "zh-Hans", "en": "en"}
 
 
+class PlainTextApplication(Application[Any, Context, Any, Any, Any, Any]):
+    """PTB's application, handed every update with what people typed made plain first
+    (``bot.updates.plain_update``): polling, webhook and the inbox's replays alike."""
+
+    async def process_update(self, update: object) -> None:
+        await super().process_update(plain_update(update, self.bot))
+
+
 def build_application(
     settings: Settings,
     *,
@@ -98,6 +106,7 @@ def build_application(
     )
     builder: ApplicationBuilder[Any, Context, Any, Any, Any, Any] = (
         Application.builder()
+        .application_class(PlainTextApplication)
         .bot(bot)
         .post_init(post_init)
         .post_stop(post_stop)

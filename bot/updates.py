@@ -17,9 +17,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+from procedures.typed import cleaned
 from storage.inbox import HANDLING
 
 #: How many updates may be in hand at once (waiting for their turn included).
@@ -87,3 +88,69 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to close."""
+
+
+# --- what people typed, made plain before any handler sees it --------------------------------
+
+#: The fields of an update that carry a message people typed.
+MESSAGE_FIELDS = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_message",
+    "edited_business_message",
+)
+#: A message's typed texts and the entities that point into each.
+TEXT_FIELDS = (("text", "entities"), ("caption", "caption_entities"))
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def plain_text(text: str) -> tuple[str, list[int]]:
+    """``text`` made plain (:mod:`procedures.typed`), and where each of its UTF-16 offsets
+    (Telegram counts entities in them) lands in the result."""
+    out: list[str] = []
+    where = [0]
+    at = 0
+    for old, new in cleaned(text):
+        where += [at] * (_utf16(old) - 1)  # inside a surrogate pair
+        at += _utf16(new)
+        where.append(at)
+        out.append(new)
+    return "".join(out), where
+
+
+def plain_update(update: object, bot: Bot) -> object:
+    """The update with the texts people typed made plain: zero-width and bidirectional
+    control characters gone, digits ASCII (:mod:`procedures.typed`), the entities (the
+    command's, a mention's) moved with their text. Every handler, every flow and every
+    stored text then sees the same plain text; an update with nothing to change is itself."""
+    if not isinstance(update, Update):
+        return update
+    data: dict[str, Any] | None = None
+    for field in MESSAGE_FIELDS:
+        message = getattr(update, field, None)
+        if message is None:
+            continue
+        for text_field, entities_field in TEXT_FIELDS:
+            text = getattr(message, text_field, None)
+            if not text:
+                continue
+            plain, where = plain_text(text)
+            if plain == text:
+                continue
+            data = data if data is not None else update.to_dict()
+            fields = data[field]
+            fields[text_field] = plain
+            moved = []
+            for entity in fields.get(entities_field) or []:
+                start = where[entity["offset"]]
+                end = where[min(entity["offset"] + entity["length"], len(where) - 1)]
+                if end > start:
+                    moved.append(entity | {"offset": start, "length": end - start})
+            if entities_field in fields:
+                fields[entities_field] = moved
+    return update if data is None else Update.de_json(data, bot)

@@ -23,6 +23,7 @@ Each step's messages go through the outbox, in the step's own transaction.
 from __future__ import annotations
 
 import logging
+import unicodedata
 import warnings
 from collections.abc import Callable, Collection
 from enum import IntEnum
@@ -684,7 +685,8 @@ async def show_case(update: Update, context: Context) -> None:
     if actor is None:
         return
     svc = services(context)
-    number = (context.args or [""])[0]
+    # A number as typed: lower case or full-width letters find it too (XQ-…, TS-…).
+    number = unicodedata.normalize("NFKC", (context.args or [""])[0]).upper()
     case = await svc.cases.by_number(number) if number else None
     if case is None:
         await reply(update, context, actor.t("case.not_found", number=number[:30]))

@@ -1,0 +1,82 @@
+"""Wrong input gets a useful answer: what people type is made plain before it is matched or
+kept, text where a button is asked names the buttons, and a flow is not dropped silently."""
+
+from __future__ import annotations
+
+import pytest
+from telegram import Bot, Update
+
+from bot.updates import plain_text, plain_update
+from procedures.typed import clean
+from tests.conftest import TOKEN, World
+from tests.support.cases import latest_case
+from tests.support.telegram import Group, Harness, Person
+
+#: A phone on no roster: its owner types their unit and customer service verifies it.
+UNKNOWN_PHONE = "8613700000000"
+ZWSP, RLO, PDF, BOM, LRM = "\u200b", "\u202e", "\u202c", "\ufeff", "\u200e"
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        (f"3栋{ZWSP}602", "3栋602"),
+        ("３栋 ６０２", "3栋 602"),  # a Chinese input method's full-width digits
+        (f"{BOM}水管{RLO}漏了{PDF}，地面积水", "水管漏了，地面积水"),  # Chinese punctuation kept
+        (f"XQ-２０２６{LRM}1127", "XQ-20261127"),
+        ("维修师傅🧑\u200d🔧很专业", "维修师傅🧑\u200d🔧很专业"),  # an emoji's joiner stays
+        ("٣ and ३", "3 and 3"),  # any script's decimal digits
+    ],
+)
+def test_typed_text_is_made_plain(typed: str, plain: str) -> None:
+    assert clean(typed) == plain
+
+
+def test_entities_move_with_the_text_they_mark() -> None:
+    """Telegram counts entities in UTF-16 units: a removed character before an entity moves
+    it, one inside shortens it, an emoji (two units) before it is counted right."""
+    text = f"👍{ZWSP}/case{ZWSP} XQ"
+    plain, where = plain_text(text)
+    assert plain == "👍/case XQ"
+    assert (where[3], where[8]) == (2, 7)  # "/case" was at 3..8, now at 2..7
+    message = {
+        "message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
+        "text": f"{ZWSP}/case XQ-２０２６",
+        "entities": [{"type": "bot_command", "offset": 1, "length": 5}],
+    }  # fmt: skip
+    update = Update.de_json({"update_id": 1, "message": message}, Bot(TOKEN))
+    made = plain_update(update, Bot(TOKEN))
+    assert isinstance(made, Update) and made.message is not None
+    assert made.message.text == "/case XQ-2026"
+    assert [(e.offset, e.length) for e in made.message.entities] == [(0, 5)]
+    untouched = Update.de_json({"update_id": 2}, Bot(TOKEN))
+    assert plain_update(untouched, Bot(TOKEN)) is untouched
+
+
+async def test_h1_a_unit_typed_with_a_hidden_character_is_found(world: World, bot: Harness) -> None:
+    """H-1: a zero-width space pasted into the unit does not hide 3栋 602."""
+    owner = bot.person(2100, "刘洋", phone=UNKNOWN_PHONE)
+    await owner.send("/start")
+    await owner.share_contact()
+    await owner.send(f"3栋{ZWSP} 6０2")
+    assert "3栋 602" in owner.last_text and "已将您的申请" in owner.last_text
+
+
+async def test_q2_a_description_is_kept_plain_and_its_number_found_as_typed(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-2: what is recorded is what the resident meant: no control character that turns
+    the text around on staff's cards; and /case finds a number typed with full-width
+    digits, in lower case."""
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send(f"{BOM}厨房水管{RLO}漏水{PDF}，１号阀门{ZWSP}坏了")
+    await owner.tap("普通")
+    case = await latest_case(world)
+    assert case.description == "厨房水管漏水，1号阀门坏了"
+    assert RLO not in groups["cs"].last_text
+    wide = case.number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send(f"/case {wide.lower()}")
+    assert "处理记录" in assistant.last_text and case.number in assistant.last_text
