@@ -58,6 +58,8 @@ async def on_callback(update: Update, context: Context) -> None:
     if parts[1] == "ok":  # B-3: done; now, how satisfied? (the question, or C-13's reply, stays)
         await query.answer()
         await keep_answered(query)
+        if context.user_data is not None:  # text meanwhile is pointed to the stars
+            context.user_data["callback_score"] = case.id
         await reply(
             update,
             context,
@@ -72,6 +74,8 @@ async def on_callback(update: Update, context: Context) -> None:
             await query.answer(actor.t("common.stale_button"), show_alert=True)
             return
         score = raw
+    if context.user_data is not None:
+        context.user_data.pop("callback_score", None)
     satisfied = parts[1] == "s" and callbacks.satisfied(score)
     decision = callbacks.called_back(
         case, satisfied=satisfied, score=score, channel="chat", facts=await facts(svc, case)

@@ -37,6 +37,7 @@ from telegram.warnings import PTBUserWarning
 from handlers import steps
 from handlers.cards import card
 from handlers.common import (
+    TAP_HINT,
     Actor,
     AnyHandler,
     Context,
@@ -48,6 +49,7 @@ from handlers.common import (
     reply,
     services,
     who,
+    with_hint,
 )
 from handlers.records import (
     MAX_CHOICES,
@@ -139,7 +141,7 @@ async def ask_record(
                 ]
             ]
         )
-    await reply(update, context, f"{hint}\n{text}" if hint else text, markup)
+    await reply(update, context, with_hint(actor, hint, text, markup), markup)
     return step
 
 
@@ -460,11 +462,11 @@ def record_conversation() -> ConversationHandler[Context]:
             states={
                 S.ESTATE: [
                     CallbackQueryHandler(got_record_estate, pattern=r"^rec:est:"),
-                    MessageHandler(OTHER, record_expected(S.ESTATE, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.ESTATE, TAP_HINT)),
                 ],
                 S.CHANNEL: [
                     CallbackQueryHandler(got_channel, pattern=r"^rec:ch:"),
-                    MessageHandler(OTHER, record_expected(S.CHANNEL, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.CHANNEL, TAP_HINT)),
                 ],
                 S.NAME: [
                     MessageHandler(TEXT, got_name),
@@ -483,11 +485,11 @@ def record_conversation() -> ConversationHandler[Context]:
                 ],
                 S.KIND: [
                     CallbackQueryHandler(got_kind, pattern=r"^rec:kind:"),
-                    MessageHandler(OTHER, record_expected(S.KIND, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.KIND, TAP_HINT)),
                 ],
                 S.CATEGORY: [
                     CallbackQueryHandler(got_record_category, pattern=r"^rec:cat:"),
-                    MessageHandler(OTHER, record_expected(S.CATEGORY, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.CATEGORY, TAP_HINT)),
                 ],
                 S.DESCRIBE: [
                     MessageHandler(TEXT, got_record_description),
@@ -495,7 +497,7 @@ def record_conversation() -> ConversationHandler[Context]:
                 ],
                 S.URGENCY: [
                     CallbackQueryHandler(got_record_urgency, pattern=r"^rec:urg:[01]$"),
-                    MessageHandler(OTHER, record_expected(S.URGENCY, "common.tap_a_button")),
+                    MessageHandler(OTHER, record_expected(S.URGENCY, TAP_HINT)),
                 ],
             },
             fallbacks=[

@@ -35,7 +35,7 @@ from telegram.error import (
 )
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 
-from bot.i18n import MESSAGE_LIMIT, fit, t
+from bot.i18n import MESSAGE_LIMIT, fit, t, t_raw
 from bot.settings import Settings
 from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import Role, is_estate_admin, locale_for
@@ -368,6 +368,36 @@ async def keep_answered(query: CallbackQuery) -> None:
     )
     original = message.text_html if message.text else ""
     await edit(message, f"{original}\n\n» {escape(chosen)}" if chosen else original)
+
+
+#: The hint that names the buttons of the question it comes with (``with_hint``).
+TAP_HINT = "common.tap_one_of"
+
+
+def button_labels(markup: Markup) -> list[str]:
+    """The texts of an inline keyboard's buttons, in order (none for any other markup)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return []
+    return [b.text for row in markup.inline_keyboard for b in row if b.callback_data]
+
+
+def choices(actor: Actor, labels: list[str]) -> str:
+    """Buttons named in a text (HTML): “报修”、“保洁”…"""
+    quoted = [actor.t("common.choice", label=label) for label in labels]
+    return actor.t("common.choice_separator").join(quoted)
+
+
+def tap_hint(actor: Actor, labels: list[str]) -> str:
+    """Text where a button is asked: which buttons (“报修”、“保洁”…), or /cancel."""
+    return t_raw(actor.locale, TAP_HINT, choices=choices(actor, labels))
+
+
+def with_hint(actor: Actor, hint: str, question: str, markup: Markup) -> str:
+    """A question asked again after bad input, the hint first (:data:`TAP_HINT`: the names
+    of the question's buttons)."""
+    if hint == TAP_HINT:
+        hint = tap_hint(actor, button_labels(markup))
+    return f"{hint}\n{question}" if hint else question
 
 
 def parse_id(raw: str | None) -> int | None:

@@ -28,6 +28,7 @@ from telegram.warnings import PTBUserWarning
 
 from handlers import steps
 from handlers.common import (
+    TAP_HINT,
     Actor,
     AnyHandler,
     Context,
@@ -40,6 +41,7 @@ from handlers.common import (
     reply,
     services,
     who,
+    with_hint,
 )
 from handlers.records import (
     MAX_CHOICES,
@@ -102,7 +104,7 @@ async def ask_visit(
     else:
         text = actor.t("visit.ask_score")
         markup = keyboard(_score_rows())
-    await reply(update, context, f"{hint}\n{text}" if hint else text, markup)
+    await reply(update, context, with_hint(actor, hint, text, markup), markup)
     return step
 
 
@@ -287,11 +289,11 @@ def visit_conversation() -> ConversationHandler[Context]:
             states={
                 S.ESTATE: [
                     CallbackQueryHandler(got_visit_estate, pattern=r"^vis:est:"),
-                    MessageHandler(OTHER, visit_expected(S.ESTATE, "common.tap_a_button")),
+                    MessageHandler(OTHER, visit_expected(S.ESTATE, TAP_HINT)),
                 ],
                 S.PLACE: [
                     CallbackQueryHandler(got_place, pattern=r"^vis:pl:"),
-                    MessageHandler(OTHER, visit_expected(S.PLACE, "common.tap_a_button")),
+                    MessageHandler(OTHER, visit_expected(S.PLACE, TAP_HINT)),
                 ],
                 S.WHO: [
                     MessageHandler(TEXT, got_who),
@@ -304,7 +306,7 @@ def visit_conversation() -> ConversationHandler[Context]:
                 ],
                 S.SCORE: [
                     CallbackQueryHandler(got_score, pattern=r"^vis:s:[1-5]$"),
-                    MessageHandler(OTHER, visit_expected(S.SCORE, "common.tap_a_button")),
+                    MessageHandler(OTHER, visit_expected(S.SCORE, TAP_HINT)),
                 ],
             },
             fallbacks=[

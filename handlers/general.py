@@ -6,12 +6,15 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import t
+from bot.i18n import t, t_raw
 from bot.settings import LOCALES
+from handlers.cards import callback_keyboard, reply_keyboard, score_keyboard
 from handlers.common import (
     AnyHandler,
     Context,
     button,
+    button_labels,
+    choices,
     department_name,
     edit,
     keyboard,
@@ -24,7 +27,7 @@ from handlers.common import (
 )
 from handlers.registration import unit_lines
 from handlers.verification import private_only
-from procedures.cases import Status
+from procedures.cases import Kind, Status
 from procedures.phone import mask_phone
 
 LANGUAGE_NAMES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
@@ -120,7 +123,16 @@ async def hint(update: Update, context: Context) -> None:
     waiting = [c for c in await services(context).cases.of_resident(actor.person.id, 5)
                if c.status == Status.DONE]  # fmt: skip
     if waiting:
-        await reply(update, context, actor.t("callback.tap_to_answer", number=waiting[0].number))
+        case = waiting[0]
+        if (context.user_data or {}).get("callback_score") == case.id:
+            markup = score_keyboard(actor.locale, case)  # "solved": now the stars
+        elif case.kind == Kind.COMPLAINT and case.opinion:
+            markup = reply_keyboard(actor.locale, case)  # the company's reply (C-13)
+        else:
+            markup = callback_keyboard(actor.locale, case)
+        named = choices(actor, button_labels(markup))
+        text = t_raw(actor.locale, "callback.tap_to_answer", number=case.number, choices=named)
+        await reply(update, context, text)
         return
     key = "hint.registered" if actor.memberships or actor.is_global_admin else "hint.unregistered"
     await reply(update, context, actor.t(key))

@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from handlers.common import (
+    TAP_HINT,
     Actor,
     Context,
     button,
@@ -126,7 +127,8 @@ def expected_step(key: str, ask: Ask, step: IntEnum, hint_key: str) -> Step:
         if key not in (context.user_data or {}):
             await reply(update, context, actor.t("common.stale_button"))
             return ConversationHandler.END
-        return await ask(update, context, actor, step, actor.t(hint_key))
+        hint = hint_key if hint_key == TAP_HINT else actor.t(hint_key)
+        return await ask(update, context, actor, step, hint)
 
     expected.__doc__ = f"Bad input while the {step.name.lower()} is expected: ask again."
     return expected

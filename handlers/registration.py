@@ -38,10 +38,11 @@ from handlers.common import (
     reply,
     role_name,
     services,
+    tap_hint,
     who,
 )
 from handlers.verification import post_verification
-from procedures.identity import INVITE_PREFIX, looks_like_invite_code
+from procedures.identity import INVITE_PREFIX, fold, looks_like_invite_code
 from procedures.phone import normalise_phone
 from storage.identity import InviteOutcome, Unit
 
@@ -221,11 +222,23 @@ async def got_estate(update: Update, context: Context) -> int:
 
 
 async def estate_expected(update: Update, context: Context) -> int:
-    """Text while an estate button is expected."""
+    """A message while an estate button is expected: an estate's name typed is the choice;
+    anything else is told which estates there are to tap."""
     actor = await who(update, context)
-    if actor is not None:
-        await reply(update, context, actor.t("common.tap_a_button"))
-    return Step.ESTATE
+    message = update.effective_message
+    reg = (context.user_data or {}).get("reg")
+    if actor is None or message is None or not isinstance(reg, dict):
+        return Step.ESTATE
+    estates = await services(context).identity.estates()
+    typed = fold(message.text or "")
+    named = [e for e in estates if typed and fold(e.name) == typed]
+    if len(named) != 1:
+        await reply(update, context, tap_hint(actor, [e.name for e in estates]))
+        return Step.ESTATE
+    reg["estate_id"] = named[0].id
+    await reply(update, context, actor.t("reg.estate_chosen", estate=named[0].name))
+    await reply(update, context, actor.t("reg.ask_unit", estate=named[0].name))
+    return Step.UNIT
 
 
 async def got_unit(update: Update, context: Context) -> int:

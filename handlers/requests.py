@@ -40,6 +40,8 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.crashpoints import crashpoint
+from bot.i18n import t
+from bot.settings import LOCALES
 from handlers import cards, photos, steps
 from handlers.cards import card, department_keyboard, first_responder_keyboard
 from handlers.common import (
@@ -54,16 +56,19 @@ from handlers.common import (
     parse_id,
     reply,
     services,
+    tap_hint,
     who,
 )
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
 from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
 from procedures.decisions import Decision, Evidence, Facts, Style
+from procedures.identity import fold
 from procedures.rule_ids import RuleId
 from procedures.subjects import CASE, Subject
 from storage import evidence
 from storage.cases import NewCase
+from storage.identity import Unit, unit_key
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +102,7 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
     # The draft's key makes filing it idempotent (a second press files nothing twice).
     key = f"{actor.person.id}:{update.update_id}"
     context.user_data["case"] = {"kind": kind.value, "photos": [], "key": key}
-    svc = services(context)
-    offered: list[str] = []  # the categories of the resident's estates, in their order
-    for estate_id in dict.fromkeys(u.estate_id for u in units):
-        offered += [c for c in (await svc.rules(estate_id)).categories if c not in offered]
+    offered = await offered_categories(context, actor, context.user_data["case"])
     buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in offered]
     await reply(
         update, context, actor.t(f"case.ask_category_{kind.value}"), keyboard(in_rows(buttons, 3))
@@ -118,6 +120,19 @@ async def start_complaint(update: Update, context: Context) -> int:
     return await begin(update, context, Kind.COMPLAINT)
 
 
+async def offered_categories(context: Context, actor: Actor, draft: dict[str, Any]) -> list[str]:
+    """The categories offered: the chosen unit's estate's, else those of every estate the
+    resident has a unit in, in their order."""
+    svc = services(context)
+    if "estate_id" in draft:
+        return list((await svc.rules(int(draft["estate_id"]))).categories)
+    offered: list[str] = []
+    units = await svc.identity.units_of(actor.person.id)
+    for estate_id in dict.fromkeys(u.estate_id for u in units):
+        offered += [c for c in (await svc.rules(estate_id)).categories if c not in offered]
+    return offered
+
+
 async def got_category(update: Update, context: Context) -> int:
     """A category button: remember it; ask the unit (if several) or the description."""
     query = update.callback_query
@@ -130,10 +145,48 @@ async def got_category(update: Update, context: Context) -> int:
     if category not in CATEGORIES or "kind" not in draft:
         await edit(query.message, actor.t("common.stale_button"))
         return ConversationHandler.END
-    draft["category"] = category
     await edit(
         query.message, actor.t("case.category_chosen", category=actor.t(f"category.{category}"))
     )
+    return await chosen_category(update, context, actor, category)
+
+
+async def got_category_text(update: Update, context: Context) -> int | None:
+    """A message where the category is asked: a category's name typed (in any language) is
+    the choice; anything else is told which buttons there are, and the question stands."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or "kind" not in _draft(context):
+        return None
+    offered = await offered_categories(context, actor, _draft(context))
+    typed = typed_word(message.text or "")
+    named = [c for c in offered if typed and typed in category_words(c)]
+    if len(named) != 1:
+        labels = [actor.t(f"category.{c}") for c in offered]
+        await reply(update, context, tap_hint(actor, labels))
+        return None
+    await reply(
+        update, context, actor.t("case.category_chosen", category=actor.t(f"category.{named[0]}"))
+    )
+    return await chosen_category(update, context, actor, named[0])
+
+
+def typed_word(text: str) -> str:
+    """A word typed for a button, folded for matching: NFKC, lower case, no spaces, no
+    emoji or other symbols, no closing punctuation ("🚨 紧急！" → "紧急")."""
+    kept = "".join(c for c in fold(text) if unicodedata.category(c)[0] != "S")
+    return kept.rstrip("!！。.,，~～")
+
+
+def category_words(category: str) -> set[str]:
+    """What a resident may type for a category: its name in every language, its code."""
+    return {typed_word(t(locale, f"category.{category}")) for locale in LOCALES} | {category}
+
+
+async def chosen_category(update: Update, context: Context, actor: Actor, category: str) -> int:
+    """Keep the category; ask the unit (if several) or the description."""
+    draft = _draft(context)
+    draft["category"] = category
     if "unit_id" in draft:  # the unit came first (its estate offers other categories)
         await reply(update, context, actor.t("case.ask_description"))
         return Step.DESCRIBE
@@ -143,7 +196,7 @@ async def got_category(update: Update, context: Context) -> int:
         draft["estate_id"] = units[0].estate_id
         await reply(update, context, actor.t("case.ask_description"))
         return Step.DESCRIBE
-    buttons = [button(f"{u.estate_name} · {u.label}", f"case:unit:{u.id}") for u in units]
+    buttons = [button(unit_button(u), f"case:unit:{u.id}") for u in units]
     await reply(update, context, actor.t("case.ask_unit"), keyboard(in_rows(buttons, 1)))
     return Step.UNIT
 
@@ -160,11 +213,46 @@ async def got_unit(update: Update, context: Context) -> int:
     if unit_id not in units:
         await edit(query.message, actor.t("common.stale_button"))
         return ConversationHandler.END
-    draft = _draft(context)
-    draft["unit_id"] = unit_id
-    draft["estate_id"] = units[unit_id].estate_id
     await edit(query.message, actor.t("case.unit_chosen", unit=units[unit_id].label))
-    categories = (await services(context).rules(units[unit_id].estate_id)).categories
+    return await chosen_unit(update, context, actor, units[unit_id])
+
+
+async def got_unit_text(update: Update, context: Context) -> int | None:
+    """A message where the unit is asked: one of the resident's units typed ("1栋 101",
+    "2-101") is the choice; anything else is told which buttons there are."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or "kind" not in _draft(context):
+        return None
+    units = await services(context).identity.units_of(actor.person.id)
+    wanted = unit_key(message.text or "")
+    named = [u for u in units if wanted and wanted in unit_words(u)]
+    if len(named) != 1:
+        await reply(update, context, tap_hint(actor, [unit_button(u) for u in named or units]))
+        return None
+    await reply(update, context, actor.t("case.unit_chosen", unit=named[0].label))
+    return await chosen_unit(update, context, actor, named[0])
+
+
+def unit_button(unit: Unit) -> str:
+    """A unit as its button reads: ``阳光花园 · 1栋 101``."""
+    return f"{unit.estate_name} · {unit.label}"
+
+
+def unit_words(unit: Unit) -> set[str]:
+    """What a resident may type for their unit: as registration matches it (``101``,
+    ``1栋 101``, ``1-101``), or as its button reads."""
+    number = unit_key(unit.number)
+    return {number, unit_key(unit.building) + number, unit_key(unit_button(unit))}
+
+
+async def chosen_unit(update: Update, context: Context, actor: Actor, unit: Unit) -> int:
+    """Keep the unit (and its estate); ask the description, or the category again when the
+    unit's estate does not offer the one chosen."""
+    draft = _draft(context)
+    draft["unit_id"] = unit.id
+    draft["estate_id"] = unit.estate_id
+    categories = (await services(context).rules(unit.estate_id)).categories
     if draft.get("category") not in categories:  # that estate does not offer it: ask again
         buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in categories]
         draft.pop("category", None)
@@ -295,9 +383,10 @@ async def got_urgency(update: Update, context: Context) -> int:
     return ended
 
 
-#: Words a resident may type instead of tapping "normal" or "urgent" (any locale).
+#: Words a resident may type instead of tapping "normal" or "urgent" (any locale; as
+#: :func:`typed_word` folds them, so "🚨 紧急" and "Not urgent" count too).
 URGENT_WORDS = frozenset({"紧急", "緊急", "急", "很急", "urgent", "emergency"})
-NORMAL_WORDS = frozenset({"普通", "不急", "一般", "normal", "not urgent"})
+NORMAL_WORDS = frozenset({"普通", "不急", "一般", "normal", "noturgent"})
 
 
 async def got_urgency_text(update: Update, context: Context) -> int:
@@ -309,7 +398,7 @@ async def got_urgency_text(update: Update, context: Context) -> int:
         return ConversationHandler.END
     draft = _draft(context)
     typed = (message.text or "").strip()
-    word = typed.casefold().rstrip("!！。.")
+    word = typed_word(typed)
     if draft.get("description") and "estate_id" in draft and word in URGENT_WORDS | NORMAL_WORDS:
         urgent = word in URGENT_WORDS
         await reply(update, context, actor.t(f"case.urgency_chosen_{int(urgent)}"))
@@ -353,15 +442,6 @@ async def file_draft(context: Context, actor: Actor, draft: dict[str, Any], urge
     return ConversationHandler.END
 
 
-async def tap_expected(update: Update, context: Context) -> int | None:
-    """Anything but a tap where a choice is asked (the category, the unit): say so; the
-    question stands (its buttons are just above)."""
-    actor = await who(update, context)
-    if actor is not None:
-        await reply(update, context, actor.t("common.tap_a_button"))
-    return None
-
-
 cancel = canceller("case")
 
 
@@ -378,11 +458,11 @@ def conversation() -> ConversationHandler[Context]:
             states={
                 Step.CATEGORY: [
                     CallbackQueryHandler(got_category, pattern=r"^case:cat:"),
-                    MessageHandler(NEW & ~filters.COMMAND, tap_expected),
+                    MessageHandler(NEW & ~filters.COMMAND, got_category_text),
                 ],
                 Step.UNIT: [
                     CallbackQueryHandler(got_unit, pattern=r"^case:unit:"),
-                    MessageHandler(NEW & ~filters.COMMAND, tap_expected),
+                    MessageHandler(NEW & ~filters.COMMAND, got_unit_text),
                 ],
                 Step.DESCRIBE: [
                     MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_description),

@@ -50,10 +50,10 @@ async def test_q2_text_where_a_category_is_asked_gets_a_hint_and_the_flow_goes_o
 ) -> None:
     await owner.send("/request")
     await owner.send("水管漏了")
-    assert "点击上方的按钮" in owner.last_text
+    assert "请点按钮选择" in owner.last_text and "“报修”" in owner.last_text
     await owner.tap("报修")
-    await owner.send("1栋 101")  # the unit is asked with buttons too
-    assert "点击上方的按钮" in owner.last_text
+    await owner.send("3栋 602")  # the unit is asked with buttons too: not one of theirs
+    assert "“阳光花园 · 1栋 101”、“阳光花园 · 2栋 101”" in owner.last_text
     await owner.tap("阳光花园 · 1栋 101")
     await owner.send("厨房水管漏水")
     await owner.tap("普通")

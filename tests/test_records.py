@@ -141,7 +141,8 @@ async def test_v4_a_bad_number_is_refused_politely_and_asked_again(
     assert "没有找到房屋" in assistant.last_text and "哪一套房屋" in assistant.last_text
     await assistant.tap("跳过")
     await assistant.send("要投诉")  # a button is expected: the same question again
-    assert "点击上方的按钮" in assistant.last_text and assistant.buttons() == ["报事", "投诉"]
+    assert "请点按钮选择：“报事”、“投诉”" in assistant.last_text
+    assert assistant.buttons() == ["报事", "投诉"]
     await assistant.tap("报事")
     await assistant.tap("其他")
     await assistant.send("好")
@@ -354,7 +355,7 @@ async def test_a1_a_visit_without_a_unit_names_the_resident(
 ) -> None:
     await assistant.send("/visit")
     await assistant.send("你好")  # a button is expected: the same question again
-    assert "点击上方的按钮" in assistant.last_text and "🏠 上门" in assistant.buttons()
+    assert "请点按钮选择：“🏠 上门”" in assistant.last_text and "🏠 上门" in assistant.buttons()
     await assistant.tap("🌳 公共区域")
     await assistant.send("8栋 808")  # looks like a unit, but there is none
     assert "没有找到房屋" in assistant.last_text

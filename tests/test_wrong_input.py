@@ -8,7 +8,8 @@ from telegram import Bot, Update
 
 from bot.updates import plain_text, plain_update
 from procedures.typed import clean
-from tests.conftest import TOKEN, World
+from tests.conftest import OWNER_PHONE, TOKEN, World
+from tests.support.app import services_of
 from tests.support.cases import latest_case
 from tests.support.telegram import Group, Harness, Person
 
@@ -80,3 +81,86 @@ async def test_q2_a_description_is_kept_plain_and_its_number_found_as_typed(
     assistant = bot.person(9001, "周晓梅")
     await assistant.send(f"/case {wide.lower()}")
     assert "处理记录" in assistant.last_text and case.number in assistant.last_text
+
+
+# --- text where a button is asked ----------------------------------------------------------
+
+
+async def test_q2_typed_names_are_the_choices_and_anything_else_is_told_the_buttons(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-2: where the category or the unit is asked, its name typed is the answer (as typed
+    紧急 is at the urgency question); anything else is told which buttons there are."""
+    await owner.send("/request")
+    await owner.send("水管漏了")
+    assert "请点按钮选择：“报修”、“保洁”" in owner.last_text and "/cancel" in owner.last_text
+    await owner.send("报修")
+    assert "“阳光花园 · 1栋 101”" not in owner.last_text  # understood: the unit is asked
+    assert owner.texts()[-2] == "类别：报修" and "哪一套房屋" in owner.last_text
+    await owner.send("5栋 101")  # not one of theirs
+    assert "“阳光花园 · 1栋 101”、“阳光花园 · 2栋 101”" in owner.last_text
+    await owner.send("101")  # both of theirs are 101: which one?
+    assert "“阳光花园 · 1栋 101”、“阳光花园 · 2栋 101”" in owner.last_text
+    await owner.send("2栋 101")
+    assert owner.texts()[-2] == "房屋：2栋 101" and "请描述情况" in owner.last_text
+    await owner.send("电梯门关不上")
+    await owner.send("🚨 紧急")  # the button's own text, typed
+    case = await latest_case(world)
+    assert (case.category, case.urgent, case.description) == ("repairs", True, "电梯门关不上")
+    assert case.unit_id is not None and case.number in owner.last_text
+
+
+async def test_q2_the_hint_and_the_typed_name_are_in_the_residents_language(
+    world: World, bot: Harness, groups: dict[str, Group]
+) -> None:
+    owner = bot.person(2001, "Wang Wei", phone=OWNER_PHONE, language_code="en")
+    await owner.send("/start")
+    await owner.share_contact()
+    await owner.send("/complain")
+    await owner.send("help")
+    assert "Please choose with a button: “Repairs”, “Cleaning”" in owner.last_text
+    await owner.send("noise")
+    assert owner.texts()[-2] == "Category: Noise"
+
+
+async def test_h1_an_estate_typed_is_the_choice_and_other_text_names_the_estates(
+    world: World, bot: Harness
+) -> None:
+    await services_of(world).identity.ensure_estate("翠湖苑")
+    owner = bot.person(2100, "刘洋", phone=UNKNOWN_PHONE)
+    await owner.send("/start")
+    await owner.share_contact()
+    await owner.send("3栋 602")  # the estate is asked first
+    assert "请点按钮选择：“翠湖苑”、“阳光花园”" in owner.last_text
+    await owner.send("阳光花园")
+    assert "请输入您在 阳光花园 的房号" in owner.last_text
+    await owner.send("3栋 602")
+    assert "已将您的申请" in owner.last_text
+
+
+async def test_v4_text_at_a_button_step_of_record_names_the_buttons(
+    world: World, bot: Harness, groups: dict[str, Group]
+) -> None:
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/record")
+    await assistant.send("来电")
+    assert assistant.last_text.startswith("请点按钮选择：“📞 来电”、“🚶 来访”")
+    assert assistant.buttons() == ["📞 来电", "🚶 来访"]  # asked again, under the hint
+
+
+async def test_b3_text_while_the_callback_waits_names_its_buttons(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """B-3: the resident types instead of tapping: told which buttons, the stars once they
+    said it is solved."""
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("楼道灯不亮")
+    await owner.tap("普通")
+    await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
+    await owner.send("好的")
+    assert "“✅ 已解决”、“❌ 没有解决”" in owner.last_text
+    await owner.tap("✅ 已解决")
+    await owner.send("好的")
+    assert "“⭐”、“⭐⭐”" in owner.last_text and "“⭐⭐⭐⭐⭐”" in owner.last_text
