@@ -90,8 +90,11 @@ def _draft(context: Context) -> dict[str, Any]:
     return draft
 
 
-async def begin(update: Update, context: Context, kind: Kind) -> int:
-    """/request or /complain: residents only; ask the category."""
+async def begin(
+    update: Update, context: Context, kind: Kind, *, confirmed: bool = False
+) -> int | None:
+    """/request or /complain: residents only; ask the category. Typed while a draft is
+    under way, it asks first whether to drop it (unless ``confirmed``)."""
     actor = await who(update, context)
     if actor is None or context.user_data is None:
         return ConversationHandler.END
@@ -99,6 +102,10 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
     if not units:
         await reply(update, context, actor.t("case.residents_only"))
         return ConversationHandler.END
+    draft = context.user_data.get("case")
+    if not confirmed and isinstance(draft, dict) and await under_way(context, draft):
+        await ask_to_drop(update, context, actor, draft, kind)
+        return None  # the flow stays where it was until they choose
     # The draft's key makes filing it idempotent (a second press files nothing twice).
     key = f"{actor.person.id}:{update.update_id}"
     context.user_data["case"] = {"kind": kind.value, "photos": [], "key": key}
@@ -110,14 +117,77 @@ async def begin(update: Update, context: Context, kind: Kind) -> int:
     return Step.CATEGORY
 
 
-async def start_request(update: Update, context: Context) -> int:
+async def start_request(update: Update, context: Context) -> int | None:
     """/request: a request, repair or suggestion (P6)."""
     return await begin(update, context, Kind.REQUEST)
 
 
-async def start_complaint(update: Update, context: Context) -> int:
+async def start_complaint(update: Update, context: Context) -> int | None:
     """/complain: a complaint (P7)."""
     return await begin(update, context, Kind.COMPLAINT)
+
+
+async def under_way(context: Context, draft: dict[str, Any]) -> bool:
+    """Whether a draft holds anything the resident gave (a choice, text, a photo) and was
+    not filed (a crash just after filing can leave the filed draft behind)."""
+    if not any(draft.get(k) for k in ("category", "unit_id", "description", "photos")):
+        return False
+    key = draft.get("key")
+    return not (isinstance(key, str) and await services(context).cases.filed_from(key))
+
+
+def draft_name(actor: Actor, draft: dict[str, Any]) -> str:
+    """A draft as the resident knows it: "报事（报修）"."""
+    kind = actor.t(f"kind.{draft.get('kind', Kind.REQUEST.value)}")
+    category = draft.get("category")
+    if category in CATEGORIES:
+        return actor.t("case.draft_name", kind=kind, category=actor.t(f"category.{category}"))
+    return kind
+
+
+async def ask_to_drop(
+    update: Update, context: Context, actor: Actor, draft: dict[str, Any], kind: Kind
+) -> None:
+    """/complain typed while a request is being filed (or /request while one is): drop it
+    for the new one, or go on with it?"""
+    same = draft.get("kind") == kind.value
+    named = draft_name(actor, draft)
+    new = actor.t(f"kind.{kind.value}")
+    question = (
+        actor.t("case.restart_ask", draft=named)
+        if same
+        else actor.t("case.switch_ask", draft=named, kind=new)
+    )
+    drop = actor.t("case.btn_restart") if same else actor.t("case.btn_switch", kind=new)
+    rows = [
+        [button(drop, f"case:sw:{kind.value}")],
+        [button(actor.t("case.btn_keep", draft=named), "case:keep")],
+    ]
+    await reply(update, context, question, keyboard(rows))
+
+
+async def got_switch(update: Update, context: Context) -> int | None:
+    """The answer to :func:`ask_to_drop`: the draft dropped and the new flow begun, or the
+    draft kept where it was (its question still above)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return None
+    await query.answer()
+    draft = context.user_data.get("case")
+    named = draft_name(actor, draft) if isinstance(draft, dict) else ""
+    data = query.data or ""
+    if data == "case:keep":
+        if not isinstance(draft, dict) or not draft:
+            await edit(query.message, actor.t("common.stale_button"))
+            return ConversationHandler.END
+        await edit(query.message, actor.t("case.kept", draft=named))
+        return None
+    kind = Kind(data.rsplit(":", 1)[-1])
+    if named:
+        await edit(query.message, actor.t("case.dropped", draft=named))
+    context.user_data.pop("case", None)
+    return await begin(update, context, kind, confirmed=True)
 
 
 async def offered_categories(context: Context, actor: Actor, draft: dict[str, Any]) -> list[str]:
@@ -454,6 +524,8 @@ def conversation() -> ConversationHandler[Context]:
             entry_points=[
                 CommandHandler("request", start_request, private),
                 CommandHandler("complain", start_complaint, private),
+                # Typed during a draft, they ask first: drop it, or keep it.
+                CallbackQueryHandler(got_switch, pattern=r"^case:(sw:(request|complaint)|keep)$"),
             ],
             states={
                 Step.CATEGORY: [

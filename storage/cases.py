@@ -587,6 +587,11 @@ class CaseStore:
         row = await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,))
         return _case(row) if row else None
 
+    async def filed_from(self, draft_key: str) -> Case | None:
+        """The case filed from a person's draft, if it was (a crash can leave the draft)."""
+        row = await self.db.fetchone("SELECT * FROM cases WHERE draft_key = ?", (draft_key,))
+        return _case(row) if row else None
+
     async def by_number(self, number: str) -> Case | None:
         """A case by its number (``TS-20261127-0003``)."""
         row = await self.db.fetchone(

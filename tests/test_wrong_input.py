@@ -164,3 +164,67 @@ async def test_b3_text_while_the_callback_waits_names_its_buttons(
     await owner.tap("✅ 已解决")
     await owner.send("好的")
     assert "“⭐”、“⭐⭐”" in owner.last_text and "“⭐⭐⭐⭐⭐”" in owner.last_text
+
+
+# --- another flow typed half-way ---------------------------------------------------------
+
+
+async def test_q2_complain_typed_while_filing_a_request_asks_before_dropping_it(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """Q-2: /complain half-way through /request asks: drop the request, or go on with it.
+    Going on loses nothing; dropping starts the complaint."""
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("厨房水管漏水")
+    await owner.send("/complain")
+    assert "您正在填写的报事（报修）还没有提交。要放弃它，改为投诉吗？" in owner.last_text
+    assert owner.buttons() == ["🗑 放弃，改为投诉", "✏️ 继续填写报事（报修）"]
+    await owner.tap("✏️ 继续填写报事（报修）")
+    assert "请继续填写报事（报修）" in owner.last_text
+    await owner.tap("普通")  # the urgency question, still above
+    filed = await latest_case(world)
+    assert (filed.kind, filed.description) == ("request", "厨房水管漏水")
+
+    await owner.send("/request")
+    await owner.tap("保洁")
+    await owner.send("/complain")
+    await owner.tap("🗑 放弃，改为投诉")
+    assert "已放弃报事（保洁）" in owner.texts()[-2] and "投诉" in owner.last_text
+    await owner.tap("噪音")
+    await owner.tap("阳光花园 · 2栋 101")
+    await owner.send("楼上夜里装修")
+    await owner.tap("普通")
+    complaint = await latest_case(world)
+    assert complaint.kind == "complaint" and complaint.id != filed.id
+
+
+async def test_q2_a_command_before_anything_was_given_just_switches(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    await owner.send("/request")
+    await owner.send("/complain")  # nothing chosen yet: nothing to lose
+    assert "我们会认真对待每一条投诉" in owner.last_text
+    await owner.send("/complain")
+    await owner.tap("噪音")
+    await owner.send("/complain")  # the same flow again, with a choice made: asked
+    assert "要放弃它，重新开始吗？" in owner.last_text
+    await owner.tap("🗑 放弃，重新开始")
+    assert "我们会认真对待每一条投诉" in owner.last_text
+
+
+async def test_q2_a_draft_filed_already_is_not_asked_about(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """A crash just after filing can leave the filed draft in the person's data: the next
+    /complain starts at once, with nothing to drop."""
+    await owner.send("/request")
+    await owner.tap("报修")
+    await owner.tap("阳光花园 · 1栋 101")
+    await owner.send("厨房水管漏水")
+    draft = dict(bot.application.user_data[owner.user_id]["case"])
+    await owner.tap("普通")
+    bot.application.user_data[owner.user_id]["case"] = draft  # as the crash left it
+    await owner.send("/complain")
+    assert "我们会认真对待每一条投诉" in owner.last_text
