@@ -14,8 +14,10 @@ import logging
 from datetime import datetime
 
 from bot.i18n import t
+from handlers import limits
 from handlers.common import Context, Services
 from procedures.identity import Role
+from procedures.rule_ids import RuleId
 from storage.reports import ReportStore
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,16 @@ async def check_calendars(services: Services, now: datetime | None = None) -> in
             recipients[person.tg_user_id] = services.notifier.locale_of(person)
         years = ", ".join(str(y) for y in unknown)
         messages = [
-            (chat_id, t(locale, "calendar.unknown_years", estate=estate.name, years=years))
+            (
+                chat_id,
+                t(
+                    locale,
+                    "calendar.unknown_years",
+                    estate=estate.name,
+                    years=years,
+                    limit=limits.limit(locale, rules, RuleId.R4),  # the estate's R-4
+                ),
+            )
             for chat_id, locale in recipients.items()
         ]
         if not await ReportStore(services.db).warn_calendar_once(estate.id, local, years, messages):

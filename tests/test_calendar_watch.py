@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.calendar_watch import check_calendars
 from bot.demo import seed
 from tests.conftest import ADMIN_ID, World
-from tests.support.app import services_of
+from tests.support.app import configure_estates, services_of
 from tests.support.calendar import PUBLISHED, UNPUBLISHED
 
 
@@ -36,3 +36,17 @@ async def test_r4_nothing_to_say_when_the_years_are_known(world: World) -> None:
     services = services_of(world)
     june = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 2026's schedule is known
     assert await check_calendars(services, june) == 0
+
+
+async def test_r4_the_admins_note_names_the_estates_own_renovation_limit(world: World) -> None:
+    """The example in the note is the estate's R-4 (2 working days here), not the manual's."""
+    await seed(world.db)
+    configure_estates(world, {"estates": {"阳光花园": {"rules": {"R-4": {"due": "2wd"}}}}})
+    services = services_of(world)
+    assert world.harness is not None
+    admin = world.harness.person(ADMIN_ID, "管理员")
+    assert await check_calendars(services, datetime(PUBLISHED, 10, 20, 2, 0, tzinfo=UTC)) == 1
+    await services.sender.drain()
+    assert "如装修审批的 2 个工作日" in admin.last_text
+    for staff in (9001, 9002, 9008):  # the settings file is the admins' business only
+        assert world.harness.api.messages(staff) == []

@@ -130,3 +130,18 @@ async def test_b3_a_resident_reads_no_rule_id_from_filing_to_rating(
     await owner.send("/my")
     read = owner.texts()
     assert len(read) > 20 and [t for t in read if RULE_ID.search(t)] == []
+
+
+SETTINGS_TALK = re.compile(r"WUYE_|\.toml|\.env\b|配置|設定檔|config", re.IGNORECASE)
+
+
+def test_only_the_admins_calendar_note_talks_of_the_settings_file() -> None:
+    """What to put in the estates' settings file is the admins' business (the calendar
+    note, sent to admins only: tests/test_calendar_watch.py); nobody else reads of it."""
+    talking = {
+        key
+        for texts in catalogs().values()
+        for key, text in texts.items()
+        if SETTINGS_TALK.search(text)
+    }
+    assert talking == {"calendar.unknown_years"}
