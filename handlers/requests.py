@@ -61,7 +61,15 @@ from handlers.common import (
 )
 from handlers.steps import facts, is_department_member, is_first_responder, may_finish
 from procedures import requests
-from procedures.cases import CATEGORIES, MAX_PHOTOS, REFERRABLE, Case, Kind, clean_description
+from procedures.cases import (
+    CATEGORIES,
+    MAX_PHOTOS,
+    REFERRABLE,
+    Case,
+    Kind,
+    Status,
+    clean_description,
+)
 from procedures.decisions import Decision, Evidence, Facts, Style
 from procedures.identity import fold
 from procedures.rule_ids import RuleId
@@ -791,8 +799,18 @@ async def group_reply(update: Update, context: Context) -> None:
     case = await svc.cases.get(case_id) if case_id else None
     if case is None:
         return  # a reply to something else: not ours to answer in a group
+    # An album's photos each reply to the card: the album gets one answer, at its first.
+    album = message.media_group_id
+    answer = album is None or (context.chat_data or {}).get("reply_album") != album
+    if album is not None and context.chat_data is not None:
+        context.chat_data["reply_album"] = album
     if not (is_department_member(actor, case) or is_first_responder(actor, case)):
-        await reply(update, context, actor.t("case.not_department"))
+        if answer:
+            await reply(update, context, actor.t("case.not_department"))
+        return
+    if case.status == Status.CLOSED:  # nothing more is added, nor kept as evidence
+        if answer:
+            await reply(update, context, actor.t("progress.closed", number=case.number))
         return
     photo: Evidence | None = None
     if photos.sent_image(message) is not None:  # kept as evidence, shown to the resident
@@ -803,9 +821,11 @@ async def group_reply(update: Update, context: Context) -> None:
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
     decision = requests.update(case, steps.by(actor), text, photo, await facts(svc, case))
     if await steps.apply(svc, case, decision, actor) is None:
-        await reply(update, context, actor.t("progress.closed", number=case.number))
+        if answer:
+            await reply(update, context, actor.t("progress.closed", number=case.number))
         return
-    await reply(update, context, actor.t("progress.recorded", number=case.number))
+    if answer:
+        await reply(update, context, actor.t("progress.recorded", number=case.number))
     await svc.deliver()
 
 

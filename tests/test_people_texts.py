@@ -13,7 +13,7 @@ from handlers import limits
 from procedures.deadlines import Duration
 from tests.conftest import OWNER_PHONE, World
 from tests.support.app import configure_estates, services_of, sweeper_of
-from tests.support.cases import file_complaint, file_request, latest_case
+from tests.support.cases import PNG, file_complaint, file_request, latest_case
 from tests.support.telegram import Group, Harness, Person
 
 
@@ -145,3 +145,39 @@ def test_only_the_admins_calendar_note_talks_of_the_settings_file() -> None:
         if SETTINGS_TALK.search(text)
     }
     assert talking == {"calendar.unknown_years"}
+
+
+async def test_b4_one_closed_message_per_close_and_per_album_sent_after_it(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """B-4: the resident who rates hears "closed" once (the rating's own answer); a
+    department's album replying to the card gets one answer, not one per photo, and once
+    the case is closed its photos are not kept."""
+    assistant, engineer, eng = bot.person(9001, "周晓梅"), bot.person(9003, "郑海"), groups["eng"]
+    await file_request(owner)
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    await engineer.tap("🙋 接单", chat=eng)
+    card = eng.messages()[-1]["message_id"]
+
+    async def album(name: str, photos: int) -> None:
+        for _ in range(photos):
+            bot.world.send_photo(
+                engineer.user_id, eng.chat_id, PNG, reply_to=card, media_group_id=name
+            )
+        await bot.deliver()
+
+    before = eng.mark()
+    await album("before", 2)
+    assert [t for t in eng.texts(before) if "已记录" in t] == [eng.last_text]
+    case = await latest_case(world)
+    assert len(await services_of(world).cases.photos(case.id)) == 2
+    await engineer.tap("✅ 已完成", chat=eng)
+    await owner.tap("✅ 已解决")
+    await owner.tap("⭐⭐⭐⭐⭐")
+    told = [t for t in owner.texts() if f"事项 {case.number} 已结案" in t]
+    assert len(told) == 1 and told[0].startswith("感谢您的评价")  # the rating's own answer
+    after = eng.mark()
+    await album("after", 3)
+    assert eng.texts(after) == [f"事项 {case.number} 已结案，不能再添加进展。"]
+    assert len(await services_of(world).cases.photos(case.id)) == 2  # none kept after
