@@ -37,7 +37,7 @@ from procedures.identity import ROLE_DEPARTMENT, Role
 from procedures.reactions import route
 from procedures.subjects import CASE, Subject
 from storage import evidence
-from storage.cases import Card, Notice, PostedCard, Redrawn
+from storage.cases import Card, Notice, PostedCard, Redrawn, Rendered
 from storage.identity import IdentityStore, Person
 
 __all__ = ["Notifier"]
@@ -106,9 +106,17 @@ class Notifier:
         name = assignee.name if assignee else None
         return Seen(resident, name, promised, shown, len(links), rules)
 
-    async def render(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
-        """Every tell of a decision as notices, for the case as it is after the step."""
+    async def __call__(
+        self, case: Case, tells: Sequence[Tell], cards: Sequence[PostedCard] = ()
+    ) -> Rendered:
+        """What storage queues for a step (``storage.cases.Render``): its tells as notices,
+        and the cards already posted about the case as they read now; what the cards show
+        of the case is read once for both."""
         seen = await self.seen(case)
+        return Rendered(await self._notices(case, tells, seen), self._redrawn(case, cards, seen))
+
+    async def _notices(self, case: Case, tells: Sequence[Tell], seen: Seen) -> list[Notice]:
+        """Every tell of a decision as notices, for the case as it is after the step."""
         notices: list[Notice] = []
         for tell in tells:
             found = await self._one(case, tell, seen)
@@ -119,15 +127,10 @@ class Notifier:
             notices += found
         return notices
 
-    async def __call__(self, case: Case, tells: Sequence[Tell]) -> list[Notice]:
-        """:meth:`render`: storage calls the notifier so (``storage.cases.Render``)."""
-        return await self.render(case, tells)
-
-    async def redraw(self, case: Case, cards: Sequence[PostedCard]) -> list[Redrawn]:
+    def _redrawn(self, case: Case, cards: Sequence[PostedCard], seen: Seen) -> list[Redrawn]:
         """The cards posted about ``case`` as they read now: the head they were posted with,
         the card as the case is (status, who took it, the time promised, photos) and the
         keyboard of the steps still possible (none when they are over)."""
-        seen = await self.seen(case)
         drawn: list[Redrawn] = []
         for posted in cards:
             card, locale = posted.card, posted.card.locale

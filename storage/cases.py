@@ -103,14 +103,22 @@ class Redrawn:
     markup: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A step's messages: its tells as notices, and the posted cards as they read now."""
+
+    notices: list[Notice]
+    redrawn: list[Redrawn]
+
+
 class Render(Protocol):
     """Renders a decision's tells for the record as it is after the step (numbers, status
-    and fields are known then), inside the step's transaction; and redraws the cards
+    and fields are known then), inside the step's transaction, and draws again the cards
     already posted about it: handlers.notify.Notifier."""
 
-    async def __call__(self, case: Case, tells: Sequence[Tell]) -> list[Notice]: ...
-
-    async def redraw(self, case: Case, cards: Sequence[PostedCard]) -> list[Redrawn]: ...
+    async def __call__(
+        self, case: Case, tells: Sequence[Tell], cards: Sequence[PostedCard] = ()
+    ) -> Rendered: ...
 
 
 #: The fields a step may change besides the status (and the times it sets itself).
@@ -240,8 +248,12 @@ async def _effects(
     await inbox.settle(conn)  # the update that took this step is handled, with the step
     if render is None:
         return
-    await _redraw(conn, case, render)
-    for notice in await render(case, decision.tell) if decision.tell else []:
+    posted = await _posted_cards(conn, case.id)
+    if not decision.tell and not posted:
+        return
+    rendered = await render(case, decision.tell, [card for card, _ in posted])
+    await _redraw(conn, {c.outbox_id: shown for c, shown in posted}, rendered.redrawn)
+    for notice in rendered.notices:
         row = await enqueue(
             conn,
             notice.chat_id,
@@ -273,28 +285,35 @@ async def _remember_card(
     )  # fmt: skip
 
 
-async def _redraw(conn: aiosqlite.Connection, case: Case, render: Render) -> None:
-    """Cards stay true: every card posted about ``case`` that reads otherwise now (its
-    status, who took it, the time promised; buttons of a step that is over) gets an outbox
-    edit; pending edits of one card collapse into the newest."""
+async def _posted_cards(conn: aiosqlite.Connection, case_id: int) -> list[tuple[PostedCard, str]]:
+    """The cards posted (or about to be) about a case, each with the hash of what it
+    shows (its text and keyboard as last queued)."""
     async with conn.execute(
-        "SELECT c.*, o.state FROM case_cards c JOIN outbox o ON o.id = c.outbox_id"
+        "SELECT c.* FROM case_cards c JOIN outbox o ON o.id = c.outbox_id"
         " WHERE c.case_id = ? AND o.state IN ('pending', 'sent') ORDER BY c.outbox_id",
-        (case.id,),
+        (case_id,),
     ) as cur:
         rows = list(await cur.fetchall())
-    if not rows:
-        return
-    shown = {int(r["outbox_id"]): str(r["shown"]) for r in rows}
-    posted = [
-        PostedCard(
-            int(r["outbox_id"]),
-            int(r["chat_id"]),
-            Card(r["locale"], r["head"], r["style"], r["buttons"], r["button_arg"]),
+    return [
+        (
+            PostedCard(
+                int(r["outbox_id"]),
+                int(r["chat_id"]),
+                Card(r["locale"], r["head"], r["style"], r["buttons"], r["button_arg"]),
+            ),
+            str(r["shown"]),
         )
         for r in rows
     ]
-    for card in await render.redraw(case, posted):
+
+
+async def _redraw(
+    conn: aiosqlite.Connection, shown: Mapping[int, str], redrawn: Sequence[Redrawn]
+) -> None:
+    """Cards stay true: every card posted about the case that reads otherwise now (its
+    status, who took it, the time promised; buttons of a step that is over) gets an outbox
+    edit; pending edits of one card collapse into the newest."""
+    for card in redrawn:
         now = _shown(card.text, card.markup)
         if shown.get(card.outbox_id) == now:
             continue
