@@ -15,7 +15,7 @@ watermark names the case's number, so filing a draft with photos reserves the nu
 and makes the display copies (:func:`filing_displays`), then files: the cards that carry
 photos (``Tell.photos``: customer service's, the supervisor's, the urgent alert; a
 department's on referral) go with the album, just before the card
-(:meth:`handlers.notify.Notifier.render`). A photo attached without its display copy
+(:class:`handlers.notify.Notifier`). A photo attached without its display copy
 (filed by an earlier version, say) gets it at the next start (:func:`recover`) or when
 ``/case``'s 📷 button asks for the photos.
 
@@ -124,14 +124,6 @@ async def refuse(update: Update, context: Context, actor: Actor, refused: Refuse
 # --- display copies and albums ---------------------------------------------------------------
 
 
-async def labels(svc: Services, case: Case, link: Link) -> list[str]:
-    """The watermark's lines: the record's number, the estate's time it came, who sent it."""
-    rules = await svc.rules(case.estate_id)
-    at = rules.calendar.local(datetime.fromisoformat(link.added_at)).strftime("%Y-%m-%d %H:%M")
-    sender = await svc.identity.person(link.added_by) if link.added_by else None
-    return [case.number, at, sender.name if sender is not None else ""]
-
-
 async def displayed(svc: Services, case: Case, actor: str) -> list[Link]:
     """Give every photo of ``case`` its display copy (those without one: rendered in a
     worker thread, linked with an ``evidence.displayed`` event); returns the photos that
@@ -141,7 +133,10 @@ async def displayed(svc: Services, case: Case, actor: str) -> list[Link]:
     for link in await evidence.links(svc.db, subject):
         if link.display_sha256 is not None:
             continue
-        shown = await _display_copy(svc, link.sha256, await labels(svc, case, link))
+        sender = await svc.identity.person(link.added_by) if link.added_by else None
+        came = datetime.fromisoformat(link.added_at)
+        name = sender.name if sender is not None else ""
+        shown = await _display_copy(svc, link.sha256, case.estate_id, case.number, came, name)
         async with svc.db.write() as conn:
             if await evidence.set_display(
                 conn, link.id, shown.sha256, actor=actor, estate_id=case.estate_id
@@ -153,17 +148,22 @@ async def displayed(svc: Services, case: Case, actor: str) -> list[Link]:
 async def staff_photo(svc: Services, case: Case, actor: Actor, received: Received) -> Evidence:
     """A staff member's photo for a case (its number known): its display copy made now,
     so the resident is sent that, watermarked and without the metadata."""
-    rules = await svc.rules(case.estate_id)
-    at = rules.calendar.local(svc.clock.now()).strftime("%Y-%m-%d %H:%M")
-    shown = await _display_copy(svc, received.sha256, [case.number, at, actor.person.name])
+    shown = await _display_copy(
+        svc, received.sha256, case.estate_id, case.number, svc.clock.now(), actor.person.name
+    )
     return Evidence(received.file_id, received.sha256, actor.person.id, shown.sha256)
 
 
-async def _display_copy(svc: Services, sha: str, label_lines: list[str]) -> evidence.Shown:
-    """A stored original's display copy made and kept (worker thread), its time logged."""
+async def _display_copy(
+    svc: Services, sha: str, estate_id: int, number: str, came: datetime, sender: str
+) -> evidence.Shown:
+    """A stored original's display copy made and kept (worker thread), its time logged; its
+    watermark's lines: the record's number, the estate's time the photo came, who sent it."""
+    rules = await svc.rules(estate_id)
+    at = rules.calendar.local(came).strftime("%Y-%m-%d %H:%M")
     started = time.perf_counter()
     shown = await evidence.render(
-        svc.evidence, svc.db, sha, label_lines=label_lines, font_path=_font(svc)
+        svc.evidence, svc.db, sha, label_lines=[number, at, sender], font_path=_font(svc)
     )
     log.info("display copy %s made in %.1f ms", sha[:12], _ms_since(started))
     return shown
@@ -189,16 +189,14 @@ async def filing_displays(
     kept = [p for p in draft.get("photos", []) if isinstance(p, dict) and p.get("sha256")]
     if not kept:
         return {}
-    rules = await svc.rules(estate_id)
     if not draft.get("number"):
-        today = rules.calendar.local(svc.clock.now())
+        today = (await svc.rules(estate_id)).calendar.local(svc.clock.now())
         draft["number"] = await svc.cases.reserve_number(kind, today)
     shown: dict[str, str] = {}
     for photo in kept:
         came = datetime.fromisoformat(photo["at"]) if photo.get("at") else svc.clock.now()
-        at = rules.calendar.local(came).strftime("%Y-%m-%d %H:%M")
-        label = [str(draft["number"]), at, actor.person.name]
-        copy = await _display_copy(svc, str(photo["sha256"]), label)
+        number, sha = str(draft["number"]), str(photo["sha256"])
+        copy = await _display_copy(svc, sha, estate_id, number, came, actor.person.name)
         shown[str(photo["sha256"])] = copy.sha256
     return shown
 
