@@ -155,6 +155,9 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     # Group -1: a handling opinion or a resident's further opinion being written takes that
     # person's next private message before any flow or hint sees it.
     app.add_handler(complaints.opinion_text_handler(), group=-1)
+    # Group -3: a private command starts something else; the questions awaiting a text
+    # there are dropped first, so a plain message after it is not taken as their answer.
+    app.add_handler(complaints.questions_dropped_handler(), group=-3)
     # Group 0, in order: the persistent flows first, so their steps see their replies; then
     # each procedure's buttons and commands; the catch-all hints last, for what nothing took.
     procedures: list[AnyHandler] = [

@@ -19,7 +19,16 @@ from telegram import InlineKeyboardMarkup
 from bot.i18n import has, t, t_raw
 from handlers import limits
 from handlers.common import button, keyboard
-from procedures.cases import CATEGORIES, INVALID_REASONS, Case, Kind, Status
+from procedures.cases import (
+    CATEGORIES,
+    INVALID_REASONS,
+    OPEN_STATUSES,
+    Case,
+    Kind,
+    Severity,
+    Status,
+)
+from procedures.complaints import ORDER as SEVERITY_ORDER
 from procedures.complaints import opinion_version
 from procedures.deadlines import EstateRules
 from procedures.phone import mask_phone
@@ -76,6 +85,27 @@ def card(
     return "\n".join(line for line in lines if line)
 
 
+def staff_card(
+    locale: str,
+    case: Case,
+    resident: Person | None = None,
+    *,
+    assignee: str | None = None,
+    promised: str | None = None,
+    photos: int = 0,
+    head: str | None = None,
+) -> str:
+    """The card staff see: :func:`card`, the department's head named responsible (C-11:
+    warned of its clocks; any member may act) and, once written, the handling opinion,
+    the customer-centre supervisor's instructions to the department (C-11)."""
+    text = card(locale, case, resident, assignee=assignee, promised=promised, photos=photos)
+    if head:
+        text += "\n" + t(locale, "review.card_head", name=head)
+    if case.opinion:
+        text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
+    return text
+
+
 def review_card(
     locale: str,
     case: Case,
@@ -84,11 +114,19 @@ def review_card(
     assignee: str | None = None,
     promised: str | None = None,
     photos: int = 0,
+    head: str | None = None,
 ) -> str:
-    """The card with the handling opinion, when there is one (C-11, C-13)."""
-    text = card(locale, case, resident, assignee=assignee, promised=promised, photos=photos)
-    if case.opinion:
-        text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
+    """The staff card with what the review reads (C-11, C-13): the department's feedback and
+    the draft reply, when there are."""
+    text = staff_card(
+        locale, case, resident, assignee=assignee, promised=promised, photos=photos, head=head
+    )
+    if case.feedback:
+        text += "\n" + t(locale, "review.card_feedback", feedback=case.feedback)
+    if case.reply_draft:
+        text += "\n" + t(locale, "review.card_draft", draft=case.reply_draft)
+    if case.approved_by is not None and case.status == Status.REVIEW:
+        text += "\n" + t(locale, "review.card_approved")
     return text
 
 
@@ -100,10 +138,11 @@ def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | 
     the case is new; and while it is open, the time promised to the resident (C-1: a
     complaint's next reply; Q-4: a request's), which the first responder follows."""
     promise = [button(t(locale, promise_label(case)), f"rq:fwhen:{case.id}")]
+    answer = answer_row(locale, case)
     if case.status in (Status.REFERRED, Status.IN_PROGRESS):
-        return keyboard([promise])
+        return keyboard([*answer, promise])
     if case.status != Status.NEW:
-        return None
+        return keyboard(answer) if answer else None
     rows = [
         [
             button(t(locale, "case.btn_resolve"), f"rq:resolve:{case.id}"),
@@ -114,8 +153,21 @@ def first_responder_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | 
         rows.append([button(t(locale, "case.btn_escalate"), f"rq:escalate:{case.id}")])
     if case.kind == Kind.COMPLAINT:  # C-5: complaints about one event are counted together
         rows.append([button(t(locale, "event_link.btn_link"), f"cp:link:{case.id}")])
+    rows += answer
     rows.append(promise)
     return keyboard(rows)
+
+
+def answer_row(locale: str, case: Case) -> list[list[Any]]:
+    """C-12: a major complaint's clear answer, from the case card, until it is given."""
+    if (
+        case.kind == Kind.COMPLAINT
+        and case.severity == Severity.MAJOR
+        and case.answered_at is None
+        and case.status in OPEN_STATUSES
+    ):
+        return [[button(t(locale, "complaint.btn_clear_answer"), f"cp:ans:{case.id}")]]
+    return []
 
 
 def promise_label(case: Case) -> str:
@@ -146,22 +198,41 @@ def promise_keyboard(
 
 
 def classification_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
-    """C-4: invalid, or valid and minor / important / major."""
-    if case.severity is not None:
+    """C-4: invalid, or valid and minor / important / major; once classified, while the
+    complaint is open: raise it, or lower it (with a written reason)."""
+    if case.severity is None:
+        return keyboard(
+            [
+                [
+                    button(t(locale, "severity.minor"), f"cp:sev:{case.id}:minor"),
+                    button(t(locale, "severity.important"), f"cp:sev:{case.id}:important"),
+                    button(t(locale, "severity.major"), f"cp:sev:{case.id}:major"),
+                ],
+                [
+                    button(t(locale, f"complaint.invalid.{r}"), f"cp:inv:{case.id}:{r}")
+                    for r in INVALID_REASONS
+                ],
+            ]
+        )
+    if case.severity not in SEVERITY_ORDER or case.status not in OPEN_STATUSES:
         return None
-    return keyboard(
-        [
-            [
-                button(t(locale, "severity.minor"), f"cp:sev:{case.id}:minor"),
-                button(t(locale, "severity.important"), f"cp:sev:{case.id}:important"),
-                button(t(locale, "severity.major"), f"cp:sev:{case.id}:major"),
-            ],
-            [
-                button(t(locale, f"complaint.invalid.{r}"), f"cp:inv:{case.id}:{r}")
-                for r in INVALID_REASONS
-            ],
-        ]
-    )
+    at = SEVERITY_ORDER.index(case.severity)
+    up = [
+        button(
+            t(locale, "complaint.btn_raise", severity=t(locale, f"severity.{s}")),
+            f"cp:up:{case.id}:{s}",
+        )
+        for s in SEVERITY_ORDER[at + 1 :]
+    ]
+    down = [
+        button(
+            t(locale, "complaint.btn_lower", severity=t(locale, f"severity.{s}")),
+            f"cp:down:{case.id}:{s}",
+        )
+        for s in SEVERITY_ORDER[:at]
+    ]
+    rows = [row for row in (up, down) if row]
+    return keyboard(rows) if rows else None
 
 
 def extension_keyboard(locale: str, case: Case, timer_id: int | None) -> InlineKeyboardMarkup:
@@ -171,17 +242,25 @@ def extension_keyboard(locale: str, case: Case, timer_id: int | None) -> InlineK
 
 
 def opinion_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
-    """C-11: the button that asks the supervisor for the handling opinion."""
-    if case.status != Status.REVIEW:
+    """C-11: the button that asks the supervisor for the handling opinion, until it is
+    written (and while the department has not fed back)."""
+    if case.opinion or case.status not in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS):
         return None
     return keyboard([[button(t(locale, "review.btn_write"), f"cp:op:{case.id}")]])
 
 
-def approval_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
-    """C-13: approve the reply, or send the opinion back (for exactly the opinion shown)."""
-    if case.status != Status.REVIEW or not case.opinion:
+def draft_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """C-11: the button that asks the assistant for the reply's draft, while none waits."""
+    if case.status != Status.REVIEW or case.reply_draft:
         return None
-    version = opinion_version(case.opinion)
+    return keyboard([[button(t(locale, "review.btn_draft"), f"cp:dr:{case.id}")]])
+
+
+def approval_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """C-13: approve the reply, or send the draft back (for exactly the draft shown)."""
+    if case.status != Status.REVIEW or not case.reply_draft or case.approved_by is not None:
+        return None
+    version = opinion_version(case.reply_draft)
     return keyboard(
         [
             [
@@ -190,6 +269,13 @@ def approval_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
             ]
         ]
     )
+
+
+def deliver_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
+    """V-5, C-13: the assistant records that they phoned the approved reply."""
+    if case.status != Status.REVIEW or case.approved_by is None:
+        return None
+    return keyboard([[button(t(locale, "review.btn_delivered"), f"cp:dv:{case.id}")]])
 
 
 def reply_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup:
@@ -248,7 +334,9 @@ KEYBOARDS: dict[str, Callable[[str, Case, int | None], InlineKeyboardMarkup | No
     "classification": lambda locale, case, _: classification_keyboard(locale, case),
     "extension": extension_keyboard,
     "opinion": lambda locale, case, _: opinion_keyboard(locale, case),
+    "draft": lambda locale, case, _: draft_keyboard(locale, case),
     "approval": lambda locale, case, _: approval_keyboard(locale, case),
+    "deliver": lambda locale, case, _: deliver_keyboard(locale, case),
     "reply_confirm": lambda locale, case, _: reply_keyboard(locale, case),
     "callback_question": lambda locale, case, _: callback_keyboard(locale, case),
     "phone_callback": lambda locale, case, _: phone_callback_keyboard(locale, case),

@@ -510,16 +510,33 @@ async def prompt_reply(
     if found is not None and found[0] in ("blocked", "failed"):
         return False
     assert context.user_data is not None
+    context.user_data.pop(key, None)  # asked again: it is the newest question
     context.user_data[key] = {"case": case_id, "outbox": row, "at": svc.clock.now().timestamp()}
     return True
+
+
+def _newest_question(context: Context) -> dict[str, Any] | None:
+    """The question asked last of all those awaiting an answer (:func:`prompt_reply`)."""
+    asked = [
+        value
+        for value in (context.user_data or {}).values()
+        if isinstance(value, dict) and "case" in value and "at" in value
+    ]
+    newest: dict[str, Any] | None = None
+    for value in asked:  # in the order asked (prompt_reply puts each last): ties go last
+        if newest is None or float(value["at"]) >= float(newest["at"]):
+            newest = value
+    return newest
 
 
 async def awaited_reply(
     context: Context, key: str, update: Update, max_age: float
 ) -> dict[str, Any] | None:
     """The question this private message answers (the one :func:`prompt_reply` remembered
-    under ``key``), if it is a reply to that question within ``max_age`` seconds; an
-    expired question is forgotten."""
+    under ``key``) within ``max_age`` seconds: a reply to that question, or a plain message
+    (not a reply to anything) when it is the newest question awaiting an answer, as people
+    answer what the bot has just asked. A reply to another message answers nothing here;
+    an expired question is forgotten."""
     waiting = (context.user_data or {}).get(key)
     message = update.effective_message
     if not isinstance(waiting, dict) or message is None or not message.text:
@@ -530,7 +547,7 @@ async def awaited_reply(
         return None
     replied = message.reply_to_message.message_id if message.reply_to_message else None
     if replied is None:
-        return None
+        return waiting if _newest_question(context) is waiting else None
     if "prompt" in waiting:  # asked before questions went through the outbox
         return waiting if replied == waiting["prompt"] else None
     found = await outbox_outcome(services(context).db, int(waiting.get("outbox", 0)))

@@ -1,29 +1,35 @@
-"""Complaints (P7) in chat: the nature (C-4..C-7), one event with many complainants (C-5),
-an important complaint's extension (C-12), and the review before the reply (C-11 opinion,
-C-13 approval). Every press is re-checked against the database; procedures.complaints
-decides.
+"""Complaints (P7) in chat: the nature (C-4..C-7) and its later raising or lowering, one
+event with many complainants (C-5), an important complaint's extension (C-12), a major
+one's clear answer (C-12), and the review in the manual's order (C-11: the supervisor's
+opinion to the department, its feedback, the assistant's draft; C-13: the approval; V-5:
+the reply phoned to a caller). Every press is re-checked against the database;
+procedures.complaints decides.
 
 Button data: ``cp:sev:<case>:<severity>``, ``cp:inv:<case>:<reason>``,
-``cp:ext:<case>:<timer>``, ``cp:link:<case>``, ``cp:lk:<case>:<other>``, ``cp:op:<case>``,
-``cp:ok:<case>:<version>``, ``cp:no:<case>:<version>``. Buttons of earlier versions
-(``cx:…``, ``op:…``, ``cs:link|lk:…``) are still answered (handlers.cards).
+``cp:up|down:<case>:<severity>``, ``cp:ext:<case>:<timer>``, ``cp:link:<case>``,
+``cp:lk:<case>:<other>``, ``cp:op|dr|ans|dv:<case>``, ``cp:ok|no:<case>:<version>``.
+Buttons of earlier versions (``cx:…``, ``op:…``, ``cs:link|lk:…``) are still answered
+(handlers.cards).
 """
 
 from __future__ import annotations
 
-from telegram import Update
+from typing import Any
+
+from telegram import CallbackQuery, Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
 from handlers import callbacks, limits, steps
 from handlers.cards import (
     approval_keyboard,
-    card,
+    classification_keyboard,
     first_responder_keyboard,
-    review_card,
 )
 from handlers.common import (
+    Actor,
     AnyHandler,
     Context,
+    Services,
     awaited_reply,
     button,
     edit,
@@ -35,18 +41,20 @@ from handlers.common import (
     services,
     who,
 )
-from handlers.requests import case_button, staff_card
+from handlers.requests import card_now, case_button, staff_card
 from handlers.steps import facts
 from procedures import complaints
-from procedures.cases import INVALID_REASONS, Kind, Severity, Status
+from procedures.cases import INVALID_REASONS, OPEN_STATUSES, Case, Kind, Severity, Status
+from procedures.decisions import Decision
 from procedures.permissions import Act, may
 from procedures.rule_ids import RuleId
 from storage.cases import link_event
 
 
 async def on_complaint(update: Update, context: Context) -> None:
-    """C-4 classification (``cp:sev``, ``cp:inv``) and C-12 extension (``cp:ext``)."""
-    pressed = await case_button(update, context, {"sev", "inv", "ext"})
+    """C-4 classification (``cp:sev``, ``cp:inv``), raising and lowering it later (``cp:up``,
+    ``cp:down``: the reason is asked) and C-12 extension (``cp:ext``)."""
+    pressed = await case_button(update, context, {"sev", "inv", "ext", "up", "down"})
     if pressed is None:
         return
     query, actor, parts, case = pressed
@@ -64,13 +72,20 @@ async def on_complaint(update: Update, context: Context) -> None:
             await query.answer(actor.t("complaint.only_extender", role=role), show_alert=True)
             return
         timer_id = parse_id(parts[3]) if len(parts) == 4 else None
-        extended = timer_id is not None and await svc.cases.extend(
-            case.id,
-            timer_id,
-            RuleId.C12_IMPORTANT,
-            lambda due: complaints.extended(rules, due, steps.by(actor), str(rule.extension_by)),
-            by=actor.person.id,
-            actor=steps.signed(actor),
+        now = svc.clock.now()
+        extended = (
+            timer_id is not None
+            and case.status in OPEN_STATUSES
+            and await svc.cases.extend(
+                case.id,
+                timer_id,
+                RuleId.C12_IMPORTANT,
+                lambda due: complaints.extended(
+                    rules, due, steps.by(actor), str(rule.extension_by), now
+                ),
+                by=actor.person.id,
+                actor=steps.signed(actor),
+            )
         )
         if not extended:
             await query.answer(actor.t("case.already_moved"), show_alert=True)
@@ -90,6 +105,9 @@ async def on_complaint(update: Update, context: Context) -> None:
         await query.answer(actor.t("complaint.only_supervisor"), show_alert=True)
         return
     value = parts[3] if len(parts) == 4 else ""
+    if parts[1] in ("up", "down"):
+        await change_severity(query, actor, context, case, parts[1], value)
+        return
     if case.severity is not None:
         after = None
     elif parts[1] == "sev" and value in {Severity.MINOR, Severity.IMPORTANT, Severity.MAJOR}:
@@ -105,11 +123,60 @@ async def on_complaint(update: Update, context: Context) -> None:
         await query.answer(actor.t("complaint.already_classified"), show_alert=True)
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
-            await edit(query.message, card(actor.locale, fresh), later=services(context))
+            await edit(
+                query.message,
+                await card_now(context, query, actor.locale, fresh),
+                classification_keyboard(actor.locale, fresh),
+                later=services(context),
+            )
         return
     await query.answer(actor.t("case.step_done"))
-    await edit(query.message, card(actor.locale, after), later=services(context))
+    await edit(
+        query.message,
+        await card_now(context, query, actor.locale, after),
+        classification_keyboard(actor.locale, after),
+        later=services(context),
+    )
     await svc.deliver()
+
+
+async def change_severity(
+    query: CallbackQuery, actor: Actor, context: Context, case: Case, way: str, severity: str
+) -> None:
+    """C-4..C-7 later: raised at once; lowered only with a written reason, asked for in the
+    supervisor's private chat (a plain message there is the answer)."""
+    svc = services(context)
+    known = severity in complaints.ORDER and case.severity in complaints.ORDER
+    if not known or case.status not in OPEN_STATUSES:
+        await query.answer(actor.t("case.already_moved"), show_alert=True)
+        return
+    if way == "up":
+        decision = complaints.reclassify(case, severity, steps.by(actor), await facts(svc, case))
+        after = await steps.apply(svc, case, decision, actor) if decision else None
+        if after is None:
+            await query.answer(actor.t("case.already_moved"), show_alert=True)
+            return
+        await query.answer(actor.t("case.step_done"))
+        await edit(
+            query.message,
+            await card_now(context, query, actor.locale, after),
+            classification_keyboard(actor.locale, after),
+            later=svc,
+        )
+        await svc.deliver()
+        return
+    shown = actor.t(f"severity.{severity}")
+    asked = await prompt_reply(
+        context, actor, case.id, "lower_case",
+        actor.t("complaint.lower_why", number=case.number, severity=shown),
+        actor.t("complaint.lower_placeholder"),
+    )  # fmt: skip
+    if not asked:
+        await query.answer(actor.t("review.open_private_chat"), show_alert=True)
+        return
+    assert context.user_data is not None
+    context.user_data["lower_case"]["severity"] = severity
+    await query.answer(actor.t("review.see_private_chat"))
 
 
 async def on_link(update: Update, context: Context) -> None:
@@ -163,74 +230,133 @@ async def on_link(update: Update, context: Context) -> None:
     await svc.deliver()
 
 
-# --- review (C-11, C-13) ---------------------------------------------------------------------
+# --- review (C-11, C-13) and the clear answer (C-12) -----------------------------------------
+
+#: The texts asked for in a private chat: the prompt's key → the act it needs, the prompt's
+#: text key and placeholder key. The next private text message (a reply to the question, or
+#: a plain message) is the answer (:func:`prompted_text`).
+PROMPTS: dict[str, tuple[Act, str, str]] = {
+    "opinion_case": (Act.WRITE_OPINION, "review.write_now", "review.placeholder"),
+    "draft_case": (Act.DRAFT_REPLY, "review.draft_now", "review.draft_placeholder"),
+    "answer_case": (Act.CLEAR_ANSWER, "complaint.answer_now", "complaint.answer_placeholder"),
+    "lower_case": (Act.CLASSIFY, "complaint.lower_why", "complaint.lower_placeholder"),
+}
+#: The button verb that asks for each.
+ASKED_BY = {"op": "opinion_case", "dr": "draft_case", "ans": "answer_case"}
+#: Who may press each, as staff are told when they may not.
+REFUSED = {
+    "opinion_case": "review.only_supervisor",
+    "draft_case": "review.only_assistant",
+    "answer_case": "complaint.only_answerer",
+    "lower_case": "complaint.only_supervisor",
+}
 
 
 async def on_review(update: Update, context: Context) -> None:
-    """``cp:op`` (write the opinion), ``cp:ok`` (approve the reply), ``cp:no`` (send back)."""
-    pressed = await case_button(update, context, {"op", "ok", "no"})
+    """``cp:op`` (write the opinion), ``cp:dr`` (draft the reply), ``cp:ans`` (a major
+    complaint's clear answer): the text is asked in the private chat; ``cp:ok`` (approve
+    the reply), ``cp:no`` (send it back), ``cp:dv`` (the approved reply phoned)."""
+    pressed = await case_button(update, context, {"op", "dr", "ans", "ok", "no", "dv"})
     if pressed is None or context.user_data is None:
         return
     query, actor, parts, case = pressed
     svc = services(context)
     roles = actor.roles_in(case.estate_id)
-    if parts[1] == "op":
-        if not may(Act.WRITE_OPINION, roles):  # C-11: the customer-centre supervisor
-            await query.answer(actor.t("review.only_supervisor"), show_alert=True)
+    if parts[1] in ASKED_BY:
+        key = ASKED_BY[parts[1]]
+        act, question, placeholder = PROMPTS[key]
+        if not may(act, roles):
+            await query.answer(actor.t(REFUSED[key]), show_alert=True)
             return
-        if case.status != Status.REVIEW or case.opinion:
-            # Written already (awaiting approval), or the review is over: the button is stale.
-            key = "review.already_written" if case.opinion else "case.already_moved"
-            await query.answer(actor.t(key, number=case.number), show_alert=True)
-            await edit(
-                query.message,
-                await staff_card(context, actor.locale, case),
-                later=services(context),
-            )
+        stale = still_asked(case, key)
+        if stale is not None:
+            await query.answer(actor.t(stale, number=case.number), show_alert=True)
+            await edit(query.message, await card_now(context, query, actor.locale, case), later=svc)
             return
-        # Only a reply to this prompt, within the hour, is taken as the opinion.
         asked = await prompt_reply(
-            context, actor, case.id, "opinion_case",
-            actor.t("review.write_now", number=case.number), actor.t("review.placeholder"),
+            context, actor, case.id, key, actor.t(question, number=case.number),
+            actor.t(placeholder),
         )  # fmt: skip
         if not asked:
             await query.answer(actor.t("review.open_private_chat"), show_alert=True)
             return
         await query.answer(actor.t("review.see_private_chat"))
         return
+    if parts[1] == "dv":
+        if not may(Act.DRAFT_REPLY, roles):
+            await query.answer(actor.t("review.only_assistant"), show_alert=True)
+            return
+        decision = complaints.deliver(case, steps.by(actor), await facts(svc, case))
+        after = await steps.apply(svc, case, decision, actor) if decision else None
+        if after is None:
+            await query.answer(actor.t("case.already_moved"), show_alert=True)
+            return
+        await query.answer(actor.t("case.step_done"))
+        await edit(query.message, actor.t("review.delivered", number=case.number), later=svc)
+        await svc.deliver()
+        return
     version = parts[3] if len(parts) == 4 else ""
-    approvers = {p.id for p in await svc.notifier.approvers(case, case.opinion_by)}
+    approvers = {p.id for p in await svc.notifier.approvers(case, case.reply_by)}
     if actor.person.id not in approvers:  # C-13: the approver signs, never an admin as such
         await query.answer(actor.t("review.only_approver"), show_alert=True)
         return
-    if actor.person.id == case.opinion_by:
+    if actor.person.id == case.reply_by:
         await query.answer(actor.t("review.not_own_opinion"), show_alert=True)
         return
-    role = complaints.approver_role(roles) or ""  # the role they sign in (C-13)
-    if parts[1] == "ok":
-        decision = complaints.approve(case, version, steps.by(actor), role, await facts(svc, case))
-    else:
-        decision = complaints.reject(case, version, steps.by(actor), role)
-    after = await steps.apply(svc, case, decision, actor)
-    if after is None:  # another version of the opinion, or someone acted first: show it now
+    rules = await svc.rules(case.estate_id)
+    role = complaints.approver_role(roles, rules) or ""  # the role they sign in (C-13)
+    decision = (
+        complaints.approve(case, version, steps.by(actor), role, await facts(svc, case))
+        if parts[1] == "ok"
+        else complaints.reject(case, version, steps.by(actor), role)
+    )
+    after = await steps.apply(svc, case, decision, actor) if decision else None
+    if after is None:  # another version of the draft, or someone acted first: show it now
         await query.answer(actor.t("case.already_moved"), show_alert=True)
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
             await edit(
                 query.message,
-                review_card(actor.locale, fresh),
+                await card_now(context, query, actor.locale, fresh),
                 approval_keyboard(actor.locale, fresh),
             )
         return
     await query.answer(actor.t("case.step_done"))
-    key = "review.approved" if parts[1] == "ok" else "review.sent_back"
+    if parts[1] == "ok":
+        key = "review.approved" if after.resident_id else "review.approved_phone"
+    else:
+        key = "review.sent_back"
     await edit(query.message, actor.t(key, number=case.number), later=services(context))
     await svc.deliver()
 
 
-async def opinion_text(update: Update, context: Context) -> None:
-    """The supervisor's next private message after ``cp:op`` is the handling opinion
-    (C-11); a resident's reply to "anything more?" is their comment (B-3).
+def still_asked(case: Case, key: str) -> str | None:
+    """Why a text can no longer be asked for (a text key), or None while it can: the
+    opinion until it is written and the department has fed back (C-11); the draft while
+    the complaint waits for one and is classified (C-4, C-11); the clear answer while a
+    major complaint has none (C-12)."""
+    if case.status not in OPEN_STATUSES:
+        return "case.already_moved"
+    if key == "opinion_case":
+        if case.opinion:
+            return "review.already_written"
+        return "case.already_moved" if case.status == Status.REVIEW else None
+    if key == "draft_case":
+        if case.status != Status.REVIEW:
+            return "case.already_moved"
+        if case.reply_draft:
+            return "review.draft_waiting"
+        return "review.classify_first" if case.severity is None else None
+    major = case.severity == Severity.MAJOR and case.answered_at is None
+    return "case.already_moved" if key == "answer_case" and not major else None
+
+
+async def prompted_text(update: Update, context: Context) -> None:
+    """The next private text after a prompt is its answer: the supervisor's handling
+    opinion (C-11), the assistant's draft reply (C-11) or a major complaint's clear answer
+    (C-12), the supervisor's reason for lowering a complaint (C-4); a resident's reply to
+    "anything more?" is their comment (B-3). A plain message is the answer, as is a reply
+    to the question.
 
     Runs in an early handler group: it acts only when an answer is awaited, and then stops
     the update from reaching the other handlers.
@@ -239,8 +365,12 @@ async def opinion_text(update: Update, context: Context) -> None:
     if await callbacks.resident_comment(update, context, comment):
         await flush_persistence(update, context)
         raise ApplicationHandlerStop
-    waiting = await awaited_reply(context, "opinion_case", update, OPINION_SECONDS)
     message = update.effective_message
+    waiting, key = None, ""
+    for key in PROMPTS:
+        waiting = await awaited_reply(context, key, update, OPINION_SECONDS)
+        if waiting is not None:
+            break
     if waiting is None or message is None:
         return  # not an answer to a prompt: the message goes its usual way
     actor = await who(update, context)
@@ -249,47 +379,92 @@ async def opinion_text(update: Update, context: Context) -> None:
     svc = services(context)
     case = await svc.cases.get(int(waiting["case"]))
     text = (message.text or "").strip()[:MAX_OPINION]
+    act = PROMPTS[key][0]
     if case is None or len(text) < 4:
         await reply(update, context, actor.t("review.too_short"))
-    elif not may(Act.WRITE_OPINION, actor.roles_in(case.estate_id)):
-        await reply(update, context, actor.t("review.only_supervisor"))
+    elif not may(act, actor.roles_in(case.estate_id)):
+        await reply(update, context, actor.t(REFUSED[key]))
     else:
-        context.user_data.pop("opinion_case", None)
-        after = await steps.apply(
-            svc, case, complaints.write_opinion(case, text, steps.by(actor)), actor
-        )
-        await reply(
-            update,
-            context,
-            actor.t("review.opinion_saved" if after else "case.already_moved", number=case.number),
-        )
+        context.user_data.pop(key, None)
+        decision = await written(svc, case, key, text, actor, waiting)
+        after = await steps.apply(svc, case, decision, actor) if decision else None
+        done = {
+            "opinion_case": "review.opinion_saved",
+            "draft_case": "review.draft_saved",
+            "answer_case": "complaint.answer_sent",
+            "lower_case": "complaint.lowered_saved",
+        }[key]
+        said = done if after else (still_asked(case, key) or "case.already_moved")
+        await reply(update, context, actor.t(said, number=case.number))
         await svc.deliver()
     await flush_persistence(update, context)
     raise ApplicationHandlerStop
 
 
-#: Longest handling opinion kept (it is sent to the resident in one message).
+async def written(
+    svc: Services, case: Case, key: str, text: str, actor: Actor, waiting: dict[str, Any]
+) -> Decision | None:
+    """The step a text answers (None when it no longer applies)."""
+    by = steps.by(actor)
+    if key == "opinion_case":
+        return complaints.write_opinion(case, text, by)
+    if key == "draft_case":
+        return complaints.draft(case, text, by)
+    if key == "answer_case":
+        return complaints.clear_answer(case, text, by, await facts(svc, case))
+    severity = str(waiting.get("severity", ""))
+    return complaints.reclassify(case, severity, by, await facts(svc, case), reason=text)
+
+
+#: Longest text kept from a prompt (a reply is sent to the resident in one message).
 MAX_OPINION = 2000
-#: How long the prompt for an opinion waits for its answer.
+#: How long a prompt waits for its answer.
 OPINION_SECONDS = 3600
 
 
 def handlers() -> list[AnyHandler]:
     """The complaint buttons (today's and an earlier version's)."""
     return [
-        CallbackQueryHandler(on_complaint, pattern=r"^cp:(sev|inv|ext):"),
+        CallbackQueryHandler(on_complaint, pattern=r"^cp:(sev|inv|ext|up|down):"),
         CallbackQueryHandler(on_link, pattern=r"^cp:(link|lk):"),
-        CallbackQueryHandler(on_review, pattern=r"^cp:(op|ok|no):"),
+        CallbackQueryHandler(on_review, pattern=r"^cp:(op|dr|ans|ok|no|dv):"),
         CallbackQueryHandler(on_complaint, pattern=r"^cx:"),
         CallbackQueryHandler(on_link, pattern=r"^cs:(link|lk):"),
         CallbackQueryHandler(on_review, pattern=r"^op:"),
     ]
 
 
+async def questions_dropped(update: Update, context: Context) -> None:
+    """A command in the private chat starts something else: the questions awaiting a text
+    there are dropped, so the next plain message goes to that (a resident who files a
+    complaint after being asked "anything more?" describes the complaint, not a comment).
+    /cancel drops them itself and says so. The command goes on to its own handler."""
+    message = update.effective_message
+    if context.user_data is None or message is None or not message.text:
+        return
+    if message.text.split()[0].split("@")[0].lower() == "/cancel":
+        return
+    for key in [
+        key
+        for key, value in context.user_data.items()
+        if isinstance(value, dict) and "outbox" in value and "at" in value
+    ]:
+        context.user_data.pop(key, None)
+
+
+def questions_dropped_handler() -> AnyHandler:
+    """Private commands drop the questions awaiting a text (see :func:`questions_dropped`);
+    in its own early group, so the command still reaches its handler."""
+    return MessageHandler(
+        filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.COMMAND,
+        questions_dropped,
+    )
+
+
 def opinion_text_handler() -> AnyHandler:
-    """Private text while an opinion or a comment is awaited (an early group: see
-    :func:`opinion_text`)."""
+    """Private text while a prompt's answer or a comment is awaited (an early group: see
+    :func:`prompted_text`)."""
     return MessageHandler(
         filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
-        opinion_text,
+        prompted_text,
     )

@@ -48,13 +48,18 @@ async def menu(update: Update, context: Context) -> None:
 
 
 async def cancel(update: Update, context: Context) -> None:
-    """/cancel outside any flow: nothing to cancel, but say so."""
+    """/cancel outside any flow: the questions awaiting a text are dropped (or there is
+    nothing to cancel, and it says so)."""
     actor = await who(update, context)
     dropped = False
     if context.user_data is not None:
+        asked = [  # every question awaiting a text (handlers.common.prompt_reply)
+            key
+            for key, value in context.user_data.items()
+            if isinstance(value, dict) and "outbox" in value and "at" in value
+        ]
         for key in (
-            "import_estate", "import_chosen_at", "import_file", "import_new_estate",
-            "opinion_case",
+            "import_estate", "import_chosen_at", "import_file", "import_new_estate", *asked,
         ):  # fmt: skip
             dropped = context.user_data.pop(key, None) is not None or dropped
     if actor is not None:

@@ -18,8 +18,7 @@ from telegram import InlineKeyboardMarkup
 from bot.i18n import has, t
 from handlers import cards, limits
 from handlers.common import RulesOf, person_locale
-from procedures.cases import Case
-from procedures.complaints import APPROVER_ROLES
+from procedures.cases import Case, Kind
 from procedures.deadlines import EstateRules, load_estate
 from procedures.decisions import (
     Approvers,
@@ -34,6 +33,7 @@ from procedures.decisions import (
     Title,
 )
 from procedures.identity import ROLE_DEPARTMENT, Role
+from procedures.permissions import DEPARTMENT_HEADS
 from procedures.reactions import route
 from procedures.subjects import CASE, Subject
 from storage import evidence
@@ -60,6 +60,7 @@ class Seen:
     photos: tuple[str, ...] = ()  # the display copies of the case's photos, in order
     photo_count: int = 0  # its photos, display copies made or not
     rules: EstateRules | None = None  # the estate's: its limits are named in texts
+    head: str | None = None  # the responsible department's head, named on staff cards (C-11)
 
 
 class Notifier:
@@ -85,9 +86,10 @@ class Notifier:
         return list(found.values())
 
     async def approvers(self, case: Case, writer_id: int | None) -> list[Person]:
-        """C-13: who approves the reply: the first of :data:`APPROVER_ROLES` that has
-        someone besides the opinion's writer."""
-        for role in APPROVER_ROLES:
+        """C-13: who approves the reply: the estate's approver role (the customer-centre
+        manager by default), else the project manager; never the draft's writer."""
+        rules = await self.rules(case.estate_id) if self.rules is not None else _defaults()
+        for role in (rules.reply_approver, Role.PROJECT_MANAGER.value):
             found = [p for p in await self.people(case.estate_id, {role}) if p.id != writer_id]
             if found:
                 return found
@@ -104,7 +106,12 @@ class Notifier:
         links = await evidence.links(self.identity.db, Subject(CASE, case.id))
         shown = tuple(link.display_sha256 for link in links if link.display_sha256 is not None)
         name = assignee.name if assignee else None
-        return Seen(resident, name, promised, shown, len(links), rules)
+        head = None
+        role = DEPARTMENT_HEADS.get(case.department or "")
+        if role is not None and case.kind == Kind.COMPLAINT:  # C-11: the head is responsible
+            heads = await self.identity.people_with_role(case.estate_id, role.value)
+            head = "、".join(p.name for p in heads) or None
+        return Seen(resident, name, promised, shown, len(links), rules, head)
 
     async def __call__(
         self, case: Case, tells: Sequence[Tell], cards: Sequence[PostedCard] = ()
@@ -187,7 +194,7 @@ class Notifier:
     def staff_card(locale: str, case: Case, seen: Seen, *, review: bool = False) -> str:
         """A case's card as staff see it: with the resident's contact, who took it, the
         time promised and how many photos it has (with the handling opinion: ``review``)."""
-        draw = cards.review_card if review else cards.card
+        draw = cards.review_card if review else cards.staff_card
         return draw(
             locale,
             case,
@@ -195,6 +202,7 @@ class Notifier:
             assignee=seen.assignee,
             promised=seen.promised,
             photos=seen.photo_count,
+            head=seen.head,
         )
 
     def _param(self, locale: str, value: object, rules: EstateRules | None) -> object:

@@ -48,6 +48,7 @@ from handlers.common import (
     Actor,
     AnyHandler,
     Context,
+    Services,
     button,
     canceller,
     edit,
@@ -725,6 +726,9 @@ async def on_first_responder(update: Update, context: Context) -> None:
     if action == "to" and len(parts) == 4 and parts[3] in {d.value for d in REFERRABLE}:
         decision = requests.refer(case, parts[3], await facts(svc, case))
     elif action == "resolve":
+        if not requests.resolvable(case):  # C-4: a complaint is classified first
+            await query.answer(actor.t("complaint.classify_first"), show_alert=True)
+            return
         decision = requests.resolve(case, steps.by(actor), await facts(svc, case))
     elif action == "escalate":
         decision = requests.escalate(case, steps.by(actor))
@@ -775,10 +779,33 @@ async def on_department(update: Update, context: Context) -> None:
         return
     if parts[1] == "take":
         decision = requests.take(case, steps.by(actor))
+    elif case.kind == Kind.COMPLAINT:  # C-11: the feedback, to the opinion's instructions
+        if not case.opinion:
+            await query.answer(actor.t("review.no_opinion_yet"), show_alert=True)
+            return
+        notes = await department_notes(svc, case)
+        if not notes:
+            await query.answer(actor.t("review.feedback_first"), show_alert=True)
+            return
+        decision = requests.done(case, steps.by(actor), await facts(svc, case), notes)
     else:
         decision = requests.done(case, steps.by(actor), await facts(svc, case))
     after = await steps.apply(svc, case, decision, actor) if decision else None
     await answer_step(query, actor, context, case, after, department_keyboard)
+
+
+async def department_notes(svc: Services, case: Case) -> str:
+    """C-11: what the department reported on a complaint since it last reached it (its
+    replies to the case card, text and photos), oldest first: its feedback."""
+    notes: list[str] = []
+    for event in await svc.cases.trail(case.id):
+        if event["event"] in ("case.refer", "case.reopen"):
+            notes = []  # a new referral: what counts is reported after it
+        elif event["event"] == "case.update":  # a photo's note is "📷" or its caption
+            note = str(event["data"].get("note") or "").strip()
+            if note:
+                notes.append(note)
+    return "\n".join(notes)
 
 
 #: Longest progress note kept (it may travel as a photo caption: 1024 characters at most).

@@ -48,10 +48,13 @@ class Action(StrEnum):
     REOPEN = "reopen"  # the resident is not satisfied: back to the department (C-2, B-3)
     RETURN = "return"  # the same, for a case no department had: back to the first responder
     CLOSE = "close"  # called back, and the resident is satisfied (B-1..B-4, C-14)
-    FEEDBACK = "feedback"  # C-11: the department handled a complaint; its reply is prepared
-    OPINION = "opinion"  # C-11: the customer-centre supervisor writes the handling opinion
+    FEEDBACK = "feedback"  # C-11: the department handled a complaint and reports back
+    OPINION = "opinion"  # C-11: the customer-centre supervisor's instructions to the department
+    DRAFT = "draft"  # C-11: the assistant drafts the reply from the department's feedback
     APPROVE = "approve"  # C-13: the manager approves the reply; it goes to the resident
-    REJECT = "reject"  # C-13: the manager sends the opinion back to be rewritten
+    REJECT = "reject"  # C-13: the manager sends the draft back to be rewritten
+    DELIVER = "deliver"  # V-5, C-13: the assistant phoned the approved reply to a caller
+    ANSWER = "answer"  # C-12: a major complaint's clear answer (what, by when), no approval
     UPDATE = "update"  # progress posted by the department (text or photo); no state change
     PROMISE = "promise"  # Q-4, C-1: a time promised to the resident
     CLASSIFY = "classify"  # C-4: the project supervisor decides a complaint's nature
@@ -72,9 +75,15 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.IN_PROGRESS, Action.DONE): Status.DONE,
     (Status.REFERRED, Action.FEEDBACK): Status.REVIEW,
     (Status.IN_PROGRESS, Action.FEEDBACK): Status.REVIEW,
-    (Status.REVIEW, Action.OPINION): Status.REVIEW,
+    **{(s, Action.OPINION): s for s in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS)},
+    **{
+        (s, Action.ANSWER): s
+        for s in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS, Status.REVIEW)
+    },
+    (Status.REVIEW, Action.DRAFT): Status.REVIEW,
     (Status.REVIEW, Action.REJECT): Status.REVIEW,
     (Status.REVIEW, Action.APPROVE): Status.DONE,
+    (Status.REVIEW, Action.DELIVER): Status.DONE,
     (Status.REVIEW, Action.CLASSIFY): Status.REVIEW,
     (Status.REVIEW, Action.INVALIDATE): Status.DONE,
     **{
@@ -182,6 +191,11 @@ class Case:
     opinion_by: int | None = None
     event_key: str | None = None
     unit_label: str | None = None
+    feedback: str | None = None  # C-11: what the department reported back
+    reply_draft: str | None = None  # C-11: the assistant's draft of the reply (C-13 approves)
+    reply_by: int | None = None
+    approved_by: int | None = None  # C-13: who approved the reply
+    answered_at: datetime | None = None  # C-12: a major complaint's clear answer, when
 
     def event_key_or_number(self) -> str:
         """The event this complaint is counted under (C-5): its own number when unlinked."""

@@ -29,6 +29,8 @@ WORK_CLOCKS: tuple[str, ...] = (
     RuleId.Q4,
     RuleId.C1_NEXT_REPLY,
     RuleId.C5_WEEK,
+    RuleId.C4,
+    RuleId.C11_OPINION,
     RuleId.C11_SAME_DAY,
     RuleId.C13_SAME_DAY,
     RuleId.C12_IMPORTANT,
@@ -46,7 +48,7 @@ CLOCK_EVENTS: dict[str, tuple[str, ...]] = {
     "fixed": ("case.promise",),
     "feedback": ("case.feedback",),
     "approved": ("case.approve",),
-    "completed": ("case.done", "case.resolve", "case.approve", "case.invalidate"),
+    "completed": ("case.done", "case.resolve", "case.approve", "case.deliver", "case.invalidate"),
 }
 
 #: When each clock event happened to a subject, oldest first (acceptance is the subject's
@@ -142,12 +144,21 @@ def armed(rules: EstateRules, rule: str, at: datetime, data: Mapping[str, Any]) 
 
 
 def major_clocks(
-    case: Case, facts: Facts, *, answer: bool = True, made_major_at: datetime | None = None
+    case: Case,
+    facts: Facts,
+    *,
+    answer: bool = True,
+    made_major_at: datetime | None = None,
+    raised_at: datetime | None = None,
 ) -> list[Timer]:
     """C-12 for a major complaint: a clear answer in 2 days, resolved in 15 (from
-    acceptance by default). ``made_major_at``: the complaint becomes major at that moment,
-    which is its classification as major for clocks counted from the classification."""
-    happening = {"classified": made_major_at} if made_major_at is not None else None
+    acceptance by default). ``made_major_at``: the complaint is classified major at that
+    moment (clocks an estate counts from the classification start then); ``raised_at``: it
+    was raised to major later (by the supervisor, a week unresolved, a fifth complainant),
+    and both clocks count from the raise, whatever the estate counts them from."""
     rules = [RuleId.C12_MAJOR_ANSWER] if answer else []
     rules.append(RuleId.C12_MAJOR_RESOLVE)
+    if raised_at is not None:
+        return [timer(facts.rules, r, raised_at, raised=True) for r in rules]
+    happening = {"classified": made_major_at} if made_major_at is not None else None
     return [facts.clocked(case, r, case.accepted_at, happening=happening) for r in rules]

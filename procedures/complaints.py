@@ -15,7 +15,7 @@ from typing import Any
 
 from procedures import callbacks
 from procedures.cases import OPEN_STATUSES, Action, Case, Severity, Status
-from procedures.clocks import WORK_CLOCKS, History, Timer, major_clocks
+from procedures.clocks import WORK_CLOCKS, History, Timer, major_clocks, timer
 from procedures.deadlines import EstateRules
 from procedures.decisions import (
     Approval,
@@ -40,17 +40,37 @@ from procedures.rule_ids import RuleId
 CUSTOMER_SERVICE = Dept.CUSTOMER_SERVICE.value
 
 
+#: C-4..C-7: the valid severities, lowest first (raising moves up, lowering down).
+ORDER: tuple[str, ...] = (Severity.MINOR.value, Severity.IMPORTANT.value, Severity.MAJOR.value)
+
+
+def week_over(facts: Facts) -> bool:
+    """C-5: the complaint's week ran out before it was classified (its clock fired while the
+    complaint was unclassified: the week counts valid complaints only, so the classification
+    decides)."""
+    due = facts.due.get(RuleId.C5_WEEK)
+    return due is not None and due <= facts.now
+
+
 def classify(case: Case, severity: str, by: By, facts: Facts) -> Decision:
-    """C-4..C-7: a valid complaint's severity. An important one gets C-12's day (unless the
-    department already handled it) and goes to the superior and the manager who may extend
-    it (C-9); a major one gets C-12's answer and resolution clocks and is told to whom the
-    estate names (C-3, C-9). Clocks an estate counts from the classification start now."""
+    """C-4..C-7: a valid complaint's severity; C-4's own clock stops. An important one gets
+    C-12's day (unless the department already handled it) and goes to the superior and the
+    manager who may extend it (C-9); a major one gets C-12's answer and resolution clocks
+    and is told to whom the estate names (C-3, C-9). A valid complaint whose week already
+    ran out is major (C-5). The handling opinion's clock starts (C-11) unless it is written.
+    Clocks an estate counts from the classification start now."""
     now = facts.now
     happening = {"classified": now}
+    data: dict[str, Any] = {}
+    if severity != Severity.MAJOR and week_over(facts):  # C-5: a week unresolved
+        data = {"chosen": severity, "rule": RuleId.C5_WEEK.value}
+        severity = Severity.MAJOR.value
     decision = Decision(
         action=Action.CLASSIFY,
         changes={"severity": severity},
+        data=data,
         expect_status=case.status,
+        stop=[RuleId.C4],
         arm=[Arm("classified", now)],
     )
     start = case.accepted_at  # C-12: counted from acceptance (default)
@@ -65,6 +85,79 @@ def classify(case: Case, severity: str, by: By, facts: Facts) -> Decision:
         decision.tell.append(Tell(Roles(roles), "complaint.reported", said, style=Style.WITH_CARD))
     elif severity == Severity.MAJOR:
         decision.tell.append(major_tell(facts.rules, "complaint.reported", said, besides=by.id))
+    decision.start += opinion_clock(case, facts, happening)
+    decision.tell += opinion_asked(case)
+    return decision
+
+
+def opinion_clock(case: Case, facts: Facts, happening: Mapping[str, datetime]) -> list[Timer]:
+    """C-11: the handling opinion's clock, from the classification (default), unless the
+    opinion is written already or the department has handled the complaint."""
+    if case.opinion or case.status == Status.REVIEW:
+        return []
+    return [facts.clocked(case, RuleId.C11_OPINION, happening=happening)]
+
+
+def opinion_asked(case: Case) -> list[Tell]:
+    """C-11: the customer-centre supervisor is asked for the handling opinion, the
+    department's instructions (not when it is written, or the department is done)."""
+    if case.opinion or case.status == Status.REVIEW:
+        return []
+    return [
+        Tell(
+            Roles(frozenset({Role.CC_SUPERVISOR.value})),
+            "review.opinion_please",
+            {"limit": Limit(RuleId.C11_OPINION)},
+            style=Style.CARD,
+            buttons="opinion",
+        )
+    ]
+
+
+def reclassify(
+    case: Case, severity: str, by: By, facts: Facts, reason: str | None = None
+) -> Decision | None:
+    """C-4..C-7 later: the project supervisor raises a complaint (minor → important → major,
+    e.g. when it drags on or more complainants come) or lowers it, only with a written
+    ``reason``. Raised, the new severity's clocks count from the raise and its people hear
+    it; lowered, the higher severity's clocks are cancelled and an important one gets its
+    day from the lowering. None when it does not apply (unclassified, invalid, the same
+    severity, finished, or lowered without a reason)."""
+    if case.severity not in ORDER or severity not in ORDER or severity == case.severity:
+        return None
+    if case.status not in OPEN_STATUSES:
+        return None
+    raised = ORDER.index(severity) > ORDER.index(str(case.severity))
+    reason = (reason or "").strip() or None
+    if not raised and reason is None:
+        return None
+    now = facts.now
+    working = case.status != Status.REVIEW  # in review the department has handled it
+    decision = Decision(
+        event="case.raised" if raised else "case.lowered",
+        changes={"severity": severity},
+        data={"from": case.severity, "to": severity, "note": reason},
+        expect_status=case.status,
+    )
+    said = {"severity": Text(f"severity.{severity}"), "name": by.name}
+    if severity == Severity.MAJOR:
+        decision.missed.append(RuleId.C12_IMPORTANT)
+        if working:
+            decision.start += major_clocks(case, facts, raised_at=now)
+        decision.tell.append(major_tell(facts.rules, "complaint.raised", said, besides=by.id))
+        return decision
+    if case.severity == Severity.MAJOR:
+        decision.missed += [RuleId.C12_MAJOR_ANSWER, RuleId.C12_MAJOR_RESOLVE]
+    if severity == Severity.IMPORTANT:
+        if working:
+            decision.start.append(timer(facts.rules, RuleId.C12_IMPORTANT, now))
+    else:
+        decision.missed.append(RuleId.C12_IMPORTANT)
+    key = "complaint.raised" if raised else "complaint.lowered"
+    roles = frozenset({Role.CC_SUPERVISOR.value, Role.MGMT_MANAGER.value})
+    decision.tell.append(
+        Tell(Roles(roles), key, said | {"reason": reason or ""}, style=Style.WITH_CARD)
+    )
     return decision
 
 
@@ -101,10 +194,15 @@ def major_tell(
 
 def made_major(case: Case, rule: str, data: Mapping[str, Any], facts: Facts) -> Decision | None:
     """C-5: a complaint becomes major (a week unresolved, or five complainants of one
-    event): severity, the important clock stopped unmet, the major clocks started. None
-    when it is major already, invalid or finished. Whom to tell is the caller's (it tells
-    once for a whole event)."""
+    event): severity, the important clock stopped unmet, the major clocks started from now.
+    An unclassified complaint made major by its complainants is classified by it (C-4's
+    clock stops, the opinion's starts); the week counts valid complaints only, so it leaves
+    an unclassified one to its classification (:func:`classify` makes it major then). None
+    when it is major already, invalid, finished or not known valid. Whom to tell is the
+    caller's (it tells once for a whole event)."""
     if case.severity in (Severity.MAJOR, Severity.INVALID) or case.status not in OPEN_STATUSES:
+        return None
+    if case.severity is None and rule == RuleId.C5_WEEK:
         return None
     now = facts.now
     decision = Decision(
@@ -116,7 +214,11 @@ def made_major(case: Case, rule: str, data: Mapping[str, Any], facts: Facts) -> 
         arm=[Arm("classified", now)],
     )
     if case.status != Status.REVIEW:
-        decision.start += major_clocks(case, facts, made_major_at=now)
+        decision.start += major_clocks(case, facts, raised_at=now)
+    if case.severity is None:  # classified by the rule: C-4 is over, C-11 begins
+        decision.stop.append(RuleId.C4)
+        decision.start += opinion_clock(case, facts, {"classified": now})
+        decision.tell += opinion_asked(case)
     return decision
 
 
@@ -199,18 +301,57 @@ def linkable(case: Case, other: Case | None) -> bool:
     )
 
 
-# --- review: feedback, opinion, approval (C-11, C-13) ----------------------------------------
+# --- review: opinion, feedback, draft, approval, delivery (C-11, C-13) ------------------------
+#
+# The seed's order (C-11): the customer-centre supervisor writes the handling opinion, the
+# department's instructions (the department may start before it: the referral never
+# waits); the department handles the complaint and feeds back, which it cannot do before
+# the opinion exists; the assistant drafts the reply from the feedback; one approval
+# (C-13) sends it to the customer the same day, or, for a caller without the bot, asks the
+# assistant to phone it (V-5) the same day. The reply delivered is the completion: the
+# callback (C-14) follows.
 
 
-def feedback(case: Case, by: By, facts: Facts) -> Decision:
-    """C-11: the department has handled the complaint: its clocks stop (C-12 important's
-    day, C-5's week, Q-1, Q-4, C-1) and the same-day reply clock starts; customer service
-    is asked for the handling opinion; the resident hears it is being answered."""
+def write_opinion(case: Case, opinion: str, by: By) -> Decision | None:
+    """C-11: the supervisor's handling opinion, the department's instructions: it shows on
+    the department's cards from now on, and the department hears it. None once written, or
+    once the department has fed back (the complaint is past instructions)."""
+    if case.opinion or case.status not in (Status.NEW, Status.REFERRED, Status.IN_PROGRESS):
+        return None
+    decision = Decision(
+        action=Action.OPINION,
+        changes={"opinion": opinion, "opinion_by": by.id},
+        expect_status=case.status,
+        note=opinion,
+        stop=[RuleId.C11_OPINION],
+    )
+    if case.department:
+        decision.tell.append(
+            Tell(
+                Department(case.department),
+                "review.opinion_for_department",
+                {"name": by.name},
+                style=Style.CARD,
+                buttons="department",
+            )
+        )
+    return decision
+
+
+def feedback(case: Case, by: By, facts: Facts, notes: str) -> Decision | None:
+    """C-11: the department has handled the complaint and feeds back (``notes``: what it
+    reported on the case): its clocks stop (C-12 important's day, C-5's week, Q-1, Q-4,
+    C-1) and the same-day reply clock starts; the assistant is asked to draft the reply;
+    the resident hears it is being answered. None before the handling opinion exists
+    (the department works to it) or without any feedback."""
+    if not case.opinion or not notes.strip():
+        return None
     stop = [RuleId.Q1, RuleId.Q4, RuleId.C1_NEXT_REPLY, RuleId.C12_IMPORTANT, RuleId.C5_WEEK]
     return Decision(
         action=Action.FEEDBACK,
         expect_status=case.status,
-        changes={"opinion": None, "opinion_by": None, "approved_by": None},
+        changes={"feedback": notes.strip(), "reply_draft": None, "reply_by": None},
+        note=notes.strip(),
         stop=list(stop),
         start=[facts.clocked(case, RuleId.C11_SAME_DAY, events={"feedback"})],
         tell=[
@@ -218,26 +359,32 @@ def feedback(case: Case, by: By, facts: Facts) -> Decision:
                 Department(CUSTOMER_SERVICE),
                 "review.feedback",
                 {"name": by.name, "limit": Limit(RuleId.C11_SAME_DAY)},
-                style=Style.CARD,
-                buttons="opinion",
+                style=Style.REVIEW,
+                buttons="draft",
             ),
             Tell(Resident(), "review.for_resident", {"limit": Limit(RuleId.C11_SAME_DAY)}),
         ],
     )
 
 
-def opinion_version(opinion: str | None) -> str:
-    """A short fingerprint of an opinion: an approval button approves exactly what it showed."""
-    return hashlib.sha256((opinion or "").encode("utf-8")).hexdigest()[:8]
+def opinion_version(text: str | None) -> str:
+    """A short fingerprint of a text (the reply draft): an approval button approves exactly
+    what it showed."""
+    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()[:8]
 
 
-def write_opinion(case: Case, opinion: str, by: By) -> Decision:
-    """C-11: the supervisor's handling opinion; the approvers get it with buttons (C-13)."""
+def draft(case: Case, text: str, by: By) -> Decision | None:
+    """C-11: the assistant drafts the reply from the department's feedback; it goes, with the
+    opinion and the feedback, to the C-13 approver (never its writer), and a copy to the
+    project supervisor. None when the complaint is not classified (no reply leaves an
+    unclassified complaint, C-4), not in review, or a draft already waits."""
+    if case.severity is None or case.status != Status.REVIEW or case.reply_draft:
+        return None
     return Decision(
-        action=Action.OPINION,
-        changes={"opinion": opinion, "opinion_by": by.id},
+        action=Action.DRAFT,
+        changes={"reply_draft": text, "reply_by": by.id},
         expect_status=Status.REVIEW,
-        note=opinion,
+        note=text,
         tell=[
             Tell(
                 Approvers(by.id),
@@ -245,29 +392,57 @@ def write_opinion(case: Case, opinion: str, by: By) -> Decision:
                 {"name": by.name},
                 style=Style.REVIEW,
                 buttons="approval",
-            )
+            ),
+            Tell(
+                Roles(frozenset({Role.PROJECT_SUPERVISOR.value})),
+                "review.copy_for_supervisor",
+                {"name": by.name},
+                style=Style.REVIEW,
+            ),
         ],
     )
 
 
-#: C-13: who approves the reply, in order of preference (never the opinion's own writer):
-#: the customer-centre manager, else the project manager.
-APPROVER_ROLES: tuple[str, ...] = (Role.CC_SUPERVISOR.value, Role.PROJECT_MANAGER.value)
-
-
-def approver_role(roles: Iterable[str]) -> str | None:
-    """C-13: the role someone approves in (the first of :data:`APPROVER_ROLES` they hold)."""
+def approver_role(roles: Iterable[str], rules: EstateRules) -> str | None:
+    """C-13: the role someone approves in: the estate's approver role (the customer-centre
+    manager by default), else the project manager (who approves when the only approver
+    wrote the draft)."""
     held = set(roles)
-    return next((r for r in APPROVER_ROLES if r in held), None)
+    return next((r for r in (rules.reply_approver, Role.PROJECT_MANAGER.value) if r in held), None)
 
 
-def approve(case: Case, version: str, by: By, role: str, facts: Facts) -> Decision:
+def approve(case: Case, version: str, by: By, role: str, facts: Facts) -> Decision | None:
     """C-13: approved, the reply goes to the resident now (the same day), with confirm or
-    dispute (C-2), which is also the complaint's callback (C-14). The approval is kept
-    with the complaint: who, in which role, which version of the opinion."""
+    dispute (C-2), which is also the complaint's callback (C-14); the reply time is
+    recorded. A caller without the bot is phoned by the assistant instead (V-5), within
+    C-13's same day: the reply is delivered, and the callback starts, when they record the
+    call (:func:`deliver`). The approval is kept with the complaint: who, in which role,
+    which version of the draft. None for an unclassified complaint or no draft."""
+    if case.severity is None or not case.reply_draft or case.approved_by is not None:
+        return None
     now = facts.now
+    approval = Approval(RuleId.C13, role, approved=True, version=version)
+    if case.resident_id is None:  # V-5: the assistant phones the answer
+        return Decision(
+            approval=approval,
+            event="case.approve",
+            data={"version": version},
+            changes={"approved_by": by.id},
+            expect_status=Status.REVIEW,
+            expect_version=version,
+            start=[facts.clocked(case, RuleId.C13_SAME_DAY, events={"approved"})],
+            tell=[
+                Tell(
+                    Department(CUSTOMER_SERVICE),
+                    "review.phone_reply_please",
+                    {"name": case.caller_name or "—", "phone": case.caller_phone or "—"},
+                    style=Style.REVIEW,
+                    buttons="deliver",
+                )
+            ],
+        )
     return Decision(
-        approval=Approval(RuleId.C13, role, approved=True, version=version),
+        approval=approval,
         action=Action.APPROVE,
         changes={"approved_by": by.id, "replied_at": now, "resolved_at": now},
         expect_status=Status.REVIEW,
@@ -275,20 +450,44 @@ def approve(case: Case, version: str, by: By, role: str, facts: Facts) -> Decisi
         stop=list(WORK_CLOCKS),
         tell=[
             Tell(
-                Resident(), "review.reply", {"opinion": case.opinion or ""}, buttons="reply_confirm"
+                Resident(),
+                "review.reply",
+                {"opinion": case.reply_draft or ""},
+                buttons="reply_confirm",
             )
         ],
         start=[facts.clocked(case, RuleId.C14, events={"approved", "completed"})],
     )
 
 
-def reject(case: Case, version: str, by: By, role: str) -> Decision:
-    """C-13: the manager sends the opinion back (a refusal, kept like an approval); the
-    supervisor writes it again."""
+def deliver(case: Case, by: By, facts: Facts) -> Decision | None:
+    """V-5, C-13: the assistant phoned the approved reply to a caller without the bot: the
+    reply time is recorded, the work's clocks stop (C-11's and C-13's same day met or
+    late), and the callback follows (C-14: the assistant phones again). None before the
+    approval, or once delivered."""
+    if case.approved_by is None or case.status != Status.REVIEW:
+        return None
+    now = facts.now
+    return Decision(
+        action=Action.DELIVER,
+        changes={"replied_at": now, "resolved_at": now},
+        expect_status=Status.REVIEW,
+        data={"by": by.id},
+        stop=list(WORK_CLOCKS),
+        tell=callbacks.question(case),
+        start=[facts.clocked(case, RuleId.C14, events={"completed"})],
+    )
+
+
+def reject(case: Case, version: str, by: By, role: str) -> Decision | None:
+    """C-13: the approver sends the draft back (a refusal, kept like an approval); the
+    assistant drafts it again."""
+    if not case.reply_draft or case.approved_by is not None:
+        return None
     return Decision(
         approval=Approval(RuleId.C13, role, approved=False, version=version),
         action=Action.REJECT,
-        changes={"opinion": None, "opinion_by": None},
+        changes={"reply_draft": None, "reply_by": None},
         expect_status=Status.REVIEW,
         expect_version=version,
         tell=[
@@ -296,27 +495,58 @@ def reject(case: Case, version: str, by: By, role: str) -> Decision:
                 Department(CUSTOMER_SERVICE),
                 "review.rejected",
                 {"name": by.name},
-                style=Style.CARD,
-                buttons="opinion",
+                style=Style.REVIEW,
+                buttons="draft",
             )
         ],
+    )
+
+
+# --- C-12: a major complaint's clear answer ----------------------------------------------------
+
+
+def clear_answer(case: Case, text: str, by: By, facts: Facts) -> Decision | None:
+    """C-12: a major complaint gets a clear answer within 2 days (what will be done, and by
+    when), sent from the case card by the first responder or the customer-centre supervisor
+    without approval: it goes to the resident (a caller hears it by phone: the text is what
+    was said) and meets C-12's answer clock; the resolution clock runs on. None when the
+    complaint is not major, is finished, or was answered already."""
+    if case.severity != Severity.MAJOR or case.status not in OPEN_STATUSES or case.answered_at:
+        return None
+    return Decision(
+        action=Action.ANSWER,
+        changes={"answered_at": facts.now},
+        expect_status=case.status,
+        note=text,
+        data={"by": by.id},
+        stop=[RuleId.C12_MAJOR_ANSWER],
+        tell=[Tell(Resident(), "complaint.clear_answer", {"text": text})],
     )
 
 
 # --- C-12: extension ---------------------------------------------------------------------------
 
 
-def extended(rules: EstateRules, due: datetime, by: By, role: str) -> Decision:
+def extended(rules: EstateRules, due: datetime, by: By, role: str, now: datetime) -> Decision:
     """C-12: the role the rule names lets an important complaint run over by one more rule
-    period (1 day by default), counted from the clock's due time; the button names the clock,
-    so storage extends it only while it is still open (two presses extend it once)."""
+    period (1 day by default): before the day runs out, counted from its due time; after,
+    the overrun is approved as such (recorded "after") and the new day counts from now. The
+    button names the clock, so storage extends it only while it is open or ran out unmet
+    (two presses extend it once)."""
     rule = RuleId.C12_IMPORTANT
-    new_due = rules.due_at(rule, due)
+    after = now > due
+    new_due = rules.due_at(rule, now if after else due)
+    moved = f"{due.isoformat()} → {new_due.isoformat()}"
     return Decision(
         approval=Approval(
-            rule, role, approved=True, comment=f"{due.isoformat()} → {new_due.isoformat()}"
+            rule, role, approved=True, comment=moved + (" (after the limit)" if after else "")
         ),
         event="case.extended",
-        data={"rule": rule.value, "from": due.isoformat(), "to": new_due.isoformat()},
+        data={
+            "rule": rule.value,
+            "from": due.isoformat(),
+            "to": new_due.isoformat(),
+            "after": after,
+        },
         start=[Timer(rule, new_due, rules.warn_at(rule, due, new_due), {"extended_by": by.id})],
     )

@@ -38,6 +38,8 @@ class Act(StrEnum):
     LINK_EVENT = "link_event"  # C-5: complaints about one event
     CLASSIFY = "classify"  # C-4: nature and severity
     WRITE_OPINION = "write_opinion"  # C-11: the handling opinion
+    DRAFT_REPLY = "draft_reply"  # C-11: the assistant drafts the reply; V-5: phones it
+    CLEAR_ANSWER = "clear_answer"  # C-12: a major complaint's clear answer, no approval
     RECORD_CALLBACK = "record_callback"  # B-2, B-4: the phone callback's outcome
     OVERRIDE = "override"  # re-promise or reassign a department's case
     LATE_PROMISE = "late_promise"  # promise a time once the request's day ran out
@@ -71,6 +73,8 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.LINK_EVENT: FIRST_RESPONDERS,
     Act.CLASSIFY: frozenset({Role.PROJECT_SUPERVISOR}),
     Act.WRITE_OPINION: frozenset({Role.CC_SUPERVISOR}),
+    Act.DRAFT_REPLY: FIRST_RESPONDERS,
+    Act.CLEAR_ANSWER: frozenset({Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR}),
     Act.RECORD_CALLBACK: frozenset({Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR}),
     Act.OVERRIDE: frozenset({Role.CC_SUPERVISOR}),  # plus the department's head
     # "or by the time promised beforehand" (事前): after the day, whom its miss

@@ -152,6 +152,17 @@ def react(case: Case, due: Due, facts: Facts) -> list[Decision]:
                 late=due.late,
             )
         )
+        if rule.extension_by:  # C-12: the overrun may still be approved, as such
+            tell.append(
+                Tell(
+                    Roles(frozenset({rule.extension_by})),
+                    "complaint.extension_after",
+                    {"rule": title, "limit": Limit(rule.id)},
+                    style=Style.WITH_CARD,
+                    buttons="extension",
+                    button_arg=due.timer_id,
+                )
+            )
     decisions.append(
         Decision(event="case.deadline_missed", data={"rule": rule.id, "late": due.late}, tell=tell)
     )

@@ -62,10 +62,12 @@ def filed(case: Case, facts: Facts) -> Decision:
         decision.start.append(facts.clocked(case, RuleId.Q4, start))  # Q-4
     if case.kind == Kind.COMPLAINT:
         decision.start.append(facts.clocked(case, RuleId.C5_WEEK, start))  # C-5
-        decision.tell.append(  # C-4: the supervisor decides its nature
+        decision.start.append(facts.clocked(case, RuleId.C4, start))  # C-4, its own clock
+        decision.tell.append(  # C-4: the supervisor decides its nature, criteria in sight
             Tell(
                 Roles(frozenset({Role.PROJECT_SUPERVISOR.value})),
                 "complaint.classify_please",
+                {"limit": Limit(RuleId.C4)},
                 style=Style.WITH_CARD,
                 buttons="classification",
                 photos=True,
@@ -148,17 +150,27 @@ def take(case: Case, by: By) -> Decision | None:
     )
 
 
-def resolve(case: Case, by: By, facts: Facts) -> Decision:
-    """Answered on the spot by the first responder (Q-1): done; the callback clock starts."""
+def resolve(case: Case, by: By, facts: Facts) -> Decision | None:
+    """Answered on the spot by the first responder (Q-1): done; the callback clock starts.
+    None for a complaint not classified yet (:func:`resolvable`)."""
+    if not resolvable(case):
+        return None
     return finished(case, by, facts, Action.RESOLVE, "case.resolved")
 
 
-def done(case: Case, by: By, facts: Facts) -> Decision:
+def done(case: Case, by: By, facts: Facts, notes: str = "") -> Decision | None:
     """Handled (Q-4: handling, not a first reply, stops the clock); the resident is told and
-    asked; the callback clock starts. A complaint goes to review instead (C-11, C-13)."""
+    asked; the callback clock starts. A complaint's department feeds back instead (C-11:
+    ``notes``, what it reported; None before the handling opinion or without feedback)."""
     if case.kind == Kind.COMPLAINT:
-        return complaints.feedback(case, by, facts)
+        return complaints.feedback(case, by, facts, notes)
     return finished(case, by, facts, Action.DONE, "case.done")
+
+
+def resolvable(case: Case) -> bool:
+    """Q-1, C-8: a case may be resolved on the spot; a complaint only once classified (C-4:
+    none is closed unclassified)."""
+    return case.kind != Kind.COMPLAINT or case.severity is not None
 
 
 def finished(case: Case, by: By, facts: Facts, action: Action, key: str) -> Decision:

@@ -94,6 +94,7 @@ class RuleId(StrEnum):
     # clocks: one rule may run several (C-12: important, a major one's answer and resolution)
     V1_FIRST_RESPONSE = "V-1-first-response"
     C1_NEXT_REPLY = "C-1-next-reply"
+    C11_OPINION = "C-11-opinion"
     C11_SAME_DAY = "C-11-same-day"
     C13_SAME_DAY = "C-13-same-day"
     C12_IMPORTANT = "C-12-important"
@@ -113,6 +114,7 @@ class RuleId(StrEnum):
 CLOCKS = frozenset(r for r in RuleId if r.value.count("-") > 1) | {
     RuleId.Q1,
     RuleId.Q4,
+    RuleId.C4,
     RuleId.C14,
     RuleId.B1,
     RuleId.R4,

@@ -55,6 +55,11 @@ def _case(row: sqlite3.Row) -> Case:
         row["opinion_by"],
         row["event_key"],
         row["unit_label"],
+        row["feedback"],
+        row["reply_draft"],
+        row["reply_by"],
+        row["approved_by"],
+        parse_iso(row["answered_at"]) if row["answered_at"] else None,
     )
 
 
@@ -138,6 +143,10 @@ _STEP_FIELDS = frozenset(
         "opinion_by",
         "approved_by",
         "replied_at",
+        "feedback",
+        "reply_draft",
+        "reply_by",
+        "answered_at",
     }
 )
 
@@ -367,7 +376,7 @@ async def apply(
     outbox rows, all or nothing.
 
     Returns the case after it, or None when the decision no longer applies (someone else
-    acted first, the button is stale, the opinion is not the one shown); nothing changes
+    acted first, the button is stale, the draft reply is not the one shown); nothing changes
     then. ``rules`` are the estate's, for clocks armed by the decision.
     """
     fields = dict(decision.changes)
@@ -379,7 +388,7 @@ async def apply(
     if decision.expect_status is not None and before.status != decision.expect_status:
         return None
     if decision.expect_version is not None and (
-        not before.opinion or opinion_version(before.opinion) != decision.expect_version
+        not before.reply_draft or opinion_version(before.reply_draft) != decision.expect_version
     ):
         return None
     now = iso(now_of(conn))
@@ -586,14 +595,17 @@ class CaseStore:
         by: int,
         actor: str,
     ) -> bool:
-        """C-12: extend a case's running timer: ``decide`` gets its due time and says what
-        the extension does. False when that timer is no longer running (handled, already
-        extended, or over): two presses of one button extend it once."""
+        """C-12: extend a case's timer, running or run out unmet (an overrun approved
+        after the fact): ``decide`` gets its due time and says what the extension does.
+        False when that timer was met, cancelled, or already followed by another (extended
+        once): two presses of one button extend it once."""
         async with self.db.write() as conn:
             row = await _one(
                 conn,
-                "SELECT due_at FROM deadlines WHERE id = ? AND case_id = ? AND rule = ?"
-                " AND state IN ('pending', 'warned')",
+                "SELECT due_at FROM deadlines d WHERE id = ? AND case_id = ? AND rule = ?"
+                " AND (state IN ('pending', 'warned') OR (state = 'fired' AND NOT EXISTS ("
+                "SELECT 1 FROM deadlines n WHERE n.case_id = d.case_id AND n.rule = d.rule"
+                " AND n.id > d.id)))",
                 [timer_id, case_id, rule],
             )
             if row is None:

@@ -37,6 +37,10 @@ def test_every_keyboard_names_its_procedure_and_fits_telegrams_limit() -> None:
         a_case(id=big, status="done"),
         a_complaint(id=big),
         a_complaint(id=big, status="review", opinion="意见"),
+        a_complaint(id=big, status="review", severity="minor", reply_draft="答复"),
+        a_complaint(id=big, status="review", severity="minor", reply_draft="答复", approved_by=8),
+        a_complaint(id=big, status="referred", severity="major"),
+        a_complaint(id=big, status="referred", severity="important"),
     ]
     seen = set()
     for case in cases:
@@ -49,7 +53,10 @@ def test_every_keyboard_names_its_procedure_and_fits_telegrams_limit() -> None:
                     procedure, action, ident = data.split(":")[:3]
                     assert procedure in {"rq", "cp", "cb"} and ident == str(big), data
                     seen.add(f"{procedure}:{action}")
-    assert {"rq:resolve", "rq:take", "cp:sev", "cp:ext", "cp:ok", "cb:call"} <= seen
+    assert {
+        "rq:resolve", "rq:take", "cp:sev", "cp:up", "cp:down", "cp:ext", "cp:op", "cp:dr",
+        "cp:ok", "cp:dv", "cp:ans", "cb:call",
+    } <= seen  # fmt: skip
 
 
 @pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant", "en"])

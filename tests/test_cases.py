@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from storage import deadlines
 from storage.identity import IdentityStore
 from tests.conftest import World
-from tests.support.app import configure_estates, services_of, sweeper_of
+from tests.support.app import clock_of, configure_estates, services_of, sweeper_of
 from tests.support.cases import PNG, file_request, latest_case, open_rules, referred_to_engineering
 from tests.support.telegram import Group, Harness, Person
 
@@ -107,22 +107,35 @@ async def test_q1_warns_the_first_responder_and_escalates_to_the_supervisor(
     assert await sweeper.sweep() == 0
 
 
-async def test_c5_a_complaint_unresolved_for_a_week_becomes_major(
+async def test_c5_a_valid_complaint_unresolved_for_a_week_becomes_major(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
-    leader = bot.person(9010, "赵总")
-    await owner.send("/complain")
-    await owner.tap("噪音")
-    await owner.tap("阳光花园 · 2栋 101")
-    await owner.send("楼上每天夜里装修到十二点")
-    await owner.tap("普通")
-    case = await latest_case(world)
-    assert case.kind == "complaint" and case.number.startswith("TS-")
-    later = case.accepted_at + timedelta(days=7, minutes=1)
-    await sweeper_of(world, clock=lambda: later).sweep()
-    await services_of(world).deliver()
-    assert (await latest_case(world)).severity == "major"
-    assert "重大投诉" in leader.last_text
+    """C-5: a valid complaint not resolved within a week becomes major (and leadership hears
+    it); the week counts valid complaints only: an unclassified one is left to its
+    classification, which makes it major then, its clocks counted from that moment."""
+    leader, supervisor = bot.person(9010, "赵总"), bot.person(9007, "孙志远")
+    for valid in (True, False):
+        await owner.send("/complain")
+        await owner.tap("噪音")
+        await owner.tap("阳光花园 · 2栋 101")
+        await owner.send("楼上每天夜里装修到十二点")
+        await owner.tap("普通")
+        case = await latest_case(world)
+        assert case.kind == "complaint" and case.number.startswith("TS-")
+        if valid:
+            await supervisor.tap("轻微")
+        later = case.accepted_at + timedelta(days=7, minutes=1)
+        await sweeper_of(world, clock=lambda: later).sweep()  # noqa: B023 (called at once)
+        await services_of(world).deliver()
+        after = await latest_case(world)
+        if valid:
+            assert after.severity == "major" and "重大投诉" in leader.last_text
+            continue
+        assert after.severity is None
+        clock_of(world).set(later + timedelta(hours=1))
+        await supervisor.tap("轻微")  # classified valid after its week: major at once
+        after = await latest_case(world)
+        assert after.severity == "major" and f"{after.number} 为重大投诉" in leader.last_text
 
 
 async def test_buttons_are_checked_on_every_press(

@@ -110,9 +110,15 @@ async def test_c11_the_review_card_says_who_handled_it_and_what_was_promised(
     await engineer.tap("🙋 接单", chat=groups["eng"])
     await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
     await engineer.tap("明天 12:00 前", chat=groups["eng"])
+    await bot.person(9007, "孙志远").tap("轻微")
+    await bot.person(9002, "吴建国").tap("✍️ 写处理意见")
+    await bot.person(9002, "吴建国").send("请尽快协调楼上业主。")
+    card = groups["eng"].messages()[-1]["message_id"]
+    await engineer.reply_to(card, "已协调楼上业主，晚上不再施工。", chat=groups["eng"])
     await engineer.tap("✅ 已完成", chat=groups["eng"])
     feedback = groups["cs"].last_text
-    assert "部门已处理" in feedback and "接单人：郑海" in feedback and "约定完成：" in feedback
+    assert "部门已反馈" in feedback and "接单人：郑海" in feedback and "约定完成：" in feedback
+    assert "处理意见：请尽快协调" in feedback and "部门反馈：已协调楼上业主" in feedback
 
 
 async def test_q2_an_album_with_a_caption_is_asked_normal_or_urgent_once(

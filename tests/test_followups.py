@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,10 +15,15 @@ from tests.support.telegram import Group, Harness, Person
 async def test_c4_the_project_supervisor_is_asked_to_classify_each_complaint(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
+    """C-4: classification is a step on its own clock (2 working hours by default), and the
+    classifier sees C-5/C-6/C-7's criteria with the buttons."""
     supervisor = bot.person(9007, "孙志远")
     await file_complaint(owner)
-    assert "请判定性质" in supervisor.last_text
+    asked = supervisor.last_text
+    assert "内判定性质" in asked and "2 个工作小时" in asked
+    assert "· 重大：" in asked and "· 重要：" in asked and "· 轻微：" in asked
     assert supervisor.buttons()[:3] == ["轻微", "重要", "重大"]
+    assert (await open_rules(world, await latest_case(world)))["C-4"] == "pending"
 
 
 async def test_c6_c9_c12_an_important_complaint_is_reported_and_gets_one_day(
@@ -179,13 +184,18 @@ async def test_b2_an_unreachable_resident_is_tried_again(
     assert (await latest_case(world)).status == "done"
 
 
-async def answer_prompt(supervisor: Person, text: str) -> None:
-    """Reply to the bot's prompt for the handling opinion (as Telegram's ForceReply does)."""
-    await supervisor.reply_to(supervisor.messages()[-1]["message_id"], text)
+async def answer_prompt(person: Person, text: str) -> None:
+    """Reply to the bot's last question (as Telegram's ForceReply does)."""
+    await person.reply_to(person.messages()[-1]["message_id"], text)
 
 
-async def complaint_handled_by_engineering(bot: Harness, cs: Group, owner: Person) -> Group:
-    """A complaint referred to engineering, taken and handled: it waits for review."""
+async def complaint_handled_by_engineering(
+    bot: Harness, cs: Group, owner: Person, *, opinion: bool = True
+) -> Group:
+    """A complaint in the manual's order (C-11): referred to engineering at once and taken,
+    classified minor (C-4), the customer-centre supervisor's opinion written as a plain
+    message, the department's feedback replied to its card, and ✅ pressed: it waits for
+    the assistant's draft."""
     admin = bot.person(ADMIN_ID, "管理员")
     eng = bot.group(-200, "工程部")
     await admin.send("/bind 工程部", chat=eng)
@@ -194,64 +204,110 @@ async def complaint_handled_by_engineering(bot: Harness, cs: Group, owner: Perso
     await assistant.tap("➡️ 转交部门", chat=cs)
     await assistant.tap("工程部", chat=cs)
     await engineer.tap("🙋 接单", chat=eng)
+    await bot.person(9007, "孙志远").tap("轻微")
+    if opinion:
+        supervisor = bot.person(9002, "吴建国")
+        await supervisor.tap("✍️ 写处理意见")
+        await supervisor.send("调换夜班保安，并当面向业主致歉。")
+    card = eng.messages()[-1]["message_id"]
+    await engineer.reply_to(card, "已调换夜班保安，主管已当面致歉。", chat=eng)
     await engineer.tap("✅ 已完成", chat=eng)
     return eng
 
 
-async def test_c11_c13_the_reply_is_written_approved_and_sent_the_same_day(
+async def test_c11_the_seeds_order_opinion_feedback_draft_approval_same_day_reply(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
-    await complaint_handled_by_engineering(bot, cs, owner)
+    """C-11 in the seed's order: the department starts at once; the supervisor's opinion
+    (the department's instructions, a plain message) shows on the department's card; the
+    department's feedback cannot come before it; the assistant drafts the reply from the
+    feedback; C-13: one approval sends it the same day, with a copy to the project
+    supervisor; the reply time is recorded; the owner confirms and rates."""
+    admin = bot.person(ADMIN_ID, "管理员")
+    eng = bot.group(-200, "工程部")
+    await admin.send("/bind 工程部", chat=eng)
+    await file_complaint(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    supervisor, classifier = bot.person(9002, "吴建国"), bot.person(9007, "孙志远")
+    await assistant.tap("➡️ 转交部门", chat=cs)  # the referral never waits (Q-1, C-9)
+    await assistant.tap("工程部", chat=cs)
+    await engineer.tap("🙋 接单", chat=eng)
     case = await latest_case(world)
-    assert case.status == "review"
+    assert (await open_rules(world, case))["C-4"] == "pending"
+    await classifier.tap("轻微")
+    assert (await open_rules(world, case))["C-4"] == "met"
+    assert "请在 2 个工作小时内写处理意见" in supervisor.last_text
+    assert (await open_rules(world, case))["C-11-opinion"] == "pending"
+    card = eng.messages()[-1]["message_id"]
+    await engineer.reply_to(card, "已调换夜班保安。", chat=eng)
+    await engineer.tap("✅ 已完成", chat=eng)  # before the opinion: refused
+    alert = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert alert.get("show_alert") and "处理意见尚未下达" in alert["text"]
+    assert (await latest_case(world)).status == "in_progress"
+    await supervisor.tap("✍️ 写处理意见")
+    assert "给处理部门的指示" in supervisor.last_text
+    await supervisor.send("调换夜班保安，并当面向业主致歉。")  # a plain message is the answer
+    assert "已通知处理部门" in supervisor.last_text
+    assert (await open_rules(world, await latest_case(world)))["C-11-opinion"] == "met"
+    shown = next(m for m in eng.messages() if m["message_id"] == card)
+    assert "处理意见：调换夜班保安" in shown["text"]  # on the department's card
+    assert "负责人：冯立" in shown["text"]  # the head is named responsible
+    assert "处理意见已下达" in eng.last_text
+    await engineer.tap("✅ 已完成", chat=eng)
+    case = await latest_case(world)
+    assert case.status == "review" and case.feedback == "已调换夜班保安。"
     assert "正在整理正式答复" in owner.last_text
-    assert "部门已处理" in cs.last_text and cs.buttons() == ["✍️ 写处理意见"]
+    assert "部门已反馈" in cs.last_text and cs.buttons() == ["✍️ 起草答复"]
     rules = await open_rules(world, case)
     assert rules["C-11-same-day"] == "pending" and rules["C-5-week"] == "met"
-    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
-    await bot.person(9001, "周晓梅").tap("✍️ 写处理意见", chat=cs)  # not the supervisor
-    assert "客户中心主管" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    assert "请直接发送投诉" in supervisor.last_text
-    await answer_prompt(supervisor, "已更换夜班保安，并对相关人员进行批评教育。")
-    assert "已送经理审批" in supervisor.last_text
-    assert "请审批答复" in manager.last_text and "已更换夜班保安" in manager.last_text
-    await manager.tap("✅ 同意回复")
+    await supervisor.tap("✍️ 起草答复", chat=cs)  # the supervisor may draft too; the assistant:
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    assert "给业主的答复" in assistant.last_text
+    await assistant.send("您反映的夜班保安已调换，主管已当面致歉。感谢您的监督。")
+    assert "已送审批" in assistant.last_text
+    assert "请审批" in supervisor.last_text and "夜班保安已调换" in supervisor.last_text
+    assert "部门反馈：已调换夜班保安" in supervisor.last_text
+    assert "抄送" in classifier.last_text  # C-11: a copy to the project supervisor
+    await supervisor.tap("✅ 同意回复")  # C-13: the customer-centre manager (default)
     case = await latest_case(world)
     assert case.status == "done"
-    assert "关于您的投诉" in owner.last_text and "已更换夜班保安" in owner.last_text
+    assert "关于您的投诉" in owner.last_text and "夜班保安已调换" in owner.last_text
     rules = await open_rules(world, case)
     assert rules["C-11-same-day"] == "met" and rules["C-14"] == "pending"
+    row = await world.db.fetchone("SELECT replied_at FROM cases WHERE id = ?", (case.id,))
+    assert row is not None and row["replied_at"]
     await owner.tap("✅ 确认")
     await owner.tap("⭐⭐⭐⭐")
     assert (await latest_case(world)).status == "closed"
-    # The company's answer stays in the owner's chat, marked with what they chose.
-    rated = next(m for m in owner.messages() if "感谢您的评价" in m.get("text", ""))
-    assert rated["text"].endswith("» ⭐⭐⭐⭐")  # the score the owner gave, as they gave it
     answer = next(m for m in owner.messages() if "关于您的投诉" in m.get("text", ""))
-    assert "已更换夜班保安" in answer["text"] and answer["text"].endswith("» ✅ 确认")
-    assert "reply_markup" not in answer or not answer["reply_markup"]["inline_keyboard"]
+    assert "夜班保安已调换" in answer["text"] and answer["text"].endswith("» ✅ 确认")
     trail = await world.db.fetchall(
         "SELECT event FROM audit WHERE subject = ? ORDER BY id", (f"case:{case.id}",)
     )
-    events = [r["event"] for r in trail]
-    assert events[-4:] == ["case.feedback", "case.opinion", "case.approve", "case.close"]
+    events = [r["event"] for r in trail if r["event"] != "case.update"]
+    assert events[-5:] == [
+        "case.opinion",
+        "case.feedback",
+        "case.draft",
+        "case.approve",
+        "case.close",
+    ]
 
 
-async def test_c13_an_opinion_sent_back_is_written_again(
+async def test_c13_a_draft_sent_back_is_written_again(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
     await complaint_handled_by_engineering(bot, cs, owner)
-    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await answer_prompt(supervisor, "已处理。")
-    await manager.tap("↩️ 退回修改")
-    assert "处理意见被退回" in cs.last_text
+    assistant, approver = bot.person(9001, "周晓梅"), bot.person(9002, "吴建国")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("已处理。")
+    await approver.tap("↩️ 退回修改")
+    assert "答复草稿被退回" in cs.last_text
     case = await latest_case(world)
-    assert case.status == "review" and case.opinion is None
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await answer_prompt(supervisor, "经查，夜班保安已调岗，并向您致歉。")
-    await manager.tap("✅ 同意回复")
+    assert case.status == "review" and case.reply_draft is None
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await answer_prompt(assistant, "经查，夜班保安已调岗，并向您致歉。")
+    await approver.tap("✅ 同意回复")
     assert "夜班保安已调岗" in owner.last_text
 
 
@@ -259,25 +315,101 @@ async def test_c2_a_disputed_reply_reopens_the_complaint(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
     eng = await complaint_handled_by_engineering(bot, cs, owner)
-    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await answer_prompt(supervisor, "已与保安部沟通，问题已解决。")
-    await manager.tap("✅ 同意回复")
+    assistant, approver = bot.person(9001, "周晓梅"), bot.person(9002, "吴建国")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("已与保安部沟通，问题已解决。")
+    await approver.tap("✅ 同意回复")
     await owner.tap("❌ 有异议")
     case = await latest_case(world)
     assert case.status == "referred" and case.department == "engineering"
     assert "业主不满意" in eng.last_text and eng.buttons() == ["🙋 接单", "⏰ 约定完成时间"]
 
 
-async def test_c11_cancel_drops_an_opinion_being_written(
+async def test_c11_cancel_drops_a_draft_being_written(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
     await complaint_handled_by_engineering(bot, cs, owner)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    prompt = assistant.messages()[-1]["message_id"]
+    await assistant.send("/cancel")
+    await assistant.reply_to(prompt, "随便说一句")
+    assert (await latest_case(world)).reply_draft is None
+
+
+async def test_c13_an_old_approve_button_cannot_approve_a_changed_draft(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    await complaint_handled_by_engineering(bot, cs, owner)
+    assistant, approver = bot.person(9001, "周晓梅"), bot.person(9002, "吴建国")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("第一版答复，写得不好。")
+    old_card = approver.messages()[-1]["message_id"]
+    await approver.tap("↩️ 退回修改")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("第二版：已调换人员并致歉。")
+    case = await latest_case(world)
+    from procedures.complaints import opinion_version
+
+    await approver.tap_data(
+        f"cp:ok:{case.id}:{opinion_version('第一版答复，写得不好。')}", message_id=old_card
+    )
+    assert "已经有人处理过了" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
+    assert (await latest_case(world)).status == "review"
+    refreshed = next(m for m in approver.messages() if m["message_id"] == old_card)
+    assert "第二版" in refreshed["text"]  # the old card now shows what there is to approve
+    await approver.tap("✅ 同意回复")
+    assert "第二版" in owner.last_text
+
+
+async def test_c11_the_draft_button_is_stale_once_a_draft_waits_for_approval(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """C-11, C-13: one draft at a time goes to approval: a second tap on ✍️ asks for no
+    second version (and the card loses the button)."""
+    await complaint_handled_by_engineering(bot, cs, owner)
+    assistant, approver = bot.person(9001, "周晓梅"), bot.person(9002, "吴建国")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("已调换夜班保安并当面致歉。")
+    prompts = len(assistant.messages())
+    await assistant.tap_data(f"cp:dr:{(await latest_case(world)).id}", chat=cs)
+    alert = bot.api.calls_of("answerCallbackQuery")[-1].params
+    assert alert.get("show_alert") and "等待审批" in alert["text"]
+    assert len(assistant.messages()) == prompts  # no second prompt
+    assert "✍️ 起草答复" not in cs.buttons()
+    approvals = [m for m in approver.messages() if "请审批" in m.get("text", "")]
+    assert len(approvals) == 1
+
+
+async def test_c11_the_question_for_the_opinion_survives_a_server_error(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """C-11: the question goes through the outbox: a 500 delays it; when it arrives, the
+    next message is the opinion."""
+    await complaint_handled_by_engineering(bot, cs, owner, opinion=False)
     supervisor = bot.person(9002, "吴建国")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    prompt = supervisor.messages()[-1]["message_id"]
-    await supervisor.send("/cancel")
-    await supervisor.reply_to(prompt, "随便说一句")
+    bot.api.world.inject("sendMessage", "500")
+    await supervisor.tap("✍️ 写处理意见")
+    asked = [m for m in bot.api.messages(9002) if "请直接发送投诉" in str(m.get("text"))]
+    assert asked == []  # not yet: Telegram failed
+    clock_of(world).advance(minutes=5)
+    await services_of(world).sender.drain()
+    assert "请直接发送投诉" in supervisor.last_text
+    await answer_prompt(supervisor, "调换夜班保安并当面致歉。")
+    assert "已通知处理部门" in supervisor.last_text
+    assert (await latest_case(world)).opinion == "调换夜班保安并当面致歉。"
+
+
+async def test_c11_a_reply_to_another_message_is_not_taken_as_the_opinion(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """A plain message answers the question just asked; a reply to some other message
+    does not."""
+    await complaint_handled_by_engineering(bot, cs, owner, opinion=False)
+    supervisor = bot.person(9002, "吴建国")
+    older = supervisor.messages()[0]["message_id"]
+    await supervisor.tap("✍️ 写处理意见")
+    await supervisor.reply_to(older, "这句话不是处理意见")
     assert (await latest_case(world)).opinion is None
 
 
@@ -330,80 +462,6 @@ async def test_c5_four_complainants_are_not_enough(world: World, bot: Harness, c
     assert "4 位投诉人" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
     rows = await world.db.fetchall("SELECT severity FROM cases")
     assert {r["severity"] for r in rows} == {None}
-
-
-async def test_c13_an_old_approve_button_cannot_approve_a_changed_opinion(
-    world: World, bot: Harness, cs: Group, owner: Person
-) -> None:
-    await complaint_handled_by_engineering(bot, cs, owner)
-    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await answer_prompt(supervisor, "第一版处理意见，写得不好。")
-    old_card = manager.messages()[-1]["message_id"]
-    await manager.tap("↩️ 退回修改")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await answer_prompt(supervisor, "第二版：已调换人员并致歉。")
-    case = await latest_case(world)
-    from procedures.complaints import opinion_version
-
-    await manager.tap_data(
-        f"op:ok:{case.id}:{opinion_version('第一版处理意见，写得不好。')}", message_id=old_card
-    )
-    assert "已经有人处理过了" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
-    assert (await latest_case(world)).status == "review"
-    refreshed = next(m for m in manager.messages() if m["message_id"] == old_card)
-    assert "第二版" in refreshed["text"]  # the old card now shows what there is to approve
-    await manager.tap("✅ 同意回复")
-    assert "第二版" in owner.last_text
-
-
-async def test_c11_the_write_button_is_stale_once_the_opinion_waits_for_approval(
-    world: World, bot: Harness, cs: Group, owner: Person
-) -> None:
-    """C-11, C-13: one opinion at a time goes to approval: a second tap on ✍️ asks for no
-    second version (and the card loses the button); an approval card of an older version
-    shows the current one when pressed."""
-    await complaint_handled_by_engineering(bot, cs, owner)
-    supervisor, manager = bot.person(9002, "吴建国"), bot.person(9008, "钱振东")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await answer_prompt(supervisor, "已调换夜班保安并当面致歉。")
-    prompts = len(supervisor.messages())
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    alert = bot.api.calls_of("answerCallbackQuery")[-1].params
-    assert alert.get("show_alert") and "等待审批" in alert["text"]
-    assert len(supervisor.messages()) == prompts  # no second prompt
-    assert "✍️ 写处理意见" not in cs.buttons()
-    approvals = [m for m in manager.messages() if "请审批" in m.get("text", "")]
-    assert len(approvals) == 1
-
-
-async def test_c11_the_question_for_the_opinion_survives_a_server_error(
-    world: World, bot: Harness, cs: Group, owner: Person
-) -> None:
-    """C-11: the ForceReply question goes through the outbox: a 500 delays it; when it
-    arrives, a reply to it is the opinion."""
-    await complaint_handled_by_engineering(bot, cs, owner)
-    supervisor = bot.person(9002, "吴建国")
-    bot.api.world.inject("sendMessage", "500")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    asked = [m for m in bot.api.messages(9002) if "请直接发送投诉" in str(m.get("text"))]
-    assert asked == []  # not yet: Telegram failed
-    clock_of(world).advance(minutes=5)
-    await services_of(world).sender.drain()
-    assert "请直接发送投诉" in supervisor.last_text
-    await answer_prompt(supervisor, "已调换夜班保安并当面致歉。")
-    assert "已送经理审批" in supervisor.last_text
-    assert (await latest_case(world)).opinion == "已调换夜班保安并当面致歉。"
-
-
-async def test_c11_an_unrelated_message_is_not_taken_as_the_opinion(
-    world: World, bot: Harness, cs: Group, owner: Person
-) -> None:
-    await complaint_handled_by_engineering(bot, cs, owner)
-    supervisor = bot.person(9002, "吴建国")
-    await supervisor.tap("✍️ 写处理意见", chat=cs)
-    await supervisor.send("这句话不是处理意见")  # not a reply to the prompt
-    assert (await latest_case(world)).opinion is None
 
 
 async def test_c5_c12_a_complaint_resolved_on_the_spot_stops_its_clocks(
@@ -474,3 +532,70 @@ async def test_b3_the_resident_may_add_an_opinion_after_rating(
     assert "提前电话通知" in cs.last_text and "补充意见" in cs.last_text
     await owner.send("你好")  # after that, messages are messages again
     assert "/help" in owner.last_text
+
+
+async def test_c13_v5_a_phone_complaints_approved_reply_is_phoned_the_same_day(
+    world: World, bot: Harness, cs: Group
+) -> None:
+    """C-13's same-day clock, really started: a complaint taken by phone is approved; the
+    assistant is asked to phone the reply, warned two hours before the day ends, and
+    records the call, which delivers it (the reply time) and starts the callback (C-14),
+    by phone again (V-5)."""
+    from handlers import steps
+    from handlers.common import Actor
+    from procedures import calls
+    from procedures.cases import Kind
+    from storage.cases import NewCase
+
+    assistant, approver = bot.person(9001, "周晓梅"), bot.person(9002, "吴建国")
+    svc = services_of(world)
+    estate = await svc.identity.estate_by_name("阳光花园")
+    assert estate is not None
+    await assistant.send("/whoami")
+    person = await svc.identity.person_by_tg(9001)
+    assert person is not None
+    actor = Actor(person, "zh-Hans", await svc.identity.memberships(person.id), False)
+    case = await steps.file(
+        svc,
+        NewCase(
+            estate_id=estate.id, kind=Kind.COMPLAINT, category="security",
+            description="夜班保安睡岗", channel="phone", caller_name="李女士",
+            caller_phone="+8613800138000", created_by=person.id,
+        ),
+        calls.recorded,
+        actor,
+    )  # fmt: skip
+    await svc.deliver()
+    await bot.person(9007, "孙志远").tap("轻微")
+    await approver.tap("✍️ 写处理意见")
+    await approver.send("约谈当班保安，加强夜间巡查。")
+    await assistant.tap("➡️ 转交部门", chat=cs)
+    await assistant.tap("客服中心", chat=cs)
+    await assistant.tap("🙋 接单", chat=cs)
+    card = cs.messages()[-1]["message_id"]
+    await assistant.reply_to(card, "已约谈当班保安，夜间增加一次巡查。", chat=cs)
+    await assistant.tap("✅ 已完成", chat=cs)
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("李女士您好，当班保安已被约谈，夜间巡查已加密。")
+    await approver.tap("✅ 同意回复")
+    assert "电话告知" in approver.last_text
+    phone = cs.last_text
+    assert "请今天电话告知 李女士" in phone and cs.buttons() == ["📞 已电话告知答复"]
+    rules = await open_rules(world, case)
+    assert rules["C-13-same-day"] == "pending" and rules["C-11-same-day"] == "pending"
+    timer = await world.db.fetchone(
+        "SELECT warn_at, due_at FROM deadlines WHERE rule = 'C-13-same-day' AND case_id = ?",
+        (case.id,),
+    )
+    assert timer is not None
+    await sweeper_of(world, clock=lambda: datetime.fromisoformat(timer["warn_at"])).sweep()
+    await services_of(world).deliver()
+    assert "审批后" in cs.last_text and "提醒" in cs.last_text  # warned, to the assistants
+    await assistant.tap("📞 已电话告知答复", chat=cs)
+    after = await svc.cases.get(case.id)
+    assert after is not None and after.status == "done"
+    rules = await open_rules(world, case)
+    assert rules["C-13-same-day"] == "met" and rules["C-14"] == "pending"
+    assert "李女士" in assistant.last_text and assistant.buttons()[0].startswith(
+        "📞"
+    )  # C-14 by phone

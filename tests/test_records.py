@@ -116,11 +116,11 @@ async def test_v2_an_urgent_visit_reaches_the_supervisor_at_once(
     assert case.kind == "complaint" and case.urgent and case.channel == "visit"
     assert case.caller_phone is None and case.unit_id is None
     assert "紧急" in supervisor.last_text and case.number in supervisor.last_text
-    assert "请判定性质" in project_supervisor.last_text  # C-4, as for any complaint
+    assert "判定性质" in project_supervisor.last_text  # C-4, as for any complaint
     assert "来访：陈先生" in cs.last_text
     # a complaint (C-5); reported as urgent already, it offers no second report (V-2)
     assert cs.buttons() == [*FIRST_RESPONDER_BUTTONS[:2], "🔗 同一事件", "⏰ 约定下次答复时间"]
-    assert (await open_rules(world, case)).keys() == {"Q-1", "C-5-week"}
+    assert (await open_rules(world, case)).keys() == {"Q-1", "C-5-week", "C-4"}
 
 
 async def test_v4_a_bad_number_is_refused_politely_and_asked_again(

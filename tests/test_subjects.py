@@ -89,21 +89,28 @@ async def test_c13_an_approval_is_kept_with_its_role_and_version_and_never_chang
         actor="test",
     )
     rules = load_estate("阳光花园")
-    for step in ("refer", "feedback"):
+    for step in ("refer", "classify", "opinion", "feedback"):
         current = await store.get(filed.id)
         assert current is not None
-        decision = (
-            Decision(action=Action.REFER, changes={"department": "engineering"})
-            if step == "refer"
-            else complaints.feedback(current, By(1, "郑海"), Facts(rules, clock.now()))
-        )
+        now = Facts(rules, clock.now())
+        decision: Decision | None
+        if step == "refer":
+            decision = Decision(action=Action.REFER, changes={"department": "engineering"})
+        elif step == "classify":
+            decision = complaints.classify(current, "minor", By(1, "孙志远"), now)
+        elif step == "opinion":
+            decision = complaints.write_opinion(current, "更换阀门", By(writer.id, writer.name))
+        else:
+            decision = complaints.feedback(current, By(1, "郑海"), now, "已更换阀门")
+        assert decision is not None
         assert await store.apply(filed.id, decision, by=None, actor="test", rules=rules)
     who = By(manager.id, manager.name)
     for text, approve in (("第一版", False), ("第二版", True)):
         current = await store.get(filed.id)
         assert current is not None
-        opinion = complaints.write_opinion(current, text, By(writer.id, writer.name))
-        current = await store.apply(filed.id, opinion, by=writer.id, actor="test")
+        draft = complaints.draft(current, text, By(writer.id, writer.name))
+        assert draft is not None
+        current = await store.apply(filed.id, draft, by=writer.id, actor="test")
         assert current is not None
         version = complaints.opinion_version(text)
         decision = (
@@ -111,6 +118,7 @@ async def test_c13_an_approval_is_kept_with_its_role_and_version_and_never_chang
             if approve
             else complaints.reject(current, version, who, "cc_supervisor")
         )
+        assert decision is not None
         assert await store.apply(filed.id, decision, by=manager.id, actor="test", rules=rules)
     signed = await approvals.of_subject(db, case(filed.id))
     assert [(s.step, s.role, s.approved, s.version) for s in signed] == [

@@ -24,7 +24,7 @@ from pydantic import (
 
 from procedures.calendar import DEFAULT_TIMEZONE, WorkingCalendar
 from procedures.cases import CATEGORIES
-from procedures.deadlines.rules import CLOCK_CHOICES, DEFAULT_RULES, Rule
+from procedures.deadlines.rules import CLOCK_CHOICES, DEFAULT_RULES, Rule, _role
 from procedures.deadlines.timing import Duration, due_at, warn_at
 
 _WEEKDAYS = {
@@ -79,6 +79,10 @@ class EstateRules(BaseModel):
             "leadership",
         ]
     )
+    # C-13: who approves a complaint's reply (default the customer-centre manager, the
+    # cc_supervisor role; "cc_manager" is accepted as its other name). Never the draft's
+    # writer: when they are the only one, the project manager approves.
+    reply_approver: str = "cc_supervisor"
     # Q-5, C-15, B-5: weekday (Monday = 0) and local time of the weekly summary (default).
     weekly_summary_weekday: int = Field(default=4, ge=0, le=6)
     weekly_summary_at: time = time(17, 0)
@@ -97,6 +101,14 @@ class EstateRules(BaseModel):
             )
         if not value or len(set(value)) != len(value):
             raise ValueError("list each category once, and at least one")
+        return value
+
+    @field_validator("reply_approver", mode="before")
+    @classmethod
+    def _check_approver(cls, value: object) -> object:
+        """A known role (see :data:`procedures.deadlines.rules.ROLES`), by either name."""
+        if isinstance(value, str):
+            return _role(value)
         return value
 
     @field_validator("timezone")

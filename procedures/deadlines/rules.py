@@ -48,6 +48,8 @@ CLOCK_CHOICES: dict[str, frozenset[str]] = {
     RuleId.Q1: ACCEPTANCE,
     RuleId.Q4: ACCEPTANCE | {"referred", "fixed"},
     RuleId.C1_NEXT_REPLY: frozenset({"fixed"}),
+    RuleId.C4: ACCEPTANCE,
+    RuleId.C11_OPINION: ACCEPTANCE | {"referred", "classified"},
     RuleId.C11_SAME_DAY: frozenset({"feedback"}),
     RuleId.C13_SAME_DAY: frozenset({"approved"}),
     RuleId.C12_IMPORTANT: ACCEPTANCE | {"referred", "classified"},
@@ -240,6 +242,34 @@ DEFAULT_RULES: dict[str, Rule] = {
             warn_before="1h",
             warn_to="first_responder",
             escalate_to=["cc_supervisor"],
+        ),
+        # C-4: the project supervisor decides the complaint's nature within 2 working hours
+        # of acceptance (default: the seed has no limit); the referral (Q-1, C-9) never
+        # waits for it. Warn the supervisor 30 minutes before (default).
+        _rule(
+            id=RuleId.C4,
+            title_key="deadline.c4_classification",
+            clock="accepted",
+            due="2h",
+            working_days=True,
+            warn_before="30m",
+            warn_to="project_supervisor",
+            escalate_to=["project_manager"],
+        ),
+        # C-11: the customer-centre supervisor writes the handling opinion (the department's
+        # instructions) within 2 working hours of the classification (default); the
+        # department may start before it. The table escalates to the customer-centre
+        # manager, who is the cc_supervisor role here: the project manager hears it too, so
+        # that a miss reaches someone besides the people who were warned.
+        _rule(
+            id=RuleId.C11_OPINION,
+            title_key="deadline.c11_opinion",
+            clock="classified",
+            due="2h",
+            working_days=True,
+            warn_before="30m",
+            warn_to="cc_supervisor",
+            escalate_to=["cc_supervisor", "project_manager"],
         ),
         # C-11: the customer is answered the same day as the department's feedback
         # (seed: 当天 → 23:59:59 local). Warn the assistant 2 hours before (default).

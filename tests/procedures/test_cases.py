@@ -19,7 +19,14 @@ LEGAL = {
     ("in_progress", "done"): "done", ("in_progress", "feedback"): "review",
     ("in_progress", "update"): "in_progress", ("in_progress", "promise"): "in_progress",
     ("in_progress", "classify"): "in_progress", ("in_progress", "invalidate"): "done",
-    ("review", "opinion"): "review", ("review", "reject"): "review",
+    # C-11: the opinion (instructions) before the department's feedback; the assistant's
+    # draft in review; C-13's approval, or the approved reply phoned (V-5); C-12's answer
+    ("new", "opinion"): "new", ("referred", "opinion"): "referred",
+    ("in_progress", "opinion"): "in_progress",
+    ("review", "draft"): "review", ("review", "deliver"): "done",
+    ("new", "answer"): "new", ("referred", "answer"): "referred",
+    ("in_progress", "answer"): "in_progress", ("review", "answer"): "review",
+    ("review", "reject"): "review",
     ("review", "approve"): "done", ("review", "classify"): "review",
     ("review", "invalidate"): "done", ("review", "update"): "review",
     ("done", "reopen"): "referred", ("done", "return"): "new", ("done", "close"): "closed",

@@ -101,10 +101,11 @@ def test_table_defaults_follow_procedures(
     assert rule.title_key.startswith("deadline.")
 
 
-def test_table_only_r4_r14_v1_count_working_time() -> None:
-    """R-4 (seed) and R-14, V-1 (defaults) run on working time; the rest on the clock."""
+def test_table_only_r4_r14_v1_c4_c11_opinion_count_working_time() -> None:
+    """R-4 (seed) and R-14, V-1, C-4's classification and C-11's opinion (defaults: the
+    office decides them) run on working time; the rest on the clock."""
     working = {rule_id for rule_id, rule in DEFAULT_RULES.items() if rule.working_days}
-    assert working == {"R-4", "R-14", "V-1-first-response"}
+    assert working == {"R-4", "R-14", "V-1-first-response", "C-4", "C-11-opinion"}
 
 
 def test_rules_are_frozen_and_round_trip() -> None:

@@ -62,7 +62,7 @@ def test_b1_c14_a_missed_callback_becomes_the_assistants_phone_task() -> None:
 
 
 def test_c5_a_week_unresolved_makes_the_complaint_major_then_records_the_breach() -> None:
-    case = a_complaint(status="referred", department="engineering")
+    case = a_complaint(status="referred", department="engineering", severity="important")
     made, missed = reactions.react(
         case, due(RuleId.C5_WEEK, warning=False), facts(timedelta(days=7))
     )

@@ -4,6 +4,7 @@ told with which text and buttons."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -46,10 +47,12 @@ def test_v1_a_recorded_phone_call_has_no_chat_clock() -> None:
 
 
 def test_c4_c5_a_filed_complaint_asks_the_supervisor_and_starts_its_week() -> None:
-    """C-4: the project supervisor is asked to classify (with the buttons); C-5: the week
-    starts; no Q-4 (a complaint's handling clock comes with its classification)."""
+    """C-4: the project supervisor is asked to classify (with the buttons and the estate's
+    limit), on C-4's own clock; C-5: the week starts; no Q-4 (a complaint's handling
+    clock comes with its classification)."""
     decision = requests.filed(a_complaint(), facts())
-    assert decision.started == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE, RuleId.C5_WEEK]
+    assert decision.started == [RuleId.Q1, RuleId.V1_FIRST_RESPONSE, RuleId.C5_WEEK, RuleId.C4]
+    assert timer_of(decision, RuleId.C4).warn_at is not None
     assert timer_of(decision, RuleId.C5_WEEK).due_at == FILED + timedelta(days=7)
     [ask] = to(decision, Roles(frozenset({"project_supervisor"})))
     assert (ask.key, ask.buttons) == ("complaint.classify_please", "classification")
@@ -136,7 +139,7 @@ def test_q4_b1_b3_done_stops_every_work_clock_asks_the_resident_and_starts_the_c
     whether it was solved; B-1: the callback clock (3 days) starts from the completion."""
     case = a_case(status="in_progress", department="engineering", assignee_id=21)
     decision = requests.done(case, ENGINEER, facts(timedelta(hours=5)))
-    assert decision.action is Action.DONE
+    assert decision is not None and decision.action is Action.DONE
     assert decision.stop == list(WORK_CLOCKS)
     assert decision.started == [RuleId.B1]
     assert timer_of(decision, RuleId.B1).due_at == FILED + timedelta(hours=5, days=3)
@@ -147,14 +150,27 @@ def test_q4_b1_b3_done_stops_every_work_clock_asks_the_resident_and_starts_the_c
 def test_c11_a_handled_complaint_goes_to_review_instead() -> None:
     """C-11: a complaint the department has handled is not done yet: it is reviewed."""
     case = a_complaint(status="in_progress", department="engineering", assignee_id=21)
-    decision = requests.done(case, ENGINEER, facts(timedelta(hours=5)))
-    assert decision.action is Action.FEEDBACK
+    assert requests.done(case, ENGINEER, facts(timedelta(hours=5)), "已修好") is None  # C-11
+    case = replace(case, opinion="更换阀门")
+    decision = requests.done(case, ENGINEER, facts(timedelta(hours=5)), "已修好")
+    assert decision is not None and decision.action is Action.FEEDBACK
     assert decision.started == [RuleId.C11_SAME_DAY]
+
+
+def test_c4_an_unclassified_complaint_is_not_resolved_on_the_spot() -> None:
+    """C-4: no complaint is closed unclassified, one resolved on the spot included."""
+    assert requests.resolve(a_complaint(), ENGINEER, facts()) is None
+    decision = requests.resolve(a_complaint(severity="minor"), ENGINEER, facts())
+    assert decision is not None and decision.started == [RuleId.C14]
 
 
 def test_q1_resolved_on_the_spot_is_done_with_the_callback_to_follow() -> None:
     decision = requests.resolve(a_case(), ENGINEER, facts(timedelta(minutes=2)))
-    assert decision.action is Action.RESOLVE and decision.started == [RuleId.B1]
+    assert (
+        decision is not None
+        and decision.action is Action.RESOLVE
+        and decision.started == [RuleId.B1]
+    )
     assert keys(decision)[0] == "case.resolved"
 
 
@@ -162,6 +178,7 @@ def test_v5_a_caller_without_the_bot_is_phoned_by_the_assistant() -> None:
     """V-5: no chat to ask in: the assistants get the phone task with its buttons."""
     case = a_case(resident_id=None, channel="phone", caller_name="李女士", caller_phone="021")
     decision = requests.resolve(case, ENGINEER, facts())
+    assert decision is not None
     [task] = to(decision, Roles(frozenset({"customer_assistant"})))
     assert (task.key, task.buttons) == ("callback.phone_caller", "phone_callback")
     assert task.params == {"name": "李女士", "phone": "021"}
