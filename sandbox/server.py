@@ -289,21 +289,28 @@ async def api_contact(request: web.Request) -> web.Response:
     return _json(update, 201)
 
 
-async def _form_with_file(request: web.Request) -> tuple[dict[str, str], Upload]:
+async def _form_with_files(request: web.Request) -> tuple[dict[str, str], list[Upload]]:
+    """A multipart form's fields and its files, in the order sent."""
     fields: dict[str, str] = {}
-    upload: Upload | None = None
+    uploads: list[Upload] = []
     reader = await request.multipart()
     async for part in reader:
         if not isinstance(part, BodyPartReader) or part.name is None:
             continue
         if part.filename is not None:
             content = bytes(await part.read(decode=False))
-            upload = Upload(part.name, part.filename, content, part.headers.get("Content-Type"))
+            mime = part.headers.get("Content-Type")
+            uploads.append(Upload(part.name, part.filename, content, mime))
         else:
             fields[part.name] = await part.text()
-    if upload is None or not upload.content:
+    return fields, uploads
+
+
+async def _form_with_file(request: web.Request) -> tuple[dict[str, str], Upload]:
+    fields, uploads = await _form_with_files(request)
+    if not uploads or not uploads[-1].content:
         raise ValueError("a non-empty file is required")
-    return fields, upload
+    return fields, uploads[-1]
 
 
 async def api_photo(request: web.Request) -> web.Response:
@@ -320,6 +327,23 @@ async def api_photo(request: web.Request) -> web.Response:
         reply_to=_reply_to(fields),
     )
     return _json(update, 201)
+
+
+async def api_album(request: web.Request) -> web.Response:
+    """``POST /api/chats/{chat_id}/album`` multipart: as, caption?, reply_to?, and 2 to 10
+    files named ``file``: an album sent at once, as Telegram's apps send one (the photos get
+    consecutive message ids and reach the bot together, the caption on the first); returns
+    the Updates. Nothing is sent if any photo is refused."""
+    chat_id = _int(request.match_info["chat_id"], "chat_id")
+    fields, uploads = await _form_with_files(request)
+    updates = request.app[WORLD].send_album(
+        _int(fields.get("as"), "as"),
+        chat_id,
+        [upload.content for upload in uploads],
+        caption=fields.get("caption") or None,
+        reply_to=_reply_to(fields),
+    )
+    return _json(updates, 201)
 
 
 async def api_document(request: web.Request) -> web.Response:
@@ -530,6 +554,7 @@ def make_app(world: World) -> web.Application:
     r.add_delete("/api/chats/{chat_id}/force_reply", api_dismiss_force_reply)
     r.add_post("/api/chats/{chat_id}/contact", api_contact)
     r.add_post("/api/chats/{chat_id}/photo", api_photo)
+    r.add_post("/api/chats/{chat_id}/album", api_album)
     r.add_post("/api/chats/{chat_id}/document", api_document)
     r.add_post("/api/chats/{chat_id}/tap", api_tap)
     r.add_post("/api/groups", api_add_group)

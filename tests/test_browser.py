@@ -14,6 +14,7 @@ reaches the owner (screenshots of each moment in the test's ``walk/`` folder).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,39 @@ PEOPLE = [
 ]  # fmt: skip
 TIMEOUT = 60_000  # ms: the bot answers within a second or two; a loaded CI machine may not
 
+#: What the test's pages did and said (console, uncaught errors, failed requests, the
+#: sends and how long each took), printed with the bot's last log lines when the test ends:
+#: pytest shows them only for a test that failed.
+JOURNAL: list[str] = []
+
+
+def watch(page: Page) -> None:
+    """Keep what ``page`` does in :data:`JOURNAL`."""
+    started = time.monotonic()
+
+    def note(what: str) -> None:
+        JOURNAL.append(f"{time.monotonic() - started:7.2f}s {what}")
+
+    def finished(request: Any) -> None:
+        if request.method != "GET":
+            took = request.timing.get("responseEnd", -1)
+            note(f"{request.method} {request.url} ({took:.0f} ms)")
+
+    def answered(response: Any) -> None:
+        if response.status >= 400:
+            note(f"HTTP {response.status} {response.request.method} {response.url}")
+
+    page.on("console", lambda message: note(f"console.{message.type}: {message.text}"))
+    page.on("pageerror", lambda exc: note(f"page error: {exc}"))
+    page.on("requestfailed", lambda r: note(f"failed: {r.method} {r.url} {r.failure}"))
+    page.on("requestfinished", finished)
+    page.on("response", answered)
+
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
     """The sandbox with the demo estate's people and groups, and the bot polling it."""
+    JOURNAL.clear()
     server = SandboxProcess(tmp_path / "sandbox").start()
     bot = BotProcess(server, tmp_path / "wuye.db")
     try:
@@ -70,10 +100,17 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
         server.stop()
         if server.process is not None and server.process.stderr is not None:
             server.process.stderr.close()  # the pipe SandboxProcess leaves open
+        print("--- the page:", *JOURNAL, sep="\n")
+        if bot.log.exists():
+            lines = bot.log.read_text(encoding="utf-8", errors="replace").splitlines()
+            print("--- the bot's log, last lines:", *lines[-40:], sep="\n")
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
+    # Every expect waits as long as the page's actions do (Playwright's default is 5 s,
+    # which a bot answering on a loaded machine can overrun).
+    expect.set_options(timeout=TIMEOUT)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -92,6 +129,7 @@ def open_page(browser: Browser, sandbox: SandboxProcess, fragment: str = "") -> 
         viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai"
     )
     page.set_default_timeout(TIMEOUT)
+    watch(page)
     page.goto(sandbox.base + "/" + fragment)
     return page
 
@@ -467,4 +505,62 @@ def test_photos_from_the_owners_album_to_the_engineers_reply_in_the_page(
     shot(page, "owner-not-an-image")
     mine = [m for m in sandbox.messages(OWNER) if m.get("photo") and not m["from"]["is_bot"]]
     assert len(mine) == 2  # the album's; the text was no photo
+    assert errors == []
+
+
+def register_owner(sandbox: SandboxProcess) -> Player:
+    """The owner 王伟 registered by sharing the contact (through the JSON API)."""
+    owner = Player(sandbox, OWNER)
+    owner.send("/start")
+    owner.wait_text("分享您的手机号码")
+    owner.share_contact()
+    owner.wait_text("身份验证成功")
+    return owner
+
+
+def test_an_album_sent_over_a_slow_upload_stays_together_in_the_page(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    """The bot asks "这件事紧急吗" as soon as it has the album's captioned first photo. The
+    page once sent an album one photo per request: with a slow upload the question landed
+    between the two photos, the page no longer drew them as one album and the owner's two
+    album bubbles never appeared. Now the album goes in one request, as Telegram's apps send
+    it: each upload here takes 4 s, and the two photos still come first, together."""
+    owner = register_owner(sandbox)
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.wait_text("请描述情况")
+    page = open_page(browser, sandbox, f"#p={OWNER}&c={OWNER}")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    expect(bot_message(page, "请描述情况")).to_be_visible()
+
+    uploads: list[str] = []
+
+    def slowly(route: Any) -> None:  # a slow network: each send takes 4 s to arrive
+        uploads.append(route.request.url)
+        time.sleep(4)
+        route.continue_()
+
+    page.route("**/api/chats/*/*", lambda route: slowly(route)
+               if route.request.method == "POST" else route.continue_())  # fmt: skip
+    leak = [jpeg(tmp_path / "渗水-1.jpg", (800, 600)), jpeg(tmp_path / "渗水-2.jpg", (600, 800))]
+    pick_photos(page, leak)
+    page.get_by_test_id("input").fill("卫生间天花板渗水")
+    page.get_by_test_id("input").press("Enter")
+
+    sent = page.locator('[data-testid="message"].mine.in-album')
+    expect(sent).to_have_count(2)
+    expect(sent.first).to_contain_text("卫生间天花板渗水")
+    expect(sent.last.get_by_test_id("album-tag")).to_have_text("2/2")
+    question = bot_message(page, "这件事紧急吗")
+    expect(question).to_be_visible()
+    # On the page as in the chat: the album's two photos, then the bot's question.
+    ids = [int(m.get_attribute("data-message-id") or 0) for m in sent.all()]
+    assert ids[1] == ids[0] + 1
+    assert int(question.get_attribute("data-message-id") or 0) > ids[1]
+    assert uploads == [f"{sandbox.base}/api/chats/{OWNER}/album"]
+    question.get_by_test_id("inline-button").filter(has_text="普通").click()
+    expect(bot_message(page, "已受理")).to_be_visible()
     assert errors == []

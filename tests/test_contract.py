@@ -143,6 +143,33 @@ async def test_photos_documents_media_groups_and_files(bot: Bot, sandbox: Sandbo
     assert bytes(await file.download_as_bytearray()) == b"a,b\n1,2\n"
 
 
+async def test_an_album_through_the_json_api_reaches_the_bot_in_one_batch(
+    bot: Bot, sandbox: Sandbox
+) -> None:
+    """The page sends an album in one request: the bot's next getUpdates has all of it, so
+    its answer to the first photo cannot come between the album's photos."""
+    form = aiohttp.FormData()
+    form.add_field("as", str(USER))
+    form.add_field("caption", "卫生间天花板渗水")
+    for name in ("渗水-1.jpg", "渗水-2.jpg"):
+        form.add_field("file", PNG, filename=name, content_type="image/jpeg")
+    async with sandbox.session.post(f"{sandbox.base}/api/chats/{USER}/album", data=form) as r:
+        assert r.status == 201
+        sent = await r.json()
+    updates = await bot.get_updates(timeout=1)
+    assert [u.update_id for u in updates] == [u["update_id"] for u in sent]
+    first, second = (u.message for u in updates)
+    assert first is not None and second is not None
+    assert first.media_group_id == second.media_group_id is not None
+    assert (first.caption, second.caption) == ("卫生间天花板渗水", None)
+    assert second.message_id == first.message_id + 1
+    lone = aiohttp.FormData()
+    lone.add_field("as", str(USER))
+    lone.add_field("file", PNG, filename="一张.jpg", content_type="image/jpeg")
+    async with sandbox.session.post(f"{sandbox.base}/api/chats/{USER}/album", data=lone) as r:
+        assert r.status == 400 and "2 to 10 photos" in (await r.json())["error"]
+
+
 async def test_updates_long_polling_and_callback_answers(bot: Bot, sandbox: Sandbox) -> None:
     sandbox.world.send_text(USER, USER, "/start")
     updates = await bot.get_updates(timeout=1)

@@ -321,6 +321,37 @@ def test_people_send_photos_and_documents(world: World, alice: int) -> None:
     assert world.file_content(document["file_id"]) == b"a,b\n"
 
 
+def test_a_persons_album_arrives_whole(world: World, alice: int) -> None:
+    """As Telegram's apps send an album (one request): consecutive messages sharing a new
+    media_group_id, the caption on the first, each answering the message replied to, their
+    updates queued together; a refused photo or caption sends none of them."""
+    asked = api(world, "sendMessage", chat_id=alice, text="请描述情况")
+    drain(world)
+    photos = [jpeg(800, 600), jpeg(600, 800), PNG]
+    updates = world.send_album(alice, alice, photos, caption="渗水", reply_to=asked["message_id"])
+    album = [update["message"] for update in updates]
+    assert [m["message_id"] for m in album] == [asked["message_id"] + n for n in (1, 2, 3)]
+    assert len({m["media_group_id"] for m in album}) == 1 and album[0]["media_group_id"]
+    assert [m.get("caption") for m in album] == ["渗水", None, None]
+    assert {m["reply_to_message"]["message_id"] for m in album} == {asked["message_id"]}
+    assert [u["message"]["message_id"] for u in drain(world)] == [m["message_id"] for m in album]
+    for message in album:
+        assert_parses(Message, message)
+    another = world.send_album(alice, alice, [PNG, PNG])
+    assert another[0]["message"]["media_group_id"] != album[0]["media_group_id"]
+    drain(world)
+    before = world.messages(alice)
+    for contents, caption, refusal in (
+        ([PNG], None, "2 to 10 photos"),
+        ([PNG] * 11, None, "2 to 10 photos"),
+        ([PNG, b""], None, "photo 2 of the album is empty"),
+        ([PNG, PNG], "长" * 1025, "at most 1024"),
+    ):
+        with pytest.raises(ValueError, match=refusal):
+            world.send_album(alice, alice, contents, caption=caption)
+    assert world.messages(alice) == before and drain(world) == []
+
+
 def test_press_button_checks_the_button_unless_forged(world: World, alice: int) -> None:
     markup = {"inline_keyboard": [[{"text": "好", "callback_data": "ok"}]]}
     sent = api(world, "sendMessage", chat_id=alice, text="选择", reply_markup=markup)

@@ -130,6 +130,7 @@
   let toastTimer = null;
 
   function toast(text, kind) {
+    if (kind === "error" || kind === "warn") console.warn(`[toast] ${text}`); // for the tests' logs
     const node = $("toast");
     node.textContent = text;
     node.className = `toast ${kind || ""}`.trim();
@@ -1165,11 +1166,6 @@
   /** The attachment bar shows this many thumbnails, then "+n". */
   const THUMBS_SHOWN = 4;
 
-  /** A new album's id: a long decimal string, as Telegram's media_group_id. */
-  function newMediaGroupId() {
-    return `${Date.now()}${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
-  }
-
   /** Whether the browser can show the file as a picture. */
   async function isPicture(file) {
     if (typeof createImageBitmap !== "function") return true;
@@ -1181,55 +1177,60 @@
     }
   }
 
-  /** What goes out, in order, as [{kind, file, group}]: the photos in albums of up to 10
-   * (sharing a media_group_id; a lone one a plain photo); a "photo" that is no picture the
-   * browser can show goes as a file after them instead, as Telegram's apps send it. */
+  /** What goes out, in order, as [{kind: "album"|"photo"|"document", files}], one request
+   * each: the photos in albums of up to 10 (a lone one a plain photo); a "photo" that is no
+   * picture the browser can show goes as a file after them instead, as Telegram's apps
+   * send it. */
   async function sendingPlan(kind, files) {
-    if (kind !== "photo") return files.map((file) => ({ kind, file, group: null }));
+    if (kind !== "photo") return files.map((file) => ({ kind, files: [file] }));
     const pictures = [];
     const others = [];
     for (const file of files) ((await isPicture(file)) ? pictures : others).push(file);
     const plan = [];
     for (let start = 0; start < pictures.length; start += ALBUM_MAX) {
       const chunk = pictures.slice(start, start + ALBUM_MAX);
-      const group = chunk.length > 1 ? newMediaGroupId() : null;
-      for (const file of chunk) plan.push({ kind: "photo", file, group });
+      plan.push({ kind: chunk.length > 1 ? "album" : "photo", files: chunk });
     }
-    for (const file of others) plan.push({ kind: "document", file, group: null });
+    for (const file of others) plan.push({ kind: "document", files: [file] });
     return plan;
   }
 
-  /** The chosen photo(s) or file, one message each, in order, as Telegram sends them:
-   * several photos are an album (sharing a media_group_id), the typed text the caption of
-   * the first; sent as a reply, each of them answers the message. Should one fail, those
-   * sent are taken off the attachment and the rest stay to be sent again. */
+  /** The chosen photo(s) or file, in order, as Telegram sends them: several photos are an
+   * album, sent whole in one request (the sandbox gives its photos consecutive messages
+   * sharing a media_group_id, and the bot receives them together, so nothing, not even the
+   * bot's answer to the first photo, comes between them however slow the upload), the
+   * typed text the caption of the first; sent as a reply, each of them answers the message.
+   * Should a request fail, what was sent is taken off the attachment and the rest stays to
+   * be sent again. */
   async function sendAttachment(text) {
     const attachment = state.attachment;
     const { kind, files } = attachment;
     const answering = state.replyTo;
     const caption = text.trim() ? text : "";
     const plan = await sendingPlan(kind, files);
-    let sent = 0;
+    let sent = 0; // files
+    let done = 0; // requests
     try {
-      for (const [index, step] of plan.entries()) {
-        if (plan.length > 1) showAttachmentProgress(index + 1, plan.length);
+      for (const batch of plan) {
+        if (files.length > 1) showAttachmentProgress(sent + 1, sent + batch.files.length, files.length);
         const form = new FormData();
         form.append("as", String(state.me));
-        if (index === 0 && caption) form.append("caption", caption);
+        if (done === 0 && caption) form.append("caption", caption);
         if (answering) form.append("reply_to", String(answering.messageId));
-        if (step.group) form.append("media_group_id", step.group);
-        form.append("file", step.file, step.file.name);
-        await api("POST", `/api/chats/${state.chatId}/${step.kind}`, form);
-        sent += 1;
+        for (const file of batch.files) form.append("file", file, file.name);
+        await api("POST", `/api/chats/${state.chatId}/${batch.kind}`, form);
+        sent += batch.files.length;
+        done += 1;
       }
     } catch (err) {
-      if (!sent) {
+      if (!done) {
         showAttachmentHint(files.length);
         throw err;
       }
       // The caption went with the first: what is left is sent again without it.
       $("input").value = "";
-      if (state.attachment === attachment) setAttachment(kind, plan.slice(sent).map((step) => step.file));
+      const rest = plan.slice(done).flatMap((batch) => batch.files);
+      if (state.attachment === attachment) setAttachment(kind, rest);
       toast(`已发送 ${sent}/${files.length} 张，其余未发送：${err.message}`, "error");
       return;
     } finally {
@@ -1290,9 +1291,10 @@
       : ["输入框中的文字将作为说明 ", el("small", {}, "caption")]));
   }
 
-  /** While an album goes out: which photo is being sent. */
-  function showAttachmentProgress(index, count) {
-    $("attachment-hint").replaceChildren(`正在发送 ${index}/${count}… `, el("small", {}, "sending"));
+  /** While photos go out: which of them are being sent (an album's at once). */
+  function showAttachmentProgress(first, last, count) {
+    const which = first === last ? `${first}` : `${first}–${last}`;
+    $("attachment-hint").replaceChildren(`正在发送 ${which}/${count}… `, el("small", {}, "sending"));
   }
 
   function revokePreviews() {

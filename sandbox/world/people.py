@@ -18,6 +18,8 @@ from .helpers import (
 )
 from .model import (
     MAX_CAPTION_LENGTH,
+    MAX_MEDIA_GROUP,
+    MAX_PHOTO_SIZE,
     MAX_TEXT_LENGTH,
     SUPERGROUP_ID_LIMIT,
     JSONDict,
@@ -384,6 +386,44 @@ class People(Files):
             fields["caption"] = caption
         self._reply_fields(chat, fields, reply_to)
         return self._says(chat, person, fields)
+
+    def send_album(
+        self,
+        user_id: int,
+        chat_id: int,
+        contents: Sequence[bytes],
+        *,
+        caption: str | None = None,
+        reply_to: int | None = None,
+    ) -> list[JSONDict]:
+        """A person sends 2 to 10 photos as one album, as Telegram's apps do (one
+        ``messages.sendMultiMedia``): one message each, sharing a new media_group_id, with
+        consecutive message ids and their updates queued together, the caption on the first
+        (``reply_to``: each answers that message); returns the Updates. Nothing is sent when
+        any photo or the caption is refused, and nobody (the bot included) can come between
+        the album's photos, however long the uploads took."""
+        if not 2 <= len(contents) <= MAX_MEDIA_GROUP:
+            raise ValueError(f"an album has 2 to {MAX_MEDIA_GROUP} photos, not {len(contents)}")
+        for index, content in enumerate(contents, 1):
+            if not content:
+                raise ValueError(f"photo {index} of the album is empty")
+            if len(content) > MAX_PHOTO_SIZE:
+                raise ValueError(f"photo {index} of the album is over {MAX_PHOTO_SIZE} bytes")
+        if caption is not None and len(caption) > MAX_CAPTION_LENGTH:
+            raise ValueError(f"a caption has at most {MAX_CAPTION_LENGTH} characters")
+        chat, person = self._speaker(user_id, chat_id)
+        quoted: JSONDict = {}
+        self._reply_fields(chat, quoted, reply_to)
+        group_id = str(13_000_000_000_000_000 + self._next("media_group"))
+        updates = []
+        for index, content in enumerate(contents):
+            fields: JSONDict = {"photo": self._store_photo(content, strict=False)}
+            fields["media_group_id"] = group_id
+            if index == 0 and caption:
+                fields["caption"] = caption
+            fields.update(copy.deepcopy(quoted))
+            updates.append(self._says(chat, person, fields))
+        return updates
 
     def send_document(
         self,

@@ -121,16 +121,23 @@ class SandboxProcess:
 
     def upload(self, path: str, fields: dict[str, str], content: bytes, filename: str) -> Any:
         """POST a multipart form with one file (as the chat page sends a photo)."""
+        return self.upload_files(path, fields, [(content, filename)])
+
+    def upload_files(
+        self, path: str, fields: dict[str, str], files: list[tuple[bytes, str]]
+    ) -> Any:
+        """POST a multipart form with files, each named ``file`` (as the page sends an album)."""
         boundary = f"wuye-{os.getpid()}-{time.monotonic_ns()}"
         parts = [
             f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
             for k, v in fields.items()
         ]
-        parts.append(
+        parts.extend(
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
             f"\r\nContent-Type: application/octet-stream\r\n\r\n".encode()
             + content
             + b"\r\n"
+            for content, filename in files
         )
         data = b"".join(parts) + f"--{boundary}--\r\n".encode()
         req = urllib.request.Request(
@@ -213,12 +220,13 @@ class Player:
     def album(
         self, contents: list[bytes], *, caption: str | None = None, chat: int | None = None
     ) -> None:
-        """Send photos as one album, as Telegram does: the caption on the first."""
-        group = f"album-{self.uid}-{time.monotonic_ns()}"
-        for index, content in enumerate(contents):
-            self.photo(
-                content, caption=caption if index == 0 else None, chat=chat, media_group_id=group
-            )
+        """Send photos as one album, as Telegram's apps do: at once (the bot receives them
+        together, nothing comes between them), the caption on the first."""
+        fields = {"as": str(self.uid)}
+        if caption:
+            fields["caption"] = caption
+        files = [(content, f"photo-{index}.jpg") for index, content in enumerate(contents, 1)]
+        self.sandbox.upload_files(f"/api/chats/{chat or self.uid}/album", fields, files)
 
     def answer(self, fragment: str, text: str) -> None:
         """Reply (in the private chat) to the bot's newest message containing ``fragment``."""
