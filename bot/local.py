@@ -138,11 +138,21 @@ async def prepare_database(settings: Settings, groups: dict[Department, tuple[in
         await db.close()
 
 
+def demo_timezone(settings: Settings) -> str:
+    """The demo estate's time zone (its estates config's, by default Asia/Shanghai): the
+    sandbox's page shows times in it, as the bot's texts do, whatever the browser's zone."""
+    from bot.settings import load_estates_config
+    from procedures.deadlines import load_estate
+
+    return load_estate(DEMO_ESTATE, load_estates_config(settings)).timezone
+
+
 def run_local(settings: Settings) -> int:
     """Start the sandbox, prepare the demo, run the bot against it; stop both on Ctrl-C."""
     from bot.__main__ import run
 
     host, port = settings.sandbox_host, settings.sandbox_port
+    timezone = demo_timezone(settings)  # a bad estates file stops here, before the sandbox
     base = f"http://{host}:{port}"
     folder = sandbox_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,7 +160,8 @@ def run_local(settings: Settings) -> int:
     # which stops cleanly (its last long poll answered) before the sandbox is stopped below.
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--host", host, "--port", str(port),
-         "--data", str(folder), "--token", SANDBOX_TOKEN, "--bot-username", SANDBOX_BOT],
+         "--data", str(folder), "--token", SANDBOX_TOKEN, "--bot-username", SANDBOX_BOT,
+         "--timezone", timezone],
         start_new_session=True,
     )  # fmt: skip
     try:

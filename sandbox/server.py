@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import BodyPartReader, web
 
@@ -47,6 +48,10 @@ ANSWER_WAIT = 5.0
 SAVE_INTERVAL = 1.0
 
 WORLD: web.AppKey[World] = web.AppKey("world", World)
+#: The time zone the page shows times in: the estate's (``python -m sandbox --timezone``).
+TIMEZONE: web.AppKey[str] = web.AppKey("timezone", str)
+#: The demo estate's time zone, and every estate's unless its config says otherwise.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def decode_params(raw: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +188,8 @@ def _reply_to(fields: dict[str, Any]) -> int | None:
 
 
 async def api_state(request: web.Request) -> web.Response:
-    """``GET /api/state``: the bot, the people, the groups (without their messages)."""
+    """``GET /api/state``: the bot, the people, the groups (without their messages), and the
+    time zone the page shows times in (the estate's; Telegram dates are UTC seconds)."""
     world = request.app[WORLD]
     groups = [
         world.chat_record(chat["id"])
@@ -192,7 +198,14 @@ async def api_state(request: web.Request) -> web.Response:
         if chat["type"] != "private"
     ]
     unique = {g["id"]: g for g in groups if g.get("migrated_to") is None}
-    return _json({"bot": world.me(), "people": world.people(), "groups": list(unique.values())})
+    return _json(
+        {
+            "bot": world.me(),
+            "people": world.people(),
+            "groups": list(unique.values()),
+            "timezone": request.app[TIMEZONE],
+        }
+    )
 
 
 async def api_people(request: web.Request) -> web.Response:
@@ -534,10 +547,25 @@ async def _saver(app: web.Application) -> AsyncIterator[None]:
     world.save_if_dirty()
 
 
-def make_app(world: World) -> web.Application:
-    """The sandbox's aiohttp application over a world."""
+def check_timezone(name: str) -> str:
+    """``name`` if it is a time zone this machine knows (IANA, e.g. Asia/Shanghai); else
+    ValueError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (expected an IANA name such as {DEFAULT_TIMEZONE})"
+        ) from None
+    return name
+
+
+def make_app(world: World, *, timezone: str = DEFAULT_TIMEZONE) -> web.Application:
+    """The sandbox's aiohttp application over a world; the page shows times in ``timezone``
+    (an IANA name; ValueError if unknown)."""
+    check_timezone(timezone)
     app = web.Application(middlewares=[api_errors], client_max_size=60 * 1024 * 1024)
     app[WORLD] = world
+    app[TIMEZONE] = timezone
     app.cleanup_ctx.append(_saver)
     r = app.router
     r.add_route("*", "/bot{token}/{method}", bot_api)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -124,9 +126,12 @@ def bot_message(page: Page, fragment: str) -> Locator:
     return page.locator('[data-testid="message"].from-bot', has_text=fragment).last
 
 
-def open_page(browser: Browser, sandbox: SandboxProcess, fragment: str = "") -> Page:
+def open_page(
+    browser: Browser, sandbox: SandboxProcess, fragment: str = "", zone: str = "Asia/Shanghai"
+) -> Page:
+    """The page in a new browser window whose own time zone is ``zone``."""
     page = browser.new_page(
-        viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai"
+        viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id=zone
     )
     page.set_default_timeout(TIMEOUT)
     watch(page)
@@ -564,3 +569,29 @@ def test_an_album_sent_over_a_slow_upload_stays_together_in_the_page(
     question.get_by_test_id("inline-button").filter(has_text="普通").click()
     expect(bot_message(page, "已受理")).to_be_visible()
     assert errors == []
+
+
+def test_times_in_the_page_are_the_estates_whatever_the_browsers_time_zone(
+    sandbox: SandboxProcess, browser: Browser
+) -> None:
+    """A trainer in New York opens the page: the bot's message shows the time the estate's
+    people read (Shanghai's, the demo estate's zone, which the sandbox gives the page), not
+    New York's; hovering it gives the date, the weekday and the zone; the day separator is
+    Shanghai's day; the help says which zone the times are in."""
+    register_owner(sandbox)
+    page = open_page(browser, sandbox, f"#p={OWNER}&c={OWNER}", zone="America/New_York")
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
+    verified = message_with(sandbox, OWNER, "身份验证成功")
+    there = datetime.fromtimestamp(verified["date"], ZoneInfo("Asia/Shanghai"))
+    here = datetime.fromtimestamp(verified["date"], ZoneInfo("America/New_York"))
+    assert f"{there:%H:%M}" != f"{here:%H:%M}"
+    bubble = page.locator(f'[data-testid="message"][data-message-id="{verified["message_id"]}"]')
+    shown = bubble.get_by_test_id("time")
+    expect(shown).to_have_text(f"{there:%H:%M}")
+    day = f"{there.year}年{there.month}月{there.day}日"
+    weekday = "一二三四五六日"[there.weekday()]
+    tooltip = f"{day} 星期{weekday} {there:%H:%M:%S} · Asia/Shanghai (GMT+8)"
+    expect(shown).to_have_attribute("title", tooltip)
+    expect(page.get_by_test_id("day").last).to_have_text(day)
+    page.get_by_test_id("help-toggle").click()
+    expect(page.get_by_test_id("help-zone")).to_have_text("Asia/Shanghai (GMT+8)")

@@ -32,7 +32,8 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 
 from procedures.phone import mask_phone, normalise_phone
-from sandbox.server import make_app
+from sandbox.__main__ import main as sandbox_main
+from sandbox.server import TIMEZONE, make_app
 from sandbox.world import World
 from tests.support.sandbox import free_port
 
@@ -168,6 +169,22 @@ async def test_an_album_through_the_json_api_reaches_the_bot_in_one_batch(
     lone.add_field("file", PNG, filename="一张.jpg", content_type="image/jpeg")
     async with sandbox.session.post(f"{sandbox.base}/api/chats/{USER}/album", data=lone) as r:
         assert r.status == 400 and "2 to 10 photos" in (await r.json())["error"]
+
+
+async def test_the_page_is_told_the_estates_time_zone(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """/api/state (the sandbox's own API, not the Bot API) names the zone the page shows
+    times in: the demo estate's Asia/Shanghai unless ``--timezone`` says otherwise; an unknown
+    zone stops the sandbox with one line."""
+    async with sandbox.session.get(f"{sandbox.base}/api/state") as r:
+        assert (await r.json())["timezone"] == "Asia/Shanghai"
+    app = make_app(World(token=TOKEN), timezone="Europe/London")
+    assert app[TIMEZONE] == "Europe/London"
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        make_app(World(token=TOKEN), timezone="Mars/Olympus")
+    assert sandbox_main(["--timezone", "Mars/Olympus", "--port", "1"]) == 2
+    assert "--timezone: unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
 
 
 async def test_updates_long_polling_and_callback_answers(bot: Bot, sandbox: Sandbox) -> None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.local import demo_timezone
+from bot.settings import load_settings
 from tests.support.sandbox import ROOT, Player, SandboxProcess, free_port, wait_for
 
 
@@ -98,3 +100,14 @@ def _prepared(sandbox: SandboxProcess) -> dict[str, object] | None:
 
 def _reachable(sandbox: SandboxProcess) -> bool:
     return _state(sandbox) is not None
+
+
+def test_the_sandbox_page_shows_times_in_the_demo_estates_time_zone(tmp_path: Path) -> None:
+    """`make run` tells the sandbox the demo estate's zone (its estates config's; default
+    Asia/Shanghai), which the page shows message times in whatever the browser's zone."""
+    assert demo_timezone(load_settings(estates_config=None)) == "Asia/Shanghai"
+    config = tmp_path / "estates.toml"
+    config.write_text('[estates."阳光花园"]\ntimezone = "Asia/Urumqi"\n', encoding="utf-8")
+    assert demo_timezone(load_settings(estates_config=config)) == "Asia/Urumqi"
+    config.write_text('[defaults]\ntimezone = "Asia/Hong_Kong"\n', encoding="utf-8")
+    assert demo_timezone(load_settings(estates_config=config)) == "Asia/Hong_Kong"

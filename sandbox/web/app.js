@@ -105,15 +105,77 @@
     return node;
   }
 
-  function timeOf(unix) {
-    if (!unix) return "";
-    const d = new Date(unix * 1000);
-    return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  // --- times, in the estate's time zone ---------------------------------------------------
+  // A Telegram date is UTC seconds. The page shows it as the estate's people read the bot's
+  // texts: in the estate's time zone (the sandbox says which in /api/state; under `make run`
+  // the demo estate's), never the browser's, so a trainer abroad sees what staff see.
+
+  /** The demo estate's zone, and every estate's unless its config says otherwise. */
+  const DEFAULT_ZONE = "Asia/Shanghai";
+
+  const clock = { zone: DEFAULT_ZONE, parts: null };
+
+  /** Show times in ``zone`` (an IANA name); one the browser does not know keeps the default. */
+  function setZone(zone) {
+    let name = DEFAULT_ZONE;
+    try {
+      if (zone) name = new Intl.DateTimeFormat("en-US", { timeZone: String(zone) }).resolvedOptions().timeZone;
+    } catch (err) {
+      name = DEFAULT_ZONE;
+    }
+    clock.zone = name;
+    const options = {
+      timeZone: name, year: "numeric", month: "numeric", day: "numeric", weekday: "short",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    };
+    try {
+      clock.parts = new Intl.DateTimeFormat("en-US", { ...options, timeZoneName: "shortOffset" });
+    } catch (err) { // an older browser: "GMT+8" is then "CST" or left out
+      clock.parts = new Intl.DateTimeFormat("en-US", { ...options, timeZoneName: "short" });
+    }
+    const label = $("help-zone");
+    if (label) label.textContent = zoneLabel();
   }
 
+  /** A moment's fields in the estate's zone: {year, month, day, weekday (0 = Sunday),
+   * hour, minute, second, offset ("GMT+8")}. */
+  function localParts(unix) {
+    if (!clock.parts) setZone(DEFAULT_ZONE);
+    const fields = {};
+    for (const part of clock.parts.formatToParts(new Date(unix * 1000))) fields[part.type] = part.value;
+    const weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    return {
+      year: Number(fields.year), month: Number(fields.month), day: Number(fields.day),
+      weekday: weekdays.indexOf(fields.weekday), hour: fields.hour, minute: fields.minute,
+      second: fields.second, offset: fields.timeZoneName || "",
+    };
+  }
+
+  /** "Asia/Shanghai (GMT+8)": the zone the page shows times in. */
+  function zoneLabel(unix) {
+    const offset = localParts(unix || Date.now() / 1000).offset;
+    return offset ? `${clock.zone} (${offset})` : clock.zone;
+  }
+
+  /** "10:05" in the estate's zone. */
+  function timeOf(unix) {
+    if (!unix) return "";
+    const p = localParts(unix);
+    return `${p.hour}:${p.minute}`;
+  }
+
+  /** "2026年11月25日" in the estate's zone (the chat's day separators). */
   function dayOf(unix) {
-    const d = new Date((unix || 0) * 1000);
-    return `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`;
+    const p = localParts(unix || 0);
+    return `${p.year}年${p.month}月${p.day}日`;
+  }
+
+  /** "2026年11月25日 星期三 10:05:09 · Asia/Shanghai (GMT+8)": a time's tooltip. */
+  function fullTimeOf(unix) {
+    if (!unix) return "";
+    const p = localParts(unix);
+    const weekday = "日一二三四五六"[p.weekday] || "";
+    return `${dayOf(unix)} 星期${weekday} ${p.hour}:${p.minute}:${p.second} · ${zoneLabel(unix)}`;
   }
 
   function formatSize(bytes) {
@@ -840,8 +902,10 @@
     }
     bubble.append(
       el("div", { class: "meta" },
-        m.edit_date ? el("span", { class: "edited", "data-testid": "edited" }, "已编辑 edited") : null,
-        el("span", { class: "time" }, timeOf(m.date))),
+        m.edit_date ? el("span", { class: "edited", "data-testid": "edited",
+          title: `编辑于 edited ${fullTimeOf(m.edit_date)}` }, "已编辑 edited") : null,
+        el("time", { class: "time", "data-testid": "time", title: fullTimeOf(m.date),
+          datetime: m.date ? new Date(m.date * 1000).toISOString() : null }, timeOf(m.date))),
     );
     const rows = (m.reply_markup && m.reply_markup.inline_keyboard) || [];
     // The bubble and its inline keyboard share one width, as in Telegram.
@@ -956,7 +1020,8 @@
         keep.add(key);
         let entry = state.rendered.get(key);
         if (!entry) {
-          entry = { sig: key, el: el("div", { class: "day" }, el("span", {}, day)) };
+          entry = { sig: key, el: el("div", { class: "day", "data-testid": "day" },
+            el("span", { title: `${clock.zone} 的日期 the estate's date` }, day)) };
           state.rendered.set(key, entry);
         }
         anchor = place(box, entry.el, anchor);
@@ -1612,8 +1677,10 @@
     try {
       const world = await api("GET", "/api/state");
       state.bot = (world && (world.bot || world.me)) || null;
+      setZone(world && world.timezone);
     } catch (err) {
       state.bot = null;
+      setZone(DEFAULT_ZONE);
     }
     try {
       await loadPeople();
