@@ -283,8 +283,17 @@ def test_privacy_mode_in_groups(world: World, alice: int) -> None:
     world.emit("message", reply)
     queued = [update["message"]["text"] for update in drain(world)]
     assert queued == [command["message"]["text"], mention["message"]["text"], "谢谢"]
+    # A photo (or a file) reaches the bot only as a reply to it, with a caption or without.
+    world.send_photo(alice, chat_id, PNG)
+    world.send_photo(alice, chat_id, PNG, caption="现场")
+    world.send_document(alice, chat_id, b"a,b\n", "表.csv")
+    answer = world.send_photo(alice, chat_id, PNG, reply_to=sent["message_id"])["message"]
+    captioned = world.send_photo(alice, chat_id, PNG, caption="修好了", reply_to=sent["message_id"])
+    file = world.send_document(alice, chat_id, b"a,b\n", "表.csv", reply_to=sent["message_id"])
+    queued = [update["message"]["message_id"] for update in drain(world)]
+    assert queued == [m["message_id"] for m in (answer, captioned["message"], file["message"])]
     # Every message is in the chat all the same.
-    assert len(world.messages(chat_id)) == 6
+    assert len(world.messages(chat_id)) == 12
     open_world = World(token=TOKEN, privacy_mode=False)
     person = open_world.add_user(None, "A")["id"]
     group = open_world.add_group("群", [person], announce=False)["id"]

@@ -335,6 +335,11 @@ class WorldCore:
             return False
         if not self.privacy_mode:
             return True
+        # Privacy mode: replies to the bot's messages, whatever they hold (a photo without a
+        # caption too), commands meant for it, mentions of it and service messages.
+        reply = message.get("reply_to_message")
+        if isinstance(reply, dict) and self._is_bots(reply):
+            return True
         if not ("text" in message or "caption" in message):
             return not any(key in message for key in ("photo", "document", "contact"))
         text = message_text(message)
@@ -342,9 +347,6 @@ class WorldCore:
             target = match.group().partition("@")[2]
             if not target or target.lower() == self.bot_username.lower():
                 return True
-        reply = message.get("reply_to_message")
-        if isinstance(reply, dict) and self._is_bots(reply):
-            return True
         return f"@{self.bot_username.lower()}" in text.lower()
 
     def _deliver(self, chat: _Chat, message: JSONDict) -> JSONDict:
