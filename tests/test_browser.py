@@ -595,3 +595,88 @@ def test_times_in_the_page_are_the_estates_whatever_the_browsers_time_zone(
     expect(page.get_by_test_id("day").last).to_have_text(day)
     page.get_by_test_id("help-toggle").click()
     expect(page.get_by_test_id("help-zone")).to_have_text("Asia/Shanghai (GMT+8)")
+
+
+def test_staff_reply_to_a_case_card_with_text_and_photo_reaches_the_owner(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    """The engineer 郑海, in the 工程部 group, answers the card of the case he took with its
+    回复 action: first a text, then a photo alone (no caption). Each is a reply to the card
+    (the bot confirms each in the group: 已记录 … 的进展), and the owner 王伟 finds both in
+    the chat with the bot: the text as the case's progress, and the photo, its caption
+    naming the case and the engineer."""
+    # Through the JSON API: the groups bound; the owner files a repair; customer service
+    # refers it to 工程部, where the engineer takes it.
+    sandbox.post("/api/people", {"id": IT_ADMIN, "first_name": "韩立新", "label": "员工 · 管理员"})
+    cs = next(g["id"] for g in sandbox.get("/api/state")["groups"] if "客服中心" in g["title"])
+    sandbox.post(f"/api/groups/{cs}/members", {"user_id": IT_ADMIN})
+    eng = sandbox.group("工程部 · 阳光花园", [ENGINEER, IT_ADMIN])
+    admin = Player(sandbox, IT_ADMIN)
+    admin.send("/bind 客服中心", chat=cs)
+    admin.send("/bind 工程部", chat=eng)
+    sandbox.wait_text(eng, "本群已绑定")
+    owner = register_owner(sandbox)
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.send("厨房水龙头一直滴水")
+    owner.tap("普通")
+    number = owner.wait_text("已受理").split("编号 ", 1)[1].split("。", 1)[0].strip()
+    assistant = Player(sandbox, ASSISTANT)
+    assistant.tap("➡️ 转交部门", chat=cs)
+    assistant.tap("工程部", chat=cs)
+    Player(sandbox, ENGINEER).tap("🙋 接单", chat=eng)
+    sandbox.wait_text(eng, "郑海")
+
+    # The engineer, in the page: the card in 工程部; 回复 → a text.
+    page = open_page(browser, sandbox, f"#p={ENGINEER}&c={eng}")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    expect(page.get_by_test_id("identity-name")).to_have_text("郑海")
+    card = page.locator('[data-testid="message"].from-bot', has_text=number).filter(
+        has=page.get_by_test_id("inline-keyboard")
+    )
+    expect(card).to_contain_text("厨房水龙头一直滴水")
+    card_id = card.get_attribute("data-message-id")
+    card.hover()
+    card.get_by_test_id("reply-action").click()
+    bar = page.get_by_test_id("reply-bar")
+    expect(bar).to_have_attribute("data-message-id", card_id or "")
+    page.get_by_test_id("input").fill("已更换阀芯，不再滴水")
+    page.get_by_test_id("input").press("Enter")
+    text = page.locator('[data-testid="message"].mine', has_text="已更换阀芯，不再滴水")
+    expect(text.get_by_test_id("quote")).to_contain_text(number)
+    expect(bar).to_be_hidden()
+    recorded = page.locator('[data-testid="message"].from-bot', has_text=f"已记录 {number} 的进展")
+    expect(recorded).to_have_count(1)
+
+    # 回复 again → 📎 图片 → the photo alone.
+    card.hover()
+    card.get_by_test_id("reply-action").click()
+    expect(bar).to_have_attribute("data-message-id", card_id or "")
+    pick_photos(page, [jpeg(tmp_path / "新阀芯.jpg", (640, 480))])
+    expect(page.get_by_test_id("attachment")).to_contain_text("新阀芯.jpg")
+    page.get_by_test_id("send").click()
+    photo = page.locator('[data-testid="message"].mine').filter(has=page.get_by_test_id("photo"))
+    expect(photo).to_have_count(1)
+    expect(photo.get_by_test_id("quote")).to_contain_text(number)
+    expect(page.get_by_test_id("attachment")).to_be_hidden()
+    expect(recorded).to_have_count(2)
+    replies = [m for m in sandbox.messages(eng) if m["from"]["id"] == ENGINEER]
+    assert [str(m["reply_to_message"]["message_id"]) for m in replies[-2:]] == [card_id] * 2
+    assert replies[-1].get("photo") and "caption" not in replies[-1]
+
+    # The owner: the text and the photo arrive in the chat with the bot.
+    play(page, OWNER, OWNER)
+    progress = bot_message(page, "已更换阀芯，不再滴水")
+    expect(progress).to_contain_text(number)
+    expect(progress).to_contain_text("郑海")
+    got = page.locator('[data-testid="message"].from-bot', has_text=number).filter(
+        has=page.get_by_test_id("photo")
+    )
+    expect(got).to_have_count(1)
+    expect(got).to_contain_text("郑海")
+    expect(got.get_by_test_id("photo")).to_be_visible()
+    received = [m for m in sandbox.messages(OWNER) if m["from"]["is_bot"] and m.get("photo")]
+    assert len(received) == 1 and number in received[0]["caption"]
+    assert errors == []
