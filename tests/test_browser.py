@@ -8,7 +8,13 @@ The "/" button shows the command menu the bot set for the owner, in their langua
 Then replies: the bot's question with a ForceReply is answered by just typing (the reply bar
 opens by itself), and any message is answered with its reply action. Then photos: an album
 picked at once, from the owner through customer service to the engineer, whose photo reply
-reaches the owner (screenshots of each moment in the test's ``walk/`` folder).
+reaches the owner (screenshots of each moment in the test's ``walk/`` folder); an album
+whose upload is slow still arrives whole, before the bot's answer. An engineer answers a
+case card with a text and then a photo, and the owner gets both. Times are the estate's
+(Shanghai's) in a browser set to New York's zone.
+
+When a test fails, what its pages did (console, errors, sends and their times) and the
+bot's last log lines are printed with it.
 """
 
 from __future__ import annotations
