@@ -10,11 +10,15 @@ whose number is on the roster is recognised and, when no unit is typed, their un
 → request or complaint → category → what they said → normal or urgent (V-2: major, urgent
 or sudden goes to the superior at once) → filed as a resident's case is: number, first
 responder's card (Q-1, C-9), clocks (Q-4, C-5), the supervisor asked to classify a
-complaint (C-4) and told at once of an urgent case (V-2).
+complaint (C-4) and told at once of an urgent case (V-2) → V-3: "what was the customer
+told on the spot?": the next private message is that answer, kept with the case (its own
+audited event); "✅ resolved on the spot" first makes that answer the resolution's text
+and resolves the case; "⏭ no answer on the spot" records just that. Until one of these,
+/record, /visit and /cancel ask for it again: the step is never silently missing.
 
 Button data: ``rec:est:<estate>``, ``rec:ch:<phone|visit>``, ``rec:skip:<phone|unit>``,
 ``rec:unit:<unit>``, ``rec:kind:<request|complaint>``, ``rec:cat:<category>``,
-``rec:urg:<0|1>``.
+``rec:urg:<0|1>``, ``rec:spot:<solved|back|none>``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from handlers.common import (
     edit,
     in_rows,
     keyboard,
+    parse_id,
     reply,
     services,
     who,
@@ -74,7 +79,7 @@ from handlers.records import (
 )
 from procedures import calls
 from procedures.calls import CHANNELS
-from procedures.cases import CATEGORIES, Kind, clean_description
+from procedures.cases import CATEGORIES, Case, Kind, Status, clean_description
 from procedures.phone import normalise_caller_phone
 from storage.cases import NewCase
 
@@ -93,6 +98,7 @@ class RecordStep(IntEnum):
     CATEGORY = 7
     DESCRIBE = 8
     URGENCY = 9
+    SPOT = 10  # V-3: the answer given on the spot, once the case is filed
 
 
 # --- /record: questions ------------------------------------------------------------------------
@@ -131,6 +137,8 @@ async def ask_record(
         markup = keyboard(in_rows(buttons, 3))
     elif step == RecordStep.DESCRIBE:
         text = actor.t("record.ask_description")
+    elif step == RecordStep.SPOT:
+        text, markup = spot_question(actor, draft)
     else:
         text = actor.t("record.ask_urgency")
         markup = keyboard(
@@ -163,6 +171,20 @@ async def _unit_question(
     return f"{owner}\n{question}", keyboard([*in_rows(buttons, 3), skip])
 
 
+def spot_question(actor: Actor, draft: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    """V-3: what was the customer told on the spot? With "resolved on the spot" and "no
+    answer on the spot"; once "resolved" was tapped, the resolution asked, and a way back."""
+    number = str(draft.get("number", ""))
+    if draft.get("resolved"):
+        back = button(actor.t("record.btn_spot_back"), "rec:spot:back")
+        return actor.t("record.ask_spot_resolved", number=number), keyboard([[back]])
+    buttons = [
+        button(actor.t("record.btn_spot_solved"), "rec:spot:solved"),
+        button(actor.t("record.btn_spot_none"), "rec:spot:none"),
+    ]
+    return actor.t("record.ask_spot", number=number), keyboard([buttons])
+
+
 def record_expected(step: RecordStep, hint_key: str) -> Step:
     """Anything else at ``step`` of /record: a polite hint and the same question again."""
     return expected_step("record", ask_record, step, hint_key)
@@ -172,7 +194,19 @@ def record_expected(step: RecordStep, hint_key: str) -> Step:
 
 
 #: /record: customer-service staff only; ask the estate (if several), else the channel.
-start_record = starter("record", ask_record, RecordStep.ESTATE, RecordStep.CHANNEL)
+_start_record = starter("record", ask_record, RecordStep.ESTATE, RecordStep.CHANNEL)
+
+
+async def start_record(update: Update, context: Context) -> int:
+    """/record: a new record, unless the last one still waits for its spot answer (V-3):
+    then that is asked again first."""
+    if "spot" in draft_of(context, "record"):
+        return await spot_first(update, context)
+    if context.user_data is not None:  # a problem asked for a visit's case is dropped (A-1)
+        context.user_data.pop("visit_case", None)
+    return await _start_record(update, context)
+
+
 #: An estate button of /record: keep it; ask phone or visit.
 got_record_estate = estate_chooser("record", ask_record, RecordStep.CHANNEL)
 
@@ -436,7 +470,8 @@ async def got_record_urgency(update: Update, context: Context) -> int:
         actor,
     )
     await svc.deliver()
-    context.user_data.pop("record", None)
+    # V-3: the draft now only holds the case, until its spot answer is recorded.
+    context.user_data["record"] = {"spot": case.id, "number": case.number}
     text = actor.t("record.filed", number=case.number) + "\n\n" + card(actor.locale, case)
     if phone:
         roster = [u for u in await identity.units_for_phone(phone) if u.estate_id == estate_id]
@@ -444,7 +479,111 @@ async def got_record_urgency(update: Update, context: Context) -> int:
             text += "\n" + actor.t("record.roster_owner", owner=owner_line(roster))
     await reply(update, context, text)
     log.info("case %s recorded (%s) by person %s", case.number, channel, actor.person.id)
+    return await ask_record(update, context, actor, RecordStep.SPOT)
+
+
+# --- /record: V-3, the answer given on the spot -------------------------------------------------
+
+
+async def _spot_case(context: Context) -> Case | None:
+    """The case whose spot answer is asked (None: no such question is open)."""
+    case_id = parse_id(str(draft_of(context, "record").get("spot", "")))
+    return await services(context).cases.get(case_id) if case_id is not None else None
+
+
+async def got_spot_answer(update: Update, context: Context) -> int:
+    """V-3: the next private message after the filing is the answer given on the spot:
+    kept with the case (resolving it, when "resolved on the spot" was tapped)."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or context.user_data is None:
+        return ConversationHandler.END
+    case = await _spot_case(context)
+    if case is None:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    if not may_record(actor, case.estate_id):  # roles may have changed since the filing
+        context.user_data.pop("record", None)
+        await reply(update, context, actor.t("record.staff_only"))
+        return ConversationHandler.END
+    answer = calls.clean_spot_answer(message.text or "")
+    if answer is None:
+        hint = actor.t("record.spot_too_short")
+        return await ask_record(update, context, actor, RecordStep.SPOT, hint)
+    resolved = bool(draft_of(context, "record").get("resolved"))
+    await reply(update, context, await keep_spot_answer(context, actor, case, answer, resolved))
     return ConversationHandler.END
+
+
+async def got_spot_button(update: Update, context: Context) -> int:
+    """V-3's buttons: "⏭ no answer on the spot" records just that; "✅ resolved on the
+    spot" asks for the resolution (the answer typed next), "↩️" goes back."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    await query.answer()
+    case = await _spot_case(context)
+    choice = (query.data or "").rsplit(":", 1)[-1]
+    if case is None or choice not in ("solved", "back", "none"):
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    if not may_record(actor, case.estate_id):
+        context.user_data.pop("record", None)
+        await edit(query.message, actor.t("record.staff_only"))
+        return ConversationHandler.END
+    if choice == "none":
+        await edit(query.message, await keep_spot_answer(context, actor, case, None, False))
+        return ConversationHandler.END
+    draft = draft_of(context, "record")
+    draft["resolved"] = choice == "solved"
+    text, markup = spot_question(actor, draft)
+    await edit(query.message, text, markup)
+    return RecordStep.SPOT
+
+
+async def keep_spot_answer(
+    context: Context, actor: Actor, case: Case, answer: str | None, resolved: bool
+) -> str:
+    """V-3: record the spot answer (or that there was none) once; resolved on the spot,
+    resolve the case with it (Q-1), if it is still new. Ends the record; says what was
+    kept."""
+    svc = services(context)
+    answered = any(e["event"] in calls.SPOT_EVENTS for e in await svc.cases.trail(case.id))
+    decision = calls.spot_answer(case, answer, answered_already=answered)
+    if decision is not None:
+        await steps.apply(svc, case, decision, actor)
+    key = "record.spot_none_saved" if answer is None else "record.spot_saved"
+    if resolved and answer is not None:
+        fresh = await svc.cases.get(case.id)
+        if (
+            fresh is not None
+            and fresh.status == Status.NEW
+            and steps.is_first_responder(actor, fresh)
+        ):
+            by, facts = steps.by(actor), await steps.facts(svc, fresh)
+            fresh = await steps.apply(
+                svc, fresh, calls.resolved_on_the_spot(fresh, answer, by, facts), actor
+            )
+        # Resolved now, or already (by this message handled before, or by a colleague).
+        done = fresh is not None and fresh.status in (Status.DONE, Status.CLOSED)
+        key = "record.spot_saved_resolved" if done else "record.spot_saved_moved"
+    await svc.deliver()
+    if context.user_data is not None:
+        context.user_data.pop("record", None)
+    log.info("spot answer of case %s recorded by person %s", case.number, actor.person.id)
+    return actor.t(key, number=case.number)
+
+
+async def spot_first(update: Update, context: Context) -> int:
+    """V-3: /record, /visit or /cancel while a spot answer is asked: it is asked again
+    first (the case is filed; only the answer, or "no answer on the spot", ends it)."""
+    actor = await who(update, context)
+    if actor is None:
+        return RecordStep.SPOT
+    number = str(draft_of(context, "record").get("number", ""))
+    hint = actor.t("record.spot_first", number=number)
+    return await ask_record(update, context, actor, RecordStep.SPOT, hint)
 
 
 cancel_record = canceller("record")
@@ -498,6 +637,12 @@ def record_conversation() -> ConversationHandler[Context]:
                 S.URGENCY: [
                     CallbackQueryHandler(got_record_urgency, pattern=r"^rec:urg:[01]$"),
                     MessageHandler(OTHER, record_expected(S.URGENCY, TAP_HINT)),
+                ],
+                S.SPOT: [
+                    MessageHandler(TEXT, got_spot_answer),
+                    CallbackQueryHandler(got_spot_button, pattern=r"^rec:spot:"),
+                    CommandHandler(["record", "visit", "cancel"], spot_first),
+                    MessageHandler(OTHER, record_expected(S.SPOT, "record.spot_text_please")),
                 ],
             },
             fallbacks=[

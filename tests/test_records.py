@@ -14,7 +14,7 @@ from storage.cases import Case
 from storage.identity import IdentityStore
 from storage.reports import ReportStore
 from tests.conftest import World
-from tests.support.cases import latest_case, open_rules
+from tests.support.cases import PNG, latest_case, open_rules
 from tests.support.telegram import Group, Harness, Person
 
 FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）", "⏰ 约定完成时间"]
@@ -87,7 +87,9 @@ async def test_v1_v4_a_phone_call_reaches_the_first_responder_with_the_callers_m
     assert cs.buttons() == FIRST_RESPONDER_BUTTONS
     # Q-1, Q-4: the clocks run as for a resident's request.
     assert await open_rules(world, case) == {"Q-1": "pending", "Q-4": "pending"}
-    assert f"已记录，编号 {case.number}" in assistant.last_text
+    filed, spot = assistant.texts()[-2:]
+    assert f"已记录，编号 {case.number}" in filed
+    assert "当场给客户的答复是什么" in spot  # V-3: asked next
     row = await world.db.fetchone("SELECT created_by FROM cases WHERE id = ?", (case.id,))
     assert row is not None and row["created_by"] == await staff_id(world, 9001)
     # The first responder goes on as with any case.
@@ -168,7 +170,8 @@ async def test_v4_a_caller_on_the_roster_is_recognised_and_their_unit_taken(
     await assistant.tap("普通")
     case = await latest_case(world)
     assert case.unit_id == await unit_id(world, "1栋 102")
-    assert "业主清册：张娜 1栋 102" in assistant.last_text and case.number in assistant.last_text
+    filed = assistant.texts()[-2]
+    assert "业主清册：张娜 1栋 102" in filed and case.number in filed
     assert "1栋 102" in cs.last_text
 
 
@@ -277,6 +280,131 @@ async def test_v4_a_restart_half_way_keeps_the_draft(
     assert case.number in cs.last_text
 
 
+# --- V-3: the answer given on the spot ------------------------------------------------------
+
+
+async def events_of(world: World, case: Case) -> list[dict[str, Any]]:
+    """The case's audit events, oldest first (personal notes read back)."""
+    return await audit.trail(world.db, f"case:{case.id}")
+
+
+SPOT = "已告知李女士今天下午保洁员会去清理楼道，并更换灯泡"
+
+
+async def test_v3_the_answer_on_the_spot_is_a_plain_message_kept_on_the_case_timeline(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    """V-3: after the filing the assistant is asked what the caller was told; their next
+    private message (no reply needed) is kept with the case, shown on /case."""
+    await record(assistant)
+    case = await latest_case(world)
+    assert f"{case.number}：当场给客户的答复是什么" in assistant.last_text
+    assert assistant.buttons() == ["✅ 当场已解决", "⏭ 当场未答复"]
+    card = cs.mark()
+    await assistant.send("好")  # too short to be an answer: asked again
+    assert "至少写 2 个字" in assistant.last_text and "当场给客户的答复" in assistant.last_text
+    await assistant.send(SPOT)
+    assert f"已记录 {case.number} 的当场答复" in assistant.last_text
+    [event] = [e for e in await events_of(world, case) if e["event"] == "case.spot_answer"]
+    assert event["data"]["note"] == SPOT
+    assert event["actor"] == f"person:{await staff_id(world, 9001)}"
+    after = await latest_case(world)
+    assert after.status == "new" and cs.texts(card) == []  # the case goes on as filed
+    await assistant.send("再补充一句")  # the answer is in: the next message is no answer
+    assert len([e for e in await events_of(world, case) if "spot" in e["event"]]) == 1
+    await assistant.send(f"/case {case.number}")
+    assert f"周晓梅 · 当场答复：{SPOT}" in assistant.last_text
+
+
+async def test_v3_the_step_is_skipped_only_by_its_button_which_records_no_answer(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    """V-3 is never silently missing: /record, /visit and /cancel ask for it again;
+    "⏭ 当场未答复" records that none was given, then a new record starts."""
+    await record(assistant, channel="🚶 来访", phone=None, unit=None, kind="投诉", category="噪音")
+    case = await latest_case(world)
+    for command in ("/record", "/visit", "/cancel"):
+        await assistant.send(command)
+        assert f"{case.number} 还缺当场答复" in assistant.last_text, command
+        assert assistant.buttons() == ["✅ 当场已解决", "⏭ 当场未答复"]
+    await assistant.send_photo(PNG)
+    assert "请用文字写下当场给客户的答复" in assistant.last_text
+    assert not [e for e in await events_of(world, case) if "spot" in e["event"]]
+    await assistant.tap("⏭ 当场未答复")
+    assert f"已记录：{case.number} 当场未答复客户" in assistant.last_text
+    await assistant.tap("⏭ 当场未答复")  # an earlier copy of the question: recorded once
+    assert [e["event"] for e in await events_of(world, case) if "spot" in e["event"]] == [
+        "case.no_spot_answer"
+    ]
+    await assistant.send("/record")
+    assert assistant.buttons() == ["📞 来电", "🚶 来访"]
+    await assistant.send("/cancel")
+    await assistant.send(f"/case {case.number}")
+    assert "周晓梅 · 当场未答复" in assistant.last_text
+
+
+async def test_v3_resolved_on_the_spot_the_answer_is_the_resolution(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    """V-3, Q-1: "✅ 当场已解决", then the answer: the case is resolved with it as the
+    resolution's text, its work clocks stop and the callback's starts (B-1)."""
+    await record(assistant, kind="报事", category="收费", said="咨询物业费怎么交")
+    case = await latest_case(world)
+    await assistant.tap("✅ 当场已解决")
+    assert "请发送当场给客户的解决办法" in assistant.last_text
+    assert assistant.buttons() == ["↩️ 没有当场解决"]
+    await assistant.tap("↩️ 没有当场解决")  # a slip: back to the question
+    assert assistant.buttons() == ["✅ 当场已解决", "⏭ 当场未答复"]
+    await assistant.tap("✅ 当场已解决")
+    answer = "已告诉业主可在物业 APP 或前台刷卡缴费"
+    await assistant.send(answer)
+    assert "事项已当场解决" in assistant.last_text
+    after = await latest_case(world)
+    assert after.status == "done"
+    trail = await events_of(world, case)
+    assert [e["event"] for e in trail][-2:] == ["case.spot_answer", "case.resolve"]
+    assert trail[-1]["data"]["note"] == answer and trail[-2]["data"]["note"] == answer
+    assert await open_rules(world, case) == {"Q-1": "met", "Q-4": "met", "B-1": "pending"}
+    assert "✅ 当场解决" not in cs.buttons()  # the first responder's card follows
+    await assistant.send(f"/case {case.number}")
+    assert f"当场解决：{answer}" in assistant.last_text
+
+
+async def test_v3_a_case_taken_up_meanwhile_keeps_the_answer_but_is_not_resolved_again(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    await record(assistant)
+    case = await latest_case(world)
+    await assistant.tap("✅ 当场已解决")
+    await bot.person(9002, "吴建国").tap("➡️ 转交部门", chat=cs)  # the supervisor refers it
+    await bot.person(9002, "吴建国").tap("工程部", chat=cs)
+    await assistant.send(SPOT)
+    assert "已经有人处理过了，没有再标为当场解决" in assistant.last_text
+    assert (await latest_case(world)).status == "referred"
+    assert "case.spot_answer" in [e["event"] for e in await events_of(world, case)]
+
+
+async def test_v3_only_customer_service_staff_of_the_estate_record_the_answer(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    """V-3, server-side: the role is read again when the answer comes; a forged button of
+    someone with no record open does nothing."""
+    await record(assistant)
+    case = await latest_case(world)
+    engineer = bot.person(9003, "郑海")
+    await engineer.send("/start")
+    await engineer.tap_data("rec:spot:none")
+    identity = IdentityStore(world.db)
+    estate = await identity.estate_by_name("阳光花园")
+    assert estate is not None
+    await identity.revoke_role(
+        await staff_id(world, 9001), estate.id, "customer_assistant", actor="test", actor_id=None
+    )
+    await assistant.send(SPOT)
+    assert "由客服中心人员" in assistant.last_text
+    assert not [e for e in await events_of(world, case) if "spot" in e["event"]]
+
+
 async def closed_visit(world: World) -> Case:
     case = await latest_case(world)
     assert case.kind == "visit" and case.number.startswith("FW-")
@@ -378,3 +506,15 @@ async def test_a1_cancel_drops_the_visit(
     assert "已取消" in assistant.last_text
     await assistant.tap_data("vis:s:5")
     assert await world.db.fetchone("SELECT id FROM cases") is None
+
+
+@pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant", "en"])
+def test_v3_a1_their_events_have_names_on_the_timeline(locale: str) -> None:
+    """/case names the spot answer (V-3) and a visit's link to its case (A-1) in the
+    reader's words, never by the raw event key."""
+    from bot.i18n import catalogs
+    from procedures import calls
+
+    events = [*calls.SPOT_EVENTS]
+    texts = catalogs()[locale]
+    assert [e for e in events if "event." + e.replace(".", "_") not in texts] == []
