@@ -2,11 +2,18 @@
 (procedures.customer_visits decides).
 
 ``/visit`` (客戶訪問): estate → where (at home, by phone, in common areas, at the office) →
-who (a unit, or a name when there is none) → what was heard → satisfaction 1–5. It is
-stored as a case of kind ``visit`` that queues nothing and starts no clock, and is closed at
-once with its score (so the weekly report counts it).
+who (a unit, or a name when there is none) → what was heard ("🙂 没有意见" when nothing) →
+satisfaction 1–5. It is stored as a case of kind ``visit`` that queues nothing and starts
+no clock, and is closed at once with its score (so the weekly report counts it).
 
-Button data: ``vis:est:<estate>``, ``vis:pl:<place>``, ``vis:unit:<unit>``, ``vis:s:<1-5>``.
+The visit's record carries "➕ 转为需求" and "➕ 转为投诉" (A-1): one tap files a new case
+for the visited resident or unit with what was heard, linked to the visit on both audit
+trails, and from there the normal filing flow (the first responder's card, clocks). A
+visit becomes one case, whichever button and however often it is pressed; a visit with
+nothing heard asks for the problem first (the next private message).
+
+Button data: ``vis:est:<estate>``, ``vis:pl:<place>``, ``vis:unit:<unit>``,
+``vis:heard:none``, ``vis:s:<1-5>``, ``vfu:<request|complaint>:<visit>``.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import warnings
 from enum import IntEnum
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -27,6 +35,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from handlers import steps
+from handlers.cards import card
 from handlers.common import (
     TAP_HINT,
     Actor,
@@ -54,6 +63,7 @@ from handlers.records import (
     estate_chooser,
     estate_name,
     expected_step,
+    is_skip,
     may_record,
     one_line,
     recorder_estates,
@@ -63,7 +73,7 @@ from handlers.records import (
 )
 from procedures import customer_visits
 from procedures.cases import Kind, clean_description
-from procedures.customer_visits import PLACES, SCORES
+from procedures.customer_visits import FOLLOW_UP_KINDS, PLACES, SCORES
 from storage.cases import Case, NewCase
 from storage.identity import Unit
 
@@ -78,6 +88,12 @@ class VisitStep(IntEnum):
     WHO = 3
     HEARD = 4
     SCORE = 5
+
+
+class FollowUpStep(IntEnum):
+    """A-1: a visit with nothing heard, turned into a case: the problem is asked."""
+
+    PROBLEM = 1
 
 
 # --- /visit (A-1) --------------------------------------------------------------------------------
@@ -101,6 +117,7 @@ async def ask_visit(
         text = actor.t("visit.ask_who")
     elif step == VisitStep.HEARD:
         text = actor.t("visit.ask_heard")
+        markup = keyboard([[button(actor.t("visit.btn_nothing_heard"), "vis:heard:none")]])
     else:
         text = actor.t("visit.ask_score")
         markup = keyboard(_score_rows())
@@ -119,7 +136,16 @@ def visit_expected(step: VisitStep, hint_key: str) -> Step:
 
 
 #: /visit: customer-service staff only; ask the estate (if several), else the place.
-start_visit = starter("visit", ask_visit, VisitStep.ESTATE, VisitStep.PLACE)
+_start_visit = starter("visit", ask_visit, VisitStep.ESTATE, VisitStep.PLACE)
+
+
+async def start_visit(update: Update, context: Context) -> int:
+    """/visit: a new visit record (a problem asked for an earlier visit is dropped)."""
+    if context.user_data is not None:
+        context.user_data.pop("visit_case", None)
+    return await _start_visit(update, context)
+
+
 #: An estate button of /visit: keep it; ask where the visit took place.
 got_visit_estate = estate_chooser("visit", ask_visit, VisitStep.PLACE)
 
@@ -211,10 +237,37 @@ async def got_heard(update: Update, context: Context) -> int:
         await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
     text = clean_description(message.text or "")
+    if is_skip(text):
+        return await _nothing_heard(update, context, actor, draft)
     if len(text) < 2:
         hint = actor.t("case.description_too_short")
         return await ask_visit(update, context, actor, VisitStep.HEARD, hint)
     draft["heard"] = text
+    return await ask_visit(update, context, actor, VisitStep.SCORE)
+
+
+async def got_nothing_heard(update: Update, context: Context) -> int:
+    """The "🙂 没有意见" button: the resident raised nothing; ask their satisfaction."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    await query.answer()
+    draft = draft_of(context, "visit")
+    if "name" not in draft:
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    await edit(query.message, actor.t("visit.nothing_heard"))
+    return await _nothing_heard(update, context, actor, draft, said=False)
+
+
+async def _nothing_heard(
+    update: Update, context: Context, actor: Actor, draft: dict[str, Any], *, said: bool = True
+) -> int:
+    """A-1: a visit where nothing was raised is recorded with no text heard."""
+    draft["heard"] = ""
+    if said:
+        await reply(update, context, actor.t("visit.nothing_heard"))
     return await ask_visit(update, context, actor, VisitStep.SCORE)
 
 
@@ -262,6 +315,7 @@ async def got_score(update: Update, context: Context) -> int:
         update,
         context,
         actor.t("visit.recorded", number=case.number, place=place, who=draft["name"], score=score),
+        follow_up_buttons(actor, case),
     )
     log.info("visit %s recorded by person %s", case.number, actor.person.id)
     return ConversationHandler.END
@@ -277,6 +331,190 @@ async def store_visit(context: Context, actor: Actor, new: NewCase, score: int) 
 
 
 cancel_visit = canceller("visit")
+
+
+# --- A-1: a problem heard on a visit becomes a request or a complaint ------------------------
+
+
+def follow_up_buttons(actor: Actor, visit: Case) -> InlineKeyboardMarkup:
+    """The buttons "➕ 转为需求" and "➕ 转为投诉" under a visit's record (A-1)."""
+    return keyboard(
+        [[button(actor.t(f"visit.btn_to.{k}"), f"vfu:{k}:{visit.id}") for k in FOLLOW_UP_KINDS]]
+    )
+
+
+async def on_follow_up(update: Update, context: Context) -> int:
+    """A-1: "➕ 转为需求/投诉" on a visit's record. Customer-service staff of the visit's
+    estate only (read again now); a visit that became a case already names it and files
+    nothing; one with nothing heard asks for the problem; else the case is filed now."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    await query.answer()
+    svc = services(context)
+    _, kind, raw = ((query.data or "") + "::").split(":")[:3]
+    visit_id = parse_id(raw)
+    visit = await svc.cases.get(visit_id) if visit_id is not None else None
+    if visit is None or visit.kind != Kind.VISIT or kind not in FOLLOW_UP_KINDS:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    if not may_record(actor, visit.estate_id):
+        await reply(update, context, actor.t("visit.staff_only"))
+        return ConversationHandler.END
+    found = await svc.cases.filed_from(customer_visits.follow_up_key(visit))
+    if found is not None:
+        await _link(context, actor, visit, found)  # a crash may have cut it off
+        await _drop_buttons(query.message)
+        await reply(update, context, _became(actor, visit, found, again=True))
+        return ConversationHandler.END
+    if visit.description.strip():
+        case = await _file_follow_up(context, actor, visit, kind, visit.description)
+        await _drop_buttons(query.message)
+        await reply(update, context, _became(actor, visit, case))
+        return ConversationHandler.END
+    busy = draft_of(context, "record") or draft_of(context, "visit")
+    if busy:  # their next message belongs to the record being written: finish it first
+        await reply(update, context, actor.t("visit.finish_first"))
+        return ConversationHandler.END
+    message_id = query.message.message_id if isinstance(query.message, Message) else None
+    context.user_data["visit_case"] = {"visit": visit.id, "kind": kind, "message": message_id}
+    await reply(update, context, _ask_problem(actor, visit, kind))
+    return FollowUpStep.PROBLEM
+
+
+def _ask_problem(actor: Actor, visit: Case, kind: str, hint: str = "") -> str:
+    question = actor.t("visit.ask_problem", number=visit.number, kind=actor.t(f"visit.as.{kind}"))
+    return f"{hint}\n{question}" if hint else question
+
+
+async def got_problem(update: Update, context: Context) -> int:
+    """A-1: the problem of a visit with nothing heard (the next private message): the case
+    is filed with it."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or context.user_data is None:
+        return ConversationHandler.END
+    draft = draft_of(context, "visit_case")
+    svc = services(context)
+    visit_id = parse_id(str(draft.get("visit", "")))
+    visit = await svc.cases.get(visit_id) if visit_id is not None else None
+    kind = str(draft.get("kind", ""))
+    if visit is None or kind not in FOLLOW_UP_KINDS:
+        await reply(update, context, actor.t("visit.problem_dropped"))
+        return ConversationHandler.END
+    if not may_record(actor, visit.estate_id):  # roles may have changed since the tap
+        context.user_data.pop("visit_case", None)
+        await reply(update, context, actor.t("visit.staff_only"))
+        return ConversationHandler.END
+    text = clean_description(message.text or "")
+    if len(text) < 2:
+        hint = actor.t("case.description_too_short")
+        await reply(update, context, _ask_problem(actor, visit, kind, hint))
+        return FollowUpStep.PROBLEM
+    found = await svc.cases.filed_from(customer_visits.follow_up_key(visit))
+    case = found or await _file_follow_up(context, actor, visit, kind, text)
+    if found is not None:
+        await _link(context, actor, visit, found)
+    context.user_data.pop("visit_case", None)
+    chat = update.effective_chat
+    if chat is not None and isinstance(draft.get("message"), int):
+        try:
+            await context.bot.edit_message_reply_markup(chat.id, draft["message"])
+        except TelegramError as exc:
+            log.warning("could not drop the buttons of visit %s: %s", visit.number, exc)
+    await reply(update, context, _became(actor, visit, case, again=found is not None))
+    return ConversationHandler.END
+
+
+async def problem_expected(update: Update, context: Context) -> int:
+    """Anything but text while the problem is asked: asked again."""
+    actor = await who(update, context)
+    visit_id = parse_id(str(draft_of(context, "visit_case").get("visit", "")))
+    visit = await services(context).cases.get(visit_id) if visit_id is not None else None
+    if actor is None or visit is None:
+        return ConversationHandler.END
+    kind = str(draft_of(context, "visit_case").get("kind", ""))
+    await reply(update, context, _ask_problem(actor, visit, kind, actor.t("record.text_please")))
+    return FollowUpStep.PROBLEM
+
+
+async def _file_follow_up(
+    context: Context, actor: Actor, visit: Case, kind: str, problem: str
+) -> Case:
+    """A-1: file the visit's case (once: under the visit's key), link the two, deliver."""
+    svc = services(context)
+    case = await steps.file(
+        svc,
+        NewCase(
+            estate_id=visit.estate_id,
+            kind=Kind(kind),
+            category=customer_visits.FOLLOW_UP_CATEGORY,
+            description=clean_description(problem),
+            unit_id=visit.unit_id,
+            unit_label=visit.unit_label,
+            resident_id=None,  # heard on a visit: staff recorded it, as a call (V-4)
+            channel=customer_visits.follow_up_channel(visit),
+            caller_name=visit.caller_name,
+            created_by=actor.person.id,
+            draft_key=customer_visits.follow_up_key(visit),
+        ),
+        customer_visits.filed,
+        actor,
+    )
+    await _link(context, actor, visit, case)
+    await svc.deliver()
+    log.info("visit %s became case %s (person %s)", visit.number, case.number, actor.person.id)
+    return case
+
+
+async def _link(context: Context, actor: Actor, visit: Case, case: Case) -> None:
+    """A-1: the new case names the visit, the visit names the case: each once."""
+    svc = services(context)
+    on_case, on_visit = customer_visits.linked(visit, case)
+    for subject, decision in ((case, on_case), (visit, on_visit)):
+        if all(e["event"] != decision.event for e in await svc.cases.trail(subject.id)):
+            await steps.apply(svc, subject, decision, actor)
+
+
+def _became(actor: Actor, visit: Case, case: Case, *, again: bool = False) -> str:
+    """What the presser reads: the case the visit became (with its card when just filed)."""
+    kind = actor.t(f"visit.as.{case.kind}")
+    key = "visit.already_became" if again else "visit.became"
+    text = actor.t(key, visit=visit.number, kind=kind, number=case.number)
+    return text if again else text + "\n\n" + card(actor.locale, case)
+
+
+async def _drop_buttons(message: object) -> None:
+    """The record's buttons go once its visit became a case (a stale copy still answers)."""
+    if isinstance(message, Message):
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except BadRequest as exc:  # dropped already (a second tap on a stale copy)
+            if "not modified" not in str(exc).lower():
+                log.warning("could not drop a visit's buttons: %s", exc)
+        except TelegramError as exc:
+            log.warning("could not drop a visit's buttons: %s", exc)
+
+
+def follow_up_conversation() -> ConversationHandler[Context]:
+    """A-1: a visit's "➕ 转为需求/投诉", and the problem asked when nothing was heard;
+    persistent."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_follow_up, pattern=r"^vfu:")],
+            states={
+                FollowUpStep.PROBLEM: [
+                    MessageHandler(TEXT, got_problem),
+                    MessageHandler(OTHER, problem_expected),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", canceller("visit_case"))],
+            name="visit_cases",
+            persistent=True,
+            allow_reentry=True,
+        )
 
 
 def visit_conversation() -> ConversationHandler[Context]:
@@ -302,6 +540,7 @@ def visit_conversation() -> ConversationHandler[Context]:
                 ],
                 S.HEARD: [
                     MessageHandler(TEXT, got_heard),
+                    CallbackQueryHandler(got_nothing_heard, pattern=r"^vis:heard:none$"),
                     MessageHandler(OTHER, visit_expected(S.HEARD, "record.text_please")),
                 ],
                 S.SCORE: [
@@ -320,5 +559,5 @@ def visit_conversation() -> ConversationHandler[Context]:
 
 
 def handlers() -> list[AnyHandler]:
-    """/visit (A-1)."""
-    return [visit_conversation()]
+    """/visit (A-1), and a visit turned into a request or a complaint."""
+    return [visit_conversation(), follow_up_conversation()]

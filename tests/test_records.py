@@ -15,7 +15,7 @@ from storage.identity import IdentityStore
 from storage.reports import ReportStore
 from tests.conftest import World
 from tests.support.cases import PNG, latest_case, open_rules
-from tests.support.telegram import Group, Harness, Person
+from tests.support.telegram import Group, Harness, Person, inline_buttons
 
 FIRST_RESPONDER_BUTTONS = ["✅ 当场解决", "➡️ 转交部门", "🚨 上报（重大/紧急）", "⏰ 约定完成时间"]
 
@@ -513,8 +513,124 @@ def test_v3_a1_their_events_have_names_on_the_timeline(locale: str) -> None:
     """/case names the spot answer (V-3) and a visit's link to its case (A-1) in the
     reader's words, never by the raw event key."""
     from bot.i18n import catalogs
-    from procedures import calls
+    from procedures import calls, customer_visits
 
-    events = [*calls.SPOT_EVENTS]
+    events = [*calls.SPOT_EVENTS, customer_visits.BECAME, customer_visits.FROM_VISIT]
     texts = catalogs()[locale]
     assert [e for e in events if "event." + e.replace(".", "_") not in texts] == []
+
+
+# --- A-1: a problem heard on a visit becomes a request or a complaint --------------------------
+
+
+async def visit(
+    world: World, staff: Person, *, who: str = "1栋 102", heard: str | None = None
+) -> Case:
+    """A visit at home, recorded (``heard`` None: "🙂 没有意见")."""
+    await staff.send("/visit")
+    await staff.tap("🏠 上门")
+    await staff.send(who)
+    if heard is None:
+        await staff.tap("🙂 没有意见")
+    else:
+        await staff.send(heard)
+    await staff.tap("⭐⭐⭐")
+    return await latest_case(world)
+
+
+HEARD = "3 楼楼道灯坏了一周，晚上回家看不清台阶"
+
+
+async def test_a1_a_problem_heard_on_a_visit_becomes_a_request_in_one_tap(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    """A-1: "➕ 转为需求" under the visit's record files a request for the visited unit with
+    what was heard, through the normal filing (the first responder's card, Q-1 and Q-4),
+    the two linked on both audit trails and /case timelines."""
+    fw = await visit(world, assistant, heard=HEARD)
+    assert assistant.buttons() == ["➕ 转为需求", "➕ 转为投诉"]
+    shown = assistant.last_message["message_id"]
+    await assistant.tap("➕ 转为需求")
+    case = await latest_case(world)
+    assert case.kind == "request" and case.number.startswith("XQ-") and case.status == "new"
+    assert case.description == HEARD and case.category == "other"
+    assert case.unit_id == fw.unit_id and case.caller_name == "张娜" and case.resident_id is None
+    assert f"访问 {fw.number} 中的问题已转为需求 {case.number}" in assistant.last_text
+    [record_message] = [m for m in assistant.messages() if m["message_id"] == shown]
+    assert inline_buttons(record_message) == []  # the record's buttons are gone
+    assert "新事项" in cs.last_text and case.number in cs.last_text and HEARD in cs.last_text
+    assert cs.buttons() == FIRST_RESPONDER_BUTTONS
+    assert await open_rules(world, case) == {"Q-1": "pending", "Q-4": "pending"}
+    [came] = [e for e in await events_of(world, case) if e["event"] == "case.from_visit"]
+    assert came["data"]["visit"] == fw.number
+    [became] = [e for e in await events_of(world, fw) if e["event"] == "case.became"]
+    assert became["data"]["case"] == case.number and became["data"]["kind"] == "request"
+    await assistant.send(f"/case {fw.number}")
+    assert f"周晓梅 · 转为需求或投诉：{case.number}" in assistant.last_text
+    await assistant.send(f"/case {case.number}")
+    assert f"周晓梅 · 由客户访问转来：{fw.number}" in assistant.last_text
+    # The first responder goes on as with any case.
+    await bot.person(9002, "吴建国").tap("➡️ 转交部门", chat=cs)
+    await bot.person(9002, "吴建国").tap("工程部", chat=cs)
+    assert (await latest_case(world)).status == "referred"
+
+
+async def test_a1_a_second_tap_files_nothing_twice_and_names_the_case(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    fw = await visit(world, assistant, heard=HEARD)
+    record_message = assistant.last_message["message_id"]
+    await assistant.tap("➕ 转为投诉")
+    case = await latest_case(world)
+    assert case.kind == "complaint"
+    card = cs.mark()
+    for data in (f"vfu:complaint:{fw.id}", f"vfu:request:{fw.id}"):
+        await assistant.tap_data(data, message_id=record_message)
+        assert f"访问 {fw.number} 已经转为投诉 {case.number}，没有重复登记" in assistant.last_text
+    supervisor = bot.person(9002, "吴建国")  # customer service too: told the same
+    await supervisor.send("/start")
+    await supervisor.tap_data(f"vfu:request:{fw.id}")
+    assert f"已经转为投诉 {case.number}" in supervisor.last_text
+    assert len(await world.db.fetchall("SELECT id FROM cases")) == 2
+    assert cs.texts(card) == []
+    assert [e["event"] for e in await events_of(world, fw)].count("case.became") == 1
+
+
+async def test_a1_a_visit_with_nothing_heard_asks_for_the_problem(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    """A-1: nothing was written down on the visit: the problem is asked (a plain private
+    message), then the complaint is filed with it (C-4: the supervisor classifies)."""
+    fw = await visit(world, assistant, who="刘阿姨", heard=None)
+    assert fw.description == "" and "意见建议：没有" in assistant.texts()[-3]
+    await assistant.tap("➕ 转为投诉")
+    assert f"访问 {fw.number} 没有记下住户提的问题" in assistant.last_text
+    assert (await latest_case(world)).id == fw.id  # nothing filed yet
+    await assistant.send_photo(PNG)
+    assert "没有记下住户提的问题" in assistant.last_text
+    await assistant.send("好")
+    assert "再多写几个字" in assistant.last_text
+    await assistant.send("保安夜里巡逻时大声喧哗")
+    case = await latest_case(world)
+    assert case.kind == "complaint" and case.description == "保安夜里巡逻时大声喧哗"
+    assert case.caller_name == "刘阿姨" and case.unit_id is None
+    assert f"已转为投诉 {case.number}" in assistant.last_text
+    assert "请判定性质" in bot.person(9007, "孙志远").last_text  # C-4, as for any complaint
+    assert [e["event"] for e in await events_of(world, fw)][-1] == "case.became"
+    await assistant.send("还有别的")  # the problem is in: nothing more is filed
+    assert len(await world.db.fetchall("SELECT id FROM cases")) == 2
+
+
+async def test_a1_only_customer_service_staff_of_the_estate_turn_a_visit_into_a_case(
+    world: World, bot: Harness, cs: Group, assistant: Person
+) -> None:
+    fw = await visit(world, assistant, heard=HEARD)
+    engineer = bot.person(9003, "郑海")
+    await engineer.send("/start")
+    await engineer.tap_data(f"vfu:request:{fw.id}")
+    assert "由客服中心人员" in engineer.last_text
+    await assistant.tap_data("vfu:repair:1")  # no such kind: nothing filed
+    assert "按钮已失效" in assistant.last_text
+    await assistant.tap_data(f"vfu:request:{fw.id + 100}")
+    assert "按钮已失效" in assistant.last_text
+    assert len(await world.db.fetchall("SELECT id FROM cases")) == 1

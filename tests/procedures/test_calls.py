@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from procedures import calls
+from procedures import calls, customer_visits
 from procedures.cases import Action
 from procedures.clocks import WORK_CLOCKS
 from procedures.decisions import By
@@ -48,3 +48,29 @@ def test_v3_resolved_on_the_spot_the_answer_is_the_resolution_text() -> None:
         a_complaint(channel="visit", resident_id=None), "已道歉并说明", By(5, "周晓梅"), facts()
     )
     assert complaint.started == [RuleId.C14]
+
+
+VISIT = a_case(
+    id=40, number="FW-20261127-0001", kind="visit", category=None, channel="home",
+    status="closed", resident_id=None, caller_name="张娜",
+)  # fmt: skip
+
+
+def test_a1_a_visit_becomes_one_case_whichever_button() -> None:
+    assert customer_visits.follow_up_key(VISIT) == "visit-case:40"
+    assert customer_visits.FOLLOW_UP_KINDS == ("request", "complaint")
+
+
+def test_a1_a_visit_by_phone_becomes_a_call_any_other_a_visit() -> None:
+    assert customer_visits.follow_up_channel(VISIT) == "visit"
+    assert customer_visits.follow_up_channel(a_case(kind="visit", channel="phone")) == "phone"
+
+
+def test_a1_the_link_is_audited_on_both_records() -> None:
+    case = a_case(id=41, number="XQ-20261127-0002", resident_id=None)
+    on_case, on_visit = customer_visits.linked(VISIT, case)
+    assert on_case.event == "case.from_visit" and on_case.data["visit"] == VISIT.number
+    assert on_visit.event == "case.became" and on_visit.data["case"] == case.number
+    assert on_visit.data["kind"] == "request"
+    assert on_case.action is None and on_visit.action is None  # no moves, no notices
+    assert on_case.tell == [] and on_visit.tell == []
