@@ -16,7 +16,7 @@ from bot.i18n import t
 from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
 from bot.menus import MenuSync
 from bot.outbox import OutboxSender
-from bot.reports import WEEKLY_EVERY, weekly_job
+from bot.reports import DAILY_EVERY, WEEKLY_EVERY, daily_job, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Sweeper
 from bot.updates import PerChatUpdateProcessor, plain_update
@@ -29,6 +29,7 @@ from handlers import (
     photos,
     reactions,
     registration,
+    reports,
     requests,
     roster,
     staff,
@@ -152,6 +153,9 @@ def build_application(
 
 def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Every handler, in the order that matters (first match in a group wins)."""
+    # Group -2: a week's written conclusion being awaited takes the supervisor's next private
+    # message (Q-5); it steps aside for a question another flow asked after it (group -1).
+    app.add_handler(reports.conclusion_text_handler(), group=-2)
     # Group -1: a handling opinion or a resident's further opinion being written takes that
     # person's next private message before any flow or hint sees it.
     app.add_handler(complaints.opinion_text_handler(), group=-1)
@@ -168,6 +172,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *customer_visits.handlers(),  # P9: /visit, customer visits
         *complaints.handlers(),  # P7: complaints
         *callbacks.handlers(),  # P8: callbacks
+        *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)
         *roster.handlers(),  # the developer's roster (IT)
@@ -206,6 +211,7 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         # The clock that wakes the sweeper; the deadlines' state lives in the database.
         app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")
         app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
+        app.job_queue.run_repeating(daily_job, interval=DAILY_EVERY, first=15, name="daily")
         app.job_queue.run_repeating(
             calendar_job, interval=CALENDAR_EVERY, first=10, name="calendar"
         )

@@ -1,12 +1,17 @@
-"""The weekly summary as a chart image and a spreadsheet (PROCEDURES.md: "text + a chart
-image + a spreadsheet"), drawn from the same :class:`procedures.reports.WeeklySummary` as
-the text, in the reader's language.
+"""The weekly summary and the daily department report as a chart image and a spreadsheet
+(PROCEDURES.md: "text + a chart image + a spreadsheet"), drawn from the same numbers as the
+text (:class:`procedures.reports.WeeklySummary`, :class:`procedures.reports.DailySummary`),
+in the reader's language.
 
 * :func:`weekly_chart`: a PNG a manager reads at a glance on a phone — on-time rate per
   rule (green at 95 % and over, amber from 80 %, red below), the callback rate against its
-  100 % target, and the week's cases by category and by department.
+  100 % target, the average satisfaction of callbacks and of customer visits, the week's
+  cases by category and by department, and complaints by category (C-15).
 * :func:`weekly_workbook`: an ``.xlsx`` to keep and filter — the figures, the rates per
-  rule, the counts, the overdue list and every case of the week.
+  rule, the counts (complaints', callbacks' and the scores' too), the overdue list and every
+  case of the week.
+* :func:`daily_chart`, :func:`daily_workbook`: a department's day — its figures as bars,
+  the overdue cases, the cases of the day and those open.
 
 Chinese labels need a CJK font. :func:`storage.fonts.cjk_font` finds one (``WUYE_CHART_FONT``,
 the usual Debian, macOS and Windows paths, then fontconfig); without one the chart is drawn
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,7 +35,15 @@ from PIL import Image, ImageDraw, ImageFont
 from bot.i18n import has, t
 from handlers import limits
 from procedures.deadlines import EstateRules
-from procedures.reports import UNCLASSIFIED, CaseFacts, WeeklySummary, WeekSlot
+from procedures.reports import (
+    SCORES,
+    UNCLASSIFIED,
+    CaseFacts,
+    DailySummary,
+    Satisfaction,
+    WeeklySummary,
+    WeekSlot,
+)
 from storage.fonts import cjk_font
 
 WIDTH = 1080
@@ -119,6 +132,15 @@ def weekly_chart(
                 )
             )
     panels.append((t(locale, "report_file.chart_callbacks"), callbacks))
+    satisfaction = [
+        _score_bar(t(locale, key), scores)
+        for key, scores in (
+            ("report_file.satisfaction_callbacks", summary.satisfaction),
+            ("report_file.satisfaction_visits", summary.visit_satisfaction),
+        )
+        if scores.total
+    ]
+    panels.append((t(locale, "report_file.chart_satisfaction"), satisfaction))
     panels.append(
         (t(locale, "report_file.chart_categories"), _count_bars(category_counts(locale, summary)))
     )
@@ -128,7 +150,84 @@ def weekly_chart(
             _count_bars(department_counts(locale, summary)),
         )
     )
+    panels.append(
+        (
+            t(locale, "report_file.chart_complaints"),
+            _count_bars(category_counts(locale, summary, summary.complaint_categories)),
+        )
+    )
+    title = t(locale, "report_file.chart_title", estate=estate if font else "").strip(" ·")
+    period = t(locale, "report_file.period", start=when(slot.window_start), end=when(slot.due_at))
+    return _draw(locale, font, title, period, panels)
 
+
+def daily_chart(
+    locale: str,
+    estate: str,
+    summary: DailySummary,
+    slot: WeekSlot,
+    rules: EstateRules,
+    *,
+    font_path: str | None = None,
+) -> bytes:
+    """A department's day as a PNG in ``locale``: its figures as bars (the overdue in red),
+    then its overdue cases by how long they are overdue."""
+    font = cjk_font(font_path)
+    if font is None and locale != "en":
+        locale = "en"
+    calendar = rules.calendar
+
+    def when(moment: datetime) -> str:
+        return calendar.local(moment).strftime("%m-%d %H:%M")
+
+    figures = [
+        ("daily_file.received", summary.received),
+        ("daily_file.complaints", summary.complaints),
+        ("daily_file.done", summary.done),
+        ("daily_file.open_now", summary.open_now),
+        ("daily_file.overdue_cases", summary.overdue_cases),
+        ("daily_file.callbacks", summary.callbacks),
+    ]
+    top = max((n for _, n in figures), default=0)
+    bars = [
+        Bar(
+            t(locale, key),
+            n / top if top else 0.0,
+            RED if key == "daily_file.overdue_cases" else BLUE,
+            str(n),
+        )
+        for key, n in figures
+    ]
+    longest = max((o.overdue_by.total_seconds() for o in summary.overdue), default=0.0)
+    overdue = [
+        Bar(
+            f"{o.number} {rule_title(locale, rules, o.rule)}".strip(),
+            o.overdue_by.total_seconds() / longest if longest else 0.0,
+            RED,
+            t(locale, "daily_file.hours", hours=round(o.overdue_by.total_seconds() / 3600, 1)),
+        )
+        for o in summary.overdue[:12]
+    ]
+    department = display_name(locale, f"department.{summary.department}", summary.department)
+    title = t(
+        locale,
+        "daily_file.chart_title",
+        estate=estate if font else "",
+        department=department if font else "",
+        day=slot.period_start.strftime("%m-%d"),
+    ).strip(" ·")
+    period = t(locale, "report_file.period", start=when(slot.window_start), end=when(slot.due_at))
+    panels = [
+        (t(locale, "daily_file.chart_figures"), bars),
+        (t(locale, "daily_file.chart_overdue"), overdue),
+    ]
+    return _draw(locale, font, title, period, panels)
+
+
+def _draw(
+    locale: str, font: str | None, title: str, period: str, panels: list[tuple[str, list[Bar]]]
+) -> bytes:
+    """Panels of bars under a title and a period line, as a PNG."""
     title_font, label_font, small_font = _font(font, 34), _font(font, 22), _font(font, 19)
     height = MARGIN + 50 + 34 + 20
     for _, bars in panels:
@@ -137,10 +236,8 @@ def weekly_chart(
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     y = MARGIN
-    title = t(locale, "report_file.chart_title", estate=estate if font else "").strip(" ·")
     draw.text((MARGIN, y), plain(title), font=title_font, fill=INK)
     y += 50
-    period = t(locale, "report_file.period", start=when(slot.window_start), end=when(slot.due_at))
     draw.text((MARGIN, y), plain(period), font=small_font, fill=MUTED)
     y += 34 + 20
     bar_left, bar_right = MARGIN + LABEL_WIDTH, WIDTH - MARGIN - 170
@@ -176,6 +273,12 @@ def weekly_chart(
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def _score_bar(label: str, scores: Satisfaction) -> Bar:
+    """An average score out of 5, with how many scored."""
+    average = scores.average or 0.0
+    return Bar(label, average / 5, BLUE, f"{average:.1f}/5 · {scores.total}")
 
 
 def plain(text: str) -> str:
@@ -249,11 +352,23 @@ def weekly_workbook(
             t(locale, "report_file.callbacks_complaints"),
             _ratio(summary.complaint_callbacks.percent),
         ),
+        # C-15: the complaints' progress; B-5, A-1: the average scores.
+        (t(locale, "report_file.complaints_resolved"), summary.complaints.resolved),
+        (t(locale, "report_file.complaints_resolved_over"), summary.complaints.resolved_over),
+        (t(locale, "report_file.complaints_open"), summary.complaints.unresolved),
+        (t(locale, "report_file.complaints_open_over"), summary.complaints.unresolved_over),
+        (t(locale, "report_file.callbacks_recorded"), sum(summary.callbacks_by.values())),
+        (t(locale, "report_file.satisfaction_callbacks"), summary.satisfaction.average),
+        (t(locale, "report_file.satisfaction_visits"), summary.visit_satisfaction.average),
     ]
+    averages = {
+        t(locale, "report_file.satisfaction_callbacks"),
+        t(locale, "report_file.satisfaction_visits"),
+    }
     for label, value in rows:
         sheet.append([label, value])
         if isinstance(value, float):
-            sheet.cell(sheet.max_row, 2).number_format = "0%"
+            sheet.cell(sheet.max_row, 2).number_format = "0.0" if label in averages else "0%"
     for row in sheet.iter_rows(min_row=2, max_row=3, min_col=2, max_col=2):
         row[0].number_format = "yyyy-mm-dd hh:mm"
     _widths(sheet, [34, 20])
@@ -280,6 +395,17 @@ def weekly_workbook(
         ("report_file.by_severity", severity_counts(locale, summary)),
         ("report_file.by_category", category_counts(locale, summary)),
         ("report_file.by_department", department_counts(locale, summary)),
+        (
+            "report_file.by_complaint_category",
+            category_counts(locale, summary, summary.complaint_categories),
+        ),
+        (
+            "report_file.by_complaint_department",
+            department_counts(locale, summary, summary.complaint_departments),
+        ),
+        ("report_file.by_followed", followed_counts(locale, summary)),
+        ("report_file.by_score_callbacks", score_counts(locale, summary.satisfaction)),
+        ("report_file.by_score_visits", score_counts(locale, summary.visit_satisfaction)),
     )
     for key, pairs in groups:
         for name, count in pairs:
@@ -301,7 +427,77 @@ def weekly_workbook(
         overdue.cell(overdue.max_row, 4).number_format = "yyyy-mm-dd hh:mm"
     _widths(overdue, [22, 22, 30, 18, 14])
 
-    listing = book.create_sheet(t(locale, "report_file.sheet_cases"))
+    _case_sheet(book, t(locale, "report_file.sheet_cases"), locale, cases, local)
+    return _saved(book)
+
+
+def daily_workbook(
+    locale: str,
+    estate: str,
+    summary: DailySummary,
+    slot: WeekSlot,
+    rules: EstateRules,
+) -> bytes:
+    """A department's day as an ``.xlsx`` in ``locale``: its figures, the overdue list and
+    the cases of the day and those open (times in the estate's zone)."""
+    calendar = rules.calendar
+
+    def local(moment: datetime | None) -> datetime | None:
+        return calendar.local(moment).replace(tzinfo=None) if moment else None
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = t(locale, "report_file.sheet_summary")
+    department = display_name(locale, f"department.{summary.department}", summary.department)
+    sheet.append(
+        [t(locale, "daily_file.chart_title", estate=estate, department=department,
+           day=slot.period_start.strftime("%m-%d"))]
+    )  # fmt: skip
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([t(locale, "report_file.from"), local(slot.window_start)])
+    sheet.append([t(locale, "report_file.to"), local(slot.due_at)])
+    sheet.append([])
+    for key, value in (
+        ("daily_file.received", summary.received),
+        ("daily_file.complaints", summary.complaints),
+        ("daily_file.done", summary.done),
+        ("daily_file.open_now", summary.open_now),
+        ("daily_file.open_complaints", summary.open_complaints),
+        ("daily_file.overdue_cases", summary.overdue_cases),
+        ("daily_file.callbacks", summary.callbacks),
+    ):
+        sheet.append([t(locale, key), value])
+    for row in sheet.iter_rows(min_row=2, max_row=3, min_col=2, max_col=2):
+        row[0].number_format = "yyyy-mm-dd hh:mm"
+    _widths(sheet, [34, 20])
+
+    overdue = book.create_sheet(t(locale, "report_file.sheet_overdue"))
+    _header(overdue, ["number", "title", "due_at", "overdue_hours"], locale)
+    for item in summary.overdue:
+        overdue.append(
+            [
+                item.number,
+                rule_title(locale, rules, item.rule),
+                local(item.due_at),
+                round(item.overdue_by.total_seconds() / 3600, 1),
+            ]
+        )
+        overdue.cell(overdue.max_row, 3).number_format = "yyyy-mm-dd hh:mm"
+    _widths(overdue, [22, 30, 18, 14])
+    _case_sheet(book, t(locale, "daily_file.sheet_cases"), locale, summary.cases, local)
+    return _saved(book)
+
+
+def _case_sheet(
+    book: Workbook,
+    title: str,
+    locale: str,
+    cases: Iterable[CaseFacts],
+    local: Callable[[datetime | None], datetime | None],
+) -> None:
+    """A sheet listing cases, one a row, filterable."""
+    listing = book.create_sheet(title)
     columns = ["number", "kind", "category", "severity", "department", "status",
                "accepted_at", "resolved_at", "closed_at"]  # fmt: skip
     _header(listing, columns, locale)
@@ -325,7 +521,10 @@ def weekly_workbook(
     listing.freeze_panes = "A2"
     listing.auto_filter.ref = listing.dimensions
 
-    for each in book.worksheets:  # texts are HTML-escaped for chats; a sheet shows them plain
+
+def _saved(book: Workbook) -> bytes:
+    """The workbook's bytes; texts shown plain (they are HTML-escaped for chats)."""
+    for each in book.worksheets:
         for row in each.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
@@ -351,9 +550,11 @@ def _widths(sheet: Worksheet, widths: list[int]) -> None:
 # --- shared -------------------------------------------------------------------------------
 
 
-def file_names(locale: str, estate: str, slot: WeekSlot) -> tuple[str, str]:
+def file_names(
+    locale: str, estate: str, slot: WeekSlot, stem_key: str = "report_file.file_stem"
+) -> tuple[str, str]:
     """The chart's and the spreadsheet's file names (ASCII-safe estate names are kept)."""
-    stem = f"{t(locale, 'report_file.file_stem')}-{estate}-{slot.period_start.isoformat()}"
+    stem = f"{t(locale, stem_key)}-{estate}-{slot.period_start.isoformat()}"
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
     return f"{stem}.png", f"{stem}.xlsx"
 
@@ -366,19 +567,43 @@ def severity_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]
     ]
 
 
-def category_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]]:
+def category_counts(
+    locale: str, summary: WeeklySummary, counts: dict[str | None, int] | None = None
+) -> list[tuple[str, int]]:
+    """Counts by category (everything filed, or ``counts``: the complaints', C-15), named."""
     none = t(locale, "report.no_category")
     return [
         (display_name(locale, f"category.{key}", key) if key else none, n)
-        for key, n in summary.categories.items()
+        for key, n in (summary.categories if counts is None else counts).items()
     ]
 
 
-def department_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]]:
+def department_counts(
+    locale: str, summary: WeeklySummary, counts: dict[str | None, int] | None = None
+) -> list[tuple[str, int]]:
+    """Counts by department (everything filed, or ``counts``: the complaints', C-15), named."""
     none = t(locale, "report.no_department")
     return [
         (display_name(locale, f"department.{key}", key) if key else none, n)
-        for key, n in summary.departments.items()
+        for key, n in (summary.departments if counts is None else counts).items()
+    ]
+
+
+def followed_counts(locale: str, summary: WeeklySummary) -> list[tuple[str, int]]:
+    """B-1, B-5: the week's callbacks by what they followed (requests, complaints, help,
+    community events; others only when there are any)."""
+    return [
+        (t(locale, f"report.followed_{key}"), n)
+        for key, n in summary.callbacks_by.items()
+        if n or key != "other"
+    ]
+
+
+def score_counts(locale: str, scores: Satisfaction) -> list[tuple[str, int]]:
+    """B-3, A-1: how many gave each score, 5 first."""
+    return [
+        (t(locale, "report.score_name", score=score), scores.counts.get(score, 0))
+        for score in reversed(SCORES)
     ]
 
 

@@ -45,6 +45,7 @@ class Act(StrEnum):
     LATE_PROMISE = "late_promise"  # promise a time once the request's day ran out
     FINISH_ANY = "finish_any"  # finish a case someone else of the department took
     RECORD_CALL = "record_call"  # V-4, A-1: record calls, visits and customer visits
+    WRITE_CONCLUSION = "write_conclusion"  # the week's written conclusion
     EXTEND = "extend"  # C-12: see the rule's extension_by
 
 
@@ -82,6 +83,7 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.LATE_PROMISE: frozenset({Role.CC_SUPERVISOR}),
     Act.FINISH_ANY: frozenset({Role.CC_SUPERVISOR}),  # plus the department's head
     Act.RECORD_CALL: FIRST_RESPONDERS,
+    Act.WRITE_CONCLUSION: frozenset({Role.CC_SUPERVISOR}),
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

@@ -1,6 +1,8 @@
-"""Scheduled reports in the database (Q-5, C-15, B-5): the facts a week's summary counts,
-and the record that a report was sent — written with its outbox messages in one
-transaction, so each estate gets each week's report exactly once."""
+"""Scheduled reports in the database (Q-5, C-15, B-5): the facts a week's summary and a
+department's day count, and the record that a report was sent — written with its outbox
+messages in one transaction, so each estate gets each week's report (and each department
+each working day's) exactly once; and the supervisor's written conclusion of a week (Q-5),
+archived with the report."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from procedures.cases import OPEN_STATUSES
-from procedures.reports import CaseFacts, DeadlineFacts, WeekSlot
+from procedures.reports import WEEKLY, CaseFacts, DeadlineFacts, WeekSlot
 from storage import audit
 from storage.db import Database, iso, parse_iso
 from storage.outbox import enqueue, store_blob
@@ -37,6 +39,7 @@ class Outgoing:
     text: str
     person_id: int | None = None
     attachment: tuple[str, bytes, str] | None = None
+    markup: dict[str, Any] | None = None  # an inline keyboard (the conclusion's button, Q-5)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,19 @@ class SentReport:
     late: bool
     recipients: int
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """Q-5: a week's written conclusion as archived: who (and their name), in which role,
+    when, what."""
+
+    report_id: int
+    by_id: int
+    by_name: str
+    role: str
+    text: str
+    at: datetime
 
 
 def _sent(row: sqlite3.Row) -> SentReport:
@@ -82,6 +98,8 @@ def _case(row: sqlite3.Row) -> CaseFacts:
         department=row["department"],
         resolved_at=parse_iso(row["resolved_at"]) if row["resolved_at"] else None,
         closed_at=parse_iso(row["closed_at"]) if row["closed_at"] else None,
+        satisfaction=row["satisfaction"],
+        called_back_at=parse_iso(row["called_back_at"]) if row["called_back_at"] else None,
     )
 
 
@@ -113,8 +131,8 @@ class ReportStore:
     ) -> tuple[list[CaseFacts], list[DeadlineFacts]]:
         """The cases a summary of ``[start, end)`` needs, and their deadlines.
 
-        Cases filed, completed or closed in the window, every open case, and every case
-        with a deadline due in the window; cancelled deadlines are left out.
+        Cases filed, completed, closed or called back in the window, every open case, and
+        every case with a deadline due in the window; cancelled deadlines are left out.
         """
         open_statuses = sorted(s.value for s in OPEN_STATUSES)
         marks = ",".join("?" * len(open_statuses))
@@ -123,15 +141,17 @@ class ReportStore:
             " (c.accepted_at >= ? AND c.accepted_at < ?)"
             " OR (c.resolved_at >= ? AND c.resolved_at < ?)"
             " OR (c.closed_at >= ? AND c.closed_at < ?)"
+            " OR (c.called_back_at >= ? AND c.called_back_at < ?)"
             f" OR c.status IN ({marks})"
             " OR EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.id"
             " AND d.due_at >= ? AND d.due_at < ?))"
         )
         s, e = iso(start), iso(end)
-        params = [estate_id, s, e, s, e, s, e, *open_statuses, s, e]
+        params = [estate_id, s, e, s, e, s, e, s, e, *open_statuses, s, e]
         case_rows = await self.db.fetchall(
             "SELECT id, number, kind, status, accepted_at, category, severity, department,"
-            f" resolved_at, closed_at FROM cases WHERE id IN ({picked}) ORDER BY id",
+            " resolved_at, closed_at, satisfaction, called_back_at"
+            f" FROM cases WHERE id IN ({picked}) ORDER BY id",
             params,
         )
         deadline_rows = await self.db.fetchall(
@@ -155,9 +175,9 @@ class ReportStore:
         """Record the report and queue its messages, in one transaction, once.
 
         Q-5, C-15, B-5: returns False (and queues nothing) when the report of that estate,
-        kind and week is already recorded — another run or another process got there
-        first — so it can never go out twice; a crash before the commit leaves neither the
-        row nor the messages, and the next run sends it.
+        kind and week (or day: ``daily:<department>``) is already recorded — another run or
+        another process got there first — so it can never go out twice; a crash before the
+        commit leaves neither the row nor the messages, and the next run sends it.
         """
         async with self.db.write() as conn:
             cur = await conn.execute(
@@ -189,15 +209,16 @@ class ReportStore:
                     blob = stored[content]
                 await enqueue(
                     conn, message.chat_id, message.text, person_id=message.person_id,
-                    blob=blob, blob_as=blob_as,
+                    blob=blob, blob_as=blob_as, markup=message.markup,
                 )  # fmt: skip
             await audit.append(
                 conn,
-                event=f"report.{kind}_sent",
+                event=f"report.{kind.partition(':')[0]}_sent",
                 subject=f"report:{report_id}",
                 actor="system",
                 estate_id=estate_id,
                 data={
+                    "kind": kind,
                     "period_start": slot.period_start.isoformat(),
                     "due_at": iso(slot.due_at),
                     "late": late,
@@ -234,3 +255,81 @@ class ReportStore:
             (estate_id, kind),
         )
         return [_sent(r) for r in rows]
+
+    async def report(self, estate_id: int, kind: str, period_start: date) -> SentReport | None:
+        """One recorded report, or None."""
+        row = await self.db.fetchone(
+            "SELECT * FROM reports WHERE estate_id = ? AND kind = ? AND period_start = ?",
+            (estate_id, kind, period_start.isoformat()),
+        )
+        return _sent(row) if row else None
+
+    # --- Q-5: the written conclusion ------------------------------------------------------
+
+    async def conclusion(self, report_id: int) -> Conclusion | None:
+        """The written conclusion of a report, or None (Q-5)."""
+        row = await self.db.fetchone(
+            "SELECT c.report_id, c.by_id, p.name, c.role, c.text, c.at"
+            " FROM report_conclusions c JOIN people p ON p.id = c.by_id WHERE c.report_id = ?",
+            (report_id,),
+        )
+        if row is None:
+            return None
+        return Conclusion(
+            row["report_id"], row["by_id"], row["name"], row["role"], row["text"],
+            parse_iso(row["at"]),
+        )  # fmt: skip
+
+    async def unconcluded(self, estate_id: int, since: date, before: date) -> list[date]:
+        """Q-5: the weeks (local Mondays) in ``[since, before)`` whose summary was sent and
+        has no written conclusion, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT r.period_start FROM reports r"
+            " LEFT JOIN report_conclusions c ON c.report_id = r.id"
+            " WHERE r.estate_id = ? AND r.kind = ? AND r.period_start >= ?"
+            " AND r.period_start < ? AND c.id IS NULL ORDER BY r.period_start",
+            (estate_id, WEEKLY, since.isoformat(), before.isoformat()),
+        )
+        return [date.fromisoformat(r["period_start"]) for r in rows]
+
+    async def conclude(
+        self,
+        report: SentReport,
+        *,
+        by_id: int,
+        role: str,
+        text: str,
+        at: datetime,
+        messages: Sequence[Outgoing],
+    ) -> bool:
+        """Archive the written conclusion of ``report`` and queue it to ``messages``' chats,
+        audited, in one transaction (Q-5). False (nothing stored, nothing queued) when the
+        report already has one: the first stays, a second is refused."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT INTO report_conclusions(report_id, by_id, role, text, at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(report_id) DO NOTHING",
+                (report.id, by_id, role, text, iso(at)),
+            )
+            if cur.rowcount != 1:
+                return False
+            for message in messages:
+                await enqueue(
+                    conn, message.chat_id, message.text, person_id=message.person_id,
+                    markup=message.markup,
+                )  # fmt: skip
+            await audit.append(
+                conn,
+                event="report.conclusion_written",
+                subject=f"report:{report.id}",
+                actor=f"person:{by_id}",
+                actor_id=by_id,
+                estate_id=report.estate_id,
+                data={
+                    "period_start": report.period_start.isoformat(),
+                    "role": role,
+                    "text": text,
+                    "chats": sorted({m.chat_id for m in messages}),
+                },
+            )
+            return True

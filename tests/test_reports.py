@@ -4,12 +4,14 @@ each estate gets each week's summary exactly once — also across restarts and d
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.demo import DEMO_ESTATE
 from bot.reports import OVERDUE_LINES, render_weekly, send_due_weekly, split_text
@@ -31,7 +33,7 @@ from storage.cases import Case
 from storage.identity import IdentityStore
 from storage.reports import ReportStore, SentReport
 from tests.conftest import World
-from tests.support.app import services_of
+from tests.support.app import clock_of, services_of
 from tests.support.reports import (
     NOT_RECIPIENTS,
     RECIPIENTS,
@@ -42,6 +44,7 @@ from tests.support.reports import (
     report_files,
     reports_in,
     step,
+    sweep_at,
 )
 from tests.support.telegram import Group, Harness
 
@@ -351,3 +354,88 @@ async def test_q5_no_report_for_a_week_before_the_estate_existed(
     await deployed_at(world, local(2026, 10, 16, 18))
     assert await send_due_weekly(services_of(world), local(2026, 10, 19, 9)) == 0
     assert await send_due_weekly(services_of(world), local(2026, 10, 23, 17, 1)) == 1
+
+
+# --- C-15's complaint breakdown, B-5's satisfaction and callbacks (the bot) -----------------
+
+
+async def test_c15_b5_the_summary_breaks_complaints_down_and_shows_satisfaction(
+    world: World, bot: Harness, week: dict[str, Case]
+) -> None:
+    """Complaints by category and department apart from requests, completed and open with
+    those past their C-12 limit; the callbacks made by what they followed (a staff-opened
+    callback after helping a resident included); satisfaction of callbacks and of customer
+    visits apart."""
+    supervisor = bot.person(9002, "吴建国")
+    # An important complaint about cleaning, referred to customer service, past its C-12 day.
+    c3 = await file(world, Kind.COMPLAINT, "cleaning", local(2026, 10, 13, 10), ["C-12-important"])
+    await step(world, c3, Action.REFER, local(2026, 10, 13, 10, 5),
+               department="customer_service", severity="important")  # fmt: skip
+    assert await sweep_at(world, local(2026, 10, 14, 10, 1)) == 1
+    # OLD's callback (B-1): satisfied, 3 stars.
+    thursday = local(2026, 10, 15, 10)
+    await step(world, week["old"], Action.CLOSE, thursday, stop=["B-1"],
+               satisfaction=3, called_back_at=thursday, callback_channel="chat")  # fmt: skip
+    # A callback staff opened after helping a resident in trouble (B-1): 5 stars.
+    helped = await file(world, Kind.CALLBACK, "help", local(2026, 10, 14, 9), ["B-1"])
+    await step(world, helped, Action.RESOLVE, local(2026, 10, 14, 9, 30))
+    await step(world, helped, Action.CLOSE, thursday, stop=["B-1"],
+               satisfaction=5, called_back_at=thursday, callback_channel="phone")  # fmt: skip
+    # A customer visit (A-1): 4 stars, counted apart.
+    visit = await file(world, Kind.VISIT, "other", local(2026, 10, 13, 15), [])
+    await step(world, visit, Action.RESOLVE, local(2026, 10, 13, 15))
+    await step(world, visit, Action.CLOSE, local(2026, 10, 13, 15),
+               satisfaction=4, called_back_at=local(2026, 10, 13, 15),
+               callback_channel="visit")  # fmt: skip
+
+    friday = local(2026, 10, 16, 17, 0, 30)
+    clock_of(world).set(friday)  # the bot's clock too: what the sweeps queued is due by now
+    assert await send_due_weekly(services_of(world), friday) == 1
+    text = reports_in(supervisor)[0]
+    complaints = text.split("投诉（C-15）")[1].split("时限达成率")[0]
+    assert "投诉性质：无效投诉 0 · 轻微 0 · 重要 1 · 重大 1 · 未定性 1" in complaints
+    assert "投诉按类别：噪音 1 · 停车 1 · 保洁 1" in complaints
+    assert "投诉按部门：保安部 2 · 客服中心 1" in complaints
+    assert (
+        "本期完成投诉 1 件（其中超过 C-12 时限 0 件）；"
+        "截至 10-16 17:00 未办结 3 件（其中已超过 C-12 时限 1 件）" in complaints
+    )
+    assert "按类别：保洁 2 · " in text  # everything filed: R2's cleaning request too
+    callbacks = text.split("回访（C-14")[1].split("超时未办")[0]
+    assert "本期回访 2 次：报事 1 · 投诉 0 · 帮扶 1 · 社区活动 0" in callbacks
+    assert (
+        "满意度（回访）：平均 4.0 分（2 人评分） · 5 分 1 · 4 分 0 · 3 分 1 · 2 分 0 · 1 分 0"
+        in callbacks
+    )
+    assert "满意度（客户访问）：平均 4.0 分（1 人评分） · 5 分 0 · 4 分 1" in callbacks
+    [record] = await sent(world)
+    assert record.data["callbacks_by"]["help"] == 1
+    assert record.data["satisfaction"]["average"] == 4.0
+
+    [_], [document] = report_files(supervisor)
+    book = load_workbook(io.BytesIO(bot.api.world.file_content(document["document"]["file_id"])))
+    summary = {row[0]: row[1] for row in book["概览"].iter_rows(values_only=True)}
+    assert summary["回访满意度"] == 4.0 and summary["客户访问满意度"] == 4.0
+    assert summary["未办结投诉（截至发送时）"] == 3 and summary["其中已超过投诉时限"] == 1
+    counts = [tuple(row) for row in book["分类统计"].iter_rows(values_only=True)]
+    assert ("回访对象", "帮扶", 1) in counts and ("投诉部门", "客服中心", 1) in counts
+    assert ("回访评分", "3 分", 1) in counts and ("客户访问评分", "4 分", 1) in counts
+
+
+async def test_b5_a_week_without_callbacks_or_scores_says_so(world: World, bot: Harness) -> None:
+    """No staff-opened callbacks, no scores at all: zeros and "nobody scored", in English
+    too."""
+    await deployed_at(world, local(2026, 10, 9, 18))
+    identity = IdentityStore(world.db)
+    leader = await identity.person_by_tg(9010)
+    assert leader is not None
+    await identity.set_locale(leader.id, "en")
+    assert await send_due_weekly(services_of(world), local(2026, 10, 16, 17, 0, 30)) == 1
+    [text] = reports_in(bot.person(9010, "赵总"), "weekly summary")
+    assert (
+        "Callbacks made this period: 0 — requests 0 · complaints 0 · help given 0 · "
+        "community events 0" in text
+    )
+    assert "Satisfaction (callbacks): nobody scored this period" in text
+    assert "Satisfaction (customer visits): nobody scored this period" in text
+    assert "Complaints completed this period: 0 (0 past their C-12 limit)" in text

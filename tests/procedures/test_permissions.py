@@ -28,6 +28,7 @@ TABLE: dict[Act, set[Role]] = {
     Act.OVERRIDE: {Role.CC_SUPERVISOR},
     Act.LATE_PROMISE: {Role.CC_SUPERVISOR},
     Act.FINISH_ANY: {Role.CC_SUPERVISOR},
+    Act.WRITE_CONCLUSION: {Role.CC_SUPERVISOR},
 }
 
 
