@@ -516,11 +516,12 @@ async def prompt_reply(
 
 
 def _newest_question(context: Context) -> dict[str, Any] | None:
-    """The question asked last of all those awaiting an answer (:func:`prompt_reply`)."""
+    """The question asked last of all those awaiting a text (:func:`prompt_reply`'s, and
+    any other flow's that remembers when it asked, such as the weekly conclusion's)."""
     asked = [
         value
         for value in (context.user_data or {}).values()
-        if isinstance(value, dict) and "case" in value and "at" in value
+        if isinstance(value, dict) and "at" in value
     ]
     newest: dict[str, Any] | None = None
     for value in asked:  # in the order asked (prompt_reply puts each last): ties go last

@@ -46,9 +46,6 @@ from storage.reports import Conclusion, Outgoing, ReportStore, SentReport
 AWAITED = "conclusion"
 #: How long the question waits for its answer, in seconds.
 CONCLUSION_SECONDS = 3600
-#: The prompts of other flows that take a person's next private message (handlers.complaints):
-#: the newer question wins.
-OTHER_PROMPTS = ("opinion_case", "comment_case")
 
 
 def conclusion_keyboard(locale: str, estate_id: int, monday: date) -> InlineKeyboardMarkup:
@@ -125,9 +122,8 @@ def _awaited(context: Context, svc: Services) -> dict[str, Any] | None:
     if svc.clock.now().timestamp() - at > CONCLUSION_SECONDS:
         data.pop(AWAITED, None)
         return None
-    for key in OTHER_PROMPTS:
-        other = data.get(key)
-        if isinstance(other, dict) and float(other.get("at", 0)) > at:
+    for key, other in data.items():
+        if key != AWAITED and isinstance(other, dict) and float(other.get("at", 0)) > at:
             return None  # asked for something else since: that question takes the message
     return waiting
 
