@@ -153,15 +153,18 @@ def build_application(
 
 def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Every handler, in the order that matters (first match in a group wins)."""
-    # Group -2: a week's written conclusion being awaited takes the supervisor's next private
+    # Group -3: a week's written conclusion being awaited takes the supervisor's next private
     # message (Q-5); it steps aside for a question another flow asked after it (group -1).
-    app.add_handler(reports.conclusion_text_handler(), group=-2)
+    app.add_handler(reports.conclusion_text_handler(), group=-3)
+    # Group -2: a phone callback's notes being written (B-4) take the assistant's next
+    # private message before anything else does.
+    app.add_handler(callbacks.notes_handler(), group=-2)
     # Group -1: a handling opinion or a resident's further opinion being written takes that
     # person's next private message before any flow or hint sees it.
     app.add_handler(complaints.opinion_text_handler(), group=-1)
-    # Group -3: a private command starts something else; the questions awaiting a text
+    # Group -4: a private command starts something else; the questions awaiting a text
     # there are dropped first, so a plain message after it is not taken as their answer.
-    app.add_handler(complaints.questions_dropped_handler(), group=-3)
+    app.add_handler(complaints.questions_dropped_handler(), group=-4)
     # Group 0, in order: the persistent flows first, so their steps see their replies; then
     # each procedure's buttons and commands; the catch-all hints last, for what nothing took.
     procedures: list[AnyHandler] = [

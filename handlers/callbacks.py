@@ -1,18 +1,30 @@
 """Callbacks (P8, B-1..B-5, C-14) in chat: the resident is asked whether it was solved and
-how satisfied they are (then, optionally, for any further opinion), or the assistant phones
-them when no answer comes in time (or the caller has no bot, V-5). Every press is
-re-checked against the database; procedures.callbacks decides.
+how satisfied they are (then, optionally, for any further opinion), in the name of the
+customer assistant responsible (B-2), whose private chat gets the answers; or that
+assistant phones them when no answer comes in time (or the caller has no bot, V-5) and
+records the call as fully as a chat answer (B-4). Every press is re-checked against the
+database; procedures.callbacks decides.
+
+The phone callback (B-2, B-4), from the task's buttons: 📞 solved / 📞 not solved (or 📵
+unreachable, tried again within a day) → the resident's satisfaction, 1–5 → the notes of
+what was said: the assistant's next private message, or "no notes".
 
 Button data: ``cb:ok:<case>``, ``cb:no:<case>``, ``cb:s:<case>:<1-5>``,
-``cb:call:<case>:<ok|bad|none>``.
+``cb:call:<case>:<ok|bad|none>``, ``cb:ps:<case>:<1|0 solved>:<1-5>``, ``cb:pn:<case>``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from telegram import CallbackQuery, Update
-from telegram.ext import CallbackQueryHandler
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers import limits, steps
 from handlers.cards import card, score_keyboard
@@ -20,8 +32,13 @@ from handlers.common import (
     Actor,
     AnyHandler,
     Context,
+    Services,
+    button,
     edit,
+    flush_persistence,
     keep_answered,
+    keyboard,
+    newest_question,
     parse_id,
     prompt_reply,
     reply,
@@ -32,21 +49,36 @@ from handlers.requests import case_button
 from handlers.steps import facts
 from procedures import callbacks
 from procedures.cases import Case, Status
+from procedures.decisions import Decision
 from procedures.permissions import Act, may
+from storage import callbacks as callback_store
 
-#: Longest further opinion kept (it is passed to customer service in one message).
+log = logging.getLogger(__name__)
+
+#: Longest further opinion kept (it is passed to the assistant in one message).
 MAX_COMMENT = 2000
+#: How long the assistant's next private message is taken as a phone callback's notes.
+NOTES_SECONDS = 1800
+#: Where the phone callback waiting for its notes is kept in the assistant's user_data.
+NOTES = "callback_notes"
 
 
 async def on_callback(update: Update, context: Context) -> None:
     """The resident's answers to the callback, and the assistant's phone callback record."""
-    pressed = await case_button(update, context, {"ok", "no", "s", "call"})
+    pressed = await case_button(update, context, {"ok", "no", "s", "call", "ps", "pn"})
     if pressed is None:
         return
     query, actor, parts, case = pressed
     svc = services(context)
     if parts[1] == "call":
-        await phone_callback(query, actor, case, context, parts[3] if len(parts) == 4 else "")
+        outcome = parts[3] if len(parts) == 4 else ""
+        await phone_callback(update, query, actor, case, context, outcome)
+        return
+    if parts[1] == "ps":
+        await phone_score(query, actor, case, context, parts[3:])
+        return
+    if parts[1] == "pn":
+        await phone_no_notes(query, actor, case, context)
         return
     if case.resident_id != actor.person.id:
         await query.answer(actor.t("callback.not_yours"), show_alert=True)
@@ -78,9 +110,16 @@ async def on_callback(update: Update, context: Context) -> None:
         context.user_data.pop("callback_score", None)
     satisfied = parts[1] == "s" and callbacks.satisfied(score)
     decision = callbacks.called_back(
-        case, satisfied=satisfied, score=score, channel="chat", facts=await facts(svc, case)
+        case,
+        satisfied=satisfied,
+        score=score,
+        channel="chat",
+        facts=await facts(svc, case),
+        solved=parts[1] == "s",  # stars are given once the resident said it is solved
     )
-    if await steps.apply(svc, case, decision, actor) is None:
+    # B-2: asked in the name of the assistant responsible: theirs is the callback.
+    responsible = await callback_store.responsible(svc.db, case)
+    if await record(svc, case, decision, actor, called_back_by=responsible) is None:
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
         return
     await query.answer()
@@ -103,20 +142,61 @@ async def on_callback(update: Update, context: Context) -> None:
     )  # fmt: skip
 
 
-async def phone_callback(
-    query: CallbackQuery, actor: Actor, case: Case, context: Context, outcome: str
-) -> None:
-    """B-2, B-4: the assistant phoned the resident and records what they said."""
-    svc = services(context)
+async def record(
+    svc: Services, case: Case, decision: Decision, actor: Actor, *, called_back_by: int | None
+) -> Case | None:
+    """B-4: a callback's decision applied with who called back, in one unit of work (None:
+    it was recorded already)."""
+    return await callback_store.record(
+        svc.db,
+        case.id,
+        decision,
+        by=actor.person.id,
+        actor=steps.signed(actor),
+        called_back_by=called_back_by,
+        rules=await svc.rules(case.estate_id),
+        render=svc.notifier,
+    )
+
+
+# --- the phone callback (B-2, B-4) -------------------------------------------------------------
+
+
+async def may_phone(query: CallbackQuery, actor: Actor, case: Case, context: Context) -> bool:
+    """Whether ``actor`` may record this phone callback now (a customer assistant or the
+    supervisor of the case's estate, the callback still open); else they are told why."""
     if not may(Act.RECORD_CALLBACK, actor.roles_in(case.estate_id)):
         await query.answer(actor.t("callback.only_assistants"), show_alert=True)
-        return
-    if outcome not in {"ok", "bad", "none"}:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
+        return False
     if case.status != Status.DONE:
         await query.answer(actor.t("callback.already_answered"), show_alert=True)
         await edit(query.message, card(actor.locale, case), later=services(context))
+        return False
+    return True
+
+
+def phone_score_keyboard(case: Case, solved: bool) -> InlineKeyboardMarkup:
+    """B-3, B-4: the resident's satisfaction as they said it on the phone, 1–5."""
+    flag = int(solved)
+    stars = [button("⭐" * n, f"cb:ps:{case.id}:{flag}:{n}") for n in range(1, 6)]
+    return keyboard([stars[:3], stars[3:]])
+
+
+async def phone_callback(
+    update: Update,
+    query: CallbackQuery,
+    actor: Actor,
+    case: Case,
+    context: Context,
+    outcome: str,
+) -> None:
+    """B-2, B-4: the assistant phoned the resident: solved or not (then the score and the
+    notes), or could not reach them (recorded; tried again within a day)."""
+    svc = services(context)
+    if outcome not in {"ok", "bad", "none"}:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if not await may_phone(query, actor, case, context):
         return
     if outcome == "none":  # could not reach them: recorded; try again within a day (B-2)
         decision = callbacks.unreachable(case, await facts(svc, case))
@@ -126,28 +206,122 @@ async def phone_callback(
         again = limits.elapsed(actor.locale, callbacks.RETRY_AFTER)
         await query.answer(actor.t("callback.unreachable_recorded", limit=again), show_alert=True)
         return
-    decision = callbacks.called_back(
+    await query.answer()
+    solved = outcome == "ok"
+    said = actor.t("callback.said_solved" if solved else "callback.said_unsolved")
+    await reply(
+        update,
+        context,
+        actor.t("callback.phone_ask_score", number=case.number, solved=said),
+        phone_score_keyboard(case, solved),
+    )
+
+
+async def phone_score(
+    query: CallbackQuery, actor: Actor, case: Case, context: Context, values: list[str]
+) -> None:
+    """B-4: the score the resident gave on the phone: kept, and the notes asked for (the
+    assistant's next private message, or "no notes")."""
+    solved = values[0] if values else ""
+    score = parse_id(values[1]) if len(values) == 2 else None
+    if solved not in {"0", "1"} or score is None or not 1 <= score <= 5:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if not await may_phone(query, actor, case, context) or context.user_data is None:
+        return
+    await query.answer()
+    now = services(context).clock.now().timestamp()
+    context.user_data[NOTES] = {"case": case.id, "solved": solved == "1", "score": score, "at": now}
+    said = actor.t("callback.said_solved" if solved == "1" else "callback.said_unsolved")
+    await edit(
+        query.message,
+        actor.t("callback.phone_ask_notes", number=case.number, solved=said, stars="⭐" * score),
+        keyboard([[button(actor.t("callback.btn_no_notes"), f"cb:pn:{case.id}")]]),
+        later=services(context),
+    )
+
+
+async def phone_no_notes(query: CallbackQuery, actor: Actor, case: Case, context: Context) -> None:
+    """The phone callback with nothing more to note: recorded as it is."""
+    waiting = (context.user_data or {}).get(NOTES)
+    if not isinstance(waiting, dict) or waiting.get("case") != case.id:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if not await may_phone(query, actor, case, context):
+        return
+    await query.answer()
+    text = await phone_recorded(context, actor, case, waiting, None)
+    await edit(query.message, text, later=services(context))
+
+
+async def phone_recorded(
+    context: Context, actor: Actor, case: Case, waiting: dict[str, Any], note: str | None
+) -> str:
+    """B-2, B-4: the phone callback recorded (solved, score, notes, who and when); what
+    the assistant is told."""
+    svc = services(context)
+    if context.user_data is not None:
+        context.user_data.pop(NOTES, None)
+    solved, score = bool(waiting["solved"]), int(waiting["score"])
+    decision = callbacks.phone_recorded(
         case,
-        satisfied=outcome == "ok",
-        score=None,
-        channel="phone",
+        solved=solved,
+        score=score,
+        note=note,
+        by=steps.by(actor),
         facts=await facts(svc, case),
     )
-    after = await steps.apply(svc, case, decision, actor)
+    after = await record(svc, case, decision, actor, called_back_by=actor.person.id)
     if after is None:
-        await query.answer(actor.t("callback.already_answered"), show_alert=True)
-        return
-    await query.answer(actor.t("case.step_done"))
-    await edit(query.message, card(actor.locale, after), later=services(context))
+        return actor.t("callback.already_answered")
     await svc.deliver()
+    log.info("phone callback of %s recorded by person %s", case.number, actor.person.id)
+    said = actor.t("callback.said_solved" if solved else "callback.said_unsolved")
+    key = "callback.phone_recorded" if after.status == Status.CLOSED else "callback.phone_reopened"
+    return actor.t(key, number=case.number, solved=said, stars="⭐" * score)
+
+
+async def phone_notes(update: Update, context: Context) -> None:
+    """The assistant's next private message after a phone callback's score: its notes.
+
+    Runs in an early handler group: it acts only while notes are awaited, and then stops
+    the update from reaching the other handlers."""
+    waiting = (context.user_data or {}).get(NOTES)
+    message = update.effective_message
+    if not isinstance(waiting, dict) or message is None or not message.text:
+        return
+    svc = services(context)
+    if svc.clock.now().timestamp() - float(waiting.get("at", 0)) > NOTES_SECONDS:
+        if context.user_data is not None:
+            context.user_data.pop(NOTES, None)
+        return  # forgotten: the message goes its usual way
+    if newest_question(context) is not waiting:
+        return  # asked for something else since: that question takes the message
+    actor = await who(update, context)
+    if actor is None:
+        return
+    case = await svc.cases.get(int(waiting["case"]))
+    if case is None or not may(Act.RECORD_CALLBACK, actor.roles_in(case.estate_id)):
+        if context.user_data is not None:
+            context.user_data.pop(NOTES, None)
+        await reply(update, context, actor.t("callback.only_assistants"))
+    elif case.status != Status.DONE:
+        if context.user_data is not None:
+            context.user_data.pop(NOTES, None)
+        await reply(update, context, actor.t("callback.already_answered"))
+    else:
+        text = await phone_recorded(context, actor, case, waiting, message.text)
+        await reply(update, context, text)
+    await flush_persistence(update, context)
+    raise ApplicationHandlerStop
 
 
 async def resident_comment(
     update: Update, context: Context, waiting: dict[str, Any] | None
 ) -> bool:
     """B-3: the resident's further opinion after a callback (a reply to the question
-    ``waiting`` names): recorded with the case and passed to customer service. True when the
-    message was such a comment."""
+    ``waiting`` names): recorded with the case and passed to the assistant responsible.
+    True when the message was such a comment."""
     message = update.effective_message
     if waiting is None or message is None or context.user_data is None:
         return False
@@ -170,3 +344,12 @@ async def resident_comment(
 def handlers() -> list[AnyHandler]:
     """The callback buttons."""
     return [CallbackQueryHandler(on_callback, pattern=r"^cb:")]
+
+
+def notes_handler() -> AnyHandler:
+    """Private text while a phone callback's notes are awaited (an early group: see
+    :func:`phone_notes`)."""
+    return MessageHandler(
+        filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+        phone_notes,
+    )

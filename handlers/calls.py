@@ -562,12 +562,17 @@ async def keep_spot_answer(
             and steps.is_first_responder(actor, fresh)
         ):
             by, facts = steps.by(actor), await steps.facts(svc, fresh)
-            fresh = await steps.apply(
-                svc, fresh, calls.resolved_on_the_spot(fresh, answer, by, facts), actor
-            )
+            resolved_now = calls.resolved_on_the_spot(fresh, answer, by, facts)
+            unclassified = resolved_now is None  # C-4: a complaint is classified first
+            if resolved_now is not None:
+                fresh = await steps.apply(svc, fresh, resolved_now, actor)
+        else:
+            unclassified = False
         # Resolved now, or already (by this message handled before, or by a colleague).
         done = fresh is not None and fresh.status in (Status.DONE, Status.CLOSED)
         key = "record.spot_saved_resolved" if done else "record.spot_saved_moved"
+        if unclassified:
+            key = "record.spot_saved_classify_first"
     await svc.deliver()
     if context.user_data is not None:
         context.user_data.pop("record", None)

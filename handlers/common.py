@@ -515,7 +515,7 @@ async def prompt_reply(
     return True
 
 
-def _newest_question(context: Context) -> dict[str, Any] | None:
+def newest_question(context: Context) -> dict[str, Any] | None:
     """The question asked last of all those awaiting a text (:func:`prompt_reply`'s, and
     any other flow's that remembers when it asked, such as the weekly conclusion's)."""
     asked = [
@@ -548,7 +548,7 @@ async def awaited_reply(
         return None
     replied = message.reply_to_message.message_id if message.reply_to_message else None
     if replied is None:
-        return waiting if _newest_question(context) is waiting else None
+        return waiting if newest_question(context) is waiting else None
     if "prompt" in waiting:  # asked before questions went through the outbox
         return waiting if replied == waiting["prompt"] else None
     found = await outbox_outcome(services(context).db, int(waiting.get("outbox", 0)))

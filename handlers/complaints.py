@@ -444,11 +444,7 @@ async def questions_dropped(update: Update, context: Context) -> None:
         return
     if message.text.split()[0].split("@")[0].lower() == "/cancel":
         return
-    for key in [
-        key
-        for key, value in context.user_data.items()
-        if isinstance(value, dict) and "outbox" in value and "at" in value
-    ]:
+    for key in [k for k, v in context.user_data.items() if isinstance(v, dict) and "at" in v]:
         context.user_data.pop(key, None)
 
 

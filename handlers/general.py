@@ -56,7 +56,7 @@ async def cancel(update: Update, context: Context) -> None:
         asked = [  # every question awaiting a text (handlers.common.prompt_reply)
             key
             for key, value in context.user_data.items()
-            if isinstance(value, dict) and "outbox" in value and "at" in value
+            if isinstance(value, dict) and "at" in value
         ]
         for key in (
             "import_estate", "import_chosen_at", "import_file", "import_new_estate", *asked,

@@ -22,6 +22,8 @@ from procedures.cases import Case, Kind
 from procedures.deadlines import EstateRules, load_estate
 from procedures.decisions import (
     Approvers,
+    Assistant,
+    Contact,
     Department,
     Limit,
     Resident,
@@ -36,11 +38,15 @@ from procedures.identity import ROLE_DEPARTMENT, Role
 from procedures.permissions import DEPARTMENT_HEADS
 from procedures.reactions import route
 from procedures.subjects import CASE, Subject
+from storage import callbacks as callback_store
 from storage import evidence
 from storage.cases import Card, Notice, PostedCard, Redrawn, Rendered
 from storage.identity import IdentityStore, Person
 
 __all__ = ["Notifier"]
+
+#: Customer service's group: where an assistant's work goes when there is no assistant.
+CUSTOMER_SERVICE = "customer_service"
 
 
 @cache
@@ -61,6 +67,16 @@ class Seen:
     photo_count: int = 0  # its photos, display copies made or not
     rules: EstateRules | None = None  # the estate's: its limits are named in texts
     head: str | None = None  # the responsible department's head, named on staff cards (C-11)
+    assistant: Person | None = None  # B-2: the assistant responsible (read when a tell needs it)
+
+
+def _wants_assistant(tells: Iterable[Tell]) -> bool:
+    """Whether a tell goes to, or names, the assistant responsible (B-2)."""
+    return any(
+        isinstance(tell.to, Assistant)
+        or any(isinstance(v, Assistant) for v in tell.params.values())
+        for tell in tells
+    )
 
 
 class Notifier:
@@ -95,8 +111,9 @@ class Notifier:
                 return found
         return []
 
-    async def seen(self, case: Case) -> Seen:
-        """What staff's cards show of ``case`` besides the record itself."""
+    async def seen(self, case: Case, *, assistant: bool = False) -> Seen:
+        """What staff's cards show of ``case`` besides the record itself (and, ``assistant``,
+        the customer assistant responsible for it, B-2)."""
         resident = await self.identity.person(case.resident_id) if case.resident_id else None
         assignee = await self.identity.person(case.assignee_id) if case.assignee_id else None
         rules = await self.rules(case.estate_id) if self.rules is not None else None
@@ -111,7 +128,11 @@ class Notifier:
         if role is not None and case.kind == Kind.COMPLAINT:  # C-11: the head is responsible
             heads = await self.identity.people_with_role(case.estate_id, role.value)
             head = "、".join(p.name for p in heads) or None
-        return Seen(resident, name, promised, shown, len(links), rules, head)
+        responsible = None
+        if assistant:
+            found = await callback_store.responsible(self.identity.db, case)
+            responsible = await self.identity.person(found) if found is not None else None
+        return Seen(resident, name, promised, shown, len(links), rules, head, responsible)
 
     async def __call__(
         self, case: Case, tells: Sequence[Tell], cards: Sequence[PostedCard] = ()
@@ -119,7 +140,7 @@ class Notifier:
         """What storage queues for a step (``storage.cases.Render``): its tells as notices,
         and the cards already posted about the case as they read now; what the cards show
         of the case is read once for both."""
-        seen = await self.seen(case)
+        seen = await self.seen(case, assistant=_wants_assistant(tells))
         return Rendered(await self._notices(case, tells, seen), self._redrawn(case, cards, seen))
 
     async def _notices(self, case: Case, tells: Sequence[Tell], seen: Seen) -> list[Notice]:
@@ -156,14 +177,23 @@ class Notifier:
 
     def text(self, locale: str, case: Case, tell: Tell, seen: Seen) -> str:
         """A tell's text in ``locale``, laid out as its style says."""
-        head = self.head(locale, case, tell, seen.rules)
+        head = self.head(locale, case, tell, seen.rules, seen)
         return self.laid_out(locale, case, tell.style, head, seen, tell.buttons)
 
-    def head(self, locale: str, case: Case, tell: Tell, rules: EstateRules | None = None) -> str:
+    def head(
+        self,
+        locale: str,
+        case: Case,
+        tell: Tell,
+        rules: EstateRules | None = None,
+        seen: Seen | None = None,
+    ) -> str:
         """A tell's own words in ``locale`` (what stands above a card); ``rules``: the
-        estate's, whose limits the words may name."""
+        estate's, whose limits the words may name; ``seen``: who the record's people are
+        (the resident's contact, the assistant responsible)."""
         params = {
-            name: self._param(locale, value, rules) for name, value in tell.params.items()
+            name: self._param(locale, value, rules, seen, case)
+            for name, value in tell.params.items()
         } | {"number": case.number}
         head = t(locale, tell.key, **params)
         if tell.late:
@@ -205,7 +235,25 @@ class Notifier:
             head=seen.head,
         )
 
-    def _param(self, locale: str, value: object, rules: EstateRules | None) -> object:
+    def _param(
+        self,
+        locale: str,
+        value: object,
+        rules: EstateRules | None,
+        seen: Seen | None = None,
+        case: Case | None = None,
+    ) -> object:
+        if isinstance(value, Assistant):  # B-2: asked in the name of the assistant responsible
+            if seen is not None and seen.assistant is not None:
+                return t(locale, "callback.by_assistant", name=seen.assistant.name)
+            return t(locale, "callback.by_centre")
+        if isinstance(value, Contact):  # B-2: whom the assistant phones, number in full
+            resident = seen.resident if seen is not None else None
+            if resident is not None:
+                return f"{resident.name} {resident.phone or '—'}"
+            if case is not None and (case.caller_name or case.caller_phone):
+                return f"{case.caller_name or '—'} {case.caller_phone or '—'}"
+            return "—"
         if isinstance(value, Limit | Title):  # the estate's own limit, in the reader's words
             estate = rules if rules is not None else _defaults()
             if isinstance(value, Limit):
@@ -240,12 +288,13 @@ class Notifier:
         *,
         resident: bool,
         rules: EstateRules | None = None,
+        seen: Seen | None = None,
     ) -> Card | None:
         """What a card notice is drawn from, to keep it true (None for a plain notice, and
         for a resident's message with buttons: their answer is kept on it)."""
         if tell.style == Style.PLAIN or (resident and tell.buttons is not None):
             return None
-        head = self.head(locale, case, tell, rules)
+        head = self.head(locale, case, tell, rules, seen)
         return Card(locale, head, tell.style.value, tell.buttons, tell.button_arg)
 
     def _to(
@@ -262,7 +311,7 @@ class Notifier:
             locale,
             None
             if tell.photo or tell.album
-            else self.card_of(locale, case, tell, resident=resident, rules=seen.rules),
+            else self.card_of(locale, case, tell, resident=resident, rules=seen.rules, seen=seen),
         )
 
     async def _one(self, case: Case, tell: Tell, seen: Seen) -> list[Notice]:
@@ -280,6 +329,10 @@ class Notifier:
         if isinstance(audience, Approvers):
             people = await self.approvers(case, audience.writer_id)
             return [self._to(p, case, tell, seen) for p in people]
+        if isinstance(audience, Assistant):  # B-2: privately; without one, customer service
+            if seen.assistant is not None:
+                return [self._to(seen.assistant, case, tell, seen)]
+            return await self._department(case, CUSTOMER_SERVICE, tell, seen)
         assert isinstance(audience, Targets)
         return await self._targets(case, audience.names, tell, seen)
 
@@ -296,7 +349,7 @@ class Notifier:
             card = (
                 None
                 if tell.photo or tell.album
-                else self.card_of(locale, case, tell, resident=False, rules=seen.rules)
+                else self.card_of(locale, case, tell, resident=False, rules=seen.rules, seen=seen)
             )
             return [Notice(chat.chat_id, text, markup, None, tell.photo, tell.album, locale, card)]
         roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == department}

@@ -60,10 +60,12 @@ def spot_answer(case: Case, answer: str | None, *, answered_already: bool) -> De
     return Decision(event=SPOT_ANSWER, data={"number": case.number, "note": answer})
 
 
-def resolved_on_the_spot(case: Case, answer: str, by: By, facts: Facts) -> Decision:
+def resolved_on_the_spot(case: Case, answer: str, by: By, facts: Facts) -> Decision | None:
     """V-3, Q-1: the call or visit was resolved on the spot: resolved as the first
     responder's "resolved on the spot" does (work clocks stop, the callback clock starts),
-    with the spot answer as the resolution's text."""
+    with the spot answer as the resolution's text. None for a complaint not classified yet
+    (C-4: none is resolved unclassified; its spot answer is kept all the same)."""
     decision = requests.resolve(case, by, facts)
-    decision.note = answer
+    if decision is not None:
+        decision.note = answer
     return decision

@@ -63,7 +63,17 @@ class Approvers:
     writer_id: int | None
 
 
-Audience = Resident | Department | Roles | Targets | Approvers
+@dataclass(frozen=True)
+class Assistant:
+    """B-2: the customer assistant responsible for the record (who first handled it on
+    customer service's card, else any customer assistant of the estate), privately;
+    customer service's group when the estate has none.
+
+    As a parameter of a text: how the resident is told who asks ("客户助理 张三", or
+    customer service when there is no assistant)."""
+
+
+Audience = Resident | Department | Roles | Targets | Approvers | Assistant
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,12 @@ class Text:
 
     key: str
     fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A parameter that is the record's resident (or caller) with their full phone number,
+    for the assistant who phones them (B-2): "王伟 +8613900000001"."""
 
 
 @dataclass(frozen=True)

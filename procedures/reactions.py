@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from procedures import complaints
+from procedures import callbacks, complaints
 from procedures.cases import Case, Status
-from procedures.clocks import CALLBACK_CLOCKS
-from procedures.decisions import Decision, Facts, Limit, Roles, Style, Targets, Tell, Title
+from procedures.clocks import CALLBACK_CLOCKS, Timer
+from procedures.decisions import (
+    Assistant,
+    Contact,
+    Decision,
+    Facts,
+    Limit,
+    Roles,
+    Style,
+    Targets,
+    Tell,
+    Title,
+)
 from procedures.identity import Department, Role
 from procedures.permissions import DEPARTMENT_HEADS
 
@@ -83,8 +94,10 @@ def react(case: Case, due: Due, facts: Facts) -> list[Decision]:
 
     * a warning tells ``warn_to`` (the first responder by default); a rule with an
       ``extension_by`` (C-12) also asks that role, with a button naming this clock;
-    * ``callback_task`` (B-1, C-14): the assistant phones the resident, and the others
-      named hear it was missed;
+    * ``callback_task`` (B-1, C-14): the assistant responsible phones the resident (B-2:
+      the task names them and their number), and the others named hear it was missed; a
+      task still not done is chased every further day (:func:`procedures.callbacks.chased`)
+      until the callback is recorded; nothing is left to chase once it was;
     * ``make_major`` (C-5's week): the complaint becomes major, and ``major_tell`` hears it;
     * ``escalate``: ``escalate_to`` hears it.
 
@@ -123,19 +136,27 @@ def react(case: Case, due: Due, facts: Facts) -> list[Decision]:
             )
         return [Decision(tell=tell)]
     if rule.on_breach == "callback_task":  # B-1, C-14: the assistant phones the resident
+        if case.status != Status.DONE:  # recorded already (or reopened): nothing to phone
+            return []
+        others = tuple(r for r in rule.escalate_to if r != Role.CUSTOMER_ASSISTANT.value)
+        chase = due.data.get("chase")
+        if isinstance(chase, int) and chase > 0:  # B-2: still not done a day later
+            return [callbacks.chased(case, rule.id, chase, others, facts)]
         tell.append(
             Tell(
-                Roles(frozenset({Role.CUSTOMER_ASSISTANT.value})),
-                "deadline.callback_task",
-                {"rule": title},
+                Assistant(),
+                "callback.task",
+                {"rule": title, "contact": Contact()},
                 style=Style.WITH_CARD,
                 buttons="phone_callback",
+                late=due.late,
             )
         )
-        others = tuple(r for r in rule.escalate_to if r != Role.CUSTOMER_ASSISTANT.value)
         tell.append(  # and the supervisor hears it was missed
             Tell(Targets(others), "deadline.breached", {"rule": title}, style=Style.WITH_CARD)
         )
+        again = facts.now + callbacks.CHASE_EVERY  # chased daily until it is done (B-2)
+        decisions.append(Decision(start=[Timer(rule.id, again, None, {"chase": 1})]))
     elif rule.on_breach == "make_major":  # C-5: a week unresolved makes it major
         major = complaints.made_major(case, rule.id, {"late": due.late}, facts)
         if major is not None:

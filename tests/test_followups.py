@@ -161,7 +161,9 @@ async def test_b1_b2_no_answer_in_time_gives_the_assistant_a_callback_task(
     assert "回访任务" in assistant.last_text
     await owner.tap_data(f"cb:call:{case.id}:ok")  # residents cannot record a phone call
     assert "客户助理" in bot.api.calls_of("answerCallbackQuery")[-1].params["text"]
-    await assistant.tap("📞 已回访：满意")
+    await assistant.tap("📞 已电话回访：已解决")
+    await assistant.tap("⭐⭐⭐⭐⭐")
+    await assistant.tap("📝 无备注")
     closed = await latest_case(world)
     assert closed.status == "closed"
     row = await world.db.fetchone("SELECT callback_channel FROM cases")
@@ -180,7 +182,8 @@ async def test_b2_an_unreachable_resident_is_tried_again(
     await services_of(world).deliver()
     await assistant.tap("📵 联系不上")
     rows = await world.db.fetchall("SELECT state FROM deadlines WHERE rule = 'B-1' ORDER BY id")
-    assert [r["state"] for r in rows] == ["fired", "pending"]
+    # the missed limit, the next day's chase (replaced), the retry within a day: one task
+    assert [r["state"] for r in rows] == ["fired", "cancelled", "pending"]
     assert (await latest_case(world)).status == "done"
 
 
@@ -513,7 +516,10 @@ async def test_v5_a_caller_without_the_bot_is_phoned_back_by_the_assistant(
     await svc.deliver()  # fmt: skip
     await assistant.tap("✅ 当场解决", chat=cs)
     assert "请电话答复来电人" in assistant.last_text and "李女士" in assistant.last_text
-    await assistant.tap("📞 已回访：满意")
+    assert "+8613800138000" in assistant.last_text  # B-2: the number to call, in full
+    await assistant.tap("📞 已电话回访：已解决")
+    await assistant.tap("⭐⭐⭐⭐")
+    await assistant.send("李女士说灯已经亮了")
     closed = await svc.cases.get(case.id)
     assert closed is not None and closed.status == "closed"
 
@@ -529,7 +535,10 @@ async def test_b3_the_resident_may_add_an_opinion_after_rating(
     assert "其他意见或建议" in owner.last_text
     await owner.reply_to(owner.messages()[-1]["message_id"], "希望以后维修能提前电话通知")
     assert "已收到您的意见" in owner.last_text
-    assert "提前电话通知" in cs.last_text and "补充意见" in cs.last_text
+    # B-2: to the assistant responsible, privately (the group only when there is none)
+    assistant = bot.person(9001, "周晓梅")
+    assert "提前电话通知" in assistant.last_text and "补充意见" in assistant.last_text
+    assert not any("提前电话通知" in text for text in cs.texts())
     await owner.send("你好")  # after that, messages are messages again
     assert "/help" in owner.last_text
 

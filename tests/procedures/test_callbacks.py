@@ -10,7 +10,7 @@ import pytest
 from procedures import callbacks, calls, customer_visits, requests
 from procedures.cases import Action
 from procedures.clocks import CALLBACK_CLOCKS
-from procedures.decisions import Department, Resident, Roles
+from procedures.decisions import Assistant, By, Contact, Department, Resident, Roles, Text
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_case, a_complaint, facts, keys, timer_of, to
 
@@ -25,7 +25,8 @@ def test_b3_b4_a_satisfied_resident_closes_the_case_and_the_callback_is_recorded
         "called_back_at": FILED + timedelta(days=1), "callback_channel": "chat", "satisfaction": 5,
     }  # fmt: skip
     assert decision.stop == list(CALLBACK_CLOCKS)
-    assert keys(decision) == []  # answered in chat: the answer is recorded there already
+    # answered in chat: the resident sees it recorded there already; the assistant hears it
+    assert keys(decision) == ["callback.answered_for_assistant"]
     by_phone = callbacks.called_back(
         done, satisfied=True, score=None, channel="phone", facts=facts(timedelta(days=1))
     )
@@ -83,18 +84,81 @@ def test_b2_an_unreachable_resident_is_tried_again_within_a_day() -> None:
     assert callbacks.unreachable(a_complaint(status="done"), now).started == [RuleId.C14]
 
 
-def test_b3_a_further_opinion_is_kept_and_passed_to_customer_service() -> None:
+def test_b2_b3_a_further_opinion_is_kept_and_passed_to_the_assistant_responsible() -> None:
     decision = callbacks.comment(a_case(status="closed"), "师傅很准时")
     assert decision.event == "case.comment" and decision.data == {"note": "师傅很准时"}
-    [told] = to(decision, Department("customer_service"))
+    [told] = to(decision, Assistant())
     assert told.params == {"text": "师傅很准时"}
+    assert not to(decision, Department("customer_service"))  # the group only without one
 
 
-def test_b3_the_resident_is_asked_in_chat() -> None:
+def test_b2_b3_the_resident_is_asked_in_chat_in_the_name_of_the_assistant() -> None:
     """B-3, V-3: after the work the customer is asked whether it was solved (then how
-    satisfied), in chat with the buttons."""
+    satisfied), in chat with the buttons; B-2: in the name of the assistant responsible."""
     [asked] = callbacks.question(a_case(status="done"))
     assert asked.to == Resident() and asked.buttons == "callback_question"
+    assert asked.params == {"by": Assistant()}
+
+
+def test_b2_v5_a_caller_without_the_bot_is_phoned_by_the_assistant_responsible() -> None:
+    [task] = callbacks.question(a_case(status="done", resident_id=None, caller_phone="021"))
+    assert (task.to, task.buttons) == (Assistant(), "phone_callback")
+    assert task.params == {"contact": Contact()}  # the number in full, to call
+
+
+@pytest.mark.parametrize(
+    ("solved", "score", "key"),
+    [(True, 4, "callback.said_solved"), (False, None, "callback.said_unsolved")],
+)
+def test_b2_the_residents_chat_answer_reaches_the_assistant_responsible(
+    solved: bool, score: int | None, key: str
+) -> None:
+    done = a_case(status="done", department="engineering")
+    decision = callbacks.called_back(
+        done,
+        satisfied=solved,
+        score=score,
+        channel="chat",
+        facts=facts(timedelta(days=1)),
+        solved=solved,
+    )
+    [heard] = to(decision, Assistant())
+    assert heard.key == "callback.answered_for_assistant"
+    assert heard.params["solved"] == Text(key)
+    assert heard.params["stars"] == ("⭐⭐⭐⭐" if score else "—")
+    assert decision.data == {"solved": solved}
+
+
+def test_b4_a_phone_callback_is_recorded_as_fully_as_a_chat_one() -> None:
+    """B-2, B-4: solved, the score, the notes, who called and when; the same columns as a
+    chat answer (satisfaction, channel, time), so the weekly report counts them alike."""
+    done = a_case(status="done", department="engineering")
+    now = facts(timedelta(days=2))
+    decision = callbacks.phone_recorded(
+        done, solved=True, score=4, note=" 师傅很好，建议楼道加灯 ", by=By(21, "周晓梅"), facts=now
+    )
+    assert decision.action is Action.CLOSE and decision.expect_status == "done"
+    assert decision.changes == {
+        "called_back_at": now.now, "callback_channel": "phone", "satisfaction": 4,
+    }  # fmt: skip
+    assert decision.data == {"solved": True, "called_back_by": 21}
+    assert decision.note == "师傅很好，建议楼道加灯"
+    assert keys(decision) == ["callback.thanks"]  # the resident hears it closed
+    assert decision.stop == list(CALLBACK_CLOCKS)
+
+
+@pytest.mark.parametrize(("solved", "score"), [(False, 5), (True, 2)])
+def test_b4_c2_a_phone_callback_not_solved_or_unsatisfied_reopens(solved: bool, score: int) -> None:
+    done = a_case(status="done", department="engineering")
+    decision = callbacks.phone_recorded(
+        done, solved=solved, score=score, note=None, by=By(21, "周晓梅"), facts=facts()
+    )
+    assert decision.action is Action.REOPEN and decision.changes["satisfaction"] == score
+    assert decision.data == {"solved": solved, "called_back_by": 21} and decision.note is None
+    with pytest.raises(ValueError, match="1 to 5"):
+        callbacks.phone_recorded(
+            done, solved=True, score=0, note=None, by=By(21, "周"), facts=facts()
+        )
 
 
 def test_v4_a_recorded_call_is_filed_as_a_residents_case() -> None:

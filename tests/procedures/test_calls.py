@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from procedures import calls, customer_visits
 from procedures.cases import Action
 from procedures.clocks import WORK_CLOCKS
@@ -41,13 +43,17 @@ def test_v3_an_answer_is_trimmed_and_must_say_something() -> None:
 def test_v3_resolved_on_the_spot_the_answer_is_the_resolution_text() -> None:
     """V-3, Q-1: resolved as the first responder's button does, with the answer as note."""
     decision = calls.resolved_on_the_spot(CALL, "已当场解答", By(5, "周晓梅"), facts())
+    assert decision is not None
     assert decision.action is Action.RESOLVE and decision.expect_status == "new"
     assert decision.note == "已当场解答"
     assert decision.stop == list(WORK_CLOCKS) and decision.started == [RuleId.B1]
+    visitor = a_complaint(channel="visit", resident_id=None)
+    # C-4: an unclassified complaint is not resolved, even on the spot; classified, it is
+    assert calls.resolved_on_the_spot(visitor, "已道歉并说明", By(5, "周晓梅"), facts()) is None
     complaint = calls.resolved_on_the_spot(
-        a_complaint(channel="visit", resident_id=None), "已道歉并说明", By(5, "周晓梅"), facts()
+        replace(visitor, severity="minor"), "已道歉并说明", By(5, "周晓梅"), facts()
     )
-    assert complaint.started == [RuleId.C14]
+    assert complaint is not None and complaint.started == [RuleId.C14]
 
 
 VISIT = a_case(

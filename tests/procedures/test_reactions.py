@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from procedures import reactions
-from procedures.decisions import Roles, Targets, Title
+from procedures.decisions import Assistant, Contact, Roles, Targets, Title
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_case, a_complaint, facts, rules
 
@@ -50,15 +50,55 @@ def test_c12_an_estates_extension_by_is_asked() -> None:
     assert warned.tell[1].to == Roles(frozenset({"project_manager"}))
 
 
-def test_b1_c14_a_missed_callback_becomes_the_assistants_phone_task() -> None:
-    """B-1, B-2, C-14: the assistant gets the task with the phone buttons; the supervisor
-    hears it was missed; the breach is recorded even though the case is done."""
+def test_b1_b2_c14_a_missed_callback_becomes_the_responsible_assistants_phone_task() -> None:
+    """B-1, B-2, C-14: the assistant responsible (not every assistant) gets the task with
+    the resident's number and the phone buttons; the supervisor hears it was missed; the
+    breach is recorded even though the case is done; the task is chased a day later."""
     case = a_case(status="done")
-    [breached] = reactions.react(case, due(RuleId.B1, warning=False), facts(timedelta(days=3)))
+    now = facts(timedelta(days=3))
+    chase, breached = reactions.react(case, due(RuleId.B1, warning=False), now)
     task, missed = breached.tell
-    assert task.to == Roles(frozenset({"customer_assistant"})) and task.buttons == "phone_callback"
+    assert task.to == Assistant() and task.buttons == "phone_callback"
+    assert task.key == "callback.task" and task.params["contact"] == Contact()
     assert missed.to == Targets(("cc_supervisor",)) and missed.key == "deadline.breached"
     assert breached.event == "case.deadline_missed"
+    [again] = chase.start
+    assert (again.rule, again.due_at, again.data) == (
+        RuleId.B1,
+        now.now + timedelta(days=1),
+        {"chase": 1},
+    )
+
+
+def test_b2_a_callback_task_left_undone_is_chased_every_further_day() -> None:
+    """B-2: a day after the breach the task is sent to the assistant again, the supervisor
+    hears it is still open, and it is chased again the next day; never dropped."""
+    case = a_complaint(status="done")
+    now = facts(timedelta(days=3))
+    chased = reactions.Due(43, RuleId.C14, now.now, False, False, {"chase": 2})
+    [decision] = reactions.react(case, chased, now)
+    assert decision.event == "case.callback_chased" and decision.expect_status == "done"
+    task, still = decision.tell
+    assert (task.to, task.key, task.buttons) == (
+        Assistant(),
+        "callback.task_again",
+        "phone_callback",
+    )
+    assert task.params["days"] == 2
+    assert (still.to, still.key) == (Targets(("cc_supervisor",)), "callback.task_still_open")
+    [again] = decision.start
+    assert (again.rule, again.due_at, again.data) == (
+        RuleId.C14,
+        now.now + timedelta(days=1),
+        {"chase": 3},
+    )
+
+
+@pytest.mark.parametrize("status", ["closed", "referred", "new"])
+def test_b2_a_callback_recorded_or_reopened_has_nothing_left_to_chase(status: str) -> None:
+    for data in ({}, {"chase": 1}):
+        found = reactions.Due(43, RuleId.B1, FILED, False, False, data)
+        assert reactions.react(a_case(status=status), found, facts(timedelta(days=4))) == []
 
 
 def test_c5_a_week_unresolved_makes_the_complaint_major_then_records_the_breach() -> None:

@@ -12,7 +12,18 @@ import pytest
 from procedures import requests
 from procedures.cases import Action, Status
 from procedures.clocks import WORK_CLOCKS, in_force
-from procedures.decisions import Arm, By, Department, Evidence, Resident, Roles, Style, Text
+from procedures.decisions import (
+    Arm,
+    Assistant,
+    By,
+    Contact,
+    Department,
+    Evidence,
+    Resident,
+    Roles,
+    Style,
+    Text,
+)
 from procedures.rule_ids import RuleId
 from tests.support.decisions import FILED, a_case, a_complaint, facts, keys, timer_of, to
 
@@ -175,13 +186,14 @@ def test_q1_resolved_on_the_spot_is_done_with_the_callback_to_follow() -> None:
 
 
 def test_v5_a_caller_without_the_bot_is_phoned_by_the_assistant() -> None:
-    """V-5: no chat to ask in: the assistants get the phone task with its buttons."""
+    """V-5: no chat to ask in: the assistant responsible (B-2) gets the phone task with its
+    buttons and the caller's number."""
     case = a_case(resident_id=None, channel="phone", caller_name="李女士", caller_phone="021")
     decision = requests.resolve(case, ENGINEER, facts())
     assert decision is not None
-    [task] = to(decision, Roles(frozenset({"customer_assistant"})))
+    [task] = to(decision, Assistant())
     assert (task.key, task.buttons) == ("callback.phone_caller", "phone_callback")
-    assert task.params == {"name": "李女士", "phone": "021"}
+    assert task.params == {"contact": Contact()}
     assert "callback.question" not in keys(decision)  # nobody to ask in chat
 
 
