@@ -2,40 +2,58 @@
 how satisfied they are (then, optionally, for any further opinion), in the name of the
 customer assistant responsible (B-2), whose private chat gets the answers; or that
 assistant phones them when no answer comes in time (or the caller has no bot, V-5) and
-records the call as fully as a chat answer (B-4). Every press is re-checked against the
-database; procedures.callbacks decides.
+records the call as fully as a chat answer (B-4). ``/callback`` opens a callback of staff's
+own (B-1: after helping a resident in trouble, after a large community event). Every press
+is re-checked against the database; procedures.callbacks decides.
 
 The phone callback (B-2, B-4), from the task's buttons: 📞 solved / 📞 not solved (or 📵
 unreachable, tried again within a day) → the resident's satisfaction, 1–5 → the notes of
 what was said: the assistant's next private message, or "no notes".
 
+``/callback`` (a persistent conversation in a private chat, customer-service staff only,
+re-checked when the callbacks are opened): estate (buttons, only for someone who serves
+several) → after helping a resident, or after an event → what it was → who: a unit or a
+phone number (after an event, several, separated by commas or lines) → one callback case
+each (kind ``callback``, ``HF-…``), asked in chat or phoned like any other, with B-1's clock.
+
 Button data: ``cb:ok:<case>``, ``cb:no:<case>``, ``cb:s:<case>:<1-5>``,
-``cb:call:<case>:<ok|bad|none>``, ``cb:ps:<case>:<1|0 solved>:<1-5>``, ``cb:pn:<case>``.
+``cb:call:<case>:<ok|bad|none>``, ``cb:ps:<case>:<1|0 solved>:<1-5>``, ``cb:pn:<case>``,
+``hf:est:<estate>``, ``hf:k:<help|event>``.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import warnings
+from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from handlers import limits, steps
 from handlers.cards import card, score_keyboard
 from handlers.common import (
+    TAP_HINT,
     Actor,
     AnyHandler,
     Context,
     Services,
     button,
+    canceller,
     edit,
     flush_persistence,
+    in_rows,
     keep_answered,
     keyboard,
     newest_question,
@@ -44,14 +62,32 @@ from handlers.common import (
     reply,
     services,
     who,
+    with_hint,
+)
+from handlers.records import (
+    OTHER,
+    TEXT,
+    Step,
+    draft_of,
+    estate_buttons,
+    estate_chooser,
+    estate_name,
+    expected_step,
+    may_record,
+    private_only,
+    recorder_estates,
+    stale,
+    starter,
 )
 from handlers.requests import case_button
 from handlers.steps import facts
 from procedures import callbacks
-from procedures.cases import Case, Status
-from procedures.decisions import Decision
+from procedures.cases import Case, Kind, Status, clean_description
+from procedures.decisions import Decision, Facts
 from procedures.permissions import Act, may
+from procedures.phone import normalise_caller_phone
 from storage import callbacks as callback_store
+from storage.cases import NewCase
 
 log = logging.getLogger(__name__)
 
@@ -341,9 +377,258 @@ async def resident_comment(
     return True
 
 
+# --- /callback: callbacks opened by staff (B-1) -------------------------------------------------
+
+
+class OpenStep(IntEnum):
+    """Where a staff member is in opening a callback of their own (B-1)."""
+
+    ESTATE = 1
+    KIND = 2
+    WHAT = 3
+    WHO = 4
+
+
+#: Most residents one event's callback is opened for at once.
+MAX_RESIDENTS = 50
+#: Between the residents typed: commas, semicolons, enumeration commas, lines.
+_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+async def ask_open(
+    update: Update, context: Context, actor: Actor, step: OpenStep, hint: str = ""
+) -> int:
+    """Ask the question of ``step`` (after ``hint``, when bad input came), with its buttons."""
+    draft = draft_of(context, "callback")
+    markup: InlineKeyboardMarkup | None = None
+    if step == OpenStep.ESTATE:
+        text = actor.t("callback.open_ask_estate")
+        markup = estate_buttons(await recorder_estates(context, actor), "hf")
+    elif step == OpenStep.KIND:
+        estate = await estate_name(context, int(draft["estate_id"]))
+        text = actor.t("callback.open_ask_kind", estate=estate)
+        kinds = [button(actor.t(f"callback.opened.{k}"), f"hf:k:{k}") for k in callbacks.OPENED]
+        markup = keyboard(in_rows(kinds, 1))
+    elif step == OpenStep.WHAT:
+        text = actor.t(f"callback.open_ask_what_{draft['kind']}")
+    else:
+        text = actor.t(f"callback.open_ask_who_{draft['kind']}", most=MAX_RESIDENTS)
+    await reply(update, context, with_hint(actor, hint, text, markup), markup)
+    return step
+
+
+def open_expected(step: OpenStep, hint_key: str) -> Step:
+    """Anything else at ``step`` of /callback: a polite hint and the same question again."""
+    return expected_step("callback", ask_open, step, hint_key)
+
+
+#: /callback: customer-service staff only; ask the estate (if several), else what kind.
+start_open = starter("callback", ask_open, OpenStep.ESTATE, OpenStep.KIND)
+#: An estate button of /callback: keep it; ask what kind of callback.
+got_open_estate = estate_chooser("callback", ask_open, OpenStep.KIND)
+
+
+async def got_kind(update: Update, context: Context) -> int:
+    """After helping a resident, or after an event: keep it; ask what it was."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    await query.answer()
+    draft = draft_of(context, "callback")
+    kind = (query.data or "").rsplit(":", 1)[-1]
+    if kind not in callbacks.OPENED or "estate_id" not in draft:
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    draft["kind"] = kind
+    await edit(query.message, actor.t(f"callback.opened.{kind}"))
+    return await ask_open(update, context, actor, OpenStep.WHAT)
+
+
+async def got_what(update: Update, context: Context) -> int:
+    """What the help or the event was: keep it; ask whom to call back."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None:
+        return ConversationHandler.END
+    draft = draft_of(context, "callback")
+    if "kind" not in draft:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    text = clean_description(message.text or "")
+    if len(text) < 2:
+        hint = actor.t("case.description_too_short")
+        return await ask_open(update, context, actor, OpenStep.WHAT, hint)
+    draft["what"] = text
+    return await ask_open(update, context, actor, OpenStep.WHO)
+
+
+@dataclass(frozen=True)
+class Callee:
+    """Someone a staff-opened callback is for: their unit, their account (None: phoned),
+    their name and phone as the roster (or staff) gave them."""
+
+    unit_id: int | None
+    unit_label: str | None
+    resident_id: int | None
+    name: str | None
+    phone: str | None
+
+
+async def find_callee(context: Context, estate_id: int, typed: str) -> Callee | str:
+    """A unit (``3栋 502``) or a phone number typed, as a :class:`Callee`; otherwise the
+    reason it cannot be one, as a text key (``callback.who_not_found``…)."""
+    svc = services(context)
+    digits = sum(ch.isdigit() for ch in typed)
+    phone = normalise_caller_phone(typed) if digits >= 7 else None
+    if phone is not None:
+        units = [u for u in await svc.identity.units_for_phone(phone) if u.estate_id == estate_id]
+        person = await callback_store.person_with_phone(svc.db, phone)
+        unit = units[0] if units else None
+        return Callee(
+            unit.id if unit else None,
+            unit.label if unit else None,
+            person,
+            unit.owner_name if unit else None,
+            phone,
+        )
+    units = await svc.identity.find_units(estate_id, typed)
+    if not units:
+        return "callback.who_not_found"
+    if len(units) > 1:
+        return "callback.who_several"
+    unit = units[0]
+    bound = await callback_store.bound_to_unit(svc.db, unit.id)
+    return Callee(
+        unit.id, unit.label, bound[0] if bound else None, unit.owner_name, unit.owner_phone
+    )
+
+
+async def got_who(update: Update, context: Context) -> int:
+    """B-1: whom to call back (one unit or phone; after an event, several): re-check the
+    role, open one callback for each, asked in chat or phoned (B-2)."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or context.user_data is None:
+        return ConversationHandler.END
+    draft = draft_of(context, "callback")
+    if "what" not in draft:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    typed = [p.strip() for p in _SEPARATORS.split(message.text or "") if p.strip()]
+    most = 1 if draft["kind"] == "help" else MAX_RESIDENTS
+    if not typed or len(typed) > most:
+        hint = actor.t(f"callback.who_count_{draft['kind']}", most=most)
+        return await ask_open(update, context, actor, OpenStep.WHO, hint)
+    estate_id = int(draft["estate_id"])
+    found: list[Callee] = []
+    wrong: list[str] = []
+    for one in typed:
+        callee = await find_callee(context, estate_id, one)
+        if isinstance(callee, str):
+            wrong.append(actor.t(callee, typed=one))
+        elif callee not in found:
+            found.append(callee)
+    if wrong:
+        return await ask_open(update, context, actor, OpenStep.WHO, "\n".join(wrong))
+    if not may_record(actor, estate_id):  # roles may have changed since /callback
+        context.user_data.pop("callback", None)
+        await reply(update, context, actor.t("callback.staff_only"))
+        return ConversationHandler.END
+    lines = []
+    for index, callee in enumerate(found):
+        case = await open_callback(context, actor, draft, callee, index)
+        how = "callback.opened_in_chat" if case.resident_id else "callback.opened_by_phone"
+        who_ = " ".join(filter(None, (callee.unit_label, callee.name))) or (callee.phone or "—")
+        lines.append(actor.t(how, number=case.number, who=who_))
+    context.user_data.pop("callback", None)
+    await reply(
+        update,
+        context,
+        actor.t("callback.opened_summary", count=len(found)) + "\n" + "\n".join(lines),
+    )
+    await services(context).deliver()
+    return ConversationHandler.END
+
+
+async def open_callback(
+    context: Context, actor: Actor, draft: dict[str, Any], callee: Callee, index: int
+) -> Case:
+    """B-1: one callback case for ``callee`` (filed, then done at once with its question
+    and B-1's clock: procedures.callbacks.opened). Filed from the draft once: the step
+    handled again finds it filed, and asks nothing twice."""
+    svc = services(context)
+    new = NewCase(
+        estate_id=int(draft["estate_id"]),
+        kind=Kind.CALLBACK,
+        category=str(draft["kind"]),
+        description=str(draft["what"]),
+        unit_id=callee.unit_id,
+        resident_id=callee.resident_id,
+        channel="chat" if callee.resident_id else "phone",
+        caller_name=None if callee.resident_id else callee.name,
+        caller_phone=None if callee.resident_id else callee.phone,
+        created_by=actor.person.id,
+        unit_label=callee.unit_label,
+        draft_key=f"{draft['key']}:{index}",
+    )
+    case = await steps.file(svc, new, filed_only, actor)
+    after = await steps.apply(
+        svc, case, callbacks.opened(case, steps.by(actor), await facts(svc, case)), actor
+    )
+    log.info("callback %s opened by person %s", case.number, actor.person.id)
+    return after or case
+
+
+def filed_only(case: Case, facts: Facts) -> Decision:
+    """Filing a staff-opened callback decides nothing yet (opening it does)."""
+    return Decision()
+
+
+cancel_open = canceller("callback")
+
+
+def open_conversation() -> ConversationHandler[Context]:
+    """A callback opened by staff (B-1), persistent."""
+    S = OpenStep
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("callback", start_open, filters.ChatType.PRIVATE),
+                CommandHandler("callback", private_only, filters.ChatType.GROUPS),
+            ],
+            states={
+                S.ESTATE: [
+                    CallbackQueryHandler(got_open_estate, pattern=r"^hf:est:"),
+                    MessageHandler(OTHER, open_expected(S.ESTATE, TAP_HINT)),
+                ],
+                S.KIND: [
+                    CallbackQueryHandler(got_kind, pattern=r"^hf:k:"),
+                    MessageHandler(OTHER, open_expected(S.KIND, TAP_HINT)),
+                ],
+                S.WHAT: [
+                    MessageHandler(TEXT, got_what),
+                    MessageHandler(OTHER, open_expected(S.WHAT, "record.text_please")),
+                ],
+                S.WHO: [
+                    MessageHandler(TEXT, got_who),
+                    MessageHandler(OTHER, open_expected(S.WHO, "record.text_please")),
+                ],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel_open),
+                CallbackQueryHandler(stale, pattern=r"^hf:"),
+            ],
+            name="callbacks",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
 def handlers() -> list[AnyHandler]:
-    """The callback buttons."""
-    return [CallbackQueryHandler(on_callback, pattern=r"^cb:")]
+    """/callback (B-1) and the callback buttons."""
+    return [open_conversation(), CallbackQueryHandler(on_callback, pattern=r"^cb:")]
 
 
 def notes_handler() -> AnyHandler:

@@ -45,6 +45,10 @@ RETRY_WARNING = timedelta(hours=2)
 ASSISTANTS = frozenset({Role.CUSTOMER_ASSISTANT.value})
 #: A callback task left undone is chased again this long after (B-2: never dropped).
 CHASE_EVERY = timedelta(days=1)
+#: B-1: the callbacks staff open themselves: after helping a resident in trouble, after a
+#: large community event (the category of a ``callback`` case; the weekly report counts
+#: them by these names).
+OPENED = ("help", "event")
 #: Longest notes of a phone callback kept (what the resident said).
 MAX_NOTE = 2000
 
@@ -243,4 +247,18 @@ def chased(
                 style=Style.WITH_CARD,
             ),
         ],
+    )
+
+
+def opened(case: Case, by: By, facts: Facts) -> Decision:
+    """B-1: a callback staff open themselves (after helping a resident in trouble, after a
+    large community event): it is done at once (their help, or the event, is over), the
+    resident is asked in chat in the name of the assistant responsible, or phoned (B-2),
+    and B-1's clock starts."""
+    return Decision(
+        action=Action.RESOLVE,
+        expect_status=Status.NEW,
+        note=case.description,
+        tell=question(case),
+        start=[facts.clocked(case, RuleId.B1, events={"completed"})],
     )

@@ -1,6 +1,6 @@
 """Callbacks in chat (P8, B-1, B-2, B-4, C-14): in the name of the assistant responsible,
 the answers reaching them; the phone callback recorded in full; the task of a silent
-resident chased every day."""
+resident chased every day; callbacks staff open themselves (/callback)."""
 
 from __future__ import annotations
 
@@ -226,3 +226,85 @@ async def test_b2_an_unreachable_resident_is_chased_by_one_task_not_two(
     await sweep_at(world, breach + timedelta(days=1, hours=3))
     tasks = [t for t in assistant.texts()[before:] if "回访任务" in t]
     assert len(tasks) == 1
+
+
+# --- /callback (B-1) ----------------------------------------------------------------------------
+
+
+async def test_b1_staff_open_a_callback_after_helping_a_resident(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """B-1: after helping a resident in trouble, the assistant opens a callback: a case of
+    kind callback (HF-…, category help), asked in chat in their name, with 3 days."""
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/callback")
+    assert assistant.buttons() == ["🤝 帮助困难住户后回访", "🎉 社区大型活动后回访"]
+    await assistant.tap("🤝 帮助困难住户后回访")
+    await assistant.send("帮独居老人搬运家具")
+    await assistant.send("1栋 101")
+    assert "已开启 1 个回访" in assistant.last_text and "已在聊天中询问" in assistant.last_text
+    case = await latest_case(world)
+    assert (case.kind, case.category, case.status) == ("callback", "help", "done")
+    assert case.number.startswith("HF-") and case.number in assistant.last_text
+    assert case.resident_id == await person_id(world, 2001) and case.unit_label == "1栋 101"
+    assert "客户助理 周晓梅 回访" in owner.last_text
+    rows = await world.db.fetchall("SELECT due_at FROM deadlines WHERE case_id = ?", (case.id,))
+    assert [r["due_at"] for r in rows] == [
+        (case.accepted_at + timedelta(days=3)).isoformat(timespec="seconds")
+    ]
+    await owner.tap("✅ 已解决")
+    await owner.tap("⭐⭐⭐⭐⭐")
+    assert (await latest_case(world)).status == "closed"
+    assert "业主答复了" in assistant.last_text
+
+
+async def test_b1_after_an_event_several_residents_are_asked_or_phoned(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """B-1, B-2: after a large community event, several residents at once: those with the
+    bot are asked in chat, the others become the assistant's phone tasks."""
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/callback")
+    await assistant.tap("🎉 社区大型活动后回访")
+    await assistant.send("中秋游园会 10月6日")
+    await assistant.send("1栋 101，3栋 102\n+86 139 0000 0001")  # 王伟 twice: once
+    texts = assistant.texts()
+    summary = next(t for t in texts if "已开启 2 个回访" in t)
+    assert "已在聊天中询问" in summary and "请电话回访" in summary
+    rows = await world.db.fetchall(
+        "SELECT category, status, resident_id, caller_phone FROM cases WHERE kind = 'callback'"
+    )
+    assert [(r["category"], r["status"]) for r in rows] == [("event", "done")] * 2
+    assert "客户助理 周晓梅 回访" in owner.last_text
+    phoned = [r for r in rows if r["resident_id"] is None]
+    assert len(phoned) == 1 and phoned[0]["caller_phone"] is not None
+    assert any(phoned[0]["caller_phone"] in t and "请电话答复" in t for t in texts)
+
+
+async def test_b1_only_customer_service_staff_open_callbacks(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    engineer = bot.person(9003, "郑海")
+    await engineer.send("/callback")
+    assert "客服中心人员" in engineer.last_text
+    await owner.send("/callback")
+    assert "客服中心人员" in owner.last_text
+    await bot.person(9001, "周晓梅").send("/callback", chat=cs)
+    assert "私聊" in cs.last_text
+    assert await world.db.fetchone("SELECT id FROM cases WHERE kind = 'callback'") is None
+
+
+async def test_b1_a_unit_that_does_not_exist_is_asked_again_politely(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/callback")
+    await assistant.tap("🤝 帮助困难住户后回访")
+    await assistant.send("帮忙疏通下水道")
+    await assistant.send("1栋 101、2栋 101")  # help: one resident at a time
+    assert "一次只开一位住户" in assistant.last_text
+    await assistant.send("9栋 901")
+    assert "没有找到“9栋 901”" in assistant.last_text
+    assert await world.db.fetchone("SELECT id FROM cases WHERE kind = 'callback'") is None
+    await assistant.send("2栋 101")
+    assert "已开启 1 个回访" in assistant.last_text

@@ -3,6 +3,7 @@ C-2, C-14, V-4, A-1; no database, no Telegram."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -159,6 +160,21 @@ def test_b4_c2_a_phone_callback_not_solved_or_unsatisfied_reopens(solved: bool, 
         callbacks.phone_recorded(
             done, solved=True, score=0, note=None, by=By(21, "周"), facts=facts()
         )
+
+
+def test_b1_a_callback_opened_by_staff_is_asked_at_once_with_three_days() -> None:
+    """B-1: after helping a resident in trouble (or an event), staff open a callback: done at
+    once, the resident asked in the assistant's name, B-1's 3 days from now."""
+    opened = a_case(kind="callback", category="help", number="HF-20261127-0001")
+    now = facts(timedelta(hours=1))
+    decision = callbacks.opened(opened, By(21, "周晓梅"), now)
+    assert decision.action is Action.RESOLVE and decision.expect_status == "new"
+    assert decision.note == "厨房水管漏水"
+    [asked] = to(decision, Resident())
+    assert asked.key == "callback.question" and asked.params == {"by": Assistant()}
+    assert timer_of(decision, RuleId.B1).due_at == now.now + timedelta(days=3)
+    by_phone = callbacks.opened(replace(opened, resident_id=None), By(21, "周晓梅"), now)
+    assert [t.to for t in by_phone.tell] == [Assistant()]
 
 
 def test_v4_a_recorded_call_is_filed_as_a_residents_case() -> None:
