@@ -384,3 +384,74 @@ def test_q1_an_album_reaches_the_department_and_the_engineers_photo_the_owner(
     )  # fmt: skip
     got = wait_for(lambda: photos_in(owner.uid) or None, what="the engineer's photo")
     assert "已更换阀门" in got[-1]["caption"]
+
+
+def test_a_phone_complaint_delivered_and_called_back_by_phone_through_the_sandbox(
+    sandbox: SandboxProcess, bot: BotProcess, tmp_path: Path
+) -> None:
+    """V-4, V-3, V-5 with C-11..C-14 for a caller without the bot: the assistant records
+    the call and what she said on the spot; the complaint is classified, instructed,
+    handled by customer service itself and drafted; once approved, the assistant is asked
+    to phone the reply the same day (C-13) and records it; the callback (C-14) is a phone
+    task of hers, recorded with solved, a score and notes."""
+    admin = sandbox.player(ADMIN, "管理员")
+    assistant, cc = sandbox.player(9001, "周晓梅"), sandbox.player(9002, "吴建国")
+    supervisor = sandbox.player(9007, "孙志远")
+    cs = sandbox.group("客服中心", [ADMIN, 9001, 9002])
+    admin.send("/bind 客服中心", chat=cs)
+    sandbox.wait_text(cs, "本群已绑定")
+    assistant.send("/record")
+    assistant.tap("📞 来电")
+    assistant.wait_text("姓名")
+    assistant.send("李女士")
+    assistant.wait_text("来电显示的号码")
+    assistant.send("138 0013 8000")
+    assistant.wait_text("哪一套房屋")
+    assistant.send("3栋 502")
+    assistant.tap("投诉")
+    assistant.tap("安全")
+    assistant.wait_text("反映的内容")
+    assistant.send("夜班保安在岗亭睡觉，叫了几次都没人应")
+    assistant.tap("普通")
+    assistant.wait_text("当场给客户的答复")
+    assistant.send("已向李女士致歉，说明今天内核实并回电。")  # V-3, a plain message
+    number = sandbox.wait_text(cs, "李女士").split("投诉 ", 1)[1].split("\n", 1)[0]
+    supervisor.tap("轻微")
+    cc.tap("✍️ 写处理意见")
+    cc.wait_text("请直接发送投诉")
+    cc.send("调取监控核实，约谈当班保安，夜间加一次巡查。")
+    cc.wait_text("已通知处理部门")
+    assistant.tap("➡️ 转交部门", chat=cs)
+    assistant.tap("客服中心", chat=cs)
+    assistant.tap("🙋 接单", chat=cs)
+    card = card_id(sandbox, cs, "处理意见：调取监控")
+    assistant.send("监控已核实，当班保安已约谈，夜间巡查已加密。", chat=cs, reply_to=card)
+    sandbox.wait_text(cs, "已记录")
+    assistant.tap("✅ 已完成", chat=cs)
+    assistant.tap("✍️ 起草答复", chat=cs)
+    assistant.wait_text("给业主的答复")
+    assistant.send("李女士您好：经监控核实，当班保安已被约谈，夜间巡查已加密。")
+    assistant.wait_text("已送审批")
+    cc.tap("✅ 同意回复")
+    sandbox.wait_text(cs, "请今天电话告知 李女士")
+    assistant.tap("📞 已电话告知答复", chat=cs)
+    assistant.wait_text("李女士")  # C-14: her phone task for the callback
+    assistant.tap("📞 已电话回访：已解决")
+    assistant.tap("⭐⭐⭐⭐")
+    assistant.wait_text("备注")
+    assistant.send("李女士表示满意，希望以后夜间多巡查。")
+    db = tmp_path / "wuye.db"
+    wait_for(
+        lambda: query(db, f"SELECT status FROM cases WHERE number = '{number}'") == [("closed",)],
+        what="the complaint closed",
+    )
+    row = query(
+        db,
+        "SELECT satisfaction, callback_channel, replied_at IS NOT NULL FROM cases"
+        f" WHERE number = '{number}'",
+    )
+    assert row == [(4, "phone", 1)]
+    states = dict(
+        query(db, "SELECT rule, state FROM deadlines WHERE rule IN ('C-13-same-day', 'C-14')")
+    )
+    assert states == {"C-13-same-day": "met", "C-14": "met"}

@@ -615,7 +615,7 @@ async def test_a1_a_visit_with_nothing_heard_asks_for_the_problem(
     assert case.kind == "complaint" and case.description == "保安夜里巡逻时大声喧哗"
     assert case.caller_name == "刘阿姨" and case.unit_id is None
     assert f"已转为投诉 {case.number}" in assistant.last_text
-    assert "请判定性质" in bot.person(9007, "孙志远").last_text  # C-4, as for any complaint
+    assert "判定性质" in bot.person(9007, "孙志远").last_text  # C-4, as for any complaint
     assert [e["event"] for e in await events_of(world, fw)][-1] == "case.became"
     await assistant.send("还有别的")  # the problem is in: nothing more is filed
     assert len(await world.db.fetchall("SELECT id FROM cases")) == 2
