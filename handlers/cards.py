@@ -333,7 +333,13 @@ KEYBOARDS: dict[str, Callable[[str, Case, int | None], InlineKeyboardMarkup | No
     "department": lambda locale, case, _: department_keyboard(locale, case),
     "classification": lambda locale, case, _: classification_keyboard(locale, case),
     "extension": extension_keyboard,
-    "opinion": lambda locale, case, _: opinion_keyboard(locale, case),
+    # a customer-service card of an earlier version asked for the opinion after the
+    # department's feedback: in review it offers the draft, as the feedback card does now
+    "opinion": lambda locale, case, _: (
+        draft_keyboard(locale, case)
+        if case.status == Status.REVIEW
+        else opinion_keyboard(locale, case)
+    ),
     "draft": lambda locale, case, _: draft_keyboard(locale, case),
     "approval": lambda locale, case, _: approval_keyboard(locale, case),
     "deliver": lambda locale, case, _: deliver_keyboard(locale, case),

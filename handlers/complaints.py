@@ -123,21 +123,21 @@ async def on_complaint(update: Update, context: Context) -> None:
         await query.answer(actor.t("complaint.already_classified"), show_alert=True)
         fresh = await svc.cases.get(case.id)
         if fresh is not None:
-            await edit(
-                query.message,
-                await card_now(context, query, actor.locale, fresh),
-                classification_keyboard(actor.locale, fresh),
-                later=services(context),
-            )
+            await show_classification(query, actor, context, fresh)
         return
     await query.answer(actor.t("case.step_done"))
-    await edit(
-        query.message,
-        await card_now(context, query, actor.locale, after),
-        classification_keyboard(actor.locale, after),
-        later=services(context),
-    )
+    await show_classification(query, actor, context, after)
     await svc.deliver()
+
+
+async def show_classification(
+    query: CallbackQuery, actor: Actor, context: Context, case: Case
+) -> None:
+    """The classification card as the complaint is now, with the steps still open to the
+    supervisor (classify, or raise and lower)."""
+    text = await card_now(context, query, actor.locale, case)
+    markup = classification_keyboard(actor.locale, case)
+    await edit(query.message, text, markup, later=services(context))
 
 
 async def change_severity(
@@ -157,12 +157,7 @@ async def change_severity(
             await query.answer(actor.t("case.already_moved"), show_alert=True)
             return
         await query.answer(actor.t("case.step_done"))
-        await edit(
-            query.message,
-            await card_now(context, query, actor.locale, after),
-            classification_keyboard(actor.locale, after),
-            later=svc,
-        )
+        await show_classification(query, actor, context, after)
         await svc.deliver()
         return
     shown = actor.t(f"severity.{severity}")

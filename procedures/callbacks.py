@@ -125,7 +125,10 @@ def called_back(
     decision = Decision(
         action=Action.REOPEN if case.department else Action.RETURN,
         changes=fields
-        | {"assignee_id": None, "opinion": None, "opinion_by": None, "approved_by": None},
+        # C-2: a complaint handled again keeps the handling opinion (the department's
+        # instructions stand) and needs a new feedback, draft and approval
+        | {"assignee_id": None, "feedback": None, "reply_draft": None, "reply_by": None}
+        | {"approved_by": None},
         note=note,
         data=data,
         expect_status=Status.DONE,

@@ -326,6 +326,15 @@ async def test_c2_a_disputed_reply_reopens_the_complaint(
     case = await latest_case(world)
     assert case.status == "referred" and case.department == "engineering"
     assert "业主不满意" in eng.last_text and eng.buttons() == ["🙋 接单", "⏰ 约定完成时间"]
+    # handled again to the same instructions: a new feedback, draft and approval
+    assert case.opinion and case.feedback is None and case.reply_draft is None
+    engineer = bot.person(9003, "郑海")
+    await engineer.tap("🙋 接单", chat=eng)
+    card = eng.messages()[-1]["message_id"]
+    await engineer.reply_to(card, "夜班保安已再次调整。", chat=eng)
+    await engineer.tap("✅ 已完成", chat=eng)
+    case = await latest_case(world)
+    assert case.status == "review" and case.feedback == "夜班保安已再次调整。"
 
 
 async def test_c11_cancel_drops_a_draft_being_written(
