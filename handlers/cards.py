@@ -103,6 +103,8 @@ def staff_card(
         text += "\n" + t(locale, "review.card_head", name=head)
     if case.opinion:
         text += "\n" + t(locale, "review.card_opinion", opinion=case.opinion)
+    if case.answer:  # C-12: what the owner was told will be done, and by when
+        text += "\n" + t(locale, "complaint.card_answer", answer=case.answer)
     return text
 
 

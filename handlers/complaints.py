@@ -171,7 +171,7 @@ async def change_severity(
         return
     assert context.user_data is not None
     context.user_data["lower_case"]["severity"] = severity
-    await query.answer(actor.t("review.see_private_chat"))
+    await query.answer(private_or_not(query, actor))
 
 
 async def on_link(update: Update, context: Context) -> None:
@@ -275,7 +275,7 @@ async def on_review(update: Update, context: Context) -> None:
         if not asked:
             await query.answer(actor.t("review.open_private_chat"), show_alert=True)
             return
-        await query.answer(actor.t("review.see_private_chat"))
+        await query.answer(private_or_not(query, actor))
         return
     if parts[1] == "dv":
         if not may(Act.DRAFT_REPLY, roles):
@@ -323,6 +323,15 @@ async def on_review(update: Update, context: Context) -> None:
         key = "review.sent_back"
     await edit(query.message, actor.t(key, number=case.number), later=services(context))
     await svc.deliver()
+
+
+def private_or_not(query: CallbackQuery, actor: Actor) -> str | None:
+    """The toast after a question was asked: where to answer it, when the button was not
+    pressed in the private chat it went to (nothing to say there: the question is below)."""
+    chat = query.message.chat if query.message is not None else None
+    return (
+        None if chat is not None and chat.type == "private" else actor.t("review.see_private_chat")
+    )
 
 
 def still_asked(case: Case, key: str) -> str | None:
@@ -433,14 +442,22 @@ async def questions_dropped(update: Update, context: Context) -> None:
     """A command in the private chat starts something else: the questions awaiting a text
     there are dropped, so the next plain message goes to that (a resident who files a
     complaint after being asked "anything more?" describes the complaint, not a comment).
+    Staff are told which of their questions was dropped and how to take it up again.
     /cancel drops them itself and says so. The command goes on to its own handler."""
     message = update.effective_message
     if context.user_data is None or message is None or not message.text:
         return
     if message.text.split()[0].split("@")[0].lower() == "/cancel":
         return
-    for key in [k for k, v in context.user_data.items() if isinstance(v, dict) and "at" in v]:
-        context.user_data.pop(key, None)
+    dropped = [k for k, v in context.user_data.items() if isinstance(v, dict) and "at" in v]
+    for key in dropped:
+        waiting = context.user_data.pop(key, None)
+        if key not in PROMPTS or not isinstance(waiting, dict):
+            continue
+        actor = await who(update, context)
+        case = await services(context).cases.get(int(waiting.get("case", 0)))
+        if actor is not None and case is not None:
+            await reply(update, context, actor.t("review.dropped", number=case.number))
 
 
 def questions_dropped_handler() -> AnyHandler:

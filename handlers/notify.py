@@ -9,9 +9,10 @@ own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
@@ -77,6 +78,12 @@ def _wants_assistant(tells: Iterable[Tell]) -> bool:
         or any(isinstance(v, Assistant) for v in tell.params.values())
         for tell in tells
     )
+
+
+def _labels(markup: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The buttons a keyboard offers, by their labels (their data carry versions)."""
+    rows = (markup or {}).get("inline_keyboard") or []
+    return tuple(str(button.get("text")) for row in rows for button in row)
 
 
 class Notifier:
@@ -161,11 +168,22 @@ class Notifier:
         keyboard of the steps still possible (none when they are over)."""
         drawn: list[Redrawn] = []
         for posted in cards:
-            card, locale = posted.card, posted.card.locale
-            text = self.laid_out(locale, case, Style(card.style), card.head, seen, card.buttons)
-            markup = self.keyboard(locale, case, card.buttons, card.button_arg)
-            drawn.append(Redrawn(posted.outbox_id, text, markup))
+            markup = self.keyboard(
+                posted.card.locale, case, posted.card.buttons, posted.card.button_arg
+            )
+            drawn.append(Redrawn(posted.outbox_id, self.redrawn_text(case, posted, seen), markup))
         return drawn
+
+    def redrawn_text(self, case: Case, posted: PostedCard, seen: Seen) -> str:
+        """A posted card's text as the case is now: the head it was posted with (struck
+        through once a step its keyboard offered is over: what it asked for is done), then
+        the card."""
+        card, locale = posted.card, posted.card.locale
+        markup = self.keyboard(locale, case, card.buttons, card.button_arg)
+        head = card.head
+        if not set(_labels(posted.posted_markup)) <= set(_labels(markup)):
+            head = f"<s>{head}</s>"
+        return self.laid_out(locale, case, Style(card.style), head, seen, card.buttons)
 
     def _album(self, card: Notice, case: Case, photos: Sequence[str]) -> Notice:
         """An album of ``photos`` to the chat of ``card``, captioned in its language."""
@@ -209,13 +227,14 @@ class Notifier:
         seen: Seen,
         buttons: str | None = None,
     ) -> str:
-        """``head`` laid out with the case's card as ``style`` says; a department's card
-        (its ``buttons``) ends saying that a reply to it reaches the owner."""
+        """``head`` laid out with the case's card as ``style`` says; a department's or the
+        first responder's card (its ``buttons``) ends saying that a reply to it reaches the
+        owner."""
         if style == Style.WITH_CARD:
             return head + "\n\n" + cards.card(locale, case, photos=seen.photo_count)
         if style in (Style.CARD, Style.REVIEW):  # staff: who took it, the time promised
             text = head + "\n" + self.staff_card(locale, case, seen, review=style == Style.REVIEW)
-            if buttons == "department":
+            if buttons in ("department", "first_responder"):  # a reply reaches the owner
                 text += "\n" + t(locale, "case.reply_hint")
             return text
         return head

@@ -71,7 +71,7 @@ from procedures.cases import (
     Status,
     clean_description,
 )
-from procedures.decisions import Decision, Evidence, Facts, Style
+from procedures.decisions import Decision, Evidence, Facts
 from procedures.identity import fold
 from procedures.rule_ids import RuleId
 from procedures.subjects import CASE, Subject
@@ -627,9 +627,7 @@ async def card_now(context: Context, query: CallbackQuery, locale: str, case: Ca
     posted = await svc.cases.card_at(message.chat.id, message.message_id) if message else None
     if posted is None:
         return await staff_card(context, locale, case)
-    seen = await svc.notifier.seen(case)
-    style = Style(posted.style)
-    return svc.notifier.laid_out(posted.locale, case, style, posted.head, seen, posted.buttons)
+    return svc.notifier.redrawn_text(case, posted, await svc.notifier.seen(case))
 
 
 async def show_promises(
@@ -808,6 +806,8 @@ async def department_notes(svc: Services, case: Case) -> str:
     return "\n".join(notes)
 
 
+#: Shortest progress text sent to the owner (a photo needs none).
+MIN_UPDATE = 2
 #: Longest progress note kept (it may travel as a photo caption: 1024 characters at most).
 MAX_UPDATE = 600
 
@@ -846,6 +846,10 @@ async def group_reply(update: Update, context: Context) -> None:
             return  # refused: they were told why
         photo = await photos.staff_photo(svc, case, actor, received)
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
+    if photo is None and len(text) < MIN_UPDATE:  # "好": nothing the owner can use
+        if answer:
+            await reply(update, context, actor.t("progress.too_short", number=case.number))
+        return
     decision = requests.update(case, steps.by(actor), text, photo, await facts(svc, case))
     if await steps.apply(svc, case, decision, actor) is None:
         if answer:

@@ -196,6 +196,7 @@ class Case:
     reply_by: int | None = None
     approved_by: int | None = None  # C-13: who approved the reply
     answered_at: datetime | None = None  # C-12: a major complaint's clear answer, when
+    answer: str | None = None  # … and what it said (what will be done, by when)
 
     def event_key_or_number(self) -> str:
         """The event this complaint is counted under (C-5): its own number when unlinked."""

@@ -515,7 +515,7 @@ def clear_answer(case: Case, text: str, by: By, facts: Facts) -> Decision | None
         return None
     return Decision(
         action=Action.ANSWER,
-        changes={"answered_at": facts.now},
+        changes={"answered_at": facts.now, "answer": text},
         expect_status=case.status,
         note=text,
         data={"by": by.id},

@@ -60,6 +60,7 @@ def _case(row: sqlite3.Row) -> Case:
         row["reply_by"],
         row["approved_by"],
         parse_iso(row["answered_at"]) if row["answered_at"] else None,
+        row["answer"],
     )
 
 
@@ -97,6 +98,7 @@ class PostedCard:
     outbox_id: int
     chat_id: int
     card: Card
+    posted_markup: dict[str, Any] | None = None  # the keyboard it was posted with
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ _STEP_FIELDS = frozenset(
         "reply_draft",
         "reply_by",
         "answered_at",
+        "answer",
     }
 )
 
@@ -298,22 +301,23 @@ async def _posted_cards(conn: aiosqlite.Connection, case_id: int) -> list[tuple[
     """The cards posted (or about to be) about a case, each with the hash of what it
     shows (its text and keyboard as last queued)."""
     async with conn.execute(
-        "SELECT c.* FROM case_cards c JOIN outbox o ON o.id = c.outbox_id"
+        "SELECT c.*, o.markup AS posted_markup FROM case_cards c"
+        " JOIN outbox o ON o.id = c.outbox_id"
         " WHERE c.case_id = ? AND o.state IN ('pending', 'sent') ORDER BY c.outbox_id",
         (case_id,),
     ) as cur:
         rows = list(await cur.fetchall())
-    return [
-        (
-            PostedCard(
-                int(r["outbox_id"]),
-                int(r["chat_id"]),
-                Card(r["locale"], r["head"], r["style"], r["buttons"], r["button_arg"]),
-            ),
-            str(r["shown"]),
-        )
-        for r in rows
-    ]
+    return [(_posted(r), str(r["shown"])) for r in rows]
+
+
+def _posted(row: sqlite3.Row) -> PostedCard:
+    """A ``case_cards`` row joined with its outbox row's keyboard (``posted_markup``)."""
+    return PostedCard(
+        int(row["outbox_id"]),
+        int(row["chat_id"]),
+        Card(row["locale"], row["head"], row["style"], row["buttons"], row["button_arg"]),
+        json.loads(row["posted_markup"]) if row["posted_markup"] else None,
+    )
 
 
 async def _redraw(
@@ -528,17 +532,16 @@ class CaseStore:
                 case = stepped
             return case
 
-    async def card_at(self, chat_id: int, message_id: int) -> Card | None:
-        """What the card that is message ``message_id`` in ``chat_id`` was drawn from
-        (None for a message that is no recorded card)."""
+    async def card_at(self, chat_id: int, message_id: int) -> PostedCard | None:
+        """The card that is message ``message_id`` in ``chat_id``, with what it was drawn
+        from (None for a message that is no recorded card)."""
         row = await self.db.fetchone(
-            "SELECT c.* FROM case_cards c JOIN outbox o ON o.id = c.outbox_id"
+            "SELECT c.*, o.markup AS posted_markup FROM case_cards c"
+            " JOIN outbox o ON o.id = c.outbox_id"
             " WHERE o.chat_id = ? AND o.message_id = ? AND o.state = 'sent'",
             (chat_id, message_id),
         )
-        if row is None:
-            return None
-        return Card(row["locale"], row["head"], row["style"], row["buttons"], row["button_arg"])
+        return _posted(row) if row is not None else None
 
     async def reserve_number(self, kind: Kind, local_day: datetime) -> str:
         """The next case number, taken now for a case about to be filed (its photos'

@@ -19,6 +19,11 @@ def card_in(chat: Group | Person, number: str, head: str) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def entities(message: dict[str, Any]) -> set[str]:
+    """The kinds of formatting a message carries (bold, strikethrough…)."""
+    return {str(e["type"]) for e in message.get("entities", [])}
+
+
 def buttons_of(message: dict[str, Any]) -> list[str]:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
     return [b["text"] for row in rows for b in row]
@@ -67,3 +72,27 @@ async def test_q1_a_card_whose_step_someone_else_took_loses_its_buttons(
     assert "已转交" in alert["text"]
     rows = await world.db.fetchall("SELECT state FROM outbox WHERE kind = 'edit'")
     assert rows and all(r["state"] in ("sent", "superseded") for r in rows)
+
+
+async def test_q1_a_cards_instruction_is_struck_through_once_its_step_is_over(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """A card's head asks for a step ("请在 10 分钟内处理或转交", "请接单"): once a button it
+    offered is gone, the step is done and the head is struck through, so no chat list shows
+    an instruction that no longer applies; a card whose steps are all still there keeps
+    its head as it was."""
+    await file_request(owner)
+    case = await latest_case(world)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    first = card_in(groups["cs"], case.number, "🆕")
+    assert "strikethrough" not in entities(first)
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    first = card_in(groups["cs"], case.number, "🆕")
+    struck = [e for e in first["entities"] if e["type"] == "strikethrough"]
+    assert struck and struck[0]["offset"] == 0  # the head, at the top
+    department = card_in(groups["eng"], case.number, "📥")
+    assert "strikethrough" not in entities(department)  # 接单 is still to do
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    department = card_in(groups["eng"], case.number, "📥")
+    assert "strikethrough" in entities(department)

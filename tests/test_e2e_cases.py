@@ -237,6 +237,7 @@ def test_a_major_complaint_answered_on_day_one_and_resolved_on_day_ten(
     assistant.wait_text("将做什么、何时完成")
     assistant.send("锅炉配件已订购，本周五前恢复热水，每天下午向您通报进度。")
     assert "本周五前恢复热水" in owner.wait_text("关于您的投诉")
+    sandbox.wait_text(cs, "已明确答复业主：锅炉配件已订购")  # colleagues see what was promised
     bot.advance(days=1, hours=8)  # past day 2
     time.sleep(3)  # a few sweeps: nothing may escalate the answer
     assert not [t for t in sandbox.bot_texts(leader.uid) if "明确答复" in t and "超时" in t]

@@ -248,6 +248,7 @@ async def test_c11_the_seeds_order_opinion_feedback_draft_approval_same_day_repl
     assert alert.get("show_alert") and "处理意见尚未下达" in alert["text"]
     assert (await latest_case(world)).status == "in_progress"
     await supervisor.tap("✍️ 写处理意见")
+    assert not bot.api.calls_of("answerCallbackQuery")[-1].params.get("text")  # asked below
     assert "给处理部门的指示" in supervisor.last_text
     await supervisor.send("调换夜班保安，并当面向业主致歉。")  # a plain message is the answer
     assert "已通知处理部门" in supervisor.last_text
@@ -617,3 +618,23 @@ async def test_c13_v5_a_phone_complaints_approved_reply_is_phoned_the_same_day(
     assert "李女士" in assistant.last_text and assistant.buttons()[0].startswith(
         "📞"
     )  # C-14 by phone
+
+
+async def test_c11_a_command_puts_a_question_aside_and_says_so(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """A staff member asked for the draft sends a command instead: the question is put
+    aside and they are told so; the text they type next is not taken as the draft. A
+    one-character progress reply reaches nobody. In the private chat the button needs no
+    "see your private chat" toast."""
+    await complaint_handled_by_engineering(bot, cs, owner)
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.tap("✍️ 起草答复", chat=cs)
+    await assistant.send("/whoami")
+    assert any("已放下" in t and "待填写" in t for t in assistant.texts()[-3:])
+    await assistant.send("这不是答复草稿")
+    assert (await latest_case(world)).reply_draft is None
+    card = cs.messages()[-1]["message_id"]
+    told = len(owner.texts())
+    await assistant.reply_to(card, "好", chat=cs)
+    assert "至少写 2 个字" in cs.last_text and len(owner.texts()) == told
