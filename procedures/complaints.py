@@ -327,12 +327,10 @@ def write_opinion(case: Case, opinion: str, by: By) -> Decision | None:
     )
     if case.department:
         decision.tell.append(
-            Tell(
+            Tell(  # a notice: the department's card itself is redrawn with the opinion
                 Department(case.department),
                 "review.opinion_for_department",
-                {"name": by.name},
-                style=Style.CARD,
-                buttons="department",
+                {"name": by.name, "opinion": opinion},
             )
         )
     return decision

@@ -206,7 +206,8 @@ def test_c11_the_opinion_is_the_departments_instructions_and_comes_before_its_fe
     assert opinion.changes == {"opinion": "更换阀门，向业主致歉。", "opinion_by": 7}
     assert opinion.stop == [RuleId.C11_OPINION]
     [told] = to(opinion, Department("engineering"))
-    assert (told.key, told.buttons) == ("review.opinion_for_department", "department")
+    assert (told.key, told.buttons) == ("review.opinion_for_department", None)
+    assert told.params == {"name": "孙志远", "opinion": "更换阀门，向业主致歉。"}
     assert complaints.feedback(working, By(21, "郑海"), facts(), "已更换") is None
     written = replace(working, opinion="更换阀门")
     assert complaints.write_opinion(written, "第二次", SUPERVISOR) is None
