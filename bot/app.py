@@ -23,6 +23,7 @@ from bot.updates import PerChatUpdateProcessor, plain_update
 from handlers import (
     callbacks,
     calls,
+    cards,
     complaints,
     customer_visits,
     general,
@@ -75,6 +76,14 @@ class PlainTextApplication(Application[Any, Context, Any, Any, Any, Any]):
 
     async def process_update(self, update: object) -> None:
         await super().process_update(plain_update(update, self.bot))
+
+    async def initialize(self) -> None:
+        """PTB's initialize (getMe answers in it); then the department cards' reply links
+        name the bot: ``WUYE_BOT_USERNAME``, else the username getMe gave."""
+        await super().initialize()
+        settings = self.bot_data.get("settings")
+        configured = settings.bot_username if isinstance(settings, Settings) else ""
+        cards.use_bot_username(configured or self.bot.username)
 
 
 def build_application(
@@ -165,6 +174,10 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     # Group -4: a private command starts something else; the questions awaiting a text
     # there are dropped first, so a plain message after it is not taken as their answer.
     app.add_handler(complaints.questions_dropped_handler(), group=-4)
+    # Group -5: staff who opened the private chat from a card's reply link: their next
+    # private message or photo is the progress for the owner (when that is the newest
+    # question), before any flow sees it.
+    app.add_handler(requests.private_progress_handler(), group=-5)
     # Group 0, in order: the persistent flows first, so their steps see their replies; then
     # each procedure's buttons and commands; the catch-all hints last, for what nothing took.
     procedures: list[AnyHandler] = [

@@ -14,7 +14,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import has, t, t_raw
 from handlers import limits
@@ -179,13 +179,54 @@ def promise_label(case: Case) -> str:
 
 
 def department_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
-    """Take (when referred) or done (when in progress), and promise a time (Q-4, C-1)."""
+    """Take (when referred) or done (when in progress), promise a time (Q-4, C-1), and
+    answer the owner from one's private chat (:func:`reply_link_row`)."""
     promise = [button(t(locale, "progress.btn_promise"), f"rq:when:{case.id}")]
     if case.status == Status.REFERRED:
-        return keyboard([[button(t(locale, "case.btn_take"), f"rq:take:{case.id}")], promise])
-    if case.status == Status.IN_PROGRESS:
-        return keyboard([[button(t(locale, "case.btn_done"), f"rq:done:{case.id}")], promise])
-    return None
+        step = button(t(locale, "case.btn_take"), f"rq:take:{case.id}")
+    elif case.status == Status.IN_PROGRESS:
+        step = button(t(locale, "case.btn_done"), f"rq:done:{case.id}")
+    else:
+        return None
+    return keyboard([[step], promise, *reply_link_row(locale, case)])
+
+
+# --- the deep link that answers the owner from the private chat ---------------------------------
+
+#: What ``/start`` carries when a card's reply link opens the private chat: ``r<case id>``
+#: (Telegram's start parameter: letters, digits, ``_`` and ``-``, 64 at most).
+REPLY_LINK_PREFIX = "r"
+
+#: The bot's @username, which a ``t.me`` link names. Set once at start-up (``bot.app``:
+#: ``WUYE_BOT_USERNAME``, else what getMe said): cards are drawn inside storage's
+#: transactions, far from any Telegram context. Empty until then: cards carry no link.
+_bot_username = ""
+
+
+def use_bot_username(username: str) -> None:
+    """Remember the bot's @username for the cards' links (empty: no links)."""
+    global _bot_username
+    _bot_username = username.lstrip("@")
+
+
+def reply_link(case: Case) -> str | None:
+    """The ``t.me`` deep link that opens the bot's private chat with ``/start r<case id>``
+    (None while the bot's username is unknown)."""
+    if not _bot_username:
+        return None
+    return f"https://t.me/{_bot_username}?start={REPLY_LINK_PREFIX}{case.id}"
+
+
+def reply_link_row(locale: str, case: Case) -> list[list[InlineKeyboardButton]]:
+    """The department card's "✍️ reply to owner" URL button: Telegram opens the staff
+    member's private chat with the bot, where a plain message or a photo is the answer
+    (handlers.requests.ask_progress); none while the link cannot be made. A URL button has
+    no callback data: who may answer is checked when the chat opens, and again at the
+    answer."""
+    link = reply_link(case)
+    if link is None:
+        return []
+    return [[InlineKeyboardButton(t(locale, "reply_link.btn"), url=link)]]
 
 
 def promise_keyboard(

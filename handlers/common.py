@@ -531,16 +531,19 @@ def newest_question(context: Context) -> dict[str, Any] | None:
 
 
 async def awaited_reply(
-    context: Context, key: str, update: Update, max_age: float
+    context: Context, key: str, update: Update, max_age: float, *, photos: bool = False
 ) -> dict[str, Any] | None:
     """The question this private message answers (the one :func:`prompt_reply` remembered
     under ``key``) within ``max_age`` seconds: a reply to that question, or a plain message
     (not a reply to anything) when it is the newest question awaiting an answer, as people
-    answer what the bot has just asked. A reply to another message answers nothing here;
-    an expired question is forgotten."""
+    answer what the bot has just asked. A text answers; with ``photos`` a photo or a file
+    does too. A reply to another message answers nothing here; an expired question is
+    forgotten."""
     waiting = (context.user_data or {}).get(key)
     message = update.effective_message
-    if not isinstance(waiting, dict) or message is None or not message.text:
+    if not isinstance(waiting, dict) or message is None:
+        return None
+    if not (message.text or (photos and (message.photo or message.document))):
         return None
     if services(context).clock.now().timestamp() - float(waiting.get("at", 0)) > max_age:
         assert context.user_data is not None

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from handlers.cards import REPLY_LINK_PREFIX
 from handlers.common import (
     Actor,
     Context,
@@ -41,6 +42,7 @@ from handlers.common import (
     tap_hint,
     who,
 )
+from handlers.requests import ask_progress
 from handlers.verification import post_verification
 from procedures.identity import INVITE_PREFIX, fold, looks_like_invite_code
 from procedures.phone import normalise_phone
@@ -81,12 +83,16 @@ def unit_lines(units: list[Unit]) -> str:
 
 
 async def start(update: Update, context: Context) -> int:
-    """/start: redeem an invite, show the menu, or ask for the contact."""
+    """/start: redeem an invite, answer an owner from a card's reply link
+    (``r<case>``: the progress is asked for), show the menu, or ask for the contact."""
     actor = await who(update, context)
     if actor is None:
         return ConversationHandler.END
     if context.args and context.args[0].startswith(INVITE_PREFIX):
         await redeem(update, context, actor, context.args[0].removeprefix(INVITE_PREFIX))
+        return ConversationHandler.END
+    if context.args and context.args[0].startswith(REPLY_LINK_PREFIX):
+        await ask_progress(update, context, actor, context.args[0])
         return ConversationHandler.END
     if context.user_data is not None:
         context.user_data.pop("reg", None)

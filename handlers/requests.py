@@ -16,6 +16,11 @@ the case is still where the button assumes):
 * department group (``rq:take|done|when|pr|dmenu``): take it, promise a time, mark it done
   (Q-4: handling, not a first reply, stops the clock).
 
+Staff send the resident progress (text or photos) by replying to the case card in their
+group, or, without "reply to", from their private chat: the card's ✍️ link opens it with
+``/start r<case>`` (handlers.registration), and their next message there is the progress
+(:func:`ask_progress`, :func:`private_progress`); both go through :func:`record_progress`.
+
 Buttons of earlier versions (``cs:…``, ``dp:…``) are still answered (handlers.cards).
 Each step's messages go through the outbox, in the step's own transaction.
 """
@@ -26,11 +31,12 @@ import logging
 import unicodedata
 import warnings
 from collections.abc import Callable, Collection
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import (
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -49,12 +55,15 @@ from handlers.common import (
     AnyHandler,
     Context,
     Services,
+    awaited_reply,
     button,
     canceller,
     edit,
+    flush_persistence,
     in_rows,
     keyboard,
     parse_id,
+    prompt_reply,
     reply,
     services,
     tap_hint,
@@ -831,19 +840,39 @@ async def group_reply(update: Update, context: Context) -> None:
     answer = album is None or (context.chat_data or {}).get("reply_album") != album
     if album is not None and context.chat_data is not None:
         context.chat_data["reply_album"] = album
-    if not (is_department_member(actor, case) or is_first_responder(actor, case)):
+    await record_progress(update, context, actor, case, answer=answer)
+
+
+class Progress(StrEnum):
+    """What became of a message of progress (:func:`record_progress`)."""
+
+    RECORDED = "recorded"  # kept with the case and on its way to the resident
+    REFUSED = "refused"  # not theirs to report, or the case is closed: nothing changed
+    RETRY = "retry"  # the photo was refused (they were told why): nothing changed
+
+
+async def record_progress(
+    update: Update, context: Context, actor: Actor, case: Case, *, answer: bool
+) -> Progress:
+    """The message of ``update`` as progress on ``case`` for its resident, whether it
+    replied to the card in a group or answered the private chat's question (the card's
+    reply link): checked (a member of the case's department or a first responder; the case
+    not closed), a photo or image file taken in as evidence and shown to the resident as
+    its display copy, the text (or caption) kept with the case, and the step applied and
+    sent. ``answer``: say so in the chat (an album's later photos are recorded silently)."""
+    svc = services(context)
+    message = update.effective_message
+    assert message is not None
+    refused = progress_refusal(actor, case)
+    if refused is not None:  # nothing more is added, nor kept as evidence
         if answer:
-            await reply(update, context, actor.t("case.not_department"))
-        return
-    if case.status == Status.CLOSED:  # nothing more is added, nor kept as evidence
-        if answer:
-            await reply(update, context, actor.t("progress.closed", number=case.number))
-        return
+            await reply(update, context, refused)
+        return Progress.REFUSED
     photo: Evidence | None = None
     if photos.sent_image(message) is not None:  # kept as evidence, shown to the resident
         received = await photos.take_in(update, context, actor)
         if received is None:
-            return  # refused: they were told why
+            return Progress.RETRY  # refused: they were told why
         photo = await photos.staff_photo(svc, case, actor, received)
     text = (message.text or message.caption or "").strip()[:MAX_UPDATE]
     if photo is None and len(text) < MIN_UPDATE:  # "好": nothing the owner can use
@@ -854,10 +883,101 @@ async def group_reply(update: Update, context: Context) -> None:
     if await steps.apply(svc, case, decision, actor) is None:
         if answer:
             await reply(update, context, actor.t("progress.closed", number=case.number))
-        return
+        return Progress.REFUSED
     if answer:
         await reply(update, context, actor.t("progress.recorded", number=case.number))
     await svc.deliver()
+    return Progress.RECORDED
+
+
+def progress_refusal(actor: Actor, case: Case) -> str | None:
+    """Why ``actor`` may not send progress on ``case`` to its resident (in their language),
+    or None: only a member of its department or a first responder, and never once it is
+    closed."""
+    if not (is_department_member(actor, case) or is_first_responder(actor, case)):
+        return actor.t("reply_link.not_allowed", number=case.number)
+    if case.status == Status.CLOSED:
+        return actor.t("progress.closed", number=case.number)
+    return None
+
+
+# --- answering the owner from the private chat (the card's reply link) -------------------------
+
+#: ``user_data`` key of the question "progress for the owner of …?" (handlers.common.prompt_reply).
+PROGRESS_ASKED = "progress_case"
+#: ``user_data`` key of the album whose first photo answered it: its other photos go with it.
+PROGRESS_ALBUM = "progress_album"
+#: How long the question waits for its answer (seconds).
+PROGRESS_SECONDS = 3600
+
+
+async def ask_progress(update: Update, context: Context, actor: Actor, payload: str) -> None:
+    """``/start r<case>`` in the private chat, from the reply link on a department's card:
+    checked now (someone who may act on the case, which is not closed), then the question;
+    the person's next plain message or photo there (an album: one answer) goes to the
+    resident as a reply to the card would (:func:`private_progress`). A link to a case the
+    person may not see is answered as an unknown one (no hint it exists)."""
+    svc = services(context)
+    case_id = parse_id(payload.removeprefix(cards.REPLY_LINK_PREFIX))
+    case = await svc.cases.get(case_id) if case_id is not None else None
+    if case is None or not steps.is_staff_of(actor, case.estate_id):
+        await reply(update, context, actor.t("reply_link.unknown"))
+        return
+    refused = progress_refusal(actor, case)
+    if refused is not None:
+        await reply(update, context, refused)
+        return
+    if context.user_data is not None:
+        context.user_data.pop(PROGRESS_ALBUM, None)
+    about = f"{case.unit_label} · {case.description}" if case.unit_label else case.description
+    await prompt_reply(
+        context, actor, case.id, PROGRESS_ASKED,
+        actor.t("reply_link.ask", number=case.number, about=about[:200]),
+        actor.t("reply_link.placeholder"),
+    )  # fmt: skip
+
+
+async def private_progress(update: Update, context: Context) -> None:
+    """A private message while :func:`ask_progress`'s question waits (the newest question,
+    or a reply to it): a text, a photo or an image file is the progress, recorded and sent
+    exactly as a reply to the card in the group is (:func:`record_progress`); the rest of
+    an album whose first photo answered goes with it, silently. The question is answered
+    once (a refused photo leaves it open). Runs in an early handler group, and then stops
+    the update from going further; anything else goes its usual way."""
+    message = update.effective_message
+    if message is None or context.user_data is None:
+        return
+    album = message.media_group_id
+    waiting = await awaited_reply(context, PROGRESS_ASKED, update, PROGRESS_SECONDS, photos=True)
+    held = context.user_data.get(PROGRESS_ALBUM)
+    if waiting is not None:
+        case_id, answer = int(waiting["case"]), True
+    elif album is not None and isinstance(held, dict) and held.get("album") == album:
+        case_id, answer = int(held["case"]), False
+    else:
+        return  # not an answer to the question: the message goes its usual way
+    actor = await who(update, context)
+    case = await services(context).cases.get(case_id)
+    if actor is None or case is None:
+        return
+    outcome = await record_progress(update, context, actor, case, answer=answer)
+    if answer and outcome != Progress.RETRY:
+        context.user_data.pop(PROGRESS_ASKED, None)
+        if album is not None and outcome == Progress.RECORDED:
+            context.user_data[PROGRESS_ALBUM] = {"case": case.id, "album": album}
+    await flush_persistence(update, context)
+    raise ApplicationHandlerStop
+
+
+def private_progress_handler() -> AnyHandler:
+    """Private texts, photos and files, for :func:`private_progress` (an early group)."""
+    return MessageHandler(
+        filters.UpdateType.MESSAGE
+        & filters.ChatType.PRIVATE
+        & (filters.TEXT | filters.PHOTO | filters.Document.ALL)
+        & ~filters.COMMAND,
+        private_progress,
+    )
 
 
 async def my_cases(update: Update, context: Context) -> None:
@@ -919,7 +1039,8 @@ async def show_case(update: Update, context: Context) -> None:
 
 def handlers() -> list[AnyHandler]:
     """The filing flow, the first responder's and department's buttons (today's and an
-    earlier version's), progress replies in groups, /my and /case."""
+    earlier version's), progress replies in groups, /my and /case (the private answers to
+    a card's reply link are taken earlier: :func:`private_progress_handler`)."""
     return [
         conversation(),
         CallbackQueryHandler(

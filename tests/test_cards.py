@@ -28,6 +28,14 @@ def test_earlier_buttons_are_read_as_todays(old: str, new: list[str]) -> None:
     assert cards.modern_data(old) == new
 
 
+@pytest.fixture
+def linked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cards name the bot in their links (as the app sets at start-up)."""
+    monkeypatch.setattr(cards, "_bot_username", "")
+    cards.use_bot_username("@wuye_test_bot")
+
+
+@pytest.mark.usefixtures("linked")
 def test_every_keyboard_names_its_procedure_and_fits_telegrams_limit() -> None:
     big = 2**31 - 1
     cases = [
@@ -48,6 +56,9 @@ def test_every_keyboard_names_its_procedure_and_fits_telegrams_limit() -> None:
             markup = build("zh-Hans", case, big)
             for row in markup.inline_keyboard if markup else ():
                 for button in row:
+                    if button.url is not None:  # a link has no callback data
+                        assert button.callback_data is None and str(big) in button.url
+                        continue
                     data = str(button.callback_data)
                     assert len(data.encode()) <= 64, data
                     procedure, action, ident = data.split(":")[:3]
@@ -83,3 +94,34 @@ def test_clocks_are_named_by_the_manuals_rule() -> None:
     assert cards.manual_rule("C-12-important") == "C-12"
     assert cards.manual_rule("Q-4") == "Q-4"
     assert cards.manual_rule("X-clock") == "X-clock"
+
+
+@pytest.mark.usefixtures("linked")
+def test_the_department_card_links_to_the_private_chat_while_the_case_is_with_it() -> None:
+    """The department's card carries "✍️ 回复业主", a t.me deep link (a URL button) that
+    opens the private chat with ``/start r<case id>``, while it is referred or in progress;
+    other cards have no link."""
+    for status in ("referred", "in_progress"):
+        markup = cards.department_keyboard("zh-Hans", a_case(id=42, status=status))
+        assert markup is not None
+        last = markup.inline_keyboard[-1]
+        assert [(b.text, b.url, b.callback_data) for b in last] == [
+            ("✍️ 回复业主", "https://t.me/wuye_test_bot?start=r42", None)
+        ]
+    english = cards.department_keyboard("en", a_case(id=42, status="referred"))
+    assert english is not None and english.inline_keyboard[-1][0].text == "✍️ Reply to owner"
+    assert cards.department_keyboard("zh-Hans", a_case(id=42, status="done")) is None
+    responder = cards.first_responder_keyboard("zh-Hans", a_case(id=42, status="referred"))
+    assert responder is not None
+    assert all(b.url is None for row in responder.inline_keyboard for b in row)
+
+
+def test_no_link_while_the_bot_is_nameless(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the bot knows its @username the card has its buttons and no broken link."""
+    monkeypatch.setattr(cards, "_bot_username", "")
+    markup = cards.department_keyboard("zh-Hans", a_case(id=42, status="referred"))
+    assert markup is not None
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+        ["🙋 接单"],
+        ["⏰ 约定完成时间"],
+    ]

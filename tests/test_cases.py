@@ -63,11 +63,12 @@ async def test_q1_referral_stops_its_clock_and_q4_handling_stops_the_other(
     assert "转交本部门" in groups["eng"].last_text and groups["eng"].buttons() == [
         "🙋 接单",
         "⏰ 约定完成时间",
+        "✍️ 回复业主",
     ]
     assert (await open_rules(world, case))["Q-1"] == "met"
     await engineer.tap("🙋 接单", chat=groups["eng"])
     assert "郑海 接单" in owner.last_text
-    assert groups["eng"].buttons() == ["✅ 已完成", "⏰ 约定完成时间"]
+    assert groups["eng"].buttons() == ["✅ 已完成", "⏰ 约定完成时间", "✍️ 回复业主"]
     await engineer.tap("✅ 已完成", chat=groups["eng"])
     case = await latest_case(world)
     assert case.status == "done" and "处理完毕" in owner.texts()[-2]
