@@ -181,6 +181,7 @@ def group_cards_help(locale: str) -> str:
         "take": "case.btn_take",
         "promise": "progress.btn_promise",
         "done": "case.btn_done",
+        "reply": "reply_link.btn",
     }
     return t(locale, "group_help.cards", **{name: t(locale, key) for name, key in labels.items()})
 

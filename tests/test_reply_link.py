@@ -187,6 +187,18 @@ async def test_a_closed_case_takes_no_more_progress_from_the_link(
     assert await services_of(world).cases.photos(case.id) == []
 
 
+async def test_help_in_a_group_names_the_reply_link(bot: Harness, groups: dict[str, Group]) -> None:
+    """/help in a department's group: tap ✍️ 回复业主 and answer from the private chat, or
+    reply to the card."""
+    await bot.person(ENGINEER, "郑海").send("/help", chat=groups["eng"])
+    text = groups["eng"].last_text
+    assert "点卡片上的 ✍️ 回复业主，在与我的私聊里直接发文字或照片" in text
+    assert "回复事项卡片" in text
+    english = bot.person(9002, "Li", language_code="en")
+    await english.send("/help", chat=groups["eng"])
+    assert "tap ✍️ Reply to owner on the case card" in groups["eng"].last_text
+
+
 async def test_without_a_configured_username_the_link_names_the_bot_getme_gave(
     settings: Settings, db: Database
 ) -> None:
