@@ -10,7 +10,8 @@ opens by itself), and any message is answered with its reply action. Then photos
 picked at once, from the owner through customer service to the engineer, whose photo reply
 reaches the owner (screenshots of each moment in the test's ``walk/`` folder); an album
 whose upload is slow still arrives whole, before the bot's answer. An engineer answers a
-case card with a text and then a photo, and the owner gets both. Times are the estate's
+case card with a text and then a photo, and the owner gets both; and, without "reply to",
+from his private chat, which the card's ✍️ 回复业主 link opens. Times are the estate's
 (Shanghai's) in a browser set to New York's zone.
 
 When a test fails, what its pages did (console, errors, sends and their times) and the
@@ -20,6 +21,7 @@ bot's last log lines are printed with it.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -682,6 +684,94 @@ def test_staff_reply_to_a_case_card_with_text_and_photo_reaches_the_owner(
     )
     expect(got).to_have_count(1)
     expect(got).to_contain_text("郑海")
+    expect(got.get_by_test_id("photo")).to_be_visible()
+    received = [m for m in sandbox.messages(OWNER) if m["from"]["is_bot"] and m.get("photo")]
+    assert len(received) == 1 and number in received[0]["caption"]
+    assert errors == []
+
+
+def test_staff_answer_the_owner_from_the_private_chat_through_the_cards_link(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    """The engineer 郑海 does not know "reply to": on the case card in 工程部 he taps
+    ✍️ 回复业主, a t.me link to the bot; the page follows it as Telegram does, into his
+    private chat with the bot, where /start with the link's payload is sent and the bot asks
+    for the progress. He types a plain message (no reply to anything) and the owner 王伟
+    receives it; then, tapping the link again, a photo the same way."""
+    sandbox.post("/api/people", {"id": IT_ADMIN, "first_name": "韩立新", "label": "员工 · 管理员"})
+    cs = next(g["id"] for g in sandbox.get("/api/state")["groups"] if "客服中心" in g["title"])
+    sandbox.post(f"/api/groups/{cs}/members", {"user_id": IT_ADMIN})
+    eng = sandbox.group("工程部 · 阳光花园", [ENGINEER, IT_ADMIN])
+    admin = Player(sandbox, IT_ADMIN)
+    admin.send("/bind 客服中心", chat=cs)
+    admin.send("/bind 工程部", chat=eng)
+    sandbox.wait_text(eng, "本群已绑定")
+    owner = register_owner(sandbox)
+    owner.send("/request")
+    owner.tap("报修")
+    owner.tap("阳光花园 · 1栋 101")
+    owner.send("阳台地漏堵塞")
+    owner.tap("普通")
+    number = owner.wait_text("已受理").split("编号 ", 1)[1].split("。", 1)[0].strip()
+    assistant = Player(sandbox, ASSISTANT)
+    assistant.tap("➡️ 转交部门", chat=cs)
+    assistant.tap("工程部", chat=cs)
+    sandbox.wait_text(eng, number)
+
+    page = open_page(browser, sandbox, f"#p={ENGINEER}&c={eng}")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    expect(page.get_by_test_id("identity-name")).to_have_text("郑海")
+    card = page.locator('[data-testid="message"].from-bot', has_text=number).filter(
+        has=page.get_by_test_id("inline-keyboard")
+    )
+    link = card.get_by_test_id("inline-button").filter(has_text="✍️ 回复业主")
+    deep = re.compile(r"^https://t\.me/wuye_e2e_bot\?start=r\d+$")
+    expect(link).to_have_attribute("data-url", deep)
+    payload = (link.get_attribute("data-url") or "").split("start=", 1)[1]
+
+    # ✍️ 回复业主: the private chat with the bot opens; /start <payload> is sent for him.
+    link.click()
+    private = page.get_by_test_id("chat-list").get_by_test_id(f"chat-{ENGINEER}")
+    expect(private).to_have_attribute("aria-current", "true")
+    mine = page.locator('[data-testid="message"].mine')
+    expect(mine.last).to_have_text(re.compile(f"/start {payload}"))
+    asked = bot_message(page, "请发送给业主的进展")
+    expect(asked).to_contain_text(number)
+    expect(asked).to_contain_text("阳台地漏堵塞")
+
+    # A plain message: the reply the bot's question opened is closed first; just typed.
+    page.get_by_test_id("reply-cancel").click()
+    expect(page.get_by_test_id("reply-bar")).to_be_hidden()
+    page.get_by_test_id("input").fill("明天上午九点上门疏通")
+    page.get_by_test_id("input").press("Enter")
+    recorded = page.locator('[data-testid="message"].from-bot', has_text=f"已记录 {number} 的进展")
+    expect(recorded).to_have_count(1)
+    sent = message_with(sandbox, ENGINEER, "明天上午九点上门疏通")
+    assert "reply_to_message" not in sent  # no "reply to": a plain message in his chat
+
+    # The link again, from the group: this time a photo, just picked and sent.
+    play(page, ENGINEER, eng)
+    link.click()
+    expect(private).to_have_attribute("aria-current", "true")
+    questions = page.locator('[data-testid="message"].from-bot', has_text="请发送给业主的进展")
+    expect(questions).to_have_count(2)
+    pick_photos(page, [jpeg(tmp_path / "疏通后.jpg", (640, 480))])
+    expect(page.get_by_test_id("attachment")).to_contain_text("疏通后.jpg")
+    page.get_by_test_id("send").click()
+    expect(recorded).to_have_count(2)
+    photo = page.locator('[data-testid="message"].mine').filter(has=page.get_by_test_id("photo"))
+    expect(photo).to_have_count(1)
+
+    # The owner: the text and the photo arrive in the chat with the bot.
+    play(page, OWNER, OWNER)
+    progress = bot_message(page, "明天上午九点上门疏通")
+    expect(progress).to_contain_text(number)
+    expect(progress).to_contain_text("郑海")
+    got = page.locator('[data-testid="message"].from-bot', has_text=number).filter(
+        has=page.get_by_test_id("photo")
+    )
+    expect(got).to_have_count(1)
     expect(got.get_by_test_id("photo")).to_be_visible()
     received = [m for m in sandbox.messages(OWNER) if m["from"]["is_bot"] and m.get("photo")]
     assert len(received) == 1 and number in received[0]["caption"]

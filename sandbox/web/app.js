@@ -242,6 +242,12 @@
   function safeLink(href, children) {
     const a = el("a", { rel: "noopener noreferrer", target: "_blank" }, children);
     if (href && SAFE_URL.test(href.trim())) a.href = href.trim();
+    a.addEventListener("click", (event) => { // a deep link to the bot opens its chat
+      const payload = a.href ? startPayload(a.href) : null;
+      if (payload === null) return;
+      event.preventDefault();
+      followStartLink(payload);
+    });
     return a;
   }
 
@@ -943,8 +949,11 @@
           "data-callback": button.callback_data ?? null }, button.text);
         if (button.url) {
           node.append(el("span", { class: "ik-link", "aria-hidden": "true" }, " ↗"));
+          node.dataset.url = button.url;
           node.addEventListener("click", () => {
-            if (SAFE_URL.test(button.url)) window.open(button.url, "_blank", "noopener");
+            const payload = startPayload(button.url);
+            if (payload !== null) followStartLink(payload);
+            else if (SAFE_URL.test(button.url)) window.open(button.url, "_blank", "noopener");
           });
         } else if (button.callback_data !== undefined) {
           node.addEventListener("click", () => tap(message, button, node));
@@ -957,6 +966,38 @@
       box.append(line);
     }
     return box;
+  }
+
+  /** Telegram's deep link to this bot (``https://t.me/<bot>?start=<payload>``): its payload
+   *  ("" for a bare ``?start=``); null for any other link, which opens normally. */
+  function startPayload(url) {
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch (err) {
+      return null;
+    }
+    const host = parsed.hostname.toLowerCase();
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
+    if (!["t.me", "www.t.me", "telegram.me", "www.telegram.me"].includes(host)) return null;
+    const name = parsed.pathname.replace(/^\/+|\/+$/g, "").toLowerCase();
+    const bot = String((state.bot && state.bot.username) || "").toLowerCase();
+    if (!bot || name !== bot || !parsed.searchParams.has("start")) return null;
+    const payload = parsed.searchParams.get("start") || "";
+    return /^[A-Za-z0-9_-]{0,64}$/.test(payload) ? payload : null;
+  }
+
+  /** Follow a deep link to this bot as Telegram does: the person's private chat with the
+   *  bot opens and /start with the payload is sent (Telegram shows a START button first;
+   *  the page presses it for them). */
+  async function followStartLink(payload) {
+    if (state.me === null) return;
+    const me = state.me;
+    if (!state.chats.some((c) => c.type === "private")) await loadChats();
+    const privateChat = state.chats.find((c) => c.type === "private");
+    if (!privateChat || state.me !== me) return;
+    await openChat(privateChat.id);
+    await sendText(payload ? `/start ${payload}` : "/start");
   }
 
   async function tap(message, button, node) {
