@@ -174,10 +174,10 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     # Group -4: a private command starts something else; the questions awaiting a text
     # there are dropped first, so a plain message after it is not taken as their answer.
     app.add_handler(complaints.questions_dropped_handler(), group=-4)
-    # Group -5: staff who opened the private chat from a card's reply link: their next
+    # Group -6: staff who opened the private chat from a card's reply link: their next
     # private message or photo is the progress for the owner (when that is the newest
     # question), before any flow sees it.
-    app.add_handler(requests.private_progress_handler(), group=-5)
+    app.add_handler(requests.private_progress_handler(), group=-6)
     # Group 0, in order: the persistent flows first, so their steps see their replies; then
     # each procedure's buttons and commands; the catch-all hints last, for what nothing took.
     procedures: list[AnyHandler] = [
