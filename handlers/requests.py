@@ -878,7 +878,7 @@ async def record_progress(
     if photo is None and len(text) < MIN_UPDATE:  # "好": nothing the owner can use
         if answer:
             await reply(update, context, actor.t("progress.too_short", number=case.number))
-        return
+        return Progress.RETRY  # nothing recorded: a private question stays open
     decision = requests.update(case, steps.by(actor), text, photo, await facts(svc, case))
     if await steps.apply(svc, case, decision, actor) is None:
         if answer:
