@@ -8,6 +8,10 @@ comment, a docstring or any string holds its id as a token (a clock's id like
 
 * **Implemented**: mentioned in shipped code (``procedures/``, ``storage/``, ``bot/``,
   ``handlers/``), leaving out ``procedures/rule_ids.py`` and this file.
+* **Clocks only**: a rule the deadline table times (``procedures.rule_ids.CLOCKS``) that no
+  chat step names and no test proves: its clock and the working-day calendar exist (R-4 and
+  R-14 ahead of renovation), the procedure does not. It is listed apart, never as implemented;
+  once a handler names it, it is implemented and needs its test.
 * **Enforced at**: the mentions in ``procedures/``, ``storage/`` and ``bot/``, each as
   ``path::function``, the innermost enclosing ``def`` or ``class`` (just the path at module
   level).
@@ -31,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procedures.rule_ids import RuleId
+from procedures.rule_ids import CLOCKS, RuleId
 
 #: The repository this module belongs to.
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +51,8 @@ NOT_SCANNED = frozenset({"procedures/rule_ids.py", "bot/rules_doc.py"})
 TESTS = "tests"
 #: How many tests a rule's row names before it only counts the rest.
 TESTS_SHOWN = 5
+#: The manual's rules the deadline table runs a clock for.
+CLOCK_RULES = frozenset(r.manual_rule for r in CLOCKS)
 
 #: The manual's families in its own order, with their part of PROCEDURES.md.
 FAMILIES: tuple[tuple[str, str], ...] = (
@@ -221,9 +227,23 @@ class Scan:
     rules: dict[RuleId, RuleInfo]
 
     @property
+    def clocks_only(self) -> list[RuleId]:
+        """Rules the code names only as a clock of the deadline table (with the calendar
+        that counts it): no chat step leads to them and no test proves them."""
+        return [
+            r
+            for r in RuleId
+            if r in self.rules
+            and r in CLOCK_RULES
+            and not self.rules[r].chat
+            and not self.rules[r].tests
+        ]
+
+    @property
     def implemented(self) -> list[RuleId]:
-        """Implemented rules in the manual's order."""
-        return [r for r in RuleId if r in self.rules]
+        """Implemented rules in the manual's order (clocks only left out)."""
+        only_clocks = set(self.clocks_only)
+        return [r for r in RuleId if r in self.rules and r not in only_clocks]
 
     @property
     def untested(self) -> list[RuleId]:
@@ -323,6 +343,21 @@ def render(result: Scan) -> str:
             enforced = _cell([str(p) for p in info.enforced])
             chat = _cell([str(p) for p in info.chat])
             lines.append(f"| {rule.value} | {enforced} | {chat} | {_tests_cell(info.tests)} |")
+    if result.clocks_only:
+        lines += [
+            "",
+            "## Clocks only: the procedure is not built",
+            "",
+            "The deadline table times these rules and the working-day calendar counts their",
+            "days, but no chat step leads to them and no test proves them: nothing enforces",
+            "them yet. **Named at**: where shipped code names them.",
+            "",
+            "| rule | named at |",
+            "|---|---|",
+        ]
+        for rule in result.clocks_only:
+            named = _cell([str(p) for p in result.rules[rule].enforced])
+            lines.append(f"| {rule.value} | {named} |")
     lines += ["", "## Not implemented yet", ""]
     missing = result.not_implemented
     for family, title in FAMILIES:
@@ -350,7 +385,8 @@ def main(*, check: bool = False, root: Path = ROOT) -> int:
     target.write_text(text, encoding="utf-8", newline="\n")
     print(
         f"{OUTPUT.as_posix()}: {len(result.implemented)} rules implemented, "
-        f"{len(result.untested)} without a test, {len(result.not_implemented)} not yet."
+        f"{len(result.untested)} without a test, {len(result.clocks_only)} clocks only, "
+        f"{len(result.not_implemented)} not yet."
     )
     return 0
 

@@ -1,4 +1,6 @@
-"""Admins are told, once a day, when a year's make-up workdays (调休) are unknown (R-4)."""
+"""Admins are told, once a day, when a year's make-up workdays (调休) are unknown: every
+clock counted in working days depends on them (the note's example is the renovation
+decision's limit, a clock of the table; the renovation procedure itself is not built)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from tests.support.app import configure_estates, services_of
 from tests.support.calendar import PUBLISHED, UNPUBLISHED
 
 
-async def test_r4_from_october_admins_hear_that_next_years_schedule_is_unknown(
+async def test_calendar_watch_from_october_admins_hear_that_next_years_schedule_is_unknown(
     world: World,
 ) -> None:
     """Next year's make-up days are not published yet (ENVIRONMENT.md): the demo estate's
@@ -31,15 +33,18 @@ async def test_r4_from_october_admins_hear_that_next_years_schedule_is_unknown(
     assert await check_calendars(services_of(world), october) == 0
 
 
-async def test_r4_nothing_to_say_when_the_years_are_known(world: World) -> None:
+async def test_calendar_watch_nothing_to_say_when_the_years_are_known(world: World) -> None:
     await seed(world.db)
     services = services_of(world)
     june = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 2026's schedule is known
     assert await check_calendars(services, june) == 0
 
 
-async def test_r4_the_admins_note_names_the_estates_own_renovation_limit(world: World) -> None:
-    """The example in the note is the estate's R-4 (2 working days here), not the manual's."""
+async def test_calendar_watch_the_admins_note_names_the_estates_own_renovation_limit(
+    world: World,
+) -> None:
+    """The example in the note is the estate's own renovation-decision limit (2 working
+    days here), not the manual's."""
     await seed(world.db)
     configure_estates(world, {"estates": {"阳光花园": {"rules": {"R-4": {"due": "2wd"}}}}})
     services = services_of(world)

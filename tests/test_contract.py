@@ -217,7 +217,7 @@ async def test_updates_long_polling_and_callback_answers(bot: Bot, sandbox: Sand
         ("0044 20 7946 0000", "+442079460000"),
     ],
 )
-async def test_h1_a_phone_typed_in_the_new_person_form_keeps_its_country_code(
+async def test_sandbox_a_phone_typed_in_the_new_person_form_keeps_its_country_code(
     bot: Bot, sandbox: Sandbox, typed: str, kept: str
 ) -> None:
     """The page's new-person form: a number typed without a country code is Chinese, as the

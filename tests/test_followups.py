@@ -113,7 +113,7 @@ async def test_c7_a_minor_complaint_is_neither_reported_nor_put_on_a_day_clock(
 async def test_b3_a_satisfied_resident_closes_the_case(
     world: World, bot: Harness, cs: Group, owner: Person
 ) -> None:
-    """B-3, V-3: the answer is to the customer's satisfaction: asked, scored, recorded (B-4)."""
+    """B-3: did we get it done, are you satisfied: asked, scored, recorded (B-4)."""
     await file_request(owner)
     await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=cs)
     await owner.tap("✅ 已解决")

@@ -102,7 +102,7 @@ def test_no_text_names_a_rule_id_but_the_managers_weekly_report() -> None:
     assert named == set()
 
 
-async def test_b3_a_resident_reads_no_rule_id_from_filing_to_rating(
+async def test_a_resident_reads_no_rule_id_from_filing_to_rating(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
     """Everything a resident reads along a request (referred, taken, promised, progress,

@@ -144,3 +144,25 @@ def test_the_command_writes_and_checks_the_file(
     assert COMMAND in capsys.readouterr().err
     assert main(root=tree) == 0
     assert "`handlers/chat.py::on_tap`" in (tree / OUTPUT).read_text(encoding="utf-8")
+
+
+def test_a_rule_named_only_as_a_clock_is_listed_apart_not_as_implemented(tree: Path) -> None:
+    """The daily patrol's rule has a clock in the deadline table and nothing else: no chat
+    step leads to it and no test proves it, so it is neither implemented nor owed a test;
+    the doc says it is a clock only. A rule without a clock named the same way (a gate
+    rule) is implemented and untested; once a handler names the clock's rule, it is
+    implemented and needs its test. (Rule ids stay out of this docstring: the scanner of
+    the real tree would take them for this test's proofs.)"""
+    write(tree, "procedures/table.py", 'PATROL = "R-14"  # the day\'s patrol\nGATE = "S-1"\n')
+    result = scan(tree)
+    assert result.clocks_only == [RuleId.R14]
+    assert RuleId.R14 not in result.implemented and RuleId.R14 not in result.not_implemented
+    assert result.untested == [RuleId.C4, RuleId.S1]
+    text = render(result)
+    assert "## Clocks only: the procedure is not built" in text
+    assert "| R-14 | `procedures/table.py` |" in text
+    assert "## R — Renovation" not in text
+    write(tree, "handlers/patrol.py", 'async def on_patrol() -> None:\n    """R-14."""\n')
+    result = scan(tree)
+    assert result.clocks_only == [] and RuleId.R14 in result.untested
+    assert "Clocks only" not in render(result)

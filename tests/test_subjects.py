@@ -32,7 +32,7 @@ def test_a_subject_is_named_as_the_audit_trail_names_it() -> None:
 
 
 async def test_any_subject_has_clocks_that_fire_once(db: Database, clock: ManualClock) -> None:
-    """A renovation's R-4 timer lives in the same table and fires through the same sweeper
+    """A renovation's timer lives in the same table and fires through the same sweeper
     as a case's; a subject no procedure reacts to yet is marked fired, not retried."""
     renovation = Subject("renovation", 5)
     now = clock.now()

@@ -94,7 +94,7 @@ def test_b2_b3_a_further_opinion_is_kept_and_passed_to_the_assistant_responsible
 
 
 def test_b2_b3_the_resident_is_asked_in_chat_in_the_name_of_the_assistant() -> None:
-    """B-3, V-3: after the work the customer is asked whether it was solved (then how
+    """B-3: after the work the customer is asked whether it was solved (then how
     satisfied), in chat with the buttons; B-2: in the name of the assistant responsible."""
     [asked] = callbacks.question(a_case(status="done"))
     assert asked.to == Resident() and asked.buttons == "callback_question"

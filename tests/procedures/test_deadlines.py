@@ -101,8 +101,9 @@ def test_table_defaults_follow_procedures(
     assert rule.title_key.startswith("deadline.")
 
 
-def test_table_only_r4_r14_v1_c4_c11_opinion_count_working_time() -> None:
-    """R-4 (seed) and R-14, V-1, C-4's classification and C-11's opinion (defaults: the
+def test_table_only_the_renovation_clocks_v1_c4_c11_opinion_count_working_time() -> None:
+    """The renovation decision's and daily patrol's clocks (seed; the table holds them, the
+    renovation procedure is not built), V-1, C-4's classification and C-11's opinion (defaults: the
     office decides them) run on working time; the rest on the clock."""
     working = {rule_id for rule_id, rule in DEFAULT_RULES.items() if rule.working_days}
     assert working == {"R-4", "R-14", "V-1-first-response", "C-4", "C-11-opinion"}
@@ -235,33 +236,34 @@ def test_b1_other_callbacks_within_3_days(cal: WorkingCalendar) -> None:
     assert warn("B-1", start, cal) == sh(2026, 3, 13, 5)
 
 
-def test_r4_one_working_day_across_national_day_2026(cal: WorkingCalendar) -> None:
-    """R-4: complete on Wed 30 Sep, 16:00 → decision due Thu 8 Oct, 16:00."""
+def test_renovation_clock_one_working_day_across_national_day_2026(cal: WorkingCalendar) -> None:
+    """The renovation decision's clock (table data only): complete on Wed 30 Sep, 16:00 →
+    due Thu 8 Oct, 16:00."""
     start = sh(2026, 9, 30, 16)
     assert due("R-4", start, cal) == sh(2026, 10, 8, 16)
     # Warned 2 working hours before, in office hours.
     assert warn("R-4", start, cal) == sh(2026, 10, 8, 14)
 
 
-def test_r4_warning_counted_back_in_working_time(cal: WorkingCalendar) -> None:
-    """R-4: due 10:00 on Oct 8 → warned 2 working hours earlier: 16:30 on Sep 30."""
+def test_renovation_clock_warning_counted_back_in_working_time(cal: WorkingCalendar) -> None:
+    """Due 10:00 on Oct 8 → warned 2 working hours earlier: 16:30 on Sep 30."""
     start = sh(2026, 9, 30, 10)
     assert due("R-4", start, cal) == sh(2026, 10, 8, 10)
     assert warn("R-4", start, cal) == sh(2026, 9, 30, 16, 30)
 
 
-def test_r4_make_up_saturday_is_a_working_day(cal: WorkingCalendar) -> None:
-    """R-4: complete on Fri 9 Oct 2026, 16:00 → due on the make-up Saturday, 16:00."""
+def test_renovation_clock_make_up_saturday_is_a_working_day(cal: WorkingCalendar) -> None:
+    """Complete on Fri 9 Oct 2026, 16:00 → due on the make-up Saturday, 16:00."""
     assert due("R-4", sh(2026, 10, 9, 16), cal) == sh(2026, 10, 10, 16)
 
 
-def test_r4_completed_during_the_holiday(cal: WorkingCalendar) -> None:
-    """R-4: completed on 3 Oct (holiday) → counted from 8 Oct, due at its end."""
+def test_renovation_clock_completed_during_the_holiday(cal: WorkingCalendar) -> None:
+    """Completed on 3 Oct (holiday) → counted from 8 Oct, due at its end."""
     assert due("R-4", sh(2026, 10, 3, 10), cal) == sh(2026, 10, 8, 17, 30)
 
 
-def test_r14_patrol_due_by_end_of_working_day(cal: WorkingCalendar) -> None:
-    """R-14: the day's patrol is due at 17:30, warned 16:30."""
+def test_patrol_clock_due_by_end_of_working_day(cal: WorkingCalendar) -> None:
+    """The daily patrol's clock (table data only): due at 17:30, warned 16:30."""
     start = sh(2026, 3, 10, 0)
     assert due("R-14", start, cal) == sh(2026, 3, 10, 17, 30)
     assert warn("R-14", start, cal) == sh(2026, 3, 10, 16, 30)
@@ -319,8 +321,9 @@ def test_b1_callback_days_shorthand(cal: WorkingCalendar) -> None:
     assert due_at(rules["B-1"], sh(2026, 3, 10, 11), cal) == sh(2026, 3, 15, 11)
 
 
-def test_r4_override_calendar_and_hours() -> None:
-    """R-4: the estate's make-up day and office hours change the renovation deadline."""
+def test_estate_calendar_and_hours_move_working_day_clocks() -> None:
+    """The estate's make-up day and office hours move the clocks counted in working days
+    (the renovation decision's and the patrol's, table data only)."""
     config = estate_config(
         workday_start=time(8, 30),
         workday_end=time(18, 0),
@@ -417,7 +420,7 @@ def test_no_config_gives_the_table() -> None:
     ],
 )  # fmt: skip
 def test_bad_config_names_estate_rule_and_field(settings: dict[str, Any], message: str) -> None:
-    """Q-4, Q-1, C-5, B-1, R-4 settings: invalid config is a ValueError saying where."""
+    """Q-4, Q-1, C-5, B-1 and working-day settings: invalid config is a ValueError saying where."""
     with pytest.raises(ValueError, match="estate '阳光花园'") as caught:
         load_estate(ESTATE, estate_config(**settings))
     assert message in str(caught.value)
