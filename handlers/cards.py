@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import has, t, t_raw
 from handlers import limits
 from handlers.common import button, keyboard
+from procedures.callbacks import satisfied
 from procedures.cases import (
     CATEGORIES,
     INVALID_REASONS,
@@ -95,10 +96,14 @@ def staff_card(
     photos: int = 0,
     head: str | None = None,
 ) -> str:
-    """The card staff see: :func:`card`, the department's head named responsible (C-11:
+    """The card staff see: :func:`card`, the resident's rating once given (B-3,
+    :func:`rating_line`), the department's head named responsible (C-11:
     warned of its clocks; any member may act) and, once written, the handling opinion,
     the customer-centre supervisor's instructions to the department (C-11)."""
     text = card(locale, case, resident, assignee=assignee, promised=promised, photos=photos)
+    rating = rating_line(locale, case)
+    if rating:
+        text += "\n" + rating
     if head:
         text += "\n" + t(locale, "review.card_head", name=head)
     if case.opinion:
@@ -106,6 +111,19 @@ def staff_card(
     if case.answer:  # C-12: what the owner was told will be done, and by when
         text += "\n" + t(locale, "complaint.card_answer", answer=case.answer)
     return text
+
+
+def rating_line(locale: str, case: Case) -> str:
+    """B-3, as staff read it on the case's cards: the stars the resident (or the assistant who
+    phoned them) gave and whether that is satisfied, or that the resident said it was not
+    solved (a callback recorded without a score); empty until a callback is recorded."""
+    if case.satisfaction is not None:
+        verdict = "rating.satisfied" if satisfied(case.satisfaction) else "rating.unsatisfied"
+        stars = "⭐" * case.satisfaction
+        return t(locale, "rating.card_line", stars=stars, verdict=t(locale, verdict))
+    if case.called_back_at is not None:
+        return t(locale, "rating.card_unsolved")
+    return ""
 
 
 def review_card(

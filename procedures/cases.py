@@ -197,6 +197,8 @@ class Case:
     approved_by: int | None = None  # C-13: who approved the reply
     answered_at: datetime | None = None  # C-12: a major complaint's clear answer, when
     answer: str | None = None  # … and what it said (what will be done, by when)
+    satisfaction: int | None = None  # B-3: the resident's latest score, 1–5
+    called_back_at: datetime | None = None  # B-4: when the latest callback was recorded
 
     def event_key_or_number(self) -> str:
         """The event this complaint is counted under (C-5): its own number when unlinked."""

@@ -61,6 +61,8 @@ def _case(row: sqlite3.Row) -> Case:
         row["approved_by"],
         parse_iso(row["answered_at"]) if row["answered_at"] else None,
         row["answer"],
+        row["satisfaction"],
+        parse_iso(row["called_back_at"]) if row["called_back_at"] else None,
     )
 
 
