@@ -82,6 +82,7 @@ from handlers.records import (
 from handlers.requests import case_button
 from handlers.steps import facts
 from procedures import callbacks
+from procedures.callback_answers import understood
 from procedures.cases import Case, Kind, Status, clean_description
 from procedures.decisions import Decision, Facts
 from procedures.permissions import Act, may
@@ -97,6 +98,8 @@ MAX_COMMENT = 2000
 NOTES_SECONDS = 1800
 #: Where the phone callback waiting for its notes is kept in the assistant's user_data.
 NOTES = "callback_notes"
+#: Where the case whose stars were just asked is kept in the resident's user_data.
+SCORE_ASKED = "callback_score"
 
 
 async def on_callback(update: Update, context: Context) -> None:
@@ -105,7 +108,6 @@ async def on_callback(update: Update, context: Context) -> None:
     if pressed is None:
         return
     query, actor, parts, case = pressed
-    svc = services(context)
     if parts[1] == "call":
         outcome = parts[3] if len(parts) == 4 else ""
         await phone_callback(update, query, actor, case, context, outcome)
@@ -126,14 +128,7 @@ async def on_callback(update: Update, context: Context) -> None:
     if parts[1] == "ok":  # B-3: done; now, how satisfied? (the question, or C-13's reply, stays)
         await query.answer()
         await keep_answered(query)
-        if context.user_data is not None:  # text meanwhile is pointed to the stars
-            context.user_data["callback_score"] = case.id
-        await reply(
-            update,
-            context,
-            actor.t("callback.ask_score", number=case.number),
-            score_keyboard(actor.locale, case),
-        )
+        await ask_score(update, context, actor, case)
         return
     score = None
     if parts[1] == "s":
@@ -142,40 +137,90 @@ async def on_callback(update: Update, context: Context) -> None:
             await query.answer(actor.t("common.stale_button"), show_alert=True)
             return
         score = raw
+    if not await resident_answered(update, context, actor, case, score, query):
+        await query.answer(actor.t("callback.already_answered"), show_alert=True)
+
+
+async def ask_score(update: Update, context: Context, actor: Actor, case: Case) -> None:
+    """B-3: the resident said it is done; now, how satisfied, 1–5 stars?"""
+    if context.user_data is not None:  # text meanwhile is pointed to the stars
+        context.user_data[SCORE_ASKED] = case.id
+    await reply(
+        update,
+        context,
+        actor.t("callback.ask_score", number=case.number),
+        score_keyboard(actor.locale, case),
+    )
+
+
+async def resident_answered(
+    update: Update,
+    context: Context,
+    actor: Actor,
+    case: Case,
+    score: int | None,
+    query: CallbackQuery | None = None,
+) -> bool:
+    """B-3, B-4: the resident's answer recorded: stars (solved, and that satisfied) or not
+    solved (``score`` None), pressed (``query``) or typed; they are told, then asked for any
+    further opinion. False when the callback was recorded already."""
+    svc = services(context)
     if context.user_data is not None:
-        context.user_data.pop("callback_score", None)
-    satisfied = parts[1] == "s" and callbacks.satisfied(score)
+        context.user_data.pop(SCORE_ASKED, None)
+    satisfied = score is not None and callbacks.satisfied(score)
     decision = callbacks.called_back(
         case,
         satisfied=satisfied,
         score=score,
         channel="chat",
         facts=await facts(svc, case),
-        solved=parts[1] == "s",  # stars are given once the resident said it is solved
+        solved=score is not None,  # stars are given once the resident said it is solved
     )
     # B-2: asked in the name of the assistant responsible: theirs is the callback.
     responsible = await callback_store.responsible(svc.db, case)
     if await record(svc, case, decision, actor, called_back_by=responsible) is None:
-        await query.answer(actor.t("callback.already_answered"), show_alert=True)
-        return
-    await query.answer()
+        return False
     key = "callback.recorded_satisfied" if satisfied else "callback.recorded_unsatisfied"
-    if parts[1] == "s":  # the score question is ours: it becomes the record of the answer
-        stars = "⭐" * (score or 0)
-        await edit(
-            query.message,
-            actor.t(key, number=case.number) + f"\n\n» {stars}",
-            later=services(context),
-        )
+    told = actor.t(key, number=case.number)
+    if query is None:  # typed: the answer as understood, for the resident to see
+        await reply(update, context, told + (f"\n\n» {'⭐' * score}" if score else ""))
+    elif score is not None:  # the score question is ours: it becomes the record of the answer
+        await query.answer()
+        await edit(query.message, told + f"\n\n» {'⭐' * score}", later=services(context))
     else:  # "not solved" / "dispute" on the question or the reply: that message stays
+        await query.answer()
         await keep_answered(query)
-        await reply(update, context, actor.t(key, number=case.number))
+        await reply(update, context, told)
     await svc.deliver()
     # B-3: "any more opinions or suggestions?" — optional, as a reply to this question.
     await prompt_reply(
         context, actor, case.id, "comment_case",
         actor.t("callback.anything_more", number=case.number), actor.t("callback.placeholder"),
     )  # fmt: skip
+    return True
+
+
+async def typed_answer(update: Update, context: Context, actor: Actor, case: Case) -> bool:
+    """B-3 typed instead of tapped, while ``case``'s callback waits for the resident: a
+    plain answer (procedures.callback_answers) does what its button does. At "did we get it
+    done?" (or a complaint's reply: confirm / dispute), solved asks for the stars, not
+    solved is recorded, and a score is solved with that score; at the stars, a score or not
+    solved is recorded. False when the text is no answer there (the caller hints the
+    buttons)."""
+    message = update.effective_message
+    answer = understood(message.text or "") if message is not None else None
+    if answer is None or case.resident_id != actor.person.id or case.status != Status.DONE:
+        return False
+    stars_asked = (context.user_data or {}).get(SCORE_ASKED) == case.id
+    if answer.score is not None or answer.solved is False:
+        recorded = await resident_answered(update, context, actor, case, answer.score)
+        if not recorded:
+            await reply(update, context, actor.t("callback.already_answered"))
+        return True
+    if stars_asked:  # "solved" again where the stars are asked: the stars are the answer
+        return False
+    await ask_score(update, context, actor, case)
+    return True
 
 
 async def record(

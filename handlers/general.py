@@ -8,6 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.i18n import t, t_raw
 from bot.settings import LOCALES
+from handlers.callbacks import SCORE_ASKED, typed_answer
 from handlers.cards import callback_keyboard, reply_keyboard, score_keyboard
 from handlers.common import (
     AnyHandler,
@@ -129,7 +130,13 @@ async def hint(update: Update, context: Context) -> None:
                if c.status == Status.DONE]  # fmt: skip
     if waiting:
         case = waiting[0]
-        if (context.user_data or {}).get("callback_score") == case.id:
+        # A plain answer typed ("解决了", "4", "满意") is the answer, when it is clear which
+        # case it answers: the one whose stars were just asked, or the only one waiting.
+        scored = (context.user_data or {}).get(SCORE_ASKED)
+        meant = [c for c in waiting if c.id == scored] or (waiting if len(waiting) == 1 else [])
+        if meant and await typed_answer(update, context, actor, meant[0]):
+            return
+        if scored == case.id:
             markup = score_keyboard(actor.locale, case)  # "solved": now the stars
         elif case.kind == Kind.COMPLAINT and case.opinion:
             markup = reply_keyboard(actor.locale, case)  # the company's reply (C-13)

@@ -148,7 +148,7 @@ async def test_b3_text_where_the_callback_is_asked_points_to_the_question(
     await owner.tap("普通")
     await bot.person(9001, "周晓梅").tap("✅ 当场解决", chat=groups["cs"])
     case = await latest_case(world)
-    await owner.send("修好了，谢谢")
+    await owner.send("师傅下午来过了")  # no answer to the question: the hint
     assert case.number in owner.last_text and "点击那条消息下方的按钮" in owner.last_text
 
 
