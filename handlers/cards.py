@@ -65,8 +65,9 @@ def card(
         lines.append(t(locale, "case.card_department", department=department))
     if assignee:
         lines.append(t(locale, "case.card_assignee", name=assignee))
-    if promised:
-        lines.append(t(locale, "case.card_promised", when=promised))
+    if promised:  # C-1: a complaint's is its next reply time; Q-4: a request's, its handling
+        key = "case.card_next_reply" if case.kind == Kind.COMPLAINT else "case.card_promised"
+        lines.append(t(locale, key, when=promised))
     if case.urgent:
         lines.append(t(locale, "case.card_urgent"))
     if case.severity:
@@ -476,16 +477,28 @@ def open_clocks(locale: str, rules: EstateRules, deadlines: Sequence[Deadline]) 
     return "\n".join(lines)
 
 
+#: Events a complaint's timeline names in its own words (C-1: the time promised is the next
+#: reply's, not a completion time).
+COMPLAINT_EVENTS = {"case.promise": "event.case_promise_reply"}
+
+
 def timeline(
-    locale: str, rules: EstateRules, events: Sequence[dict[str, Any]], names: dict[int, str]
+    locale: str,
+    rules: EstateRules,
+    events: Sequence[dict[str, Any]],
+    names: dict[int, str],
+    kind: str | None = None,
 ) -> str:
     """The case's audit trail as lines: when, who, what (``names``: people by id), each
     in the reader's words: the bot's own steps as the system's, a photo as attached, a
-    clock by its rule and title, an erased note as erased."""
+    clock by its rule and title, an erased note as erased; a complaint's (``kind``) promise
+    as its next reply time."""
     lines = [t(locale, "case.timeline_title")]
     for event in events:
         at = rules.calendar.local(datetime.fromisoformat(event["at"])).strftime("%m-%d %H:%M")
         key = "event." + event["event"].replace(".", "_")
+        if kind == Kind.COMPLAINT:
+            key = COMPLAINT_EVENTS.get(event["event"], key)
         what = t(locale, key) if has(key) else escape(event["event"])
         data = event["data"]
         note = data.get("note")

@@ -665,7 +665,8 @@ def promise_refusal(actor: Actor, case: Case, known: Facts) -> str | None:
         ran_out = rules.calendar.local(known.due[RuleId.Q4]).strftime("%m-%d %H:%M")
         return actor.t("progress.promise_too_late", due=ran_out)
     if requests.promise_locked(case, known) and not steps.may_override(actor, case):
-        return actor.t("progress.promised_once")
+        complaint = case.kind == Kind.COMPLAINT  # C-1: its promise is the next reply time
+        return actor.t(f"progress.{'complaint.' if complaint else ''}promised_once")
     return None
 
 
@@ -1029,7 +1030,7 @@ async def show_case(update: Update, context: Context) -> None:
         events = await svc.cases.trail(case.id)
         people = [e["actor"].removeprefix("person:") for e in events]
         names = await svc.identity.names_of({int(p) for p in people if p.isdigit()})
-        text += "\n\n" + cards.timeline(actor.locale, rules, events, names)
+        text += "\n\n" + cards.timeline(actor.locale, rules, events, names, case.kind)
     kept = await evidence.links(svc.db, Subject(CASE, case.id))
     if kept:
         text += "\n\n" + photos.photo_lines(actor, kept)

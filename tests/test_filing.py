@@ -117,7 +117,7 @@ async def test_c11_the_review_card_says_who_handled_it_and_what_was_promised(
     await engineer.reply_to(card, "已协调楼上业主，晚上不再施工。", chat=groups["eng"])
     await engineer.tap("✅ 已完成", chat=groups["eng"])
     feedback = groups["cs"].last_text
-    assert "部门已反馈" in feedback and "接单人：郑海" in feedback and "约定完成：" in feedback
+    assert "部门已反馈" in feedback and "接单人：郑海" in feedback and "下次答复：" in feedback
     assert "处理意见：请尽快协调" in feedback and "部门反馈：已协调楼上业主" in feedback
 
 
