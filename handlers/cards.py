@@ -200,7 +200,7 @@ def promise_label(case: Case) -> str:
 def department_keyboard(locale: str, case: Case) -> InlineKeyboardMarkup | None:
     """Take (when referred) or done (when in progress), promise a time (Q-4, C-1), and
     answer the owner from one's private chat (:func:`reply_link_row`)."""
-    promise = [button(t(locale, "progress.btn_promise"), f"rq:when:{case.id}")]
+    promise = [button(t(locale, promise_label(case)), f"rq:when:{case.id}")]
     if case.status == Status.REFERRED:
         step = button(t(locale, "case.btn_take"), f"rq:take:{case.id}")
     elif case.status == Status.IN_PROGRESS:

@@ -108,7 +108,7 @@ async def test_c11_the_review_card_says_who_handled_it_and_what_was_promised(
     await assistant.tap("➡️ 转交部门", chat=groups["cs"])
     await assistant.tap("工程部", chat=groups["cs"])
     await engineer.tap("🙋 接单", chat=groups["eng"])
-    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("⏰ 约定下次答复时间", chat=groups["eng"])
     await engineer.tap("明天 12:00 前", chat=groups["eng"])
     await bot.person(9007, "孙志远").tap("轻微")
     await bot.person(9002, "吴建国").tap("✍️ 写处理意见")

@@ -327,7 +327,7 @@ async def test_c2_a_disputed_reply_reopens_the_complaint(
     case = await latest_case(world)
     assert case.status == "referred" and case.department == "engineering"
     assert "业主不满意" in eng.last_text
-    assert eng.buttons() == ["🙋 接单", "⏰ 约定完成时间", "✍️ 回复业主"]
+    assert eng.buttons() == ["🙋 接单", "⏰ 约定下次答复时间", "✍️ 回复业主"]
     # handled again to the same instructions: a new feedback, draft and approval
     assert case.opinion and case.feedback is None and case.reply_draft is None
     engineer = bot.person(9003, "郑海")

@@ -57,3 +57,20 @@ async def test_q4_a_requests_promise_is_still_the_time_it_is_handled_by(
     assert "约定完成：" in card and "下次答复" not in card
     await assistant.send(f"/case {case.number}")
     assert "约定完成时间：" in assistant.last_text
+
+
+async def test_c1_the_departments_card_of_a_complaint_fixes_the_next_reply_time(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """The department's card names its promise button as the first responder's does: for a
+    complaint, the next reply time."""
+    await file_complaint(owner)
+    assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
+    await assistant.tap("➡️ 转交部门", chat=groups["cs"])
+    await assistant.tap("工程部", chat=groups["cs"])
+    assert groups["eng"].buttons() == ["🙋 接单", "⏰ 约定下次答复时间"]
+    await engineer.tap("🙋 接单", chat=groups["eng"])
+    assert groups["eng"].buttons() == ["✅ 已完成", "⏰ 约定下次答复时间"]
+    await engineer.tap("⏰ 约定下次答复时间", chat=groups["eng"])
+    await engineer.tap("今天 18:00 前", chat=groups["eng"])
+    assert "再次答复您" in owner.last_text

@@ -25,7 +25,7 @@ async def promised_today(
     await assistant.tap("➡️ 转交部门", chat=groups["cs"])
     await assistant.tap("工程部", chat=groups["cs"])
     await engineer.tap("🙋 接单", chat=groups["eng"])
-    await engineer.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await engineer.tap("⏰ 约定下次答复时间", chat=groups["eng"])
     await engineer.tap("今天 18:00 前", chat=groups["eng"])
     return await latest_case(world), engineer
 
@@ -71,7 +71,7 @@ async def test_c1_a_reply_after_the_next_reply_time_meets_nothing(
     await engineer.reply_to(card, "抱歉，明天上午答复您", chat=groups["eng"])
     assert "明天上午答复您" in owner.last_text
     assert (await open_rules(world, case))["C-1-next-reply"] == "fired"
-    await supervisor.tap("⏰ 约定完成时间", chat=groups["eng"])
+    await supervisor.tap("⏰ 约定下次答复时间", chat=groups["eng"])
     await supervisor.tap("明天 12:00 前", chat=groups["eng"])
     clock_of(world).advance(hours=15)  # 09:01 the next day
     await engineer.reply_to(card, "阀门已订购，下午更换", chat=groups["eng"])
