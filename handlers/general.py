@@ -8,6 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.i18n import t, t_raw
 from bot.settings import LOCALES
+from handlers import asked as waiting_tap
 from handlers.callbacks import SCORE_ASKED, typed_answer
 from handlers.cards import callback_keyboard, reply_keyboard, score_keyboard
 from handlers.common import (
@@ -63,6 +64,7 @@ async def cancel(update: Update, context: Context) -> None:
             "import_estate", "import_chosen_at", "import_file", "import_new_estate", *asked,
         ):  # fmt: skip
             dropped = context.user_data.pop(key, None) is not None or dropped
+        dropped = waiting_tap.forget(context) or dropped  # /invite's or /import's buttons
     if actor is not None:
         key = "common.cancelled" if dropped else "common.nothing_to_cancel"
         await reply(update, context, actor.t(key), ReplyKeyboardRemove())
@@ -145,6 +147,9 @@ async def hint(update: Update, context: Context) -> None:
         named = choices(actor, button_labels(markup))
         text = t_raw(actor.locale, "callback.tap_to_answer", number=case.number, choices=named)
         await reply(update, context, text)
+        return
+    # A tap (or a file) awaited: /invite's or /import's question again, or a card's buttons.
+    if await waiting_tap.typed_where_asked(update, context, actor):
         return
     key = "hint.registered" if actor.memberships or actor.is_global_admin else "hint.unregistered"
     await reply(update, context, actor.t(key))

@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers import asked
 from handlers.common import (
     Actor,
     AnyHandler,
@@ -67,12 +68,10 @@ async def import_command(update: Update, context: Context) -> None:
         if estate is None and actor.is_global_admin and len(name) <= ESTATE_NAME_LIMIT:
             # A new estate is created only on a tap, so a typo does not leave one behind.
             context.user_data["import_new_estate"] = name
-            await reply(
-                update,
-                context,
-                actor.t("roster.confirm_new_estate", estate=name),
-                keyboard([[button(actor.t("roster.create_estate"), "imp:new")]]),
-            )
+            text = actor.t("roster.confirm_new_estate", estate=name)
+            markup = keyboard([[button(actor.t("roster.create_estate"), "imp:new")]])
+            asked.remember(context, text, markup)  # typed text meanwhile: the button named
+            await reply(update, context, text, markup)
             return
         if estate is None or not actor.admin_of(estate.id):
             await reply(
@@ -89,8 +88,15 @@ async def import_command(update: Update, context: Context) -> None:
     if len(estates) == 1:
         await choose(update, context, actor, estates[0])
         return
+    await ask_estate(update, context, actor, estates)
+
+
+async def ask_estate(update: Update, context: Context, actor: Actor, estates: list[Estate]) -> None:
+    """Which estate the roster goes to: its buttons (typed text meanwhile names them)."""
     buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
-    await reply(update, context, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
+    text, markup = actor.t("roster.choose_estate"), keyboard(in_rows(buttons))
+    asked.remember(context, text, markup)
+    await reply(update, context, text, markup)
 
 
 async def choose(update: Update, context: Context, actor: Actor, estate: Estate) -> None:
@@ -102,7 +108,9 @@ async def choose(update: Update, context: Context, actor: Actor, estate: Estate)
     if waiting:
         await run_import(update, context, actor, estate, waiting)
     else:
-        await reply(update, context, actor.t("roster.send_file", estate=estate.name))
+        text = actor.t("roster.send_file", estate=estate.name)
+        asked.remember(context, text, None, "roster.file_expected")  # text is no file
+        await reply(update, context, text)
 
 
 async def on_estate_button(update: Update, context: Context) -> None:
@@ -158,8 +166,7 @@ async def got_document(update: Update, context: Context) -> None:
     if estate is None:
         # Without a recent /import, a file is imported only once the admin taps the estate.
         context.user_data["import_file"] = waiting
-        buttons = [button(e.name, f"imp:e:{e.id}") for e in estates]
-        await reply(update, context, actor.t("roster.choose_estate"), keyboard(in_rows(buttons)))
+        await ask_estate(update, context, actor, estates)
         return
     await run_import(update, context, actor, estate, waiting)
 
@@ -240,6 +247,7 @@ async def run_import(
     assert context.user_data is not None
     context.user_data.pop("import_estate", None)
     context.user_data.pop("import_chosen_at", None)
+    asked.forget(context)
     await reply(
         update,
         context,

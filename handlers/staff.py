@@ -16,6 +16,7 @@ from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import t_raw
+from handlers import asked
 from handlers.common import (
     Actor,
     AnyHandler,
@@ -73,10 +74,12 @@ async def invite(update: Update, context: Context) -> None:
         await reply(update, context, actor.t("common.admins_only"))
         return
     if len(estates) == 1:
-        await reply(update, context, *role_menu(actor, estates[0]))
-        return
-    buttons = [button(e.name, f"inv:e:{e.id}") for e in estates]
-    await reply(update, context, actor.t("invite.choose_estate"), keyboard(in_rows(buttons)))
+        text, markup = role_menu(actor, estates[0])
+    else:
+        buttons = [button(e.name, f"inv:e:{e.id}") for e in estates]
+        text, markup = actor.t("invite.choose_estate"), keyboard(in_rows(buttons))
+    asked.remember(context, text, markup)  # typed text meanwhile: these buttons named
+    await reply(update, context, text, markup)
 
 
 def role_menu(actor: Actor, estate: Estate) -> tuple[str, InlineKeyboardMarkup]:
@@ -117,6 +120,7 @@ async def on_invite_button(update: Update, context: Context) -> None:
     if parts[1] == "e":
         await query.answer()
         text, markup = role_menu(actor, estate)
+        asked.remember(context, text, markup)
         await edit(query.message, text, markup)
         return
     role = parse_role(parts[3]) if len(parts) == 4 else None
@@ -124,6 +128,7 @@ async def on_invite_button(update: Update, context: Context) -> None:
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return
     await query.answer()
+    asked.forget(context)
     department = ROLE_DEPARTMENT.get(role)
     code, expires = await svc.identity.create_invite(
         estate.id,

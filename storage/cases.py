@@ -545,6 +545,21 @@ class CaseStore:
         )
         return _posted(row) if row is not None else None
 
+    async def cards_with_buttons(
+        self, chat_id: int, limit: int
+    ) -> list[tuple[int, str, int | None]]:
+        """The newest ``limit`` cards posted in ``chat_id`` with a keyboard (a staff member's
+        private chat): each case's id, the keyboard's name and its argument, newest first
+        (whether its step is still open is for the keyboard, drawn now, to say)."""
+        rows = await self.db.fetchall(
+            "SELECT c.case_id, c.buttons, c.button_arg FROM case_cards c"
+            " JOIN outbox o ON o.id = c.outbox_id"
+            " WHERE c.chat_id = ? AND c.buttons IS NOT NULL AND o.state = 'sent'"
+            " ORDER BY c.outbox_id DESC LIMIT ?",
+            (chat_id, limit),
+        )
+        return [(int(r["case_id"]), str(r["buttons"]), r["button_arg"]) for r in rows]
+
     async def reserve_number(self, kind: Kind, local_day: datetime) -> str:
         """The next case number, taken now for a case about to be filed (its photos'
         watermarks name it before the filing's transaction): given back to :meth:`file`
