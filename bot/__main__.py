@@ -1,11 +1,12 @@
 """Command line: ``python -m bot run | start | import-roster | invite | grant | revoke |
-seed-demo | check-audit | health | rules-doc``."""
+seed-demo | check-audit | health | backup | restore | rules-doc``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -33,6 +34,9 @@ from storage.identity import IdentityStore
 
 log = logging.getLogger("wuye")
 
+#: A sweeper heartbeat younger than this (seconds) means the bot runs: no restore under it.
+RUNNING_WITHIN = 10.0
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run one command; returns the exit status."""
@@ -57,8 +61,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("seed-demo", help="create the demo estate (units, owners, staff)")
     sub.add_parser("check-audit", help="verify the hash-chained audit trail")
     sub.add_parser(
-        "health", help="exit 0 when the database opens and the deadline sweeper ran lately"
+        "health",
+        help="exit 0 when the database opens and polling (or the webhook server), the deadline"
+        " sweeper and the outbox sender ran lately",
     )
+    p = sub.add_parser(
+        "backup", help="copy the database and its photos now (safe while the bot runs)"
+    )
+    p.add_argument("dir", nargs="?", type=Path, help="backup folder (default WUYE_BACKUP_DIR)")
+    p = sub.add_parser(
+        "restore", help="put a backup's database copy and its photos back (the bot stopped)"
+    )
+    p.add_argument("copy", type=Path, help="a database copy, e.g. backups/wuye-…Z.db")
+    p.add_argument(
+        "--evidence", type=Path, help="the backup folder holding evidence/ (default: the copy's)"
+    )
+    p.add_argument("--force", action="store_true", help="even though the bot's heartbeat is recent")
     p = sub.add_parser(
         "rules-doc", help="write docs/rules.md: where each rule is enforced, asked and tested"
     )
@@ -74,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(settings)
         if args.command == "health":
             return health(settings)
+        if args.command == "backup":
+            return backup(settings, args.dir)
+        if args.command == "restore":
+            return restore(settings, args)
         if args.command == "start":
             if settings.token:
                 return run(settings)
@@ -121,6 +143,52 @@ def health(settings: Settings) -> int:
     return 0 if ok else 1
 
 
+def backup(settings: Settings, folder: Path | None) -> int:
+    """Back up the database and its photos now (the bot may be running); 0 when complete."""
+    from bot.backups import summary, take
+
+    report = asyncio.run(take(settings, folder, now_at=clock_for(settings).now().timestamp()))
+    print(summary(report))
+    for sha, role, what in report.problems:
+        print(f"Evidence file {what.upper()} in the store, not copied: {role} {sha}",
+              file=sys.stderr)  # fmt: skip
+    return 0 if report.ok else 1
+
+
+def restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Make a backup's database copy the database and put its photos back, then check both
+    (``check-audit``); refused while the bot's heartbeat says it runs."""
+    from bot.health import SWEEPER, heartbeat_age, heartbeat_path
+    from storage.backup import restore as put_back
+
+    age = heartbeat_age(heartbeat_path(settings, SWEEPER))
+    if age is not None and age < RUNNING_WITHIN and not args.force:
+        print(
+            f"The bot seems to be running (its sweeper beat {age:.0f} s ago): stop it first "
+            "(or pass --force).",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report = put_back(
+            args.copy, settings.db, settings.data_dir, now=clock_for(settings).now(),
+            evidence_from=args.evidence,
+        )  # fmt: skip
+    except (FileNotFoundError, sqlite3.DatabaseError) as exc:
+        print(f"Cannot restore {args.copy}: {exc}", file=sys.stderr)
+        return 1
+    if report.moved_aside is not None:
+        print(f"The database it replaces was kept as {report.moved_aside}.")
+    print(
+        f"Restored {report.database} from {args.copy}: {report.files} evidence file(s) named, "
+        f"{report.restored} put back."
+    )
+    for sha, role, what in report.problems:
+        print(f"Evidence file {what.upper()} in the backup: {role} {sha}", file=sys.stderr)
+    checked = asyncio.run(with_db(settings, args, check_audit))
+    return checked if report.ok else 1
+
+
 def run(settings: Settings) -> int:
     """Run the bot until interrupted."""
     from telegram import Update
@@ -138,6 +206,7 @@ def run(settings: Settings) -> int:
     db = loop.run_until_complete(Database.open(settings.db, clock=clock_for(settings)))
     app = build_application(settings, db=db)
     app.bot_data["owned_db"] = db
+    app.bot_data["serve_http"] = True  # /metrics and /healthz when WUYE_METRICS_PORT is set
     if settings.webhook_url:
         app.run_webhook(
             listen=settings.webhook_listen,

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.backups import BACKUP_JOB, daily_backup
 from bot.calendar_watch import CALENDAR_EVERY, calendar_job
 from bot.errors import AdminAlerts, on_error
-from bot.health import beat, heartbeat_path
+from bot.health import POLLING, SENDER, Heart, beat, heartbeat_path
 from bot.i18n import t
 from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
 from bot.menus import MenuSync
 from bot.outbox import OutboxSender
 from bot.reports import DAILY_EVERY, WEEKLY_EVERY, daily_job, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
-from bot.sweeper import Sweeper
+from bot.sweeper import Firing, Sweeper
 from bot.updates import PerChatUpdateProcessor, plain_update
 from handlers import (
     callbacks,
@@ -75,7 +77,24 @@ class PlainTextApplication(Application[Any, Context, Any, Any, Any, Any]):
     (``bot.updates.plain_update``): polling, webhook and the inbox's replays alike."""
 
     async def process_update(self, update: object) -> None:
-        await super().process_update(plain_update(update, self.bot))
+        metrics = self.bot_data.get("metrics")
+        if metrics is None:
+            await super().process_update(plain_update(update, self.bot))
+            return
+        began = time.perf_counter()  # handler latency and updates by kind (bot/metrics.py)
+        try:
+            await super().process_update(plain_update(update, self.bot))
+        finally:
+            metrics.updated(update_kind(update), time.perf_counter() - began)
+
+
+def update_kind(update: object) -> str:
+    """What an update carries (``message``, ``callback_query``…), as the metrics label it."""
+    if isinstance(update, Update):
+        for kind in Update.ALL_TYPES:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
 
     async def initialize(self) -> None:
         """PTB's initialize (getMe answers in it); then the department cards' reply links
@@ -150,6 +169,7 @@ def build_application(
     sweeper.on_fired = sender.poke
     app.bot_data["sweeper"] = sweeper
     app.bot_data["outbox"] = sender
+    watch(app, settings, db)  # heartbeats and metrics (bot/health.py, bot/metrics.py)
     # Each person's private-chat menu, by role and language (bot/menus.py), set in the
     # background from the rows role and language changes mark.
     app.bot_data["menus"] = MenuSync(
@@ -158,6 +178,32 @@ def build_application(
     app.bot_data["services"] = services
     register(app)
     return app
+
+
+def watch(
+    app: Application[Any, Context, Any, Any, Any, Any], settings: Settings, db: Database
+) -> None:
+    """Let the outbox sender and polling beat (the sweeper beats in :func:`sweep`), and, when
+    ``WUYE_METRICS_PORT`` is set, count updates, sends and fired clocks."""
+    inbox: Inbox = app.bot_data["inbox"]
+    sender: OutboxSender = app.bot_data["outbox"]
+    sweeper: Sweeper = app.bot_data["sweeper"]
+    sender.on_tick = Heart(heartbeat_path(settings, SENDER)).beat
+    inbox.on_polled = Heart(heartbeat_path(settings, POLLING)).beat
+    if not settings.metrics_port:
+        return
+    from bot.metrics import Metrics
+
+    metrics = Metrics(db.path, db.clock.now)
+    app.bot_data["metrics"] = metrics
+    sender.on_result = metrics.sent
+
+    def fired(firing: Firing) -> None:
+        due = firing.deadline.warn_at if firing.warning else firing.deadline.due_at
+        lateness = (firing.now - due).total_seconds() if due is not None else 0.0
+        metrics.fired(warning=firing.warning, late=firing.late, lateness=lateness)
+
+    sweeper.on_fire = fired
 
 
 def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
@@ -234,6 +280,10 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         app.job_queue.run_repeating(
             prune_inbox, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox"
         )
+        if settings.backup_time is not None:  # WUYE_BACKUP_AT, in the deployment's zone
+            app.job_queue.run_daily(daily_backup, time=settings.backup_time, name=BACKUP_JOB)
+    if app.bot_data.get("serve_http"):  # python -m bot run: /metrics and /healthz
+        await start_http(app)
     try:
         await set_commands(app)
     except Exception as exc:  # a menu is a nicety; never block start-up on it
@@ -293,9 +343,34 @@ async def stop_sender(app: Application[Any, Context, Any, Any, Any, Any]) -> Non
         await outbox.stop()
 
 
+async def start_http(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """Serve ``/metrics`` and ``/healthz`` (``WUYE_METRICS_PORT``); a port already taken is
+    logged, and the bot runs on without them."""
+    settings: Settings = app.bot_data["settings"]
+    metrics = app.bot_data.get("metrics")
+    if metrics is None:
+        return
+    from bot.health import check
+    from bot.metrics import serve
+
+    try:
+        app.bot_data["http"] = await serve(
+            metrics, lambda: check(settings), listen=settings.metrics_listen,
+            port=settings.metrics_port,
+        )  # fmt: skip
+    except OSError as exc:
+        log.error(
+            "metrics: cannot listen on %s:%d: %s", settings.metrics_listen,
+            settings.metrics_port, exc,
+        )  # fmt: skip
+
+
 async def post_shutdown(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Close what ``python -m bot run`` opened (the sender too, had post_stop not run)."""
     await stop_sender(app)
+    http = app.bot_data.pop("http", None)
+    if http is not None:
+        await http.cleanup()
     owned = app.bot_data.get("owned_db")
     if isinstance(owned, Database):
         await owned.close()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -61,6 +61,9 @@ class Inbox:
         #: marked, so updates that never went through the inbox (a webhook's, a test's
         #: process_update) cost no write.
         self._open: set[int] = set()
+        #: Called each time ``getUpdates`` is asked and each time it returns, updates or not
+        #: (the polling heartbeat, ``bot.health``).
+        self.on_polled: Callable[[], None] | None = None
 
     async def admit(self, updates: Sequence[Update]) -> tuple[Update, ...]:
         """Store ``updates`` (one transaction) and return those not stored before, in order."""
@@ -160,6 +163,8 @@ class InboxBot(ExtBot[Any]):
         so nothing is confirmed, and the next poll fetches them again."""
         if self._skip_to and (offset is None or offset >= 0):
             offset = max(offset or 0, self._skip_to)
+        if self._inbox.on_polled is not None:
+            self._inbox.on_polled()
         updates = await super().get_updates(
             offset=offset,
             limit=limit,
@@ -171,6 +176,8 @@ class InboxBot(ExtBot[Any]):
             pool_timeout=pool_timeout,
             api_kwargs=api_kwargs,
         )
+        if self._inbox.on_polled is not None:
+            self._inbox.on_polled()
         if not updates:
             return updates
         fresh = await self.inbox.admit(updates)

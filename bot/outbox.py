@@ -187,6 +187,11 @@ class OutboxSender:
         #: Telegram file ids of evidence photos Telegram refused: uploaded again instead (the
         #: stored id is kept; see :meth:`_send_album`).
         self._stale: set[str] = set()
+        #: Called with each send's outcome (``sent``, ``retry_429``, ``retry``, ``blocked``,
+        #: ``failed``, ``migrated``: the metrics count them), and at each turn of the running
+        #: dispatcher (its heartbeat, ``bot.health``).
+        self.on_result: Callable[[str], None] | None = None
+        self.on_tick: Callable[[], None] | None = None
 
     @property
     def pace(self) -> PaceClock:
@@ -266,6 +271,8 @@ class OutboxSender:
             self._report(await self.store.recover())
             self._recovered = True
         while stop is None or not stop.is_set():
+            if stop is not None and self.on_tick is not None:
+                self.on_tick()
             self.wakeup.clear()
             if stop is None and self._errors:
                 break
@@ -415,28 +422,38 @@ class OutboxSender:
             await asyncio.wait(list(self._sending.values()))
 
     async def _send(self, message: OutboxMessage) -> None:
-        """One attempt at a row, and its outcome recorded."""
+        """One attempt at a row, and its outcome recorded (and told to ``on_result``)."""
+        result = await self._send_once(message)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    async def _send_once(self, message: OutboxMessage) -> str:
+        """One attempt at a row, and its outcome recorded; the outcome's name."""
         try:
             telegram_id = await self._attempt(message)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             await self.store.retry(message.id, f"429 retry after {wait:g}s", self._later(wait))
+            return "retry_429"
         except ChatMigrated as exc:
             new_chat = int(exc.new_chat_id)
             await self.store.moved(message.chat_id, new_chat, message.id)
             if self.on_migrated is not None:
                 await self.on_migrated(message.chat_id, new_chat)
+            return "migrated"
         except Forbidden as exc:
-            await self._refused(message, "blocked" if message.chat_id > 0 else "failed", exc)
+            state = "blocked" if message.chat_id > 0 else "failed"
+            await self._refused(message, state, exc)
+            return state
         except BadRequest as exc:  # before NetworkError: BadRequest is one of them
             await self._refused(message, "failed", exc)
-        except (NetworkError, InvalidToken) as exc:  # 5xx, timeouts, connection errors
+            return "failed"
+        except (NetworkError, InvalidToken, TelegramError) as exc:  # 5xx, timeouts…
             await self.store.retry(message.id, str(exc), self._later(backoff(message.attempts)))
-        except TelegramError as exc:
-            await self.store.retry(message.id, str(exc), self._later(backoff(message.attempts)))
-        else:
-            crashpoint("outbox.sent")  # tests only: Telegram has it, the row is not marked
-            await self.store.sent(message.id, telegram_id)
+            return "retry"
+        crashpoint("outbox.sent")  # tests only: Telegram has it, the row is not marked
+        await self.store.sent(message.id, telegram_id)
+        return "sent"
 
     async def _attempt(self, message: OutboxMessage) -> int:
         """The request a row stands for; Telegram's id of the message it made or changed."""

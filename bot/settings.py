@@ -6,6 +6,8 @@ A bad value stops start-up with one clear line naming the variable (see
 
 from __future__ import annotations
 
+import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +19,10 @@ from bot import crashpoints
 from storage.clock import Clock, OffsetClock, SystemClock
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
+#: Telegram's characters for a webhook's ``secret_token`` (setWebhook), 1 to 256 of them.
+SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: The shortest webhook secret accepted: shorter ones are refused at start-up.
+MIN_SECRET = 16
 
 
 class ConfigError(Exception):
@@ -45,6 +51,16 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: str = "INFO"
+    # Backups (storage/backup.py): the folder of `python -m bot backup` and the daily job,
+    # how many database copies stay there, and the estate-time moment of the daily one.
+    backup_dir: Path = Path("data/backups")
+    backup_keep: int = Field(default=7, ge=1, le=3650)
+    backup_at: str = "03:30"
+    # Prometheus metrics and the HTTP health endpoint (bot/metrics.py); port 0: none.
+    metrics_listen: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # `python -m bot health`: the longest a heartbeat (polling, sweeper, sender) may be old.
+    health_max_age: float = Field(default=60.0, gt=0, le=86400)
     estates_config: Path | None = None
     chart_font: Path | None = None  # a .ttf/.ttc with Chinese glyphs for report charts
 
@@ -138,6 +154,37 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// address")
         return value
 
+    @field_validator("backup_at")
+    @classmethod
+    def _check_backup_at(cls, value: str) -> str:
+        """``WUYE_BACKUP_AT``: ``HH:MM`` in the deployment's time zone, or ``off``."""
+        value = value.strip().lower()
+        if value == "off":
+            return value
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+        if not match:
+            raise ValueError("expected a time of day like 03:30, or off")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: str) -> str:
+        """Telegram's ``secret_token``: 1–256 of A-Z a-z 0-9 _ -; refused under
+        :data:`MIN_SECRET` characters, which a guess could find (empty: polling)."""
+        if not value:
+            return value
+        if not SECRET.fullmatch(value):
+            raise ValueError(
+                "only the letters A-Z and a-z, the digits 0-9, _ and - are allowed"
+                " (Telegram's rule), at most 256 of them"
+            )
+        if len(value) < MIN_SECRET:
+            raise ValueError(
+                f"too short ({len(value)} characters): use at least {MIN_SECRET}, e.g. the"
+                " output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, value: str) -> str:
@@ -153,10 +200,21 @@ class Settings(BaseSettings):
 
     @property
     def webhook_path(self) -> str:
-        """The URL path the webhook listens on (the last part of ``webhook_url``)."""
+        """The URL path the webhook listens on: the path of ``webhook_url``, which is where
+        Telegram posts, without its leading slash; empty for a URL with no path (the bot
+        then listens at ``/``). A reverse proxy passes the path on unchanged
+        (docs/reverse-proxy.md)."""
         from urllib.parse import urlparse
 
-        return urlparse(self.webhook_url).path.lstrip("/") or "telegram"
+        return urlparse(self.webhook_url).path.strip("/")
+
+    @property
+    def backup_time(self) -> time | None:
+        """The daily backup's time of day in the deployment's zone (None: ``off``)."""
+        if self.backup_at == "off":
+            return None
+        hours, minutes = self.backup_at.split(":")
+        return time(int(hours), int(minutes), tzinfo=self.tz)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -47,6 +47,8 @@ class Sweeper:
         self.react = react
         self.clock = clock or db.clock.now  # the application's clock unless a test gives one
         self.on_fired: Callable[[], None] | None = None  # e.g. poke the outbox sender
+        #: Called with each firing once its transaction committed (the metrics count it).
+        self.on_fire: Callable[[Firing], None] | None = None
         self.started_at = self.clock()
 
     async def sweep(self) -> int:
@@ -60,7 +62,11 @@ class Sweeper:
                 fired = 0
                 for deadline in due:
                     late = deadline.due_at < self.started_at - LATE_GRACE
-                    fired += await self._fire(Firing(deadline, warning, late, now))
+                    firing = Firing(deadline, warning, late, now)
+                    done = await self._fire(firing)
+                    if done and self.on_fire is not None:
+                        self.on_fire(firing)
+                    fired += done
                 acted += fired
                 if len(due) < BATCH or fired == 0:  # drained (or only failing ones remain)
                     break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -17,6 +18,8 @@ import aiosqlite
 from storage.clock import Clock, SystemClock
 
 Params = Sequence[Any] | dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 
 #: The clock of each open connection's Database, for the functions of a unit of work that are
@@ -102,6 +105,7 @@ class Database:
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
+        await self._snapshot_before(migrations())
         applied = []
         for version, name, sql in migrations():
             async with self.write() as conn:
@@ -119,6 +123,26 @@ class Database:
                 )
             applied.append(name)
         return applied
+
+    async def _snapshot_before(self, shipped: list[tuple[int, str, str]]) -> Path | None:
+        """Copy the database (``storage.backup.snapshot``) before any migration touches it:
+        only a database that exists (it has applied migrations) and has some pending; a new
+        one has nothing to lose. Returns the copy's path, or None when none was needed."""
+        if self.path == ":memory:":
+            return None
+        async with self.conn.execute("SELECT version FROM schema_migrations") as cur:
+            done = {int(row[0]) for row in await cur.fetchall()}
+        pending = [version for version, _, _ in shipped if version not in done]
+        if not done or not pending:
+            return None
+        from storage.backup import snapshot
+
+        copy = await asyncio.to_thread(snapshot, self.path, pending[0], self.clock.now())
+        log.warning(
+            "database %s: %d migration(s) pending (from %04d); its copy before them: %s",
+            self.path, len(pending), pending[0], copy,
+        )  # fmt: skip
+        return copy
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:

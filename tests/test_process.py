@@ -102,7 +102,8 @@ def stop(process: subprocess.Popen[str], cwd: Path) -> str:
 
 
 def test_polling_against_the_api_url_registers_an_owner(tmp_path: Path, api: HttpBotApi) -> None:
-    env = env_for(tmp_path, api)
+    metrics = free_port()
+    env = env_for(tmp_path, api, WUYE_METRICS_PORT=str(metrics))
     seed(env, tmp_path)
     api.push("message", start_message(2001))
     bot = start_bot(env, tmp_path)
@@ -110,6 +111,17 @@ def test_polling_against_the_api_url_registers_an_owner(tmp_path: Path, api: Htt
         assert api.wait_for(lambda: any("手机号码" in t for t in api.sent_texts(2001)))
         api.push("message", contact_message(2001, "8613900000001"))
         assert api.wait_for(lambda: any("身份验证成功" in t for t in api.sent_texts(2001)))
+        # Prometheus' page and the health endpoint, on the metrics port.
+        assert api.wait_for(lambda: _listening(metrics))
+        status, page = get(f"http://127.0.0.1:{metrics}/metrics")
+        assert status == 200
+        assert 'wuye_updates_total{kind="message"} 2.0' in page
+        assert "wuye_handler_seconds_count 2.0" in page
+        assert "wuye_outbox_pending 0.0" in page
+        assert api.wait_for(lambda: get(f"http://127.0.0.1:{metrics}/healthz")[0] == 200)
+        assert get(f"http://127.0.0.1:{metrics}/healthz")[1].startswith("ok: database opens")
+        health = run_cli(env, tmp_path, "health")
+        assert health.returncode == 0, health.stderr
     finally:
         logs = stop(bot, tmp_path)
     methods = {m for m, _ in api.calls}
@@ -117,6 +129,23 @@ def test_polling_against_the_api_url_registers_an_owner(tmp_path: Path, api: Htt
     assert "Calling Bot API endpoint" in logs or "getUpdates" in logs  # DEBUG logging was on
     assert TOKEN not in logs
     assert TOKEN.split(":")[1] not in logs
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode()
+    except OSError:
+        return 0, ""
 
 
 def free_port() -> int:
@@ -144,7 +173,7 @@ def test_webhook_mode_enforces_the_secret_token(tmp_path: Path, api: HttpBotApi)
         tmp_path,
         api,
         WUYE_WEBHOOK_URL=hook,
-        WUYE_WEBHOOK_SECRET="s3cret-value",
+        WUYE_WEBHOOK_SECRET="s3cret-value-0123456789",
         WUYE_WEBHOOK_LISTEN="127.0.0.1",
         WUYE_WEBHOOK_PORT=str(port),
     )
@@ -153,17 +182,50 @@ def test_webhook_mode_enforces_the_secret_token(tmp_path: Path, api: HttpBotApi)
     try:
         assert api.wait_for(lambda: any(m == "setWebhook" for m, _ in api.calls))
         registered = next(p for m, p in api.calls if m == "setWebhook")
-        assert registered["url"] == hook and registered["secret_token"] == "s3cret-value"
+        assert registered["url"] == hook and registered["secret_token"] == "s3cret-value-0123456789"
         update = {"update_id": 1, "message": start_message(2001)}
         assert api.wait_for(lambda: _listening(port))
         assert post(hook, update, None) == 403
         assert post(hook, update, "wrong") == 403
         assert api.sent_texts(2001) == []
-        assert post(hook, update, "s3cret-value") == 200
+        assert post(hook, update, "s3cret-value-0123456789") == 200
         assert api.wait_for(lambda: any("手机号码" in t for t in api.sent_texts(2001)))
     finally:
         logs = stop(bot, tmp_path)
-    assert TOKEN not in logs and "s3cret-value" not in logs
+    assert TOKEN not in logs and "s3cret-value-0123456789" not in logs
+
+
+def test_a_webhook_url_without_a_path_is_served_at_the_root(
+    tmp_path: Path, api: HttpBotApi
+) -> None:
+    """Telegram posts to the URL exactly as registered: with no path, to /. The bot listens
+    there (it listened on /telegram and every update was lost); `health` calls it."""
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}"
+    secret = "a-secret-of-32-characters-0123456"
+    env = env_for(
+        tmp_path, api, WUYE_WEBHOOK_URL=hook, WUYE_WEBHOOK_SECRET=secret,
+        WUYE_WEBHOOK_LISTEN="127.0.0.1", WUYE_WEBHOOK_PORT=str(port),
+    )  # fmt: skip
+    seed(env, tmp_path)
+    bot = start_bot(env, tmp_path)
+    try:
+        assert api.wait_for(lambda: any(m == "setWebhook" for m, _ in api.calls))
+        registered = next(p for m, p in api.calls if m == "setWebhook")
+        assert registered["url"] == hook
+        assert api.wait_for(lambda: _listening(port))
+        update = {"update_id": 1, "message": start_message(2001)}
+        assert post(f"{hook}/", update, secret) == 200
+        assert api.wait_for(lambda: any("手机号码" in t for t in api.sent_texts(2001)))
+        assert api.wait_for(lambda: run_cli(env, tmp_path, "health").returncode == 0)
+        health = run_cli(env, tmp_path, "health")
+        assert health.stdout.strip().endswith("the webhook server answers")
+    finally:
+        logs = stop(bot, tmp_path)
+    assert secret not in logs
+    health = run_cli(env, tmp_path, "health")
+    assert health.returncode == 1
+    assert health.stderr.startswith("the webhook server does not answer")
 
 
 def _listening(port: int) -> bool:

@@ -103,3 +103,79 @@ def test_a_bad_estates_file_stops_start_up_with_one_line(
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("Configuration error: WUYE_ESTATES_CONFIG:") and fragment in line
+
+
+@pytest.mark.parametrize(
+    ("secret", "fragment"),
+    [
+        ("short-secret-15c", ""),  # 16: the shortest accepted
+        ("A" * 256, ""),  # Telegram's longest
+        ("only-15-chars!!", "only the letters A-Z and a-z"),
+        ("fifteen_chars_x", "too short (15 characters): use at least 16"),
+        ("x" * 257, "at most 256"),
+        ("with space in the secret", "only the letters"),
+        ("密码密码密码密码密码密码密码密码", "only the letters"),
+    ],
+)
+def test_the_webhook_secret_follows_telegrams_rule(
+    monkeypatch: pytest.MonkeyPatch, secret: str, fragment: str
+) -> None:
+    """Telegram's secret_token: 1–256 of A-Z a-z 0-9 _ -; under 16 is refused here."""
+    monkeypatch.setenv("WUYE_WEBHOOK_SECRET", secret)
+    if not fragment:
+        assert load_settings(_env_file=None).webhook_secret == secret
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith("WUYE_WEBHOOK_SECRET:")
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_short_webhook_secret_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    done = _run(
+        ["run"],
+        {"WUYE_TOKEN": "1:x", "WUYE_WEBHOOK_URL": "https://bot.example.org/tg",
+         "WUYE_WEBHOOK_SECRET": "s3cret"},
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("Configuration error: WUYE_WEBHOOK_SECRET: too short (6 characters)")
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://bot.example.org", ""),
+        ("https://bot.example.org/", ""),
+        ("https://bot.example.org/telegram", "telegram"),
+        ("https://bot.example.org/wuye/hook/", "wuye/hook"),
+    ],
+)
+def test_the_webhook_listens_where_telegram_is_told_to_post(url: str, path: str) -> None:
+    """The path the bot listens on is the URL's own: a URL with no path is served at /
+    (it listened on /telegram while Telegram posted to /)."""
+    assert load_settings(_env_file=None, webhook_url=url).webhook_path == path
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [("25:00", "03:30, or off"), ("3.30", "03:30"), ("soon", "off")],
+)
+def test_a_bad_backup_time_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv("WUYE_BACKUP_AT", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith("WUYE_BACKUP_AT:") and fragment in str(caught.value)
+
+
+def test_the_daily_backup_time_is_in_the_deployments_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WUYE_BACKUP_AT", "4:05")
+    monkeypatch.setenv("WUYE_TIMEZONE", "Asia/Hong_Kong")
+    moment = load_settings(_env_file=None).backup_time
+    assert moment is not None and (moment.hour, moment.minute) == (4, 5)
+    assert str(moment.tzinfo) == "Asia/Hong_Kong"
+    monkeypatch.setenv("WUYE_BACKUP_AT", "off")
+    assert load_settings(_env_file=None).backup_time is None
