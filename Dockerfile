@@ -1,5 +1,5 @@
-# Wuye property bot. Build: docker build -t wuye .
-# Run:   docker run -d --name wuye -e WUYE_TOKEN=123456:ABC... -e WUYE_ADMINS=11111111 \
+# Wuye property bot. Build: docker build -t wuye .   Run: docker compose up -d (docker-compose.yml)
+# or:    docker run -d --name wuye -e WUYE_TOKEN=123456:ABC... -e WUYE_ADMINS=11111111 \
 #               -v wuye-data:/data wuye
 # A bind-mounted data folder must belong to uid 10001 (chown 10001:10001 ./data).
 FROM python:3.11.7-slim-bookworm
@@ -9,7 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     WUYE_DB=/data/wuye.db \
-    WUYE_DATA_DIR=/data/files
+    WUYE_DATA_DIR=/data/files \
+    WUYE_BACKUP_DIR=/backups \
+    WUYE_METRICS_LISTEN=0.0.0.0 \
+    WUYE_METRICS_PORT=9464
 
 # A CJK font, so the weekly summary's chart is drawn in Chinese.
 RUN apt-get update \
@@ -36,14 +39,18 @@ COPY sandbox ./sandbox
 RUN pip install --no-cache-dir --no-deps . \
  && groupadd --system --gid 10001 wuye \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin wuye \
- && mkdir -p /data \
- && chown 10001:10001 /data
+ && mkdir -p /data /backups \
+ && chown 10001:10001 /data /backups
 
 USER 10001:10001
-VOLUME ["/data"]
-# Only used in webhook mode (WUYE_WEBHOOK_URL set); polling needs no open port.
-EXPOSE 8443
-# The database opens and the deadline sweeper ran within the last minute.
+# /data: the database, its snapshots and the photos; /backups: `python -m bot backup` and the
+# daily backup (mount another disk there).
+VOLUME ["/data", "/backups"]
+# 8443: only in webhook mode (WUYE_WEBHOOK_URL set); polling needs no open port.
+# 9464: Prometheus' /metrics and /healthz (keep it off the internet).
+EXPOSE 8443 9464
+# The database opens, and polling (or the webhook server), the deadline sweeper and the
+# outbox sender ran within the last minute.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["python", "-m", "bot", "health"]
 ENTRYPOINT ["python", "-m", "bot"]
