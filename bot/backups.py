@@ -65,11 +65,13 @@ async def daily_backup(context: Context) -> None:
         report = await take(settings, now_at=services.db.clock.now().timestamp())
     except Exception:
         if metrics is not None:
-            metrics.backed_up("failed", time.perf_counter() - began, time.time())
+            ended = services.db.clock.now().timestamp()
+            metrics.backed_up("failed", time.perf_counter() - began, ended)
         raise  # the error handler logs it and tells the admins
     result = "ok" if report.ok else "incomplete"
     if metrics is not None:
-        metrics.backed_up(result, time.perf_counter() - began, time.time())
+        ended = services.db.clock.now().timestamp()  # the application's clock (storage.clock)
+        metrics.backed_up(result, time.perf_counter() - began, ended)
     log.info("%s", summary(report))
     for sha, role, what in report.problems:
         log.error("backup: evidence file %s (%s) is %s in the store: not copied", sha, role, what)
