@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from procedures.identity import RESIDENT_ROLES, can_verify_owners
+from procedures.identity import RESIDENT_ROLES, Role, can_verify_owners
 from procedures.permissions import Act, may
 
 #: Every command a private chat's menu may list, in the menu's order: the person's work
 #: first (a resident's, staff's, an admin's), then what everyone has.
 ORDER = (
-    "request", "complain", "my",  # residents
+    "request", "complain", "my", "renovate",  # residents
     "case", "record", "visit", "pending",  # staff
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
@@ -39,6 +39,8 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
     wanted = set(COMMON)
     if roles & RESIDENT_ROLES:
         wanted |= RESIDENT
+    if Role.OWNER.value in roles:  # an owner applies to renovate (a tenant does not)
+        wanted.add("renovate")
     if not roles and not deployment_admin:
         wanted.add("register")
     if may(Act.READ_CASE, roles, deployment_admin=deployment_admin):

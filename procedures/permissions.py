@@ -47,6 +47,8 @@ class Act(StrEnum):
     RECORD_CALL = "record_call"  # V-4, A-1: record calls, visits and customer visits
     WRITE_CONCLUSION = "write_conclusion"  # the week's written conclusion
     EXTEND = "extend"  # C-12: see the rule's extension_by
+    CHECK_DOCUMENTS = "check_documents"  # a renovation's documents valid or invalid
+    SIGN_RENOVATION = "sign_renovation"  # approve or reject a renovation application
 
 
 class HasExtension(Protocol):
@@ -84,6 +86,9 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.FINISH_ANY: frozenset({Role.CC_SUPERVISOR}),  # plus the department's head
     Act.RECORD_CALL: FIRST_RESPONDERS,
     Act.WRITE_CONCLUSION: frozenset({Role.CC_SUPERVISOR}),
+    Act.CHECK_DOCUMENTS: FIRST_RESPONDERS,  # customer service checks the documents
+    # the customer-department head and the engineering head (never an admin as such)
+    Act.SIGN_RENOVATION: frozenset({Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD}),
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

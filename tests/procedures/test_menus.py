@@ -23,7 +23,15 @@ def test_someone_with_no_role_sees_how_to_register() -> None:
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.TENANT])
 def test_a_resident_files_and_follows_cases_and_sees_no_staff_command(role: Role) -> None:
-    assert menu(role) == EVERYONE | {"request", "complain", "my", "register"}
+    renovate = {"renovate"} if role == Role.OWNER else set()
+    assert menu(role) == EVERYONE | {"request", "complain", "my", "register"} | renovate
+
+
+def test_r1_an_owner_applies_to_renovate_from_the_menu_and_a_tenant_does_not() -> None:
+    """R-1: /renovate is in an owner's menu, next to their other commands."""
+    assert "renovate" in menu(Role.OWNER)
+    assert "renovate" not in menu(Role.TENANT)
+    assert private_commands({Role.OWNER})[:4] == ("request", "complain", "my", "renovate")
 
 
 def test_a_customer_assistant_records_calls_and_verifies_owners() -> None:

@@ -1,0 +1,713 @@
+"""Renovation (P2) as code: its states, its application form and documents, and the
+decisions of each step. Pure: no database, no Telegram, no clock (time comes in).
+
+**States** (issue 11, item 1): draft → submitted → complete → approved | rejected → terms
+accepted → agreement signed → fees paid → permitted → entry confirmed → active (⇄
+suspended) → completion requested → passed | failed → deposit held → refund due → refunded
+→ closed. Every state is declared here, with every transition; this first step *builds*
+application → completeness → approval → terms (:data:`BUILT`). The later moves are
+declared so the machine is whole and tested, but nothing reaches them yet: no handler
+offers them, and :func:`next_status` refuses them unless asked for ``later=True``.
+
+**One open renovation per unit**: a renovation is open until it is rejected or closed
+(:data:`ENDED`); a second application for the unit is refused (:func:`may_apply`), and the
+database's unique index says the same.
+
+**The application** (R-1..R-3): the guide and checklist, the form (works period,
+contractor, its head and phone, scope ticks), the commitment letter confirmed from the
+owner's own account, then one upload per required document (:data:`REQUIRED`). Customer
+service marks each document valid or invalid with a reason (R-3: a photo cannot prove a
+wet seal; staff confirm they saw the originals); :func:`is_complete` decides.
+
+**Approval** (R-4, R-5, R-7): the complete file goes to engineering (R-5); the
+customer-department head and the engineering head each approve or reject with comments,
+signed by role (an admin, as such, never signs); R-4's clock runs one working day from
+"application complete"; the owner is told and accepts the terms by button (R-7).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from procedures.clocks import timer
+from procedures.deadlines import EstateRules
+from procedures.decisions import (
+    Approval,
+    Decision,
+    Department,
+    Resident,
+    Roles,
+    Style,
+    Targets,
+    Tell,
+    Text,
+    Title,
+)
+from procedures.identity import Role
+from procedures.phone import normalise_caller_phone
+from procedures.rule_ids import RuleId
+from procedures.subjects import Subject
+
+#: The subject kind of renovations (rows of ``renovations``): clocks, outbox rows, audit
+#: events, approvals and evidence attach to ``Subject(RENOVATION, id)``.
+RENOVATION = "renovation"
+#: The number prefix: ``ZX-20261127-0001`` (装修).
+PREFIX = "ZX"
+
+
+def subject(renovation_id: int) -> Subject:
+    """The subject of a renovation."""
+    return Subject(RENOVATION, renovation_id)
+
+
+def number(day: date, sequence: int) -> str:
+    """A renovation's number: prefix, local date, the day's sequence."""
+    return f"{PREFIX}-{day:%Y%m%d}-{sequence:04d}"
+
+
+# --- states ---------------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    """Where a renovation is (issue 11, item 1)."""
+
+    DRAFT = "draft"  # the form and commitment letter done, documents being sent
+    SUBMITTED = "submitted"  # sent to customer service, documents being checked (R-3)
+    COMPLETE = "complete"  # every required document valid: the heads decide (R-4, R-5)
+    APPROVED = "approved"  # both heads approved: the owner accepts the terms (R-7)
+    REJECTED = "rejected"  # a head rejected it (ended: the owner may apply again)
+    TERMS_ACCEPTED = "terms_accepted"  # R-7: the owner accepted the approval's terms
+    AGREEMENT_SIGNED = "agreement_signed"  # R-8, R-9 (not reachable yet)
+    FEES_PAID = "fees_paid"  # R-10 (not reachable yet)
+    PERMITTED = "permitted"  # R-11 (not reachable yet)
+    ENTRY_CONFIRMED = "entry_confirmed"  # R-12 (not reachable yet)
+    ACTIVE = "active"  # R-13, R-14 (not reachable yet)
+    SUSPENDED = "suspended"  # R-15 (not reachable yet)
+    COMPLETION_REQUESTED = "completion_requested"  # R-20 (not reachable yet)
+    PASSED = "passed"  # R-20 inspected: passed (not reachable yet)
+    FAILED = "failed"  # R-20 inspected: failed, re-inspection (not reachable yet)
+    DEPOSIT_HELD = "deposit_held"  # R-21: the 3 months run (not reachable yet)
+    REFUND_DUE = "refund_due"  # R-21 (not reachable yet)
+    REFUNDED = "refunded"  # R-21 (not reachable yet)
+    CLOSED = "closed"  # ended (withdrawn, or refunded and filed)
+
+
+class Move(StrEnum):
+    """What moves a renovation from one state to the next."""
+
+    SUBMIT = "submit"  # R-1..R-3: the owner sends the application, every document attached
+    COMPLETE = "complete"  # R-3: the last required document is marked valid
+    APPROVE = "approve"  # R-4: the second head approves (the first's approval stands)
+    REJECT = "reject"  # R-4: a head rejects
+    ACCEPT_TERMS = "accept_terms"  # R-7: the owner accepts by button
+    WITHDRAW = "withdraw"  # the owner withdraws an application not yet decided
+    # Declared for the steps to come; nothing reaches them yet (see :data:`BUILT`).
+    SIGN_AGREEMENT = "sign_agreement"  # R-8, R-9
+    PAY_FEES = "pay_fees"  # R-10
+    PERMIT = "permit"  # R-11
+    CONFIRM_ENTRY = "confirm_entry"  # R-12
+    START_WORKS = "start_works"  # R-13
+    SUSPEND = "suspend"  # R-15
+    RESUME = "resume"  # R-15
+    REQUEST_COMPLETION = "request_completion"  # R-20
+    PASS = "pass"  # R-20
+    FAIL = "fail"  # R-20
+    REINSPECT = "reinspect"  # R-20: a failed inspection asks for another
+    HOLD_DEPOSIT = "hold_deposit"  # R-21
+    OPEN_REFUND = "open_refund"  # R-21: three months after the completion inspection
+    REFUND = "refund"  # R-21
+    CLOSE = "close"  # R-21: filed
+
+
+S = Status
+#: Every transition of the whole lifecycle: (from, move) → to.
+TRANSITIONS: Mapping[tuple[Status, Move], Status] = {
+    (S.DRAFT, Move.SUBMIT): S.SUBMITTED,
+    (S.SUBMITTED, Move.COMPLETE): S.COMPLETE,
+    (S.COMPLETE, Move.APPROVE): S.APPROVED,
+    (S.COMPLETE, Move.REJECT): S.REJECTED,
+    (S.APPROVED, Move.ACCEPT_TERMS): S.TERMS_ACCEPTED,
+    (S.DRAFT, Move.WITHDRAW): S.CLOSED,
+    (S.SUBMITTED, Move.WITHDRAW): S.CLOSED,
+    (S.TERMS_ACCEPTED, Move.SIGN_AGREEMENT): S.AGREEMENT_SIGNED,
+    (S.AGREEMENT_SIGNED, Move.PAY_FEES): S.FEES_PAID,
+    (S.FEES_PAID, Move.PERMIT): S.PERMITTED,
+    (S.PERMITTED, Move.CONFIRM_ENTRY): S.ENTRY_CONFIRMED,
+    (S.ENTRY_CONFIRMED, Move.START_WORKS): S.ACTIVE,
+    (S.ACTIVE, Move.SUSPEND): S.SUSPENDED,
+    (S.SUSPENDED, Move.RESUME): S.ACTIVE,
+    (S.ACTIVE, Move.REQUEST_COMPLETION): S.COMPLETION_REQUESTED,
+    (S.COMPLETION_REQUESTED, Move.PASS): S.PASSED,
+    (S.COMPLETION_REQUESTED, Move.FAIL): S.FAILED,
+    (S.FAILED, Move.REINSPECT): S.COMPLETION_REQUESTED,
+    (S.PASSED, Move.HOLD_DEPOSIT): S.DEPOSIT_HELD,
+    (S.DEPOSIT_HELD, Move.OPEN_REFUND): S.REFUND_DUE,
+    (S.REFUND_DUE, Move.REFUND): S.REFUNDED,
+    (S.REFUNDED, Move.CLOSE): S.CLOSED,
+}
+#: The moves this step of the work builds (the others wait for theirs).
+BUILT: frozenset[Move] = frozenset(
+    {Move.SUBMIT, Move.COMPLETE, Move.APPROVE, Move.REJECT, Move.ACCEPT_TERMS, Move.WITHDRAW}
+)
+#: States a renovation has ended in: the unit is free for a new application.
+ENDED: frozenset[Status] = frozenset({S.REJECTED, S.CLOSED})
+
+
+class InvalidMove(ValueError):
+    """A move the state machine does not allow from where the renovation is."""
+
+
+def next_status(status: Status | str, move: Move, *, later: bool = False) -> Status:
+    """Where ``move`` takes a renovation in ``status``; InvalidMove when it cannot, or when
+    the move belongs to a later step (``later`` lets the state machine's own tests walk
+    those)."""
+    if move not in BUILT and not later:
+        raise InvalidMove(f"{move.value} is not built yet")
+    found = TRANSITIONS.get((Status(status), move))
+    if found is None:
+        raise InvalidMove(f"cannot {move.value} a {Status(status).value} renovation")
+    return found
+
+
+def is_open(status: Status | str) -> bool:
+    """Whether a renovation in ``status`` still holds its unit (one open per unit)."""
+    return Status(status) not in ENDED
+
+
+# --- the form (R-2) --------------------------------------------------------------------------
+
+#: Scope ticks of the application form; the last three need the authorities (R-6, later).
+SCOPES: tuple[str, ...] = (
+    "walls",
+    "floors",
+    "plumbing",
+    "electrical",
+    "fire",
+    "structural",
+    "gas",
+    "other",
+)
+#: R-6: the ticks that need a filing with the authorities (flagged; guides come later).
+FILING_SCOPES: frozenset[str] = frozenset({"fire", "structural", "gas"})
+#: The longest works period one application may ask for (default: 6 months).
+MAX_PERIOD = timedelta(days=183)
+#: The longest name (contractor, its head) kept.
+MAX_NAME = 60
+
+_DATE = re.compile(r"(?:(\d{4})\D{1,2})?(\d{1,2})\D{1,2}(\d{1,2})\D?", re.ASCII)
+
+
+def parse_date(text: str, today: date) -> date | None:
+    """A date as people type it: ``2026-12-01``, ``2026/12/1``, ``2026年12月1日``, or without
+    the year (``12-01``, ``12月1日``: this year, or next year when that day has passed).
+    None when it is not a date."""
+    plain = unicodedata.normalize("NFKC", text).strip()
+    match = _DATE.fullmatch(plain)
+    if match is None:
+        return None
+    year, month, day = match.group(1), int(match.group(2)), int(match.group(3))
+    try:
+        found = date(int(year) if year else today.year, month, day)
+    except ValueError:
+        return None
+    if year is None and found < today:
+        try:
+            found = found.replace(year=today.year + 1)
+        except ValueError:
+            return None
+    return found
+
+
+def period_problem(start: date, end: date | None, today: date) -> str | None:
+    """What is wrong with a works period (a text key's last part), or None: it cannot start
+    before today, end before it starts, or run longer than :data:`MAX_PERIOD`."""
+    if start < today:
+        return "period_past"
+    if end is None:
+        return None
+    if end < start:
+        return "period_backwards"
+    if end - start > MAX_PERIOD:
+        return "period_too_long"
+    return None
+
+
+def clean_name(text: str) -> str | None:
+    """A contractor's or head's name on one line, or None when empty or too long."""
+    name = " ".join(unicodedata.normalize("NFKC", text).split())
+    return name if 0 < len(name) <= MAX_NAME else None
+
+
+def clean_phone(text: str) -> str | None:
+    """The contractor head's phone (a mobile or a landline), normalised; None if unusable."""
+    return normalise_caller_phone(text)
+
+
+@dataclass(frozen=True)
+class Form:
+    """The application form (装修申请表, R-2)."""
+
+    period_from: date
+    period_to: date
+    contractor: str
+    head_name: str
+    head_phone: str
+    scope: tuple[str, ...]
+
+    @property
+    def filings(self) -> tuple[str, ...]:
+        """R-6: the ticks that need the authorities, in the form's order."""
+        return tuple(s for s in self.scope if s in FILING_SCOPES)
+
+
+# --- documents (R-3) -------------------------------------------------------------------------
+
+
+class Doc(StrEnum):
+    """A required document of the application (R-3)."""
+
+    PLAN = "plan"  # 平面图
+    CEILING = "ceiling"  # 天花图
+    PIPES_POWER = "pipes_power"  # 水电管线图
+    LOW_VOLTAGE = "low_voltage"  # 弱电图
+    SECTIONS = "sections"  # 剖面图
+    HEAD_ID = "head_id"  # 施工负责人身份证
+    LICENCE = "licence"  # 营业执照
+    QUALIFICATION = "qualification"  # 施工资质证书
+
+
+#: The documents every application needs, in the checklist's order. (Commercial or key
+#: premises' design qualification, and an agent's power of attorney, come later.)
+REQUIRED: tuple[Doc, ...] = tuple(Doc)
+
+
+class DocState(StrEnum):
+    """Where one document is."""
+
+    MISSING = "missing"  # nothing sent yet
+    PENDING = "pending"  # sent, not checked yet
+    VALID = "valid"  # checked valid by customer service
+    INVALID = "invalid"  # checked invalid, with a reason: the owner sends it again
+
+
+#: Why customer service marks a document invalid (each has a text the owner reads).
+INVALID_REASONS: tuple[str, ...] = ("no_seal", "unclear", "expired", "mismatch", "incomplete")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One required document of an application: its state, how many files of its current
+    round were sent, and why it was refused."""
+
+    doc: Doc
+    state: DocState = DocState.MISSING
+    files: int = 0
+    reason: str | None = None
+
+
+def is_complete(documents: Mapping[Doc, Document]) -> bool:
+    """R-3: the application is complete when every required document is checked valid."""
+    return all(_state(documents, d) == DocState.VALID for d in REQUIRED)
+
+
+def missing(documents: Mapping[Doc, Document]) -> list[Doc]:
+    """The required documents with nothing sent yet (or refused and not sent again)."""
+    return [d for d in REQUIRED if _state(documents, d) in (DocState.MISSING, DocState.INVALID)]
+
+
+def progress(documents: Mapping[Doc, Document]) -> tuple[int, int]:
+    """How many required documents are valid, of how many."""
+    return sum(_state(documents, d) == DocState.VALID for d in REQUIRED), len(REQUIRED)
+
+
+def _state(documents: Mapping[Doc, Document], doc: Doc) -> DocState:
+    found = documents.get(doc)
+    return found.state if found is not None else DocState.MISSING
+
+
+# --- the record -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Renovation:
+    """A renovation as decisions read it."""
+
+    id: int
+    number: str
+    estate_id: int
+    unit_id: int
+    unit_label: str
+    owner_id: int
+    status: Status
+    form: Form
+    documents: Mapping[Doc, Document] = field(default_factory=dict)
+    complete_at: datetime | None = None
+
+
+#: R-4: the two heads who sign an application (or their recorded delegates, later).
+HEADS: tuple[str, ...] = (Role.CUSTOMER_HEAD.value, Role.ENGINEERING_HEAD.value)
+
+
+@dataclass
+class RenovationDecision(Decision):
+    """A :class:`Decision` about a renovation: ``move`` is its move through the state
+    machine (``action`` stays None: that is a case's); ``documents`` are documents whose
+    state changes (their new state and reason)."""
+
+    move: Move | None = None
+    documents: dict[Doc, tuple[DocState, str | None]] = field(default_factory=dict)
+
+
+class Refusal(Exception):
+    """A step that cannot be taken now; ``code`` names the text that says why."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def may_apply(open_for_unit: Renovation | None, owner_id: int) -> Renovation | None:
+    """One open renovation per unit: None when the unit is free; the owner's own draft to
+    go on with; Refusal ``already_open`` for any other open one."""
+    if open_for_unit is None:
+        return None
+    if open_for_unit.status == Status.DRAFT and open_for_unit.owner_id == owner_id:
+        return open_for_unit
+    raise Refusal("already_open")
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+#: Customer service: where applications are checked (R-1..R-3).
+CUSTOMER_SERVICE = "customer_service"
+#: Engineering: receives the complete file (R-5).
+ENGINEERING = "engineering"
+
+
+def file_added(ren: Renovation, doc: Doc, by_owner: bool) -> RenovationDecision:
+    """A file sent for ``doc``. In a draft it only counts; after submission it is the
+    owner fixing a document marked invalid (it goes back to pending and customer service
+    is told), and a document already valid takes no more files."""
+    if not by_owner:
+        raise Refusal("not_owner")
+    state = _state(ren.documents, doc)
+    if ren.status == Status.DRAFT:
+        return RenovationDecision(
+            event="renovation.document_added",
+            data={"doc": doc.value},
+            documents={doc: (DocState.PENDING, None)},
+        )
+    if ren.status != Status.SUBMITTED:
+        raise Refusal("not_editable")
+    if state == DocState.VALID:
+        raise Refusal("doc_valid_already")
+    decision = RenovationDecision(
+        event="renovation.document_added",
+        data={"doc": doc.value, "again": True},
+        documents={doc: (DocState.PENDING, None)},
+        expect_status=Status.SUBMITTED,
+    )
+    if state == DocState.INVALID:  # the first file of the fixed document: customer service
+        decision.tell.append(
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation.doc_resent",
+                {"doc": Text(f"renovation.doc.{doc.value}")},
+                style=Style.WITH_CARD,
+                buttons="ren_review",
+            )
+        )
+    return decision
+
+
+def submitted(ren: Renovation) -> RenovationDecision:
+    """R-1..R-3: the owner submits: every required document has a file. Customer service
+    gets the application to check, with a button per document."""
+    if ren.status != Status.DRAFT:
+        raise Refusal("not_editable")
+    if missing(ren.documents):
+        raise Refusal("documents_missing")
+    return RenovationDecision(
+        move=Move.SUBMIT,
+        expect_status=Status.DRAFT,
+        tell=[
+            Tell(Resident(), "renovation.submitted", style=Style.WITH_CARD),
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation.to_check",
+                style=Style.WITH_CARD,
+                buttons="ren_review",
+            ),
+        ],
+    )
+
+
+def withdrawn(ren: Renovation) -> RenovationDecision:
+    """The owner withdraws an application not yet complete: closed, the unit is free."""
+    next_status(ren.status, Move.WITHDRAW)  # InvalidMove once complete
+    tell = [Tell(Resident(), "renovation.withdrawn")]
+    if ren.status == Status.SUBMITTED:
+        tell.append(
+            Tell(Department(CUSTOMER_SERVICE), "renovation.withdrawn_staff", style=Style.WITH_CARD)
+        )
+    return RenovationDecision(move=Move.WITHDRAW, expect_status=ren.status, tell=tell)
+
+
+def checked(
+    ren: Renovation,
+    doc: Doc,
+    valid: bool,
+    reason: str | None,
+    rules: EstateRules,
+    now: datetime,
+) -> RenovationDecision:
+    """R-3: customer service marks a sent document valid, or invalid with a reason.
+
+    Invalid: the owner is told what to fix, with a button to send it again. Valid and the
+    last one missing: the application is complete (R-3's checklist) — the R-4 clock starts
+    (one working day, holidays out, 调休 in), engineering gets the file (R-5), and the two
+    heads get it to approve or reject; the owner hears that it is complete."""
+    if ren.status != Status.SUBMITTED:
+        raise Refusal("not_checkable")
+    if _state(ren.documents, doc) != DocState.PENDING:
+        raise Refusal("doc_not_pending")
+    if not valid and reason not in INVALID_REASONS:
+        raise Refusal("reason_needed")
+    data: dict[str, object] = {"doc": doc.value, "valid": valid}
+    if not valid:
+        data["reason"] = reason
+        return RenovationDecision(
+            event="renovation.document_checked",
+            data=data,
+            expect_status=Status.SUBMITTED,
+            documents={doc: (DocState.INVALID, reason)},
+            tell=[
+                Tell(
+                    Resident(),
+                    "renovation.doc_invalid",
+                    {
+                        "doc": Text(f"renovation.doc.{doc.value}"),
+                        "reason": Text(f"renovation.reason.{reason}"),
+                    },
+                    buttons="ren_fix",
+                    button_arg=REQUIRED.index(doc),
+                )
+            ],
+        )
+    after = dict(ren.documents) | {doc: Document(doc, DocState.VALID)}
+    decision = RenovationDecision(
+        event="renovation.document_checked",
+        data=data,
+        expect_status=Status.SUBMITTED,
+        documents={doc: (DocState.VALID, None)},
+    )
+    if is_complete(after):
+        complete = completed(ren, rules, now)
+        decision.move = complete.move
+        decision.event = None
+        decision.changes = complete.changes
+        decision.start = complete.start
+        decision.tell = complete.tell
+    return decision
+
+
+def completed(ren: Renovation, rules: EstateRules, now: datetime) -> RenovationDecision:
+    """R-3 → R-4, R-5: the application is complete now."""
+    clock = timer(rules, RuleId.R4, now)  # R-4: one working day from "application complete"
+    return RenovationDecision(
+        move=Move.COMPLETE,
+        changes={"complete_at": now},
+        start=[clock],
+        tell=[
+            Tell(Resident(), "renovation.complete_owner", {"limit": Title(RuleId.R4)}),
+            # R-5: the complete file goes to engineering (the documents as an album first)
+            Tell(
+                Department(ENGINEERING),
+                "renovation.to_engineering",
+                style=Style.WITH_CARD,
+                photos=True,
+            ),
+            Tell(
+                Roles(frozenset(HEADS)),
+                "renovation.to_decide",
+                {"limit": Title(RuleId.R4)},
+                style=Style.WITH_CARD,
+                buttons="ren_decide",
+            ),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A head's signature already given on an application (R-4)."""
+
+    role: str
+    approved: bool
+
+
+def signing_role(held: set[str], signed: Sequence[Signature]) -> str | None:
+    """R-4: the role in which someone holding ``held`` signs now: a head's role not yet
+    signed (in the order of :data:`HEADS`); None when they hold none (an admin, as such,
+    signs nothing) or have signed in each they hold."""
+    done = {s.role for s in signed}
+    return next((r for r in HEADS if r in held and r not in done), None)
+
+
+def signed(
+    ren: Renovation,
+    role: str,
+    approved: bool,
+    comment: str | None,
+    before: Sequence[Signature],
+) -> RenovationDecision:
+    """R-4: a head signs, approving or rejecting, with comments (a rejection needs them).
+
+    A rejection ends it at once (R-4's clock stopped, the owner told why); an approval
+    waits for the other head's, and the second approval approves the application: the
+    owner is told, with the button that accepts its terms (R-7)."""
+    if ren.status != Status.COMPLETE:
+        raise Refusal("not_decidable")
+    if role not in HEADS:
+        raise Refusal("not_a_head")
+    if any(s.role == role for s in before):
+        raise Refusal("signed_already")
+    if not approved and not comment:
+        raise Refusal("comment_needed")
+    approval = Approval(RuleId.R4.value, role, approved, comment=comment)
+    shown = comment or "—"
+    head = Text(f"role.{role}")
+    if not approved:
+        return RenovationDecision(
+            move=Move.REJECT,
+            expect_status=Status.COMPLETE,
+            approval=approval,
+            stop=[RuleId.R4],
+            data={"role": role, "comment": comment},
+            tell=[
+                Tell(
+                    Resident(),
+                    "renovation.rejected_owner",
+                    {"head": head, "comment": shown},
+                    style=Style.WITH_CARD,
+                ),
+                Tell(
+                    Department(CUSTOMER_SERVICE),
+                    "renovation.rejected_staff",
+                    {"head": head, "comment": shown},
+                    style=Style.WITH_CARD,
+                ),
+            ],
+        )
+    others = [r for r in HEADS if r != role]
+    if all(any(s.role == r and s.approved for s in before) for r in others):
+        return RenovationDecision(
+            move=Move.APPROVE,
+            expect_status=Status.COMPLETE,
+            approval=approval,
+            stop=[RuleId.R4],
+            data={"role": role, "comment": comment},
+            tell=[
+                Tell(
+                    Resident(),
+                    "renovation.approved_owner",
+                    style=Style.WITH_CARD,
+                    buttons="ren_terms",
+                ),
+                Tell(
+                    Department(CUSTOMER_SERVICE), "renovation.approved_staff", style=Style.WITH_CARD
+                ),
+            ],
+        )
+    return RenovationDecision(
+        event="renovation.signed",
+        expect_status=Status.COMPLETE,
+        approval=approval,
+        data={"role": role, "approved": True, "comment": comment},
+        tell=[
+            Tell(
+                Roles(frozenset(others)),
+                "renovation.other_signed",
+                {"head": head, "comment": shown},
+                style=Style.WITH_CARD,
+                buttons="ren_decide",
+            ),
+        ],
+    )
+
+
+def terms_accepted(ren: Renovation, by_owner: bool) -> RenovationDecision:
+    """R-7: the owner accepts the approval's terms (审批表), by button, from their own
+    account: signed as the owner."""
+    if not by_owner:
+        raise Refusal("not_owner")
+    if ren.status != Status.APPROVED:
+        raise Refusal("not_approved")
+    return RenovationDecision(
+        move=Move.ACCEPT_TERMS,
+        expect_status=Status.APPROVED,
+        approval=Approval(RuleId.R7.value, Role.OWNER.value, True),
+        tell=[
+            Tell(Resident(), "renovation.terms_owner"),
+            Tell(Department(CUSTOMER_SERVICE), "renovation.terms_staff", style=Style.WITH_CARD),
+        ],
+    )
+
+
+# --- R-4's clock ------------------------------------------------------------------------------
+
+
+def reaction(
+    ren: Renovation,
+    rule_id: str,
+    warning: bool,
+    late: bool,
+    rules: EstateRules,
+    signatures: Sequence[Signature],
+    due: datetime,
+) -> list[RenovationDecision]:
+    """What R-4's warning or breach does (the rule's data: warn the approvers, escalate to
+    the project manager). The warning goes to the heads who have not signed yet; the breach
+    to the rule's ``escalate_to`` and is recorded. A renovation decided meanwhile hears
+    nothing (its clock was stopped; a timer that still fires says nothing)."""
+    rule = rules.rules.get(rule_id)
+    if rule is None or ren.status != Status.COMPLETE:
+        return []
+    title = Title(rule.id)
+    waiting = frozenset(r for r in HEADS if not any(s.role == r for s in signatures))
+    if warning:
+        shown = rules.calendar.local(due).strftime("%m-%d %H:%M")
+        to = (
+            Roles(waiting)
+            if rule.warn_to == "approvers"
+            else Targets((rule.warn_to or "approvers",))
+        )
+        tell = Tell(
+            to,
+            "renovation.r4_warning",
+            {"rule": title, "due": shown},
+            style=Style.WITH_CARD,
+            buttons="ren_decide",
+            late=late,
+        )
+        return [RenovationDecision(tell=[tell])]
+    return [
+        RenovationDecision(
+            event="renovation.deadline_missed",
+            data={"rule": rule.id, "late": late, "waiting": sorted(waiting)},
+            tell=[
+                Tell(
+                    Targets(tuple(rule.escalate_to)),
+                    "renovation.r4_breached",
+                    {"rule": title, "waiting": tuple(Text(f"role.{r}") for r in sorted(waiting))},
+                    style=Style.WITH_CARD,
+                    late=late,
+                ),
+            ],
+        )
+    ]

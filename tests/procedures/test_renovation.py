@@ -1,0 +1,373 @@
+"""Renovation's first step as rules, no database and no Telegram: the state machine, one
+open renovation per unit, the form, the documents' checklist (R-1..R-3), the heads'
+signatures and R-4's clock (across National Day 2026 and a make-up Saturday), the owner
+accepting the terms (R-7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from procedures.deadlines import load_estate
+from procedures.decisions import Department, Resident, Roles, Targets, Text, Title
+from procedures.renovation import (
+    BUILT,
+    ENDED,
+    HEADS,
+    REQUIRED,
+    TRANSITIONS,
+    Doc,
+    DocState,
+    Document,
+    Form,
+    InvalidMove,
+    Move,
+    Refusal,
+    Renovation,
+    Signature,
+    Status,
+    checked,
+    clean_phone,
+    file_added,
+    is_complete,
+    is_open,
+    may_apply,
+    missing,
+    next_status,
+    parse_date,
+    period_problem,
+    progress,
+    reaction,
+    signed,
+    signing_role,
+    submitted,
+    terms_accepted,
+    withdrawn,
+)
+from procedures.rule_ids import RuleId
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RULES = load_estate("")
+CUSTOMER_HEAD, ENGINEERING_HEAD = HEADS
+
+
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A local time in Shanghai."""
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+FORM = Form(date(2026, 12, 1), date(2027, 2, 28), "安居装饰", "李工", "+8613800138000",
+            ("walls", "floors"))  # fmt: skip
+
+
+def docs(**states: DocState) -> dict[Doc, Document]:
+    """Every required document in ``default`` state (pending unless named otherwise)."""
+    default = states.pop("default", DocState.PENDING)
+    return {d: Document(d, states.get(d.value, default), 1) for d in REQUIRED}
+
+
+def ren(status: Status = Status.SUBMITTED, **states: DocState) -> Renovation:
+    return Renovation(7, "ZX-20261127-0001", 1, 3, "1栋 101", 42, status, FORM, docs(**states))
+
+
+# --- the state machine ------------------------------------------------------------------------
+
+
+BUILT_PATH = [
+    (Status.DRAFT, Move.SUBMIT, Status.SUBMITTED),
+    (Status.SUBMITTED, Move.COMPLETE, Status.COMPLETE),
+    (Status.COMPLETE, Move.APPROVE, Status.APPROVED),
+    (Status.COMPLETE, Move.REJECT, Status.REJECTED),
+    (Status.APPROVED, Move.ACCEPT_TERMS, Status.TERMS_ACCEPTED),
+    (Status.DRAFT, Move.WITHDRAW, Status.CLOSED),
+    (Status.SUBMITTED, Move.WITHDRAW, Status.CLOSED),
+]
+
+
+@pytest.mark.parametrize(("start", "move", "end"), BUILT_PATH)
+def test_r1_r4_r7_every_legal_move_of_this_step(start: Status, move: Move, end: Status) -> None:
+    """R-1..R-4, R-7: the application's moves, each where the state machine allows it."""
+    assert next_status(start, move) == end
+
+
+@pytest.mark.parametrize("move", sorted(BUILT))
+@pytest.mark.parametrize("status", list(Status))
+def test_r1_r4_r7_every_illegal_move_of_this_step_is_refused(status: Status, move: Move) -> None:
+    """R-1..R-4, R-7: every other (state, move) of this step is refused."""
+    if (status, move) in TRANSITIONS:
+        assert next_status(status, move) == TRANSITIONS[status, move]
+    else:
+        with pytest.raises(InvalidMove):
+            next_status(status, move)
+
+
+def test_every_state_is_declared_and_later_moves_are_not_reachable_yet() -> None:
+    """The whole lifecycle is declared (issue 11, item 1); the moves of later steps are
+    refused unless asked for as such, and every state is reached by some move."""
+    reached = {Status.DRAFT} | set(TRANSITIONS.values())
+    assert reached == set(Status)
+    later = [(s, m) for (s, m) in TRANSITIONS if m not in BUILT]
+    assert later, "later moves are declared"
+    for status, move in later:
+        with pytest.raises(InvalidMove, match="not built yet"):
+            next_status(status, move)
+        assert next_status(status, move, later=True) == TRANSITIONS[status, move]
+    assert next_status(Status.ACTIVE, Move.SUSPEND, later=True) == Status.SUSPENDED
+    assert next_status(Status.SUSPENDED, Move.RESUME, later=True) == Status.ACTIVE
+    assert next_status(Status.FAILED, Move.REINSPECT, later=True) == Status.COMPLETION_REQUESTED
+
+
+def test_r1_one_open_renovation_per_unit() -> None:
+    """R-1: a unit with an open renovation refuses a second application; the owner's own
+    draft is carried on; a rejected or closed one frees the unit."""
+    assert may_apply(None, 42) is None
+    draft = ren(Status.DRAFT)
+    assert may_apply(draft, 42) is draft
+    with pytest.raises(Refusal, match="already_open"):
+        may_apply(draft, 99)  # another owner's draft holds the unit too
+    for status in (Status.SUBMITTED, Status.COMPLETE, Status.APPROVED, Status.ACTIVE):
+        with pytest.raises(Refusal, match="already_open"):
+            may_apply(ren(status), 42)
+    assert {Status.REJECTED, Status.CLOSED} == ENDED
+    assert not is_open(Status.REJECTED) and is_open(Status.TERMS_ACCEPTED)
+
+
+# --- the form (R-2) ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("2026-12-01", date(2026, 12, 1)),
+        ("2026/12/1", date(2026, 12, 1)),
+        ("2026年12月1日", date(2026, 12, 1)),
+        ("１２月３日", date(2026, 12, 3)),
+        ("12-01", date(2026, 12, 1)),
+        ("3月1日", date(2027, 3, 1)),  # passed this year: next year's
+        ("2026-02-30", None),
+        ("tomorrow", None),
+        ("", None),
+    ],
+)
+def test_r2_dates_as_people_type_them(typed: str, found: date | None) -> None:
+    assert parse_date(typed, date(2026, 11, 27)) == found
+
+
+def test_r2_a_works_period_is_checked() -> None:
+    today = date(2026, 11, 27)
+    assert period_problem(date(2026, 11, 26), None, today) == "period_past"
+    assert period_problem(date(2026, 12, 1), date(2026, 11, 30), today) == "period_backwards"
+    assert period_problem(date(2026, 12, 1), date(2027, 12, 1), today) == "period_too_long"
+    assert period_problem(date(2026, 11, 27), date(2027, 2, 28), today) is None
+
+
+def test_r2_the_heads_phone_is_a_mobile_or_a_landline() -> None:
+    assert clean_phone("138 0013 8000") == "+8613800138000"
+    assert clean_phone("021-62345678") is not None
+    assert clean_phone("12345") is None
+
+
+# --- documents and completeness (R-3) --------------------------------------------------------
+
+
+def test_r3_the_checklist_is_complete_only_when_every_required_document_is_valid() -> None:
+    """R-3: complete = every required document checked valid; pending or invalid is not."""
+    assert len(REQUIRED) == 8
+    assert is_complete(docs(default=DocState.VALID))
+    assert not is_complete(docs(default=DocState.VALID, plan=DocState.PENDING))
+    assert not is_complete(docs(default=DocState.VALID, head_id=DocState.INVALID))
+    partial = {d: Document(d, DocState.VALID) for d in REQUIRED[:-1]}
+    assert not is_complete(partial)  # one never sent
+    assert missing(partial) == [REQUIRED[-1]]
+    assert progress(docs(default=DocState.VALID, plan=DocState.INVALID)) == (7, 8)
+
+
+def test_r3_submitting_needs_a_file_for_every_document() -> None:
+    """R-1..R-3: a draft with a document missing cannot be submitted; one with every
+    document goes to customer service with the review buttons."""
+    with pytest.raises(Refusal, match="documents_missing"):
+        submitted(ren(Status.DRAFT, plan=DocState.MISSING))
+    decision = submitted(ren(Status.DRAFT))
+    assert decision.move == Move.SUBMIT and decision.expect_status == Status.DRAFT
+    staff = [t for t in decision.tell if t.to == Department("customer_service")]
+    assert staff and staff[0].buttons == "ren_review"
+    assert any(isinstance(t.to, Resident) for t in decision.tell)
+    with pytest.raises(Refusal):
+        submitted(ren(Status.SUBMITTED))
+
+
+def test_r3_an_invalid_document_tells_the_owner_what_to_fix() -> None:
+    """R-3: invalid needs a reason; the owner reads it, with a button to send it again."""
+    with pytest.raises(Refusal, match="reason_needed"):
+        checked(ren(), Doc.PLAN, False, None, RULES, sh(2026, 11, 27, 10))
+    decision = checked(ren(), Doc.PLAN, False, "no_seal", RULES, sh(2026, 11, 27, 10))
+    assert decision.move is None and decision.event == "renovation.document_checked"
+    assert decision.documents == {Doc.PLAN: (DocState.INVALID, "no_seal")}
+    [owner] = decision.tell
+    assert isinstance(owner.to, Resident) and owner.buttons == "ren_fix"
+    assert owner.params["reason"] == Text("renovation.reason.no_seal")
+    assert owner.button_arg == REQUIRED.index(Doc.PLAN)
+    assert not decision.start
+
+
+def test_r3_only_a_sent_unchecked_document_is_checked() -> None:
+    with pytest.raises(Refusal, match="doc_not_pending"):
+        checked(ren(plan=DocState.INVALID), Doc.PLAN, True, None, RULES, sh(2026, 11, 27))
+    with pytest.raises(Refusal, match="not_checkable"):
+        checked(ren(Status.DRAFT), Doc.PLAN, True, None, RULES, sh(2026, 11, 27))
+
+
+def test_r3_a_fixed_document_goes_back_to_customer_service() -> None:
+    """R-3: the owner's file for a refused document makes it pending again, and customer
+    service hears of it; a valid one takes no more files; only the owner sends."""
+    decision = file_added(ren(plan=DocState.INVALID), Doc.PLAN, by_owner=True)
+    assert decision.documents == {Doc.PLAN: (DocState.PENDING, None)}
+    assert [t.to for t in decision.tell] == [Department("customer_service")]
+    again = file_added(ren(plan=DocState.PENDING), Doc.PLAN, by_owner=True)
+    assert again.tell == []  # the second file of the same round: no second notice
+    with pytest.raises(Refusal, match="doc_valid_already"):
+        file_added(ren(plan=DocState.VALID), Doc.PLAN, by_owner=True)
+    with pytest.raises(Refusal, match="not_owner"):
+        file_added(ren(Status.DRAFT), Doc.PLAN, by_owner=False)
+    with pytest.raises(Refusal, match="not_editable"):
+        file_added(ren(Status.COMPLETE), Doc.PLAN, by_owner=True)
+
+
+def test_r4_r5_the_last_valid_document_completes_it_and_starts_the_clock() -> None:
+    """R-3 → R-4, R-5: the last document marked valid completes the application: R-4's
+    clock starts (1 working day), engineering gets the file with its documents, both heads
+    get it to decide; the owner is told."""
+    now = sh(2026, 11, 27, 10)
+    before = ren(default=DocState.VALID, licence=DocState.PENDING)
+    decision = checked(before, Doc.LICENCE, True, None, RULES, now)
+    assert decision.move == Move.COMPLETE
+    assert decision.changes == {"complete_at": now}
+    [clock] = decision.start
+    assert clock.rule == RuleId.R4
+    assert clock.due_at == sh(2026, 11, 30, 10)  # Friday → Monday, 10:00
+    assert clock.warn_at == sh(2026, 11, 27, 16, 30)  # two working hours before
+    audiences = [t.to for t in decision.tell]
+    assert Department("engineering") in audiences  # R-5
+    heads = next(t for t in decision.tell if t.to == Roles(frozenset(HEADS)))
+    assert heads.buttons == "ren_decide" and heads.params["limit"] == Title(RuleId.R4)
+    engineering = next(t for t in decision.tell if t.to == Department("engineering"))
+    assert engineering.photos  # the documents go with the file
+    not_last = checked(ren(default=DocState.PENDING), Doc.LICENCE, True, None, RULES, now)
+    assert not_last.move is None and not not_last.start
+
+
+def test_r4_across_national_day_2026() -> None:
+    """R-4: complete on Wednesday 30 September 2026 at 16:00, the eve of National Day: the
+    decision is due one working day later, Thursday 8 October at 16:00 (1–7 October off);
+    the approvers are warned two working hours before."""
+    start = sh(2026, 9, 30, 16)
+    decision = checked(ren(default=DocState.VALID, plan=DocState.PENDING), Doc.PLAN, True,
+                       None, RULES, start)  # fmt: skip
+    [clock] = decision.start
+    assert clock.due_at == sh(2026, 10, 8, 16)
+    assert clock.warn_at == sh(2026, 10, 8, 14)
+
+
+def test_r4_across_a_make_up_saturday() -> None:
+    """R-4: 调休 counts: complete on Friday 9 October 2026 at 16:00, due on the make-up
+    Saturday 10 October at 16:00, not on Monday."""
+    start = sh(2026, 10, 9, 16)
+    decision = checked(ren(default=DocState.VALID, plan=DocState.PENDING), Doc.PLAN, True,
+                       None, RULES, start)  # fmt: skip
+    [clock] = decision.start
+    assert clock.due_at == sh(2026, 10, 10, 16)
+    assert clock.warn_at == sh(2026, 10, 10, 14)
+
+
+# --- signatures (R-4) and terms (R-7) --------------------------------------------------------
+
+
+def test_r4_only_a_heads_role_signs_and_each_once() -> None:
+    """R-4: the role signed in is a head's not yet signed; an admin, a customer assistant or
+    a project manager, as such, signs nothing."""
+    assert signing_role({"customer_head"}, []) == CUSTOMER_HEAD
+    assert signing_role({"engineering_head", "admin"}, []) == ENGINEERING_HEAD
+    assert signing_role({"admin"}, []) is None
+    assert signing_role({"customer_assistant", "project_manager"}, []) is None
+    assert signing_role({"customer_head"}, [Signature(CUSTOMER_HEAD, True)]) is None
+    both = {"customer_head", "engineering_head"}
+    assert signing_role(both, [Signature(CUSTOMER_HEAD, True)]) == ENGINEERING_HEAD
+    with pytest.raises(Refusal, match="not_a_head"):
+        signed(ren(Status.COMPLETE), "admin", True, None, [])
+    with pytest.raises(Refusal, match="signed_already"):
+        signed(ren(Status.COMPLETE), CUSTOMER_HEAD, True, None, [Signature(CUSTOMER_HEAD, True)])
+    with pytest.raises(Refusal, match="not_decidable"):
+        signed(ren(Status.SUBMITTED), CUSTOMER_HEAD, True, None, [])
+
+
+def test_r4_two_approvals_approve_and_stop_the_clock() -> None:
+    """R-4, R-7: the first approval is recorded and waits for the other head; the second
+    approves it, stops R-4's clock and gives the owner the button that accepts the terms."""
+    first = signed(ren(Status.COMPLETE), ENGINEERING_HEAD, True, "水电走向合理", [])
+    assert first.move is None and first.event == "renovation.signed"
+    assert first.approval is not None and first.approval.role == ENGINEERING_HEAD
+    assert first.approval.step == RuleId.R4 and first.approval.comment == "水电走向合理"
+    assert [t.to for t in first.tell] == [Roles(frozenset({CUSTOMER_HEAD}))]
+    assert not first.stop
+    second = signed(ren(Status.COMPLETE), CUSTOMER_HEAD, True, None,
+                    [Signature(ENGINEERING_HEAD, True)])  # fmt: skip
+    assert second.move == Move.APPROVE and second.stop == [RuleId.R4]
+    owner = next(t for t in second.tell if isinstance(t.to, Resident))
+    assert owner.buttons == "ren_terms"
+
+
+def test_r4_a_rejection_needs_comments_and_ends_it() -> None:
+    with pytest.raises(Refusal, match="comment_needed"):
+        signed(ren(Status.COMPLETE), CUSTOMER_HEAD, False, None, [])
+    decision = signed(ren(Status.COMPLETE), CUSTOMER_HEAD, False, "拆改承重墙", [])
+    assert decision.move == Move.REJECT and decision.stop == [RuleId.R4]
+    assert decision.approval is not None and not decision.approval.approved
+    owner = next(t for t in decision.tell if isinstance(t.to, Resident))
+    assert owner.params["comment"] == "拆改承重墙"
+    assert next_status(Status.COMPLETE, Move.REJECT) in ENDED
+
+
+def test_r7_the_owner_accepts_the_terms_by_button() -> None:
+    """R-7: only the owner, only once approved; signed as the owner."""
+    decision = terms_accepted(ren(Status.APPROVED), by_owner=True)
+    assert decision.move == Move.ACCEPT_TERMS
+    assert decision.approval is not None and decision.approval.role == "owner"
+    assert decision.approval.step == RuleId.R7
+    with pytest.raises(Refusal, match="not_owner"):
+        terms_accepted(ren(Status.APPROVED), by_owner=False)
+    with pytest.raises(Refusal, match="not_approved"):
+        terms_accepted(ren(Status.COMPLETE), by_owner=True)
+
+
+def test_withdrawing_frees_the_unit_until_it_is_complete() -> None:
+    assert withdrawn(ren(Status.DRAFT)).move == Move.WITHDRAW
+    staff = withdrawn(ren(Status.SUBMITTED)).tell
+    assert Department("customer_service") in [t.to for t in staff]
+    with pytest.raises(InvalidMove):
+        withdrawn(ren(Status.COMPLETE))
+
+
+# --- R-4's clock reacting ---------------------------------------------------------------------
+
+
+def test_r4_warning_goes_to_the_heads_who_have_not_signed() -> None:
+    """R-4: the warning reaches only the heads still to sign, with the buttons."""
+    due = datetime(2026, 11, 30, 2, tzinfo=UTC)
+    [warn] = reaction(ren(Status.COMPLETE), RuleId.R4, True, False, RULES,
+                      [Signature(ENGINEERING_HEAD, True)], due)  # fmt: skip
+    [tell] = warn.tell
+    assert tell.to == Roles(frozenset({CUSTOMER_HEAD})) and tell.buttons == "ren_decide"
+    assert tell.params["due"] == "11-30 10:00"
+    assert warn.event is None
+
+
+def test_r4_breach_escalates_to_the_project_manager_and_is_recorded() -> None:
+    due = datetime(2026, 11, 30, 2, tzinfo=UTC)
+    [breach] = reaction(ren(Status.COMPLETE), RuleId.R4, False, True, RULES, [], due)
+    assert breach.event == "renovation.deadline_missed"
+    assert breach.data["late"] is True
+    [tell] = breach.tell
+    assert tell.to == Targets(("project_manager",)) and tell.late
+    assert reaction(ren(Status.APPROVED), RuleId.R4, False, False, RULES, [], due) == []
