@@ -32,6 +32,7 @@ from handlers import (
     photos,
     reactions,
     registration,
+    renovation,
     reports,
     requests,
     roster,
@@ -62,6 +63,7 @@ PRIVATE_COMMANDS = [
     ("request", "command.request"),
     ("complain", "command.complain"),
     ("my", "command.my"),
+    ("renovate", "command.renovate"),
     ("case", "command.case"),
     ("record", "command.record"),
     ("visit", "command.visit"),
@@ -234,6 +236,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *customer_visits.handlers(),  # P9: /visit, customer visits
         *complaints.handlers(),  # P7: complaints
         *callbacks.handlers(),  # P8: callbacks
+        *renovation.handlers(),  # P2: /renovate, documents checked, the heads' approval
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

@@ -28,7 +28,7 @@ SANDBOX_BOT = "wuye_sandbox_bot"
 
 #: The demo's department groups: (department, title, members' Telegram ids).
 DEMO_GROUPS: list[tuple[Department, str, list[int]]] = [
-    (Department.CUSTOMER_SERVICE, "客服中心 · 阳光花园", [9001, 9002, DEMO_ADMIN]),
+    (Department.CUSTOMER_SERVICE, "客服中心 · 阳光花园", [9001, 9002, 9012, DEMO_ADMIN]),
     (Department.ENGINEERING, "工程部 · 阳光花园", [9003, 9004, DEMO_ADMIN]),
     (Department.SECURITY, "保安部 · 阳光花园", [9005, DEMO_ADMIN]),
     (Department.FINANCE, "财务部 · 阳光花园", [9006, DEMO_ADMIN]),

@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
+from handlers import renovation
 from handlers.common import Services
 from procedures import reactions, requests
 from procedures.decisions import Facts
+from procedures.renovation import RENOVATION
 from procedures.subjects import CASE
 from storage import cases
 from storage.deadlines import Firing
@@ -25,8 +27,11 @@ def reactor(svc: Services) -> Callable[[aiosqlite.Connection, Firing], Awaitable
 
     async def react(conn: aiosqlite.Connection, firing: Firing) -> None:
         deadline = firing.deadline
+        if deadline.subject.kind == RENOVATION:  # the renovation procedure reacts
+            await renovation.react(svc, conn, firing)
+            return
         if deadline.subject.kind != CASE or deadline.case_id is None:
-            # Each kind of subject reacts by its own procedure; none but cases has timers yet.
+            # Each kind of subject reacts by its own procedure.
             log.warning("deadline %s of %s has no reaction", deadline.id, deadline.subject)
             return
         case = await svc.cases.get(deadline.case_id)

@@ -82,18 +82,19 @@ class Status(StrEnum):
     APPROVED = "approved"  # both heads approved: the owner accepts the terms
     REJECTED = "rejected"  # a head rejected it (ended: the owner may apply again)
     TERMS_ACCEPTED = "terms_accepted"  # the owner accepted the approval's terms
-    AGREEMENT_SIGNED = "agreement_signed"  # R-8, R-9 (not reachable yet)
-    FEES_PAID = "fees_paid"  # R-10 (not reachable yet)
-    PERMITTED = "permitted"  # R-11 (not reachable yet)
-    ENTRY_CONFIRMED = "entry_confirmed"  # R-12 (not reachable yet)
-    ACTIVE = "active"  # R-13, R-14 (not reachable yet)
-    SUSPENDED = "suspended"  # R-15 (not reachable yet)
-    COMPLETION_REQUESTED = "completion_requested"  # R-20 (not reachable yet)
-    PASSED = "passed"  # R-20 inspected: passed (not reachable yet)
-    FAILED = "failed"  # R-20 inspected: failed, re-inspection (not reachable yet)
-    DEPOSIT_HELD = "deposit_held"  # the 3 months run (not reachable yet)
-    REFUND_DUE = "refund_due"  # R-21 (not reachable yet)
-    REFUNDED = "refunded"  # R-21 (not reachable yet)
+    # The states of the steps to come (not reachable yet: no move of this step leads there).
+    AGREEMENT_SIGNED = "agreement_signed"  # the management agreement signed, rules told
+    FEES_PAID = "fees_paid"  # fees and deposit collected by the cashier
+    PERMITTED = "permitted"  # works permit and worker passes issued
+    ENTRY_CONFIRMED = "entry_confirmed"  # the unit walked through, both sides signed
+    ACTIVE = "active"  # works under way, patrolled daily
+    SUSPENDED = "suspended"  # works stopped (a serious violation)
+    COMPLETION_REQUESTED = "completion_requested"  # the owner asked for the inspection
+    PASSED = "passed"  # completion inspection passed
+    FAILED = "failed"  # completion inspection failed: re-inspection
+    DEPOSIT_HELD = "deposit_held"  # the three months before a refund run
+    REFUND_DUE = "refund_due"  # the deposit may be refunded
+    REFUNDED = "refunded"  # the cashier recorded the refund
     CLOSED = "closed"  # ended (withdrawn, or refunded and filed)
 
 
@@ -107,21 +108,21 @@ class Move(StrEnum):
     ACCEPT_TERMS = "accept_terms"  # the owner accepts by button
     WITHDRAW = "withdraw"  # the owner withdraws an application not yet decided
     # Declared for the steps to come; nothing reaches them yet (see :data:`BUILT`).
-    SIGN_AGREEMENT = "sign_agreement"
-    PAY_FEES = "pay_fees"
-    PERMIT = "permit"
-    CONFIRM_ENTRY = "confirm_entry"
-    START_WORKS = "start_works"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    REQUEST_COMPLETION = "request_completion"
-    PASS = "pass"
-    FAIL = "fail"
-    REINSPECT = "reinspect"  # a failed inspection asks for another
-    HOLD_DEPOSIT = "hold_deposit"
-    OPEN_REFUND = "open_refund"  # three months after the completion inspection
-    REFUND = "refund"
-    CLOSE = "close"  # filed
+    SIGN_AGREEMENT = "sign_agreement"
+    PAY_FEES = "pay_fees"
+    PERMIT = "permit"
+    CONFIRM_ENTRY = "confirm_entry"
+    START_WORKS = "start_works"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REQUEST_COMPLETION = "request_completion"
+    PASS = "pass"
+    FAIL = "fail"
+    REINSPECT = "reinspect"  # a failed inspection asks for another
+    HOLD_DEPOSIT = "hold_deposit"
+    OPEN_REFUND = "open_refund"  # three months after the completion inspection
+    REFUND = "refund"
+    CLOSE = "close"  # filed
 
 
 S = Status

@@ -29,6 +29,10 @@ TABLE: dict[Act, set[Role]] = {
     Act.LATE_PROMISE: {Role.CC_SUPERVISOR},
     Act.FINISH_ANY: {Role.CC_SUPERVISOR},
     Act.WRITE_CONCLUSION: {Role.CC_SUPERVISOR},
+    # customer service checks a renovation's documents
+    Act.CHECK_DOCUMENTS: {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD},
+    # the customer-department head and the engineering head sign
+    Act.SIGN_RENOVATION: {Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD},
 }
 
 

@@ -371,3 +371,12 @@ def test_r4_breach_escalates_to_the_project_manager_and_is_recorded() -> None:
     [tell] = breach.tell
     assert tell.to == Targets(("project_manager",)) and tell.late
     assert reaction(ren(Status.APPROVED), RuleId.R4, False, False, RULES, [], due) == []
+
+
+def test_r6_fire_structural_and_gas_ticks_are_flagged_for_a_filing() -> None:
+    """R-6 (flag only, for now): the ticks that need the authorities, in the form's order;
+    the card shows them (the guides and receipts come with the filings step)."""
+    form = Form(date(2026, 12, 1), date(2026, 12, 31), "安居装饰", "李工", "+8613800138000",
+                ("walls", "gas", "fire"))  # fmt: skip
+    assert form.filings == ("gas", "fire")
+    assert FORM.filings == ()

@@ -1,0 +1,1392 @@
+"""Renovation (P2), its first step in chat: application → completeness → approval → terms
+(procedures.renovation decides; storage.renovation applies in one unit of work).
+
+**The owner** (private chat): ``/renovate`` shows the guide (装修申报须知) and the checklist
+(R-1), then the form (R-2): the unit (when they own several), the works period from and
+to, the contractor, its head and the head's phone, the scope ticks; then the commitment
+letter, confirmed by a button from their own account, makes the draft (its number
+``ZX-…``). Then one document at a time (R-3): the checklist's buttons pick the document,
+photos or image files sent are kept as evidence (original by SHA-256, a watermarked display
+copy for staff), and "📨 提交申请" sends it once every document has a file. A document
+customer service refuses comes back with the reason and "📎 重新上传", which opens the
+same upload step for that document.
+
+**Customer service** (its group, or its members privately without one): the application's
+card has a 🔍 button per document: the document's files come as an album with ✅ 有效 /
+❌ 无效 (then a reason). The last valid document completes it (R-3's checklist).
+
+**Approval** (R-4, R-5, R-7): engineering gets the complete file (R-5: the documents as an
+album and the card); the customer-department head and the engineering head each get it
+privately with ✅ 批准 / ❌ 驳回, then type their comments (a rejection must say why; an
+approval may skip them): signed in their role in the approvals table. R-4's clock (one
+working day from "application complete") warns the heads still to sign, then tells the
+project manager (:func:`react`, from the deadline sweeper). The owner is told, and accepts
+the terms with ✅ 接受审批条款 (R-7).
+
+Every press is checked again against the roles in the database (``may``); nothing is
+trusted from button data. Button data: ``ren:<action>:<renovation>[:<doc index>[:<reason
+index>]]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import date
+from enum import IntEnum
+from html import escape
+from typing import Any
+
+import aiosqlite
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.i18n import has, t
+from handlers import limits, photos
+from handlers.common import (
+    TAP_HINT,
+    Actor,
+    AnyHandler,
+    Context,
+    Services,
+    button,
+    edit,
+    in_rows,
+    keep_answered,
+    keyboard,
+    parse_id,
+    person_locale,
+    reply,
+    services,
+    who,
+    with_hint,
+)
+from handlers.records import OTHER, TEXT, draft_of, stale
+from procedures import renovation as reno
+from procedures.decisions import (
+    Department,
+    Resident,
+    Roles,
+    Style,
+    Targets,
+    Tell,
+    Text,
+    Title,
+)
+from procedures.identity import ROLE_DEPARTMENT, Role
+from procedures.permissions import Act, may
+from procedures.reactions import route
+from procedures.renovation import (
+    INVALID_REASONS,
+    REQUIRED,
+    SCOPES,
+    Doc,
+    DocState,
+    Form,
+    Refusal,
+    Renovation,
+    RenovationDecision,
+    Signature,
+    Status,
+)
+from procedures.rule_ids import RuleId
+from storage import evidence
+from storage import renovation as store_module
+from storage.cases import Notice
+from storage.deadlines import Firing
+from storage.identity import Person
+from storage.outbox import enqueue
+from storage.renovation import DocFile, NewRenovation, RenovationStore
+
+log = logging.getLogger(__name__)
+
+#: ``user_data`` keys of the two flows.
+KEY = "renovation"
+SIGN_KEY = "renovation_sign"
+#: Longest comment a head may write (a longer one is asked again, shorter).
+MAX_COMMENT = 500
+#: Icons of a document's state on the checklists.
+ICONS = {
+    DocState.MISSING: "▫️",
+    DocState.PENDING: "⏳",
+    DocState.VALID: "✅",
+    DocState.INVALID: "❌",
+}
+
+
+class Step(IntEnum):
+    """Where an owner is in the application (R-1..R-3)."""
+
+    UNIT = 1
+    FROM = 2
+    TO = 3
+    CONTRACTOR = 4
+    HEAD = 5
+    PHONE = 6
+    SCOPE = 7
+    COMMIT = 8
+    DOCS = 9
+
+
+class SignStep(IntEnum):
+    """A head signing (R-4): their comments are asked."""
+
+    COMMENT = 1
+
+
+def store(svc: Services) -> RenovationStore:
+    """The renovations of the deployment."""
+    return RenovationStore(svc.db)
+
+
+# --- cards and keyboards -----------------------------------------------------------------------
+
+
+def doc_name(locale: str, doc: Doc) -> str:
+    """A document as people call it."""
+    return t(locale, f"renovation.doc.{doc.value}")
+
+
+def card(locale: str, ren: Renovation, owner: Person | None) -> str:
+    """A renovation's card: its number, unit, state, the form, the documents' checklist.
+    No rule ids (owners read it too)."""
+    form = ren.form
+    scope = t(locale, "renovation.list_separator").join(
+        t(locale, f"renovation.scope.{s}") for s in form.scope
+    )
+    lines = [
+        t(locale, "renovation.card.title", number=ren.number, unit=ren.unit_label),
+        t(locale, "renovation.card.status", status=t(locale, f"renovation.status.{ren.status}")),
+        t(locale, "renovation.card.owner", name=owner.name if owner else "—"),
+        t(
+            locale,
+            "renovation.card.period",
+            start=form.period_from.isoformat(),
+            end=form.period_to.isoformat(),
+        ),
+        t(
+            locale,
+            "renovation.card.contractor",
+            contractor=form.contractor,
+            head=form.head_name,
+            phone=form.head_phone,
+        ),
+        t(locale, "renovation.card.scope", scope=scope),
+    ]
+    if form.filings:
+        filings = t(locale, "renovation.list_separator").join(
+            t(locale, f"renovation.scope.{s}") for s in form.filings
+        )
+        lines.append(t(locale, "renovation.card.filings", scope=filings))
+    valid, total = reno.progress(ren.documents)
+    lines.append(t(locale, "renovation.card.documents", valid=valid, total=total))
+    for doc in REQUIRED:
+        lines.append(doc_line(locale, ren, doc))
+    return "\n".join(lines)
+
+
+def doc_line(locale: str, ren: Renovation, doc: Doc) -> str:
+    """One line of the documents' checklist: icon, name, files, reason."""
+    found = ren.documents.get(doc)
+    state = found.state if found else DocState.MISSING
+    line = f"{ICONS[state]} {doc_name(locale, doc)}"
+    if found and found.files and state != DocState.INVALID:
+        line += t(locale, "renovation.card.files", count=found.files)
+    if state == DocState.INVALID and found and found.reason:
+        line += t(
+            locale, "renovation.card.reason", reason=t(locale, f"renovation.reason.{found.reason}")
+        )
+    return line
+
+
+def review_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """Customer service's: a 🔍 per document (its files, then valid / invalid)."""
+    if ren.status != Status.SUBMITTED:
+        return None
+    buttons = []
+    for index, doc in enumerate(REQUIRED):
+        found = ren.documents.get(doc)
+        icon = ICONS[found.state if found else DocState.MISSING]
+        buttons.append(button(f"{icon} {doc_name(locale, doc)}", f"ren:doc:{ren.id}:{index}"))
+    return keyboard(in_rows(buttons, 2))
+
+
+def decide_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """The heads': approve, reject, and the documents (R-4)."""
+    if ren.status != Status.COMPLETE:
+        return None
+    return keyboard(
+        [
+            [
+                button(t(locale, "renovation.btn_approve"), f"ren:ap:{ren.id}"),
+                button(t(locale, "renovation.btn_reject"), f"ren:rj:{ren.id}"),
+            ],
+            [button(t(locale, "renovation.btn_documents"), f"ren:all:{ren.id}")],
+        ]
+    )
+
+
+def terms_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """The owner's: accept the approval's terms (R-7)."""
+    if ren.status != Status.APPROVED:
+        return None
+    return keyboard([[button(t(locale, "renovation.btn_terms"), f"ren:terms:{ren.id}")]])
+
+
+def fix_keyboard(locale: str, ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
+    """The owner's: send a refused document again."""
+    if ren.status != Status.SUBMITTED or arg is None or not 0 <= arg < len(REQUIRED):
+        return None
+    label = t(locale, "renovation.btn_fix", doc=doc_name(locale, REQUIRED[arg]))
+    return keyboard([[button(label, f"ren:fix:{ren.id}:{arg}")]])
+
+
+KEYBOARDS = {
+    "ren_review": review_keyboard,
+    "ren_decide": decide_keyboard,
+    "ren_terms": terms_keyboard,
+    "ren_fix": fix_keyboard,
+}
+
+
+# --- notices ----------------------------------------------------------------------------------
+
+
+class Notifier:
+    """Renders a renovation decision's tells per reader (``storage.renovation.Render``):
+    the owner, a department's group (or its members privately when it has none), people of
+    some roles, whom a rule names; an album of the documents before a card that asks for
+    them (``Tell.photos``: engineering's file, R-5)."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    async def __call__(self, ren: Renovation, tells: Sequence[Tell]) -> list[Notice]:
+        identity = self.svc.identity
+        owner = await identity.person(ren.owner_id)
+        notices: list[Notice] = []
+        for tell in tells:
+            found = await self._one(ren, tell, owner)
+            if tell.photos:
+                shown = tuple(
+                    f.display_sha256
+                    for f in await store(self.svc).files(ren.id)
+                    if f.display_sha256
+                )
+                if shown:
+                    notices += [self._album(n, ren, shown) for n in found]
+            notices += found
+        return notices
+
+    def _album(self, notice: Notice, ren: Renovation, shown: tuple[str, ...]) -> Notice:
+        locale = notice.locale or self.svc.settings.locale
+        caption = t(locale, "renovation.album", number=ren.number, count=len(shown))
+        return Notice(notice.chat_id, caption, None, notice.person_id, album=shown, locale=locale)
+
+    async def text(self, locale: str, ren: Renovation, tell: Tell, owner: Person | None) -> str:
+        """A tell's text in ``locale``, with the card when its style says so."""
+        rules = await self.svc.rules(ren.estate_id)
+        params = {k: self._param(locale, v, rules) for k, v in tell.params.items()}
+        head = t(locale, tell.key, number=ren.number, unit=ren.unit_label, **params)
+        if tell.late:
+            head += t(locale, "deadline.late")
+        if tell.style != Style.PLAIN:
+            head += "\n\n" + card(locale, ren, owner)
+        return head
+
+    @staticmethod
+    def _param(locale: str, value: object, rules: Any) -> object:
+        if isinstance(value, Text):
+            return (
+                t(locale, value.key) if has(value.key) or value.fallback is None else value.fallback
+            )
+        if isinstance(value, Title):
+            return limits.title(locale, rules, value.rule) or value.rule
+        if isinstance(value, tuple):
+            parts = [str(Notifier._param(locale, v, rules)) for v in value]
+            return t(locale, "renovation.list_separator").join(parts) or "—"
+        return value
+
+    async def _to(
+        self, person: Person, ren: Renovation, tell: Tell, owner: Person | None
+    ) -> Notice:
+        locale = person_locale(person, self.svc.settings.locale)
+        markup = self._markup(locale, ren, tell)
+        text = await self.text(locale, ren, tell, owner)
+        return Notice(person.tg_user_id, text, markup, person.id, locale=locale)
+
+    @staticmethod
+    def _markup(locale: str, ren: Renovation, tell: Tell) -> dict[str, object] | None:
+        if tell.buttons is None:
+            return None
+        built = KEYBOARDS[tell.buttons](locale, ren, tell.button_arg)
+        return built.to_dict() if built is not None else None
+
+    async def _people(self, estate_id: int, roles: Iterable[str]) -> list[Person]:
+        found: dict[int, Person] = {}
+        for role in sorted(set(roles)):
+            for person in await self.svc.identity.people_with_role(estate_id, role):
+                found.setdefault(person.id, person)
+        return list(found.values())
+
+    async def _one(self, ren: Renovation, tell: Tell, owner: Person | None) -> list[Notice]:
+        audience = tell.to
+        if isinstance(audience, Resident):
+            return [await self._to(owner, ren, tell, owner)] if owner is not None else []
+        if isinstance(audience, Department):
+            return await self._department(ren, audience.name, tell, owner)
+        if isinstance(audience, Roles):
+            people = await self._people(ren.estate_id, audience.roles)
+            return [await self._to(p, ren, tell, owner) for p in people]
+        if isinstance(audience, Targets):
+            where = route(audience.names, None)
+            notices: list[Notice] = []
+            for name in where.departments:
+                notices += await self._department(ren, name, tell, owner)
+            for p in await self._people(ren.estate_id, where.roles):
+                notices.append(await self._to(p, ren, tell, owner))
+            once: dict[int, Notice] = {}
+            for notice in notices:
+                once.setdefault(notice.chat_id, notice)
+            return list(once.values())
+        return []
+
+    async def _department(
+        self, ren: Renovation, name: str, tell: Tell, owner: Person | None
+    ) -> list[Notice]:
+        chat = await self.svc.identity.department(ren.estate_id, name)
+        if chat is not None and chat.chat_id is not None:
+            locale = self.svc.settings.locale
+            text = await self.text(locale, ren, tell, owner)
+            return [
+                Notice(chat.chat_id, text, self._markup(locale, ren, tell), None, locale=locale)
+            ]
+        roles = {r.value for r, d in ROLE_DEPARTMENT.items() if d.value == name}
+        people = await self._people(ren.estate_id, roles | {Role.ADMIN.value})
+        return [await self._to(p, ren, tell, owner) for p in people]
+
+
+async def run(
+    svc: Services,
+    actor: Actor | None,
+    renovation_id: int,
+    decide: Any,
+) -> Renovation | None:
+    """Read, decide (``decide(ren, signatures)``, which may raise Refusal) and apply in one
+    unit of work; then wake the outbox."""
+    after = await store(svc).step(
+        renovation_id,
+        decide,
+        by=actor.person.id if actor else None,
+        actor=f"person:{actor.person.id}" if actor else "system",
+        render=Notifier(svc),
+    )
+    await svc.deliver()
+    return after
+
+
+def refusal_text(actor: Actor, refusal: Refusal) -> str:
+    """Why a step cannot be taken now, in the person's words."""
+    key = f"renovation.refused.{refusal.code}"
+    return actor.t(key) if has(key) else actor.t("common.stale_button")
+
+
+# --- the owner's application (R-1..R-3) -------------------------------------------------------
+
+
+async def owned_units(svc: Services, actor: Actor) -> list[Any]:
+    """The units this person is bound to as an owner."""
+    units = await svc.identity.units_of(actor.person.id)
+    return [u for u in units if Role.OWNER.value in actor.roles_in(u.estate_id)]
+
+
+async def today_of(svc: Services, estate_id: int) -> date:
+    """The estate's date today."""
+    rules = await svc.rules(estate_id)
+    return rules.calendar.local(svc.clock.now()).date()
+
+
+async def start(update: Update, context: Context) -> int:
+    """``/renovate``: the guide and checklist (R-1), then the unit, or straight on."""
+    actor = await who(update, context)
+    if actor is None or context.user_data is None:
+        return ConversationHandler.END
+    context.user_data.pop(KEY, None)
+    svc = services(context)
+    units = await owned_units(svc, actor)
+    if not units:
+        await reply(update, context, actor.t("renovation.owners_only"))
+        return ConversationHandler.END
+    checklist = "\n".join(f"• {doc_name(actor.locale, d)}" for d in REQUIRED)
+    await reply(update, context, actor.t("renovation.guide", checklist=checklist))
+    context.user_data[KEY] = {"key": f"renovation:{actor.person.id}:{update.update_id}"}
+    if len(units) == 1:
+        return await chose_unit(update, context, actor, units[0].id)
+    buttons = [button(f"{u.estate_name} {u.label}", f"ren:unit:{u.id}") for u in units]
+    await reply(update, context, actor.t("renovation.ask_unit"), keyboard(in_rows(buttons, 2)))
+    return Step.UNIT
+
+
+async def got_unit(update: Update, context: Context) -> int:
+    """A unit button: one of the person's own units."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    await query.answer()
+    unit_id = parse_id((query.data or "").rsplit(":", 1)[-1])
+    if KEY not in (context.user_data or {}) or unit_id is None:
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    await keep_answered(query)
+    return await chose_unit(update, context, actor, unit_id)
+
+
+async def chose_unit(update: Update, context: Context, actor: Actor, unit_id: int) -> int:
+    """R-1: one open renovation per unit: refuse a second; carry on the owner's own draft."""
+    svc = services(context)
+    units = {u.id: u for u in await owned_units(svc, actor)}
+    if unit_id not in units:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    draft = draft_of(context, KEY)
+    try:
+        going = reno.may_apply(await store(svc).open_for_unit(unit_id), actor.person.id)
+    except Refusal:
+        found = await store(svc).open_for_unit(unit_id)
+        assert found is not None
+        status = actor.t(f"renovation.status.{found.status}")
+        await reply(
+            update,
+            context,
+            actor.t(
+                "renovation.already_open", number=found.number, unit=found.unit_label, status=status
+            ),
+        )
+        context.user_data.pop(KEY, None) if context.user_data is not None else None
+        return ConversationHandler.END
+    if going is not None:  # the owner's own draft: on to its documents
+        draft["id"] = going.id
+        await reply(update, context, actor.t("renovation.draft_resumed", number=going.number))
+        return await ask_docs(update, context, actor)
+    draft["unit_id"] = unit_id
+    draft["estate_id"] = units[unit_id].estate_id
+    draft["unit_label"] = units[unit_id].label
+    return await ask(update, context, actor, Step.FROM)
+
+
+async def ask(update: Update, context: Context, actor: Actor, step: Step, hint: str = "") -> int:
+    """Ask the question of ``step`` (after ``hint`` when bad input came)."""
+    draft = draft_of(context, KEY)
+    markup: InlineKeyboardMarkup | None = None
+    if step == Step.FROM:
+        text = actor.t("renovation.ask_from", unit=draft.get("unit_label", ""))
+    elif step == Step.TO:
+        text = actor.t("renovation.ask_to", start=draft.get("from", ""))
+    elif step == Step.CONTRACTOR:
+        text = actor.t("renovation.ask_contractor")
+    elif step == Step.HEAD:
+        text = actor.t("renovation.ask_head")
+    elif step == Step.PHONE:
+        text = actor.t("renovation.ask_phone")
+    elif step == Step.SCOPE:
+        text = actor.t("renovation.ask_scope")
+        markup = scope_keyboard(actor, draft.get("scope", []))
+    elif step == Step.COMMIT:
+        form = form_of(draft)
+        scope = actor.t("renovation.list_separator").join(
+            actor.t(f"renovation.scope.{s}") for s in form.scope
+        )
+        text = actor.t(
+            "renovation.commitment",
+            unit=draft.get("unit_label", ""),
+            start=form.period_from.isoformat(),
+            end=form.period_to.isoformat(),
+            contractor=form.contractor,
+            head=form.head_name,
+            phone=form.head_phone,
+            scope=scope,
+        )
+        markup = keyboard([[button(actor.t("renovation.btn_commit"), "ren:commit")]])
+    else:
+        return await ask_docs(update, context, actor, hint)
+    await reply(update, context, with_hint(actor, hint, text, markup), markup)
+    return step
+
+
+def scope_keyboard(actor: Actor, ticked: list[str]) -> InlineKeyboardMarkup:
+    """The scope ticks, each toggled by a press, and "done"."""
+    buttons = [
+        button(("☑️ " if s in ticked else "⬜ ") + actor.t(f"renovation.scope.{s}"), f"ren:sc:{s}")
+        for s in SCOPES
+    ]
+    rows = in_rows(buttons, 2)
+    rows.append([button(actor.t("renovation.btn_scope_done"), "ren:sc:done")])
+    return keyboard(rows)
+
+
+def form_of(draft: dict[str, Any]) -> Form:
+    """The form as typed so far (every field there by the commitment step)."""
+    return Form(
+        date.fromisoformat(draft["from"]),
+        date.fromisoformat(draft["to"]),
+        draft["contractor"],
+        draft["head"],
+        draft["phone"],
+        tuple(s for s in SCOPES if s in draft.get("scope", [])),
+    )
+
+
+async def got_from(update: Update, context: Context) -> int:
+    """The first day of works: a date, not before today."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    draft = draft_of(context, KEY)
+    today = await today_of(services(context), int(draft["estate_id"]))
+    found = reno.parse_date(message.text or "", today)
+    if found is None:
+        return await ask(update, context, actor, Step.FROM, actor.t("renovation.date_hint"))
+    problem = reno.period_problem(found, None, today)
+    if problem is not None:
+        return await ask(update, context, actor, Step.FROM, actor.t(f"renovation.{problem}"))
+    draft["from"] = found.isoformat()
+    return await ask(update, context, actor, Step.TO)
+
+
+async def got_to(update: Update, context: Context) -> int:
+    """The last day of works: not before the first, at most six months on."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    draft = draft_of(context, KEY)
+    today = await today_of(services(context), int(draft["estate_id"]))
+    found = reno.parse_date(message.text or "", today)
+    if found is None:
+        return await ask(update, context, actor, Step.TO, actor.t("renovation.date_hint"))
+    problem = reno.period_problem(date.fromisoformat(draft["from"]), found, today)
+    if problem is not None:
+        return await ask(update, context, actor, Step.TO, actor.t(f"renovation.{problem}"))
+    draft["to"] = found.isoformat()
+    return await ask(update, context, actor, Step.CONTRACTOR)
+
+
+def name_step(field: str, step: Step, after: Step) -> Any:
+    """A step that takes a name (the contractor's, its head's)."""
+
+    async def got(update: Update, context: Context) -> int:
+        actor = await who(update, context)
+        message = update.effective_message
+        if actor is None or message is None or KEY not in (context.user_data or {}):
+            return ConversationHandler.END
+        name = reno.clean_name(message.text or "")
+        if name is None:
+            hint = actor.t("renovation.name_hint", limit=reno.MAX_NAME)
+            return await ask(update, context, actor, step, hint)
+        draft_of(context, KEY)[field] = name
+        return await ask(update, context, actor, after)
+
+    got.__doc__ = f"The {field}'s name; then the next question."
+    return got
+
+
+async def got_phone(update: Update, context: Context) -> int:
+    """The contractor head's phone: a mobile or a landline."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    phone = reno.clean_phone(message.text or "")
+    if phone is None:
+        return await ask(update, context, actor, Step.PHONE, actor.t("renovation.phone_hint"))
+    draft_of(context, KEY)["phone"] = phone
+    return await ask(update, context, actor, Step.SCOPE)
+
+
+async def got_scope(update: Update, context: Context) -> int:
+    """A scope tick toggled, or "done" (at least one tick)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    draft = draft_of(context, KEY)
+    if KEY not in (context.user_data or {}):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    chosen = (query.data or "").rsplit(":", 1)[-1]
+    ticked: list[str] = list(draft.get("scope", []))
+    if chosen == "done":
+        if not ticked:
+            await query.answer(actor.t("renovation.scope_hint"), show_alert=True)
+            return Step.SCOPE
+        await query.answer()
+        await keep_answered(query)
+        return await ask(update, context, actor, Step.COMMIT)
+    if chosen not in SCOPES:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return Step.SCOPE
+    ticked = [s for s in ticked if s != chosen] if chosen in ticked else [*ticked, chosen]
+    draft["scope"] = ticked
+    await query.answer()
+    await edit(query.message, actor.t("renovation.ask_scope"), scope_keyboard(actor, ticked))
+    return Step.SCOPE
+
+
+async def got_commitment(update: Update, context: Context) -> int:
+    """R-2: the commitment letter confirmed by the owner's own account: the draft is made
+    (one per unit: a unit taken meanwhile is refused)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    await query.answer()
+    draft = draft_of(context, KEY)
+    svc = services(context)
+    units = {u.id: u for u in await owned_units(svc, actor)}
+    unit_id = int(draft.get("unit_id", 0))
+    if unit_id not in units or "phone" not in draft:
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    await keep_answered(query)
+    new = NewRenovation(
+        int(draft["estate_id"]),
+        unit_id,
+        units[unit_id].label,
+        actor.person.id,
+        form_of(draft),
+        draft.get("key"),
+    )
+    rules = await svc.rules(new.estate_id)
+    try:
+        made = await store(svc).draft(
+            new,
+            rules.calendar.local(svc.clock.now()),
+            by=actor.person.id,
+            actor=f"person:{actor.person.id}",
+        )
+    except Refusal:
+        await reply(update, context, actor.t("renovation.refused.already_open"))
+        if context.user_data is not None:
+            context.user_data.pop(KEY, None)
+        return ConversationHandler.END
+    draft["id"] = made.id
+    await reply(update, context, actor.t("renovation.drafted", number=made.number))
+    return await ask_docs(update, context, actor)
+
+
+async def current(context: Context, svc: Services) -> Renovation | None:
+    """The renovation the draft is about."""
+    draft = draft_of(context, KEY)
+    ren_id = draft.get("id")
+    return await store(svc).get(int(ren_id)) if isinstance(ren_id, int) else None
+
+
+def current_doc(draft: dict[str, Any], ren: Renovation) -> Doc:
+    """The document files go to now: the one picked, else the first still to send."""
+    picked = draft.get("doc")
+    if isinstance(picked, str) and picked in Doc._value2member_map_:
+        return Doc(picked)
+    left = reno.missing(ren.documents)
+    return left[0] if left else REQUIRED[0]
+
+
+async def ask_docs(update: Update, context: Context, actor: Actor, hint: str = "") -> int:
+    """The documents' checklist, the one to send now, and the buttons: pick a document,
+    submit (once each has a file), withdraw; after submission only the refused ones."""
+    svc = services(context)
+    ren = await current(context, svc)
+    if ren is None:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    draft = draft_of(context, KEY)
+    doc = current_doc(draft, ren)
+    lines = "\n".join(doc_line(actor.locale, ren, d) for d in REQUIRED)
+    if ren.status == Status.DRAFT:
+        text = actor.t(
+            "renovation.ask_docs",
+            number=ren.number,
+            checklist=lines,
+            doc=doc_name(actor.locale, doc),
+        )
+        buttons = [
+            button(
+                f"{ICONS[ren.documents[d].state if d in ren.documents else DocState.MISSING]}"
+                f" {doc_name(actor.locale, d)}",
+                f"ren:pick:{i}",
+            )
+            for i, d in enumerate(REQUIRED)
+        ]
+        rows = in_rows(buttons, 2)
+        rows.append([button(actor.t("renovation.btn_submit"), "ren:submit")])
+        rows.append([button(actor.t("renovation.btn_withdraw"), "ren:withdraw")])
+    else:
+        text = actor.t(
+            "renovation.ask_fix",
+            number=ren.number,
+            checklist=lines,
+            doc=doc_name(actor.locale, doc),
+        )
+        rows = [[button(actor.t("renovation.btn_fix_done"), "ren:done")]]
+    markup = keyboard(rows)
+    await reply(update, context, with_hint(actor, hint, text, markup), markup)
+    return Step.DOCS
+
+
+async def got_pick(update: Update, context: Context) -> int:
+    """A document picked: the next files go to it."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    await query.answer()
+    index = parse_id((query.data or "").rsplit(":", 1)[-1])
+    if KEY not in (context.user_data or {}) or index is None or index >= len(REQUIRED):
+        await edit(query.message, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    draft_of(context, KEY)["doc"] = REQUIRED[index].value
+    await edit(
+        query.message, actor.t("renovation.doc_picked", doc=doc_name(actor.locale, REQUIRED[index]))
+    )
+    return Step.DOCS
+
+
+async def got_file(update: Update, context: Context) -> int:
+    """R-3: a photo or an image file for the current document: kept as evidence (original
+    by SHA-256, a watermarked display copy), counted on the checklist."""
+    actor = await who(update, context)
+    if actor is None or KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    svc = services(context)
+    ren = await current(context, svc)
+    if ren is None:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    received = await photos.take_in(update, context, actor)
+    if received is None:
+        return Step.DOCS  # refused with its reason (or nothing kept): still this step
+    draft = draft_of(context, KEY)
+    doc = current_doc(draft, ren)
+    rules = await svc.rules(ren.estate_id)
+    at = rules.calendar.local(svc.clock.now()).strftime("%Y-%m-%d %H:%M")
+    font = str(svc.settings.chart_font) if svc.settings.chart_font else None
+    shown = await evidence.render(
+        svc.evidence,
+        svc.db,
+        received.sha256,
+        label_lines=[ren.number, doc_name(svc.settings.locale, doc), at, actor.person.name],
+        font_path=font,
+    )
+    sent = DocFile(doc, 0, received.sha256, shown.sha256, received.file_id)
+    try:
+        after = await store(svc).add_file(
+            ren.id,
+            doc,
+            sent,
+            lambda r: reno.file_added(r, doc, r.owner_id == actor.person.id),
+            by=actor.person.id,
+            actor=f"person:{actor.person.id}",
+            render=Notifier(svc),
+        )
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        return Step.DOCS
+    await svc.deliver()
+    if after is None:
+        return ConversationHandler.END
+    count = after.documents[doc].files if doc in after.documents else 1
+    done = None  # fixing a refused document: "done" when it is all sent
+    if after.status != Status.DRAFT:
+        done = keyboard([[button(actor.t("renovation.btn_fix_done"), "ren:done")]])
+    kept = actor.t("renovation.file_kept", doc=doc_name(actor.locale, doc), count=count)
+    await reply(update, context, kept, done)
+    if after.status == Status.DRAFT and after.documents[doc].files == 1:
+        draft.pop("doc", None)  # the next files go to the next document still to send
+        return await ask_docs(update, context, actor)
+    return Step.DOCS
+
+
+async def got_submit(update: Update, context: Context) -> int:
+    """R-1..R-3: the application goes to customer service (every document has a file)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    draft = draft_of(context, KEY)
+    svc = services(context)
+    ren_id = draft.get("id")
+    if not isinstance(ren_id, int):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    try:
+        after = await run(svc, actor, ren_id, lambda r, _s: _owners(r, actor, reno.submitted))
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return Step.DOCS
+    await query.answer()
+    await keep_answered(query)
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    if after is None:
+        await reply(update, context, actor.t("common.stale_button"))
+    return ConversationHandler.END
+
+
+def _owners(ren: Renovation, actor: Actor, decide: Any) -> RenovationDecision:
+    """An owner's step on their own renovation only."""
+    if ren.owner_id != actor.person.id:
+        raise Refusal("not_owner")
+    decision: RenovationDecision = decide(ren)
+    return decision
+
+
+async def got_withdraw(update: Update, context: Context) -> int:
+    """The owner withdraws the draft: closed, the unit is free again."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    ren_id = draft_of(context, KEY).get("id")
+    if not isinstance(ren_id, int):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    try:
+        await run(services(context), actor, ren_id, lambda r, _s: _owners(r, actor, reno.withdrawn))
+    except (Refusal, reno.InvalidMove):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    await keep_answered(query)
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    return ConversationHandler.END
+
+
+async def got_fix_done(update: Update, context: Context) -> int:
+    """The owner is done sending a refused document again."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is not None:
+        await query.answer()
+        await keep_answered(query)
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.fix_done"))
+    return ConversationHandler.END
+
+
+async def on_fix(update: Update, context: Context) -> int:
+    """``ren:fix:<id>:<doc>``: the owner sends a refused document again (R-3)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    parts = (query.data or "").split(":")
+    ren_id = parse_id(parts[2]) if len(parts) == 4 else None
+    index = parse_id(parts[3]) if len(parts) == 4 else None
+    svc = services(context)
+    ren = await store(svc).get(ren_id) if ren_id is not None else None
+    if ren is None or index is None or index >= len(REQUIRED) or ren.owner_id != actor.person.id:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    doc = REQUIRED[index]
+    state = ren.documents[doc].state if doc in ren.documents else DocState.MISSING
+    if ren.status != Status.SUBMITTED or state == DocState.VALID:
+        await query.answer(actor.t("renovation.refused.not_editable"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    context.user_data[KEY] = {"id": ren.id, "doc": doc.value}
+    return await ask_docs(update, context, actor)
+
+
+def expected(step: Step, hint_key: str) -> Any:
+    """Anything else at ``step``: a polite hint and the same question again."""
+
+    async def got_other(update: Update, context: Context) -> int:
+        actor = await who(update, context)
+        if actor is None:
+            return int(step)
+        if KEY not in (context.user_data or {}):
+            await reply(update, context, actor.t("common.stale_button"))
+            return ConversationHandler.END
+        hint = hint_key if hint_key == TAP_HINT else actor.t(hint_key)
+        return await ask(update, context, actor, step, hint)
+
+    got_other.__doc__ = f"Bad input while the {step.name.lower()} is expected: ask again."
+    return got_other
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel: the chat form is dropped (a draft already made stays, /renovate carries on)."""
+    actor = await who(update, context)
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.cancelled"))
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler[Context]:
+    """The owner's application (R-1..R-3), persistent."""
+    S = Step
+    names = {
+        S.CONTRACTOR: name_step("contractor", S.CONTRACTOR, S.HEAD),
+        S.HEAD: name_step("head", S.HEAD, S.PHONE),
+    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("renovate", start, filters.ChatType.PRIVATE),
+                CallbackQueryHandler(on_fix, pattern=r"^ren:fix:"),
+            ],
+            states={
+                S.UNIT: [
+                    CallbackQueryHandler(got_unit, pattern=r"^ren:unit:"),
+                    MessageHandler(OTHER, expected(S.UNIT, TAP_HINT)),
+                ],
+                S.FROM: [
+                    MessageHandler(TEXT, got_from),
+                    MessageHandler(OTHER, expected(S.FROM, "renovation.date_hint")),
+                ],
+                S.TO: [
+                    MessageHandler(TEXT, got_to),
+                    MessageHandler(OTHER, expected(S.TO, "renovation.date_hint")),
+                ],
+                S.CONTRACTOR: [
+                    MessageHandler(TEXT, names[S.CONTRACTOR]),
+                    MessageHandler(OTHER, expected(S.CONTRACTOR, "renovation.text_please")),
+                ],
+                S.HEAD: [
+                    MessageHandler(TEXT, names[S.HEAD]),
+                    MessageHandler(OTHER, expected(S.HEAD, "renovation.text_please")),
+                ],
+                S.PHONE: [
+                    MessageHandler(TEXT, got_phone),
+                    MessageHandler(OTHER, expected(S.PHONE, "renovation.phone_hint")),
+                ],
+                S.SCOPE: [
+                    CallbackQueryHandler(got_scope, pattern=r"^ren:sc:"),
+                    MessageHandler(OTHER, expected(S.SCOPE, TAP_HINT)),
+                ],
+                S.COMMIT: [
+                    CallbackQueryHandler(got_commitment, pattern=r"^ren:commit$"),
+                    MessageHandler(OTHER, expected(S.COMMIT, TAP_HINT)),
+                ],
+                S.DOCS: [
+                    MessageHandler(filters.PHOTO | filters.Document.ALL, got_file),
+                    CallbackQueryHandler(got_pick, pattern=r"^ren:pick:"),
+                    CallbackQueryHandler(got_submit, pattern=r"^ren:submit$"),
+                    CallbackQueryHandler(got_withdraw, pattern=r"^ren:withdraw$"),
+                    CallbackQueryHandler(got_fix_done, pattern=r"^ren:done$"),
+                    MessageHandler(OTHER, expected(S.DOCS, "renovation.file_please")),
+                ],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                CommandHandler("renovate", start, filters.ChatType.PRIVATE),
+                CallbackQueryHandler(
+                    stale, pattern=r"^ren:(unit|sc|commit|pick|submit|withdraw|done):"
+                ),
+            ],
+            name="renovations",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+# --- customer service checks the documents (R-3) ----------------------------------------------
+
+
+def _ids(data: str | None, count: int) -> list[int] | None:
+    """The ids after ``ren:<action>:`` in button data (``count`` of them), or None."""
+    parts = (data or "").split(":")[2:]
+    if len(parts) != count:
+        return None
+    found = [parse_id(p) for p in parts]
+    return None if any(f is None for f in found) else [int(f) for f in found if f is not None]
+
+
+async def checker(update: Update, context: Context) -> tuple[Actor, Renovation, Doc] | None:
+    """The customer-service member pressing a document's button, its renovation and
+    document; an alert (and None) for anyone else or stale data."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return None
+    ids = _ids(query.data, 2) if not (query.data or "").startswith("ren:why:") else None
+    if (query.data or "").startswith("ren:why:"):
+        ids = (_ids(query.data, 3) or [])[:2] or None
+    svc = services(context)
+    ren = await store(svc).get(ids[0]) if ids else None
+    if ren is None or ids is None or ids[1] >= len(REQUIRED):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return None
+    if not may(Act.CHECK_DOCUMENTS, actor.roles_in(ren.estate_id)):  # R-3: customer service
+        await query.answer(actor.t("renovation.refused.not_checker"), show_alert=True)
+        return None
+    return actor, ren, REQUIRED[ids[1]]
+
+
+async def on_document(update: Update, context: Context) -> None:
+    """``ren:doc:<id>:<doc>``: the document's files to this chat as an album, then its
+    state with ✅ / ❌ while it waits for a check."""
+    found = await checker(update, context)
+    query = update.callback_query
+    if found is None or query is None or query.message is None:
+        return
+    actor, ren, doc = found
+    svc = services(context)
+    shown = [f.display_sha256 for f in await store(svc).files(ren.id, doc) if f.display_sha256]
+    index = REQUIRED.index(doc)
+    state = ren.documents[doc].state if doc in ren.documents else DocState.MISSING
+    text = actor.t(
+        "renovation.check_doc",
+        number=ren.number,
+        unit=ren.unit_label,
+        doc=doc_name(actor.locale, doc),
+        count=len(shown),
+        state=actor.t(f"renovation.doc_state.{state}"),
+    )
+    markup = None
+    if ren.status == Status.SUBMITTED and state == DocState.PENDING:
+        markup = keyboard(
+            [
+                [
+                    button(actor.t("renovation.btn_valid"), f"ren:ok:{ren.id}:{index}"),
+                    button(actor.t("renovation.btn_invalid"), f"ren:bad:{ren.id}:{index}"),
+                ]
+            ]
+        )
+    chat_id = query.message.chat.id
+    private = query.message.chat.type == "private"
+    async with svc.db.write() as conn:
+        if shown:
+            await enqueue(
+                conn,
+                chat_id,
+                actor.t(
+                    "renovation.album_doc",
+                    number=ren.number,
+                    doc=doc_name(actor.locale, doc),
+                    count=len(shown),
+                ),
+                subject=reno.subject(ren.id),
+                album=shown,
+                person_id=actor.person.id if private else None,
+            )
+        await enqueue(
+            conn,
+            chat_id,
+            text,
+            markup=markup.to_dict() if markup else None,
+            subject=reno.subject(ren.id),
+            person_id=actor.person.id if private else None,
+        )
+    await query.answer()
+    await svc.deliver()
+
+
+async def on_valid(update: Update, context: Context) -> None:
+    """``ren:ok``: the document is valid (R-3); the last one completes the application."""
+    await _check(update, context, True, None)
+
+
+async def on_invalid(update: Update, context: Context) -> None:
+    """``ren:bad``: the reasons to choose from."""
+    found = await checker(update, context)
+    query = update.callback_query
+    if found is None or query is None:
+        return
+    actor, ren, doc = found
+    index = REQUIRED.index(doc)
+    buttons = [
+        button(actor.t(f"renovation.reason.{r}"), f"ren:why:{ren.id}:{index}:{i}")
+        for i, r in enumerate(INVALID_REASONS)
+    ]
+    await query.answer()
+    text = actor.t("renovation.ask_reason", doc=doc_name(actor.locale, doc), number=ren.number)
+    await edit(query.message, text, keyboard(in_rows(buttons, 2)))
+
+
+async def on_reason(update: Update, context: Context) -> None:
+    """``ren:why:<id>:<doc>:<reason>``: invalid for that reason; the owner is told."""
+    query = update.callback_query
+    ids = _ids(query.data if query else None, 3)
+    reason = INVALID_REASONS[ids[2]] if ids and ids[2] < len(INVALID_REASONS) else None
+    await _check(update, context, False, reason)
+
+
+async def _check(update: Update, context: Context, valid: bool, reason: str | None) -> None:
+    found = await checker(update, context)
+    query = update.callback_query
+    if found is None or query is None:
+        return
+    actor, ren, doc = found
+    svc = services(context)
+    rules = await svc.rules(ren.estate_id)
+    now = svc.clock.now()
+    try:
+        after = await run(
+            svc, actor, ren.id, lambda r, _s: reno.checked(r, doc, valid, reason, rules, now)
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if after is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    said = (
+        actor.t("renovation.checked_valid", doc=doc_name(actor.locale, doc), name=actor.person.name)
+        if valid
+        else actor.t(
+            "renovation.checked_invalid",
+            doc=doc_name(actor.locale, doc),
+            name=actor.person.name,
+            reason=actor.t(f"renovation.reason.{reason}"),
+        )
+    )
+    valid_count, total = reno.progress(after.documents)
+    said += "\n" + actor.t("renovation.card.documents", valid=valid_count, total=total)
+    await edit(query.message, f"{escape(ren.number)} · {said}", later=svc)
+
+
+async def on_all_documents(update: Update, context: Context) -> None:
+    """``ren:all:<id>``: every document's files to this chat (staff of the estate, the
+    owner)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or query.message is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    ren = await store(svc).get(ids[0]) if ids else None
+    allowed = ren is not None and (
+        ren.owner_id == actor.person.id or may(Act.READ_CASE, actor.roles_in(ren.estate_id))
+    )
+    if ren is None or not allowed:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    shown = [f.display_sha256 for f in await store(svc).files(ren.id) if f.display_sha256]
+    if not shown:
+        await query.answer(actor.t("evidence.none"), show_alert=True)
+        return
+    private = query.message.chat.type == "private"
+    async with svc.db.write() as conn:
+        await enqueue(
+            conn,
+            query.message.chat.id,
+            actor.t("renovation.album", number=ren.number, count=len(shown)),
+            subject=reno.subject(ren.id),
+            album=shown,
+            person_id=actor.person.id if private else None,
+        )
+    await query.answer(actor.t("evidence.sending"))
+    await svc.deliver()
+
+
+# --- the heads sign (R-4), the owner accepts the terms (R-7) ----------------------------------
+
+
+async def on_sign(update: Update, context: Context) -> int:
+    """``ren:ap`` / ``ren:rj``: a head approves or rejects; their comments are asked (a
+    rejection must give them). Only the heads may (R-4), each once, in their role."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    ren = await store(svc).get(ids[0]) if ids else None
+    if ren is None or ren.status != Status.COMPLETE:
+        await query.answer(actor.t("renovation.refused.not_decidable"), show_alert=True)
+        return ConversationHandler.END
+    held = actor.roles_in(ren.estate_id)
+    if not may(Act.SIGN_RENOVATION, held):  # R-4: the two heads; never an admin as such
+        await query.answer(actor.t("renovation.refused.not_a_head"), show_alert=True)
+        return ConversationHandler.END
+    signed = [
+        Signature(s.role, s.approved)
+        for s in await store(svc).signatures(ren.id)
+        if s.step == RuleId.R4.value
+    ]
+    role = reno.signing_role(held, signed)
+    if role is None:
+        await query.answer(actor.t("renovation.refused.signed_already"), show_alert=True)
+        return ConversationHandler.END
+    approve = (query.data or "").startswith("ren:ap:")
+    await query.answer()
+    context.user_data[SIGN_KEY] = {"id": ren.id, "approve": approve}
+    if approve:
+        markup = keyboard([[button(actor.t("renovation.btn_no_comment"), "ren:nc")]])
+        await reply(update, context, actor.t("renovation.ask_comment", number=ren.number), markup)
+    else:
+        await reply(update, context, actor.t("renovation.ask_why", number=ren.number))
+    return SignStep.COMMENT
+
+
+async def got_comment(update: Update, context: Context) -> int:
+    """The head's comments: signed with them."""
+    message = update.effective_message
+    text = " ".join((message.text or "").split()) if message else ""
+    actor = await who(update, context)
+    if actor is not None and len(text) > MAX_COMMENT:
+        await reply(update, context, actor.t("renovation.comment_hint", limit=MAX_COMMENT))
+        return SignStep.COMMENT
+    return await _sign(update, context, text or None)
+
+
+async def got_no_comment(update: Update, context: Context) -> int:
+    """Approved without comments."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        await keep_answered(query)
+    return await _sign(update, context, None)
+
+
+async def _sign(update: Update, context: Context, comment: str | None) -> int:
+    actor = await who(update, context)
+    pending = draft_of(context, SIGN_KEY)
+    if actor is None or "id" not in pending:
+        return ConversationHandler.END
+    svc = services(context)
+    approve = bool(pending.get("approve"))
+
+    def decide(ren: Renovation, signed: list[Signature]) -> RenovationDecision:
+        role = reno.signing_role(actor.roles_in(ren.estate_id), signed)
+        if role is None:
+            raise Refusal(
+                "signed_already"
+                if may(Act.SIGN_RENOVATION, actor.roles_in(ren.estate_id))
+                else "not_a_head"
+            )
+        return reno.signed(ren, role, approve, comment, signed)
+
+    try:
+        after = await run(svc, actor, int(pending["id"]), decide)
+    except Refusal as refusal:
+        if refusal.code == "comment_needed":
+            await reply(update, context, actor.t("renovation.refused.comment_needed"))
+            return SignStep.COMMENT
+        await reply(update, context, refusal_text(actor, refusal))
+        after = None
+    if context.user_data is not None:
+        context.user_data.pop(SIGN_KEY, None)
+    if after is not None:
+        key = "renovation.signed_approved" if approve else "renovation.signed_rejected"
+        await reply(update, context, actor.t(key, number=after.number))
+    return ConversationHandler.END
+
+
+async def sign_expected(update: Update, context: Context) -> int:
+    """Not a text while comments are awaited: ask again."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.text_please"))
+    return SignStep.COMMENT
+
+
+def sign_conversation() -> ConversationHandler[Context]:
+    """A head's signature with comments (R-4), persistent."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_sign, pattern=r"^ren:(ap|rj):")],
+            states={
+                SignStep.COMMENT: [
+                    MessageHandler(TEXT, got_comment),
+                    CallbackQueryHandler(got_no_comment, pattern=r"^ren:nc$"),
+                    MessageHandler(OTHER, sign_expected),
+                ],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel_sign),
+                CallbackQueryHandler(stale, pattern=r"^ren:nc$"),
+            ],
+            name="renovation_signatures",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+async def cancel_sign(update: Update, context: Context) -> int:
+    """/cancel while comments are awaited: nothing signed."""
+    actor = await who(update, context)
+    if context.user_data is not None:
+        context.user_data.pop(SIGN_KEY, None)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.sign_cancelled"))
+    return ConversationHandler.END
+
+
+async def on_terms(update: Update, context: Context) -> None:
+    """``ren:terms:<id>``: R-7, the owner accepts the approval's terms, from their own
+    account."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    if not ids:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    svc = services(context)
+    try:
+        after = await run(
+            svc, actor, ids[0], lambda r, _s: reno.terms_accepted(r, r.owner_id == actor.person.id)
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if after is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await keep_answered(query)
+
+
+# --- R-4's clock --------------------------------------------------------------------------------
+
+
+async def react(svc: Services, conn: aiosqlite.Connection, firing: Firing) -> None:
+    """R-4's warning or breach (the sweeper's reaction for renovations), inside the
+    transaction that marks the timer: :func:`procedures.renovation.reaction` decides."""
+    deadline = firing.deadline
+    ren = await store_module.read(conn, deadline.subject.id)
+    if ren is None:
+        return
+    rules = await svc.rules(ren.estate_id)
+    signed = [Signature(s.role, s.approved) for s in await store_module.signatures_in(conn, ren.id)]
+    for decision in reno.reaction(
+        ren, deadline.rule, firing.warning, firing.late, rules, signed, deadline.due_at
+    ):
+        await store_module.apply(
+            conn, ren.id, decision, by=None, actor="system", render=Notifier(svc)
+        )
+
+
+def handlers() -> list[AnyHandler]:
+    """The owner's application, the heads' signatures, customer service's checks, the
+    owner's acceptance of the terms."""
+    return [
+        conversation(),
+        sign_conversation(),
+        CallbackQueryHandler(on_document, pattern=r"^ren:doc:"),
+        CallbackQueryHandler(on_valid, pattern=r"^ren:ok:"),
+        CallbackQueryHandler(on_invalid, pattern=r"^ren:bad:"),
+        CallbackQueryHandler(on_reason, pattern=r"^ren:why:"),
+        CallbackQueryHandler(on_all_documents, pattern=r"^ren:all:"),
+        CallbackQueryHandler(on_terms, pattern=r"^ren:terms:"),
+    ]

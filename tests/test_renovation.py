@@ -1,0 +1,247 @@
+"""Renovation's first step through the bot and a fake Telegram: an owner applies with
+photos (R-1..R-3), customer service marks one document invalid and the owner fixes it,
+the application is complete, engineering gets the file (R-5), both heads approve (R-4) and
+the owner accepts the terms (R-7); a second application for the unit is refused; R-4's
+clock warns, then escalates once; only the heads may sign."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from PIL import Image
+
+from procedures.renovation import REQUIRED, Status
+from storage import audit
+from storage.renovation import RenovationStore
+from tests.conftest import ADMIN_ID, World
+from tests.support.app import services_of, sweeper_of
+from tests.support.images import encoded
+from tests.support.telegram import Group, Harness, Person
+
+ASSISTANT, ENGINEER_HEAD, CUSTOMER_HEAD, MANAGER = 9001, 9004, 9012, 9008
+
+
+def page(index: int) -> bytes:
+    """A small distinct image: one document's photo."""
+    return encoded(Image.new("RGB", (40, 30), (20 * index, 120, 60)), "PNG")
+
+
+async def fill_in(owner: Person) -> None:
+    """R-1, R-2: /renovate, the unit, the form, the scope and the commitment letter."""
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    await owner.send("2026-12-01")
+    await owner.send("2027-02-28")
+    await owner.send("安居装饰")
+    await owner.send("李工")
+    await owner.send("138 0013 8000")
+    await owner.tap("墙面")
+    await owner.tap("地面")
+    await owner.tap("完成")
+    await owner.tap("本人确认承诺书")
+
+
+async def apply(owner: Person) -> None:
+    """R-1..R-3: the form, a photo for each document, submitted."""
+    await fill_in(owner)
+    for index, _ in enumerate(REQUIRED):
+        await owner.send_photo(page(index))
+    await owner.tap("提交申请")
+
+
+async def latest(world: World) -> int:
+    row = await world.db.fetchone("SELECT id FROM renovations ORDER BY id DESC LIMIT 1")
+    assert row is not None
+    return int(row["id"])
+
+
+async def check_all(assistant: Person, cs: Group, invalid: str | None = None) -> None:
+    """R-3: customer service opens each document and marks it valid (``invalid``: that
+    one without a fresh seal)."""
+    for name in ("平面图", "天花图", "水电管线图", "弱电图", "剖面图", "施工负责人身份证",
+                 "营业执照", "施工资质证书"):  # fmt: skip
+        await assistant.tap(name, chat=cs)
+        if name == invalid:
+            await assistant.tap("无效", chat=cs)
+            await assistant.tap("没有施工单位鲜章", chat=cs)
+        else:
+            await assistant.tap("有效", chat=cs)
+
+
+def alert(bot: Harness) -> str:
+    """The text of the bot's newest answer to a button."""
+    return str(bot.api.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
+
+
+async def test_r1_r3_r4_r5_r7_an_owner_applies_with_photos_and_two_heads_approve(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-1..R-5, R-7: the whole first step, as people do it."""
+    await owner.send("/renovate")
+    assert any("装修申报须知" in text for text in owner.texts())  # R-1: the guide
+    assert "施工资质证书" in owner.texts()[-2]  # and the checklist
+    await owner.send("/cancel")
+    await fill_in(owner)
+    assert "ZX-20261127-0001" in owner.last_text and "平面图" in owner.last_text
+    for index, _ in enumerate(REQUIRED[:3]):
+        await owner.send_photo(page(index))
+    await owner.send("这是文字")  # wrong input: a polite hint, nothing kept
+    assert "请发送资料的照片或图片文件" in owner.last_text
+    await owner.tap("提交申请")  # five documents still missing: refused, politely
+    assert "还有资料没有上传" in alert(bot)
+    for index, _ in enumerate(REQUIRED[3:], 3):
+        await owner.send_photo(page(index))
+    await owner.tap("提交申请")
+    assert "已提交" in owner.last_text
+    ren_id = await latest(world)
+    cs, eng = groups["cs"], groups["eng"]
+    card = bot.person(ASSISTANT, "周晓梅").messages(cs)[-1]
+    assert "新的装修申请" in card["text"] and "李工" in card["text"]
+
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await check_all(assistant, cs, invalid="平面图")
+    assert "“平面图”未通过审核：没有施工单位鲜章" in owner.last_text  # the owner is told why
+    renos = RenovationStore(world.db)
+    ren = await renos.get(ren_id)
+    assert ren is not None and ren.status == Status.SUBMITTED
+
+    await owner.tap("重新上传")  # the owner fixes it
+    await owner.send_photo(page(20))
+    await owner.tap("完成")
+    assert "业主已补交" in assistant.messages(cs)[-1]["text"]
+    await assistant.tap("平面图", chat=cs)
+    await assistant.tap("有效", chat=cs)
+    ren = await renos.get(ren_id)
+    assert ren is not None and ren.status == Status.COMPLETE  # R-3: the checklist decides
+    assert "资料已齐全" in owner.last_text
+    eng_texts = [m.get("text") or m.get("caption") or "" for m in assistant.messages(eng)]
+    assert any("送工程部审核" in text for text in eng_texts)  # R-5: the file
+    assert any("申请资料" in text for text in eng_texts)  # with its documents' photos
+
+    # R-4: only the heads sign; an assistant or an admin, as such, cannot.
+    await assistant.tap_data(f"ren:ap:{ren_id}", chat=cs)
+    assert "客户部负责人和工程部负责人审批" in alert(bot)
+    await bot.person(ADMIN_ID, "管理员").tap_data(f"ren:ap:{ren_id}", chat=cs)
+    assert "客户部负责人和工程部负责人审批" in alert(bot)
+
+    engineer = bot.person(ENGINEER_HEAD, "冯立")
+    await engineer.tap("批准")
+    await engineer.send("水电走向合理")
+    assert "已批准" in engineer.last_text
+    head = bot.person(CUSTOMER_HEAD, "李淑芬")
+    assert "工程部负责人已批准" in head.last_text
+    await head.tap("批准")
+    await head.tap("无意见")
+    assert "已获批准" in owner.last_text
+    await owner.tap("接受审批条款")  # R-7
+    ren = await renos.get(ren_id)
+    assert ren is not None and ren.status == Status.TERMS_ACCEPTED
+    assert "已接受装修申请" in assistant.messages(cs)[-1]["text"]
+
+    signed = await renos.signatures(ren_id)
+    assert [(s.step, s.role, s.approved) for s in signed] == [
+        ("R-4", "engineering_head", True),
+        ("R-4", "customer_head", True),
+        ("R-7", "owner", True),
+    ]
+    assert signed[0].comment == "水电走向合理"
+    clocks = await renos.clocks(ren_id)
+    assert [(c.rule, c.state) for c in clocks] == [("R-4", "met")]
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    hashes = [e for e in trail if e["event"] == "evidence.attached"]
+    assert len(hashes) == 9  # every file kept by its SHA-256, the fixed one too
+
+    # R-1: one open renovation per unit: a second application is refused.
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    assert "已有一份装修申请" in owner.last_text
+
+
+async def test_r4_the_clock_warns_the_heads_then_escalates_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-4: complete on Friday 27 November 2026 at 09:00: the heads still to sign are
+    warned two working hours before Monday 09:00, and the project manager hears of the
+    breach once, however often the sweeper runs."""
+    await apply(owner)
+    ren_id = await latest(world)
+    await check_all(bot.person(ASSISTANT, "周晓梅"), groups["cs"])
+    renos = RenovationStore(world.db)
+    [clock] = await renos.clocks(ren_id)
+    assert clock.rule == "R-4" and clock.warn_at is not None
+    engineer = bot.person(ENGINEER_HEAD, "冯立")
+    await engineer.tap("批准")
+    await engineer.tap("无意见")  # one head signed; the other sits on it
+    head, manager = bot.person(CUSTOMER_HEAD, "李淑芬"), bot.person(MANAGER, "钱振东")
+    head_seen, engineer_seen = head.mark(), engineer.mark()
+
+    async def sweep(at: datetime) -> int:
+        acted = await sweeper_of(world, clock=lambda: at).sweep()
+        await services_of(world).deliver()
+        return acted
+
+    assert await sweep(clock.warn_at + timedelta(seconds=1)) == 1
+    assert any("即将超时" in t for t in head.texts(head_seen))
+    assert not any("即将超时" in t for t in engineer.texts(engineer_seen))  # signed already
+    assert await sweep(clock.due_at + timedelta(seconds=1)) == 1
+    assert any("未按时审批" in t and "客户部负责人" in t for t in manager.texts())
+    assert await sweep(clock.due_at + timedelta(days=1)) == 0  # once
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    assert [e["event"] for e in trail].count("renovation.deadline_missed") == 1
+    # still decidable after the breach: the approval stops nothing twice
+    await head.tap("批准")
+    await head.tap("无意见")
+    ren = await renos.get(ren_id)
+    assert ren is not None and ren.status == Status.APPROVED
+
+
+async def test_r4_a_head_rejects_with_reasons_and_the_owner_is_told(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-4: a rejection needs its reasons (a polite ask), reaches the owner, and frees the
+    unit for a new application."""
+    await apply(owner)
+    ren_id = await latest(world)
+    await check_all(bot.person(ASSISTANT, "周晓梅"), groups["cs"])
+    head = bot.person(CUSTOMER_HEAD, "李淑芬")
+    await head.tap("驳回")
+    await head.send_photo(page(1))  # not a text: asked again
+    assert "请用文字回复" in head.last_text
+    await head.send("拆改承重墙，不予批准")
+    assert "已驳回" in head.last_text
+    assert "未获批准" in owner.last_text and "拆改承重墙" in owner.last_text
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.status == Status.REJECTED
+    await bot.person(ENGINEER_HEAD, "冯立").tap_data(f"ren:ap:{ren_id}")
+    assert "不在审批阶段" in alert(bot)
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    assert "请输入开工日期" in owner.last_text  # the unit is free again
+
+
+async def test_r2_wrong_input_gets_a_polite_hint_and_changes_nothing(
+    world: World, bot: Harness, owner: Person
+) -> None:
+    """R-2: a date in the past, a period backwards, a bad phone, no scope ticked: each is
+    asked again with a hint; nothing is stored until the commitment is confirmed."""
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    await owner.send("明天")
+    assert "没看懂这个日期" in owner.last_text
+    await owner.send("2026-11-01")
+    assert "不能早于今天" in owner.last_text
+    await owner.send("2026-12-01")
+    await owner.send("2026-11-30")
+    assert "不能早于开工日期" in owner.last_text
+    await owner.send("2026-12-31")
+    await owner.send("安居装饰")
+    await owner.send("李工")
+    await owner.send("12345")
+    assert "号码看起来不对" in owner.last_text
+    await owner.send("13800138000")
+    await owner.tap("完成")
+    assert "至少勾选一项" in alert(bot)
+    assert await world.db.fetchone("SELECT id FROM renovations") is None
+    tenant_like = bot.person(2999, "路人")
+    await tenant_like.send("/renovate")
+    assert "由业主本人办理" in tenant_like.last_text
