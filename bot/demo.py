@@ -35,7 +35,6 @@ DEMO_STAFF: list[tuple[int, str, list[Role]]] = [
     (9010, "赵总", [Role.LEADERSHIP]),
     # IT: invites, the roster, department groups, settings; signs nothing of the manual.
     (DEMO_ADMIN, "韩立新", [Role.ADMIN]),
-    (9012, "李淑芬", [Role.CUSTOMER_HEAD]),  # signs renovation applications with 冯立
 ]
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from PIL import Image
 
+from bot.demo import DEMO_ESTATE
+from procedures.identity import Role
 from procedures.renovation import REQUIRED, Status
 from storage import audit
 from storage.renovation import RenovationStore
@@ -19,6 +22,18 @@ from tests.support.images import encoded
 from tests.support.telegram import Group, Harness, Person
 
 ASSISTANT, ENGINEER_HEAD, CUSTOMER_HEAD, MANAGER = 9001, 9004, 9012, 9008
+
+
+@pytest.fixture(autouse=True)
+async def customer_head(world: World, bot: Harness) -> None:
+    """李淑芬, the customer-department head, who signs with the engineering head 冯立 (R-4):
+    the demo estate has none (the sandbox adds her, bot.local)."""
+    identity = services_of(world).identity
+    person = await identity.touch_person(CUSTOMER_HEAD, "李淑芬", None, "zh-hans")
+    estate = await identity.estate_by_name(DEMO_ESTATE)
+    assert estate is not None
+    await identity.grant_role(person.id, estate.id, Role.CUSTOMER_HEAD,
+                              department="customer_service", actor="test")  # fmt: skip
 
 
 def page(index: int) -> bytes:
