@@ -89,6 +89,14 @@ class PlainTextApplication(Application[Any, Context, Any, Any, Any, Any]):
         finally:
             metrics.updated(update_kind(update), time.perf_counter() - began)
 
+    async def initialize(self) -> None:
+        """PTB's initialize (getMe answers in it); then the department cards' reply links
+        name the bot: ``WUYE_BOT_USERNAME``, else the username getMe gave."""
+        await super().initialize()
+        settings = self.bot_data.get("settings")
+        configured = settings.bot_username if isinstance(settings, Settings) else ""
+        cards.use_bot_username(configured or self.bot.username)
+
 
 def update_kind(update: object) -> str:
     """What an update carries (``message``, ``callback_query``…), as the metrics label it."""
@@ -97,14 +105,6 @@ def update_kind(update: object) -> str:
             if getattr(update, kind, None) is not None:
                 return kind
     return "other"
-
-    async def initialize(self) -> None:
-        """PTB's initialize (getMe answers in it); then the department cards' reply links
-        name the bot: ``WUYE_BOT_USERNAME``, else the username getMe gave."""
-        await super().initialize()
-        settings = self.bot_data.get("settings")
-        configured = settings.bot_username if isinstance(settings, Settings) else ""
-        cards.use_bot_username(configured or self.bot.username)
 
 
 def build_application(
