@@ -68,9 +68,9 @@ async def test_c1_the_departments_card_of_a_complaint_fixes_the_next_reply_time(
     assistant, engineer = bot.person(9001, "周晓梅"), bot.person(9003, "郑海")
     await assistant.tap("➡️ 转交部门", chat=groups["cs"])
     await assistant.tap("工程部", chat=groups["cs"])
-    assert groups["eng"].buttons() == ["🙋 接单", "⏰ 约定下次答复时间"]
+    assert groups["eng"].buttons() == ["🙋 接单", "⏰ 约定下次答复时间", "✍️ 回复业主"]
     await engineer.tap("🙋 接单", chat=groups["eng"])
-    assert groups["eng"].buttons() == ["✅ 已完成", "⏰ 约定下次答复时间"]
+    assert groups["eng"].buttons() == ["✅ 已完成", "⏰ 约定下次答复时间", "✍️ 回复业主"]
     await engineer.tap("⏰ 约定下次答复时间", chat=groups["eng"])
     await engineer.tap("今天 18:00 前", chat=groups["eng"])
     assert "再次答复您" in owner.last_text
