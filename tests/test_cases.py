@@ -200,7 +200,7 @@ async def test_my_lists_cases_and_case_shows_the_timeline_to_staff(
     await file_request(owner)
     case = await latest_case(world)
     await owner.send("/my")
-    assert case.number in owner.last_text and "待受理" in owner.last_text
+    assert case.number in owner.last_text and "待处理" in owner.last_text
     assistant = bot.person(9001, "周晓梅")
     await assistant.tap("✅ 当场解决", chat=groups["cs"])
     await assistant.send(f"/case {case.number}")
