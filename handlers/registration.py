@@ -91,6 +91,11 @@ async def start(update: Update, context: Context) -> int:
     if context.args and context.args[0].startswith(INVITE_PREFIX):
         await redeem(update, context, actor, context.args[0].removeprefix(INVITE_PREFIX))
         return ConversationHandler.END
+    if context.args and context.args[0].startswith("ct_"):  # a contractor's head's link
+        from handlers import renovation  # imported for this link only
+
+        await renovation.join(update, context, actor, context.args[0].removeprefix("ct_"))
+        return ConversationHandler.END
     if context.args and context.args[0].startswith(REPLY_LINK_PREFIX):
         await ask_progress(update, context, actor, context.args[0])
         return ConversationHandler.END

@@ -81,7 +81,7 @@ from procedures.decisions import (
     Text,
     Title,
 )
-from procedures.identity import ROLE_DEPARTMENT, Role
+from procedures.identity import ROLE_DEPARTMENT, Role, looks_like_invite_code
 from procedures.permissions import Act, may
 from procedures.reactions import route
 from procedures.renovation import (
@@ -97,6 +97,7 @@ from procedures.renovation import (
     Signature,
     Status,
 )
+from procedures.renovation_settings import RenovationSettings, hours_text
 from procedures.rule_ids import RuleId
 from storage import evidence
 from storage import renovation as store_module
@@ -249,11 +250,25 @@ def fix_keyboard(locale: str, ren: Renovation, arg: int | None) -> InlineKeyboar
     return keyboard([[button(label, f"ren:fix:{ren.id}:{arg}")]])
 
 
+def agree_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """The owner's, once the terms are accepted: read and sign the agreement, or delegate
+    the signature to the contractor's head (R-8)."""
+    if ren.status != Status.TERMS_ACCEPTED:
+        return None
+    return keyboard(
+        [
+            [button(t(locale, "renovation.btn_read_agreement"), f"ren:rules:{ren.id}")],
+            [button(t(locale, "renovation.btn_delegate"), f"ren:dlg:{ren.id}")],
+        ]
+    )
+
+
 KEYBOARDS = {
     "ren_review": review_keyboard,
     "ren_decide": decide_keyboard,
     "ren_terms": terms_keyboard,
     "ren_fix": fix_keyboard,
+    "ren_agree": agree_keyboard,
 }
 
 
@@ -1357,6 +1372,159 @@ async def on_terms(update: Update, context: Context) -> None:
     await keep_answered(query)
 
 
+# --- the agreement and the rules (R-8, R-9) ----------------------------------------------------
+
+#: ``/start`` payload of the owner's delegation link for the contractor's head (R-8).
+CONTRACTOR_PREFIX = "ct_"
+
+
+def papers_text(locale: str, ren: Renovation, settings: RenovationSettings) -> str:
+    """R-8, R-9: what the signer reads before signing: the agreement, the regulations with
+    the prohibitions, the working and moving hours, and the fire-safety responsibility
+    agreement (安全防火責任制書)."""
+    prohibitions = "\n".join(
+        f"• {t(locale, f'renovation.prohibition.{p}')}" for p in reno.PROHIBITIONS
+    )
+    return t(
+        locale,
+        "renovation.papers",
+        number=ren.number,
+        unit=ren.unit_label,
+        start=ren.form.period_from.isoformat(),
+        end=ren.form.period_to.isoformat(),
+        work_hours=hours_text(settings.work_hours),
+        moving_hours=hours_text(settings.moving_hours),
+        prohibitions=prohibitions,
+    )
+
+
+async def send_papers(update: Update, context: Context, actor: Actor, ren: Renovation) -> None:
+    """The papers to read, with the button that signs them."""
+    rules = await services(context).rules(ren.estate_id)
+    markup = keyboard([[button(actor.t("renovation.btn_sign_agreement"), f"ren:agr:{ren.id}")]])
+    await reply(update, context, papers_text(actor.locale, ren, rules.renovation), markup)
+
+
+async def on_papers(update: Update, context: Context) -> None:
+    """``ren:rules:<id>``: the owner (or the delegated contractor's head) reads the papers."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    ren = await store(services(context)).get(ids[0]) if ids else None
+    if ren is None or reno.signer(ren, actor.person.id) is None:
+        await query.answer(actor.t("renovation.refused.not_signer"), show_alert=True)
+        return
+    if ren.status != Status.TERMS_ACCEPTED:
+        await query.answer(actor.t("renovation.refused.not_signable"), show_alert=True)
+        return
+    await query.answer()
+    await send_papers(update, context, actor, ren)
+
+
+async def on_agreement(update: Update, context: Context) -> None:
+    """``ren:agr:<id>``: R-8, R-9: signed by button from the signer's own account."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    if not ids:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    svc = services(context)
+    found = await store(svc).get(ids[0])
+    rules = await svc.rules(found.estate_id) if found else None
+    shown = rules.renovation if rules else RenovationSettings()
+    hours = f"work {hours_text(shown.work_hours)}; moving {hours_text(shown.moving_hours)}"
+    try:
+        after = await run(
+            svc,
+            actor,
+            ids[0],
+            lambda r, _s: reno.agreement_signed(r, reno.signer(r, actor.person.id), hours),
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if after is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await keep_answered(query)
+    if after.owner_id != actor.person.id:  # the contractor's head: told here
+        await reply(
+            update, context, actor.t("renovation.agreement_contractor", number=after.number)
+        )
+
+
+async def on_delegate(update: Update, context: Context) -> None:
+    """``ren:dlg:<id>``: R-8, the owner delegates the signature: a one-time link to send to
+    the contractor's head."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    if not ids:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    svc = services(context)
+    try:
+        code = await store(svc).delegate(
+            ids[0],
+            lambda r: reno.delegated(r, r.owner_id == actor.person.id),
+            by=actor.person.id,
+            ttl_hours=svc.settings.invite_ttl_hours,
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if code is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    username = svc.settings.bot_username or context.bot.username
+    link = f"https://t.me/{username}?start={CONTRACTOR_PREFIX}{code}"
+    ren = await store(svc).get(ids[0])
+    head = ren.form.head_name if ren else ""
+    text = actor.t(
+        "renovation.delegate_link", head=escape(head), link=link,
+        hours=svc.settings.invite_ttl_hours,
+    )  # fmt: skip
+    await reply(update, context, text)
+
+
+async def join(update: Update, context: Context, actor: Actor, code: str) -> None:
+    """``/start ct_<code>``: the contractor's head opens the owner's link (R-8): scoped to
+    that renovation (no estate role), they read the papers and sign."""
+    svc = services(context)
+    if not looks_like_invite_code(code):
+        await reply(update, context, actor.t("renovation.join.unknown"))
+        return
+    try:
+        found = await store(svc).join(
+            code,
+            actor.person.id,
+            lambda r: reno.joined(r, actor.person.id),
+            render=Notifier(svc),
+        )
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        return
+    await svc.deliver()
+    if isinstance(found, str):
+        await reply(update, context, actor.t(f"renovation.join.{found}"))
+        return
+    await reply(
+        update,
+        context,
+        actor.t("renovation.join.welcome", number=found.number, unit=found.unit_label),
+    )
+    await send_papers(update, context, actor, found)
+
+
 # --- R-4's clock --------------------------------------------------------------------------------
 
 
@@ -1389,4 +1557,7 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_reason, pattern=r"^ren:why:"),
         CallbackQueryHandler(on_all_documents, pattern=r"^ren:all:"),
         CallbackQueryHandler(on_terms, pattern=r"^ren:terms:"),
+        CallbackQueryHandler(on_papers, pattern=r"^ren:rules:"),
+        CallbackQueryHandler(on_agreement, pattern=r"^ren:agr:"),
+        CallbackQueryHandler(on_delegate, pattern=r"^ren:dlg:"),
     ]

@@ -153,7 +153,15 @@ TRANSITIONS: Mapping[tuple[Status, Move], Status] = {
 }
 #: The moves this step of the work builds (the others wait for theirs).
 BUILT: frozenset[Move] = frozenset(
-    {Move.SUBMIT, Move.COMPLETE, Move.APPROVE, Move.REJECT, Move.ACCEPT_TERMS, Move.WITHDRAW}
+    {
+        Move.SUBMIT,
+        Move.COMPLETE,
+        Move.APPROVE,
+        Move.REJECT,
+        Move.ACCEPT_TERMS,
+        Move.WITHDRAW,
+        Move.SIGN_AGREEMENT,  # R-8, R-9
+    }
 )
 #: States a renovation has ended in: the unit is free for a new application.
 ENDED: frozenset[Status] = frozenset({S.REJECTED, S.CLOSED})
@@ -348,6 +356,9 @@ class Renovation:
     form: Form
     documents: Mapping[Doc, Document] = field(default_factory=dict)
     complete_at: datetime | None = None
+    #: R-8: the contractor's head, once they joined by the owner's invite link (a person
+    #: with no estate role, scoped to this renovation).
+    contractor_id: int | None = None
 
 
 #: R-4: the two heads who sign an application (or their recorded delegates, later).
@@ -362,6 +373,9 @@ class RenovationDecision(Decision):
 
     move: Move | None = None
     documents: dict[Doc, tuple[DocState, str | None]] = field(default_factory=dict)
+    #: Signatures besides ``approval`` signed in the same step (R-9's rules with R-8's
+    #: agreement).
+    also: list[Approval] = field(default_factory=list)
 
 
 class Refusal(Exception):
@@ -654,7 +668,7 @@ def terms_accepted(ren: Renovation, by_owner: bool) -> RenovationDecision:
         expect_status=Status.APPROVED,
         approval=Approval(RuleId.R7.value, Role.OWNER.value, True),
         tell=[
-            Tell(Resident(), "renovation.terms_owner"),
+            Tell(Resident(), "renovation.terms_owner", buttons="ren_agree"),
             Tell(Department(CUSTOMER_SERVICE), "renovation.terms_staff", style=Style.WITH_CARD),
         ],
     )
@@ -712,3 +726,86 @@ def reaction(
             ],
         )
     ]
+
+
+# --- agreement and rules (R-8, R-9) ------------------------------------------------------------
+
+#: The contractor's head as a signer (a person scoped to one renovation, no estate role).
+CONTRACTOR = "contractor"
+#: What the signer reads and signs with the agreement (each a text of the renovation's
+#: locale part, ``renovation.paper.<name>``): the management agreement (裝修管理服務協議),
+#: the renovation regulations (裝修管理規定) with the prohibitions, and the fire-safety
+#: responsibility agreement (安全防火責任制書).
+PAPERS: tuple[str, ...] = ("agreement", "regulations", "fire_safety")
+#: The prohibitions stressed out loud (R-9), each a text ``renovation.prohibition.<name>``.
+PROHIBITIONS: tuple[str, ...] = (
+    "facade",
+    "bars",
+    "structure",
+    "common_parts",
+    "fire",
+    "debris",
+)
+
+
+def signer(ren: Renovation, person_id: int) -> str | None:
+    """R-8: in which role ``person_id`` signs the agreement: the owner, or the contractor's
+    head who joined by the owner's delegation; None for anyone else."""
+    if person_id == ren.owner_id:
+        return Role.OWNER.value
+    if ren.contractor_id is not None and person_id == ren.contractor_id:
+        return CONTRACTOR
+    return None
+
+
+def delegated(ren: Renovation, by_owner: bool) -> RenovationDecision:
+    """R-8: the owner delegates the signature to the contractor's head (as the commitment
+    letter allows): from their own account, while the agreement waits. The link itself is
+    storage's (a one-time code, kept hashed)."""
+    if not by_owner:
+        raise Refusal("not_owner")
+    if ren.status != Status.TERMS_ACCEPTED:
+        raise Refusal("not_signable")
+    return RenovationDecision(
+        event="renovation.delegated",
+        data={"to": "contractor head", "head": {"name": ren.form.head_name}},
+        expect_status=Status.TERMS_ACCEPTED,
+    )
+
+
+def joined(ren: Renovation, person_id: int) -> RenovationDecision:
+    """R-8: the contractor's head opened the owner's link: scoped to this renovation."""
+    if ren.status != Status.TERMS_ACCEPTED:
+        raise Refusal("not_signable")
+    if person_id == ren.owner_id:
+        raise Refusal("own_link")
+    return RenovationDecision(
+        event="renovation.contractor_joined",
+        data={"person": person_id},
+        expect_status=Status.TERMS_ACCEPTED,
+        tell=[Tell(Resident(), "renovation.contractor_joined_owner")],
+    )
+
+
+def agreement_signed(ren: Renovation, role: str | None, hours: str) -> RenovationDecision:
+    """R-8, R-9: the owner (or the delegated contractor's head) has read the agreement, the
+    regulations with the prohibitions and the working and moving hours (``hours``, as they
+    were shown: the signature's version), and signs them with the fire-safety
+    responsibility agreement, by button: agreement signed. Customer service and the owner
+    are told; the cashier's fees come next (R-10)."""
+    if role is None:
+        raise Refusal("not_signer")
+    if ren.status != Status.TERMS_ACCEPTED:
+        raise Refusal("not_signable")
+    decision = RenovationDecision(
+        move=Move.SIGN_AGREEMENT,
+        expect_status=Status.TERMS_ACCEPTED,
+        approval=Approval(RuleId.R8.value, role, True, version="agreement+fire_safety"),
+        also=[Approval(RuleId.R9.value, role, True, version=hours)],
+        data={"signer": role, "papers": list(PAPERS), "hours": hours},
+        tell=[
+            Tell(Department(CUSTOMER_SERVICE), "renovation.agreement_staff", style=Style.WITH_CARD),
+        ],
+    )
+    decision.tell.insert(0, Tell(Resident(), "renovation.agreement_owner", style=Style.WITH_CARD))
+    return decision

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from procedures.decisions import Tell
+from procedures.identity import invite_expiry, invite_hash, new_invite_code
 from procedures.renovation import (
     PREFIX,
     REQUIRED,
@@ -85,6 +86,9 @@ _STAMPS: dict[Move, str] = {
     Move.APPROVE: "decided_at",
     Move.REJECT: "decided_at",
     Move.ACCEPT_TERMS: "terms_at",
+    Move.SIGN_AGREEMENT: "agreement_at",
+    Move.PAY_FEES: "fees_at",
+    Move.PERMIT: "permitted_at",
 }
 #: The fields a decision may change besides the status and the documents.
 _FIELDS = frozenset({"complete_at"})
@@ -160,6 +164,7 @@ async def _read(reads: tuple[One, All], where: str, params: Sequence[Any]) -> Re
         form,
         documents,
         parse_iso(row["complete_at"]) if row["complete_at"] else None,
+        int(row["contractor_id"]) if row["contractor_id"] is not None else None,
     )
 
 
@@ -263,6 +268,10 @@ async def apply(
         if by is None:
             raise ValueError("an approval is signed by a person")
         await approvals.record(conn, subject(renovation_id), decision.approval, by)
+    for also in decision.also:
+        if by is None:
+            raise ValueError("an approval is signed by a person")
+        await approvals.record(conn, subject(renovation_id), also, by)
     await _clocks(conn, renovation_id, decision)
     await inbox.settle(conn)  # the update that took this step is handled, with the step
     if render is not None and decision.tell:
@@ -462,6 +471,89 @@ class RenovationStore:
                 return None
             decision = decide(ren, await signatures_in(conn, renovation_id))
             return await apply(conn, renovation_id, decision, by=by, actor=actor, render=render)
+
+    async def delegate(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        *,
+        by: int,
+        ttl_hours: int,
+        render: Render | None = None,
+    ) -> str | None:
+        """R-8: the owner's one-time link for the contractor's head: what ``decide`` says
+        (it may raise Refusal), and a fresh code (returned once, kept hashed), in one
+        transaction. A new link makes the older unused ones of the renovation void. None
+        when the renovation is gone or moved on meanwhile."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            decision = decide(ren)
+            moment = now_of(conn)
+            await conn.execute(
+                "UPDATE renovation_invites SET expires_at = ? WHERE renovation_id = ?"
+                " AND used_at IS NULL AND expires_at > ?",
+                (iso(moment), renovation_id, iso(moment)),
+            )
+            code = new_invite_code()
+            await conn.execute(
+                "INSERT INTO renovation_invites(renovation_id, code_hash, created_by,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    renovation_id,
+                    invite_hash(code),
+                    by,
+                    iso(moment),
+                    iso(invite_expiry(moment, ttl_hours)),
+                ),
+            )
+            after = await apply(
+                conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
+            )
+            return code if after is not None else None
+
+    async def join(
+        self,
+        code: str,
+        person_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        *,
+        render: Render | None = None,
+    ) -> Renovation | str:
+        """R-8: the contractor's head redeems the owner's link: the renovation (now with
+        them as its contractor), or why not (``unknown``, ``used``, ``expired``; a Refusal
+        of ``decide`` propagates and nothing changes)."""
+        async with self.db.write() as conn:
+            row = await _one(
+                conn,
+                "SELECT * FROM renovation_invites WHERE code_hash = ?",
+                [invite_hash(code)],
+            )
+            if row is None:
+                return "unknown"
+            moment = now_of(conn)
+            if row["used_at"] is not None:
+                return "used"
+            if parse_iso(row["expires_at"]) <= moment:
+                return "expired"
+            renovation_id = int(row["renovation_id"])
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return "unknown"
+            decision = decide(ren)
+            await conn.execute(
+                "UPDATE renovation_invites SET used_by = ?, used_at = ? WHERE id = ?",
+                (person_id, iso(moment), row["id"]),
+            )
+            await conn.execute(
+                "UPDATE renovations SET contractor_id = ? WHERE id = ?", (person_id, renovation_id)
+            )
+            after = await apply(
+                conn, renovation_id, decision, by=person_id, actor=f"person:{person_id}",
+                render=render,
+            )  # fmt: skip
+            return after if after is not None else "unknown"
 
     async def get(self, renovation_id: int) -> Renovation | None:
         """A renovation by id."""

@@ -6,6 +6,7 @@ clock warns, then escalates once; only the heads may sign."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -260,3 +261,90 @@ async def test_r2_wrong_input_gets_a_polite_hint_and_changes_nothing(
     tenant_like = bot.person(2999, "路人")
     await tenant_like.send("/renovate")
     assert "由业主本人办理" in tenant_like.last_text
+
+
+# --- step 2: agreement and rules (R-8, R-9) ----------------------------------------------------
+
+CASHIER, GUARD = 9006, 9005
+
+
+async def to_terms(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+    """Step 1 done: applied, checked, both heads approved, the terms accepted (R-1..R-7)."""
+    await apply(owner)
+    ren_id = await latest(world)
+    await check_all(bot.person(ASSISTANT, "周晓梅"), groups["cs"])
+    for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
+        head = bot.person(head_id, name)
+        await head.tap("批准")
+        await head.tap("无意见")
+    await owner.tap("接受审批条款")
+    return ren_id
+
+
+async def test_r8_r9_the_owner_reads_the_rules_and_signs_the_agreement_and_fire_safety(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-8, R-9: after the terms, the owner reads the agreement, the regulations with the
+    prohibitions and the estate's working and moving hours, and the fire-safety
+    responsibility agreement, and signs them by button: agreement signed, both signatures
+    kept (R-9's with the hours shown); customer service is told; a second press changes
+    nothing."""
+    ren_id = await to_terms(world, bot, groups, owner)
+    await owner.tap("阅读并签署装修协议")
+    papers = owner.last_text
+    assert "装修管理服务协议" in papers and "安全防火责任书" in papers
+    assert "施工时间：08:00–12:00, 14:00–18:00" in papers  # the estate's hours (defaults)
+    assert "搬运时间：08:00–20:00" in papers
+    assert "防护栏" in papers and "外立面" in papers  # R-9: the prohibitions
+    stranger = bot.person(2999, "路人")
+    await stranger.send("/start")
+    await stranger.tap_data(f"ren:agr:{ren_id}")
+    assert "由业主本人签署" in alert(bot)
+    await owner.tap("签署协议和防火责任书")
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.status == Status.AGREEMENT_SIGNED
+    assert "装修协议" in owner.last_text and "收银处" in owner.last_text
+    assert (
+        "安全防火责任书已签署" in bot.person(ASSISTANT, "周晓梅").messages(groups["cs"])[-1]["text"]
+    )
+    signed = await RenovationStore(world.db).signatures(ren_id)
+    assert [(s.step, s.role) for s in signed[-2:]] == [("R-8", "owner"), ("R-9", "owner")]
+    assert signed[-1].version == "work 08:00–12:00, 14:00–18:00; moving 08:00–20:00"
+    await owner.tap_data(f"ren:agr:{ren_id}")  # again: refused politely, nothing twice
+    assert "不在签署协议的阶段" in alert(bot)
+    assert len(await RenovationStore(world.db).signatures(ren_id)) == len(signed)
+
+
+async def test_r8_the_contractor_head_signs_by_the_owners_invite_link(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-8: the owner delegates the signature: a one-time link for the contractor's head,
+    who joins scoped to this renovation (no estate role), reads the papers and signs as the
+    contractor; the link works once."""
+    ren_id = await to_terms(world, bot, groups, owner)
+    await owner.tap("委托施工负责人签署")
+    assert "李工" in owner.last_text
+    match = re.search(r"start=ct_([A-Za-z0-9_-]+)", owner.last_text)
+    assert match is not None
+    head = bot.person(3001, "李工")
+    await head.send("/start")
+    await head.tap_data(f"ren:agr:{ren_id}")  # not joined yet: refused
+    assert "由业主本人签署" in alert(bot)
+    await head.send(f"/start ct_{match.group(1)}")
+    assert any("施工负责人加入装修申请" in t for t in head.texts())
+    assert "安全防火责任书" in head.last_text
+    assert "施工负责人已通过您的链接加入" in owner.last_text
+    await head.tap("签署协议和防火责任书")
+    assert "代业主签署" in head.last_text
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.status == Status.AGREEMENT_SIGNED
+    signed = await RenovationStore(world.db).signatures(ren_id)
+    assert [(s.step, s.role) for s in signed[-2:]] == [("R-8", "contractor"), ("R-9", "contractor")]
+    roles = await world.db.fetchall(
+        "SELECT m.role FROM memberships m JOIN people p ON p.id = m.person_id"
+        " WHERE p.tg_user_id = 3001"
+    )
+    assert roles == []  # scoped to the renovation, no estate role
+    other = bot.person(3002, "另一人")
+    await other.send(f"/start ct_{match.group(1)}")
+    assert "已经用过" in other.last_text

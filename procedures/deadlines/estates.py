@@ -26,6 +26,7 @@ from procedures.calendar import DEFAULT_TIMEZONE, WorkingCalendar
 from procedures.cases import CATEGORIES
 from procedures.deadlines.rules import CLOCK_CHOICES, DEFAULT_RULES, Rule, _role
 from procedures.deadlines.timing import Duration, due_at, warn_at
+from procedures.renovation_settings import RenovationSettings
 
 _WEEKDAYS = {
     name: number
@@ -88,6 +89,17 @@ class EstateRules(BaseModel):
     weekly_summary_at: time = time(17, 0)
     # The categories residents choose from, in this order (a subset of procedures.cases').
     categories: tuple[str, ...] = Field(default_factory=lambda: tuple(CATEGORIES))
+    # R-9, R-10: renovation hours and the fee scale (a ``[…renovation]`` table, money
+    # in yuan; see procedures.renovation_settings).
+    renovation: RenovationSettings = Field(default_factory=RenovationSettings)
+
+    @field_validator("renovation", mode="before")
+    @classmethod
+    def _renovation(cls, value: object) -> object:
+        """The TOML table, its money in yuan."""
+        if isinstance(value, Mapping):
+            return RenovationSettings.from_config(dict(value))
+        return value
 
     @field_validator("categories")
     @classmethod

@@ -5,13 +5,14 @@ accepting the terms (R-7)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from procedures.deadlines import load_estate
-from procedures.decisions import Department, Resident, Roles, Targets, Text, Title
+from procedures.decisions import Approval, Department, Resident, Roles, Targets, Text, Title
 from procedures.renovation import (
     BUILT,
     ENDED,
@@ -28,11 +29,14 @@ from procedures.renovation import (
     Renovation,
     Signature,
     Status,
+    agreement_signed,
     checked,
     clean_phone,
+    delegated,
     file_added,
     is_complete,
     is_open,
+    joined,
     may_apply,
     missing,
     next_status,
@@ -41,6 +45,7 @@ from procedures.renovation import (
     progress,
     reaction,
     signed,
+    signer,
     signing_role,
     submitted,
     terms_accepted,
@@ -83,6 +88,7 @@ BUILT_PATH = [
     (Status.APPROVED, Move.ACCEPT_TERMS, Status.TERMS_ACCEPTED),
     (Status.DRAFT, Move.WITHDRAW, Status.CLOSED),
     (Status.SUBMITTED, Move.WITHDRAW, Status.CLOSED),
+    (Status.TERMS_ACCEPTED, Move.SIGN_AGREEMENT, Status.AGREEMENT_SIGNED),
 ]
 
 
@@ -380,3 +386,87 @@ def test_r6_fire_structural_and_gas_ticks_are_flagged_for_a_filing() -> None:
                 ("walls", "gas", "fire"))  # fmt: skip
     assert form.filings == ("gas", "fire")
     assert FORM.filings == ()
+
+
+# --- agreement and rules (R-8, R-9) ------------------------------------------------------------
+
+
+def test_r8_r9_the_owner_signs_the_agreement_rules_and_fire_safety_in_one_step() -> None:
+    """R-8, R-9: the owner signs the agreement with the fire-safety responsibility agreement
+    (R-8's signature) and acknowledges the rules and hours as shown (R-9's, its version the
+    hours): agreement signed; the owner and customer service are told."""
+    terms = replace(ren(Status.TERMS_ACCEPTED), contractor_id=None)
+    role = signer(terms, 42)
+    assert role == "owner"
+    hours = "work 08:00–12:00, 14:00–18:00; moving 08:00–20:00"
+    decision = agreement_signed(terms, role, hours)
+    assert decision.move == Move.SIGN_AGREEMENT
+    assert next_status(terms.status, Move.SIGN_AGREEMENT) == Status.AGREEMENT_SIGNED
+    assert decision.approval == Approval("R-8", "owner", True, version="agreement+fire_safety")
+    assert decision.also == [Approval("R-9", "owner", True, version=hours)]
+    assert decision.data["papers"] == ["agreement", "regulations", "fire_safety"]
+    assert [t.key for t in decision.tell] == [
+        "renovation.agreement_owner",
+        "renovation.agreement_staff",
+    ]
+
+
+def test_r8_only_the_owner_or_the_delegated_contractor_head_signs() -> None:
+    """R-8: the contractor's head signs only once they joined by the owner's link; nobody
+    else signs; and only while the terms are accepted and the agreement waits."""
+    terms = ren(Status.TERMS_ACCEPTED)
+    assert signer(terms, 77) is None
+    with pytest.raises(Refusal, match="not_signer"):
+        agreement_signed(terms, signer(terms, 77), "")
+    with_head = replace(terms, contractor_id=77)
+    assert signer(with_head, 77) == "contractor"
+    assert agreement_signed(with_head, "contractor", "").approval == Approval(
+        "R-8", "contractor", True, version="agreement+fire_safety"
+    )
+    for status in (Status.APPROVED, Status.AGREEMENT_SIGNED, Status.FEES_PAID):
+        with pytest.raises(Refusal, match="not_signable"):
+            agreement_signed(ren(status), "owner", "")
+
+
+def test_r8_the_owner_delegates_from_their_own_account_and_the_head_joins() -> None:
+    """R-8: only the owner delegates, while the agreement waits; the owner cannot join by
+    their own link; the head joining tells the owner."""
+    terms = ren(Status.TERMS_ACCEPTED)
+    assert delegated(terms, True).event == "renovation.delegated"
+    with pytest.raises(Refusal, match="not_owner"):
+        delegated(terms, False)
+    with pytest.raises(Refusal, match="not_signable"):
+        delegated(ren(Status.AGREEMENT_SIGNED), True)
+    assert [t.key for t in joined(terms, 77).tell] == ["renovation.contractor_joined_owner"]
+    with pytest.raises(Refusal, match="own_link"):
+        joined(terms, 42)
+    with pytest.raises(Refusal, match="not_signable"):
+        joined(ren(Status.AGREEMENT_SIGNED), 77)
+
+
+def test_r9_r10_an_estate_sets_its_renovation_hours_and_fee_scale_in_yuan() -> None:
+    """R-9, R-10: the hours and the fee scale default in procedures; an estate overrides
+    them in the estates TOML, money in yuan (kept in fen); a bad value names the field."""
+    default = load_estate("").renovation
+    assert default.deposit == 200_000 and default.pass_fee == 1_000
+    assert default.in_hours(time(9, 30)) and not default.in_hours(time(12, 30))
+    config = {
+        "estates": {
+            "阳光花园": {
+                "renovation": {
+                    "work_hours": ["09:00-17:00"],
+                    "deposit": 3000,
+                    "management_fee_fixed": "500.50",
+                }
+            }
+        }
+    }
+    own = load_estate("阳光花园", config).renovation
+    assert own.work_hours == ((time(9), time(17)),)
+    assert own.deposit == 300_000 and own.management_fee_fixed == 50_050
+    assert own.in_hours(time(12, 30))
+    bad = {"estates": {"阳光花园": {"renovation": {"work_hours": ["18:00-08:00"]}}}}
+    with pytest.raises(ValueError, match="renovation"):
+        load_estate("阳光花园", bad)
+    with pytest.raises(ValueError, match="renovation"):
+        load_estate("阳光花园", {"defaults": {"renovation": {"deposit": "12.345"}}})
