@@ -31,6 +31,7 @@ index>]]``.
 from __future__ import annotations
 
 import logging
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -97,7 +98,7 @@ from procedures.renovation import (
     Signature,
     Status,
 )
-from procedures.renovation_settings import RenovationSettings, hours_text
+from procedures.renovation_settings import RenovationSettings, hours_text, yuan
 from procedures.rule_ids import RuleId
 from storage import evidence
 from storage import renovation as store_module
@@ -263,12 +264,20 @@ def agree_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyb
     )
 
 
+def fees_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """The cashier's, once the agreement is signed: compute and collect the fees (R-10)."""
+    if ren.status != Status.AGREEMENT_SIGNED:
+        return None
+    return keyboard([[button(t(locale, "renovation.btn_collect"), f"ren:fee:{ren.id}")]])
+
+
 KEYBOARDS = {
     "ren_review": review_keyboard,
     "ren_decide": decide_keyboard,
     "ren_terms": terms_keyboard,
     "ren_fix": fix_keyboard,
     "ren_agree": agree_keyboard,
+    "ren_fees": fees_keyboard,
 }
 
 
@@ -1525,6 +1534,265 @@ async def join(update: Update, context: Context, actor: Actor, code: str) -> Non
     await send_papers(update, context, actor, found)
 
 
+# --- fees and the deposit ledger (R-10, R-16, R-21) ------------------------------------------
+
+FEE_KEY = "renovation_fees"
+
+
+class FeeStep(IntEnum):
+    """The cashier collecting (R-10): the workers, then the receipt number."""
+
+    WORKERS = 1
+    RECEIPT = 2
+
+
+def scale_text(locale: str, ren: Renovation, scale: RenovationSettings) -> str:
+    """R-10: the published scale, each item explained, with this unit's area."""
+    management = (
+        t(locale, "renovation.fee_scale.fixed", amount=yuan(scale.management_fee_fixed))
+        if scale.management_fee_fixed is not None
+        else t(
+            locale,
+            "renovation.fee_scale.per_m2",
+            rate=yuan(scale.management_fee_per_m2),
+            area=str(ren.area_m2) if ren.area_m2 is not None else "—",
+        )
+    )
+    return t(
+        locale,
+        "renovation.fee_scale.text",
+        number=ren.number,
+        unit=ren.unit_label,
+        deposit=yuan(scale.deposit),
+        management=management,
+        debris=yuan(scale.debris_removal),
+        passes=yuan(scale.pass_fee),
+    )
+
+
+def lines_text(locale: str, lines: Sequence[reno.FeeLine]) -> str:
+    """The computed lines and their total."""
+    shown = [
+        t(locale, "renovation.fee_line", item=t(locale, f"renovation.fee.{line.item}"),
+          amount=yuan(line.amount_fen))
+        for line in lines
+    ]  # fmt: skip
+    shown.append(t(locale, "renovation.fee_total", amount=yuan(reno.total(lines))))
+    return "\n".join(shown)
+
+
+def ledger_text(locale: str, ren: Renovation, entries: Sequence[reno.LedgerEntry]) -> str:
+    """The deposit ledger as the cashier reads it: its lines, the balance, the arrears."""
+    lines = [t(locale, "renovation.ledger.title", number=ren.number, unit=ren.unit_label)]
+    for entry in entries:
+        line = t(
+            locale,
+            "renovation.ledger.line",
+            kind=t(locale, f"renovation.entry.{entry.kind}"),
+            amount=yuan(entry.amount_fen),
+        )
+        if entry.for_kind is not None:
+            line += t(
+                locale,
+                "renovation.ledger.for",
+                kind=t(locale, f"renovation.entry.{entry.for_kind}"),
+            )
+        lines.append(line)
+    if not entries:
+        lines.append(t(locale, "renovation.ledger.empty"))
+    found = reno.balance(entries)
+    lines.append(t(locale, "renovation.ledger.balance", amount=yuan(found.held_fen)))
+    if found.arrears_fen:
+        lines.append(t(locale, "renovation.ledger.arrears", amount=yuan(found.arrears_fen)))
+    return "\n".join(lines)
+
+
+async def cashier_for(update: Update, context: Context) -> tuple[Actor, Renovation] | None:
+    """The cashier pressing a renovation's fee button, and the renovation; an alert (and
+    None) for anyone else, or a renovation not waiting for its fees."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return None
+    ids = _ids(query.data, 1)
+    ren = await store(services(context)).get(ids[0]) if ids else None
+    if ren is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return None
+    if not may(Act.COLLECT_FEES, actor.roles_in(ren.estate_id)):  # R-10: the cashier
+        await query.answer(actor.t("renovation.refused.not_cashier"), show_alert=True)
+        return None
+    return actor, ren
+
+
+async def on_collect(update: Update, context: Context) -> int:
+    """``ren:fee:<id>``: R-10, the cashier shows the published scale and is asked how many
+    workers will need passes."""
+    found = await cashier_for(update, context)
+    query = update.callback_query
+    if found is None or query is None or context.user_data is None:
+        return ConversationHandler.END
+    actor, ren = found
+    if ren.status != Status.AGREEMENT_SIGNED:
+        await query.answer(actor.t("renovation.refused.not_payable"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    rules = await services(context).rules(ren.estate_id)
+    context.user_data[FEE_KEY] = {"id": ren.id}
+    text = (
+        scale_text(actor.locale, ren, rules.renovation)
+        + "\n\n"
+        + actor.t("renovation.ask_workers", limit=reno.MAX_WORKERS)
+    )
+    await reply(update, context, text)
+    return FeeStep.WORKERS
+
+
+async def _fee_lines(
+    context: Context, actor: Actor
+) -> tuple[Renovation, list[reno.FeeLine]] | None:
+    """The renovation being charged and its lines by the estate's scale (Refusal when the
+    area is unknown or the workers out of range)."""
+    pending = draft_of(context, FEE_KEY)
+    svc = services(context)
+    ren = await store(svc).get(int(pending["id"])) if "id" in pending else None
+    if ren is None:
+        return None
+    rules = await svc.rules(ren.estate_id)
+    return ren, reno.fee_lines(rules.renovation, ren.area_m2, int(pending.get("workers", 0)))
+
+
+async def got_workers(update: Update, context: Context) -> int:
+    """How many workers: the lines computed and shown; the receipt number asked."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or FEE_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    typed = unicodedata.normalize("NFKC", message.text or "").strip()
+    if not typed.isdigit():
+        await reply(update, context, actor.t("renovation.workers_hint", limit=reno.MAX_WORKERS))
+        return FeeStep.WORKERS
+    draft_of(context, FEE_KEY)["workers"] = int(typed)
+    try:
+        found = await _fee_lines(context, actor)
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        if refusal.code == "workers_range":
+            return FeeStep.WORKERS
+        context.user_data.pop(FEE_KEY, None) if context.user_data is not None else None
+        return ConversationHandler.END
+    if found is None:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    ren, lines = found
+    text = actor.t("renovation.fee_lines", number=ren.number, unit=ren.unit_label)
+    text += "\n" + lines_text(actor.locale, lines) + "\n\n" + actor.t("renovation.ask_receipt")
+    await reply(update, context, text)
+    return FeeStep.RECEIPT
+
+
+async def got_receipt(update: Update, context: Context) -> int:
+    """The receipt number: fees paid, the deposit into the ledger (R-10)."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or FEE_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    receipt = reno.clean_receipt(message.text or "")
+    if receipt is None:
+        await reply(update, context, actor.t("renovation.receipt_hint", limit=reno.MAX_RECEIPT))
+        return FeeStep.RECEIPT
+    svc = services(context)
+    after: Renovation | None = None
+    said = "common.stale_button"
+    try:
+        found = await _fee_lines(context, actor)
+        if found is not None:
+            ren, lines = found
+            after = await store(svc).pay_fees(
+                ren.id,
+                lambda r: reno.fees_paid(
+                    r, lines, receipt, may(Act.COLLECT_FEES, actor.roles_in(r.estate_id))
+                ),
+                lines,
+                receipt,
+                by=actor.person.id,
+                render=Notifier(svc),
+            )
+    except Refusal as refusal:
+        said = f"renovation.refused.{refusal.code}"
+    if context.user_data is not None:
+        context.user_data.pop(FEE_KEY, None)
+    await svc.deliver()
+    if after is None:
+        await reply(update, context, actor.t(said) if has(said) else actor.t("common.stale_button"))
+        return ConversationHandler.END
+    markup = keyboard([[button(actor.t("renovation.btn_ledger"), f"ren:dep:{after.id}")]])
+    text = actor.t("renovation.fees_recorded", number=after.number, receipt=escape(receipt))
+    await reply(update, context, text, markup)
+    return ConversationHandler.END
+
+
+async def fees_expected(update: Update, context: Context) -> int:
+    """Not a text while the cashier is asked: ask again."""
+    actor = await who(update, context)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.text_please"))
+    pending = draft_of(context, FEE_KEY)
+    return FeeStep.RECEIPT if "workers" in pending else FeeStep.WORKERS
+
+
+async def cancel_fees(update: Update, context: Context) -> int:
+    """/cancel while collecting: nothing recorded."""
+    actor = await who(update, context)
+    if context.user_data is not None:
+        context.user_data.pop(FEE_KEY, None)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.fees_cancelled"))
+    return ConversationHandler.END
+
+
+def fees_conversation() -> ConversationHandler[Context]:
+    """The cashier's collection (R-10), persistent."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_collect, pattern=r"^ren:fee:")],
+            states={
+                FeeStep.WORKERS: [
+                    MessageHandler(TEXT, got_workers),
+                    MessageHandler(OTHER, fees_expected),
+                ],
+                FeeStep.RECEIPT: [
+                    MessageHandler(TEXT, got_receipt),
+                    MessageHandler(OTHER, fees_expected),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", cancel_fees)],
+            name="renovation_fees",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+async def on_ledger(update: Update, context: Context) -> None:
+    """``ren:dep:<id>``: the deposit ledger, its balance and the arrears owed (the cashier;
+    staff of the estate may read it too)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    ren = await store(svc).get(ids[0]) if ids else None
+    held = actor.roles_in(ren.estate_id) if ren else set()
+    if ren is None or not (may(Act.COLLECT_FEES, held) or may(Act.READ_CASE, held)):
+        await query.answer(actor.t("renovation.refused.not_cashier"), show_alert=True)
+        return
+    await query.answer()
+    entries = await store(svc).ledger(ren.id)
+    await reply(update, context, ledger_text(actor.locale, ren, entries))
+
+
 # --- R-4's clock --------------------------------------------------------------------------------
 
 
@@ -1551,6 +1819,7 @@ def handlers() -> list[AnyHandler]:
     return [
         conversation(),
         sign_conversation(),
+        fees_conversation(),
         CallbackQueryHandler(on_document, pattern=r"^ren:doc:"),
         CallbackQueryHandler(on_valid, pattern=r"^ren:ok:"),
         CallbackQueryHandler(on_invalid, pattern=r"^ren:bad:"),
@@ -1560,4 +1829,5 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_papers, pattern=r"^ren:rules:"),
         CallbackQueryHandler(on_agreement, pattern=r"^ren:agr:"),
         CallbackQueryHandler(on_delegate, pattern=r"^ren:dlg:"),
+        CallbackQueryHandler(on_ledger, pattern=r"^ren:dep:"),
     ]

@@ -49,6 +49,7 @@ class Act(StrEnum):
     EXTEND = "extend"  # C-12: see the rule's extension_by
     CHECK_DOCUMENTS = "check_documents"  # a renovation's documents valid or invalid
     SIGN_RENOVATION = "sign_renovation"  # approve or reject a renovation application
+    COLLECT_FEES = "collect_fees"  # the cashier collects a renovation's fees and deposit
 
 
 class HasExtension(Protocol):
@@ -89,6 +90,7 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.CHECK_DOCUMENTS: FIRST_RESPONDERS,  # customer service checks the documents
     # the customer-department head and the engineering head (never an admin as such)
     Act.SIGN_RENOVATION: frozenset({Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD}),
+    Act.COLLECT_FEES: frozenset({Role.CASHIER}),
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

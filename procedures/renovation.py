@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from procedures.clocks import timer
@@ -50,6 +51,7 @@ from procedures.decisions import (
 )
 from procedures.identity import Role
 from procedures.phone import normalise_caller_phone
+from procedures.renovation_settings import RenovationSettings, yuan
 from procedures.rule_ids import RuleId
 from procedures.subjects import Subject
 
@@ -161,6 +163,7 @@ BUILT: frozenset[Move] = frozenset(
         Move.ACCEPT_TERMS,
         Move.WITHDRAW,
         Move.SIGN_AGREEMENT,  # R-8, R-9
+        Move.PAY_FEES,  # R-10
     }
 )
 #: States a renovation has ended in: the unit is free for a new application.
@@ -359,6 +362,8 @@ class Renovation:
     #: R-8: the contractor's head, once they joined by the owner's invite link (a person
     #: with no estate role, scoped to this renovation).
     contractor_id: int | None = None
+    #: The unit's area (m², the roster's): R-10's management fee per m².
+    area_m2: Decimal | None = None
 
 
 #: R-4: the two heads who sign an application (or their recorded delegates, later).
@@ -805,7 +810,207 @@ def agreement_signed(ren: Renovation, role: str | None, hours: str) -> Renovatio
         data={"signer": role, "papers": list(PAPERS), "hours": hours},
         tell=[
             Tell(Department(CUSTOMER_SERVICE), "renovation.agreement_staff", style=Style.WITH_CARD),
+            # R-10: the cashier computes and collects the fees
+            Tell(
+                Roles(frozenset({Role.CASHIER.value})),
+                "renovation.to_cashier",
+                style=Style.WITH_CARD,
+                buttons="ren_fees",
+            ),
         ],
     )
     decision.tell.insert(0, Tell(Resident(), "renovation.agreement_owner", style=Style.WITH_CARD))
     return decision
+
+
+# --- fees (R-10) -------------------------------------------------------------------------------
+
+
+class Fee(StrEnum):
+    """A line of the published fee scale (装修押金、管理服务费、清运费、出入证)."""
+
+    DEPOSIT = "deposit"  # refundable (R-21), kept in the deposit ledger
+    MANAGEMENT = "management"  # per m² of the unit, or fixed (the estate's scale)
+    DEBRIS = "debris"  # debris removal
+    PASSES = "passes"  # per worker pass
+
+
+#: The most workers one renovation registers passes for at once (a typo guard).
+MAX_WORKERS = 50
+#: The longest receipt number kept.
+MAX_RECEIPT = 40
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """One computed line: the item, its amount in fen, and what it was computed from (the
+    rate, the area, the workers), as the cashier explains it."""
+
+    item: Fee
+    amount_fen: int
+    basis: Mapping[str, object] = field(default_factory=dict)
+
+
+def fee_lines(scale: RenovationSettings, area_m2: Decimal | None, workers: int) -> list[FeeLine]:
+    """R-10: the amounts on this application by the estate's scale: the deposit; the
+    management fee (fixed, or per m² of the unit's area, rounded to the fen); debris
+    removal; a pass fee per worker. Refusal ``area_unknown`` when the fee is per m² and
+    the roster has no area; ``workers_range`` outside 1..:data:`MAX_WORKERS`."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise Refusal("workers_range")
+    if scale.management_fee_fixed is not None:
+        management = FeeLine(Fee.MANAGEMENT, scale.management_fee_fixed, {"fixed": True})
+    else:
+        if area_m2 is None or area_m2 <= 0:
+            raise Refusal("area_unknown")
+        amount = (Decimal(scale.management_fee_per_m2) * area_m2).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
+        management = FeeLine(
+            Fee.MANAGEMENT,
+            int(amount),
+            {"rate_fen": scale.management_fee_per_m2, "area_m2": str(area_m2)},
+        )
+    return [
+        FeeLine(Fee.DEPOSIT, scale.deposit),
+        management,
+        FeeLine(Fee.DEBRIS, scale.debris_removal),
+        FeeLine(
+            Fee.PASSES, scale.pass_fee * workers, {"rate_fen": scale.pass_fee, "workers": workers}
+        ),
+    ]
+
+
+def total(lines: Sequence[FeeLine]) -> int:
+    """The lines' sum in fen."""
+    return sum(line.amount_fen for line in lines)
+
+
+def clean_receipt(text: str) -> str | None:
+    """A receipt number on one line (1..:data:`MAX_RECEIPT` characters), or None."""
+    found = " ".join(unicodedata.normalize("NFKC", text).split())
+    return found if 0 < len(found) <= MAX_RECEIPT else None
+
+
+def fees_paid(
+    ren: Renovation, lines: Sequence[FeeLine], receipt: str | None, by_cashier: bool
+) -> RenovationDecision:
+    """R-10: the cashier collected the computed lines, against a receipt number: fees paid;
+    the deposit goes into the ledger (storage). The owner and customer service are told;
+    the works permit comes next."""
+    if not by_cashier:
+        raise Refusal("not_cashier")
+    if ren.status != Status.AGREEMENT_SIGNED:
+        raise Refusal("not_payable")
+    if receipt is None:
+        raise Refusal("receipt_needed")
+    paid = total(lines)
+    return RenovationDecision(
+        move=Move.PAY_FEES,
+        expect_status=Status.AGREEMENT_SIGNED,
+        data={
+            "receipt": receipt,
+            "lines": {line.item.value: line.amount_fen for line in lines},
+            "total_fen": paid,
+        },
+        tell=[
+            Tell(Resident(), "renovation.fees_owner", {"total": yuan(paid), "receipt": receipt}),
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation.fees_staff",
+                {"total": yuan(paid), "receipt": receipt},
+                style=Style.WITH_CARD,
+            ),
+        ],
+    )
+
+
+# --- the deposit ledger (R-10, R-16, R-21) -----------------------------------------------------
+
+
+class Entry(StrEnum):
+    """A line of the deposit ledger."""
+
+    COLLECTED = "collected"  # R-10: the cashier collected the deposit
+    PENALTY = "penalty"  # R-16: a penalty under the agreement, approved
+    UTILITIES = "utilities"  # R-21: utilities owed
+    DAMAGE = "damage"  # R-21: damage to common parts or neighbours
+    REFUND = "refund"  # R-21: what was paid back
+    ARREARS = "arrears"  # what a deduction asked beyond the balance: the owner owes it
+
+
+#: The entries that take money out of the deposit.
+DEDUCTIONS: frozenset[Entry] = frozenset(
+    {Entry.PENALTY, Entry.UTILITIES, Entry.DAMAGE, Entry.REFUND}
+)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One line as kept (amounts positive, in fen; an arrears line names its deduction)."""
+
+    kind: Entry
+    amount_fen: int
+    for_kind: Entry | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The deposit now: collected, deducted, held (never negative) and arrears owed."""
+
+    collected_fen: int
+    deducted_fen: int
+    held_fen: int
+    arrears_fen: int
+
+
+def balance(entries: Sequence[LedgerEntry]) -> Balance:
+    """The ledger's balance: what was collected less what was deducted; arrears apart."""
+    collected = sum(e.amount_fen for e in entries if e.kind == Entry.COLLECTED)
+    deducted = sum(e.amount_fen for e in entries if e.kind in DEDUCTIONS)
+    arrears = sum(e.amount_fen for e in entries if e.kind == Entry.ARREARS)
+    return Balance(collected, deducted, collected - deducted, arrears)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What a deduction comes to: the lines to append, what it asked, what the deposit
+    covered, and the excess recorded as arrears (``clamped``: the balance stopped at
+    zero)."""
+
+    entries: tuple[LedgerEntry, ...]
+    asked_fen: int
+    applied_fen: int
+    excess_fen: int
+
+    @property
+    def clamped(self) -> bool:
+        """Whether the deposit did not cover it: the balance is zero, the rest is owed."""
+        return self.excess_fen > 0
+
+
+def deduct(entries: Sequence[LedgerEntry], kind: Entry, amount_fen: int) -> Posting:
+    """A penalty (R-16), utilities or damage (R-21) against the deposit: the deposit covers
+    what it holds, the balance never goes negative, and the excess is recorded as arrears
+    the owner owes. A refund pays back at most what is held (Refusal ``refund_exceeds``).
+    Refusal ``amount`` for a non-positive amount or an entry that is no deduction."""
+    if kind not in DEDUCTIONS or amount_fen <= 0:
+        raise Refusal("amount")
+    held = balance(entries).held_fen
+    if kind == Entry.REFUND and amount_fen > held:
+        raise Refusal("refund_exceeds")
+    applied = min(amount_fen, held)
+    excess = amount_fen - applied
+    lines: list[LedgerEntry] = []
+    if applied:
+        lines.append(LedgerEntry(kind, applied))
+    if excess:
+        lines.append(LedgerEntry(Entry.ARREARS, excess, kind))
+    return Posting(tuple(lines), amount_fen, applied, excess)
+
+
+def collect(amount_fen: int) -> Posting:
+    """R-10: the deposit collected."""
+    if amount_fen <= 0:
+        raise Refusal("amount")
+    return Posting((LedgerEntry(Entry.COLLECTED, amount_fen),), amount_fen, amount_fen, 0)

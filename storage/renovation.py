@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import aiosqlite
@@ -28,14 +29,20 @@ from procedures.renovation import (
     Doc,
     DocState,
     Document,
+    Entry,
+    FeeLine,
     Form,
     InvalidMove,
+    LedgerEntry,
     Move,
+    Posting,
     Refusal,
     Renovation,
     RenovationDecision,
     Signature,
     Status,
+    collect,
+    deduct,
     next_status,
     number,
     subject,
@@ -106,7 +113,7 @@ async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> l
 
 
 _SELECT = (
-    "SELECT r.*, u.building, u.number AS unit_number FROM renovations r"
+    "SELECT r.*, u.building, u.number AS unit_number, u.area_m2 FROM renovations r"
     " JOIN units u ON u.id = r.unit_id"
 )
 
@@ -165,7 +172,16 @@ async def _read(reads: tuple[One, All], where: str, params: Sequence[Any]) -> Re
         documents,
         parse_iso(row["complete_at"]) if row["complete_at"] else None,
         int(row["contractor_id"]) if row["contractor_id"] is not None else None,
+        _area(row["area_m2"]),
     )
+
+
+def _area(text: str | None) -> Decimal | None:
+    """The roster's area, or None when it has none (or none that reads as a number)."""
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
 
 
 async def read(conn: aiosqlite.Connection, renovation_id: int) -> Renovation | None:
@@ -299,6 +315,57 @@ async def _clocks(
         await deadlines.settle(conn, target, list(decision.missed), met=False)
     for timer in decision.start:
         await deadlines.schedule(conn, target, timer.rule, timer.due_at, timer.warn_at, timer.data)
+
+
+def _entry(row: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(
+        Entry(row["kind"]),
+        int(row["amount_fen"]),
+        Entry(row["for_kind"]) if row["for_kind"] else None,
+    )
+
+
+async def _ledger(conn: aiosqlite.Connection, renovation_id: int) -> list[LedgerEntry]:
+    rows = await _all(
+        conn,
+        "SELECT kind, amount_fen, for_kind FROM renovation_deposit WHERE renovation_id = ?"
+        " ORDER BY id",
+        [renovation_id],
+    )
+    return [_entry(r) for r in rows]
+
+
+async def _post(
+    conn: aiosqlite.Connection,
+    ren: Renovation,
+    posting: Posting,
+    reference: str | None,
+    by: int | None,
+) -> None:
+    """Append a posting's lines to the deposit ledger, audited (amounts in fen)."""
+    now = iso(now_of(conn))
+    for entry in posting.entries:
+        await conn.execute(
+            "INSERT INTO renovation_deposit(renovation_id, kind, amount_fen, for_kind,"
+            " reference, by_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ren.id, entry.kind.value, entry.amount_fen,
+             entry.for_kind.value if entry.for_kind else None, reference, by, now),
+        )  # fmt: skip
+    kind = posting.entries[0].for_kind or posting.entries[0].kind
+    await audit.append(
+        conn,
+        event=f"renovation.deposit_{kind.value}",
+        subject=str(subject(ren.id)),
+        actor=f"person:{by}" if by else "system",
+        actor_id=by,
+        estate_id=ren.estate_id,
+        data={
+            "asked_fen": posting.asked_fen,
+            "applied_fen": posting.applied_fen,
+            "arrears_fen": posting.excess_fen,
+            "reference": reference,
+        },
+    )
 
 
 async def signatures_in(conn: aiosqlite.Connection, renovation_id: int) -> list[Signature]:
@@ -554,6 +621,84 @@ class RenovationStore:
                 render=render,
             )  # fmt: skip
             return after if after is not None else "unknown"
+
+    async def pay_fees(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        lines: Sequence[FeeLine],
+        receipt: str,
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> Renovation | None:
+        """R-10: the cashier's collection in one transaction: what ``decide`` says (it may
+        raise Refusal), the fee lines against the receipt, and the deposit into the
+        ledger. None when the renovation is gone or moved on meanwhile (nothing kept)."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            decision = decide(ren)
+            after = await apply(
+                conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
+            )
+            if after is None:
+                return None
+            now = iso(now_of(conn))
+            await conn.executemany(
+                "INSERT INTO renovation_fees(renovation_id, item, amount_fen, basis, receipt,"
+                " by_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (renovation_id, line.item.value, line.amount_fen,
+                     json.dumps(dict(line.basis), sort_keys=True), receipt, by, now)
+                    for line in lines
+                ],
+            )  # fmt: skip
+            deposit = sum(line.amount_fen for line in lines if line.item.value == "deposit")
+            if deposit:
+                await _post(conn, after, collect(deposit), receipt, by)
+            return after
+
+    async def post(
+        self,
+        renovation_id: int,
+        kind: Entry,
+        amount_fen: int,
+        *,
+        reference: str | None,
+        by: int | None,
+    ) -> Posting | None:
+        """R-16, R-21: a deduction from the deposit (a penalty approved, utilities owed,
+        damage, the refund), decided against the ledger as it is inside the transaction
+        (:func:`procedures.renovation.deduct`: Refusal for a bad one): the deposit covers
+        what it holds, the excess is recorded as arrears. None when the renovation is
+        gone."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            posting = deduct(await _ledger(conn, renovation_id), kind, amount_fen)
+            await _post(conn, ren, posting, reference, by)
+            return posting
+
+    async def ledger(self, renovation_id: int) -> list[LedgerEntry]:
+        """The deposit ledger's lines, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT kind, amount_fen, for_kind FROM renovation_deposit"
+            " WHERE renovation_id = ? ORDER BY id",
+            (renovation_id,),
+        )
+        return [_entry(r) for r in rows]
+
+    async def fees(self, renovation_id: int) -> list[dict[str, Any]]:
+        """R-10: the lines the cashier charged, with the receipt, in order."""
+        rows = await self.db.fetchall(
+            "SELECT item, amount_fen, basis, receipt, by_id, at FROM renovation_fees"
+            " WHERE renovation_id = ? ORDER BY id",
+            (renovation_id,),
+        )
+        return [dict(r) | {"basis": json.loads(r["basis"])} for r in rows]
 
     async def get(self, renovation_id: int) -> Renovation | None:
         """A renovation by id."""

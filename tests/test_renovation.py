@@ -7,6 +7,7 @@ clock warns, then escalates once; only the heads may sign."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from PIL import Image
 
 from bot.demo import DEMO_ESTATE
 from procedures.identity import Role
-from procedures.renovation import REQUIRED, Status
+from procedures.renovation import REQUIRED, Entry, Status
 from storage import audit
 from storage.renovation import RenovationStore
 from tests.conftest import ADMIN_ID, World
@@ -348,3 +349,86 @@ async def test_r8_the_contractor_head_signs_by_the_owners_invite_link(
     other = bot.person(3002, "另一人")
     await other.send(f"/start ct_{match.group(1)}")
     assert "已经用过" in other.last_text
+
+
+# --- step 2: fees and the deposit ledger (R-10, R-16, R-21) ------------------------------------
+
+
+async def to_agreement(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+    """Through the agreement: the owner signed it (R-8, R-9)."""
+    ren_id = await to_terms(world, bot, groups, owner)
+    await owner.tap("阅读并签署装修协议")
+    await owner.tap("签署协议和防火责任书")
+    return ren_id
+
+
+async def test_r10_the_cashier_shows_the_scale_computes_the_lines_and_records_the_receipt(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-10: the cashier gets the signed renovation, shows the published scale (each item
+    explained, the unit's area), types the workers and gets the computed lines, then the
+    receipt number: fees paid, each line kept, the deposit in the ledger; bad input is asked
+    again politely; nobody but the cashier may collect."""
+    ren_id = await to_agreement(world, bot, groups, owner)
+    cashier = bot.person(CASHIER, "何小芸")
+    assert "请向业主出示收费标准" in cashier.last_text
+    await bot.person(ASSISTANT, "周晓梅").tap_data(f"ren:fee:{ren_id}", chat=groups["cs"])
+    assert "由收银员收取" in alert(bot)
+    await cashier.tap("收费")
+    assert "装修押金 ¥2,000.00" in cashier.last_text
+    assert "¥5.00/m²（本户 104 m²）" in cashier.last_text  # 1栋 101: 104 m² on the roster
+    await cashier.send("三个")
+    assert "请输入人数" in cashier.last_text
+    await cashier.send("3")
+    lines = cashier.last_text
+    assert "管理服务费：¥520.00" in lines and "出入证：¥30.00" in lines
+    assert "合计：<b>¥2,850.00</b>" in lines or "合计：¥2,850.00" in lines
+    await cashier.send("SJ-20261127-01")
+    assert "已登记" in cashier.last_text
+    renos = RenovationStore(world.db)
+    ren = await renos.get(ren_id)
+    assert ren is not None and ren.status == Status.FEES_PAID
+    fees = await renos.fees(ren_id)
+    assert [(f["item"], f["amount_fen"], f["receipt"]) for f in fees] == [
+        ("deposit", 200_000, "SJ-20261127-01"),
+        ("management", 52_000, "SJ-20261127-01"),
+        ("debris", 30_000, "SJ-20261127-01"),
+        ("passes", 3_000, "SJ-20261127-01"),
+    ]
+    assert [(e.kind, e.amount_fen) for e in await renos.ledger(ren_id)] == [("collected", 200_000)]
+    assert "¥2,850.00" in owner.last_text and "SJ-20261127-01" in owner.last_text
+    await cashier.tap_data(f"ren:fee:{ren_id}")  # again: nothing to collect
+    assert "不在缴费阶段" in alert(bot)
+
+
+async def test_r16_r21_deductions_beyond_the_deposit_show_the_cashier_what_the_owner_owes(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-16, R-21: the ledger is append-only (the database refuses edits and deletions, and
+    a deduction beyond the balance); a penalty and utilities beyond the deposit leave it at
+    zero and the excess as arrears, which the cashier reads in the ledger."""
+    ren_id = await to_agreement(world, bot, groups, owner)
+    cashier = bot.person(CASHIER, "何小芸")
+    await cashier.tap("收费")
+    await cashier.send("2")
+    await cashier.send("SJ-7")
+    renos = RenovationStore(world.db)
+    await renos.post(ren_id, Entry.PENALTY, 150_000, reference="WZ-1", by=None)
+    posting = await renos.post(ren_id, Entry.UTILITIES, 80_000, reference="SD-1", by=None)
+    assert posting is not None and posting.clamped and posting.excess_fen == 30_000
+    await cashier.tap("押金台账")
+    shown = cashier.last_text
+    assert "押金余额：<b>¥0.00</b>" in shown or "押金余额：¥0.00" in shown
+    assert "业主欠款" in shown and "¥300.00" in shown
+    for sql in (
+        "UPDATE renovation_deposit SET amount_fen = 1",
+        "DELETE FROM renovation_deposit",
+        f"INSERT INTO renovation_deposit(renovation_id, kind, amount_fen, at)"
+        f" VALUES ({ren_id}, 'refund', 1, '2026-12-01T00:00:00+00:00')",
+    ):
+        with pytest.raises(sqlite3.IntegrityError):
+            async with world.db.write() as conn:
+                await conn.execute(sql)
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    events = [e["event"] for e in trail]
+    assert "renovation.deposit_collected" in events and "renovation.deposit_utilities" in events

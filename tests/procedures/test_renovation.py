@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,20 +20,31 @@ from procedures.renovation import (
     HEADS,
     REQUIRED,
     TRANSITIONS,
+    Balance,
     Doc,
     DocState,
     Document,
+    Entry,
+    Fee,
+    FeeLine,
     Form,
     InvalidMove,
+    LedgerEntry,
     Move,
     Refusal,
     Renovation,
     Signature,
     Status,
     agreement_signed,
+    balance,
     checked,
     clean_phone,
+    clean_receipt,
+    collect,
+    deduct,
     delegated,
+    fee_lines,
+    fees_paid,
     file_added,
     is_complete,
     is_open,
@@ -49,8 +61,10 @@ from procedures.renovation import (
     signing_role,
     submitted,
     terms_accepted,
+    total,
     withdrawn,
 )
+from procedures.renovation_settings import RenovationSettings
 from procedures.rule_ids import RuleId
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -89,6 +103,7 @@ BUILT_PATH = [
     (Status.DRAFT, Move.WITHDRAW, Status.CLOSED),
     (Status.SUBMITTED, Move.WITHDRAW, Status.CLOSED),
     (Status.TERMS_ACCEPTED, Move.SIGN_AGREEMENT, Status.AGREEMENT_SIGNED),
+    (Status.AGREEMENT_SIGNED, Move.PAY_FEES, Status.FEES_PAID),
 ]
 
 
@@ -408,6 +423,7 @@ def test_r8_r9_the_owner_signs_the_agreement_rules_and_fire_safety_in_one_step()
     assert [t.key for t in decision.tell] == [
         "renovation.agreement_owner",
         "renovation.agreement_staff",
+        "renovation.to_cashier",  # R-10 next
     ]
 
 
@@ -470,3 +486,74 @@ def test_r9_r10_an_estate_sets_its_renovation_hours_and_fee_scale_in_yuan() -> N
         load_estate("阳光花园", bad)
     with pytest.raises(ValueError, match="renovation"):
         load_estate("阳光花园", {"defaults": {"renovation": {"deposit": "12.345"}}})
+
+
+# --- fees and the deposit ledger (R-10, R-16, R-21) --------------------------------------------
+
+
+def test_r10_the_fee_lines_by_the_estates_scale() -> None:
+    """R-10: the deposit, the management fee per m² of the unit (rounded to the fen) or
+    fixed, debris removal, and a pass fee per worker; an unknown area or a silly number of
+    workers is refused, politely."""
+    scale = RenovationSettings()
+    lines = fee_lines(scale, Decimal("104.33"), 3)
+    assert [(line.item, line.amount_fen) for line in lines] == [
+        (Fee.DEPOSIT, 200_000),
+        (Fee.MANAGEMENT, 52_165),  # ¥5.00 × 104.33 m² = ¥521.65
+        (Fee.DEBRIS, 30_000),
+        (Fee.PASSES, 3_000),
+    ]
+    assert total(lines) == 285_165
+    fixed = RenovationSettings(management_fee_fixed=50_000)
+    assert fee_lines(fixed, None, 1)[1] == FeeLine(Fee.MANAGEMENT, 50_000, {"fixed": True})
+    with pytest.raises(Refusal, match="area_unknown"):
+        fee_lines(scale, None, 3)
+    for workers in (0, 51):
+        with pytest.raises(Refusal, match="workers_range"):
+            fee_lines(scale, Decimal(100), workers)
+
+
+def test_r10_fees_are_paid_by_the_cashier_against_a_receipt() -> None:
+    """R-10: only the cashier, only once the agreement is signed, only with a receipt."""
+    signed_ = ren(Status.AGREEMENT_SIGNED)
+    lines = fee_lines(RenovationSettings(), Decimal(100), 2)
+    decision = fees_paid(signed_, lines, "SJ-001", True)
+    assert decision.move == Move.PAY_FEES
+    assert next_status(signed_.status, Move.PAY_FEES) == Status.FEES_PAID
+    assert decision.data["total_fen"] == 200_000 + 50_000 + 30_000 + 2_000
+    assert decision.tell[0].params["total"] == "¥2,820.00"
+    with pytest.raises(Refusal, match="not_cashier"):
+        fees_paid(signed_, lines, "SJ-001", False)
+    with pytest.raises(Refusal, match="receipt_needed"):
+        fees_paid(signed_, lines, clean_receipt("   "), True)
+    with pytest.raises(Refusal, match="not_payable"):
+        fees_paid(ren(Status.FEES_PAID), lines, "SJ-001", True)
+
+
+def test_r16_r21_penalty_and_utilities_beyond_the_deposit_clamp_at_zero_and_say_so() -> None:
+    """R-16, R-21: the ledger in integer fen: ¥2,000 collected, a ¥1,500 penalty, then ¥800
+    of utilities: the deposit covers ¥500 of them, the balance stops at zero and the ¥300
+    beyond it is recorded as arrears the owner owes (the posting says it clamped)."""
+    ledger = list(collect(200_000).entries)
+    penalty = deduct(ledger, Entry.PENALTY, 150_000)
+    assert not penalty.clamped and penalty.entries == (LedgerEntry(Entry.PENALTY, 150_000),)
+    ledger += penalty.entries
+    utilities = deduct(ledger, Entry.UTILITIES, 80_000)
+    assert utilities.clamped
+    assert (utilities.applied_fen, utilities.excess_fen) == (50_000, 30_000)
+    assert utilities.entries == (
+        LedgerEntry(Entry.UTILITIES, 50_000),
+        LedgerEntry(Entry.ARREARS, 30_000, Entry.UTILITIES),
+    )
+    ledger += utilities.entries
+    assert balance(ledger) == Balance(200_000, 200_000, 0, 30_000)
+    damage = deduct(ledger, Entry.DAMAGE, 10_000)  # nothing held: all of it is owed
+    assert damage.entries == (LedgerEntry(Entry.ARREARS, 10_000, Entry.DAMAGE),)
+    with pytest.raises(Refusal, match="refund_exceeds"):
+        deduct(ledger, Entry.REFUND, 1)
+    with pytest.raises(Refusal, match="amount"):
+        deduct(ledger, Entry.PENALTY, 0)
+    with pytest.raises(Refusal, match="amount"):
+        deduct(ledger, Entry.COLLECTED, 100)
+    refund = deduct(list(collect(200_000).entries), Entry.REFUND, 200_000)
+    assert balance(list(collect(200_000).entries) + list(refund.entries)).held_fen == 0
