@@ -67,6 +67,7 @@ PRIVATE_COMMANDS = [
     ("case", "command.case"),
     ("record", "command.record"),
     ("visit", "command.visit"),
+    ("pass", "command.pass"),
 ]
 GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 

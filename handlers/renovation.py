@@ -30,6 +30,7 @@ index>]]``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 import warnings
@@ -51,6 +52,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.i18n import has, t
+from bot.renovation_permit import draw_permit, permit_lines
 from handlers import limits, photos
 from handlers.common import (
     TAP_HINT,
@@ -106,7 +108,7 @@ from storage.cases import Notice
 from storage.deadlines import Firing
 from storage.identity import Person
 from storage.outbox import enqueue
-from storage.renovation import DocFile, NewRenovation, RenovationStore
+from storage.renovation import DocFile, NewPass, NewRenovation, RenovationStore
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +273,21 @@ def fees_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeybo
     return keyboard([[button(t(locale, "renovation.btn_collect"), f"ren:fee:{ren.id}")]])
 
 
+def permit_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """Customer service's, once the fees are paid: issue the works permit (R-11)."""
+    if ren.status != Status.FEES_PAID:
+        return None
+    return keyboard([[button(t(locale, "renovation.btn_permit"), f"ren:permit:{ren.id}")]])
+
+
+def workers_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """The owner's (and the contractor head's), while works may go on: register a worker
+    for a pass (R-11)."""
+    if ren.status not in reno.WORKS_ALLOWED:
+        return None
+    return keyboard([[button(t(locale, "renovation.btn_add_worker"), f"ren:wk:{ren.id}")]])
+
+
 KEYBOARDS = {
     "ren_review": review_keyboard,
     "ren_decide": decide_keyboard,
@@ -278,6 +295,8 @@ KEYBOARDS = {
     "ren_fix": fix_keyboard,
     "ren_agree": agree_keyboard,
     "ren_fees": fees_keyboard,
+    "ren_permit": permit_keyboard,
+    "ren_workers": workers_keyboard,
 }
 
 
@@ -1793,6 +1812,332 @@ async def on_ledger(update: Update, context: Context) -> None:
     await reply(update, context, ledger_text(actor.locale, ren, entries))
 
 
+# --- the works permit and worker passes (R-11, S-1) ----------------------------------------
+
+WORKER_KEY = "renovation_worker"
+
+
+class WorkerStep(IntEnum):
+    """Registering a worker for a pass (R-11): name, ID number, phone, photo."""
+
+    NAME = 1
+    ID = 2
+    PHONE = 3
+    PHOTO = 4
+
+
+async def on_permit(update: Update, context: Context) -> None:
+    """``ren:permit:<id>``: R-11, customer service issues the works permit: the image (the
+    unit, the period, the hours, the contractor and its head, the service phone) goes to
+    the owner to post outside the door."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    ren = await store(svc).get(ids[0]) if ids else None
+    if ren is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    rules = await svc.rules(ren.estate_id)
+    locale = svc.settings.locale
+    issued = rules.calendar.local(svc.clock.now()).date().isoformat()
+    font = str(svc.settings.chart_font) if svc.settings.chart_font else None
+    title, lines = permit_lines(locale, ren, rules.renovation, issued)
+    image = await asyncio.to_thread(draw_permit, title, lines, font)
+
+    def picture(after: Renovation) -> tuple[bytes, str]:
+        return image, t(
+            locale, "renovation.permit_caption", number=after.number, unit=after.unit_label
+        )
+
+    try:
+        after = await store(svc).permit(
+            ren.id,
+            lambda r: reno.permitted(r, may(Act.ISSUE_PERMIT, actor.roles_in(r.estate_id))),
+            picture,
+            by=actor.person.id,
+            render=Notifier(svc),
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if after is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await keep_answered(query)
+    await svc.deliver()
+
+
+def pass_card(locale: str, ren: Renovation, worker: reno.WorkerPass) -> str:
+    """A pass as cards show it: the code, the worker (ID masked), the unit, the dates."""
+    state = "revoked" if worker.revoked else "active"
+    return t(
+        locale,
+        "renovation.pass.card",
+        code=worker.code,
+        name=escape(worker.name),
+        id=worker.id_masked,
+        phone=worker.phone,
+        number=ren.number,
+        unit=ren.unit_label,
+        start=worker.valid_from.isoformat(),
+        end=worker.valid_to.isoformat(),
+        state=t(locale, f"renovation.pass.state.{state}"),
+    )
+
+
+async def on_add_worker(update: Update, context: Context) -> int:
+    """``ren:wk:<id>``: the owner or the contractor's head registers a worker (R-11)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    ids = _ids(query.data, 1)
+    ren = await store(services(context)).get(ids[0]) if ids else None
+    if ren is None or reno.signer(ren, actor.person.id) is None:
+        await query.answer(actor.t("renovation.refused.not_signer"), show_alert=True)
+        return ConversationHandler.END
+    if ren.status not in reno.WORKS_ALLOWED:
+        await query.answer(actor.t("renovation.refused.no_works"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    context.user_data[WORKER_KEY] = {"id": ren.id}
+    await reply(update, context, actor.t("renovation.pass.ask_name", number=ren.number))
+    return WorkerStep.NAME
+
+
+async def got_worker_name(update: Update, context: Context) -> int:
+    """The worker's name."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    name = reno.clean_name(message.text or "")
+    if name is None:
+        await reply(update, context, actor.t("renovation.name_hint", limit=reno.MAX_NAME))
+        return WorkerStep.NAME
+    draft_of(context, WORKER_KEY)["name"] = name
+    await reply(update, context, actor.t("renovation.pass.ask_id"))
+    return WorkerStep.ID
+
+
+async def got_worker_id(update: Update, context: Context) -> int:
+    """The worker's ID number (checked; kept, shown masked)."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    found = reno.clean_id_number(message.text or "")
+    if found is None:
+        await reply(update, context, actor.t("renovation.pass.id_hint"))
+        return WorkerStep.ID
+    draft_of(context, WORKER_KEY)["id_number"] = found
+    await reply(update, context, actor.t("renovation.pass.ask_phone"))
+    return WorkerStep.PHONE
+
+
+async def got_worker_phone(update: Update, context: Context) -> int:
+    """The worker's phone."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    phone = reno.clean_phone(message.text or "")
+    if phone is None:
+        await reply(update, context, actor.t("renovation.phone_hint"))
+        return WorkerStep.PHONE
+    draft_of(context, WORKER_KEY)["phone"] = phone
+    await reply(update, context, actor.t("renovation.pass.ask_photo"))
+    return WorkerStep.PHOTO
+
+
+async def got_worker_photo(update: Update, context: Context) -> int:
+    """The worker's photo: kept as evidence; the pass made with its code and sent back as
+    a card (ID masked) with the button that revokes it."""
+    actor = await who(update, context)
+    if actor is None or WORKER_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    svc = services(context)
+    pending = draft_of(context, WORKER_KEY)
+    ren = await store(svc).get(int(pending["id"]))
+    if ren is None or ren.status not in reno.WORKS_ALLOWED:
+        await reply(update, context, actor.t("renovation.refused.no_works"))
+        context.user_data.pop(WORKER_KEY, None) if context.user_data is not None else None
+        return ConversationHandler.END
+    received = await photos.take_in(update, context, actor)
+    if received is None:
+        return WorkerStep.PHOTO
+    font = str(svc.settings.chart_font) if svc.settings.chart_font else None
+    shown = await evidence.render(
+        svc.evidence,
+        svc.db,
+        received.sha256,
+        label_lines=[ren.number, str(pending["name"])],
+        font_path=font,
+    )
+    start, end = reno.pass_period(ren, await today_of(svc, ren.estate_id))
+    worker = await store(svc).add_pass(
+        ren.id,
+        NewPass(
+            str(pending["name"]),
+            str(pending["id_number"]),
+            str(pending["phone"]),
+            received.sha256,
+            shown.sha256,
+            start,
+            end,
+        ),
+        by=actor.person.id,
+    )
+    if context.user_data is not None:
+        context.user_data.pop(WORKER_KEY, None)
+    if worker is None:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    markup = keyboard([[button(actor.t("renovation.btn_revoke"), f"ren:rv:{worker.id}")]])
+    text = actor.t("renovation.pass.issued") + "\n\n" + pass_card(actor.locale, ren, worker)
+    await reply(update, context, text, markup)
+    return ConversationHandler.END
+
+
+async def worker_expected(update: Update, context: Context) -> int:
+    """Something else while a worker is registered: ask again for what is missing."""
+    actor = await who(update, context)
+    pending = draft_of(context, WORKER_KEY)
+    step = (
+        WorkerStep.PHOTO
+        if "phone" in pending
+        else WorkerStep.PHONE
+        if "id_number" in pending
+        else WorkerStep.ID
+        if "name" in pending
+        else WorkerStep.NAME
+    )
+    if actor is not None:
+        key = "renovation.pass.ask_photo" if step == WorkerStep.PHOTO else "renovation.text_please"
+        await reply(update, context, actor.t(key))
+    return step
+
+
+async def cancel_worker(update: Update, context: Context) -> int:
+    """/cancel while registering a worker: no pass made."""
+    actor = await who(update, context)
+    if context.user_data is not None:
+        context.user_data.pop(WORKER_KEY, None)
+    if actor is not None:
+        await reply(update, context, actor.t("renovation.pass.cancelled"))
+    return ConversationHandler.END
+
+
+def workers_conversation() -> ConversationHandler[Context]:
+    """Registering a worker for a pass (R-11), persistent."""
+    W = WorkerStep
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_add_worker, pattern=r"^ren:wk:")],
+            states={
+                W.NAME: [MessageHandler(TEXT, got_worker_name)],
+                W.ID: [MessageHandler(TEXT, got_worker_id)],
+                W.PHONE: [MessageHandler(TEXT, got_worker_phone)],
+                W.PHOTO: [MessageHandler(filters.PHOTO | filters.Document.ALL, got_worker_photo)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel_worker),
+                MessageHandler(OTHER | TEXT, worker_expected),
+            ],
+            name="renovation_workers",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
+async def on_revoke(update: Update, context: Context) -> None:
+    """``ren:rv:<pass>``: R-11, a pass revoked by the owner, the contractor's head or
+    customer service; its card shows it, the gate refuses it from now on."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    worker = await store(svc).get_pass(ids[0]) if ids else None
+    ren = await store(svc).get(worker.renovation_id) if worker else None
+    if worker is None or ren is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    allowed = reno.signer(ren, actor.person.id) is not None or may(
+        Act.ISSUE_PERMIT, actor.roles_in(ren.estate_id)
+    )
+    if not allowed:
+        await query.answer(actor.t("renovation.refused.not_signer"), show_alert=True)
+        return
+    revoked = await store(svc).revoke(worker.id, by=actor.person.id)
+    if revoked is None:
+        await query.answer(actor.t("renovation.pass.revoked_already"), show_alert=True)
+        return
+    await query.answer()
+    text = actor.t("renovation.pass.revoked") + "\n\n" + pass_card(actor.locale, ren, revoked)
+    await edit(query.message, text, later=svc)
+
+
+async def check(update: Update, context: Context) -> None:
+    """``/pass CODE``: S-1, a guard checks a worker's pass: admitted, or refused with the
+    reason (unknown, revoked, works not on or suspended, not yet valid, expired, outside
+    working hours). Every check is kept and audited. The worker's photo comes with a
+    known pass, for the guard to compare the face."""
+    actor = await who(update, context)
+    if actor is None:
+        return
+    svc = services(context)
+    estates = [m.estate_id for m in actor.memberships if m.role == Role.SECURITY.value]
+    if not estates or not any(may(Act.CHECK_PASS, actor.roles_in(e)) for e in estates):
+        await reply(update, context, actor.t("renovation.pass.guards_only"))
+        return
+    code = reno.clean_code(" ".join(context.args or []))
+    if code is None:
+        await reply(update, context, actor.t("renovation.pass.usage"))
+        return
+    found = await store(svc).find_pass(code)
+    if found is not None and not may(Act.CHECK_PASS, actor.roles_in(found[1].estate_id)):
+        found = None  # another estate's pass: unknown here
+    ren = found[1] if found else None
+    rules = await svc.rules(ren.estate_id if ren else estates[0])
+    scale = rules.renovation if ren else RenovationSettings()
+    local = rules.calendar.local(svc.clock.now())
+    worker = found[0] if found else None
+    refused = reno.check_pass(worker, ren.status if ren else None, local, scale)
+    await store(svc).record_check(code, found, refused, by=actor.person.id, estate_id=estates[0])
+    if found is None:
+        why = actor.t("renovation.pass.why.unknown")
+        await reply(update, context, actor.t("renovation.pass.refused", code=code, reason=why))
+        return
+    worker, ren = found
+    card_text = pass_card(actor.locale, ren, worker)
+    if refused is None:
+        head = actor.t("renovation.pass.admitted", code=code)
+    else:
+        reason = actor.t(
+            f"renovation.pass.why.{refused}",
+            hours=hours_text(scale.work_hours),
+            status=actor.t(f"renovation.status.{ren.status}"),
+        )
+        head = actor.t("renovation.pass.refused", code=code, reason=reason)
+    chat = update.effective_chat
+    if worker.photo and chat is not None:
+        async with svc.db.write() as conn:
+            await enqueue(
+                conn, chat.id, actor.t("renovation.pass.photo", name=escape(worker.name)),
+                subject=reno.subject(ren.id), album=[worker.photo],
+                person_id=actor.person.id if chat.type == "private" else None,
+            )  # fmt: skip
+        await svc.deliver()
+    await reply(update, context, head + "\n\n" + card_text)
+
+
 # --- R-4's clock --------------------------------------------------------------------------------
 
 
@@ -1820,6 +2165,7 @@ def handlers() -> list[AnyHandler]:
         conversation(),
         sign_conversation(),
         fees_conversation(),
+        workers_conversation(),
         CallbackQueryHandler(on_document, pattern=r"^ren:doc:"),
         CallbackQueryHandler(on_valid, pattern=r"^ren:ok:"),
         CallbackQueryHandler(on_invalid, pattern=r"^ren:bad:"),
@@ -1830,4 +2176,7 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_agreement, pattern=r"^ren:agr:"),
         CallbackQueryHandler(on_delegate, pattern=r"^ren:dlg:"),
         CallbackQueryHandler(on_ledger, pattern=r"^ren:dep:"),
+        CallbackQueryHandler(on_permit, pattern=r"^ren:permit:"),
+        CallbackQueryHandler(on_revoke, pattern=r"^ren:rv:"),
+        CommandHandler("pass", check),
     ]

@@ -50,6 +50,8 @@ class Act(StrEnum):
     CHECK_DOCUMENTS = "check_documents"  # a renovation's documents valid or invalid
     SIGN_RENOVATION = "sign_renovation"  # approve or reject a renovation application
     COLLECT_FEES = "collect_fees"  # the cashier collects a renovation's fees and deposit
+    ISSUE_PERMIT = "issue_permit"  # customer service issues the works permit, revokes passes
+    CHECK_PASS = "check_pass"  # S-1: a guard checks a worker's pass at the gate
 
 
 class HasExtension(Protocol):
@@ -91,6 +93,8 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     # the customer-department head and the engineering head (never an admin as such)
     Act.SIGN_RENOVATION: frozenset({Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD}),
     Act.COLLECT_FEES: frozenset({Role.CASHIER}),
+    Act.ISSUE_PERMIT: FIRST_RESPONDERS,  # customer service
+    Act.CHECK_PASS: frozenset({Role.SECURITY}),  # S-1: the guards
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

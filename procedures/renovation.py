@@ -164,6 +164,7 @@ BUILT: frozenset[Move] = frozenset(
         Move.WITHDRAW,
         Move.SIGN_AGREEMENT,  # R-8, R-9
         Move.PAY_FEES,  # R-10
+        Move.PERMIT,  # R-11
     }
 )
 #: States a renovation has ended in: the unit is free for a new application.
@@ -832,7 +833,7 @@ class Fee(StrEnum):
     DEPOSIT = "deposit"  # refundable (R-21), kept in the deposit ledger
     MANAGEMENT = "management"  # per m² of the unit, or fixed (the estate's scale)
     DEBRIS = "debris"  # debris removal
-    PASSES = "passes"  # per worker pass
+    PASSES = "passes"  # per worker pass (R-11)
 
 
 #: The most workers one renovation registers passes for at once (a typo guard).
@@ -920,6 +921,7 @@ def fees_paid(
                 "renovation.fees_staff",
                 {"total": yuan(paid), "receipt": receipt},
                 style=Style.WITH_CARD,
+                buttons="ren_permit",
             ),
         ],
     )
@@ -1014,3 +1016,106 @@ def collect(amount_fen: int) -> Posting:
     if amount_fen <= 0:
         raise Refusal("amount")
     return Posting((LedgerEntry(Entry.COLLECTED, amount_fen),), amount_fen, amount_fen, 0)
+
+
+# --- the works permit and worker passes (R-11, S-1) --------------------------------------------
+
+#: States in which works go on, so workers may come in (S-1): permitted (the entry walk
+#: and the works start), entry confirmed, active. Suspended works admit nobody.
+WORKS_ALLOWED: frozenset[Status] = frozenset({S.PERMITTED, S.ENTRY_CONFIRMED, S.ACTIVE})
+#: The alphabet of pass codes: no 0/O, 1/I/L to misread at the gate.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def permitted(ren: Renovation, may_issue: bool) -> RenovationDecision:
+    """R-11: customer service issues the works permit (施工進場證) once the fees are paid:
+    permitted. The owner gets the permit image to post outside the door (storage sends
+    it) and registers the workers for their passes; customer service is told."""
+    if not may_issue:
+        raise Refusal("not_issuer")
+    if ren.status != Status.FEES_PAID:
+        raise Refusal("not_permittable")
+    return RenovationDecision(
+        move=Move.PERMIT,
+        expect_status=Status.FEES_PAID,
+        tell=[
+            Tell(Resident(), "renovation.permit_owner", buttons="ren_workers"),
+            Tell(Department(CUSTOMER_SERVICE), "renovation.permit_staff", style=Style.WITH_CARD),
+        ],
+    )
+
+
+def clean_id_number(text: str) -> str | None:
+    """A mainland resident ID number (18 characters, its check digit right), upper-case;
+    None otherwise."""
+    found = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
+    if len(found) != 18 or not found[:17].isdigit():
+        return None
+    check = _ID_CHECK[sum(int(d) * w for d, w in zip(found[:17], _ID_WEIGHTS, strict=True)) % 11]
+    return found if found[17] == check else None
+
+
+def mask_id(id_number: str) -> str:
+    """An ID number as cards show it: the first 3 and the last 4 characters."""
+    if len(id_number) <= 7:
+        return "*" * len(id_number)
+    return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
+
+
+def clean_code(text: str) -> str | None:
+    """A pass code as a guard types it (spaces, lower case, full-width): upper-case, or
+    None when it cannot be one."""
+    found = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    return found if 4 <= len(found) <= 12 and found.isalnum() else None
+
+
+def pass_period(ren: Renovation, today: date) -> tuple[date, date]:
+    """A new pass is valid from today (or the works' first day, if later) to the works'
+    last day."""
+    return max(today, ren.form.period_from), ren.form.period_to
+
+
+@dataclass(frozen=True)
+class WorkerPass:
+    """A worker's pass (裝修工人出入證) as the gate reads it; the ID number stays in the
+    database, ``id_masked`` is what cards show."""
+
+    id: int
+    renovation_id: int
+    code: str
+    name: str
+    id_masked: str
+    phone: str
+    valid_from: date
+    valid_to: date
+    revoked: bool = False
+    photo: str | None = None  # the display copy's SHA-256
+
+
+def check_pass(
+    found: WorkerPass | None,
+    status: Status | None,
+    local: datetime,
+    scale: RenovationSettings,
+) -> str | None:
+    """S-1: why a pass does not admit its worker now (a text key's last part), or None
+    when it does: an unknown code, a revoked pass, a renovation whose works are not on
+    (suspended, not permitted yet, finished), a date outside the pass, a time outside the
+    estate's working hours. ``local`` is the estate's local time."""
+    if found is None or status is None:
+        return "unknown"
+    if found.revoked:
+        return "revoked"
+    if status not in WORKS_ALLOWED:
+        return "suspended" if status == Status.SUSPENDED else "not_active"
+    if local.date() < found.valid_from:
+        return "not_yet"
+    if local.date() > found.valid_to:
+        return "expired"
+    if not scale.in_hours(local.time()):
+        return "out_of_hours"
+    return None

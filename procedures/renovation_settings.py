@@ -9,6 +9,7 @@ charges. Defaults here; an estate overrides them in the estates TOML::
     management_fee_per_m2 = "5"      # or management_fee_fixed = "500" (then no area needed)
     debris_removal = "300"
     pass_fee = "10"                  # per worker pass
+    service_phone = "021-5555 0000"  # printed on the works permit
 
 Money is configured in yuan (a whole number or two decimals) and kept in integer fen.
 Pure: no database, no clock.
@@ -79,6 +80,9 @@ class RenovationSettings(BaseModel):
     management_fee_fixed: int | None = None
     debris_removal: int = 30_000
     pass_fee: int = 1_000
+    #: R-11: the company's service phone printed on the works permit for emergencies
+    #: (empty: the permit says to call the customer service centre).
+    service_phone: str = ""
 
     @field_validator("work_hours", "moving_hours", mode="before")
     @classmethod

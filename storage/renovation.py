@@ -12,6 +12,7 @@ Every SQL statement about renovations lives here.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import aiosqlite
 from procedures.decisions import Tell
 from procedures.identity import invite_expiry, invite_hash, new_invite_code
 from procedures.renovation import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
     PREFIX,
     REQUIRED,
     Doc,
@@ -41,8 +44,10 @@ from procedures.renovation import (
     RenovationDecision,
     Signature,
     Status,
+    WorkerPass,
     collect,
     deduct,
+    mask_id,
     next_status,
     number,
     subject,
@@ -52,9 +57,9 @@ from storage import approvals, audit, deadlines, evidence, inbox
 from storage.cases import Notice
 from storage.db import Database, iso, now_of, parse_iso
 from storage.deadlines import Deadline, DeadlineStore
-from storage.outbox import enqueue
+from storage.outbox import enqueue, store_blob
 
-__all__ = ["DocFile", "NewRenovation", "Render", "RenovationStore", "apply"]
+__all__ = ["DocFile", "NewPass", "NewRenovation", "Render", "RenovationStore", "apply"]
 
 
 class Render(Protocol):
@@ -74,6 +79,19 @@ class NewRenovation:
     owner_id: int
     form: Form
     draft_key: str | None = None
+
+
+@dataclass(frozen=True)
+class NewPass:
+    """A worker registered for a pass (R-11): name, ID number, phone, photo, validity."""
+
+    name: str
+    id_number: str
+    phone: str
+    photo: str | None
+    photo_display: str | None
+    valid_from: date
+    valid_to: date
 
 
 @dataclass(frozen=True)
@@ -315,6 +333,21 @@ async def _clocks(
         await deadlines.settle(conn, target, list(decision.missed), met=False)
     for timer in decision.start:
         await deadlines.schedule(conn, target, timer.rule, timer.due_at, timer.warn_at, timer.data)
+
+
+def _pass(row: sqlite3.Row) -> WorkerPass:
+    return WorkerPass(
+        int(row["id"]),
+        int(row["renovation_id"]),
+        row["code"],
+        row["name"],
+        mask_id(row["id_number"]),
+        row["phone"],
+        date.fromisoformat(row["valid_from"]),
+        date.fromisoformat(row["valid_to"]),
+        row["revoked_at"] is not None,
+        row["photo_display"],
+    )
 
 
 def _entry(row: sqlite3.Row) -> LedgerEntry:
@@ -699,6 +732,199 @@ class RenovationStore:
             (renovation_id,),
         )
         return [dict(r) | {"basis": json.loads(r["basis"])} for r in rows]
+
+    async def permit(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        image: Callable[[Renovation], tuple[bytes, str]],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> Renovation | None:
+        """R-11: the works permit in one transaction: what ``decide`` says (it may raise
+        Refusal), and the permit's image (``image(ren)``: PNG bytes and the caption) kept
+        and sent to the owner, and to the contractor's head when one joined. None when the
+        renovation is gone or moved on meanwhile."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            decision = decide(ren)
+            after = await apply(
+                conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
+            )
+            if after is None:
+                return None
+            data, caption = image(after)
+            blob = await store_blob(conn, f"{after.number}-permit.png", data)
+            readers = [after.owner_id] + ([after.contractor_id] if after.contractor_id else [])
+            for person_id in readers:
+                row = await _one(conn, "SELECT tg_user_id FROM people WHERE id = ?", [person_id])
+                if row is not None:
+                    await enqueue(
+                        conn, int(row["tg_user_id"]), caption, subject=subject(renovation_id),
+                        person_id=person_id, blob=blob, blob_as="photo",
+                    )  # fmt: skip
+            await audit.append(
+                conn,
+                event="renovation.permit_image",
+                subject=str(subject(renovation_id)),
+                actor=f"person:{by}",
+                actor_id=by,
+                estate_id=after.estate_id,
+                data={"sha256": blob},
+            )
+            return after
+
+    async def add_pass(
+        self,
+        renovation_id: int,
+        worker: NewPass,
+        *,
+        by: int,
+    ) -> WorkerPass | None:
+        """R-11: a worker's pass (裝修工人出入證辦理表), with a fresh short code. The ID
+        number is kept in the pass's row only: the audit event names the pass, its code,
+        the worker's name (personal, erasable) and the photo's hash, never the number.
+        None when the renovation is gone."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            now = iso(now_of(conn))
+            for _ in range(20):
+                code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                taken = await _one(conn, "SELECT 1 FROM renovation_passes WHERE code = ?", [code])
+                if taken is None:
+                    break
+            else:  # pragma: no cover - 31^6 codes
+                raise RuntimeError("no free pass code")
+            cur = await conn.execute(
+                "INSERT INTO renovation_passes(renovation_id, code, name, id_number, phone,"
+                " photo_sha256, photo_display, valid_from, valid_to, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    renovation_id, code, worker.name, worker.id_number, worker.phone,
+                    worker.photo, worker.photo_display, worker.valid_from.isoformat(),
+                    worker.valid_to.isoformat(), by, now,
+                ),
+            )  # fmt: skip
+            pass_id = int(cur.lastrowid or 0)
+            if worker.photo:
+                await evidence.link(
+                    conn, subject(renovation_id), worker.photo, actor=f"person:{by}",
+                    display_sha256=worker.photo_display, file_id=None, added_by=by,
+                    estate_id=ren.estate_id,
+                )  # fmt: skip
+            await audit.append(
+                conn,
+                event="renovation.pass_issued",
+                subject=str(subject(renovation_id)),
+                actor=f"person:{by}",
+                actor_id=by,
+                estate_id=ren.estate_id,
+                data={
+                    "pass": pass_id,
+                    "code": code,
+                    "worker": {"name": worker.name},
+                    "photo": worker.photo,
+                    "valid": [worker.valid_from.isoformat(), worker.valid_to.isoformat()],
+                },
+            )
+            row = await _one(conn, "SELECT * FROM renovation_passes WHERE id = ?", [pass_id])
+            assert row is not None
+            return _pass(row)
+
+    async def find_pass(self, code: str) -> tuple[WorkerPass, Renovation] | None:
+        """A pass by its code, with its renovation."""
+        row = await self.db.fetchone("SELECT * FROM renovation_passes WHERE code = ?", (code,))
+        if row is None:
+            return None
+        ren = await self.get(int(row["renovation_id"]))
+        return (_pass(row), ren) if ren is not None else None
+
+    async def get_pass(self, pass_id: int) -> WorkerPass | None:
+        """A pass by id."""
+        row = await self.db.fetchone("SELECT * FROM renovation_passes WHERE id = ?", (pass_id,))
+        return _pass(row) if row is not None else None
+
+    async def passes(self, renovation_id: int) -> list[WorkerPass]:
+        """A renovation's passes, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM renovation_passes WHERE renovation_id = ? ORDER BY id",
+            (renovation_id,),
+        )
+        return [_pass(r) for r in rows]
+
+    async def revoke(self, pass_id: int, *, by: int) -> WorkerPass | None:
+        """R-11: a pass revoked (once; its check refuses from now on), audited. None when
+        there is no such pass or it was revoked already."""
+        async with self.db.write() as conn:
+            now = iso(now_of(conn))
+            cur = await conn.execute(
+                "UPDATE renovation_passes SET revoked_by = ?, revoked_at = ?"
+                " WHERE id = ? AND revoked_at IS NULL",
+                (by, now, pass_id),
+            )
+            if cur.rowcount != 1:
+                return None
+            row = await _one(conn, "SELECT * FROM renovation_passes WHERE id = ?", [pass_id])
+            assert row is not None
+            ren = await read(conn, int(row["renovation_id"]))
+            await audit.append(
+                conn,
+                event="renovation.pass_revoked",
+                subject=str(subject(int(row["renovation_id"]))),
+                actor=f"person:{by}",
+                actor_id=by,
+                estate_id=ren.estate_id if ren else None,
+                data={"pass": pass_id, "code": row["code"]},
+            )
+            return _pass(row)
+
+    async def record_check(
+        self,
+        code: str,
+        found: tuple[WorkerPass, Renovation] | None,
+        refused: str | None,
+        *,
+        by: int,
+        estate_id: int | None,
+    ) -> None:
+        """S-1: every check at the gate kept and audited (the pass by reference: no ID
+        number, no name), an unknown code too."""
+        async with self.db.write() as conn:
+            worker, ren = found if found is not None else (None, None)
+            await conn.execute(
+                "INSERT INTO renovation_pass_checks(pass_id, code, admitted, reason, by_id, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    worker.id if worker else None, code, int(refused is None),
+                    refused or "admitted", by, iso(now_of(conn)),
+                ),
+            )  # fmt: skip
+            await audit.append(
+                conn,
+                event="renovation.pass_checked",
+                subject=str(subject(ren.id)) if ren else "renovation_pass:unknown",
+                actor=f"person:{by}",
+                actor_id=by,
+                estate_id=ren.estate_id if ren else estate_id,
+                data={
+                    "pass": worker.id if worker else None,
+                    "code": code,
+                    "admitted": refused is None,
+                    "reason": refused or "admitted",
+                },
+            )
+
+    async def checks(self, code: str) -> list[dict[str, Any]]:
+        """The checks of a code, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM renovation_pass_checks WHERE code = ? ORDER BY id", (code,)
+        )
+        return [dict(r) for r in rows]
 
     async def get(self, renovation_id: int) -> Renovation | None:
         """A renovation by id."""

@@ -6,17 +6,23 @@ clock warns, then escalates once; only the heads may sign."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
 from bot.demo import DEMO_ESTATE
+from bot.renovation_permit import draw_permit, permit_lines
 from procedures.identity import Role
-from procedures.renovation import REQUIRED, Entry, Status
+from procedures.renovation import REQUIRED, Entry, Form, Renovation, Status
+from procedures.renovation_settings import RenovationSettings
 from storage import audit
+from storage.clock import ManualClock
 from storage.renovation import RenovationStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.app import services_of, sweeper_of
@@ -432,3 +438,131 @@ async def test_r16_r21_deductions_beyond_the_deposit_show_the_cashier_what_the_o
     trail = await audit.trail(world.db, f"renovation:{ren_id}")
     events = [e["event"] for e in trail]
     assert "renovation.deposit_collected" in events and "renovation.deposit_utilities" in events
+
+
+# --- step 2: the works permit and worker passes (R-11, S-1) ------------------------------------
+
+ID_NUMBER = "11010519491231002X"
+
+
+async def to_fees(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+    """Through the fees: the cashier collected them (R-10)."""
+    ren_id = await to_agreement(world, bot, groups, owner)
+    cashier = bot.person(CASHIER, "何小芸")
+    await cashier.tap("收费")
+    await cashier.send("2")
+    await cashier.send("SJ-9")
+    return ren_id
+
+
+async def register_worker(owner: Person) -> str:
+    """R-11: the owner registers 张三 for a pass; its code."""
+    await owner.tap("登记施工人员出入证")
+    await owner.send("张三")
+    await owner.send("123456")  # not an ID number: asked again
+    assert "身份证号码不对" in owner.last_text
+    await owner.send(ID_NUMBER)
+    await owner.send("139 0013 9000")
+    await owner.send_photo(page(30))
+    card = owner.last_text
+    assert "张三" in card and "110***********002X" in card and ID_NUMBER not in card
+    match = re.search(r"出入证 (?:<b>)?([A-Z0-9]{6})", card)
+    assert match is not None
+    return match.group(1)
+
+
+async def test_r11_the_permit_image_goes_to_the_owner_who_registers_a_worker(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-11: once the fees are paid customer service issues the works permit: a PNG (the
+    unit, the period, the hours, the contractor's head, the service phone) the owner posts
+    outside the door; the owner registers a worker (ID checked, shown masked) and gets the
+    pass's code; the ID number stays out of the audit trail."""
+    ren_id = await to_fees(world, bot, groups, owner)
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await bot.person(CASHIER, "何小芸").tap_data(f"ren:permit:{ren_id}")
+    assert "由客服中心发放" in alert(bot)
+    await assistant.tap("发放施工进场证", chat=groups["cs"])
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.status == Status.PERMITTED
+    photos = [c for c in bot.api.calls_of("sendPhoto") if c.params.get("chat_id") == owner.user_id]
+    assert photos and "施工进场证" in str(photos[-1].params.get("caption"))
+    [upload] = photos[-1].files.values()
+    permit = Image.open(io.BytesIO(upload.content))
+    assert permit.format == "PNG" and permit.size == (900, 1273)
+    assert "张贴在门外" in owner.last_text
+    code = await register_worker(owner)
+    [worker] = await RenovationStore(world.db).passes(ren_id)
+    assert worker.code == code and worker.valid_from.isoformat() == "2026-12-01"
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    assert "renovation.pass_issued" in [e["event"] for e in trail]
+    assert ID_NUMBER not in json.dumps(trail, ensure_ascii=False)
+
+
+async def test_s1_a_guard_checks_passes_admitted_or_refused_with_the_reason_each_logged(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    clock: ManualClock,
+) -> None:
+    """S-1: a guard checks `/pass CODE`: not yet valid before the works start; admitted in
+    working hours; refused at lunchtime (out of hours), when the renovation is suspended,
+    once revoked, after the period (expired), and for an unknown code; only guards check;
+    every check is kept and audited without the ID number."""
+    ren_id = await to_fees(world, bot, groups, owner)
+    await bot.person(ASSISTANT, "周晓梅").tap("发放施工进场证", chat=groups["cs"])
+    code = await register_worker(owner)
+    guard = bot.person(GUARD, "陈保华")
+
+    async def check(at: datetime, typed: str = code) -> str:
+        clock.set(at)
+        await guard.send(f"/pass {typed}")
+        return guard.last_text
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert "尚未生效" in await check(datetime(2026, 11, 30, 10, tzinfo=shanghai))
+    assert "放行" in await check(datetime(2026, 12, 1, 10, tzinfo=shanghai), code.lower())
+    assert any("张三 的照片" in (m.get("caption") or "") for m in guard.messages())
+    assert "不是施工时间" in await check(datetime(2026, 12, 1, 12, 30, tzinfo=shanghai))
+    async with world.db.write() as conn:  # works stopped (a serious violation, later steps)
+        await conn.execute("UPDATE renovations SET status = 'suspended' WHERE id = ?", (ren_id,))
+    assert "已停工" in await check(datetime(2026, 12, 2, 10, tzinfo=shanghai))
+    async with world.db.write() as conn:
+        await conn.execute("UPDATE renovations SET status = 'active' WHERE id = ?", (ren_id,))
+    assert "✅ 放行" in await check(datetime(2026, 12, 2, 10, tzinfo=shanghai))
+    assert "已过期" in await check(datetime(2027, 3, 1, 10, tzinfo=shanghai))
+    await owner.tap("注销出入证")
+    assert "已注销" in owner.last_text
+    assert "出入证已注销" in await check(datetime(2026, 12, 3, 10, tzinfo=shanghai))
+    assert "查无此证" in await check(datetime(2026, 12, 3, 10, tzinfo=shanghai), "ZZZZZZ")
+    await guard.send("/pass")
+    assert "请在 /pass 后输入出入证号" in guard.last_text
+    await owner.send(f"/pass {code}")  # not a guard
+    assert "由门岗保安核验" in owner.last_text
+    renos = RenovationStore(world.db)
+    reasons = [c["reason"] for c in await renos.checks(code)]
+    assert reasons == ["not_yet", "admitted", "out_of_hours", "suspended", "admitted",
+                       "expired", "revoked"]  # fmt: skip
+    assert [c["reason"] for c in await renos.checks("ZZZZZZ")] == ["unknown"]
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    assert [e["event"] for e in trail].count("renovation.pass_checked") == 7
+    assert ID_NUMBER not in json.dumps(trail, ensure_ascii=False)
+
+
+def test_r11_the_permit_shows_the_unit_period_hours_head_and_the_service_phone() -> None:
+    """R-11: the permit's lines: the unit, the period, the permitted hours, the contractor's
+    head, and the estate's service phone for emergencies (or where to call without one)."""
+    form = Form(date(2026, 12, 1), date(2027, 2, 28), "安居装饰", "李工", "+8613800138000", ())
+    ren = Renovation(1, "ZX-20261127-0001", 1, 1, "1栋 101", 1, Status.PERMITTED, form)
+    title, lines = permit_lines("zh-Hans", ren, RenovationSettings(service_phone="021-5555 0000"),
+                                "2026-11-27")  # fmt: skip
+    assert title == "施工进场证"
+    shown = "\n".join(lines)
+    for part in ("房号：1栋 101", "工期：2026-12-01 至 2027-02-28",
+                 "施工时间：08:00–12:00, 14:00–18:00", "施工负责人：李工",
+                 "物业服务电话（紧急情况）：021-5555 0000"):  # fmt: skip
+        assert part in shown
+    _, plain = permit_lines("zh-Hans", ren, RenovationSettings(), "2026-11-27")
+    assert "请联系物业客服中心" in "\n".join(plain)
+    assert draw_permit(title, lines)[:8] == b"\x89PNG\r\n\x1a\n"

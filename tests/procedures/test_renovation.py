@@ -35,9 +35,13 @@ from procedures.renovation import (
     Renovation,
     Signature,
     Status,
+    WorkerPass,
     agreement_signed,
     balance,
+    check_pass,
     checked,
+    clean_code,
+    clean_id_number,
     clean_phone,
     clean_receipt,
     collect,
@@ -49,11 +53,14 @@ from procedures.renovation import (
     is_complete,
     is_open,
     joined,
+    mask_id,
     may_apply,
     missing,
     next_status,
     parse_date,
+    pass_period,
     period_problem,
+    permitted,
     progress,
     reaction,
     signed,
@@ -104,6 +111,7 @@ BUILT_PATH = [
     (Status.SUBMITTED, Move.WITHDRAW, Status.CLOSED),
     (Status.TERMS_ACCEPTED, Move.SIGN_AGREEMENT, Status.AGREEMENT_SIGNED),
     (Status.AGREEMENT_SIGNED, Move.PAY_FEES, Status.FEES_PAID),
+    (Status.FEES_PAID, Move.PERMIT, Status.PERMITTED),
 ]
 
 
@@ -557,3 +565,64 @@ def test_r16_r21_penalty_and_utilities_beyond_the_deposit_clamp_at_zero_and_say_
         deduct(ledger, Entry.COLLECTED, 100)
     refund = deduct(list(collect(200_000).entries), Entry.REFUND, 200_000)
     assert balance(list(collect(200_000).entries) + list(refund.entries)).held_fen == 0
+
+
+# --- the works permit and worker passes (R-11, S-1) --------------------------------------------
+
+
+def test_r11_customer_service_issues_the_permit_once_the_fees_are_paid() -> None:
+    """R-11: the permit after the fees, by customer service only: permitted; the owner is
+    told (with the button that registers workers)."""
+    paid = ren(Status.FEES_PAID)
+    decision = permitted(paid, True)
+    assert decision.move == Move.PERMIT
+    assert next_status(paid.status, Move.PERMIT) == Status.PERMITTED
+    assert decision.tell[0].buttons == "ren_workers"
+    with pytest.raises(Refusal, match="not_issuer"):
+        permitted(paid, False)
+    with pytest.raises(Refusal, match="not_permittable"):
+        permitted(ren(Status.AGREEMENT_SIGNED), True)
+
+
+def test_r11_a_workers_id_number_is_checked_and_shown_masked() -> None:
+    """R-11: an ID number must carry its right check digit; cards show it masked; codes
+    are read as guards type them."""
+    assert clean_id_number(" 11010519491231002x ") == "11010519491231002X"
+    assert clean_id_number("110105194912310021") is None  # wrong check digit
+    assert clean_id_number("12345") is None
+    assert mask_id("11010519491231002X") == "110***********002X"
+    assert clean_code(" k7m2 qx ") == "K7M2QX"
+    assert clean_code("K7") is None
+    assert pass_period(ren(Status.PERMITTED), date(2026, 11, 27)) == (
+        FORM.period_from,
+        FORM.period_to,
+    )
+    assert pass_period(ren(Status.PERMITTED), date(2026, 12, 5))[0] == date(2026, 12, 5)
+
+
+PASS = WorkerPass(1, 7, "K7M2QX", "张三", "110***********002X", "+8613900139000",
+                  date(2026, 12, 1), date(2027, 2, 28))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("found", "status", "at", "why"),
+    [
+        (PASS, Status.PERMITTED, sh(2026, 12, 1, 9), None),
+        (PASS, Status.ACTIVE, sh(2027, 2, 28, 17, 59), None),
+        (None, None, sh(2026, 12, 1, 9), "unknown"),
+        (replace(PASS, revoked=True), Status.ACTIVE, sh(2026, 12, 1, 9), "revoked"),
+        (PASS, Status.SUSPENDED, sh(2026, 12, 1, 9), "suspended"),
+        (PASS, Status.COMPLETION_REQUESTED, sh(2026, 12, 1, 9), "not_active"),
+        (PASS, Status.ACTIVE, sh(2026, 11, 30, 9), "not_yet"),
+        (PASS, Status.ACTIVE, sh(2027, 3, 1, 9), "expired"),
+        (PASS, Status.ACTIVE, sh(2026, 12, 1, 12, 30), "out_of_hours"),
+        (PASS, Status.ACTIVE, sh(2026, 12, 1, 7, 59), "out_of_hours"),
+        (PASS, Status.ACTIVE, sh(2026, 12, 1, 18), "out_of_hours"),
+    ],
+)
+def test_s1_a_pass_admits_only_when_active_in_date_in_hours_and_works_on(
+    found: WorkerPass | None, status: Status | None, at: datetime, why: str | None
+) -> None:
+    """S-1: expired, revoked, out of hours, renovation suspended, unknown code: each
+    refused with its reason; admitted only when all hold."""
+    assert check_pass(found, status, at, RenovationSettings()) == why

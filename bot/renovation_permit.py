@@ -1,0 +1,92 @@
+"""The works permit (施工進場證, R-11) as a PNG the owner posts outside the door: the unit,
+the works period, the permitted working and moving hours, the contractor and its site head,
+and the company's service phone for emergencies.
+
+:func:`permit_lines` says what it shows (in a locale's words, tested as text);
+:func:`draw_permit` draws those lines with Pillow in a CJK font (``storage.fonts``), or
+Pillow's own font when the machine has none (Chinese then shows as boxes; the log says
+which package to install).
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.i18n import t
+from procedures.renovation import Renovation
+from procedures.renovation_settings import RenovationSettings, hours_text
+from storage.fonts import cjk_font
+
+#: The image's size (a portrait A-series page at screen resolution) and margins.
+SIZE = (900, 1273)
+MARGIN = 70
+
+
+def permit_lines(
+    locale: str, ren: Renovation, settings: RenovationSettings, issued: str
+) -> tuple[str, list[str]]:
+    """The permit's title and lines (no rule ids: residents and workers read it)."""
+    form = ren.form
+    phone = settings.service_phone or t(locale, "renovation.permit.no_phone")
+    lines = [
+        t(locale, "renovation.permit.number", number=ren.number),
+        t(locale, "renovation.permit.unit", unit=ren.unit_label),
+        t(
+            locale,
+            "renovation.permit.period",
+            start=form.period_from.isoformat(),
+            end=form.period_to.isoformat(),
+        ),
+        t(locale, "renovation.permit.hours", hours=hours_text(settings.work_hours)),
+        t(locale, "renovation.permit.moving", hours=hours_text(settings.moving_hours)),
+        t(locale, "renovation.permit.contractor", contractor=form.contractor),
+        t(locale, "renovation.permit.head", head=form.head_name, phone=form.head_phone),
+        t(locale, "renovation.permit.service", phone=phone),
+        t(locale, "renovation.permit.issued", date=issued),
+    ]
+    return t(locale, "renovation.permit.title"), lines
+
+
+def draw_permit(title: str, lines: list[str], font_path: str | None = None) -> bytes:
+    """The permit as PNG bytes: a bordered page, the title large, one line each."""
+    image = Image.new("RGB", SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    found = cjk_font(font_path)
+    big: ImageFont.FreeTypeFont | ImageFont.ImageFont
+    small: ImageFont.FreeTypeFont | ImageFont.ImageFont
+    if found:
+        big, small = ImageFont.truetype(found, 72), ImageFont.truetype(found, 34)
+    else:
+        big = small = ImageFont.load_default()
+    width, height = SIZE
+    draw.rectangle((24, 24, width - 24, height - 24), outline=(180, 20, 20), width=8)
+    draw.text((width // 2, MARGIN + 40), title, fill=(180, 20, 20), font=big, anchor="mm")
+    y = MARGIN + 160
+    for line in lines:
+        for part in _wrap(draw, line, small, width - 2 * MARGIN):
+            draw.text((MARGIN, y), part, fill="black", font=small)
+            y += 58
+        y += 12
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def _wrap(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
+) -> list[str]:
+    """A line cut into pieces no wider than ``width`` (character by character: Chinese
+    has no spaces to break at)."""
+    parts, current = [], ""
+    for char in text:
+        if current and draw.textlength(current + char, font=font) > width:
+            parts.append(current)
+            current = char
+        else:
+            current += char
+    return [*parts, current] if current else parts
