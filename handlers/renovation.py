@@ -52,7 +52,6 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.i18n import has, t
-from bot.renovation_permit import draw_permit, permit_lines
 from handlers import limits, photos
 from handlers.common import (
     TAP_HINT,
@@ -73,6 +72,7 @@ from handlers.common import (
     with_hint,
 )
 from handlers.records import OTHER, TEXT, draft_of, stale
+from handlers.renovation_permit import draw_permit, permit_lines
 from procedures import renovation as reno
 from procedures.decisions import (
     Department,

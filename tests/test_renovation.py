@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from bot.demo import DEMO_ESTATE
-from bot.renovation_permit import draw_permit, permit_lines
+from handlers.renovation_permit import draw_permit, permit_lines
 from procedures.identity import Role
 from procedures.renovation import REQUIRED, Entry, Form, Renovation, Status
 from procedures.renovation_settings import RenovationSettings
