@@ -42,7 +42,7 @@ from handlers import (
 from handlers.common import AnyHandler, Context, Rulebook, Services, flush_persistence
 from handlers.notify import Notifier
 from storage.cases import CaseStore
-from storage.db import Database
+from storage.db import Database, update_scope
 from storage.evidence import EvidenceStore
 from storage.identity import IdentityStore
 from storage.persistence import SQLitePersistence
@@ -80,13 +80,17 @@ class PlainTextApplication(Application[Any, Context, Any, Any, Any, Any]):
     (``bot.updates.plain_update``): polling, webhook and the inbox's replays alike."""
 
     async def process_update(self, update: object) -> None:
+        """Handle one update in a scope of its own (``storage.db.update_scope``: who the
+        person is, read once for every handler it passes)."""
         metrics = self.bot_data.get("metrics")
         if metrics is None:
-            await super().process_update(plain_update(update, self.bot))
+            with update_scope():
+                await super().process_update(plain_update(update, self.bot))
             return
         began = time.perf_counter()  # handler latency and updates by kind (bot/metrics.py)
         try:
-            await super().process_update(plain_update(update, self.bot))
+            with update_scope():
+                await super().process_update(plain_update(update, self.bot))
         finally:
             metrics.updated(update_kind(update), time.perf_counter() - began)
 

@@ -41,7 +41,7 @@ from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import Role, is_estate_admin, locale_for
 from storage.cases import CaseStore
 from storage.clock import Clock
-from storage.db import Database
+from storage.db import SCOPE, Database
 from storage.evidence import EvidenceStore
 from storage.identity import IdentityStore, Membership, Person
 from storage.outbox import OutboxStore, edit_sent, enqueue
@@ -189,21 +189,31 @@ def person_locale(person: Person, default: str) -> str:
 async def who(update: Update, context: Context) -> Actor | None:
     """Load (creating on first contact) the person behind an update, with fresh roles.
 
-    Roles are read from the database on every update, never trusted from a button.
+    Roles are read from the database on every update, never trusted from a button; once per
+    update: the handlers an update passes through share what the first one read, until the
+    update itself commits a change (``storage.db.UpdateScope``: a flow that registers the
+    person or changes their language reads them again).
     """
     user: User | None = update.effective_user
     if user is None or user.is_bot:
         return None
+    scope = SCOPE.get()
+    known = scope.recall(f"actor:{user.id}") if scope is not None else None
+    if isinstance(known, Actor):
+        return known
     svc = services(context)
     person = await svc.identity.touch_person(
         user.id, user.full_name, user.username, user.language_code
     )
-    return Actor(
+    actor = Actor(
         person=person,
         locale=person_locale(person, svc.settings.locale),
         memberships=await svc.identity.memberships(person.id),
         is_global_admin=user.id in svc.settings.admins,
     )
+    if scope is not None:
+        scope.note(f"actor:{user.id}", actor)
+    return actor
 
 
 async def reply(

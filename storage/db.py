@@ -6,8 +6,10 @@ import asyncio
 import logging
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -43,6 +45,41 @@ def iso(moment: datetime) -> str:
 def parse_iso(text: str) -> datetime:
     """The inverse of :func:`iso`."""
     return datetime.fromisoformat(text)
+
+
+@dataclass
+class UpdateScope:
+    """What the handling of one update keeps while it runs (``bot.app`` opens one around each
+    update): how many transactions it has committed so far, and what was read for it with
+    that count (``handlers.common.who``'s person and roles). A memo read before the update's
+    own latest commit is stale; one read after it is what the database holds for the update
+    (other people's updates running meanwhile are not waited for: as read at the start)."""
+
+    commits: int = 0
+    memo: dict[str, tuple[int, Any]] = field(default_factory=dict)
+
+    def recall(self, key: str) -> Any:
+        """What was noted under ``key`` since this update's last commit, or None."""
+        found = self.memo.get(key)
+        return found[1] if found is not None and found[0] == self.commits else None
+
+    def note(self, key: str, value: Any) -> None:
+        """Remember ``value`` until this update commits again."""
+        self.memo[key] = (self.commits, value)
+
+
+#: The update being handled, in its task (and the tasks it starts); None outside one.
+SCOPE: ContextVar[UpdateScope | None] = ContextVar("wuye_update_scope", default=None)
+
+
+@contextmanager
+def update_scope() -> Iterator[UpdateScope]:
+    """Open a fresh :class:`UpdateScope` for the update handled inside."""
+    token = SCOPE.set(scope := UpdateScope())
+    try:
+        yield scope
+    finally:
+        SCOPE.reset(token)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -159,6 +196,8 @@ class Database:
                 raise
             else:
                 await self.conn.execute("COMMIT")
+                if (scope := SCOPE.get()) is not None:
+                    scope.commits += 1
             finally:
                 self._writer = None
 

@@ -2,6 +2,10 @@
 
 The application also calls :meth:`Application.update_persistence` after every update (see
 ``bot.app``), so even a killed process loses at most the update it was handling.
+
+PTB hands over every user's and chat's data it marked, changed or not (each update marks its
+person and chat), and every conversation state it looked at; what the file already holds is
+remembered here, so only what changed is written: most updates write nothing.
 """
 
 from __future__ import annotations
@@ -30,21 +34,35 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
             update_interval=update_interval,
         )
         self.db = db
+        #: What each ``ptb_data`` row holds (its JSON), as loaded or last written.
+        self._stored: dict[tuple[str, int], str] = {}
+        #: What each ``ptb_conversations`` row holds (its state's JSON), as loaded or written.
+        self._states: dict[tuple[str, str], str] = {}
 
     async def _load(self, kind: str) -> dict[int, Data]:
         rows = await self.db.fetchall("SELECT id, data FROM ptb_data WHERE kind = ?", (kind,))
+        for r in rows:
+            self._stored[(kind, int(r["id"]))] = r["data"]
         return {int(r["id"]): json.loads(r["data"]) for r in rows}
 
     async def _save(self, kind: str, key: int, data: Data) -> None:
+        """Write one user's or chat's data, unless the file already holds exactly that."""
+        encoded = json.dumps(data, ensure_ascii=False) if data else None
+        if self._stored.get((kind, key)) == encoded:
+            return  # unchanged (or nothing stored and nothing to store)
         async with self.db.write() as conn:
-            if data:
+            if encoded is not None:
                 await conn.execute(
                     "INSERT INTO ptb_data(kind, id, data) VALUES (?, ?, ?)"
                     " ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
-                    (kind, key, json.dumps(data, ensure_ascii=False)),
+                    (kind, key, encoded),
                 )
             else:
                 await conn.execute("DELETE FROM ptb_data WHERE kind = ? AND id = ?", (kind, key))
+        if encoded is None:  # committed: what the file holds now
+            self._stored.pop((kind, key), None)
+        else:
+            self._stored[(kind, key)] = encoded
 
     async def get_user_data(self) -> dict[int, Data]:
         """Every stored user's data."""
@@ -67,15 +85,21 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
         rows = await self.db.fetchall(
             "SELECT key, state FROM ptb_conversations WHERE name = ?", (name,)
         )
+        for r in rows:
+            self._states[(name, r["key"])] = r["state"]
         return {tuple(json.loads(r["key"])): json.loads(r["state"]) for r in rows}
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        """Store (or, for an ended conversation, forget) one conversation's state."""
+        """Store (or, for an ended conversation, forget) one conversation's state, unless the
+        file already holds it."""
         encoded_key = json.dumps(list(key))
+        encoded = None if new_state is None else json.dumps(new_state)
+        if self._states.get((name, encoded_key)) == encoded:
+            return
         async with self.db.write() as conn:
-            if new_state is None:
+            if encoded is None:
                 await conn.execute(
                     "DELETE FROM ptb_conversations WHERE name = ? AND key = ?",
                     (name, encoded_key),
@@ -84,8 +108,12 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
                 await conn.execute(
                     "INSERT INTO ptb_conversations(name, key, state) VALUES (?, ?, ?)"
                     " ON CONFLICT(name, key) DO UPDATE SET state = excluded.state",
-                    (name, encoded_key, json.dumps(new_state)),
+                    (name, encoded_key, encoded),
                 )
+        if encoded is None:  # committed: what the file holds now
+            self._states.pop((name, encoded_key), None)
+        else:
+            self._states[(name, encoded_key)] = encoded
 
     async def update_user_data(self, user_id: int, data: Data) -> None:
         """Store one user's data."""
