@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from sandbox.server import DEFAULT_TIMEZONE, check_timezone, make_app
-from sandbox.world import World
+from sandbox.world import MAX_MESSAGES, World
 
 #: The token the sandbox serves when none is given (local only: it guards nothing).
 DEFAULT_TOKEN = "7000000001:sandbox-local-token"
@@ -37,7 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_TIMEZONE,
         help=f"the estate's time zone, which the page shows times in (default {DEFAULT_TIMEZONE})",
     )
+    parser.add_argument(
+        "--max-messages",
+        type=int,
+        default=MAX_MESSAGES,
+        help=f"messages each chat keeps, its newest (default {MAX_MESSAGES})",
+    )
     args = parser.parse_args(argv)
+    if args.max_messages < 1:
+        print("--max-messages must be at least 1", file=sys.stderr)
+        return 2
     if ":" not in args.token or not args.token.split(":", 1)[0].isdigit():
         print("--token must look like 123456:secret", file=sys.stderr)
         return 2
@@ -53,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bot_username=args.bot_username,
         state_path=args.data / "world.json",
         files_dir=args.data / "files",
+        max_messages=args.max_messages,
     )
     print(f"Sandbox Telegram on http://{args.host}:{args.port}/ (Bot API at /bot<token>/)")
     sys.stdout.flush()

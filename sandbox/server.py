@@ -44,7 +44,7 @@ NON_STRING_PARAMS = frozenset(
 
 #: How long ``/api/chats/{id}/tap`` waits for the bot to answer the callback query.
 ANSWER_WAIT = 5.0
-#: How often unsaved changes are written to disk.
+#: How often the saver looks whether a save is due (``World.save_due``).
 SAVE_INTERVAL = 1.0
 
 WORLD: web.AppKey[World] = web.AppKey("world", World)
@@ -531,13 +531,14 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def _saver(app: web.Application) -> AsyncIterator[None]:
-    """Write the world to disk when it changed, and once more at shutdown."""
+    """Write the world to disk when a save is due, and once more at shutdown."""
     world = app[WORLD]
 
     async def loop() -> None:
         while True:
             await asyncio.sleep(SAVE_INTERVAL)
-            world.save_if_dirty()
+            if world.save_due():  # still for a second, or 30 s since the last save
+                world.save()
 
     task = asyncio.create_task(loop())
     yield

@@ -21,8 +21,11 @@ every method returns quickly (file bytes are written to disk synchronously when 
 
 Persistence: every mutation marks the world dirty (:attr:`World.dirty`); :meth:`World.save`
 writes the state file atomically, :meth:`World.save_if_dirty` only when something changed, and
-:meth:`World.autosave` is a coroutine the server runs as a background task to save at most every
-``interval`` seconds. :meth:`World.load` restores a saved world.
+:meth:`World.save_due` says when a save is due (still for a second, or 30 s since the last one
+while the world keeps changing: a save rewrites the whole file); the server's saver and
+:meth:`World.autosave` save then. Each chat keeps its newest ``max_messages`` messages, so the
+state and a save's cost stay bounded however long a benchmark runs. :meth:`World.load`
+restores a saved world.
 
 This package uses the standard library only. Its parts, one module each: :mod:`.model`
 (types, Telegram's texts and limits, public records), :mod:`.helpers` (pure functions),
@@ -35,6 +38,7 @@ This package uses the standard library only. Its parts, one module each: :mod:`.
 from __future__ import annotations
 
 from .api import BotApi
+from .core import MAX_MESSAGES
 from .helpers import (
     bot_command_entities,
     chat_member,
@@ -70,6 +74,7 @@ __all__ = [
     "CALLBACK_QUERY_INVALID",
     "CHAT_NOT_FOUND",
     "GROUP_UPGRADED",
+    "MAX_MESSAGES",
     "MESSAGE_NOT_MODIFIED",
     "POLLING_CONFLICT",
     "WEBHOOK_CONFLICT",
@@ -112,4 +117,6 @@ class World(BotApi, People, Persistence):
         check_html: parse ``parse_mode=HTML`` texts like Telegram (default). When false, such
             texts are stored as sent, without entities.
         max_calls: how many :class:`ApiCall` records :attr:`calls` keeps (oldest dropped).
+        max_messages: how many messages each chat keeps (its newest; as many deleted ones),
+            so a long run's memory and state file stay bounded (default 5,000).
     """

@@ -352,7 +352,7 @@ class BotApi(Updates, Faults, Files):
         inline = self._inline_only(markup)
         if inline is not None:
             message["reply_markup"] = inline
-        chat.messages[message["message_id"]] = message
+        self._keep(chat, message)
         self._touch()
         self._event({"type": "message", "chat_id": chat.id, "message": message})
         if markup and inline is None:
@@ -673,6 +673,7 @@ class BotApi(Updates, Faults, Files):
         if message is None:
             return False
         chat.deleted.append(message)
+        del chat.deleted[: -self.max_messages]  # the newest deleted ones (see _keep)
         self._touch()
         self._event({"type": "delete", "chat_id": chat.id, "message": message})
         for user_id, asked in list(chat.force_replies.items()):

@@ -38,6 +38,11 @@ from .model import (
 )
 from .records import _Chat, _Fault, _File, _Person, _Query
 
+#: Messages a chat keeps by default (its newest), enough for the web page and any test.
+MAX_MESSAGES = 5_000
+#: Callback queries kept (the newest), per message a chat keeps.
+QUERIES_PER_MESSAGE = 4
+
 
 class WorldCore:
     """The state of one bot's Telegram and what every part of :class:`~sandbox.world.World`
@@ -56,6 +61,7 @@ class WorldCore:
         privacy_mode: bool = True,
         check_html: bool = True,
         max_calls: int = 10_000,
+        max_messages: int = MAX_MESSAGES,
     ) -> None:
         self._token = token
         if token is not None:
@@ -71,7 +77,14 @@ class WorldCore:
         self.privacy_mode = privacy_mode
         self.check_html = check_html
         self.max_calls = max_calls
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        self.max_messages = max_messages
         self._clock = clock
+        #: The clock of saving (persistence): when the state last changed, and when the
+        #: first change not yet saved was made.
+        self.save_clock: Callable[[], float] = time.monotonic
+        self._changed_at = self._dirty_since = 0.0
 
         self.calls: list[ApiCall] = []
         self._people: dict[int, _Person] = {}
@@ -182,11 +195,29 @@ class WorldCore:
     def _next(self, counter: str) -> int:
         value = self._counters[counter]
         self._counters[counter] = value + 1
-        self._dirty = True
+        self._touch()
         return value
 
     def _touch(self) -> None:
+        self._changed_at = self.save_clock()
+        if not self._dirty:
+            self._dirty_since = self._changed_at
         self._dirty = True
+
+    def _keep(self, chat: _Chat, message: JSONDict) -> None:
+        """Store a message in its chat; a chat keeps its newest :attr:`max_messages` (and as
+        many deleted ones), the oldest forgotten, so a long run's state stays bounded."""
+        chat.messages[message["message_id"]] = message
+        while len(chat.messages) > self.max_messages:
+            del chat.messages[min(chat.messages)]
+
+    def _keep_query(self, query: _Query) -> None:
+        """Register a callback query; the newest :data:`QUERIES_PER_MESSAGE` ×
+        :attr:`max_messages` are kept (an older one can no longer be answered)."""
+        self._queries[query.id] = query
+        if len(self._queries) > self.max_messages * QUERIES_PER_MESSAGE:
+            for old in list(self._queries)[: len(self._queries) // 10]:  # the oldest tenth
+                del self._queries[old]
 
     def _record_call(self, record: ApiCall) -> None:
         self.calls.append(record)
@@ -310,7 +341,7 @@ class WorldCore:
             "date": self.now(),
             **fields,
         }
-        chat.messages[message["message_id"]] = message
+        self._keep(chat, message)
         self._touch()
         self._event({"type": "message", "chat_id": chat.id, "message": message})
         return copy.deepcopy(message)

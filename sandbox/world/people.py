@@ -487,12 +487,14 @@ class People(Files):
         with ``data`` on ``message``. :meth:`press_button` also queues it for the bot."""
         query_id = str(4_000_000_000_000_000 + self._next("query"))
         chat_id = int(message["chat"]["id"])
-        self._queries[query_id] = _Query(
-            id=query_id,
-            user_id=int(sender["id"]),
-            chat_id=chat_id,
-            message_id=int(message["message_id"]),
-            data=data,
+        self._keep_query(
+            _Query(
+                id=query_id,
+                user_id=int(sender["id"]),
+                chat_id=chat_id,
+                message_id=int(message["message_id"]),
+                data=data,
+            )
         )
         self._touch()
         return {
@@ -669,10 +671,11 @@ class People(Files):
         message_id = int(message["message_id"])
         if not replace and message_id in chat.messages:
             return
-        chat.messages[message_id] = copy.deepcopy(dict(message))
+        kept = copy.deepcopy(dict(message))
+        self._keep(chat, kept)
         chat.next_message_id = max(chat.next_message_id, message_id + 1)
         self._touch()
-        self._event({"type": "message", "chat_id": chat_id, "message": chat.messages[message_id]})
+        self._event({"type": "message", "chat_id": chat_id, "message": kept})
 
     # ========================================================================================
     # Internals: who may write where

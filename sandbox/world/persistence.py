@@ -1,5 +1,11 @@
 """Persistence: the dirty flag, the world's state as JSON-ready data, saving it atomically to
-``state_path`` (now, when dirty, or every few seconds) and loading a saved world.
+``state_path`` (now, when dirty, or when due) and loading a saved world.
+
+A save writes the whole state, so it is not made every second while the world keeps changing
+(a benchmark's 50 owners change it all the time): :meth:`Persistence.save_due` waits until
+the world has been still for :data:`SAVE_QUIET` seconds, or the last save is
+:data:`SAVE_LONGEST` seconds old; with each chat's messages bounded (``max_messages``) a save
+costs a bounded time, at most every :data:`SAVE_LONGEST` seconds under load.
 """
 
 from __future__ import annotations
@@ -16,11 +22,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Self
 
-from .core import WorldCore
+from .core import MAX_MESSAGES, WorldCore
 from .model import (
     JSONDict,
 )
 from .records import _Chat, _File, _Person, _Query
+
+#: Seconds without a change after which a changed world is saved.
+SAVE_QUIET = 1.0
+#: Seconds after which a world that keeps changing is saved all the same.
+SAVE_LONGEST = 30.0
 
 
 class Persistence(WorldCore):
@@ -33,7 +44,7 @@ class Persistence(WorldCore):
 
     def mark_dirty(self) -> None:
         """Note a change made behind the world's back (the next save writes)."""
-        self._dirty = True
+        self._touch()
 
     def state(self) -> JSONDict:
         """The whole persistent state as JSON-ready data (what :meth:`save` writes; a copy)."""
@@ -65,6 +76,16 @@ class Persistence(WorldCore):
         _atomic_write(self.state_path, data.encode("utf-8"))
         self._dirty = False
 
+    def save_due(self, *, quiet: float = SAVE_QUIET, longest: float = SAVE_LONGEST) -> bool:
+        """Whether a save is due: something changed, and since then nothing for ``quiet``
+        seconds (a burst is written once, after it), or the oldest change not saved is
+        ``longest`` seconds old (a world that never rests is written that often, never every
+        second)."""
+        if not self._dirty or self.state_path is None:
+            return False
+        now = self.save_clock()
+        return now - self._changed_at >= quiet or now - self._dirty_since >= longest
+
     def save_if_dirty(self) -> bool:
         """Save when something changed; return whether it saved."""
         if self._dirty and self.state_path is not None:
@@ -73,11 +94,13 @@ class Persistence(WorldCore):
         return False
 
     async def autosave(self, interval: float = 1.0) -> None:
-        """Save every ``interval`` seconds when dirty, until cancelled (then save once more)."""
+        """Look every ``interval`` seconds and save when due (:meth:`save_due`), until
+        cancelled (then save once more if anything changed)."""
         try:
             while True:
                 await asyncio.sleep(interval)
-                self.save_if_dirty()
+                if self.save_due():
+                    self.save()
         finally:
             self.save_if_dirty()
 
@@ -95,6 +118,7 @@ class Persistence(WorldCore):
         privacy_mode: bool = True,
         check_html: bool = True,
         max_calls: int = 10_000,
+        max_messages: int = MAX_MESSAGES,
     ) -> Self:
         """A world restored from ``state_path`` (a new one when there is no such file)."""
         world = cls(
@@ -108,6 +132,7 @@ class Persistence(WorldCore):
             privacy_mode=privacy_mode,
             check_html=check_html,
             max_calls=max_calls,
+            max_messages=max_messages,
         )
         if state_path is None or not Path(state_path).exists():
             return world
@@ -119,6 +144,9 @@ class Persistence(WorldCore):
         self._counters.update({key: int(value) for key, value in data["counters"].items()})
         self._people = {int(p["id"]): _Person(**p) for p in data["people"]}
         self._chats = {int(c["id"]): _Chat.from_state(c) for c in data["chats"]}
+        for chat in self._chats.values():  # a file saved with a larger bound: trimmed now
+            while len(chat.messages) > self.max_messages:
+                del chat.messages[min(chat.messages)]
         self._files = {f["file_id"]: _File(**f) for f in data["files"]}
         self._paths = {stored.file_path: stored.file_id for stored in self._files.values()}
         self._photo_sets = {key: list(value) for key, value in data["photo_sets"].items()}
