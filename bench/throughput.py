@@ -50,6 +50,7 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,13 +265,17 @@ async def measure(
                 await act(world, owner, step, measured=True)
 
     cpu_bot, cpu_sandbox = cpu_seconds(pid), time.process_time()
+    first_call = len(world.calls)
     began = time.monotonic()
     await asyncio.gather(*(play(owner) for owner in owners))
     elapsed = time.monotonic() - began
     cpu_bot, cpu_sandbox = cpu_seconds(pid) - cpu_bot, time.process_time() - cpu_sandbox
     latencies = [late for owner in owners for late in owner.latencies]
     updates = len(latencies)
+    calls = Counter(call.method for call in world.calls[first_call:])
     return {
+        "api_calls_per_update": round(sum(calls.values()) / updates, 2),
+        "api_calls": dict(calls.most_common()),
         "updates": updates,
         "seconds": round(elapsed, 2),
         "updates_per_s": round(updates / elapsed, 1),
@@ -413,7 +418,7 @@ def table(report: dict[str, Any]) -> str:
         f" one after another per owner, all owners at once (load average {report['load']:.1f}"
         " at the start)",
         f"  {'':12} {'updates':>8} {'upd/s':>8} {'CPU/upd':>10} {'p50':>9} {'p99':>9}"
-        f" {'sandbox CPU/upd':>16}",
+        f" {'sandbox CPU/upd':>16} {'API calls/upd':>14}",
     ]
     for name in ("echo", "full"):
         r = report[name]
@@ -421,8 +426,10 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             f"  {label:<12} {r['updates']:>8} {r['updates_per_s']:>8.1f}"
             f" {r['cpu_ms_per_update']:>7.2f} ms {r['p50_ms']:>6.1f} ms {r['p99_ms']:>6.1f} ms"
-            f" {r['sandbox_cpu_ms_per_update']:>13.2f} ms"
+            f" {r['sandbox_cpu_ms_per_update']:>13.2f} ms {r['api_calls_per_update']:>14.2f}"
         )
+    calls = ", ".join(f"{m} {n}" for m, n in report["full"]["api_calls"].items())
+    lines.append(f"  full's calls {calls}")
     limits = "kept" if report["telegram_limits"] else "lifted (--telegram-limits keeps them)"
     lines += [
         f"  full / echo  updates/s {report['ratio']:.2f}× (goal ≥ {GOAL_RATIO:g}×),"
