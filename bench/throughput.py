@@ -241,9 +241,11 @@ def echo_cycle(owner: Owner, n: int) -> list[Step]:
     ]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (every thread), from ``/proc``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU of a process so far (every thread), or of one of its threads, from
+    ``/proc``."""
+    path = f"/proc/{pid}/task/{thread}/stat" if thread is not None else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -265,11 +267,13 @@ async def measure(
                 await act(world, owner, step, measured=True)
 
     cpu_bot, cpu_sandbox = cpu_seconds(pid), time.process_time()
+    cpu_loop = cpu_seconds(pid, pid)  # the main thread: the event loop, PTB, the handlers
     first_call = len(world.calls)
     began = time.monotonic()
     await asyncio.gather(*(play(owner) for owner in owners))
     elapsed = time.monotonic() - began
     cpu_bot, cpu_sandbox = cpu_seconds(pid) - cpu_bot, time.process_time() - cpu_sandbox
+    cpu_loop = cpu_seconds(pid, pid) - cpu_loop
     latencies = [late for owner in owners for late in owner.latencies]
     updates = len(latencies)
     calls = Counter(call.method for call in world.calls[first_call:])
@@ -280,6 +284,7 @@ async def measure(
         "seconds": round(elapsed, 2),
         "updates_per_s": round(updates / elapsed, 1),
         "cpu_ms_per_update": round(cpu_bot * 1000 / updates, 2),
+        "main_thread_cpu_ms_per_update": round(cpu_loop * 1000 / updates, 2),
         "sandbox_cpu_ms_per_update": round(cpu_sandbox * 1000 / updates, 2),
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
@@ -430,6 +435,12 @@ def table(report: dict[str, Any]) -> str:
         )
     calls = ", ".join(f"{m} {n}" for m, n in report["full"]["api_calls"].items())
     lines.append(f"  full's calls {calls}")
+    lines.append(
+        "  main thread  CPU per update: echo"
+        f" {report['echo']['main_thread_cpu_ms_per_update']:.2f} ms, full"
+        f" {report['full']['main_thread_cpu_ms_per_update']:.2f} ms (the rest: the database's"
+        " thread and PTB's)"
+    )
     limits = "kept" if report["telegram_limits"] else "lifted (--telegram-limits keeps them)"
     lines += [
         f"  full / echo  updates/s {report['ratio']:.2f}× (goal ≥ {GOAL_RATIO:g}×),"
