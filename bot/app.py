@@ -33,6 +33,7 @@ from handlers import (
     reactions,
     registration,
     renovation,
+    renovation_patrol,
     reports,
     requests,
     roster,
@@ -68,6 +69,7 @@ PRIVATE_COMMANDS = [
     ("record", "command.record"),
     ("visit", "command.visit"),
     ("pass", "command.pass"),
+    ("patrol", "command.patrol"),
 ]
 GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 
@@ -242,6 +244,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *complaints.handlers(),  # P7: complaints
         *callbacks.handlers(),  # P8: callbacks
         *renovation.handlers(),  # P2: /renovate, documents checked, the heads' approval
+        *renovation_patrol.handlers(),  # P2: works begun, /patrol (R-14, R-15)
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-from handlers import renovation
+from handlers import renovation, renovation_patrol
 from handlers.common import Services
 from procedures import reactions, requests
 from procedures.decisions import Facts
-from procedures.renovation import RENOVATION
+from procedures.renovation import PATROL_DUTY, RENOVATION
 from procedures.subjects import CASE
 from storage import cases
 from storage.deadlines import Firing
@@ -29,6 +29,9 @@ def reactor(svc: Services) -> Callable[[aiosqlite.Connection, Firing], Awaitable
         deadline = firing.deadline
         if deadline.subject.kind == RENOVATION:  # the renovation procedure reacts
             await renovation.react(svc, conn, firing)
+            return
+        if deadline.subject.kind == PATROL_DUTY:  # a department's patrol of the day
+            await renovation_patrol.react(svc, conn, firing)
             return
         if deadline.subject.kind != CASE or deadline.case_id is None:
             # Each kind of subject reacts by its own procedure.

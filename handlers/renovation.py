@@ -288,6 +288,14 @@ def workers_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKe
     return keyboard([[button(t(locale, "renovation.btn_add_worker"), f"ren:wk:{ren.id}")]])
 
 
+def works_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+    """Customer service's, once the permit is issued: confirm the works began (then the
+    daily patrols run, R-14)."""
+    if ren.status != Status.PERMITTED:
+        return None
+    return keyboard([[button(t(locale, "renovation.patrol.btn_works"), f"ren:works:{ren.id}")]])
+
+
 KEYBOARDS = {
     "ren_review": review_keyboard,
     "ren_decide": decide_keyboard,
@@ -297,6 +305,7 @@ KEYBOARDS = {
     "ren_fees": fees_keyboard,
     "ren_permit": permit_keyboard,
     "ren_workers": workers_keyboard,
+    "ren_works": works_keyboard,
 }
 
 

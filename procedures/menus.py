@@ -17,7 +17,7 @@ from procedures.permissions import Act, may
 #: first (a resident's, staff's, an admin's), then what everyone has.
 ORDER = (
     "request", "complain", "my", "renovate",  # residents
-    "case", "record", "visit", "pending", "pass",  # staff
+    "case", "record", "visit", "pending", "pass", "patrol",  # staff
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
 )  # fmt: skip
@@ -51,6 +51,8 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
         wanted.add("pending")
     if may(Act.CHECK_PASS, roles):  # S-1: a guard checks a worker's pass
         wanted.add("pass")
+    if may(Act.PATROL, roles):  # the daily patrol of renovations
+        wanted.add("patrol")
     if may(Act.INVITE, roles, deployment_admin=deployment_admin):
         wanted.add("invite")
     if may(Act.IMPORT_ROSTER, roles, deployment_admin=deployment_admin):

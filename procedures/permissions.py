@@ -52,6 +52,7 @@ class Act(StrEnum):
     COLLECT_FEES = "collect_fees"  # the cashier collects a renovation's fees and deposit
     ISSUE_PERMIT = "issue_permit"  # customer service issues the works permit, revokes passes
     CHECK_PASS = "check_pass"  # S-1: a guard checks a worker's pass at the gate
+    PATROL = "patrol"  # the daily patrol of renovations by the three departments
 
 
 class HasExtension(Protocol):
@@ -95,6 +96,8 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.COLLECT_FEES: frozenset({Role.CASHIER}),
     Act.ISSUE_PERMIT: FIRST_RESPONDERS,  # customer service
     Act.CHECK_PASS: frozenset({Role.SECURITY}),  # S-1: the guards
+    # the customer assistants, engineering and the guards patrol renovations
+    Act.PATROL: frozenset({Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY}),
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

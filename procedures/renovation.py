@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from procedures.clocks import timer
+from procedures.clocks import Timer, timer
 from procedures.deadlines import EstateRules
 from procedures.decisions import (
     Approval,
@@ -165,6 +165,8 @@ BUILT: frozenset[Move] = frozenset(
         Move.SIGN_AGREEMENT,  # R-8, R-9
         Move.PAY_FEES,  # R-10
         Move.PERMIT,  # R-11
+        Move.CONFIRM_ENTRY,  # works begin: customer service confirms it (inspection later)
+        Move.START_WORKS,  # then the works are on, patrolled daily (R-14)
     }
 )
 #: States a renovation has ended in: the unit is free for a new application.
@@ -1044,7 +1046,12 @@ def permitted(ren: Renovation, may_issue: bool) -> RenovationDecision:
         expect_status=Status.FEES_PAID,
         tell=[
             Tell(Resident(), "renovation.permit_owner", buttons="ren_workers"),
-            Tell(Department(CUSTOMER_SERVICE), "renovation.permit_staff", style=Style.WITH_CARD),
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation.permit_staff",
+                style=Style.WITH_CARD,
+                buttons="ren_works",  # then: confirm the works began (R-14's patrols)
+            ),
         ],
     )
 
@@ -1119,3 +1126,168 @@ def check_pass(
     if not scale.in_hours(local.time()):
         return "out_of_hours"
     return None
+
+
+# --- works begin (R-11 → R-14) ------------------------------------------------------------------
+
+
+def works_begun(ren: Renovation, may_confirm: bool) -> list[RenovationDecision]:
+    """Customer service confirms that the works have begun on a permitted renovation: the
+    entry confirmed, then the works active (two moves, applied together), so the daily
+    patrols start (R-14). This is a simple confirmation for now: the full entry inspection
+    (its checklist with photos of the common parts, both sides' signatures) and the
+    departments' entry notice come in a later step and will sit between the two."""
+    if not may_confirm:
+        raise Refusal("not_issuer")
+    if ren.status != Status.PERMITTED:
+        raise Refusal("not_startable")
+    return [
+        RenovationDecision(move=Move.CONFIRM_ENTRY, expect_status=Status.PERMITTED),
+        RenovationDecision(
+            move=Move.START_WORKS,
+            expect_status=Status.ENTRY_CONFIRMED,
+            tell=[
+                Tell(Resident(), "renovation.patrol.works_owner"),
+                *(
+                    Tell(Department(d), "renovation.patrol.works_staff", style=Style.WITH_CARD)
+                    for d in PATROL_DEPARTMENTS
+                ),
+            ],
+        ),
+    ]
+
+
+# --- daily patrols (R-14, R-18) -------------------------------------------------------------------
+
+#: Security: the third department of the daily patrols.
+SECURITY = "security"
+#: R-14: the departments that patrol every active renovation every working day, each once.
+PATROL_DEPARTMENTS: tuple[str, ...] = (CUSTOMER_SERVICE, ENGINEERING, SECURITY)
+#: Who patrols for each department: the customer assistants, engineering, the guards.
+PATROL_ROLES: Mapping[str, str] = {
+    CUSTOMER_SERVICE: Role.CUSTOMER_ASSISTANT.value,
+    ENGINEERING: Role.ENGINEERING.value,
+    SECURITY: Role.SECURITY.value,
+}
+#: The subject kind of one department's daily patrol duty on one renovation (a row of
+#: ``renovation_patrol_duties``): R-14's clock runs on it, one day at a time.
+PATROL_DUTY = "renovation_patrol"
+#: The longest line a patroller writes about a violation.
+MAX_NOTE = 300
+
+
+class PatrolResult(StrEnum):
+    """What a patrol found."""
+
+    OK = "ok"  # 一切正常
+    MINOR = "minor"  # R-15: a minor violation, warned on the spot, with its photo
+
+
+def patrol_department(held: Set[str]) -> str | None:
+    """R-14: the department someone patrols for, by the roles they hold in the estate (in
+    :data:`PATROL_DEPARTMENTS`' order); None for anyone who patrols for none."""
+    return next((d for d in PATROL_DEPARTMENTS if PATROL_ROLES[d] in held), None)
+
+
+def duty_day(rules: EstateRules, now: datetime) -> date:
+    """R-14: the working day a patrol at ``now`` counts for: today while the working day
+    lasts; after its end, or on a non-working day (the works of a weekend are patrolled the
+    next working day), the next working day."""
+    calendar = rules.calendar
+    return calendar.local(calendar.end_of_working_day(now)).date()
+
+
+def duty_timer(rules: EstateRules, now: datetime) -> Timer:
+    """R-14's clock for the duty day of ``now``: due at the end of that working day, the
+    department warned before it (the rule's data)."""
+    return timer(rules, RuleId.R14, now)
+
+
+def next_duty_timer(rules: EstateRules, due: datetime) -> Timer:
+    """R-14's clock for the working day after the one due at ``due`` (met or missed)."""
+    return timer(rules, RuleId.R14, due + timedelta(seconds=1))
+
+
+def clean_note(text: str) -> str | None:
+    """A patroller's line about a violation, on one line; None when empty or too long."""
+    note = " ".join(unicodedata.normalize("NFKC", text).split())
+    return note if 0 < len(note) <= MAX_NOTE else None
+
+
+def patrolled(
+    ren: Renovation,
+    department: str | None,
+    result: PatrolResult,
+    day: date,
+    note: str | None = None,
+    photo: str | None = None,
+) -> RenovationDecision:
+    """R-14, R-18: a department's patrol of the day recorded (现场巡视签到 and 巡视记录):
+    all in order, or a minor violation (R-15: the worker told on the spot to fix it) with
+    its line and photo (the original's SHA-256, in the audit event). Only while the works
+    are on; a minor violation needs its photo and its line."""
+    if department is None:
+        raise Refusal("not_patroller")
+    if ren.status != Status.ACTIVE:
+        raise Refusal("not_patrollable")
+    data: dict[str, object] = {
+        "department": department,
+        "day": day.isoformat(),
+        "result": result.value,
+    }
+    if result == PatrolResult.MINOR:
+        if photo is None:
+            raise Refusal("photo_needed")
+        if note is None:
+            raise Refusal("note_needed")
+        data |= {"note": note, "photo": photo}
+    return RenovationDecision(event="renovation.patrolled", data=data, expect_status=Status.ACTIVE)
+
+
+def patrol_reaction(
+    ren: Renovation,
+    department: str,
+    warning: bool,
+    late: bool,
+    rules: EstateRules,
+    due: datetime,
+) -> list[RenovationDecision]:
+    """What R-14's warning or breach does for one department's patrol of the day (the
+    rule's data): warn the department, then tell the project manager, each once, and the
+    breach recorded. Works no longer on hear nothing."""
+    rule = rules.rules.get(RuleId.R14.value)
+    if rule is None or ren.status != Status.ACTIVE:
+        return []
+    params: dict[str, object] = {
+        "rule": Title(rule.id),
+        "department": Text(f"department.{department}"),
+        "day": rules.calendar.local(due).date().isoformat(),
+    }
+    if warning:
+        shown = rules.calendar.local(due).strftime("%H:%M")
+        return [
+            RenovationDecision(
+                tell=[
+                    Tell(
+                        Department(department),
+                        "renovation.patrol.r14_warning",
+                        params | {"due": shown},
+                        late=late,
+                    )
+                ]
+            )
+        ]
+    return [
+        RenovationDecision(
+            event="renovation.patrol_missed",
+            data={"rule": rule.id, "department": department, "day": params["day"], "late": late},
+            tell=[
+                Tell(
+                    Targets(tuple(rule.escalate_to)),
+                    "renovation.patrol.r14_breached",
+                    params,
+                    late=late,
+                )
+            ],
+        )
+    ]

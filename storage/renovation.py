@@ -114,6 +114,7 @@ _STAMPS: dict[Move, str] = {
     Move.SIGN_AGREEMENT: "agreement_at",
     Move.PAY_FEES: "fees_at",
     Move.PERMIT: "permitted_at",
+    Move.START_WORKS: "works_at",
 }
 #: The fields a decision may change besides the status and the documents.
 _FIELDS = frozenset({"complete_at"})

@@ -6,6 +6,7 @@ clock warns, then escalates once; only the heads may sign."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -24,6 +25,7 @@ from procedures.renovation_settings import RenovationSettings
 from storage import audit
 from storage.clock import ManualClock
 from storage.renovation import RenovationStore
+from storage.renovation_patrol import PatrolStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.app import services_of, sweeper_of
 from tests.support.images import encoded
@@ -566,3 +568,131 @@ def test_r11_the_permit_shows_the_unit_period_hours_head_and_the_service_phone()
     _, plain = permit_lines("zh-Hans", ren, RenovationSettings(), "2026-11-27")
     assert "请联系物业客服中心" in "\n".join(plain)
     assert draw_permit(title, lines)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+ENGINEER = 9003
+
+
+async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+    """Through the permit, and customer service confirmed the works began: active."""
+    ren_id = await to_fees(world, bot, groups, owner)
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("发放施工进场证", chat=groups["cs"])
+    await assistant.tap("确认已开工", chat=groups["cs"])
+    return ren_id
+
+
+async def test_r14_r18_the_works_begin_and_each_department_patrols_its_list_in_one_tap(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-14, R-18: customer service confirms the works began (the owner is told); an
+    engineer's /patrol lists the unit, one tap opens it, "all in order" records the patrol
+    in one more tap and it leaves the engineer's list but not customer service's; a second
+    patrol the same day is refused; an owner has no /patrol."""
+    ren_id = await to_works(world, bot, groups, owner)
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.status == Status.ACTIVE
+    assert "已开工" in owner.last_text
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    assert "工程部还需巡查 1 户" in engineer.last_text
+    await engineer.tap("1栋 101")
+    assert "安居装饰" in engineer.last_text and "今天已巡查：暂无" in engineer.last_text
+    await engineer.tap("一切正常")
+    assert "已记录巡查" in engineer.last_text
+    await engineer.tap_data(f"ren:po:{ren_id}")  # the same department again today
+    assert "今天工程部已经巡查过这一户了" in alert(bot)
+    await engineer.send("/patrol")
+    assert "工程部的装修巡查都已完成" in engineer.last_text
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.send("/patrol")  # customer service's list still has it
+    assert "客服中心还需巡查 1 户" in assistant.last_text
+    await assistant.tap("1栋 101")
+    assert "今天已巡查：工程部" in assistant.last_text
+    await owner.send("/patrol")
+    assert "装修巡查由客服助理、工程部和保安部负责" in owner.last_text
+    patrols = await PatrolStore(world.db).patrols(ren_id)
+    assert [(p.department, p.result) for p in patrols] == [("engineering", "ok")]
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    events = [e["event"] for e in trail]
+    assert "renovation.confirm_entry" in events and "renovation.start_works" in events
+    assert events.count("renovation.patrolled") == 1
+
+
+async def test_r15_r14_a_minor_violation_is_a_photo_and_a_line_kept_as_evidence(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-15 (minor), R-14: a guard's "violation" asks for a photo and a line; the photo with
+    its caption records it, the original kept under its SHA-256 (named in the audit event)
+    and a watermarked copy for display; a line alone first waits for the photo."""
+    ren_id = await to_works(world, bot, groups, owner)
+    guard = bot.person(GUARD, "陈保华")
+    await guard.send("/patrol")
+    await guard.tap("1栋 101")
+    await guard.tap("有违规")
+    assert "请拍一张违规现场的照片" in guard.last_text
+    await guard.send_photo(page(40), caption="楼道堆放建材")
+    assert "已记录违规" in guard.last_text and "楼道堆放建材" in guard.last_text
+    [kept] = await PatrolStore(world.db).patrols(ren_id)
+    assert kept.department == "security" and kept.result == "minor"
+    assert kept.note == "楼道堆放建材" and kept.photo_display is not None
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    [event] = [e for e in trail if e["event"] == "renovation.patrolled"]
+    original = event["data"]["photo"]
+    assert original != kept.photo_display  # the display copy is watermarked, apart
+    assert hashlib.sha256(page(40)).hexdigest() == original
+    # engineering: the line first, then the photo
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("有违规")
+    await engineer.send("电线裸露")
+    assert "请发送违规现场的照片" in engineer.last_text
+    await engineer.send_photo(page(41))
+    assert "已记录违规" in engineer.last_text and "电线裸露" in engineer.last_text
+    assert len(await PatrolStore(world.db).patrols(ren_id)) == 2
+
+
+async def test_r14_a_missing_department_patrol_warns_then_escalates_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-14: each department's patrol is due by the end of the working day: engineering
+    and security patrol, customer service does not; customer service is warned before the
+    end of the day, then the project manager hears of it, once however often the sweeper
+    runs; the patrols met their clocks and the next working day's clocks run."""
+    ren_id = await to_works(world, bot, groups, owner)
+    for person_id, name in ((ENGINEER, "郑海"), (GUARD, "陈保华")):
+        patroller = bot.person(person_id, name)
+        await patroller.send("/patrol")
+        await patroller.tap("1栋 101")
+        await patroller.tap("一切正常")
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    assert [c.state for c in clocks["engineering"]] == ["met", "pending"]
+    assert [c.state for c in clocks["security"]] == ["met", "pending"]
+    [clock] = clocks["customer_service"]
+    assert clock.rule == "R-14" and clock.warn_at is not None
+    assert clock.due_at == datetime(2026, 11, 27, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assistant, manager = bot.person(ASSISTANT, "周晓梅"), bot.person(MANAGER, "钱振东")
+    cs_seen, manager_seen = len(assistant.messages(groups["cs"])), manager.mark()
+    engineer_seen = len(assistant.messages(groups["eng"]))
+
+    async def sweep(at: datetime) -> int:
+        acted = await sweeper_of(world, clock=lambda: at).sweep()
+        await services_of(world).deliver()
+        return acted
+
+    assert await sweep(clock.warn_at + timedelta(seconds=1)) == 1
+    warned = [m["text"] for m in assistant.messages(groups["cs"])[cs_seen:]]
+    assert any("客服中心今天还没有巡查" in text for text in warned)
+    assert len(assistant.messages(groups["eng"])) == engineer_seen  # engineering patrolled
+    assert await sweep(clock.due_at + timedelta(seconds=1)) == 1
+    assert any("客服中心 2026-11-27 未巡查" in text for text in manager.texts(manager_seen))
+    assert await sweep(clock.due_at + timedelta(minutes=5)) == 0  # once
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    assert [e["event"] for e in trail].count("renovation.patrol_missed") == 1
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    assert [c.state for c in clocks["customer_service"]] == ["fired", "pending"]
+    # the weekend's works are patrolled on Monday: the next clock is due Monday evening
+    assert clocks["customer_service"][1].due_at == datetime(
+        2026, 11, 30, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai")
+    )

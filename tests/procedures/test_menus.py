@@ -35,12 +35,21 @@ def test_r1_an_owner_applies_to_renovate_from_the_menu_and_a_tenant_does_not() -
 
 
 def test_a_customer_assistant_records_calls_and_verifies_owners() -> None:
-    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER
+    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER | {"patrol"}
     assert not menu(Role.CUSTOMER_ASSISTANT) & {"request", "invite", "import", "register"}
 
 
 def test_an_engineer_reads_cases_only() -> None:
-    assert menu(Role.ENGINEERING) == EVERYONE | STAFF
+    assert menu(Role.ENGINEERING) == EVERYONE | STAFF | {"patrol"}
+
+
+def test_r14_the_three_patrolling_departments_have_patrol_in_their_menu() -> None:
+    """R-14: the customer assistants, engineering and the guards patrol renovations."""
+    for role in (Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY):
+        assert "patrol" in menu(role)
+    assert {"pass", "patrol"} <= menu(Role.SECURITY)
+    for role in (Role.CASHIER, Role.OWNER, Role.PROJECT_MANAGER, Role.ENGINEERING_HEAD):
+        assert "patrol" not in menu(role)
 
 
 @pytest.mark.parametrize("deployment_admin", [False, True])

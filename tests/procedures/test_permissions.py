@@ -36,6 +36,8 @@ TABLE: dict[Act, set[Role]] = {
     Act.COLLECT_FEES: {Role.CASHIER},  # the cashier collects
     Act.ISSUE_PERMIT: {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD},
     Act.CHECK_PASS: {Role.SECURITY},  # S-1: the guards check passes
+    # the customer assistants, engineering and the guards patrol renovations
+    Act.PATROL: {Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY},
 }
 
 

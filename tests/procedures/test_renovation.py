@@ -31,6 +31,7 @@ from procedures.renovation import (
     InvalidMove,
     LedgerEntry,
     Move,
+    PatrolResult,
     Refusal,
     Renovation,
     Signature,
@@ -47,6 +48,8 @@ from procedures.renovation import (
     collect,
     deduct,
     delegated,
+    duty_day,
+    duty_timer,
     fee_lines,
     fees_paid,
     file_added,
@@ -56,9 +59,13 @@ from procedures.renovation import (
     mask_id,
     may_apply,
     missing,
+    next_duty_timer,
     next_status,
     parse_date,
     pass_period,
+    patrol_department,
+    patrol_reaction,
+    patrolled,
     period_problem,
     permitted,
     progress,
@@ -70,6 +77,7 @@ from procedures.renovation import (
     terms_accepted,
     total,
     withdrawn,
+    works_begun,
 )
 from procedures.renovation_settings import RenovationSettings
 from procedures.rule_ids import RuleId
@@ -112,6 +120,8 @@ BUILT_PATH = [
     (Status.TERMS_ACCEPTED, Move.SIGN_AGREEMENT, Status.AGREEMENT_SIGNED),
     (Status.AGREEMENT_SIGNED, Move.PAY_FEES, Status.FEES_PAID),
     (Status.FEES_PAID, Move.PERMIT, Status.PERMITTED),
+    (Status.PERMITTED, Move.CONFIRM_ENTRY, Status.ENTRY_CONFIRMED),
+    (Status.ENTRY_CONFIRMED, Move.START_WORKS, Status.ACTIVE),
 ]
 
 
@@ -626,3 +636,74 @@ def test_s1_a_pass_admits_only_when_active_in_date_in_hours_and_works_on(
     """S-1: expired, revoked, out of hours, renovation suspended, unknown code: each
     refused with its reason; admitted only when all hold."""
     assert check_pass(found, status, at, RenovationSettings()) == why
+
+
+# --- works begun and the daily patrols (R-14, R-15, R-18) ------------------------------------
+
+
+def test_r14_customer_service_confirms_the_works_began_on_a_permitted_renovation() -> None:
+    """Works begin: entry confirmed, then active, the owner and the three patrolling
+    departments told; only customer service, only once permitted."""
+    confirm, start = works_begun(ren(Status.PERMITTED), may_confirm=True)
+    assert confirm.move == Move.CONFIRM_ENTRY and start.move == Move.START_WORKS
+    told = [tell.to for tell in start.tell]
+    assert told == [Resident(), Department("customer_service"), Department("engineering"),
+                    Department("security")]  # fmt: skip
+    with pytest.raises(Refusal, match="not_issuer"):
+        works_begun(ren(Status.PERMITTED), may_confirm=False)
+    with pytest.raises(Refusal, match="not_startable"):
+        works_begun(ren(Status.FEES_PAID), may_confirm=True)
+
+
+def test_r14_each_patroller_patrols_for_their_department() -> None:
+    assert patrol_department({"customer_assistant"}) == "customer_service"
+    assert patrol_department({"engineering"}) == "engineering"
+    assert patrol_department({"security"}) == "security"
+    assert patrol_department({"cashier", "owner"}) is None
+
+
+def test_r14_the_patrol_is_due_at_the_end_of_the_working_day_weekends_on_monday() -> None:
+    """R-14: due at the end of the working day (17:30); Saturday's works are patrolled on
+    Monday; a patrol after the day's end counts for the next working day; after a day
+    met or missed, the next working day's clock."""
+    friday = sh(2026, 11, 27, 9)
+    assert duty_day(RULES, friday) == date(2026, 11, 27)
+    assert duty_day(RULES, sh(2026, 11, 28, 10)) == date(2026, 11, 30)  # Saturday
+    assert duty_day(RULES, sh(2026, 11, 27, 18)) == date(2026, 11, 30)  # after 17:30
+    first = duty_timer(RULES, friday)
+    assert first.rule == RuleId.R14 and first.due_at == sh(2026, 11, 27, 17, 30)
+    assert first.warn_at == sh(2026, 11, 27, 16, 30)  # the department warned an hour before
+    assert next_duty_timer(RULES, first.due_at).due_at == sh(2026, 11, 30, 17, 30)
+
+
+def test_r14_r15_a_patrol_is_recorded_only_while_the_works_are_on() -> None:
+    """R-14: all in order; R-15: a minor violation needs its photo and its line."""
+    active, day = ren(Status.ACTIVE), date(2026, 11, 27)
+    done = patrolled(active, "engineering", PatrolResult.OK, day)
+    assert done.event == "renovation.patrolled" and done.expect_status == Status.ACTIVE
+    assert done.data == {"department": "engineering", "day": "2026-11-27", "result": "ok"}
+    minor = patrolled(active, "security", PatrolResult.MINOR, day, "堆放建材", "ab" * 32)
+    assert minor.data["photo"] == "ab" * 32 and minor.data["note"] == "堆放建材"
+    with pytest.raises(Refusal, match="photo_needed"):
+        patrolled(active, "security", PatrolResult.MINOR, day, "堆放建材")
+    with pytest.raises(Refusal, match="note_needed"):
+        patrolled(active, "security", PatrolResult.MINOR, day, None, "ab" * 32)
+    with pytest.raises(Refusal, match="not_patroller"):
+        patrolled(active, None, PatrolResult.OK, day)
+    with pytest.raises(Refusal, match="not_patrollable"):
+        patrolled(ren(Status.SUSPENDED), "engineering", PatrolResult.OK, day)
+
+
+def test_r14_a_missing_patrol_warns_the_department_then_escalates_and_is_recorded() -> None:
+    due = sh(2026, 11, 27, 17, 30)
+    [warn] = patrol_reaction(ren(Status.ACTIVE), "security", True, False, RULES, due)
+    [tell] = warn.tell
+    assert tell.to == Department("security") and tell.params["due"] == "17:30"
+    assert tell.params["department"] == Text("department.security") and warn.event is None
+    [breach] = patrol_reaction(ren(Status.ACTIVE), "security", False, True, RULES, due)
+    assert breach.event == "renovation.patrol_missed"
+    assert breach.data == {"rule": "R-14", "department": "security", "day": "2026-11-27",
+                           "late": True}  # fmt: skip
+    [tell] = breach.tell
+    assert tell.to == Targets(("project_manager",)) and tell.params["rule"] == Title("R-14")
+    assert patrol_reaction(ren(Status.SUSPENDED), "security", False, False, RULES, due) == []

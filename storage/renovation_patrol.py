@@ -1,0 +1,276 @@
+"""The works begun and the daily patrols of renovations in the database (R-14, R-18, R-15's
+minor violations): every SQL statement about them lives here.
+
+Each active renovation has one patrol *duty* per department (customer service, engineering,
+security: ``renovation_patrol_duties``); R-14's clock runs on the duty's subject
+``('renovation_patrol', id)``, one working day at a time: a patrol meets the day's clock and
+starts the next day's; a clock that runs out (the sweeper's reaction) starts the next day's
+too. A patrol is a row of ``renovation_patrols`` (one per department per working day) and
+an audit event of the renovation naming the photo's hash; the photo is evidence linked to
+the renovation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import aiosqlite
+
+from procedures.clocks import Timer
+from procedures.renovation import (
+    PATROL_DEPARTMENTS,
+    PATROL_DUTY,
+    Renovation,
+    RenovationDecision,
+    Status,
+    subject,
+)
+from procedures.rule_ids import RuleId
+from procedures.subjects import Subject
+from storage import deadlines, evidence
+from storage.db import Database, iso, now_of
+from storage.renovation import Render, apply, read
+
+__all__ = ["Patrol", "PatrolStore", "Unpatrolled", "duty_of", "schedule_next"]
+
+
+@dataclass(frozen=True)
+class Unpatrolled:
+    """An active renovation a department has not patrolled on the day, as ``/patrol`` lists
+    it."""
+
+    id: int
+    number: str
+    building: str
+    unit: str
+
+    @property
+    def label(self) -> str:
+        """The unit as people say it: ``1栋 101``."""
+        return f"{self.building} {self.unit}" if self.building else self.unit
+
+
+@dataclass(frozen=True)
+class Patrol:
+    """A patrol as kept."""
+
+    department: str
+    day: date
+    result: str
+    note: str | None
+    photo_display: str | None
+    by_id: int
+
+
+def _key(building: str, unit: str) -> tuple[object, ...]:
+    """Building then unit, numbers in number order (``2栋`` before ``10栋``)."""
+
+    def natural(text: str) -> tuple[object, ...]:
+        digits = "".join(c for c in text if c.isdigit())
+        return (int(digits) if digits else 0, text)
+
+    return (*natural(building), *natural(unit))
+
+
+async def _start_duties(
+    conn: aiosqlite.Connection, renovation_id: int, first: Callable[[], Timer]
+) -> None:
+    """R-14: one duty per department, each with the first day's clock."""
+    for department in PATROL_DEPARTMENTS:
+        await conn.execute(
+            "INSERT OR IGNORE INTO renovation_patrol_duties(renovation_id, department)"
+            " VALUES (?, ?)",
+            (renovation_id, department),
+        )
+        duty = await _duty_id(conn, renovation_id, department)
+        timer = first()
+        await deadlines.schedule(
+            conn, Subject(PATROL_DUTY, duty), RuleId.R14.value, timer.due_at, timer.warn_at
+        )
+
+
+async def _duty_id(conn: aiosqlite.Connection, renovation_id: int, department: str) -> int:
+    async with conn.execute(
+        "SELECT id FROM renovation_patrol_duties WHERE renovation_id = ? AND department = ?",
+        (renovation_id, department),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+async def duty_of(conn: aiosqlite.Connection, duty_id: int) -> tuple[int, str] | None:
+    """A duty's renovation and department, inside the caller's transaction."""
+    async with conn.execute(
+        "SELECT renovation_id, department FROM renovation_patrol_duties WHERE id = ?", (duty_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row["renovation_id"]), str(row["department"])) if row else None
+
+
+async def schedule_next(conn: aiosqlite.Connection, duty_id: int, timer: Timer) -> None:
+    """R-14: the next working day's clock of a duty (after its day's was met or missed)."""
+    await deadlines.schedule(
+        conn, Subject(PATROL_DUTY, duty_id), RuleId.R14.value, timer.due_at, timer.warn_at
+    )
+
+
+class PatrolStore:
+    """Works begun, patrols recorded, the day's list of renovations still to patrol."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def begin_works(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], Sequence[RenovationDecision]],
+        first: Callable[[], Timer],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> Renovation | None:
+        """Works begin: ``decide``'s moves (entry confirmed, works active; it may raise
+        Refusal: nothing changes then) applied in one transaction, with the three
+        departments' patrol duties and their first day's clocks (``first``). None when it
+        no longer applies (a double tap)."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            after: Renovation | None = None
+            for decision in decide(ren):
+                after = await apply(
+                    conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
+                )
+                if after is None:
+                    raise _Stale
+            if after is None or after.status != Status.ACTIVE:
+                return None
+            await _start_duties(conn, renovation_id, first)
+            return after
+
+    async def patrol(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        next_timer: Callable[[], Timer],
+        *,
+        by: int,
+        photo: tuple[str, str, str] | None = None,
+        render: Render | None = None,
+    ) -> Renovation | None:
+        """A patrol recorded: ``decide`` (it may raise Refusal) says what; its row, the
+        photo (original hash, display copy's hash, Telegram's id) linked as the
+        renovation's evidence, its audit event; the day's clock of the department met and
+        the next working day's started (``next_timer``), in one transaction. None when the
+        department already patrolled that day, or the renovation is gone or no longer on."""
+        try:
+            return await self._patrol(
+                renovation_id, decide, next_timer, by=by, photo=photo, render=render
+            )
+        except _Stale:
+            return None
+
+    async def _patrol(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        next_timer: Callable[[], Timer],
+        *,
+        by: int,
+        photo: tuple[str, str, str] | None,
+        render: Render | None,
+    ) -> Renovation | None:
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            decision = decide(ren)
+            department = str(decision.data["department"])
+            day = str(decision.data["day"])
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO renovation_patrols(renovation_id, department, day,"
+                " result, note, photo_sha256, photo_display, by_id, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (renovation_id, department, day, decision.data["result"],
+                 decision.data.get("note"), photo[0] if photo else None,
+                 photo[1] if photo else None, by, iso(now_of(conn))),
+            )  # fmt: skip
+            if not cur.rowcount:
+                raise _Stale  # the department's patrol of the day is in already
+            if photo is not None:
+                await evidence.link(
+                    conn,
+                    subject(renovation_id),
+                    photo[0],
+                    actor=f"person:{by}",
+                    display_sha256=photo[1],
+                    file_id=photo[2],
+                    added_by=by,
+                    estate_id=ren.estate_id,
+                )
+            after = await apply(
+                conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
+            )
+            if after is None:
+                raise _Stale
+            duty = await _duty_id(conn, renovation_id, department)
+            await deadlines.settle(conn, Subject(PATROL_DUTY, duty), [RuleId.R14.value])
+            await schedule_next(conn, duty, next_timer())
+            return after
+
+    async def unpatrolled(
+        self, estate_ids: Sequence[int], department: str, day: date
+    ) -> list[Unpatrolled]:
+        """R-14: the active renovations of the estates ``department`` has not patrolled on
+        ``day``, by building and unit."""
+        if not estate_ids:
+            return []
+        marks = ",".join("?" * len(estate_ids))
+        rows = await self.db.fetchall(
+            "SELECT r.id, r.number, u.building, u.number AS unit FROM renovations r"
+            " JOIN units u ON u.id = r.unit_id"
+            f" WHERE r.estate_id IN ({marks}) AND r.status = ?"
+            " AND NOT EXISTS (SELECT 1 FROM renovation_patrols p WHERE p.renovation_id = r.id"
+            " AND p.department = ? AND p.day = ?)",
+            [*estate_ids, Status.ACTIVE.value, department, day.isoformat()],
+        )
+        found = [Unpatrolled(int(r["id"]), r["number"], r["building"], r["unit"]) for r in rows]
+        return sorted(found, key=lambda u: _key(u.building, u.unit))
+
+    async def patrols(self, renovation_id: int) -> list[Patrol]:
+        """A renovation's patrols, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT department, day, result, note, photo_display, by_id FROM renovation_patrols"
+            " WHERE renovation_id = ? ORDER BY id",
+            [renovation_id],
+        )
+        return [
+            Patrol(
+                r["department"],
+                date.fromisoformat(r["day"]),
+                r["result"],
+                r["note"],
+                r["photo_display"],
+                int(r["by_id"]),
+            )
+            for r in rows
+        ]
+
+    async def duty_clocks(self, renovation_id: int) -> dict[str, list[deadlines.Deadline]]:
+        """Each department's R-14 clocks of a renovation (for cards and tests)."""
+        rows = await self.db.fetchall(
+            "SELECT id, department FROM renovation_patrol_duties WHERE renovation_id = ?",
+            [renovation_id],
+        )
+        store = deadlines.DeadlineStore(self.db)
+        return {
+            r["department"]: await store.of_case(Subject(PATROL_DUTY, int(r["id"]))) for r in rows
+        }
+
+
+class _Stale(Exception):
+    """Raised inside a transaction to roll back a step that no longer applies."""
