@@ -296,6 +296,47 @@ def works_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyb
     return keyboard([[button(t(locale, "renovation.patrol.btn_works"), f"ren:works:{ren.id}")]])
 
 
+def notice_owner_keyboard(
+    locale: str, _ren: Renovation, arg: int | None
+) -> InlineKeyboardMarkup | None:
+    """The owner's, on a rectification notice: their understanding (R-15)."""
+    if arg is None:
+        return None
+    return keyboard([[button(t(locale, "renovation.notice.btn_ack"), f"ren:nack:{arg}")]])
+
+
+def notice_staff_keyboard(
+    locale: str, _ren: Renovation, arg: int | None
+) -> InlineKeyboardMarkup | None:
+    """Customer service's, on a rectification notice: the owner's call recorded, the
+    contractor's head told (only after the owner, R-15), the re-inspection."""
+    if arg is None:
+        return None
+    return keyboard(
+        [
+            [button(t(locale, "renovation.notice.btn_call"), f"ren:ncall:{arg}")],
+            [button(t(locale, "renovation.notice.btn_contractor"), f"ren:nctr:{arg}")],
+            [button(t(locale, "renovation.notice.btn_reinspect"), f"ren:nok:{arg}")],
+        ]
+    )
+
+
+def notice_pm_keyboard(
+    locale: str, _ren: Renovation, arg: int | None
+) -> InlineKeyboardMarkup | None:
+    """The project manager's: approve the penalty written on a notice, or not (R-16)."""
+    if arg is None:
+        return None
+    return keyboard(
+        [
+            [
+                button(t(locale, "renovation.notice.btn_approve"), f"ren:npa:{arg}"),
+                button(t(locale, "renovation.notice.btn_refuse"), f"ren:npr:{arg}"),
+            ]
+        ]
+    )
+
+
 KEYBOARDS = {
     "ren_review": review_keyboard,
     "ren_decide": decide_keyboard,
@@ -306,6 +347,9 @@ KEYBOARDS = {
     "ren_permit": permit_keyboard,
     "ren_workers": workers_keyboard,
     "ren_works": works_keyboard,
+    "ren_notice_owner": notice_owner_keyboard,
+    "ren_notice_staff": notice_staff_keyboard,
+    "ren_notice_pm": notice_pm_keyboard,
 }
 
 

@@ -23,6 +23,7 @@ order), ``ren:pv:<renovation>`` (a violation).
 from __future__ import annotations
 
 import warnings
+from datetime import date
 from html import escape
 
 import aiosqlite
@@ -36,6 +37,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.i18n import t
 from handlers import photos
 from handlers.common import (
     Actor,
@@ -55,10 +57,12 @@ from handlers.renovation import Notifier, _ids, refusal_text, store
 from procedures import renovation as reno
 from procedures.permissions import Act, may
 from procedures.renovation import PatrolResult, Refusal, Renovation
+from procedures.renovation_settings import yuan
 from storage import evidence
 from storage import renovation as store_module
 from storage import renovation_patrol as patrol_store
 from storage.deadlines import Firing
+from storage.outbox import enqueue
 from storage.renovation_patrol import PatrolStore
 
 #: ``user_data`` key of a violation being recorded.
@@ -68,10 +72,12 @@ MAX_LISTED = 40
 
 
 class ViolationStep:
-    """Recording a violation: its photo, its line."""
+    """Recording a violation: its photo, its line; a serious one's due date and penalty."""
 
     PHOTO = 1
     NOTE = 2
+    DUE = 3
+    PENALTY = 4
 
 
 def patrols(svc: Services) -> PatrolStore:
@@ -219,7 +225,8 @@ async def on_open(update: Update, context: Context) -> None:
             [
                 button(actor.t("renovation.patrol.btn_ok"), f"ren:po:{ren.id}"),
                 button(actor.t("renovation.patrol.btn_minor"), f"ren:pv:{ren.id}"),
-            ]
+            ],
+            [button(actor.t("renovation.notice.btn_serious"), f"ren:ps:{ren.id}")],
         ]
     )
     await query.answer()
@@ -275,19 +282,18 @@ async def on_ok(update: Update, context: Context) -> None:
 
 
 async def on_minor(update: Update, context: Context) -> int:
-    """``ren:pv:<id>``: "⚠️ 有违规": asks for the photo and a line (R-15, minor)."""
+    """``ren:pv:<id>``: "⚠️ 有违规": asks for the photo and a line (R-15, minor);
+    ``ren:ps:<id>``: "🚫 严重违规": the same, then the due date and the penalty (R-15, R-16)."""
     found = await patroller_for(update, context)
     query = update.callback_query
     if found is None or query is None or context.user_data is None:
         return ConversationHandler.END
     actor, ren, _department = found
     await query.answer()
-    context.user_data[KEY] = {"id": ren.id}
-    await reply(
-        update,
-        context,
-        actor.t("renovation.patrol.ask_photo", number=ren.number, unit=ren.unit_label),
-    )
+    serious = (query.data or "").startswith("ren:ps:")
+    context.user_data[KEY] = {"id": ren.id, "serious": serious}
+    key = "renovation.notice.ask_photo" if serious else "renovation.patrol.ask_photo"
+    await reply(update, context, actor.t(key, number=ren.number, unit=ren.unit_label))
     return ViolationStep.PHOTO
 
 
@@ -371,6 +377,10 @@ async def _finish(
     note: str,
     pending: dict[str, object],
 ) -> int:
+    if pending.get("serious"):
+        pending["note"] = note
+        await reply(update, context, actor.t("renovation.notice.ask_due"))
+        return ViolationStep.DUE
     kept = pending["photo"]
     assert isinstance(kept, list)
     photo = (str(kept[0]), str(kept[1]), str(kept[2]))
@@ -392,13 +402,90 @@ async def _finish(
     return ConversationHandler.END
 
 
+async def got_due(update: Update, context: Context) -> int:
+    """A serious violation's date to rectify by (not before today)."""
+    found = await _pending(update, context)
+    message = update.effective_message
+    if found is None or message is None:
+        return ConversationHandler.END
+    actor, ren, _department, pending = found
+    svc = services(context)
+    rules = await svc.rules(ren.estate_id)
+    today = rules.calendar.local(svc.clock.now()).date()
+    due = reno.parse_date(message.text or "", today)
+    if due is None or due < today:
+        await reply(update, context, actor.t("renovation.notice.due_hint"))
+        return ViolationStep.DUE
+    pending["due"] = due.isoformat()
+    await reply(update, context, actor.t("renovation.notice.ask_penalty"))
+    return ViolationStep.PENALTY
+
+
+async def got_penalty(update: Update, context: Context) -> int:
+    """A serious violation's penalty under the agreement, in yuan (0: none): the notice is
+    issued, the owner told first (R-15), the project manager asked about the penalty."""
+    found = await _pending(update, context)
+    message = update.effective_message
+    if found is None or message is None:
+        return ConversationHandler.END
+    actor, ren, department, pending = found
+    penalty = reno.parse_penalty(message.text or "")
+    if penalty is None:
+        await reply(update, context, actor.t("renovation.notice.penalty_hint"))
+        return ViolationStep.PENALTY
+    svc = services(context)
+    rules = await svc.rules(ren.estate_id)
+    now = svc.clock.now()
+    today, day = rules.calendar.local(now).date(), reno.duty_day(rules, now)
+    kept = pending["photo"]
+    assert isinstance(kept, list)
+    photo = (str(kept[0]), str(kept[1]), str(kept[2]))
+    note, due = str(pending["note"]), date.fromisoformat(str(pending["due"]))
+    _forget(context)
+    try:
+        done = await patrols(svc).patrol(
+            ren.id,
+            lambda r: reno.notice_issued(r, department, note, due, today, penalty, photo[0], day),
+            lambda: reno.next_duty_timer(rules, rules.calendar.end_of_working_day(now)),
+            by=actor.person.id,
+            photo=photo,
+            render=Notifier(svc),
+        )
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        return ConversationHandler.END
+    if done is None:
+        named = actor.t(f"department.{department}")
+        await reply(update, context, actor.t("renovation.patrol.already", department=named))
+        return ConversationHandler.END
+    await svc.deliver()
+    text = actor.t(
+        "renovation.notice.issued",
+        number=ren.number,
+        unit=ren.unit_label,
+        note=escape(note),
+        due=due.isoformat(),
+        penalty=yuan(penalty),
+    )
+    await reply(update, context, text)
+    return ConversationHandler.END
+
+
 async def violation_expected(update: Update, context: Context) -> int:
     """Something else while a violation is recorded: ask again for what is missing."""
     actor = await who(update, context)
     pending = draft_of(context, KEY)
+    if "due" in pending:
+        step, key = ViolationStep.PENALTY, "renovation.notice.penalty_hint"
+    elif pending.get("serious") and pending.get("photo") and pending.get("note"):
+        step, key = ViolationStep.DUE, "renovation.notice.due_hint"
+    elif pending.get("photo"):
+        step, key = ViolationStep.NOTE, "renovation.patrol.ask_note"
+    else:
+        step, key = ViolationStep.PHOTO, "renovation.patrol.photo_please"
     if actor is not None:
-        await reply(update, context, actor.t("renovation.patrol.photo_please"))
-    return ViolationStep.NOTE if pending.get("photo") else ViolationStep.PHOTO
+        await reply(update, context, actor.t(key))
+    return step
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -417,10 +504,12 @@ def violation_conversation() -> ConversationHandler[Context]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_minor, pattern=r"^ren:pv:")],
+            entry_points=[CallbackQueryHandler(on_minor, pattern=r"^ren:p[vs]:")],
             states={
                 V.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_note)],
                 V.NOTE: [MessageHandler(TEXT, got_note), MessageHandler(image, got_photo)],
+                V.DUE: [MessageHandler(TEXT, got_due)],
+                V.PENALTY: [MessageHandler(TEXT, got_penalty)],
             },
             fallbacks=[
                 CommandHandler("cancel", cancel),
@@ -430,6 +519,93 @@ def violation_conversation() -> ConversationHandler[Context]:
             persistent=True,
             allow_reentry=True,
         )
+
+
+# --- the rectification notice's steps (R-15, R-16) -------------------------------------------
+
+
+async def _notice_press(update: Update, context: Context, action: str) -> None:
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+
+    def decide(notice: reno.ViolationNotice, ren: Renovation) -> reno.RenovationDecision:
+        held = actor.roles_in(ren.estate_id)
+        staff = may(Act.ISSUE_PERMIT, held)
+        if action == "ack":
+            return reno.owner_understood(notice, "button", actor.person.id == ren.owner_id, staff)
+        if action == "call":
+            return reno.owner_understood(notice, "call", False, staff)
+        if action == "contractor":
+            return reno.contractor_told(notice, staff)
+        if action == "reinspect":
+            return reno.reinspected(notice, staff)
+        manager = may(Act.APPROVE_PENALTY, held)
+        return reno.penalty_decided(notice, action == "approve", manager)
+
+    try:
+        done = (
+            await patrols(svc).notice_step(ids[0], decide, by=actor.person.id, render=Notifier(svc))
+            if ids
+            else None
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if done is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    notice, ren = done
+    if action == "contractor" and ren.contractor_id is not None:
+        head = await svc.identity.person(ren.contractor_id)
+        if head is not None:  # the site head joined by the owner's link: told in the chat
+            async with svc.db.write() as conn:
+                await enqueue(
+                    conn, head.tg_user_id,
+                    t(svc.settings.locale, "renovation.notice.contractor", number=ren.number,
+                      unit=ren.unit_label, note=escape(notice.note), due=notice.due.isoformat()),
+                    subject=reno.subject(ren.id), person_id=head.id,
+                )  # fmt: skip
+    done_key = f"renovation.notice.done_{action}"
+    await query.answer(
+        actor.t(done_key, head=ren.form.head_name, phone=ren.form.head_phone), show_alert=True
+    )
+    await svc.deliver()
+
+
+async def on_notice_ack(update: Update, context: Context) -> None:
+    """``ren:nack:<notice>``: the owner understood and supports the rectification (R-15)."""
+    await _notice_press(update, context, "ack")
+
+
+async def on_notice_call(update: Update, context: Context) -> None:
+    """``ren:ncall:<notice>``: customer service records the call in which the owner
+    understood (R-15)."""
+    await _notice_press(update, context, "call")
+
+
+async def on_notice_contractor(update: Update, context: Context) -> None:
+    """``ren:nctr:<notice>``: customer service tells the contractor's head — refused while
+    the owner has not been told (R-15)."""
+    await _notice_press(update, context, "contractor")
+
+
+async def on_notice_reinspect(update: Update, context: Context) -> None:
+    """``ren:nok:<notice>``: the re-inspection found it rectified: closed (R-15)."""
+    await _notice_press(update, context, "reinspect")
+
+
+async def on_penalty_approve(update: Update, context: Context) -> None:
+    """``ren:npa:<notice>``: the project manager approves the penalty: into the ledger."""
+    await _notice_press(update, context, "approve")
+
+
+async def on_penalty_refuse(update: Update, context: Context) -> None:
+    """``ren:npr:<notice>``: the project manager does not approve the penalty."""
+    await _notice_press(update, context, "refuse")
 
 
 # --- R-14's clock ----------------------------------------------------------------------------
@@ -467,5 +643,11 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_works, pattern=r"^ren:works:"),
         CallbackQueryHandler(on_open, pattern=r"^ren:pt:"),
         CallbackQueryHandler(on_ok, pattern=r"^ren:po:"),
+        CallbackQueryHandler(on_notice_ack, pattern=r"^ren:nack:"),
+        CallbackQueryHandler(on_notice_call, pattern=r"^ren:ncall:"),
+        CallbackQueryHandler(on_notice_contractor, pattern=r"^ren:nctr:"),
+        CallbackQueryHandler(on_notice_reinspect, pattern=r"^ren:nok:"),
+        CallbackQueryHandler(on_penalty_approve, pattern=r"^ren:npa:"),
+        CallbackQueryHandler(on_penalty_refuse, pattern=r"^ren:npr:"),
         CommandHandler("patrol", patrol, filters.ChatType.PRIVATE),
     ]

@@ -53,6 +53,7 @@ class Act(StrEnum):
     ISSUE_PERMIT = "issue_permit"  # customer service issues the works permit, revokes passes
     CHECK_PASS = "check_pass"  # S-1: a guard checks a worker's pass at the gate
     PATROL = "patrol"  # the daily patrol of renovations by the three departments
+    APPROVE_PENALTY = "approve_penalty"  # a penalty on a rectification notice
 
 
 class HasExtension(Protocol):
@@ -98,6 +99,7 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.CHECK_PASS: frozenset({Role.SECURITY}),  # S-1: the guards
     # the customer assistants, engineering and the guards patrol renovations
     Act.PATROL: frozenset({Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY}),
+    Act.APPROVE_PENALTY: frozenset({Role.PROJECT_MANAGER}),  # the project manager
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

@@ -1181,6 +1181,7 @@ class PatrolResult(StrEnum):
 
     OK = "ok"  # 一切正常
     MINOR = "minor"  # R-15: a minor violation, warned on the spot, with its photo
+    SERIOUS = "serious"  # R-15: a serious one, a rectification notice (违章整改表)
 
 
 def patrol_department(held: Set[str]) -> str | None:
@@ -1235,7 +1236,7 @@ def patrolled(
         "day": day.isoformat(),
         "result": result.value,
     }
-    if result == PatrolResult.MINOR:
+    if result != PatrolResult.OK:
         if photo is None:
             raise Refusal("photo_needed")
         if note is None:
@@ -1291,3 +1292,186 @@ def patrol_reaction(
             ],
         )
     ]
+
+
+# --- serious violations: the rectification notice (R-15, R-16) ---------------------------------
+
+#: The largest penalty one notice may propose (a typo guard), in fen: ¥100,000.
+MAX_PENALTY = 10_000_000
+
+
+class NoticeState(StrEnum):
+    """Where a rectification notice (违章整改表) is."""
+
+    ISSUED = "issued"  # drafted at once with its photo and due date: the owner first
+    OWNER_TOLD = "owner_told"  # R-15: the owner understood (by button, or a recorded call)
+    CONTRACTOR_TOLD = "contractor_told"  # only then the contractor's head
+    CLOSED = "closed"  # re-inspected: rectified
+
+
+class PenaltyState(StrEnum):
+    """A penalty proposed on a notice (R-16)."""
+
+    PROPOSED = "proposed"  # written on the notice: the project manager decides
+    APPROVED = "approved"  # approved and entered in the deposit ledger
+    REFUSED = "refused"  # the project manager did not approve it
+
+
+@dataclass(frozen=True)
+class ViolationNotice:
+    """A rectification notice as decisions read it."""
+
+    id: int
+    renovation_id: int
+    state: NoticeState
+    note: str
+    due: date
+    penalty_fen: int = 0
+    penalty: PenaltyState | None = None
+
+
+def parse_penalty(text: str) -> int | None:
+    """A penalty typed in yuan (``500``, ``500.5``, ``0`` for none) in fen; None when it is
+    no amount or above :data:`MAX_PENALTY`."""
+    plain = unicodedata.normalize("NFKC", text).strip().removeprefix("¥").removesuffix("元")
+    try:
+        found = int(Decimal(plain.replace(",", "")) * 100)
+    except (ArithmeticError, ValueError):  # not a number, NaN, infinity
+        return None
+    return found if 0 <= found <= MAX_PENALTY else None
+
+
+def notice_issued(
+    ren: Renovation,
+    department: str | None,
+    note: str,
+    due: date,
+    today: date,
+    penalty_fen: int,
+    photo: str,
+    day: date | None = None,
+) -> RenovationDecision:
+    """R-15: a serious violation found on a patrol: the rectification notice (违章整改表)
+    drafted at once, with its photo, its line and the date it must be rectified by (not
+    before today); a penalty under the agreement may be written on it (R-16). The owner is
+    told first and asked for their understanding; customer service gets the notice (the
+    contractor's head is told only after the owner); the project manager decides the
+    penalty."""
+    if department is None:
+        raise Refusal("not_patroller")
+    if ren.status != Status.ACTIVE:
+        raise Refusal("not_patrollable")
+    if due < today:
+        raise Refusal("due_past")
+    if not 0 <= penalty_fen <= MAX_PENALTY:
+        raise Refusal("amount")
+    params = {"note": note, "due": due.isoformat(), "penalty": yuan(penalty_fen)}
+    tell = [
+        Tell(Resident(), "renovation.notice.owner", params, buttons="ren_notice_owner"),
+        Tell(
+            Department(CUSTOMER_SERVICE),
+            "renovation.notice.staff",
+            params | {"department": Text(f"department.{department}")},
+            buttons="ren_notice_staff",
+        ),
+    ]
+    if penalty_fen:
+        tell.append(
+            Tell(
+                Roles(frozenset({Role.PROJECT_MANAGER.value})),
+                "renovation.notice.penalty_asked",
+                params,
+                buttons="ren_notice_pm",
+            )
+        )
+    return RenovationDecision(
+        event="renovation.notice_issued",
+        data={
+            "department": department,
+            "note": note,
+            "due": due.isoformat(),
+            "penalty_fen": penalty_fen,
+            "photo": photo,
+            # the department's patrol of the day, too (R-14)
+            "day": (day or today).isoformat(),
+            "result": PatrolResult.SERIOUS.value,
+        },
+        expect_status=Status.ACTIVE,
+        tell=tell,
+    )
+
+
+def owner_understood(
+    notice: ViolationNotice, how: str, by_owner: bool, by_staff: bool
+) -> RenovationDecision:
+    """R-15: the owner told and their understanding obtained: their own acknowledgement by
+    button (``how="button"``, the owner only), or customer service recording the phone call
+    (``how="call"``). Then the contractor's head may be told."""
+    if how == "button" and not by_owner:
+        raise Refusal("not_owner")
+    if how == "call" and not by_staff:
+        raise Refusal("not_issuer")
+    if notice.state != NoticeState.ISSUED:
+        raise Refusal("owner_told_already")
+    return RenovationDecision(
+        event="renovation.notice_owner_told",
+        data={"notice": notice.id, "how": how},
+        tell=[Tell(Department(CUSTOMER_SERVICE), "renovation.notice.owner_understood",
+                   {"note": notice.note}, buttons="ren_notice_staff", button_arg=notice.id)],
+    )  # fmt: skip
+
+
+def contractor_told(notice: ViolationNotice, by_staff: bool) -> RenovationDecision:
+    """R-15: customer service tells the contractor's head — refused until the owner has
+    been told and understood (Refusal ``owner_first``). (The head hears it in the chat when
+    they joined by the owner's link; else by phone, the number shown to customer service.)"""
+    if not by_staff:
+        raise Refusal("not_issuer")
+    if notice.state == NoticeState.ISSUED:
+        raise Refusal("owner_first")
+    if notice.state != NoticeState.OWNER_TOLD:
+        raise Refusal("contractor_told_already")
+    return RenovationDecision(event="renovation.notice_contractor_told", data={"notice": notice.id})
+
+
+def penalty_decided(
+    notice: ViolationNotice, approved: bool, by_manager: bool
+) -> RenovationDecision:
+    """R-16: the project manager approves (or not) the penalty written on the notice; an
+    approved one is entered in the deposit ledger (storage posts it) and customer service
+    files it."""
+    if not by_manager:
+        raise Refusal("not_manager")
+    if notice.penalty != PenaltyState.PROPOSED:
+        raise Refusal("penalty_decided")
+    key = "renovation.notice.penalty_approved" if approved else "renovation.notice.penalty_refused"
+    return RenovationDecision(
+        event="renovation.penalty_approved" if approved else "renovation.penalty_refused",
+        data={"notice": notice.id, "penalty_fen": notice.penalty_fen},
+        approval=Approval(
+            RuleId.R16.value, Role.PROJECT_MANAGER.value, approved, version=f"notice:{notice.id}"
+        ),
+        tell=[
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                key,
+                {"note": notice.note, "penalty": yuan(notice.penalty_fen)},
+            )
+        ],
+    )
+
+
+def reinspected(notice: ViolationNotice, by_staff: bool) -> RenovationDecision:
+    """R-15: the re-inspection found it rectified: the notice is closed (after the
+    contractor was told); the owner hears it."""
+    if not by_staff:
+        raise Refusal("not_issuer")
+    if notice.state == NoticeState.CLOSED:
+        raise Refusal("notice_closed")
+    if notice.state != NoticeState.CONTRACTOR_TOLD:
+        raise Refusal("owner_first" if notice.state == NoticeState.ISSUED else "contractor_first")
+    return RenovationDecision(
+        event="renovation.notice_closed",
+        data={"notice": notice.id},
+        tell=[Tell(Resident(), "renovation.notice.closed_owner", {"note": notice.note})],
+    )

@@ -13,7 +13,7 @@ the renovation.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import aiosqlite
@@ -22,18 +22,32 @@ from procedures.clocks import Timer
 from procedures.renovation import (
     PATROL_DEPARTMENTS,
     PATROL_DUTY,
+    Entry,
+    NoticeState,
+    PenaltyState,
     Renovation,
     RenovationDecision,
     Status,
+    ViolationNotice,
+    deduct,
     subject,
 )
 from procedures.rule_ids import RuleId
 from procedures.subjects import Subject
 from storage import deadlines, evidence
 from storage.db import Database, iso, now_of
-from storage.renovation import Render, apply, read
+from storage.renovation import Render, _ledger, _post, apply, read
 
 __all__ = ["Patrol", "PatrolStore", "Unpatrolled", "duty_of", "schedule_next"]
+
+#: A notice's step (its audit event) → the notice's columns it sets (besides the time).
+_NOTICE_STEPS: dict[str, tuple[str, ...]] = {
+    "renovation.notice_owner_told": ("state", "owner_told_how", "owner_told_by", "owner_told_at"),
+    "renovation.notice_contractor_told": ("state", "contractor_told_by", "contractor_told_at"),
+    "renovation.notice_closed": ("state", "closed_by", "closed_at"),
+    "renovation.penalty_approved": ("penalty", "penalty_by"),
+    "renovation.penalty_refused": ("penalty", "penalty_by"),
+}
 
 
 @dataclass(frozen=True)
@@ -201,6 +215,20 @@ class PatrolStore:
             )  # fmt: skip
             if not cur.rowcount:
                 raise _Stale  # the department's patrol of the day is in already
+            if decision.event == "renovation.notice_issued":
+                notice = await conn.execute(
+                    "INSERT INTO renovation_notices(renovation_id, department, note, due,"
+                    " photo_sha256, photo_display, penalty_fen, penalty, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (renovation_id, department, decision.data["note"], decision.data["due"],
+                     photo[0] if photo else None, photo[1] if photo else None,
+                     decision.data["penalty_fen"],
+                     PenaltyState.PROPOSED.value if decision.data["penalty_fen"] else None,
+                     by, iso(now_of(conn))),
+                )  # fmt: skip
+                number = int(notice.lastrowid or 0)
+                decision.data["notice"] = number
+                decision.tell = [replace(tell, button_arg=number) for tell in decision.tell]
             if photo is not None:
                 await evidence.link(
                     conn,
@@ -270,6 +298,92 @@ class PatrolStore:
         return {
             r["department"]: await store.of_case(Subject(PATROL_DUTY, int(r["id"]))) for r in rows
         }
+
+    async def notice(self, notice_id: int) -> ViolationNotice | None:
+        """A rectification notice."""
+        row = await self.db.fetchone("SELECT * FROM renovation_notices WHERE id = ?", [notice_id])
+        return _notice(row) if row is not None else None
+
+    async def notices(self, renovation_id: int) -> list[ViolationNotice]:
+        """A renovation's rectification notices, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM renovation_notices WHERE renovation_id = ? ORDER BY id",
+            [renovation_id],
+        )
+        return [_notice(r) for r in rows]
+
+    async def notice_step(
+        self,
+        notice_id: int,
+        decide: Callable[[ViolationNotice, Renovation], RenovationDecision],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> tuple[ViolationNotice, Renovation] | None:
+        """A step on a notice (R-15, R-16): ``decide`` (it may raise Refusal) against the
+        notice as it is inside the transaction; the renovation's audit event, approval and
+        notices; the notice's columns; an approved penalty entered in the deposit ledger
+        (the balance never negative: the excess recorded as arrears). None when gone."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT * FROM renovation_notices WHERE id = ?", (notice_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            notice = _notice(row)
+            ren = await read(conn, notice.renovation_id)
+            if ren is None:
+                return None
+            decision = decide(notice, ren)
+            event = decision.event or ""
+            after = await apply(conn, ren.id, decision, by=by, actor=f"person:{by}", render=render)
+            if after is None:
+                return None
+            values = {
+                "state": {
+                    "renovation.notice_owner_told": NoticeState.OWNER_TOLD.value,
+                    "renovation.notice_contractor_told": NoticeState.CONTRACTOR_TOLD.value,
+                    "renovation.notice_closed": NoticeState.CLOSED.value,
+                }.get(event),
+                "owner_told_how": decision.data.get("how"),
+                "penalty": PenaltyState.APPROVED.value
+                if event == "renovation.penalty_approved"
+                else PenaltyState.REFUSED.value,
+            }
+            now = iso(now_of(conn))
+            columns = _NOTICE_STEPS.get(event, ())
+            sets = {
+                c: now if c.endswith("_at") else by if c.endswith("_by") else values[c]
+                for c in columns
+            }
+            if sets:
+                await conn.execute(
+                    f"UPDATE renovation_notices SET {', '.join(f'{c} = ?' for c in sets)}"
+                    " WHERE id = ?",
+                    [*sets.values(), notice_id],
+                )
+            if event == "renovation.penalty_approved" and notice.penalty_fen:
+                posting = deduct(await _ledger(conn, ren.id), Entry.PENALTY, notice.penalty_fen)
+                await _post(conn, ren, posting, f"notice:{notice_id}", by)
+            async with conn.execute(
+                "SELECT * FROM renovation_notices WHERE id = ?", (notice_id,)
+            ) as cur:
+                changed = await cur.fetchone()
+            assert changed is not None
+            return _notice(changed), after
+
+
+def _notice(row: aiosqlite.Row) -> ViolationNotice:
+    return ViolationNotice(
+        int(row["id"]),
+        int(row["renovation_id"]),
+        NoticeState(row["state"]),
+        row["note"],
+        date.fromisoformat(row["due"]),
+        int(row["penalty_fen"]),
+        PenaltyState(row["penalty"]) if row["penalty"] else None,
+    )
 
 
 class _Stale(Exception):

@@ -696,3 +696,68 @@ async def test_r14_a_missing_department_patrol_warns_then_escalates_once(
     assert clocks["customer_service"][1].due_at == datetime(
         2026, 11, 30, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai")
     )
+
+
+async def test_r15_r16_a_serious_violation_tells_the_owner_before_the_contractor_then_the_penalty(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-15, R-16: an engineer's patrol finds a serious violation: a photo and a line, the
+    date to rectify by and a proposed penalty make the rectification notice (the day's
+    patrol too). The owner is told first; customer service telling the contractor's head
+    before the owner understood is refused; the owner's button unlocks it. The project
+    manager (only) approves the penalty: it is in the deposit ledger. The re-inspection
+    closes the notice and the owner hears it."""
+    ren_id = await to_works(world, bot, groups, owner)
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("严重违规")
+    await engineer.send_photo(page(50), caption="擅自拆除承重墙")
+    assert "整改期限" in engineer.last_text
+    await engineer.send("2026-11-20")  # in the past: asked again
+    assert "不早于今天" in engineer.last_text
+    await engineer.send("12月5日")
+    await engineer.send("很多")  # not an amount
+    assert "请输入金额" in engineer.last_text
+    await engineer.send("500")
+    assert "已开违章整改单" in engineer.last_text and "¥500.00" in engineer.last_text
+    assert "严重违规" in owner.last_text and "2026-12-05" in owner.last_text
+    assert "R-1" not in owner.last_text  # residents never read rule ids
+    patrols = PatrolStore(world.db)
+    [notice] = await patrols.notices(ren_id)
+    assert notice.state == "issued" and notice.penalty_fen == 50000
+    assert [p.result for p in await patrols.patrols(ren_id)] == ["serious"]
+
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("通知施工负责人", chat=cs)  # before the owner: refused
+    assert "请先告知业主" in alert(bot)
+    assert (await patrols.notice(notice.id)).state == "issued"  # type: ignore[union-attr]
+    await owner.tap("已知悉，支持整改")
+    assert "业主已知悉并支持整改" in assistant.messages(cs)[-1]["text"]
+    await assistant.tap("通知施工负责人", chat=cs)
+    assert "李工" in alert(bot)
+    assert (await patrols.notice(notice.id)).state == "contractor_told"  # type: ignore[union-attr]
+
+    await engineer.tap_data(f"ren:npa:{notice.id}")  # not the project manager
+    assert "罚款由项目经理审批" in alert(bot)
+    manager = bot.person(MANAGER, "钱振东")
+    assert any("拟罚款 ¥500.00" in text for text in manager.texts())
+    await manager.tap("批准罚款")
+    ledger = await RenovationStore(world.db).ledger(ren_id)
+    assert [(e.kind, e.amount_fen) for e in ledger][-1] == (Entry.PENALTY, 50000)
+    await manager.tap_data(f"ren:npa:{notice.id}")  # twice: decided already
+    assert "已经审批过了" in alert(bot)
+    assert len(await RenovationStore(world.db).ledger(ren_id)) == len(ledger)
+
+    await assistant.tap("复查合格，结案", chat=cs)
+    assert "复查整改合格" in owner.last_text
+    assert (await patrols.notice(notice.id)).state == "closed"  # type: ignore[union-attr]
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    events = [e["event"] for e in trail]
+    for event in ("renovation.notice_issued", "renovation.notice_owner_told",
+                  "renovation.notice_contractor_told", "renovation.penalty_approved",
+                  "renovation.deposit_penalty", "renovation.notice_closed"):  # fmt: skip
+        assert event in events
+    [issued] = [e for e in trail if e["event"] == "renovation.notice_issued"]
+    assert issued["data"]["photo"] == hashlib.sha256(page(50)).hexdigest()

@@ -38,6 +38,7 @@ TABLE: dict[Act, set[Role]] = {
     Act.CHECK_PASS: {Role.SECURITY},  # S-1: the guards check passes
     # the customer assistants, engineering and the guards patrol renovations
     Act.PATROL: {Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY},
+    Act.APPROVE_PENALTY: {Role.PROJECT_MANAGER},  # the project manager approves
 }
 
 

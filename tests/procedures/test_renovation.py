@@ -31,11 +31,14 @@ from procedures.renovation import (
     InvalidMove,
     LedgerEntry,
     Move,
+    NoticeState,
     PatrolResult,
+    PenaltyState,
     Refusal,
     Renovation,
     Signature,
     Status,
+    ViolationNotice,
     WorkerPass,
     agreement_signed,
     balance,
@@ -46,6 +49,7 @@ from procedures.renovation import (
     clean_phone,
     clean_receipt,
     collect,
+    contractor_told,
     deduct,
     delegated,
     duty_day,
@@ -61,15 +65,20 @@ from procedures.renovation import (
     missing,
     next_duty_timer,
     next_status,
+    notice_issued,
+    owner_understood,
     parse_date,
+    parse_penalty,
     pass_period,
     patrol_department,
     patrol_reaction,
     patrolled,
+    penalty_decided,
     period_problem,
     permitted,
     progress,
     reaction,
+    reinspected,
     signed,
     signer,
     signing_role,
@@ -707,3 +716,68 @@ def test_r14_a_missing_patrol_warns_the_department_then_escalates_and_is_recorde
     [tell] = breach.tell
     assert tell.to == Targets(("project_manager",)) and tell.params["rule"] == Title("R-14")
     assert patrol_reaction(ren(Status.SUSPENDED), "security", False, False, RULES, due) == []
+
+
+def notice(state: NoticeState, penalty: PenaltyState | None = None) -> ViolationNotice:
+    return ViolationNotice(5, 7, state, "擅自拆除承重墙", date(2026, 12, 5), 50000, penalty)
+
+
+def test_r15_r16_a_serious_violation_makes_a_notice_the_owner_hears_first() -> None:
+    """R-15: the notice with its photo and due date; the owner told first (with the button
+    of their understanding), customer service and, for a penalty, the project manager."""
+    today = date(2026, 11, 27)
+    issued = notice_issued(ren(Status.ACTIVE), "engineering", "擅自拆除承重墙",
+                           date(2026, 12, 5), today, 50000, "ab" * 32)  # fmt: skip
+    assert issued.event == "renovation.notice_issued" and issued.data["result"] == "serious"
+    assert [tell.to for tell in issued.tell] == [
+        Resident(),
+        Department("customer_service"),
+        Roles(frozenset({"project_manager"})),
+    ]
+    assert issued.tell[0].buttons == "ren_notice_owner"
+    no_penalty = notice_issued(ren(Status.ACTIVE), "security", "x", today, today, 0, "ab" * 32)
+    assert len(no_penalty.tell) == 2
+    with pytest.raises(Refusal, match="due_past"):
+        notice_issued(ren(Status.ACTIVE), "security", "x", date(2026, 11, 26), today, 0, "a")
+    with pytest.raises(Refusal, match="not_patrollable"):
+        notice_issued(ren(Status.PERMITTED), "security", "x", today, today, 0, "a")
+
+
+def test_r15_telling_the_contractor_before_the_owner_is_refused() -> None:
+    """R-15: only after the owner's understanding (their button, or a recorded call) is the
+    contractor's head told; re-inspection closes it after that."""
+    with pytest.raises(Refusal, match="owner_first"):
+        contractor_told(notice(NoticeState.ISSUED), by_staff=True)
+    with pytest.raises(Refusal, match="owner_first"):
+        reinspected(notice(NoticeState.ISSUED), by_staff=True)
+    with pytest.raises(Refusal, match="not_owner"):
+        owner_understood(notice(NoticeState.ISSUED), "button", by_owner=False, by_staff=True)
+    assert owner_understood(notice(NoticeState.ISSUED), "call", False, True).data["how"] == "call"
+    told = contractor_told(notice(NoticeState.OWNER_TOLD), by_staff=True)
+    assert told.event == "renovation.notice_contractor_told"
+    with pytest.raises(Refusal, match="contractor_first"):
+        reinspected(notice(NoticeState.OWNER_TOLD), by_staff=True)
+    closed = reinspected(notice(NoticeState.CONTRACTOR_TOLD), by_staff=True)
+    assert closed.event == "renovation.notice_closed" and closed.tell[0].to == Resident()
+    with pytest.raises(Refusal, match="notice_closed"):
+        reinspected(notice(NoticeState.CLOSED), by_staff=True)
+
+
+def test_r16_only_the_project_manager_decides_a_penalty_once() -> None:
+    proposed = notice(NoticeState.ISSUED, PenaltyState.PROPOSED)
+    approved = penalty_decided(proposed, approved=True, by_manager=True)
+    assert approved.approval == Approval("R-16", "project_manager", True, version="notice:5")
+    assert approved.event == "renovation.penalty_approved"
+    with pytest.raises(Refusal, match="not_manager"):
+        penalty_decided(proposed, approved=True, by_manager=False)
+    with pytest.raises(Refusal, match="penalty_decided"):
+        penalty_decided(notice(NoticeState.ISSUED, PenaltyState.APPROVED), True, True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "fen"),
+    [("500", 50000), ("¥12.5", 1250), ("0", 0), ("２００元", 20000), ("很多", None),
+     ("-5", None), ("1000001", None), ("nan", None)],
+)  # fmt: skip
+def test_r16_a_penalty_is_typed_in_yuan(typed: str, fen: int | None) -> None:
+    assert parse_penalty(typed) == fen
