@@ -176,6 +176,7 @@ def build_application(
     sender.on_blocked = reactions.on_blocked(services)
     sweeper = Sweeper(db, reactions.reactor(services))
     sweeper.on_fired = sender.poke
+    sweeper.on_wake = Heart(heartbeat_path(settings)).beat  # `python -m bot health` reads it
     app.bot_data["sweeper"] = sweeper
     app.bot_data["outbox"] = sender
     watch(app, settings, db)  # heartbeats and metrics (bot/health.py, bot/metrics.py)
@@ -192,7 +193,7 @@ def build_application(
 def watch(
     app: Application[Any, Context, Any, Any, Any, Any], settings: Settings, db: Database
 ) -> None:
-    """Let the outbox sender and polling beat (the sweeper beats in :func:`sweep`), and, when
+    """Let the outbox sender and polling beat (the sweeper beats at each wake-up), and, when
     ``WUYE_METRICS_PORT`` is set, count updates, sends and fired clocks."""
     inbox: Inbox = app.bot_data["inbox"]
     sender: OutboxSender = app.bot_data["outbox"]
@@ -280,9 +281,11 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         await photos.recover(app.bot_data["services"])
     except Exception:  # a photo that no longer decodes must not stop the bot: logged
         log.exception("could not make the display copies left undone")
+    # The deadline sweeper is a long-lived task too: it sleeps until the next timer's moment
+    # and is woken by every nearer one scheduled (bot/sweeper.py). It stops in post_stop.
+    sweeper: Sweeper = app.bot_data["sweeper"]
+    sweeper.start()
     if app.job_queue is not None:
-        # The clock that wakes the sweeper; the deadlines' state lives in the database.
-        app.job_queue.run_repeating(sweep, interval=SWEEP_EVERY, first=0, name="sweeper")
         app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
         app.job_queue.run_repeating(daily_job, interval=DAILY_EVERY, first=15, name="daily")
         app.job_queue.run_repeating(
@@ -319,13 +322,10 @@ async def set_commands(app: Application[Any, Context, Any, Any, Any, Any]) -> No
         )
 
 
-#: Seconds between two deadline sweeps.
-SWEEP_EVERY = 2.0
-
-
 async def sweep(context: Context) -> None:
-    """Job: warn about and fire due deadlines. What they queue is the outbox sender's (the
-    sweeper pokes it); the sweep never waits for Telegram."""
+    """One sweep by hand, as the sweeper's task makes at each wake-up: warn about and fire
+    due deadlines. What they queue is the outbox sender's (the sweeper pokes it); the sweep
+    never waits for Telegram."""
     services: Services = context.application.bot_data["services"]
     sweeper: Sweeper = context.application.bot_data["sweeper"]
     await sweeper.sweep()
@@ -344,8 +344,12 @@ async def post_stop(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
 
 
 async def stop_sender(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    """Stop the outbox sender's task (the sends under way end and are marked first) and the
-    menus' (a menu being set stays due)."""
+    """Stop the deadline sweeper's task (a firing under way commits first), the outbox
+    sender's (the sends under way end and are marked first) and the menus' (a menu being set
+    stays due)."""
+    sweeper = app.bot_data.get("sweeper")
+    if isinstance(sweeper, Sweeper):
+        await sweeper.stop()
     menus = app.bot_data.get("menus")
     if isinstance(menus, MenuSync):
         await menus.stop()

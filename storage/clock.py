@@ -73,7 +73,14 @@ class OffsetClock:
     when its modification time changes, so :meth:`now` costs one ``stat``. The writer
     replaces the file atomically (see :func:`write_offset`), so a reader never sees half a
     number.
+
+    Its time can jump whenever the file changes: whoever sleeps until a moment by it (the
+    deadline sweeper) looks at it again every :attr:`recheck` seconds.
     """
+
+    #: How often a sleeper on this clock looks at it again (seconds): a moved clock is noticed
+    #: this promptly (one ``stat`` each time).
+    recheck = 0.25
 
     def __init__(self, path: Path) -> None:
         self.path = path

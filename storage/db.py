@@ -42,8 +42,20 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def precise_iso(moment: datetime) -> str:
+    """A UTC timestamp to the microsecond, for moments that fire (a deadline's due and
+    warning times): ``…T10:00:00.250000+00:00``, or exactly :func:`iso`'s text when the
+    fraction is zero.
+
+    Both forms sort as the moments they stand for (``+`` sorts before ``.``: a whole second
+    before any fraction of it), so rows written to the second and rows written to the
+    microsecond compare correctly with each other and with either kind of parameter; old
+    rows stay readable and no migration is needed."""
+    return moment.astimezone(UTC).isoformat(timespec="auto")
+
+
 def parse_iso(text: str) -> datetime:
-    """The inverse of :func:`iso`."""
+    """The inverse of :func:`iso` and :func:`precise_iso`."""
     return datetime.fromisoformat(text)
 
 

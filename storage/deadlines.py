@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,10 +22,27 @@ from typing import Any
 import aiosqlite
 
 from procedures.subjects import CASE, Subject
-from storage.db import Database, iso, now_of, parse_iso
+from storage.db import Database, iso, now_of, parse_iso, precise_iso
 
 #: States of a timer that has not ended: waiting for its clock, running, or warned.
 _OPEN = "('waiting', 'pending', 'warned')"
+
+#: Who wants to hear of each timer scheduled on a connection (the sweeper of the process that
+#: opened it): called with the timer's first moment (its warning, else its due time).
+_LISTENERS: weakref.WeakKeyDictionary[aiosqlite.Connection, Callable[[datetime], None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def on_schedule(db: Database, listener: Callable[[datetime], None] | None) -> None:
+    """Call ``listener`` with the first moment of every timer :func:`schedule` starts on
+    ``db`` from now on (None: stop). It is called inside the scheduling transaction, before
+    the commit, so it must only take note (the sweeper sets an event); a rolled-back timer
+    costs a needless wake-up. Timers scheduled by another process are not heard of."""
+    if listener is None:
+        _LISTENERS.pop(db.conn, None)
+    else:
+        _LISTENERS[db.conn] = listener
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,8 @@ async def schedule(
 
     ``waiting`` stores it waiting for the event in ``data["waiting_for"]`` instead: never
     due until :meth:`DeadlineStore.waiting` finds it and the caller schedules it for real.
-    ``target`` is the subject (a bare number: a case)."""
+    ``target`` is the subject (a bare number: a case). Times are kept to the microsecond
+    (:func:`storage.db.precise_iso`), and the sweeper is told (:func:`on_schedule`)."""
     subject = subject_of(target)
     await conn.execute(
         "UPDATE deadlines SET state = 'cancelled' WHERE subject_kind = ? AND subject_id = ?"
@@ -98,13 +118,16 @@ async def schedule(
             subject.id,
             subject.id if subject.kind == CASE else None,
             rule,
-            iso(due_at),
-            iso(warn_at) if warn_at and not waiting else None,
+            precise_iso(due_at),
+            precise_iso(warn_at) if warn_at and not waiting else None,
             "waiting" if waiting else "pending",
             json.dumps(data or {}, ensure_ascii=False),
             iso(now_of(conn)),
         ),
     )
+    listener = _LISTENERS.get(conn)
+    if listener is not None and not waiting:
+        listener(min(due_at, warn_at) if warn_at else due_at)
     return int(cur.lastrowid or 0)
 
 
@@ -165,7 +188,7 @@ class DeadlineStore:
         rows = await self.db.fetchall(
             "SELECT * FROM deadlines WHERE state = 'pending' AND warn_at IS NOT NULL"
             " AND warn_at <= ? AND due_at > ? ORDER BY warn_at LIMIT ?",
-            (iso(now), iso(now), limit),
+            (precise_iso(now), precise_iso(now), limit),
         )
         return [_deadline(r) for r in rows]
 
@@ -174,9 +197,22 @@ class DeadlineStore:
         rows = await self.db.fetchall(
             "SELECT * FROM deadlines WHERE state IN ('pending', 'warned') AND due_at <= ?"
             " ORDER BY due_at LIMIT ?",
-            (iso(now), limit),
+            (precise_iso(now), limit),
         )
         return [_deadline(r) for r in rows]
+
+    async def next_moment(self) -> datetime | None:
+        """The earliest moment an open timer warns or falls due (None: nothing runs). Two
+        index lookups (``deadlines_warn``, ``deadlines_due``), however many timers are open.
+        A warning time already past whose timer is due counts too: the sweeper treats any
+        past moment as "sweep now"."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT MIN(warn_at) FROM deadlines WHERE state = 'pending'"
+            " AND warn_at IS NOT NULL), (SELECT MIN(due_at) FROM deadlines"
+            " WHERE state IN ('pending', 'warned'))"
+        )
+        moments = [parse_iso(text) for text in (row or ()) if text]
+        return min(moments, default=None)
 
     async def waiting(self, target: Subject | int, event: str) -> list[Deadline]:
         """A subject's timers waiting for ``event`` to start their clock, oldest first."""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import app as app_module
 from bot.__main__ import main
 from bot.app import build_application
 from bot.health import POLLING, SENDER, SWEEPER, beat, check
 from bot.settings import Settings
+from bot.sweeper import Sweeper
 from storage.db import Database
 from tests.support.sandbox import BotProcess, SandboxProcess, wait_for
 from tests.support.telegram import FakeBotApi, Harness
@@ -90,15 +90,14 @@ async def test_the_limit_is_a_setting(
     assert "last ran 30 s ago (limit 20 s)" in capsys.readouterr().err
 
 
-async def test_health_fails_when_the_sweeper_is_stopped(
-    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_health_fails_when_the_sweeper_is_stopped(settings: Settings, db: Database) -> None:
     """The running bot (post_init: its jobs and its sender; polled by hand, as the Updater
-    does) is healthy; once its sweeper job is gone, only the sweeper's beat goes stale."""
-    monkeypatch.setattr(app_module, "SWEEP_EVERY", 0.2)
+    does) is healthy; once its sweeper task is stopped, only the sweeper's beat goes stale."""
     settings = settings.model_copy(update={"health_max_age": 2.0})
     api = FakeBotApi()
     app = build_application(settings, db=db, request=api, rate_limit=False)
+    sweeper: Sweeper = app.bot_data["sweeper"]
+    sweeper.max_sleep = 0.2  # nothing is due: it wakes (and beats) at least this often
     async with Harness(app, api):
 
         async def run_for(seconds: float) -> None:
@@ -116,9 +115,7 @@ async def test_health_fails_when_the_sweeper_is_stopped(
             r"polling \d s ago",
             line,
         ), line
-        assert app.job_queue is not None
-        (sweeper,) = app.job_queue.get_jobs_by_name("sweeper")
-        sweeper.schedule_removal()
+        await sweeper.stop()
         await run_for(2.3)
         ok, line = await check(settings)
         assert not ok
