@@ -20,17 +20,21 @@ in English rather than as empty boxes, and the log says which package to install
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
+    from PIL import Image, ImageDraw, ImageFont
 
 from bot.i18n import has, t
 from handlers import limits
@@ -45,6 +49,43 @@ from procedures.reports import (
     WeekSlot,
 )
 from storage.fonts import cjk_font
+
+_LOADING = threading.Lock()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _libraries() -> None:
+    """Import openpyxl and Pillow the first time a report file is drawn, not when the bot
+    starts (together they are a good part of its start-up; a report is drawn once a day or
+    a week). Binds the names this module's functions use."""
+    if "Workbook" in globals():
+        return
+    with _LOADING:
+        if "Workbook" in globals():
+            return
+        from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font, PatternFill
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.worksheet import Worksheet
+        from PIL import Image, ImageDraw, ImageFont
+
+        globals().update(
+            Alignment=Alignment, Font=Font, PatternFill=PatternFill,
+            get_column_letter=get_column_letter, Worksheet=Worksheet, Image=Image,
+            ImageDraw=ImageDraw, ImageFont=ImageFont, Workbook=Workbook,
+        )  # fmt: skip
+
+
+def _drawing(function: _F) -> _F:
+    """A function that draws a chart or a workbook: the libraries are loaded first."""
+
+    @functools.wraps(function)
+    def loaded(*args: Any, **kwargs: Any) -> Any:
+        _libraries()
+        return function(*args, **kwargs)
+
+    return cast(_F, loaded)
+
 
 WIDTH = 1080
 MARGIN = 40
@@ -88,6 +129,7 @@ def rate_colour(percent: int | None) -> tuple[int, int, int]:
     return RED
 
 
+@_drawing
 def weekly_chart(
     locale: str,
     estate: str,
@@ -161,6 +203,7 @@ def weekly_chart(
     return _draw(locale, font, title, period, panels)
 
 
+@_drawing
 def daily_chart(
     locale: str,
     estate: str,
@@ -309,10 +352,11 @@ def _fit(
 
 # --- spreadsheet ------------------------------------------------------------------------
 
-HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
-BOLD = Font(bold=True)
+#: The header row's fill colour.
+HEADER_FILL = "DDE7F3"
 
 
+@_drawing
 def weekly_workbook(
     locale: str,
     estate: str,
@@ -431,6 +475,7 @@ def weekly_workbook(
     return _saved(book)
 
 
+@_drawing
 def daily_workbook(
     locale: str,
     estate: str,
@@ -537,7 +582,7 @@ def _saved(book: Workbook) -> bytes:
 def _header(sheet: Worksheet, columns: list[str], locale: str) -> None:
     sheet.append([t(locale, f"report_file.col_{column}") for column in columns])
     for cell in sheet[1]:
-        cell.font, cell.fill = BOLD, HEADER_FILL
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(vertical="center")
     sheet.freeze_panes = "A2"
 

@@ -31,9 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from holidays.utils import country_holidays
+if TYPE_CHECKING:
+    from holidays import HolidayBase
+
 
 __all__ = ["DEFAULT_TIMEZONE", "WorkingCalendar"]
 
@@ -41,6 +44,16 @@ __all__ = ["DEFAULT_TIMEZONE", "WorkingCalendar"]
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: Local time of the end of a calendar day, for "the same day" (当天) limits such as C-11.
 END_OF_DAY = time(23, 59, 59)
+
+
+def country_holidays(country: str, *, years: tuple[int, ...]) -> HolidayBase:
+    """``holidays.utils.country_holidays``, the package imported the first time a year is
+    asked about rather than with this module: it is heavy, and the bot must start fast."""
+    from holidays.utils import country_holidays as load
+
+    return load(country, years=years)
+
+
 # How far the calendar looks for a working day before it gives up: a year of holidays in
 # a row can only come from a broken configuration.
 _SEARCH_DAYS = 400

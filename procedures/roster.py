@@ -27,9 +27,6 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import PurePath
 
-from openpyxl import load_workbook
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-
 from procedures.phone import normalise_phone
 
 __all__ = [
@@ -271,6 +268,10 @@ def _read_xlsx(data: bytes) -> list[_Record]:
         raise _NotReadable("roster.error.not_spreadsheet") from None
     if not any(name.startswith("xl/") for name in names):
         raise _NotReadable("roster.error.not_spreadsheet")
+
+    # Imported here, not with the module: openpyxl is heavy and only an .xlsx needs it.
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     with warnings.catch_warnings():
         # openpyxl warns about features it drops ("Workbook contains no default style",

@@ -39,20 +39,44 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pillow_heif
-from PIL import (
-    ExifTags,
-    Image,
-    ImageCms,
-    ImageDraw,
-    ImageFile,
-    ImageFont,
-    UnidentifiedImageError,
-)
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, UnidentifiedImageError
+    from PIL._imagingcms import CmsProfile
 
-pillow_heif.register_heif_opener()
+_LOADING = threading.Lock()
+
+
+def _pillow() -> None:
+    """Import Pillow (and register ``pillow-heif``'s opener) the first time a photo is
+    looked at, not when the bot starts: they cost a good part of the bot's start-up, and
+    most processes (the CLI, a bot that sees no photo for a while) never need them. Binds
+    the names this module's functions use."""
+    if "Image" in globals():
+        return
+    with _LOADING:
+        if "Image" in globals():
+            return
+        import pillow_heif
+        from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, UnidentifiedImageError
+
+        pillow_heif.register_heif_opener()
+        _TRANSPOSE.update({
+            2: Image.Transpose.FLIP_LEFT_RIGHT,
+            3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE,
+            6: Image.Transpose.ROTATE_270,
+            7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90,
+        })  # fmt: skip
+        _SRGB.append(ImageCms.createProfile("sRGB"))
+        globals().update(
+            Image=Image, ImageCms=ImageCms, ImageDraw=ImageDraw, ImageFile=ImageFile,
+            ImageFont=ImageFont, UnidentifiedImageError=UnidentifiedImageError,
+        )  # fmt: skip
+
 
 #: Telegram's limit on files a bot may download (20 MB).
 MAX_BYTES: Final = 20 * 1024 * 1024
@@ -91,7 +115,7 @@ _EXTENSIONS: Final = {
     "WEBP": ".webp",
     "HEIF": ".heic",
 }
-_ORIENTATION: Final = ExifTags.Base.Orientation
+_ORIENTATION: Final = 0x0112  # PIL.ExifTags.Base.Orientation
 #: EXIF orientations that turn the picture a quarter: width and height swap.
 _QUARTER_TURNS: Final = frozenset({5, 6, 7, 8})
 
@@ -265,6 +289,7 @@ def _detail(exc: BaseException, filename: str | None) -> str:
 def _open(data: bytes, filename: str | None) -> tuple[ImageFile.ImageFile, int] | Refused:
     """The image's header parsed, nothing decoded, with its EXIF orientation; or why the
     bytes are refused before any decoding."""
+    _pillow()
     if len(data) > MAX_BYTES:
         return Refused(
             Reason.TOO_BIG, f"{len(data)} bytes" + (f" ({filename!r})" if filename else "")
@@ -351,15 +376,8 @@ def _decoded(image: ImageFile.ImageFile) -> Image.Image:
 
 #: How each EXIF orientation is undone (as ``ImageOps.exif_transpose`` does it, here from
 #: the orientation read once in :func:`_open`, so a damaged EXIF block cannot fail later).
-_TRANSPOSE: Final = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+#: Filled by :func:`_pillow`.
+_TRANSPOSE: Final[dict[int, Image.Transpose]] = {}
 
 
 def _upright_rgb(image: Image.Image, orientation: int) -> Image.Image:
@@ -387,13 +405,14 @@ def _to_srgb(image: Image.Image, profile: bytes) -> Image.Image:
     JPEG without a profile is read as; on any trouble the pixels are kept as they are."""
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-        converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+        converted = ImageCms.profileToProfile(image, source, _SRGB[0], outputMode="RGB")
     except Exception:  # a damaged or unusual profile: the colours stay, slightly off
         return image
     return converted if converted is not None else image
 
 
-_SRGB: Final = ImageCms.createProfile("sRGB")
+#: The sRGB profile (made by :func:`_pillow`).
+_SRGB: Final[list[CmsProfile]] = []
 
 
 def _fitted(image: Image.Image) -> Image.Image:
