@@ -12,6 +12,11 @@ that fails is logged and tried again later (:data:`BACKOFF`); a 429 waits as Tel
 At start-up what each person should see is compared with what was set last, so a release
 that changes menus or their texts, or another ``WUYE_ADMINS``, reaches everyone once. Calls
 are :data:`GAP` apart: a backlog never takes the outbox's share of Telegram's limits.
+
+That comparison waits :data:`RECONCILE_AFTER` seconds after start (the first answers come
+first), reads the people a page at a time, giving the event loop back between pages, and
+works each distinct menu out once (a roster of 100,000 has a handful of distinct menus), so
+the size of the database does not delay start-up.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ EVERY = 2.0
 BACKOFF = (10.0, 60.0, 600.0, 3600.0)
 #: Failures after which a menu waits for its next change (or the bot's next start).
 GIVE_UP = 8
+#: Seconds after start before every menu is compared with what it should be.
+RECONCILE_AFTER = 5.0
+#: People read at a time by that comparison.
+PAGE = 1000
 
 
 def digest(commands: list[BotCommand]) -> str:
@@ -82,15 +91,24 @@ class MenuSync:
 
     async def reconcile(self) -> int:
         """Mark due everyone whose menu is not the one they should see now; returns how
-        many."""
-        stale = [
-            target.person_id
-            for target in await self.store.everyone()
-            if target.digest != digest(self.wanted(target))
-        ]
-        if stale:
-            await self.store.mark_due(stale)
-        return len(stale)
+        many. A page of people at a time, the event loop given back between pages."""
+        digests: dict[tuple[str | None, str | None, bool, frozenset[str]], str] = {}
+        stale_total, after = 0, 0
+        while page := await self.store.everyone(after=after, limit=PAGE):
+            stale = []
+            for target in page:
+                key = (target.locale, target.tg_language, target.tg_user_id in self.admins,
+                       target.roles)  # fmt: skip
+                if (wanted := digests.get(key)) is None:
+                    wanted = digests[key] = digest(self.wanted(target))
+                if target.digest != wanted:
+                    stale.append(target.person_id)
+            if stale:
+                await self.store.mark_due(stale)
+            stale_total += len(stale)
+            after = page[-1].person_id
+            await asyncio.sleep(0)
+        return stale_total
 
     async def sync(self) -> int:
         """Set every menu due now, one call each (:data:`GAP` apart); returns how many calls
@@ -137,22 +155,30 @@ class MenuSync:
         """Look for menus due now rather than at the next tick."""
         self.wakeup.set()
 
-    async def run(self, every: float = EVERY) -> None:
-        """Compare every menu with what it should be, then set the menus due, woken by
-        :meth:`poke` and every ``every`` seconds, until cancelled."""
-        try:
-            if stale := await self.reconcile():
-                log.info("%d command menu(s) to set", stale)
-        except Exception:
-            log.exception("could not compare the command menus")
+    async def run(self, every: float = EVERY, reconcile_after: float = RECONCILE_AFTER) -> None:
+        """Set the menus due, woken by :meth:`poke` and every ``every`` seconds, until
+        cancelled; ``reconcile_after`` seconds after start, compare every menu with what it
+        should be (:meth:`reconcile`) once."""
+        loop = asyncio.get_running_loop()
+        reconcile_at: float | None = loop.time() + reconcile_after
         while True:
             self.wakeup.clear()
+            if reconcile_at is not None and loop.time() >= reconcile_at:
+                reconcile_at = None
+                try:
+                    if stale := await self.reconcile():
+                        log.info("%d command menu(s) to set", stale)
+                except Exception:
+                    log.exception("could not compare the command menus")
             try:
                 await self.sync()
             except Exception:  # a menu is a guide: never let it stop the bot
                 log.exception("command menus: sync failed")
+            timeout = every
+            if reconcile_at is not None:
+                timeout = max(0.0, min(timeout, reconcile_at - loop.time()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout=every)
+                await asyncio.wait_for(self.wakeup.wait(), timeout=timeout)
 
     def start(self) -> None:
         """Run :meth:`run` as a task of the running loop (the bot's post_init)."""

@@ -83,10 +83,16 @@ class MenuStore:
         )
         return [_target(r) for r in rows]
 
-    async def everyone(self) -> list[MenuTarget]:
+    async def everyone(self, after: int = 0, limit: int = -1) -> list[MenuTarget]:
         """Every person the bot knows (start-up compares what each should see with what was
-        set)."""
-        return [_target(r) for r in await self.db.fetchall(_TARGET + " ORDER BY p.id")]
+        set), by id: those after ``after``, at most ``limit`` of them (-1: all), so that a
+        large roster is read a page at a time."""
+        return [
+            _target(r)
+            for r in await self.db.fetchall(
+                _TARGET + " WHERE p.id > ? ORDER BY p.id LIMIT ?", (after, limit)
+            )
+        ]
 
     async def mark_due(self, person_ids: Iterable[int]) -> None:
         """These people's menus are to be set now (one transaction)."""

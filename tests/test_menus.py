@@ -178,3 +178,25 @@ async def test_start_up_sets_what_changed_while_the_bot_was_away(
     await menus.reconcile()
     assert person.id in {t.person_id for t in await menus.store.due()}
     assert set(await menu(bot, owner)) >= ADMINS
+
+
+async def test_start_up_compares_a_large_roster_page_by_page(
+    world: World, bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read a page at a time (here two people a page), every person whose menu changed is
+    found, on every page, and those whose menu is right are not set again."""
+    monkeypatch.setattr("bot.menus.PAGE", 2)
+    menus = menus_of(bot)
+    people = [bot.person(2001 + i, f"业主{i}") for i in range(5)]
+    for person in people:
+        await person.send("/start")
+    ids = {p.user_id for p in people}
+    await menus.sync()
+    await menus.reconcile()
+    assert not ids & {t.tg_user_id for t in await menus.store.due()}  # all five are right
+    menus.admins = frozenset({people[1].user_id, people[4].user_id})  # after a restart
+    await menus.reconcile()
+    due = {t.tg_user_id for t in await menus.store.due()}
+    assert ids & due == {people[1].user_id, people[4].user_id}
+    assert set(await menu(bot, people[4])) >= ADMINS
+    assert not set(commands_seen(bot, people[0])) & ADMINS
