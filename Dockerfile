@@ -36,7 +36,11 @@ COPY procedures ./procedures
 COPY storage ./storage
 COPY templates ./templates
 COPY sandbox ./sandbox
+# The sources in /app are what `python -m bot` imports (the working directory comes first):
+# their bytecode is compiled here, or every start would compile them again (PYTHONDONTWRITE-
+# BYTECODE, and /app is not the bot's to write), a fifth of a second of its start-up.
 RUN pip install --no-cache-dir --no-deps . \
+ && python -m compileall -q bot handlers procedures storage sandbox \
  && groupadd --system --gid 10001 wuye \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data --shell /usr/sbin/nologin wuye \
  && mkdir -p /data /backups \

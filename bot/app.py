@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
 import logging
 import time
 from typing import Any
@@ -14,7 +17,7 @@ from bot.backups import BACKUP_JOB, daily_backup
 from bot.calendar_watch import CALENDAR_EVERY, calendar_job
 from bot.errors import AdminAlerts, on_error
 from bot.health import POLLING, SENDER, Heart, beat, heartbeat_path
-from bot.i18n import t
+from bot.i18n import catalogs, t
 from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
 from bot.menus import MenuSync
 from bot.outbox import OutboxSender
@@ -266,6 +269,9 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Replay what a crash cut off; start the outbox sender and the jobs; register the
     command menus."""
     settings: Settings = app.bot_data["settings"]
+    # The texts (every locale's TOML files, some 50 ms to parse) are read in a worker thread
+    # meanwhile, so the first answer does not wait for them on the event loop.
+    app.bot_data["texts"] = asyncio.get_running_loop().run_in_executor(None, catalogs)
     # Persistence has loaded and polling has not started: the updates stored but never
     # handled go into the update queue first, oldest first, ahead of anything new.
     inbox: Inbox = app.bot_data["inbox"]
@@ -296,15 +302,24 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         )
         if settings.backup_time is not None:  # WUYE_BACKUP_AT, in the deployment's zone
             app.job_queue.run_daily(daily_backup, time=settings.backup_time, name=BACKUP_JOB)
-    if app.bot_data.get("serve_http"):  # python -m bot run: /metrics and /healthz
+    # What the first answers need not wait for runs after polling starts, in the background.
+    app.bot_data["settling"] = asyncio.create_task(settle_in(app), name="start-up's rest")
+    menus: MenuSync = app.bot_data["menus"]
+    menus.start()  # each person's own menu, in the background
+    log.info("bot @%s ready (locale %s)", app.bot.username, settings.locale)
+
+
+async def settle_in(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    """The rest of start-up, which no answer waits for: the HTTP server of ``/metrics`` and
+    ``/healthz`` (aiohttp imported in a worker thread: it takes a fifth of a second) and the
+    default command menus (four calls to Telegram)."""
+    if app.bot_data.get("serve_http") and app.bot_data.get("metrics") is not None:
+        await asyncio.to_thread(importlib.import_module, "aiohttp.web")
         await start_http(app)
     try:
         await set_commands(app)
     except Exception as exc:  # a menu is a nicety; never block start-up on it
         log.warning("could not register the command menus: %s", exc)
-    menus: MenuSync = app.bot_data["menus"]
-    menus.start()  # each person's own menu, in the background
-    log.info("bot @%s ready (locale %s)", app.bot.username, settings.locale)
 
 
 async def set_commands(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
@@ -382,6 +397,11 @@ async def start_http(app: Application[Any, Context, Any, Any, Any, Any]) -> None
 
 async def post_shutdown(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Close what ``python -m bot run`` opened (the sender too, had post_stop not run)."""
+    settling = app.bot_data.pop("settling", None)
+    if isinstance(settling, asyncio.Task) and not settling.done():
+        settling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await settling
     await stop_sender(app)
     http = app.bot_data.pop("http", None)
     if http is not None:
