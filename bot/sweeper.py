@@ -122,14 +122,16 @@ class Sweeper:
                 ):
                     self._look = False
                     try:
-                        await self.sweep()
+                        await self.sweep()  # fires everything due at its own now (≥ swept_at)
                         self._until = await self.store.next_moment()
                     except Exception:  # (the database) a broken pass must not stop the sweeper
                         log.exception("deadline sweep failed")
                         self._until = None
                     looked = loop.time()
-                    now = self.clock()
-                    if self._until is not None and self._until <= now:  # only failing ones
+                    swept_at, now = now, self.clock()
+                    if self._until is not None and self._until <= swept_at:
+                        # Due before the pass and still open: only failing ones are left.
+                        # (One that fell due during the pass is swept at once.)
                         self._until = now + timedelta(seconds=RETRY_AFTER)
                 wait = self.max_sleep - (loop.time() - looked)
                 if self._until is not None:

@@ -9,7 +9,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.sweeper import BATCH, Sweeper
+import aiosqlite
+import pytest
+
+from bot.sweeper import BATCH, Firing, Sweeper
 from storage import deadlines
 from storage.clock import ManualClock
 from storage.db import Database
@@ -55,6 +58,33 @@ async def test_a_nearer_timer_wakes_the_sleeping_sweeper(db: Database) -> None:
     finally:
         await sweeper.stop()
     assert await outbox_texts(db) == ["Q-1 breach"]
+
+
+async def test_a_timer_falling_due_during_a_pass_is_not_held_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one firing's reaction takes its time, the next timer falls due: it fires as
+    soon as the pass ends, not after the wait kept for failing timers."""
+    monkeypatch.setattr("bot.sweeper.RETRY_AFTER", 3600.0)
+    case_id = await a_case(db)
+    clock, recorder = running_clock(), Recorder()
+
+    async def slow(conn: aiosqlite.Connection, firing: Firing) -> None:
+        await recorder(conn, firing)
+        if firing.deadline.rule == "Q-1":
+            await asyncio.sleep(0.3)
+
+    async with db.write() as conn:
+        await deadlines.schedule(conn, case_id, "Q-1", T0 + timedelta(seconds=0.2))
+        await deadlines.schedule(conn, case_id, "Q-4", T0 + timedelta(seconds=0.3))
+    sweeper = Sweeper(db, slow, clock=clock)
+    sweeper.max_sleep = 3600.0
+    sweeper.start()
+    try:
+        await until(lambda: len(recorder.firings) == 2)
+    finally:
+        await sweeper.stop()
+    assert [f.deadline.rule for f in recorder.firings] == ["Q-1", "Q-4"]
 
 
 async def test_a_clock_moved_forward_is_noticed_promptly(db: Database, clock: ManualClock) -> None:
