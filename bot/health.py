@@ -2,7 +2,7 @@
 
 The running bot writes the machine's time into a file per loop in ``WUYE_DATA_DIR``:
 
-* ``heartbeat`` — after every deadline sweep (every couple of seconds);
+* ``heartbeat`` — at each wake-up of the deadline sweeper (at least every 5 s);
 * ``heartbeat.sender`` — each turn of the outbox sender's loop (woken at least every second);
 * ``heartbeat.polling`` — each time ``getUpdates`` is asked and each time it returns (a long
   poll returns at least every ten seconds, updates or not); polling mode only.
