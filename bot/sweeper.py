@@ -171,7 +171,7 @@ class Sweeper:
         commits or rolls back whole)."""
         task, self._task = self._task, None
         if task is not None:
-            deadlines.on_schedule(self.db, None)
+            deadlines.off_schedule(self.db, self.wake)
             self._stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -34,15 +34,20 @@ _LISTENERS: weakref.WeakKeyDictionary[aiosqlite.Connection, Callable[[datetime],
 )
 
 
-def on_schedule(db: Database, listener: Callable[[datetime], None] | None) -> None:
+def on_schedule(db: Database, listener: Callable[[datetime], None]) -> None:
     """Call ``listener`` with the first moment of every timer :func:`schedule` starts on
-    ``db`` from now on (None: stop). It is called inside the scheduling transaction, before
-    the commit, so it must only take note (the sweeper sets an event); a rolled-back timer
-    costs a needless wake-up. Timers scheduled by another process are not heard of."""
-    if listener is None:
-        _LISTENERS.pop(db.conn, None)
-    else:
-        _LISTENERS[db.conn] = listener
+    ``db`` from now on (it replaces the one before). It is called inside the scheduling
+    transaction, before the commit, so it must only take note (the sweeper sets an event);
+    a rolled-back timer costs a needless wake-up. Timers scheduled by another process are
+    not heard of."""
+    _LISTENERS[db.conn] = listener
+
+
+def off_schedule(db: Database, listener: Callable[[datetime], None]) -> None:
+    """Stop calling ``listener`` (when it is still the one :func:`on_schedule` set: a
+    sweeper stopping after another started on the same database leaves that one's)."""
+    if _LISTENERS.get(db.conn) == listener:
+        del _LISTENERS[db.conn]
 
 
 @dataclass(frozen=True)

@@ -326,3 +326,25 @@ async def test_a_burst_of_due_timers_all_fire_once_while_other_work_goes_on(
     assert len(set(await outbox_texts(db))) == n
     assert await sweeper.sweep() == 0
     assert await deadlines.DeadlineStore(db).next_moment() is None
+
+
+async def test_a_sweeper_stopping_after_another_started_leaves_it_woken(db: Database) -> None:
+    """A restarted bot on the same database: the old sweeper stops after the new one started;
+    a timer scheduled then still wakes the new one."""
+    case_id = await a_case(db)
+    clock, old_react, react = running_clock(), Recorder(), Recorder()
+    old, new = Sweeper(db, old_react, clock=clock), Sweeper(db, react, clock=clock)
+    for sweeper in (old, new):
+        sweeper.max_sleep = 3600.0
+    old.start()
+    new.start()
+    await old.stop()
+    try:
+        await until(lambda: new.running)
+        await asyncio.sleep(0.05)  # it looked at the database: nothing is open
+        async with db.write() as conn:
+            await deadlines.schedule(conn, case_id, "Q-1", clock() + timedelta(seconds=0.1))
+        await until(lambda: len(react.firings) == 1)
+    finally:
+        await new.stop()
+    assert old_react.firings == []
