@@ -11,8 +11,10 @@ which package to install).
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:  # Pillow loads when a permit is first drawn, not at start-up
+    from PIL import ImageDraw, ImageFont
 
 from bot.i18n import t
 from procedures.renovation import Renovation
@@ -51,6 +53,8 @@ def permit_lines(
 
 def draw_permit(title: str, lines: list[str], font_path: str | None = None) -> bytes:
     """The permit as PNG bytes: a bordered page, the title large, one line each."""
+    from PIL import Image, ImageDraw, ImageFont
+
     image = Image.new("RGB", SIZE, "white")
     draw = ImageDraw.Draw(image)
     found = cjk_font(font_path)
