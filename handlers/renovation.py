@@ -34,7 +34,7 @@ import asyncio
 import logging
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import date
 from enum import IntEnum
 from html import escape
@@ -1962,49 +1962,47 @@ async def on_add_worker(update: Update, context: Context) -> int:
     return WorkerStep.NAME
 
 
-async def got_worker_name(update: Update, context: Context) -> int:
-    """The worker's name."""
-    actor = await who(update, context)
-    message = update.effective_message
-    if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
-        return ConversationHandler.END
-    name = reno.clean_name(message.text or "")
-    if name is None:
-        await reply(update, context, actor.t("renovation.name_hint", limit=reno.MAX_NAME))
-        return WorkerStep.NAME
-    draft_of(context, WORKER_KEY)["name"] = name
-    await reply(update, context, actor.t("renovation.pass.ask_id"))
-    return WorkerStep.ID
+def worker_field(
+    field: str,
+    clean: Callable[[str], str | None],
+    hint: str,
+    ask_next: str,
+    step: WorkerStep,
+    then: WorkerStep,
+    **hint_params: object,
+) -> Callable[[Update, Context], Coroutine[Any, Any, int]]:
+    """One typed field of a worker's pass: checked by ``clean`` (its hint and the same step
+    again when it fails), kept in the draft, then the next question."""
+
+    async def got(update: Update, context: Context) -> int:
+        actor = await who(update, context)
+        message = update.effective_message
+        if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
+            return ConversationHandler.END
+        value = clean(message.text or "")
+        if value is None:
+            await reply(update, context, actor.t(hint, **hint_params))
+            return step
+        draft_of(context, WORKER_KEY)[field] = value
+        await reply(update, context, actor.t(ask_next))
+        return then
+
+    return got
 
 
-async def got_worker_id(update: Update, context: Context) -> int:
-    """The worker's ID number (checked; kept, shown masked)."""
-    actor = await who(update, context)
-    message = update.effective_message
-    if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
-        return ConversationHandler.END
-    found = reno.clean_id_number(message.text or "")
-    if found is None:
-        await reply(update, context, actor.t("renovation.pass.id_hint"))
-        return WorkerStep.ID
-    draft_of(context, WORKER_KEY)["id_number"] = found
-    await reply(update, context, actor.t("renovation.pass.ask_phone"))
-    return WorkerStep.PHONE
-
-
-async def got_worker_phone(update: Update, context: Context) -> int:
-    """The worker's phone."""
-    actor = await who(update, context)
-    message = update.effective_message
-    if actor is None or message is None or WORKER_KEY not in (context.user_data or {}):
-        return ConversationHandler.END
-    phone = reno.clean_phone(message.text or "")
-    if phone is None:
-        await reply(update, context, actor.t("renovation.phone_hint"))
-        return WorkerStep.PHONE
-    draft_of(context, WORKER_KEY)["phone"] = phone
-    await reply(update, context, actor.t("renovation.pass.ask_photo"))
-    return WorkerStep.PHOTO
+#: The worker's name, ID number (checked; kept, shown masked) and phone.
+got_worker_name = worker_field(
+    "name", reno.clean_name, "renovation.name_hint", "renovation.pass.ask_id",
+    WorkerStep.NAME, WorkerStep.ID, limit=reno.MAX_NAME,
+)  # fmt: skip
+got_worker_id = worker_field(
+    "id_number", reno.clean_id_number, "renovation.pass.id_hint", "renovation.pass.ask_phone",
+    WorkerStep.ID, WorkerStep.PHONE,
+)  # fmt: skip
+got_worker_phone = worker_field(
+    "phone", reno.clean_phone, "renovation.phone_hint", "renovation.pass.ask_photo",
+    WorkerStep.PHONE, WorkerStep.PHOTO,
+)  # fmt: skip
 
 
 async def got_worker_photo(update: Update, context: Context) -> int:
