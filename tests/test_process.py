@@ -113,9 +113,13 @@ def test_polling_against_the_api_url_registers_an_owner(tmp_path: Path, api: Htt
         assert api.wait_for(lambda: any("身份验证成功" in t for t in api.sent_texts(2001)))
         # Prometheus' page and the health endpoint, on the metrics port.
         assert api.wait_for(lambda: _listening(metrics))
+        # (the answer may reach Telegram before its update's handling has ended and is
+        # counted: the outbox sends while the handler finishes)
+        counted = 'wuye_updates_total{kind="message"} 2.0'
+        assert api.wait_for(lambda: counted in get(f"http://127.0.0.1:{metrics}/metrics")[1])
         status, page = get(f"http://127.0.0.1:{metrics}/metrics")
         assert status == 200
-        assert 'wuye_updates_total{kind="message"} 2.0' in page
+        assert counted in page
         assert "wuye_handler_seconds_count 2.0" in page
         assert "wuye_outbox_pending 0.0" in page
         assert api.wait_for(lambda: get(f"http://127.0.0.1:{metrics}/healthz")[0] == 200)
