@@ -270,15 +270,18 @@ async def reply(
     return None
 
 
-def canceller(key: str) -> Callable[[Update, Context], Coroutine[Any, Any, int]]:
-    """A flow's /cancel: drop its draft (``user_data[key]``), say so, end the flow."""
+def canceller(
+    key: str, said: str = "common.cancelled"
+) -> Callable[[Update, Context], Coroutine[Any, Any, int]]:
+    """A flow's /cancel: drop its draft (``user_data[key]``), say so (``said``: what was
+    dropped, in the person's words), end the flow."""
 
     async def cancel(update: Update, context: Context) -> int:
         actor = await who(update, context)
         if context.user_data is not None:
             context.user_data.pop(key, None)
         if actor is not None:
-            await reply(update, context, actor.t("common.cancelled"), ReplyKeyboardRemove())
+            await reply(update, context, actor.t(said), ReplyKeyboardRemove())
         return ConversationHandler.END
 
     return cancel
@@ -525,16 +528,22 @@ async def prompt_reply(
     return True
 
 
-def newest_question(context: Context) -> dict[str, Any] | None:
-    """The question asked last of all those awaiting a text (:func:`prompt_reply`'s, and
-    any other flow's that remembers when it asked, such as the weekly conclusion's)."""
-    asked = [
-        value
-        for value in (context.user_data or {}).values()
+def questions(context: Context) -> dict[str, dict[str, Any]]:
+    """The questions awaiting a text in a person's user data, by key, in the order asked:
+    :func:`prompt_reply`'s, and any other flow's that remembers when it asked (``"at"``),
+    such as the weekly conclusion's."""
+    return {
+        key: value
+        for key, value in (context.user_data or {}).items()
         if isinstance(value, dict) and "at" in value
-    ]
+    }
+
+
+def newest_question(context: Context) -> dict[str, Any] | None:
+    """The question asked last of all those awaiting a text (:func:`questions`)."""
     newest: dict[str, Any] | None = None
-    for value in asked:  # in the order asked (prompt_reply puts each last): ties go last
+    # in the order asked (prompt_reply puts each last): ties go to the later
+    for value in questions(context).values():
         if newest is None or float(value["at"]) >= float(newest["at"]):
             newest = value
     return newest

@@ -14,6 +14,7 @@ Buttons of earlier versions (``cx:…``, ``op:…``, ``cs:link|lk:…``) are sti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import CallbackQuery, Update
@@ -37,6 +38,7 @@ from handlers.common import (
     keyboard,
     parse_id,
     prompt_reply,
+    questions,
     reply,
     services,
     who,
@@ -163,8 +165,8 @@ async def change_severity(
     shown = actor.t(f"severity.{severity}")
     asked = await prompt_reply(
         context, actor, case.id, "lower_case",
-        actor.t("complaint.lower_why", number=case.number, severity=shown),
-        actor.t("complaint.lower_placeholder"),
+        actor.t(PROMPTS["lower_case"].question, number=case.number, severity=shown),
+        actor.t(PROMPTS["lower_case"].placeholder),
     )  # fmt: skip
     if not asked:
         await query.answer(actor.t("review.open_private_chat"), show_alert=True)
@@ -227,24 +229,42 @@ async def on_link(update: Update, context: Context) -> None:
 
 # --- review (C-11, C-13) and the clear answer (C-12) -----------------------------------------
 
-#: The texts asked for in a private chat: the prompt's key → the act it needs, the prompt's
-#: text key and placeholder key. The next private text message (a reply to the question, or
-#: a plain message) is the answer (:func:`prompted_text`).
-PROMPTS: dict[str, tuple[Act, str, str]] = {
-    "opinion_case": (Act.WRITE_OPINION, "review.write_now", "review.placeholder"),
-    "draft_case": (Act.DRAFT_REPLY, "review.draft_now", "review.draft_placeholder"),
-    "answer_case": (Act.CLEAR_ANSWER, "complaint.answer_now", "complaint.answer_placeholder"),
-    "lower_case": (Act.CLASSIFY, "complaint.lower_why", "complaint.lower_placeholder"),
-}
+
+@dataclass(frozen=True)
+class Prompt:
+    """A text asked for in a private chat: the act it needs (and what those who may not are
+    told), the question's and its placeholder's text keys, and what is said once it is kept.
+    The next private text message (a reply to the question, or a plain message) is the
+    answer (:func:`prompted_text`)."""
+
+    act: Act
+    refused: str
+    question: str
+    placeholder: str
+    saved: str
+
+
+#: The prompts, by the key their question is remembered under.
+PROMPTS: dict[str, Prompt] = {
+    "opinion_case": Prompt(
+        Act.WRITE_OPINION, "review.only_supervisor", "review.write_now", "review.placeholder",
+        "review.opinion_saved",
+    ),
+    "draft_case": Prompt(
+        Act.DRAFT_REPLY, "review.only_assistant", "review.draft_now",
+        "review.draft_placeholder", "review.draft_saved",
+    ),
+    "answer_case": Prompt(
+        Act.CLEAR_ANSWER, "complaint.only_answerer", "complaint.answer_now",
+        "complaint.answer_placeholder", "complaint.answer_sent",
+    ),
+    "lower_case": Prompt(
+        Act.CLASSIFY, "complaint.only_supervisor", "complaint.lower_why",
+        "complaint.lower_placeholder", "complaint.lowered_saved",
+    ),
+}  # fmt: skip
 #: The button verb that asks for each.
 ASKED_BY = {"op": "opinion_case", "dr": "draft_case", "ans": "answer_case"}
-#: Who may press each, as staff are told when they may not.
-REFUSED = {
-    "opinion_case": "review.only_supervisor",
-    "draft_case": "review.only_assistant",
-    "answer_case": "complaint.only_answerer",
-    "lower_case": "complaint.only_supervisor",
-}
 
 
 async def on_review(update: Update, context: Context) -> None:
@@ -259,9 +279,9 @@ async def on_review(update: Update, context: Context) -> None:
     roles = actor.roles_in(case.estate_id)
     if parts[1] in ASKED_BY:
         key = ASKED_BY[parts[1]]
-        act, question, placeholder = PROMPTS[key]
-        if not may(act, roles):
-            await query.answer(actor.t(REFUSED[key]), show_alert=True)
+        prompt = PROMPTS[key]
+        if not may(prompt.act, roles):
+            await query.answer(actor.t(prompt.refused), show_alert=True)
             return
         stale = still_asked(case, key)
         if stale is not None:
@@ -269,8 +289,8 @@ async def on_review(update: Update, context: Context) -> None:
             await edit(query.message, await card_now(context, query, actor.locale, case), later=svc)
             return
         asked = await prompt_reply(
-            context, actor, case.id, key, actor.t(question, number=case.number),
-            actor.t(placeholder),
+            context, actor, case.id, key, actor.t(prompt.question, number=case.number),
+            actor.t(prompt.placeholder),
         )  # fmt: skip
         if not asked:
             await query.answer(actor.t("review.open_private_chat"), show_alert=True)
@@ -383,22 +403,16 @@ async def prompted_text(update: Update, context: Context) -> None:
     svc = services(context)
     case = await svc.cases.get(int(waiting["case"]))
     text = (message.text or "").strip()[:MAX_OPINION]
-    act = PROMPTS[key][0]
+    prompt = PROMPTS[key]
     if case is None or len(text) < 4:
         await reply(update, context, actor.t("review.too_short"))
-    elif not may(act, actor.roles_in(case.estate_id)):
-        await reply(update, context, actor.t(REFUSED[key]))
+    elif not may(prompt.act, actor.roles_in(case.estate_id)):
+        await reply(update, context, actor.t(prompt.refused))
     else:
         context.user_data.pop(key, None)
         decision = await written(svc, case, key, text, actor, waiting)
         after = await steps.apply(svc, case, decision, actor) if decision else None
-        done = {
-            "opinion_case": "review.opinion_saved",
-            "draft_case": "review.draft_saved",
-            "answer_case": "complaint.answer_sent",
-            "lower_case": "complaint.lowered_saved",
-        }[key]
-        said = done if after else (still_asked(case, key) or "case.already_moved")
+        said = prompt.saved if after else (still_asked(case, key) or "case.already_moved")
         await reply(update, context, actor.t(said, number=case.number))
         await svc.deliver()
     await flush_persistence(update, context)
@@ -449,8 +463,7 @@ async def questions_dropped(update: Update, context: Context) -> None:
         return
     if message.text.split()[0].split("@")[0].lower() == "/cancel":
         return
-    dropped = [k for k, v in context.user_data.items() if isinstance(v, dict) and "at" in v]
-    for key in dropped:
+    for key in questions(context):
         waiting = context.user_data.pop(key, None)
         if key not in PROMPTS or not isinstance(waiting, dict):
             continue

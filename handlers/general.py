@@ -22,6 +22,7 @@ from handlers.common import (
     keyboard,
     menu_text,
     person_locale,
+    questions,
     reply,
     roles_summary,
     services,
@@ -55,13 +56,9 @@ async def cancel(update: Update, context: Context) -> None:
     actor = await who(update, context)
     dropped = False
     if context.user_data is not None:
-        asked = [  # every question awaiting a text (handlers.common.prompt_reply)
-            key
-            for key, value in context.user_data.items()
-            if isinstance(value, dict) and "at" in value
-        ]
         for key in (
-            "import_estate", "import_chosen_at", "import_file", "import_new_estate", *asked,
+            "import_estate", "import_chosen_at", "import_file", "import_new_estate",
+            *questions(context),  # every question awaiting a text
         ):  # fmt: skip
             dropped = context.user_data.pop(key, None) is not None or dropped
         dropped = waiting_tap.forget(context) or dropped  # /invite's or /import's buttons

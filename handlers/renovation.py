@@ -60,6 +60,7 @@ from handlers.common import (
     Context,
     Services,
     button,
+    canceller,
     edit,
     in_rows,
     keep_answered,
@@ -1022,14 +1023,8 @@ def expected(step: Step, hint_key: str) -> Any:
     return got_other
 
 
-async def cancel(update: Update, context: Context) -> int:
-    """/cancel: the chat form is dropped (a draft already made stays, /renovate carries on)."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    if actor is not None:
-        await reply(update, context, actor.t("renovation.cancelled"))
-    return ConversationHandler.END
+#: /cancel: the chat form is dropped (a draft already made stays, /renovate carries on).
+cancel = canceller(KEY, "renovation.cancelled")
 
 
 def conversation() -> ConversationHandler[Context]:
@@ -1417,14 +1412,8 @@ def sign_conversation() -> ConversationHandler[Context]:
         )
 
 
-async def cancel_sign(update: Update, context: Context) -> int:
-    """/cancel while comments are awaited: nothing signed."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop(SIGN_KEY, None)
-    if actor is not None:
-        await reply(update, context, actor.t("renovation.sign_cancelled"))
-    return ConversationHandler.END
+#: /cancel while comments are awaited: nothing signed.
+cancel_sign = canceller(SIGN_KEY, "renovation.sign_cancelled")
 
 
 async def on_terms(update: Update, context: Context) -> None:
@@ -1813,14 +1802,8 @@ async def fees_expected(update: Update, context: Context) -> int:
     return FeeStep.RECEIPT if "workers" in pending else FeeStep.WORKERS
 
 
-async def cancel_fees(update: Update, context: Context) -> int:
-    """/cancel while collecting: nothing recorded."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop(FEE_KEY, None)
-    if actor is not None:
-        await reply(update, context, actor.t("renovation.fees_cancelled"))
-    return ConversationHandler.END
+#: /cancel while collecting: nothing recorded.
+cancel_fees = canceller(FEE_KEY, "renovation.fees_cancelled")
 
 
 def fees_conversation() -> ConversationHandler[Context]:
@@ -2073,14 +2056,8 @@ async def worker_expected(update: Update, context: Context) -> int:
     return step
 
 
-async def cancel_worker(update: Update, context: Context) -> int:
-    """/cancel while registering a worker: no pass made."""
-    actor = await who(update, context)
-    if context.user_data is not None:
-        context.user_data.pop(WORKER_KEY, None)
-    if actor is not None:
-        await reply(update, context, actor.t("renovation.pass.cancelled"))
-    return ConversationHandler.END
+#: /cancel while registering a worker: no pass made.
+cancel_worker = canceller(WORKER_KEY, "renovation.pass.cancelled")
 
 
 def workers_conversation() -> ConversationHandler[Context]:

@@ -32,6 +32,7 @@ from handlers.common import (
     button,
     flush_persistence,
     keyboard,
+    newest_question,
     parse_id,
     reply,
     services,
@@ -122,9 +123,8 @@ def _awaited(context: Context, svc: Services) -> dict[str, Any] | None:
     if svc.clock.now().timestamp() - at > CONCLUSION_SECONDS:
         data.pop(AWAITED, None)
         return None
-    for key, other in data.items():
-        if key != AWAITED and isinstance(other, dict) and float(other.get("at", 0)) > at:
-            return None  # asked for something else since: that question takes the message
+    if newest_question(context) is not waiting:
+        return None  # asked for something else since: that question takes the message
     return waiting
 
 
