@@ -168,22 +168,27 @@ class Notifier:
         keyboard of the steps still possible (none when they are over)."""
         drawn: list[Redrawn] = []
         for posted in cards:
-            markup = self.keyboard(
-                posted.card.locale, case, posted.card.buttons, posted.card.button_arg
-            )
-            drawn.append(Redrawn(posted.outbox_id, self.redrawn_text(case, posted, seen), markup))
+            text, markup = self.redrawn(case, posted, seen)
+            drawn.append(Redrawn(posted.outbox_id, text, markup))
         return drawn
 
     def redrawn_text(self, case: Case, posted: PostedCard, seen: Seen) -> str:
-        """A posted card's text as the case is now: the head it was posted with (struck
-        through once a step its keyboard offered is over: what it asked for is done), then
-        the card."""
+        """A posted card's text as the case is now (:meth:`redrawn`)."""
+        return self.redrawn(case, posted, seen)[0]
+
+    def redrawn(
+        self, case: Case, posted: PostedCard, seen: Seen
+    ) -> tuple[str, dict[str, object] | None]:
+        """A posted card as the case is now: the head it was posted with (struck through
+        once a step its keyboard offered is over: what it asked for is done), then the card;
+        and its keyboard."""
         card, locale = posted.card, posted.card.locale
         markup = self.keyboard(locale, case, card.buttons, card.button_arg)
         head = card.head
         if not set(_labels(posted.posted_markup)) <= set(_labels(markup)):
             head = f"<s>{head}</s>"
-        return self.laid_out(locale, case, Style(card.style), head, seen, card.buttons)
+        text = self.laid_out(locale, case, Style(card.style), head, seen, card.buttons)
+        return text, markup
 
     def _album(self, card: Notice, case: Case, photos: Sequence[str]) -> Notice:
         """An album of ``photos`` to the chat of ``card``, captioned in its language."""
