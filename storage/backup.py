@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.evidence import sync_dir
+
 __all__ = [
     "BackupReport",
     "RestoreReport",
@@ -130,7 +132,7 @@ def copy_database(source: str | Path, target: Path) -> Path:
     with partial.open("rb") as written:
         os.fsync(written.fileno())
     os.replace(partial, target)
-    _sync_dir(target.parent)
+    sync_dir(target.parent)
     return target
 
 
@@ -292,17 +294,3 @@ def restore(
         files, source, Path(data_dir) / "evidence", replace_bad=True
     )
     return RestoreReport(target, moved, len(files), restored, tuple(problems))
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make a new directory entry durable (where the platform allows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

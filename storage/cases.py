@@ -184,6 +184,13 @@ async def _next_number(conn: aiosqlite.Connection, kind: Kind, day: date) -> str
     deployment (counter row estate 0), so a number names one case everywhere, whichever
     estate it belongs to."""
     prefix = case_number(kind, day, 0).split("-")[0]
+    return case_number(kind, day, await next_in_day(conn, prefix, day))
+
+
+async def next_in_day(conn: aiosqlite.Connection, prefix: str, day: date) -> int:
+    """The next sequence number of numbers starting ``prefix`` on ``day`` (cases' XQ, TS…;
+    renovations' ZX), one counter for the whole deployment, inside the caller's
+    transaction."""
     await conn.execute(
         "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (0, ?, ?, 1)"
         " ON CONFLICT(estate_id, prefix, day) DO UPDATE SET last = last + 1",
@@ -195,7 +202,7 @@ async def _next_number(conn: aiosqlite.Connection, kind: Kind, day: date) -> str
         [prefix, day.isoformat()],
     )
     assert counter is not None
-    return case_number(kind, day, int(counter["last"]))
+    return int(counter["last"])
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Row | None:

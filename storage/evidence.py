@@ -93,6 +93,7 @@ __all__ = [
     "render",
     "set_display",
     "subjects_without_display",
+    "sync_dir",
     "verify_files",
 ]
 
@@ -173,7 +174,7 @@ class EvidenceStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
-        _sync_dir(target.parent)
+        sync_dir(target.parent)
         return sha
 
 
@@ -190,7 +191,7 @@ def _place(temp: str, target: Path) -> None:
         os.replace(temp, target)
 
 
-def _sync_dir(folder: Path) -> None:
+def sync_dir(folder: Path) -> None:
     """Make a new directory entry durable (where the platform allows)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -54,7 +54,7 @@ from procedures.renovation import (
 )
 from procedures.rule_ids import RuleId
 from storage import approvals, audit, deadlines, evidence, inbox
-from storage.cases import Notice
+from storage.cases import Notice, next_in_day
 from storage.db import Database, iso, now_of, parse_iso
 from storage.deadlines import Deadline, DeadlineStore
 from storage.outbox import enqueue, store_blob
@@ -210,18 +210,7 @@ async def read(conn: aiosqlite.Connection, renovation_id: int) -> Renovation | N
 
 async def _next_number(conn: aiosqlite.Connection, day: date) -> str:
     """The next renovation number of the (local) day, one sequence for the deployment."""
-    await conn.execute(
-        "INSERT INTO case_counters(estate_id, prefix, day, last) VALUES (0, ?, ?, 1)"
-        " ON CONFLICT(estate_id, prefix, day) DO UPDATE SET last = last + 1",
-        (PREFIX, day.isoformat()),
-    )
-    row = await _one(
-        conn,
-        "SELECT last FROM case_counters WHERE estate_id = 0 AND prefix = ? AND day = ?",
-        [PREFIX, day.isoformat()],
-    )
-    assert row is not None
-    return number(day, int(row["last"]))
+    return number(day, await next_in_day(conn, PREFIX, day))
 
 
 async def apply(
