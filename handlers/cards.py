@@ -49,9 +49,13 @@ def card(
     assignee: str | None = None,
     promised: str | None = None,
     photos: int = 0,
+    severity: bool = False,
 ) -> str:
     """The summary card of a case; for staff also the resident's name and masked phone,
-    who took it, the time promised (estate time) and how many photos it has."""
+    who took it, the time promised (estate time) and how many photos it has. A complaint's
+    classification (C-4) is shown only when ``severity`` says so (:func:`staff_card`): it is
+    the company's own assessment, never told to the complainant ("轻微" or "无效" read as
+    being dismissed)."""
     lines = [
         t(locale, "case.card_title", kind=t(locale, f"kind.{case.kind}"), number=case.number),
         t(locale, "case.card_category", category=t(locale, f"category.{case.category}"))
@@ -70,7 +74,7 @@ def card(
         lines.append(t(locale, key, when=promised))
     if case.urgent:
         lines.append(t(locale, "case.card_urgent"))
-    if case.severity:
+    if severity and case.severity:
         lines.append(
             t(locale, "case.card_severity", severity=t(locale, f"severity.{case.severity}"))
         )
@@ -101,7 +105,9 @@ def staff_card(
     :func:`rating_line`), the department's head named responsible (C-11:
     warned of its clocks; any member may act) and, once written, the handling opinion,
     the customer-centre supervisor's instructions to the department (C-11)."""
-    text = card(locale, case, resident, assignee=assignee, promised=promised, photos=photos)
+    text = card(
+        locale, case, resident, assignee=assignee, promised=promised, photos=photos, severity=True
+    )
     rating = rating_line(locale, case)
     if rating:
         text += "\n" + rating

@@ -118,7 +118,9 @@ async def begin(
         return ConversationHandler.END
     units = await services(context).identity.units_of(actor.person.id)
     if not units:
-        await reply(update, context, actor.t("case.residents_only"))
+        # Staff file for a caller through /record (V-3), not as themselves.
+        said = "case.staff_use_record" if actor.is_staff else "case.residents_only"
+        await reply(update, context, actor.t(said))
         return ConversationHandler.END
     draft = context.user_data.get("case")
     if not confirmed and isinstance(draft, dict) and await under_way(context, draft):
@@ -127,6 +129,9 @@ async def begin(
     # The draft's key makes filing it idempotent (a second press files nothing twice).
     key = f"{actor.person.id}:{update.update_id}"
     context.user_data["case"] = {"kind": kind.value, "photos": [], "key": key}
+    said = clean_description(" ".join(context.args or ()))
+    if len(said) >= 2:  # "/complain 电梯又坏了": the description came with the command
+        context.user_data["case"]["description"] = said
     offered = await offered_categories(context, actor, context.user_data["case"])
     buttons = [button(actor.t(f"category.{c}"), f"case:cat:{c}") for c in offered]
     await reply(
@@ -276,14 +281,12 @@ async def chosen_category(update: Update, context: Context, actor: Actor, catego
     draft = _draft(context)
     draft["category"] = category
     if "unit_id" in draft:  # the unit came first (its estate offers other categories)
-        await reply(update, context, actor.t("case.ask_description"))
-        return Step.DESCRIBE
+        return await ask_description(update, context, actor)
     units = await services(context).identity.units_of(actor.person.id)
     if len(units) == 1:
         draft["unit_id"] = units[0].id
         draft["estate_id"] = units[0].estate_id
-        await reply(update, context, actor.t("case.ask_description"))
-        return Step.DESCRIBE
+        return await ask_description(update, context, actor)
     buttons = [button(unit_button(u), f"case:unit:{u.id}") for u in units]
     await reply(update, context, actor.t("case.ask_unit"), keyboard(in_rows(buttons, 1)))
     return Step.UNIT
@@ -348,6 +351,14 @@ async def chosen_unit(update: Update, context: Context, actor: Actor, unit: Unit
             update, context, actor.t("case.category_elsewhere"), keyboard(in_rows(buttons, 3))
         )
         return Step.CATEGORY
+    return await ask_description(update, context, actor)
+
+
+async def ask_description(update: Update, context: Context, actor: Actor) -> int:
+    """Category and unit are in: ask the description, or normal or urgent when it came with
+    the command (``/complain 电梯又坏了``)."""
+    if _draft(context).get("description"):
+        return await ask_urgency(update, context, actor)
     await reply(update, context, actor.t("case.ask_description"))
     return Step.DESCRIBE
 

@@ -9,7 +9,14 @@ from storage import deadlines
 from storage.identity import IdentityStore
 from tests.conftest import World
 from tests.support.app import clock_of, configure_estates, services_of, sweeper_of
-from tests.support.cases import PNG, file_request, latest_case, open_rules, referred_to_engineering
+from tests.support.cases import (
+    PNG,
+    file_complaint,
+    file_request,
+    latest_case,
+    open_rules,
+    referred_to_engineering,
+)
 from tests.support.telegram import Group, Harness, Person
 
 
@@ -217,6 +224,13 @@ async def test_only_registered_residents_file(world: World, bot: Harness) -> Non
     assert "先完成业主登记" in stranger.last_text
 
 
+async def test_staff_typing_complain_are_pointed_to_record(world: World, bot: Harness) -> None:
+    """Staff file for a caller through /record, not as an owner who has not registered."""
+    assistant = bot.person(9001, "周晓梅")
+    await assistant.send("/complain")
+    assert "/record" in assistant.last_text and "业主登记" not in assistant.last_text
+
+
 async def test_filing_survives_a_restart_half_way(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
@@ -362,3 +376,32 @@ async def test_staff_of_another_estate_see_and_move_nothing_here(
     assert (await latest_case(world)).status == "new"
     answer = bot.api.calls_of("answerCallbackQuery")[-1].params
     assert answer.get("show_alert") and answer.get("text")
+
+
+async def test_the_description_may_come_with_the_command(
+    world: World, bot: Harness, owner: Person
+) -> None:
+    """``/complain 保安夜班态度恶劣`` is not asked for its description again."""
+    await owner.send("/complain 保安夜班态度恶劣，多次反映无果")
+    await owner.tap("噪音")
+    await owner.tap("阳光花园 · 2栋 101")
+    assert "紧急吗" in owner.last_text and "请描述" not in owner.last_text
+    await owner.tap("普通")
+    case = await latest_case(world)
+    assert case.description == "保安夜班态度恶劣，多次反映无果"
+
+
+async def test_c4_the_classification_is_for_staff_not_the_complainant(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """A complaint judged "轻微" is not told so: the owner's card has no classification,
+    the staff card has it."""
+    await file_complaint(owner)
+    case = await latest_case(world)
+    await bot.person(9007, "孙志远").tap("轻微")
+    await owner.send(f"/case {case.number}")
+    assert case.number in owner.last_text and "性质" not in owner.last_text
+    supervisor = bot.person(9007, "孙志远")
+    await supervisor.send(f"/case {case.number}")
+    assert "性质：轻微" in supervisor.last_text
+    assert not any("性质" in text for text in owner.texts())
