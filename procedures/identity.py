@@ -31,6 +31,8 @@ class Role(StrEnum):
     CASHIER = "cashier"  # 收銀員
     ARCHIVIST = "archivist"  # 檔案員
     LEADERSHIP = "leadership"  # 公司領導
+    # confirms a deposit refund; while nobody holds it, the project manager does.
+    PROJECT_CENTRE_HEAD = "project_centre_head"  # 項目中心負責人
     ADMIN = "admin"  # runs the bot for an estate: invites, roster, department groups
 
 
@@ -64,6 +66,7 @@ ROLE_DEPARTMENT: dict[Role, Department] = {
     Role.PROJECT_SUPERVISOR: Department.MANAGEMENT,
     Role.PROJECT_MANAGER: Department.MANAGEMENT,
     Role.MGMT_MANAGER: Department.MANAGEMENT,
+    Role.PROJECT_CENTRE_HEAD: Department.MANAGEMENT,
     Role.LEADERSHIP: Department.LEADERSHIP,
 }
 

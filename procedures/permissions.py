@@ -54,6 +54,9 @@ class Act(StrEnum):
     CHECK_PASS = "check_pass"  # S-1: a guard checks a worker's pass at the gate
     PATROL = "patrol"  # the daily patrol of renovations by the three departments
     APPROVE_PENALTY = "approve_penalty"  # a penalty on a rectification notice
+    INSPECT_COMPLETION = "inspect_completion"  # engineering and security inspect
+    APPROVE_REFUND = "approve_refund"  # the project manager approves a deposit refund
+    PAY_REFUND = "pay_refund"  # the cashier records the refund
 
 
 class HasExtension(Protocol):
@@ -100,6 +103,10 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     # the customer assistants, engineering and the guards patrol renovations
     Act.PATROL: frozenset({Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY}),
     Act.APPROVE_PENALTY: frozenset({Role.PROJECT_MANAGER}),  # the project manager
+    # engineering (its head too) and security inspect a completed renovation
+    Act.INSPECT_COMPLETION: frozenset({Role.ENGINEERING, Role.ENGINEERING_HEAD, Role.SECURITY}),
+    Act.APPROVE_REFUND: frozenset({Role.PROJECT_MANAGER}),
+    Act.PAY_REFUND: frozenset({Role.CASHIER}),  # the deposit refund memo
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

@@ -167,6 +167,15 @@ BUILT: frozenset[Move] = frozenset(
         Move.PERMIT,
         Move.CONFIRM_ENTRY,  # works begin: customer service confirms it (inspection later)
         Move.START_WORKS,  # then the works are on, patrolled daily
+        # completion and refund (R-20, R-21: procedures.renovation_completion)
+        Move.REQUEST_COMPLETION,
+        Move.PASS,
+        Move.FAIL,
+        Move.REINSPECT,
+        Move.HOLD_DEPOSIT,
+        Move.OPEN_REFUND,
+        Move.REFUND,
+        Move.CLOSE,
     }
 )
 #: States a renovation has ended in: the unit is free for a new application.

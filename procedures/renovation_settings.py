@@ -10,6 +10,7 @@ charges. Defaults here; an estate overrides them in the estates TOML::
     debris_removal = "300"
     pass_fee = "10"                  # per worker pass
     service_phone = "021-5555 0000"  # printed on the works permit (R-11)
+    id_retention_days = 30           # workers' IDs deleted this long after the refund
 
 Money is configured in yuan (a whole number or two decimals) and kept in integer fen.
 Pure: no database, no clock.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: Hours as people write them: ``08:00-12:00``.
 Window = tuple[time, time]
@@ -83,6 +84,9 @@ class RenovationSettings(BaseModel):
     #: R-11: the company's service phone printed on the works permit for emergencies
     #: (empty: the permit says to call the customer service centre).
     service_phone: str = ""
+    #: Issue 11, item 7: the days the workers' ID numbers and photos are kept after the
+    #: deposit is refunded; then they are deleted (default 30).
+    id_retention_days: int = Field(default=30, ge=0, le=3650)
 
     @field_validator("work_hours", "moving_hours", mode="before")
     @classmethod

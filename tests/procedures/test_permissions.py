@@ -39,6 +39,9 @@ TABLE: dict[Act, set[Role]] = {
     # the customer assistants, engineering and the guards patrol renovations
     Act.PATROL: {Role.CUSTOMER_ASSISTANT, Role.ENGINEERING, Role.SECURITY},
     Act.APPROVE_PENALTY: {Role.PROJECT_MANAGER},  # the project manager approves
+    Act.INSPECT_COMPLETION: {Role.ENGINEERING, Role.ENGINEERING_HEAD, Role.SECURITY},
+    Act.APPROVE_REFUND: {Role.PROJECT_MANAGER},  # the refund's consent (退還同意表)
+    Act.PAY_REFUND: {Role.CASHIER},  # the refund memo (押金退還備忘表)
 }
 
 
