@@ -36,6 +36,7 @@ from handlers import (
     reactions,
     registration,
     renovation,
+    renovation_completion,
     renovation_patrol,
     reports,
     requests,
@@ -249,6 +250,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *callbacks.handlers(),  # P8: callbacks
         *renovation.handlers(),  # P2: /renovate, documents checked, the heads' approval
         *renovation_patrol.handlers(),  # P2: works begun, /patrol (R-14, R-15)
+        *renovation_completion.handlers(),  # P2: completion inspection, refund (R-20, R-21)
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

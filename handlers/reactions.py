@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-from handlers import renovation, renovation_patrol
+from handlers import renovation, renovation_completion, renovation_patrol
 from handlers.common import Services
 from procedures import reactions, requests
 from procedures.decisions import Facts
 from procedures.renovation import PATROL_DUTY, RENOVATION
+from procedures.renovation_completion import DEPOSIT
 from procedures.subjects import CASE
 from storage import cases
 from storage.deadlines import Firing
@@ -32,6 +33,9 @@ def reactor(svc: Services) -> Callable[[aiosqlite.Connection, Firing], Awaitable
             return
         if deadline.subject.kind == PATROL_DUTY:  # a department's patrol of the day
             await renovation_patrol.react(svc, conn, firing)
+            return
+        if deadline.subject.kind == DEPOSIT:  # R-21's date, the workers' ID retention
+            await renovation_completion.react(svc, conn, firing)
             return
         if deadline.subject.kind != CASE or deadline.case_id is None:
             # Each kind of subject reacts by its own procedure.

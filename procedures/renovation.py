@@ -1156,7 +1156,8 @@ def works_begun(ren: Renovation, may_confirm: bool) -> list[RenovationDecision]:
             move=Move.START_WORKS,
             expect_status=Status.ENTRY_CONFIRMED,
             tell=[
-                Tell(Resident(), "renovation.patrol.works_owner"),
+                # the owner applies for the completion inspection from here
+                Tell(Resident(), "renovation.patrol.works_owner", buttons="ren_cp_apply"),
                 *(
                     Tell(Department(d), "renovation.patrol.works_staff", style=Style.WITH_CARD)
                     for d in PATROL_DEPARTMENTS
