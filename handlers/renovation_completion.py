@@ -954,7 +954,7 @@ async def react(svc: Services, conn: aiosqlite.Connection, firing: Firing) -> No
     if firing.warning:
         return
     if deadline.rule == done_.ID_RETENTION:
-        await completion_store.purge_ids(conn, renovation_id)
+        await completion_store.purge_ids(conn, renovation_id, svc.evidence)
         return
     ren = await store_module.read(conn, renovation_id)
     if ren is None:

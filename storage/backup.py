@@ -137,7 +137,8 @@ def copy_database(source: str | Path, target: Path) -> Path:
 
 
 def referenced_files(database: Path) -> list[tuple[str, str]]:
-    """The evidence files a database copy registers, as (sha256, role), oldest first."""
+    """The evidence files a database copy registers, as (sha256, role), oldest first (not
+    those erased on purpose: their bytes are gone, ``storage.evidence.erase``)."""
     conn = sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True)
     try:
         exists = conn.execute(
@@ -145,7 +146,9 @@ def referenced_files(database: Path) -> list[tuple[str, str]]:
         ).fetchone()
         if not exists:
             return []
-        rows = conn.execute("SELECT sha256, role FROM evidence ORDER BY rowid").fetchall()
+        columns = {str(c[1]) for c in conn.execute("PRAGMA table_info(evidence)").fetchall()}
+        kept = " WHERE erased_at IS NULL" if "erased_at" in columns else ""  # not tombstones
+        rows = conn.execute(f"SELECT sha256, role FROM evidence{kept} ORDER BY rowid").fetchall()
     finally:
         conn.close()
     return [(str(sha), str(role)) for sha, role in rows]

@@ -532,12 +532,39 @@ class FilesReport:
         return not self.problems
 
 
+async def erase(conn: aiosqlite.Connection, store: EvidenceStore, shas: Sequence[str]) -> list[str]:
+    """Delete stored files on purpose (personal data past its retention), inside the
+    caller's transaction: each row marked erased (a tombstone: the audit events naming the
+    hash still verify, :func:`verify_files` no longer looks for the bytes) and the file
+    removed, with the display copies made from it. Returns the hashes erased. (A file is
+    removed before the transaction commits: should the commit fail, check-audit reports it
+    missing; it never keeps bytes that should be gone.)"""
+    erased: list[str] = []
+    at = iso(now_of(conn))
+    for sha in dict.fromkeys(shas):
+        _valid(sha)
+        async with conn.execute(
+            "SELECT sha256, role FROM evidence WHERE (sha256 = ? OR original = ?)"
+            " AND erased_at IS NULL",
+            (sha, sha),
+        ) as cur:
+            found = [(str(r["sha256"]), str(r["role"])) for r in await cur.fetchall()]
+        for each, role in found:
+            await conn.execute("UPDATE evidence SET erased_at = ? WHERE sha256 = ?", (at, each))
+            with contextlib.suppress(FileNotFoundError):
+                store.path(each, display=role == "display").unlink()
+            erased.append(each)
+    return erased
+
+
 async def verify_files(db: Database, store: EvidenceStore) -> FilesReport:
     """Re-hash every registered file (in a worker thread), and check that every hash an
     ``evidence.attached`` or ``evidence.displayed`` event names is still registered (a row
-    deleted with its file)."""
-    rows = await db.fetchall("SELECT sha256, role FROM evidence ORDER BY rowid")
+    deleted with its file). A file erased on purpose (:func:`erase`) keeps its row, and is
+    not looked for."""
+    rows = await db.fetchall("SELECT sha256, role, erased_at FROM evidence ORDER BY rowid")
     registered = {r["sha256"] for r in rows}
+    rows = [r for r in rows if r["erased_at"] is None]  # deleted on purpose: a tombstone
     named: list[tuple[str, str]] = []
     for event in await db.fetchall(
         "SELECT data FROM audit WHERE event IN (?, ?) ORDER BY id", (ATTACHED, DISPLAYED)

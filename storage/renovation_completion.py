@@ -113,10 +113,23 @@ async def open_refund(
     return await apply(conn, renovation_id, decision, by=None, actor="system", render=render)
 
 
-async def purge_ids(conn: aiosqlite.Connection, renovation_id: int) -> int:
+async def purge_ids(
+    conn: aiosqlite.Connection, renovation_id: int, store: evidence.EvidenceStore
+) -> int:
     """Issue 11, item 7: the retention period after the refund ran out: each pass's ID
-    number emptied and its photo unlinked from the pass (the row, its code and its checks
-    stay), audited without them. Returns how many passes were purged."""
+    number emptied and its photo deleted (the stored file and its display copies erased:
+    tombstones the audit trail still verifies against, ``storage.evidence.erase``) unless
+    something else still uses the same bytes; the pass's row, its code and its checks stay.
+    Audited without them. Returns how many passes were purged."""
+    photos = [
+        str(r["photo_sha256"])
+        for r in await _all(
+            conn,
+            "SELECT photo_sha256 FROM renovation_passes WHERE renovation_id = ?"
+            " AND purged_at IS NULL AND photo_sha256 IS NOT NULL",
+            [renovation_id],
+        )
+    ]
     now = iso(now_of(conn))
     cur = await conn.execute(
         "UPDATE renovation_passes SET id_number = '', photo_sha256 = NULL, photo_display = NULL,"
@@ -124,6 +137,19 @@ async def purge_ids(conn: aiosqlite.Connection, renovation_id: int) -> int:
         (now, renovation_id),
     )
     count = int(cur.rowcount)
+    unused = []
+    for sha in photos:
+        elsewhere = await _one(
+            conn,
+            "SELECT 1 FROM renovation_passes WHERE photo_sha256 = ?"
+            " UNION ALL SELECT 1 FROM renovation_files WHERE sha256 = ?"
+            " UNION ALL SELECT 1 FROM evidence_links WHERE sha256 = ?"
+            " AND NOT (subject_kind = ? AND subject_id = ?) LIMIT 1",
+            [sha, sha, sha, subject(renovation_id).kind, renovation_id],
+        )
+        if elsewhere is None:
+            unused.append(sha)
+    erased = await evidence.erase(conn, store, unused)
     ren = await read(conn, renovation_id)
     await audit.append(
         conn,
@@ -132,7 +158,7 @@ async def purge_ids(conn: aiosqlite.Connection, renovation_id: int) -> int:
         actor="system",
         actor_id=None,
         estate_id=ren.estate_id if ren else None,
-        data={"passes": count},
+        data={"passes": count, "files_erased": erased},
     )
     return count
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from procedures.renovation import Entry, Status, balance
 from storage import audit
+from storage.backup import backup
 from storage.clock import ManualClock
+from storage.evidence import verify_files
 from storage.renovation import RenovationStore
 from storage.renovation_completion import CompletionStore
 from tests.conftest import World
@@ -260,6 +263,7 @@ async def test_r21_the_refund_opens_once_across_a_restart_then_three_confirm_and
 
 
 async def test_r21_the_workers_ids_are_deleted_after_the_retention_period_and_audit_verifies(
+    tmp_path: Path,
     world: World,
     bot: Harness,
     groups: dict[str, Group],
@@ -294,6 +298,7 @@ async def test_r21_the_workers_ids_are_deleted_after_the_retention_period_and_au
     renos = RenovationStore(world.db)
     [kept] = await renos.passes(ren_id)
     assert kept.id_masked == "110***********002X" and kept.photo is not None
+    assert services_of(world).evidence.path(kept.photo, display=True).exists()
     clocks = await CompletionStore(world.db).clocks(ren_id)
     [retention] = [c for c in clocks if c.rule == "id-retention"]
     await open_refund(world, clock, retention.due_at - timedelta(minutes=1))
@@ -311,5 +316,16 @@ async def test_r21_the_workers_ids_are_deleted_after_the_retention_period_and_au
     trail = await audit.trail(world.db, f"renovation:{ren_id}")
     assert [e["event"] for e in trail].count("renovation.ids_deleted") == 1
     assert ID_NUMBER not in json.dumps(trail, ensure_ascii=False)
-    report = await audit.verify(world.db)
+    [deleted] = [e for e in trail if e["event"] == "renovation.ids_deleted"]
+    store = services_of(world).evidence
+    assert kept.photo is not None and not store.path(kept.photo, display=True).exists()
+    assert deleted["data"]["files_erased"]  # the original and its display copy
+    for sha in deleted["data"]["files_erased"]:
+        assert not store.path(sha).exists() and not store.path(sha, display=True).exists()
+    report = await audit.verify(world.db)  # check-audit: the chain and the files
     assert report.ok
+    files = await verify_files(world.db, store)
+    assert files.ok and files.files > 0
+    copied = backup(world.db.path, world.settings.data_dir, tmp_path / "backups", keep=1,
+                    now=datetime(2027, 4, 1, tzinfo=SHANGHAI))  # fmt: skip
+    assert not copied.problems  # a backup does not look for the deleted bytes

@@ -51,3 +51,8 @@ BEGIN SELECT RAISE(ABORT, 'an inspection is a record: it is never deleted'); END
 -- Issue 11, item 7: when a pass's ID number and photo were deleted (the retention period
 -- after the refund ran out); the row stays, its number emptied.
 ALTER TABLE renovation_passes ADD COLUMN purged_at TEXT;
+
+-- Issue 11, item 7: a stored file deleted on purpose (a worker's photo after the retention
+-- period): its row stays as a tombstone (the audit events that name the hash still verify),
+-- its bytes are gone, and check-audit no longer looks for them.
+ALTER TABLE evidence ADD COLUMN erased_at TEXT;
