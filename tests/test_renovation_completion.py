@@ -8,6 +8,7 @@ after the retention period and the audit trail still verifies (issue 11, item 7)
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from tests.support.renovation_steps import (
     ID_NUMBER,
     MANAGER,
     alert,
+    page,
     register_worker,
     to_works,
 )
@@ -104,6 +106,8 @@ async def test_r20_the_completion_inspection_fails_then_passes_and_holds_the_dep
     assert "由工程部和保安部负责" in alert(bot)
 
     await guard.tap("有问题")
+    await guard.send_photo(page(60))  # the photo first: the problems asked for
+    assert "请写明问题及整改要求" in guard.last_text
     await guard.send("消防栓被遮挡，请清理\n楼道墙面破损，请修补")
     assert "已记录验收问题" in guard.last_text
     assert await status_of(world, ren_id) == Status.FAILED
@@ -122,6 +126,8 @@ async def test_r20_the_completion_inspection_fails_then_passes_and_holds_the_dep
     done = await completions.completion(ren_id)
     assert done is not None and done.round == 2 and str(done.refund_from) == "2027-02-27"
     inspections = await completions.inspections(ren_id)
+    assert inspections[1]["problems"] == ["消防栓被遮挡,请清理", "楼道墙面破损,请修补"]
+    assert inspections[1]["photo_sha256"] == hashlib.sha256(page(60)).hexdigest()  # evidence
     assert [(i["round"], i["department"], i["passed"]) for i in inspections] == [
         (1, "engineering", 1), (1, "security", 0), (2, "engineering", 1), (2, "security", 1),
     ]  # fmt: skip
@@ -329,3 +335,57 @@ async def test_r21_the_workers_ids_are_deleted_after_the_retention_period_and_au
     copied = backup(world.db.path, world.settings.data_dir, tmp_path / "backups", keep=1,
                     now=datetime(2027, 4, 1, tzinfo=SHANGHAI))  # fmt: skip
     assert not copied.problems  # a backup does not look for the deleted bytes
+
+
+async def test_r21_the_contractors_claim_needs_the_owners_consent_and_all_three_confirm(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    clock: ManualClock,
+) -> None:
+    """R-21: the owner delegated to the contractor's site head, who joined: when the refund
+    opens the head is told too and claims it; customer service's check waits for the
+    owner's consent; then the owner, the head and the project-centre head (the project
+    manager) confirm, and only the third brings the approval; the refund is paid to the
+    contractor."""
+    head = bot.person(3001, "李工")
+    ren_id = await to_works(world, bot, groups, owner, head)
+    await owner.tap("申请竣工验收")
+    await owner.tap("2026-11-30")
+    await inspect_all(bot, groups["cs"])
+    await open_refund(world, clock, datetime(2027, 3, 1, 9, 30, tzinfo=SHANGHAI))
+    assert "施工方领取须经业主同意" in head.last_text
+    await head.tap("申请退还押金")
+    assert "如您同意由施工方领取" in owner.last_text
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap_data(f"ren:rfc:{ren_id}", chat=cs)
+    assert "须先经业主同意" in alert(bot)
+    await head.tap_data(f"ren:rfo:{ren_id}")  # only the owner consents
+    assert "只有申请的业主本人" in alert(bot)
+    await owner.tap("同意由施工方领取押金")
+    assert "申请人：施工方" in assistant.messages(cs)[-1]["text"]
+    await assistant.tap("退押金核查", chat=cs)
+    await assistant.tap("下一步")
+    await assistant.send("0")
+    await assistant.send("0")
+    assert "可退金额 ¥2,000.00" in head.last_text
+    manager = bot.person(MANAGER, "钱振东")
+    await owner.tap("确认退款金额")
+    await manager.tap("确认退款金额")
+    assert "请审批" not in manager.last_text  # the head has not confirmed yet
+    await head.tap("确认退款金额")
+    assert "请审批" in manager.last_text
+    await manager.tap("批准退还押金")
+    cashier = bot.person(CASHIER, "何小芸")
+    await cashier.tap("登记退款")
+    await cashier.send("FK-2")
+    assert await status_of(world, ren_id) == Status.CLOSED
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    [paid] = [e for e in trail if e["event"] == "renovation.refund"]
+    assert paid["data"]["payee"] == "contractor" and paid["data"]["amount_fen"] == 200_000
+    signed = [
+        s.role for s in await RenovationStore(world.db).signatures(ren_id) if s.step == "R-21"
+    ]
+    assert signed == ["owner", "owner", "project_centre_head", "contractor", "project_manager"]

@@ -55,8 +55,16 @@ async def latest(world: World) -> int:
     return int(row["id"])
 
 
-async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
-    """R-1..R-14: 1栋 101's renovation applied, approved, signed, paid, permitted, begun."""
+async def to_works(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    head: Person | None = None,
+) -> int:
+    """R-1..R-14: 1栋 101's renovation applied, approved, signed, paid, permitted, begun;
+    with ``head``, the owner delegates the agreement to that contractor's site head, who
+    joins by the link and signs (R-8)."""
     await add_customer_head(world)
     await owner.send("/renovate")
     await owner.tap("1栋 101")
@@ -75,12 +83,20 @@ async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: 
         await assistant.tap(name, chat=cs)
         await assistant.tap("有效", chat=cs)
     for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
-        head = bot.person(head_id, name)
-        await head.tap("批准")
-        await head.tap("无意见")
+        signer = bot.person(head_id, name)
+        await signer.tap("批准")
+        await signer.tap("无意见")
     await owner.tap("接受审批条款")
-    await owner.tap("阅读并签署装修协议")
-    await owner.tap("签署协议和防火责任书")
+    if head is None:
+        await owner.tap("阅读并签署装修协议")
+        await owner.tap("签署协议和防火责任书")
+    else:
+        await owner.tap("委托施工负责人签署")
+        link = re.search(r"start=ct_([A-Za-z0-9_-]+)", owner.last_text)
+        assert link is not None
+        await head.send("/start")
+        await head.send(f"/start ct_{link.group(1)}")
+        await head.tap("签署协议和防火责任书")
     cashier = bot.person(CASHIER, "何小芸")
     await cashier.tap("收费")
     await cashier.send("2")
