@@ -15,7 +15,8 @@ problem: the owner reads each with its fix and "🔁 已整改，申请复验" a
 earliest date: the owner (and the contractor's head who joined) get "💰 申请退还押金"; a
 press before the date is refused with it. The contractor's claim asks the owner's consent.
 Customer service's "🧾 退押金核查" goes on in the private chat: the ledger and the
-violations, the checklist (leaks, damage, prohibited acts: tap to mark found), then the
+violations, the checklist (leaks, damage, prohibited acts: tap to mark found; photos optional, kept
+as evidence), then the
 utilities owed and the damage, in yuan: deducted (clamped at zero, the rest owed), the
 refundable amount asked to be confirmed by the owner, the contractor's head and the
 project-centre head (the project manager while nobody holds that role); the project manager
@@ -706,6 +707,31 @@ async def on_toggle(update: Update, context: Context) -> int:
     return Step.CHECKLIST
 
 
+async def got_check_photo(update: Update, context: Context) -> int:
+    """A photo during the check (optional: a leak, a damaged wall…): kept as evidence with
+    a watermarked copy, attached to the check when it is recorded."""
+    actor = await who(update, context)
+    if actor is None or CHECK_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    pending = draft_of(context, CHECK_KEY)
+    svc = services(context)
+    ren = await store(svc).get(int(pending["id"]))
+    received = await photos.take_in(update, context, actor)
+    if ren is None or received is None:
+        return Step.CHECKLIST
+    rules = await svc.rules(ren.estate_id)
+    at = rules.calendar.local(svc.clock.now()).strftime("%Y-%m-%d %H:%M")
+    font = str(svc.settings.chart_font) if svc.settings.chart_font else None
+    shown = await evidence.render(
+        svc.evidence, svc.db, received.sha256,
+        label_lines=[ren.number, ren.unit_label, at, actor.person.name], font_path=font,
+    )  # fmt: skip
+    kept = pending.setdefault("photos", [])
+    kept.append([received.sha256, shown.sha256, received.file_id])
+    await reply(update, context, actor.t("renovation_completion.check_photo", count=len(kept)))
+    return Step.CHECKLIST
+
+
 async def on_next(update: Update, context: Context) -> int:
     """``ren:rfn:<id>``: the checklist done: the utilities owed are asked."""
     query = update.callback_query
@@ -755,13 +781,16 @@ async def got_damage(update: Update, context: Context) -> int:
     today = await today_of(svc, ren.estate_id)
     centre = bool(await svc.identity.people_with_role(ren.estate_id, done_.CENTRE_HEAD))
     staff = may(Act.ISSUE_PERMIT, actor.roles_in(ren.estate_id))
+    kept = [(str(p[0]), str(p[1]), p[2]) for p in pending.get("photos", [])]
+    shas = [p[0] for p in kept]
     try:
         found = await completions(svc).check(
             ren.id,
-            lambda r, d, ded: done_.refund_checked(r, d, staff, marked, ded, today, centre),
+            lambda r, d, ded: done_.refund_checked(r, d, staff, marked, ded, today, centre, shas),
             lambda ledger: done_.deductions(ledger, utilities, damage),
             marked,
             by=actor.person.id,
+            photos=kept,
             render=Notifier(svc),
         )
     except Refusal as refusal:
@@ -1021,7 +1050,8 @@ def handlers() -> list[AnyHandler]:
             "renovation_refund_check", r"^ren:rfc:", on_check,
             {
                 Step.CHECKLIST: [CallbackQueryHandler(on_toggle, pattern=r"^ren:rfk:"),
-                                 CallbackQueryHandler(on_next, pattern=r"^ren:rfn:")],
+                                 CallbackQueryHandler(on_next, pattern=r"^ren:rfn:"),
+                                 MessageHandler(image & private, got_check_photo)],
                 Step.UTILITIES: [MessageHandler(TEXT & private, got_utilities),
                                  MessageHandler(OTHER & private, check_expected)],
                 Step.DAMAGE: [MessageHandler(TEXT & private, got_damage),

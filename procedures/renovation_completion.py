@@ -536,9 +536,11 @@ def refund_checked(
     found: Deductions,
     today: date,
     centre_held: bool,
+    photos: Sequence[str] = (),
 ) -> RenovationDecision:
     """R-21: customer service's check of common parts and neighbours (each of
-    :data:`CHECKS` found or not), the utilities and damage deducted: the refundable amount.
+    :data:`CHECKS` found or not; photos optional, their originals' SHA-256 in the audit
+    event), the utilities and damage deducted: the refundable amount.
     Then the owner, the contractor's head (when one joined) and the project-centre head (the
     project manager when nobody holds that role) are asked to confirm it. Refused before
     the earliest date (with it), twice, or while a contractor's claim waits for the
@@ -578,6 +580,7 @@ def refund_checked(
             "flagged": flagged,
             "refundable_fen": found.refundable_fen,
             "arrears_fen": found.arrears_fen,
+            "photos": list(photos),
         },
         expect_status=Status.REFUND_DUE,
         tell=tell,

@@ -332,12 +332,14 @@ class CompletionStore:
         checklist: dict[str, bool],
         *,
         by: int,
+        photos: Sequence[tuple[str, str, str | None]] = (),
         render: Render | None = None,
     ) -> tuple[Renovation, Completion, Deductions] | None:
         """R-21: customer service's check: the deductions (``found(ledger)``: utilities and
         damage, clamped at zero, the excess as arrears) posted to the ledger, the checklist
-        and the refundable amount kept, ``decide``'s step (it may raise Refusal: nothing is
-        posted then), in one transaction. None when it no longer applies."""
+        and the refundable amount kept, the photos (original, display copy, Telegram's id)
+        linked as the renovation's evidence, ``decide``'s step (it may raise Refusal:
+        nothing is posted then), in one transaction. None when it no longer applies."""
         async with self.db.write() as conn:
             ren = await read(conn, renovation_id)
             done = await completion_in(conn, renovation_id)
@@ -351,6 +353,12 @@ class CompletionStore:
                 return None
             for posting in deducted.postings:
                 await _post(conn, after, posting, f"refund-check:{renovation_id}", by)
+            for original, display, file_id in photos:
+                await evidence.link(
+                    conn, subject(renovation_id), original, actor=f"person:{by}",
+                    display_sha256=display, file_id=file_id, added_by=by,
+                    estate_id=after.estate_id,
+                )  # fmt: skip
             await conn.execute(
                 "UPDATE renovation_completions SET checklist = ?, checked_by = ?, checked_at = ?,"
                 " refundable_fen = ? WHERE renovation_id = ? AND checked_at IS NULL",

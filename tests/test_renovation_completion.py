@@ -222,6 +222,8 @@ async def test_r21_the_refund_opens_once_across_a_restart_then_three_confirm_and
     sheet = assistant.last_text
     assert "押金退还核查" in sheet and "押金余额" in sheet and "违章记录" in sheet
     await assistant.tap("渗漏")
+    await assistant.send_photo(page(70))  # optional: a photo of the leak, as evidence
+    assert "已保存第 1 张照片" in assistant.last_text
     await assistant.tap("下一步")
     await assistant.send("很多")
     assert "请输入金额" in assistant.last_text
@@ -234,6 +236,10 @@ async def test_r21_the_refund_opens_once_across_a_restart_then_three_confirm_and
     ]  # fmt: skip
     memo = await CompletionStore(world.db).memo(ren_id)
     assert memo is not None and json.loads(memo["checklist"])["leaks"] is True
+    [checked] = [e for e in await audit.trail(world.db, f"renovation:{ren_id}")
+                 if e["event"] == "renovation.refund_checked"]  # fmt: skip
+    assert checked["data"]["photos"] == [hashlib.sha256(page(70)).hexdigest()]
+    assert checked["data"]["flagged"] == ["leaks"]
 
     manager, cashier = bot.person(MANAGER, "钱振东"), bot.person(CASHIER, "何小芸")
     assert "可退金额 ¥1,880.00" in owner.last_text
