@@ -2130,6 +2130,11 @@ async def check(update: Update, context: Context) -> None:
         await reply(update, context, actor.t("renovation.pass.usage"))
         return
     found = await store(svc).find_pass(code)
+    if found is None:  # a hot-work permit or a temporary pass: checked there
+        from handlers.renovation_hotwork import other_pass
+
+        if await other_pass(update, context, actor, code, estates):
+            return
     if found is not None and not may(Act.CHECK_PASS, actor.roles_in(found[1].estate_id)):
         found = None  # another estate's pass: unknown here
     ren = found[1] if found else None

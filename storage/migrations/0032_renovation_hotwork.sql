@@ -1,0 +1,31 @@
+-- Renovation (P2): hot-work permits (R-17, 動火審批), checked at the gate with /pass like the
+-- worker passes.
+
+-- R-17: a hot-work permit applied for on an active renovation; engineering approves (it then
+-- gets its code, DH…) or refuses with a reason. The window is kept as the estate's local
+-- time with its offset (2026-12-02T09:00:00+08:00). The operator's name is personal: the
+-- audit trail keeps it apart.
+CREATE TABLE renovation_hotwork (
+    id             INTEGER PRIMARY KEY,
+    renovation_id  INTEGER NOT NULL REFERENCES renovations(id),
+    code           TEXT UNIQUE,
+    place          TEXT NOT NULL,
+    starts         TEXT NOT NULL,
+    ends           TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('welding', 'cutting', 'grinding', 'other')),
+    operator       TEXT NOT NULL,
+    certificate    TEXT NOT NULL,
+    extinguisher   INTEGER NOT NULL,
+    state          TEXT NOT NULL DEFAULT 'asked' CHECK (state IN ('asked', 'approved', 'refused')),
+    reason         TEXT,
+    applied_by     INTEGER NOT NULL REFERENCES people(id),
+    applied_at     TEXT NOT NULL,
+    decided_by     INTEGER REFERENCES people(id),
+    decided_at     TEXT
+);
+CREATE INDEX renovation_hotwork_of ON renovation_hotwork(renovation_id);
+
+-- Every check at the gate is one log, whatever was shown: a worker's pass or a hot-work
+-- permit.
+ALTER TABLE renovation_pass_checks ADD COLUMN kind TEXT NOT NULL DEFAULT 'worker'
+    CHECK (kind IN ('worker', 'hotwork'));

@@ -1,0 +1,127 @@
+"""Hot work (R-17) as rules, no database and no Telegram: who applies and decides, what is
+refused (works not active, a past window, no certificate, no extinguisher), the gate's
+check of a permit (its window, the works' state, an unknown code)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from procedures.decisions import Department, Resident
+from procedures.renovation import Form, Refusal, Renovation, Status, clean_code
+from procedures.renovation_hotwork import (
+    HotKind,
+    HotState,
+    HotWork,
+    HotWorkForm,
+    applied,
+    check_hot_work,
+    clean_certificate,
+    decided,
+    decider_role,
+    is_hot_code,
+    parse_hot_window,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 12, 2, 8, tzinfo=TZ)
+FORM = HotWorkForm(
+    "厨房",
+    datetime(2026, 12, 2, 9, tzinfo=TZ),
+    datetime(2026, 12, 2, 11, tzinfo=TZ),
+    HotKind.WELDING,
+    "王师傅",
+    "T-1234567",
+    True,
+)
+REN = Renovation(
+    1, "ZX-20261127-0001", 1, 1, "1栋 101", 1, Status.ACTIVE,
+    Form(date(2026, 12, 1), date(2027, 2, 28), "安居装饰", "李工", "+8613800138000", ()),
+)  # fmt: skip
+
+
+def refusal(call: object) -> str:
+    assert callable(call)
+    with pytest.raises(Refusal) as caught:
+        call()
+    return caught.value.code
+
+
+def test_r17_an_application_on_active_works_goes_to_engineering() -> None:
+    decision = applied(REN, 7, FORM, True, NOW)
+    [tell] = decision.tell
+    assert tell.to == Department("engineering") and tell.buttons == "ren_hot"
+    assert tell.button_arg == 7 and decision.expect_status == Status.ACTIVE
+    assert decision.data["operator"] == {"name": "王师傅"}  # personal: kept apart
+
+
+def test_r17_refused_when_not_active_window_past_no_certificate_or_extinguisher() -> None:
+    assert refusal(lambda: applied(REN, 7, FORM, False, NOW)) == "hot_not_applicant"
+    suspended = replace(REN, status=Status.SUSPENDED)
+    assert refusal(lambda: applied(suspended, 7, FORM, True, NOW)) == "hot_not_active"
+    permitted = replace(REN, status=Status.PERMITTED)
+    assert refusal(lambda: applied(permitted, 7, FORM, True, NOW)) == "hot_not_active"
+    late = datetime(2026, 12, 2, 11, tzinfo=TZ)
+    assert refusal(lambda: applied(REN, 7, FORM, True, late)) == "hot_window_past"
+    no_cert = replace(FORM, certificate="")
+    assert refusal(lambda: applied(REN, 7, no_cert, True, NOW)) == "hot_certificate"
+    no_ext = replace(FORM, extinguisher=False)
+    assert refusal(lambda: applied(REN, 7, no_ext, True, NOW)) == "hot_extinguisher"
+
+
+def test_r17_engineering_decides_once_approval_tells_security_and_the_owner() -> None:
+    permit = HotWork(7, 1, FORM)
+    role = decider_role({"engineering"})
+    decision = decided(permit, REN, True, None, role, "DHABCDE", NOW)
+    assert decision.approval is not None and decision.approval.role == "engineering"
+    assert decision.approval.step == "R-17" and decision.approval.approved
+    assert [t.to for t in decision.tell] == [Resident(), Department("security")]
+    assert decision.tell[1].params["code"] == "DHABCDE"
+    assert decider_role({"engineering_head", "engineering"}) == "engineering_head"
+    assert decider_role({"customer_assistant", "admin"}) is None
+    assert refusal(lambda: decided(permit, REN, True, None, None, "X", NOW)) == (
+        "hot_not_engineering"
+    )
+    done = replace(permit, state=HotState.APPROVED)
+    assert refusal(lambda: decided(done, REN, False, "place", role, "X", NOW)) == "hot_decided"
+    assert refusal(lambda: decided(permit, REN, False, None, role, "X", NOW)) == (
+        "hot_reason_needed"
+    )
+    no = decided(permit, REN, False, "protection", role, "X", NOW)
+    assert no.event == "renovation.hotwork_refused" and no.data["reason"] == "protection"
+    late = datetime(2026, 12, 2, 12, tzinfo=TZ)
+    assert refusal(lambda: decided(permit, REN, True, None, role, "X", late)) == "hot_window_past"
+
+
+def test_r17_the_gate_admits_gear_only_in_the_window_while_the_works_are_active() -> None:
+    permit = HotWork(7, 1, FORM, HotState.APPROVED, "DHABCDE")
+    inside = datetime(2026, 12, 2, 10, tzinfo=TZ)
+    assert check_hot_work(permit, Status.ACTIVE, inside) is None
+    assert check_hot_work(permit, Status.ACTIVE, NOW) == "not_yet"
+    assert check_hot_work(permit, Status.ACTIVE, FORM.ends) == "expired"  # expired window
+    assert check_hot_work(permit, Status.SUSPENDED, inside) == "suspended"
+    assert check_hot_work(permit, Status.COMPLETION_REQUESTED, inside) == "not_active"
+    assert check_hot_work(None, None, inside) == "unknown"  # unknown code
+    asked = replace(permit, state=HotState.ASKED)
+    assert check_hot_work(asked, Status.ACTIVE, inside) == "not_approved"
+
+
+def test_r17_windows_and_certificates_as_people_type_them() -> None:
+    today = date(2026, 11, 27)
+    assert parse_hot_window("12-02 9:00-11:00", today) == (date(2026, 12, 2), time(9), time(11))
+    assert parse_hot_window("2026年12月2日 09:00—11:30", today) == (
+        date(2026, 12, 2), time(9), time(11, 30),
+    )  # fmt: skip
+    assert parse_hot_window("12-02 11:00-09:00", today) is None
+    assert parse_hot_window("明天", today) is None
+    assert clean_certificate(" t-123 4567 ") == "T-1234567"
+    assert clean_certificate("证") is None
+
+
+def test_s1_hot_work_codes_are_told_apart_and_read_like_worker_passes() -> None:
+    assert clean_code("dh abcde") == "DHABCDE" and is_hot_code("DHABCDE")
+    assert not is_hot_code("DHABCD")  # a worker's six
+    assert not is_hot_code("LSABCDE")
