@@ -76,6 +76,7 @@ PRIVATE_COMMANDS = [
     ("pass", "command.pass"),
     ("patrol", "command.patrol"),
     ("hotwork", "command.hotwork"),
+    ("temppass", "command.temppass"),
 ]
 GROUP_COMMANDS = [("bind", "command.bind"), ("help", "command.help")]
 
@@ -253,7 +254,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *renovation.handlers(),  # P2: /renovate, documents checked, the heads' approval
         *renovation_patrol.handlers(),  # P2: works begun, /patrol (R-14, R-15)
         *renovation_completion.handlers(),  # P2: completion inspection, refund (R-20, R-21)
-        *renovation_hotwork.handlers(),  # P2: /hotwork (R-17)
+        *renovation_hotwork.handlers(),  # P2: /hotwork (R-17), /temppass (S-1)
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

@@ -1,5 +1,5 @@
-"""Renovation (P2) in chat: hot-work permits (R-17, 動火審批). procedures.renovation_hotwork
-decides; storage.renovation_hotwork applies.
+"""Renovation (P2) in chat: hot-work permits (R-17, 動火審批) and temporary passes
+(臨時出入證, S-1). procedures.renovation_hotwork decides; storage.renovation_hotwork applies.
 
 **Hot work** (R-17): ``/hotwork`` (private chat) — the owner or the contractor's head of an
 active renovation, or customer service for them (``/hotwork ZX-…``) — asks the place, the
@@ -9,19 +9,24 @@ privately) gets the application with ✅ 批准动火 / ❌ 不批准 (then a re
 engineer or the engineering head decides (re-checked against the roles in the database). An
 approved permit gets its code (``DH…``): the owner and security are told.
 
+**Temporary passes**: customer service's ``/temppass ZX-…`` asks the visitor's name, the
+purpose and the validity (2 hours, 4 hours, today); the pass's code (``LS…``) admits once.
+
 **At the gate**: ``/pass CODE`` (handlers.renovation.check) hands a code that is no worker's
 pass to :func:`other_pass`: a hot-work permit admits welding gear and gas cylinders inside
-its window while the works are active. Every check is logged with the worker passes'
-checks.
+its window while the works are active; a temporary pass admits its visitor once. Every check
+is logged with the worker passes' checks.
 
 Button data: ``ren:hwk:<kind index>``, ``ren:hwx:<0|1>`` (the extinguisher),
-``ren:hwok:<permit>``, ``ren:hwno:<permit>``, ``ren:hwwhy:<permit>:<reason index>``.
+``ren:hwok:<permit>``, ``ren:hwno:<permit>``, ``ren:hwwhy:<permit>:<reason index>``,
+``ren:tpv:<validity index>``.
 """
 
 from __future__ import annotations
 
 import unicodedata
 import warnings
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 
@@ -57,12 +62,14 @@ from procedures import renovation as reno
 from procedures import renovation_hotwork as hot
 from procedures.permissions import Act, may
 from procedures.renovation import Refusal, Renovation, Status
-from procedures.renovation_hotwork import HotKind, HotWork, HotWorkForm
-from storage.renovation_hotwork import HotWorkStore
+from procedures.renovation_hotwork import HotKind, HotWork, HotWorkForm, TempValidity
+from storage.renovation_hotwork import HotWorkStore, NewTempPass
 
 #: ``user_data`` keys of the two flows.
 KEY = "renovation_hotwork"
+TEMP_KEY = "renovation_temp_pass"
 KINDS: tuple[HotKind, ...] = tuple(HotKind)
+VALIDITIES: tuple[TempValidity, ...] = tuple(TempValidity)
 
 
 class HotStep:
@@ -76,8 +83,16 @@ class HotStep:
     EXTINGUISHER = 6
 
 
+class TempStep:
+    """Issuing a temporary pass."""
+
+    NAME = 1
+    PURPOSE = 2
+    VALIDITY = 3
+
+
 def permits(svc: Services) -> HotWorkStore:
-    """The hot-work permits of the deployment."""
+    """The hot-work permits and temporary passes of the deployment."""
     return HotWorkStore(svc.db)
 
 
@@ -441,29 +456,194 @@ async def on_reason(update: Update, context: Context) -> None:
     await _decide(update, context, False, reason)
 
 
+# --- temporary passes -------------------------------------------------------------------------
+
+
+async def temp_start(update: Update, context: Context) -> int:
+    """``/temppass ZX-…``: customer service issues a visitor's temporary pass."""
+    actor = await who(update, context)
+    if actor is None or context.user_data is None:
+        return ConversationHandler.END
+    svc = services(context)
+    context.user_data.pop(TEMP_KEY, None)
+    typed = " ".join(context.args or [])
+    ren = await _by_number(svc, typed) if typed else None
+    if ren is None:
+        await reply(update, context, actor.t("renovation_hotwork.temp_usage"))
+        return ConversationHandler.END
+    try:
+        hot.temp_issued(ren, may(Act.ISSUE_PERMIT, actor.roles_in(ren.estate_id)))
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        return ConversationHandler.END
+    context.user_data[TEMP_KEY] = {"id": ren.id}
+    text = actor.t("renovation_hotwork.temp_ask_name", number=ren.number, unit=ren.unit_label)
+    await reply(update, context, text)
+    return TempStep.NAME
+
+
+async def temp_name(update: Update, context: Context) -> int:
+    """The visitor's name."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or TEMP_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    name = reno.clean_name(message.text or "")
+    if name is None:
+        await reply(update, context, actor.t("renovation.name_hint", limit=reno.MAX_NAME))
+        return TempStep.NAME
+    draft_of(context, TEMP_KEY)["name"] = name
+    await reply(update, context, actor.t("renovation_hotwork.temp_ask_purpose"))
+    return TempStep.PURPOSE
+
+
+async def temp_purpose(update: Update, context: Context) -> int:
+    """The purpose of the visit, then how long the pass is valid."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None or TEMP_KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    purpose = hot.clean_text(message.text or "")
+    if purpose is None:
+        await reply(update, context, actor.t("renovation_hotwork.text_hint", limit=hot.MAX_TEXT))
+        return TempStep.PURPOSE
+    draft_of(context, TEMP_KEY)["purpose"] = purpose
+    choices = [
+        button(actor.t(f"renovation_hotwork.validity.{v.value}"), f"ren:tpv:{i}")
+        for i, v in enumerate(VALIDITIES)
+    ]
+    await reply(update, context, actor.t("renovation_hotwork.temp_ask_validity"),
+                keyboard([choices]))  # fmt: skip
+    return TempStep.VALIDITY
+
+
+async def temp_validity(update: Update, context: Context) -> int:
+    """The validity, by button: the pass made with its code."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None or context.user_data is None:
+        return ConversationHandler.END
+    index = _ids(query.data, 1)
+    if TEMP_KEY not in context.user_data or not index or not 0 <= index[0] < len(VALIDITIES):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    svc = services(context)
+    pending = context.user_data.pop(TEMP_KEY)
+    ren = await store(svc).get(int(pending["id"]))
+    try:
+        if ren is None:
+            raise Refusal("no_works")
+        hot.temp_issued(ren, may(Act.ISSUE_PERMIT, actor.roles_in(ren.estate_id)))
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        return ConversationHandler.END
+    local = (await svc.rules(ren.estate_id)).calendar.local(svc.clock.now())
+    start, end = hot.temp_window(VALIDITIES[index[0]], local)
+    made = await permits(svc).issue_temp(
+        ren.id, NewTempPass(str(pending["name"]), str(pending["purpose"]), start, end),
+        by=actor.person.id,
+    )  # fmt: skip
+    if made is None:
+        await reply(update, context, actor.t("common.stale_button"))
+        return ConversationHandler.END
+    await reply(update, context, actor.t("renovation_hotwork.temp_issued") + "\n\n"
+                + temp_card(actor.locale, ren, made))  # fmt: skip
+    return ConversationHandler.END
+
+
+def temp_card(locale: str, ren: Renovation, found: hot.TempPass) -> str:
+    """A temporary pass as cards show it."""
+    state = "used" if found.used_at else "unused"
+    return t(
+        locale,
+        "renovation_hotwork.temp_card",
+        code=found.code,
+        state=t(locale, f"renovation_hotwork.temp_state.{state}"),
+        name=escape(found.name),
+        purpose=escape(found.purpose),
+        number=ren.number,
+        unit=ren.unit_label,
+        start=f"{found.valid_from:%m-%d %H:%M}",
+        end=f"{found.valid_to:%m-%d %H:%M}",
+    )
+
+
+async def temp_expected(update: Update, context: Context) -> int:
+    """Something else while issuing a pass: ask for what is missing."""
+    actor = await who(update, context)
+    pending = draft_of(context, TEMP_KEY)
+    step = (
+        TempStep.VALIDITY
+        if "purpose" in pending
+        else TempStep.PURPOSE
+        if "name" in pending
+        else TempStep.NAME
+    )
+    if actor is not None:
+        key = (
+            "renovation_hotwork.tap_please"
+            if step == TempStep.VALIDITY
+            else "renovation.text_please"
+        )
+        await reply(update, context, actor.t(key))
+    return step
+
+
+cancel_temp = canceller(TEMP_KEY, "renovation_hotwork.temp_cancelled")
+
+
+def temp_conversation() -> ConversationHandler[Context]:
+    """Issuing a temporary pass, persistent."""
+    T = TempStep
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[CommandHandler("temppass", temp_start, filters.ChatType.PRIVATE)],
+            states={
+                T.NAME: [MessageHandler(TEXT, temp_name)],
+                T.PURPOSE: [MessageHandler(TEXT, temp_purpose)],
+                T.VALIDITY: [CallbackQueryHandler(temp_validity, pattern=r"^ren:tpv:")],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel_temp),
+                CommandHandler("temppass", temp_start, filters.ChatType.PRIVATE),
+                MessageHandler(OTHER | TEXT, temp_expected),
+            ],
+            name="renovation_temp_pass",
+            persistent=True,
+            allow_reentry=True,
+        )
+
+
 # --- at the gate (S-1, R-17) ------------------------------------------------------------------
 
 
 async def other_pass(
     update: Update, context: Context, actor: Actor, code: str, estates: list[int]
 ) -> bool:
-    """``/pass CODE`` for a code that is no worker's pass: a hot-work permit (R-17) is
-    checked, logged and answered here (True); any other code is left to the worker passes'
-    answer (False). A permit of an estate where the guard holds no security role is unknown
-    to them."""
-    if not hot.is_hot_code(code):
+    """``/pass CODE`` for a code that is no worker's pass: a hot-work permit (R-17) or a
+    temporary pass (S-1) is checked, logged and answered here (True); any other code is left
+    to the worker passes' answer (False). A permit or pass of an estate where the guard
+    holds no security role is unknown to them."""
+    if not (hot.is_hot_code(code) or hot.is_temp_code(code)):
         return False
     svc = services(context)
     gate = permits(svc)
     now = svc.clock.now()
-    kind = "hotwork"
-    permit = await gate.find_hot(code)
-    held = permit
+    kind = "hotwork" if hot.is_hot_code(code) else "temp"
+    permit = await gate.find_hot(code) if kind == "hotwork" else None
+    visitor = await gate.find_temp(code) if kind == "temp" else None
+    held = permit or visitor
     ren = await store(svc).get(held.renovation_id) if held else None
     if ren is not None and not may(Act.CHECK_PASS, actor.roles_in(ren.estate_id)):
-        ren, permit, held = None, None, None
+        ren, permit, visitor, held = None, None, None, None
     status = ren.status if ren else None
-    refused = hot.check_hot_work(permit, status, now)
+    refused = (
+        hot.check_hot_work(permit, status, now)
+        if kind == "hotwork"
+        else hot.check_temp_pass(visitor, status, now)
+    )
     refused = await gate.check(
         kind, code, held.id if held else None, ren, refused, by=actor.person.id,
         estate_id=estates[0],
@@ -472,8 +652,12 @@ async def other_pass(
         why = actor.t("renovation.pass.why.unknown")
         await reply(update, context, actor.t("renovation.pass.refused", code=code, reason=why))
         return True
-    assert permit is not None
-    card = hot_card(actor.locale, ren, permit)
+    if permit is not None:
+        card = hot_card(actor.locale, ren, permit)
+    else:
+        assert visitor is not None
+        used = visitor.used_at or (now if refused is None else None)
+        card = temp_card(actor.locale, ren, replace(visitor, used_at=used))
     if refused is None:
         head = actor.t(f"renovation_hotwork.admitted_{kind}", code=code)
     else:
@@ -487,9 +671,10 @@ async def other_pass(
 
 
 def handlers() -> list[AnyHandler]:
-    """Hot work applied for and decided."""
+    """Hot work applied for and decided; temporary passes issued."""
     return [
         conversation(),
+        temp_conversation(),
         CallbackQueryHandler(on_approve, pattern=r"^ren:hwok:"),
         CallbackQueryHandler(on_refuse, pattern=r"^ren:hwno:"),
         CallbackQueryHandler(on_reason, pattern=r"^ren:hwwhy:"),

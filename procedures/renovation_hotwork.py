@@ -1,5 +1,5 @@
-"""Renovation (P2): hot work (R-17) as code. Pure: no database, no Telegram, no clock (time
-comes in).
+"""Renovation (P2): hot work (R-17) and the estate's temporary passes (臨時出入證, S-1) as
+code. Pure: no database, no Telegram, no clock (time comes in).
 
 **Hot work** (R-17, 動火審批): acetylene cylinders and welding gear stay out without written
 consent. The owner or the contractor's head (or customer service for them) applies on an
@@ -11,8 +11,12 @@ equipment on site). On approval the permit gets a code and security is told; at 
 ``/pass CODE`` admits welding gear and gas cylinders only inside the window and while the
 works are active (:func:`check_hot_work`).
 
-Codes: ``DH`` (動火) and five characters of the worker passes' alphabet — seven characters,
-never mistaken for a worker's six.
+**Temporary passes** (臨時出入證): customer service issues a one-off pass for a visitor to
+the works (a designer, a supplier): a name, a purpose, valid for a few hours or the rest
+of the day; ``/pass CODE`` admits once (:func:`check_temp_pass`: a second use is refused).
+
+Codes: ``DH`` (動火) or ``LS`` (臨時) and five characters of the worker passes' alphabet —
+seven characters, never mistaken for a worker's six.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from procedures.decisions import Approval, Department, Resident, Style, Tell, Text
@@ -29,6 +33,7 @@ from procedures.renovation import (
     CUSTOMER_SERVICE,
     ENGINEERING,
     SECURITY,
+    WORKS_ALLOWED,
     Refusal,
     Renovation,
     RenovationDecision,
@@ -39,13 +44,14 @@ from procedures.renovation import (
 from procedures.renovation_settings import parse_window
 from procedures.rule_ids import RuleId
 
-#: Hot-work permit codes start with this (動火).
+#: Hot-work permit codes start with this (動火), temporary passes' with :data:`TEMP_PREFIX`.
 HOT_PREFIX = "DH"
+TEMP_PREFIX = "LS"
 #: The characters after the prefix.
 CODE_TAIL = 5
 #: Who decides a hot-work permit: engineering (an engineer or its head).
 APPROVERS: frozenset[str] = frozenset({Role.ENGINEERING.value, Role.ENGINEERING_HEAD.value})
-#: The longest place kept.
+#: The longest place or purpose kept.
 MAX_TEXT = 80
 
 
@@ -96,7 +102,7 @@ class HotWork:
 
 
 def clean_text(text: str) -> str | None:
-    """A place on one line, or None when empty or too long."""
+    """A place or a purpose on one line, or None when empty or too long."""
     found = " ".join(unicodedata.normalize("NFKC", text).split())
     return found if 0 < len(found) <= MAX_TEXT else None
 
@@ -238,6 +244,70 @@ def check_hot_work(found: HotWork | None, status: Status | None, now: datetime) 
     return None
 
 
+# --- temporary passes (臨時出入證) -------------------------------------------------------------
+
+
+class TempValidity(StrEnum):
+    """How long a temporary pass is valid from its issue."""
+
+    HOURS_2 = "2h"
+    HOURS_4 = "4h"
+    DAY = "day"  # until the end of the local day
+
+
+@dataclass(frozen=True)
+class TempPass:
+    """A one-off visitor's pass to the works."""
+
+    id: int
+    renovation_id: int
+    code: str
+    name: str
+    purpose: str
+    valid_from: datetime
+    valid_to: datetime
+    used_at: datetime | None = None
+
+
+def temp_window(choice: TempValidity, local_now: datetime) -> tuple[datetime, datetime]:
+    """A temporary pass's validity from ``local_now`` (aware, the estate's time)."""
+    if choice == TempValidity.DAY:
+        midnight = datetime.combine(local_now.date() + timedelta(days=1), time(), local_now.tzinfo)
+        return local_now, midnight
+    return local_now, local_now + timedelta(hours=int(choice.value.removesuffix("h")))
+
+
+def temp_issued(ren: Renovation, may_issue: bool) -> None:
+    """A temporary pass may be issued by customer service while works may go on (S-1);
+    Refusal otherwise."""
+    if not may_issue:
+        raise Refusal("temp_not_issuer")
+    if ren.status not in WORKS_ALLOWED:
+        raise Refusal("no_works")
+
+
+def check_temp_pass(found: TempPass | None, status: Status | None, now: datetime) -> str | None:
+    """S-1: why a temporary pass does not admit its visitor now, or None when it does (the
+    caller marks it used in the same step): unknown, used already, works not on, before or
+    after its validity."""
+    if found is None or status is None:
+        return "unknown"
+    if found.used_at is not None:
+        return "used"
+    if status not in WORKS_ALLOWED:
+        return "suspended" if status == Status.SUSPENDED else "not_active"
+    if now < found.valid_from:
+        return "not_yet"
+    if now >= found.valid_to:
+        return "expired"
+    return None
+
+
+def is_temp_code(code: str) -> bool:
+    """Whether a cleaned code is a temporary pass's."""
+    return code.startswith(TEMP_PREFIX) and len(code) == len(TEMP_PREFIX) + CODE_TAIL
+
+
 def is_hot_code(code: str) -> bool:
     """Whether a cleaned code is a hot-work permit's."""
     return code.startswith(HOT_PREFIX) and len(code) == len(HOT_PREFIX) + CODE_TAIL
@@ -249,12 +319,17 @@ __all__ = [
     "HotState",
     "HotWork",
     "HotWorkForm",
+    "TempPass",
+    "TempValidity",
     "applied",
     "check_hot_work",
+    "check_temp_pass",
     "clean_certificate",
     "clean_name",
     "clean_text",
     "decided",
     "decider_role",
     "parse_hot_window",
+    "temp_issued",
+    "temp_window",
 ]

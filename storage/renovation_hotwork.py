@@ -1,8 +1,9 @@
-"""Hot-work permits (R-17) in the database: every SQL statement about them lives here. A
-permit's steps are renovation decisions applied with :func:`storage.renovation.apply` in the
-same transaction as the permit's row (its audit event, its signature in ``approvals``, its
-notices); every check at the gate goes into ``renovation_pass_checks`` (its ``kind``) and
-the renovation's audit trail, like a worker's pass.
+"""Hot-work permits (R-17) and temporary passes (臨時出入證, S-1) in the database: every SQL
+statement about them lives here. A permit's steps are renovation decisions applied with
+:func:`storage.renovation.apply` in the same transaction as the permit's row (its audit
+event, its signature in ``approvals``, its notices); every check at the gate goes into
+``renovation_pass_checks`` (its ``kind``) and the renovation's audit trail, like a
+worker's pass.
 """
 
 from __future__ import annotations
@@ -10,22 +11,35 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from procedures.renovation import CODE_ALPHABET, Renovation, RenovationDecision, subject
 from procedures.renovation_hotwork import (
     CODE_TAIL,
     HOT_PREFIX,
+    TEMP_PREFIX,
     HotKind,
     HotState,
     HotWork,
     HotWorkForm,
+    TempPass,
 )
 from storage import audit
 from storage.db import Database, iso, now_of
 from storage.renovation import Render, apply, read
 
-__all__ = ["HotWorkStore"]
+__all__ = ["HotWorkStore", "NewTempPass"]
+
+
+@dataclass(frozen=True)
+class NewTempPass:
+    """A visitor's temporary pass: name, purpose, validity (aware, the estate's time)."""
+
+    name: str
+    purpose: str
+    valid_from: datetime
+    valid_to: datetime
 
 
 def _hot(row: sqlite3.Row) -> HotWork:
@@ -44,12 +58,20 @@ def _hot(row: sqlite3.Row) -> HotWork:
     )  # fmt: skip
 
 
+def _temp(row: sqlite3.Row) -> TempPass:
+    return TempPass(
+        int(row["id"]), int(row["renovation_id"]), row["code"], row["name"], row["purpose"],
+        datetime.fromisoformat(row["valid_from"]), datetime.fromisoformat(row["valid_to"]),
+        datetime.fromisoformat(row["used_at"]) if row["used_at"] else None,
+    )  # fmt: skip
+
+
 def _code(prefix: str) -> str:
     return prefix + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_TAIL))
 
 
 class HotWorkStore:
-    """Hot-work permits: made, decided, checked at the gate."""
+    """Hot-work permits and temporary passes: made, decided, checked at the gate."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -149,7 +171,11 @@ class HotWorkStore:
         raise RuntimeError("no free code")  # pragma: no cover - 31^5 codes
 
     async def _taken(self, code: str) -> bool:
-        row = await self.db.fetchone("SELECT 1 FROM renovation_hotwork WHERE code = ?", (code,))
+        row = await self.db.fetchone(
+            "SELECT 1 FROM renovation_hotwork WHERE code = ?"
+            " UNION ALL SELECT 1 FROM renovation_temp_passes WHERE code = ?",
+            (code, code),
+        )
         return row is not None
 
     async def get(self, permit_id: int) -> HotWork | None:
@@ -185,6 +211,47 @@ class HotWorkStore:
         row = await self.db.fetchone("SELECT * FROM renovation_hotwork WHERE code = ?", (code,))
         return _hot(row) if row is not None else None
 
+    # --- temporary passes ---------------------------------------------------------------
+
+    async def issue_temp(self, renovation_id: int, new: NewTempPass, *, by: int) -> TempPass | None:
+        """S-1: a temporary pass with a fresh code (LS…), audited (the visitor's name as
+        personal data). None when the renovation is gone."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            code = await self._free_code(TEMP_PREFIX)
+            cur = await conn.execute(
+                "INSERT INTO renovation_temp_passes(renovation_id, code, name, purpose,"
+                " valid_from, valid_to, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    renovation_id, code, new.name, new.purpose,
+                    new.valid_from.isoformat(timespec="seconds"),
+                    new.valid_to.isoformat(timespec="seconds"), by, iso(now_of(conn)),
+                ),
+            )  # fmt: skip
+            pass_id = int(cur.lastrowid or 0)
+            await audit.append(
+                conn,
+                event="renovation.temp_pass_issued",
+                subject=str(subject(renovation_id)),
+                actor=f"person:{by}",
+                actor_id=by,
+                estate_id=ren.estate_id,
+                data={"pass": pass_id, "code": code, "visitor": {"name": new.name},
+                      "valid": [new.valid_from.isoformat(), new.valid_to.isoformat()]},
+            )  # fmt: skip
+            row = await self.db.fetchone(
+                "SELECT * FROM renovation_temp_passes WHERE id = ?", (pass_id,)
+            )
+            assert row is not None
+            return _temp(row)
+
+    async def find_temp(self, code: str) -> TempPass | None:
+        """A temporary pass by its code."""
+        row = await self.db.fetchone("SELECT * FROM renovation_temp_passes WHERE code = ?", (code,))
+        return _temp(row) if row is not None else None
+
     async def check(
         self,
         kind: str,
@@ -196,10 +263,19 @@ class HotWorkStore:
         by: int,
         estate_id: int | None,
     ) -> str | None:
-        """S-1, R-17: one check at the gate kept and audited (by reference). Returns the
-        reason as recorded."""
+        """S-1, R-17: one check at the gate kept and audited (by reference). A temporary
+        pass admitted is marked used in the same transaction — once only: a second
+        admission racing it is refused ``used``. Returns the reason as recorded."""
         async with self.db.write() as conn:
             now = iso(now_of(conn))
+            if kind == "temp" and refused is None and found_id is not None:
+                cur = await conn.execute(
+                    "UPDATE renovation_temp_passes SET used_by = ?, used_at = ?"
+                    " WHERE id = ? AND used_at IS NULL",
+                    (by, now, found_id),
+                )
+                if cur.rowcount != 1:
+                    refused = "used"
             await conn.execute(
                 "INSERT INTO renovation_pass_checks(pass_id, code, admitted, reason, by_id, at,"
                 " kind) VALUES (NULL, ?, ?, ?, ?, ?, ?)",

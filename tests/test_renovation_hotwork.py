@@ -1,7 +1,8 @@
-"""Hot work (R-17) through the bot and a fake Telegram: the owner applies for a hot-work
-permit on active works, engineering approves (security is told, the permit gets a code) or
-refuses with a reason; the gate admits welding gear only inside the window while the works
-are active, every check logged."""
+"""Hot work (R-17) and temporary passes (S-1) through the bot and a fake Telegram: the owner
+applies for a hot-work permit on active works, engineering approves (security is told, the
+permit gets a code) or refuses with a reason; the gate admits welding gear only inside the
+window while the works are active, every check logged; customer service issues a visitor's
+temporary pass that admits once."""
 
 from __future__ import annotations
 
@@ -143,3 +144,42 @@ async def test_r17_refused_without_extinguisher_before_the_works_and_by_engineer
     assert permit.state == HotState.REFUSED and permit.code is None
     await engineer.tap_data(f"ren:hwok:{permit.id}", chat=groups["eng"])
     assert "已经审批过了" in alert(bot)
+
+
+async def test_s1_a_temporary_pass_admits_its_visitor_once(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person, clock: ManualClock
+) -> None:
+    """S-1 (临時出入證): customer service issues a visitor's pass for the works (a name, a
+    purpose, 4 hours); the gate admits it once: the second use is refused "already used";
+    another pass is refused once expired; the owner cannot issue one."""
+    await to_works(world, bot, groups, owner)
+    await owner.send("/temppass ZX-20261127-0001")
+    assert "临时出入证由客服中心办理" in owner.last_text
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    clock.set(datetime(2026, 12, 2, 9, tzinfo=SHANGHAI))
+    await assistant.send("/temppass ZX-20261127-0001")
+    await assistant.send("林设计")
+    await assistant.send("设计师量尺寸")
+    await assistant.tap("4 小时")
+    assert "临时出入证已办理" in assistant.last_text
+    code = code_in(assistant.last_text, "LS")
+    guard = bot.person(GUARD, "陈保华")
+    clock.set(datetime(2026, 12, 2, 10, tzinfo=SHANGHAI))
+    await guard.send(f"/pass {code}")
+    assert "放行：临时出入证" in guard.last_text and "已使用" in guard.last_text
+    await guard.send(f"/pass {code}")
+    assert "这张临时出入证已经使用过了" in guard.last_text
+    await assistant.send("/temppass ZX-20261127-0001")
+    await assistant.send("送货员")
+    await assistant.send("送瓷砖样品")
+    await assistant.tap("2 小时")
+    other = code_in(assistant.last_text, "LS")
+    clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=SHANGHAI))
+    await guard.send(f"/pass {other}")
+    assert "临时出入证已过期" in guard.last_text
+    renos = RenovationStore(world.db)
+    assert [(c["kind"], c["reason"]) for c in await renos.checks(code)] == [
+        ("temp", "admitted"),
+        ("temp", "used"),
+    ]
+    assert [c["reason"] for c in await renos.checks(other)] == ["expired"]

@@ -1,5 +1,5 @@
--- Renovation (P2): hot-work permits (R-17, 動火審批), checked at the gate with /pass like the
--- worker passes.
+-- Renovation (P2): hot-work permits (R-17, 動火審批) and temporary passes (臨時出入證, S-1),
+-- both checked at the gate with /pass like the worker passes.
 
 -- R-17: a hot-work permit applied for on an active renovation; engineering approves (it then
 -- gets its code, DH…) or refuses with a reason. The window is kept as the estate's local
@@ -25,7 +25,24 @@ CREATE TABLE renovation_hotwork (
 );
 CREATE INDEX renovation_hotwork_of ON renovation_hotwork(renovation_id);
 
--- Every check at the gate is one log, whatever was shown: a worker's pass or a hot-work
--- permit.
+-- S-1: a one-off visitor's pass to the works (LS…), admitted once within its validity
+-- (local times with their offset, like the hot-work window).
+CREATE TABLE renovation_temp_passes (
+    id             INTEGER PRIMARY KEY,
+    renovation_id  INTEGER NOT NULL REFERENCES renovations(id),
+    code           TEXT NOT NULL UNIQUE,
+    name           TEXT NOT NULL,
+    purpose        TEXT NOT NULL,
+    valid_from     TEXT NOT NULL,
+    valid_to       TEXT NOT NULL,
+    created_by     INTEGER NOT NULL REFERENCES people(id),
+    created_at     TEXT NOT NULL,
+    used_by        INTEGER REFERENCES people(id),
+    used_at        TEXT
+);
+CREATE INDEX renovation_temp_passes_of ON renovation_temp_passes(renovation_id);
+
+-- Every check at the gate is one log, whatever was shown: a worker's pass, a hot-work
+-- permit or a temporary pass.
 ALTER TABLE renovation_pass_checks ADD COLUMN kind TEXT NOT NULL DEFAULT 'worker'
-    CHECK (kind IN ('worker', 'hotwork'));
+    CHECK (kind IN ('worker', 'hotwork', 'temp'));

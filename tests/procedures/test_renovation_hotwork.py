@@ -1,6 +1,7 @@
-"""Hot work (R-17) as rules, no database and no Telegram: who applies and decides, what is
-refused (works not active, a past window, no certificate, no extinguisher), the gate's
-check of a permit (its window, the works' state, an unknown code)."""
+"""Hot work (R-17) and temporary passes (S-1) as rules, no database and no Telegram: who
+applies and decides, what is refused (works not active, a past window, no certificate, no
+extinguisher), the gate's check of a permit (its window, the works' state, an unknown
+code) and of a temporary pass (once only, its validity)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ from procedures.renovation_hotwork import (
     HotState,
     HotWork,
     HotWorkForm,
+    TempPass,
+    TempValidity,
     applied,
     check_hot_work,
+    check_temp_pass,
     clean_certificate,
     decided,
     decider_role,
     is_hot_code,
+    is_temp_code,
     parse_hot_window,
+    temp_issued,
+    temp_window,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -121,7 +128,24 @@ def test_r17_windows_and_certificates_as_people_type_them() -> None:
     assert clean_certificate("证") is None
 
 
-def test_s1_hot_work_codes_are_told_apart_and_read_like_worker_passes() -> None:
+def test_s1_a_temporary_pass_admits_once_within_its_validity() -> None:
+    start, end = temp_window(TempValidity.HOURS_4, NOW)
+    assert end - start == datetime(2026, 1, 1, 4) - datetime(2026, 1, 1)
+    _, midnight = temp_window(TempValidity.DAY, NOW)
+    assert midnight == datetime(2026, 12, 3, tzinfo=TZ)
+    visitor = TempPass(3, 1, "LSABCDE", "林设计", "量尺寸", start, end)
+    assert check_temp_pass(visitor, Status.ACTIVE, NOW) is None
+    used = replace(visitor, used_at=NOW)
+    assert check_temp_pass(used, Status.ACTIVE, NOW) == "used"  # used twice
+    assert check_temp_pass(visitor, Status.ACTIVE, end) == "expired"
+    assert check_temp_pass(visitor, Status.SUSPENDED, NOW) == "suspended"
+    assert check_temp_pass(None, None, NOW) == "unknown"
+    assert refusal(lambda: temp_issued(REN, False)) == "temp_not_issuer"
+    closed = replace(REN, status=Status.CLOSED)
+    assert refusal(lambda: temp_issued(closed, True)) == "no_works"
+
+
+def test_s1_codes_of_each_kind_are_told_apart_and_read_like_worker_passes() -> None:
     assert clean_code("dh abcde") == "DHABCDE" and is_hot_code("DHABCDE")
-    assert not is_hot_code("DHABCD")  # a worker's six
+    assert is_temp_code("LSABCDE") and not is_temp_code("LSABCD")  # a worker's six
     assert not is_hot_code("LSABCDE")
