@@ -63,6 +63,7 @@ def card(
         else "",
         t(locale, "case.card_status", status=t(locale, f"status.{case.status}")),
         t(locale, "case.card_unit", unit=case.unit_label) if case.unit_label else "",
+        t(locale, "case.card_renovation", number=case.renovation) if case.renovation else "",
     ]
     if case.department:
         department = t(locale, f"department.{case.department}")

@@ -191,6 +191,9 @@ def card(locale: str, ren: Renovation, owner: Person | None) -> str:
             t(locale, f"renovation.scope.{s}") for s in form.filings
         )
         lines.append(t(locale, "renovation.card.filings", scope=filings))
+    if ren.cases:  # the owner's requests during the works
+        shown = t(locale, "renovation.list_separator").join(ren.cases)
+        lines.append(t(locale, "renovation.card.cases", numbers=shown))
     valid, total = reno.progress(ren.documents)
     lines.append(t(locale, "renovation.card.documents", valid=valid, total=total))
     for doc in REQUIRED:

@@ -199,6 +199,7 @@ class Case:
     answer: str | None = None  # … and what it said (what will be done, by when)
     satisfaction: int | None = None  # B-3: the resident's latest score, 1–5
     called_back_at: datetime | None = None  # B-4: when the latest callback was recorded
+    renovation: str | None = None  # R-19: the number of the unit's works it was filed during
 
     def event_key_or_number(self) -> str:
         """The event this complaint is counted under (C-5): its own number when unlinked."""

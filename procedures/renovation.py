@@ -376,6 +376,8 @@ class Renovation:
     contractor_id: int | None = None
     #: The unit's area (m², the roster's): R-10's management fee per m².
     area_m2: Decimal | None = None
+    #: R-19: the numbers of the owner's requests and complaints filed during the works.
+    cases: tuple[str, ...] = ()
 
 
 #: R-4: the two heads who sign an application (or their recorded delegates, later).

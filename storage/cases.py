@@ -63,6 +63,7 @@ def _case(row: sqlite3.Row) -> Case:
         row["answer"],
         row["satisfaction"],
         parse_iso(row["called_back_at"]) if row["called_back_at"] else None,
+        row["renovation_number"],
     )
 
 
@@ -509,6 +510,11 @@ class CaseStore:
                 ),
             )
             case_id = int(cur.lastrowid or 0)
+            linked = None
+            if new.unit_id is not None and new.resident_id is not None:  # during works
+                from storage.renovation_hotwork import link_case  # (it imports this module)
+
+                linked = await link_case(conn, case_id, new.unit_id, new.resident_id)
             case = await _read(conn, case_id)
             assert case is not None
             await audit.append(
@@ -526,7 +532,8 @@ class CaseStore:
                     "urgent": new.urgent,
                     "photos": len(new.photos),
                     "description": new.description,
-                },
+                }
+                | ({"renovation": linked} if linked else {}),
             )
             for file_id, sha in new.photos:
                 shown = new.displays.get(sha) if sha else None

@@ -192,7 +192,10 @@ async def _read(reads: tuple[One, All], where: str, params: Sequence[Any]) -> Re
         parse_iso(row["complete_at"]) if row["complete_at"] else None,
         int(row["contractor_id"]) if row["contractor_id"] is not None else None,
         _area(row["area_m2"]),
-    )
+        tuple(str(r["number"]) for r in await every(  # requests during the works
+            "SELECT number FROM cases WHERE renovation_id = ? ORDER BY id", [row["id"]]
+        )),
+    )  # fmt: skip
 
 
 def _area(text: str | None) -> Decimal | None:

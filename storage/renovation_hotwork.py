@@ -14,7 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from procedures.renovation import CODE_ALPHABET, Renovation, RenovationDecision, subject
+import aiosqlite
+
+from procedures.renovation import (
+    CODE_ALPHABET,
+    WORKS_ALLOWED,
+    Renovation,
+    RenovationDecision,
+    Status,
+    subject,
+)
 from procedures.renovation_hotwork import (
     CODE_TAIL,
     HOT_PREFIX,
@@ -29,7 +38,7 @@ from storage import audit
 from storage.db import Database, iso, now_of
 from storage.renovation import Render, apply, read
 
-__all__ = ["HotWorkStore", "NewTempPass"]
+__all__ = ["HotWorkStore", "NewTempPass", "link_case"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,32 @@ def _temp(row: sqlite3.Row) -> TempPass:
 
 def _code(prefix: str) -> str:
     return prefix + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_TAIL))
+
+
+#: R-19: the states in which a renovation's works are on (a request filed then is linked).
+_WORKS_ON = tuple(sorted(s.value for s in WORKS_ALLOWED | {Status.SUSPENDED}))
+
+
+async def link_case(
+    conn: aiosqlite.Connection, case_id: int, unit_id: int, resident_id: int
+) -> str | None:
+    """R-19: link a case just filed by ``resident_id`` about ``unit_id`` to the unit's
+    renovation whose works are on, when that resident is its owner (inside the filing's
+    transaction); the renovation's number, or None when there is none."""
+    marks = ", ".join("?" * len(_WORKS_ON))
+    async with conn.execute(
+        f"SELECT id, number FROM renovations WHERE unit_id = ? AND owner_id = ?"
+        f" AND status IN ({marks})",
+        (unit_id, resident_id, *_WORKS_ON),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    await conn.execute(
+        "UPDATE cases SET renovation_id = ?, renovation_number = ? WHERE id = ?",
+        (row["id"], row["number"], case_id),
+    )
+    return str(row["number"])
 
 
 class HotWorkStore:

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from handlers.renovation import card
 from procedures.renovation_hotwork import HotState
 from storage import audit
 from storage.clock import ManualClock
 from storage.renovation import RenovationStore
 from storage.renovation_hotwork import HotWorkStore
 from tests.conftest import World
+from tests.support.cases import file_complaint, file_request, latest_case
 from tests.support.renovation_hotwork import ASSISTANT, ENGINEER, GUARD, alert, to_works
 from tests.support.renovation_hotwork import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
@@ -183,3 +185,29 @@ async def test_s1_a_temporary_pass_admits_its_visitor_once(
         ("temp", "used"),
     ]
     assert [c["reason"] for c in await renos.checks(other)] == ["expired"]
+
+
+async def test_r19_a_request_filed_during_the_works_is_linked_to_the_renovation(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-19: the owner's repair request about the unit under renovation is linked to it:
+    its card says so ("装修中：ZX-…") for the owner and customer service, and the
+    renovation's card lists it; a complaint about the owner's other unit is not linked,
+    nor is a request filed before the works."""
+    await file_request(owner)  # before any renovation: not linked
+    before = await latest_case(world)
+    assert before.renovation is None
+    ren_id = await to_works(world, bot, groups, owner)
+    await file_request(owner)
+    case = await latest_case(world)
+    assert case.renovation == "ZX-20261127-0001"
+    assert "装修中：ZX-20261127-0001" in owner.last_text
+    cs = bot.person(ASSISTANT, "周晓梅").messages(groups["cs"])
+    assert "装修中：ZX-20261127-0001" in cs[-1]["text"]
+    await file_complaint(owner)  # about 2栋 101: no works there
+    assert (await latest_case(world)).renovation is None
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.cases == (case.number,)
+    assert f"施工期间的报事：{case.number}" in card("zh-Hans", ren, None)  # staff's card
+    trail = await audit.trail(world.db, f"case:{case.id}")
+    assert trail[0]["data"]["renovation"] == "ZX-20261127-0001"

@@ -46,3 +46,9 @@ CREATE INDEX renovation_temp_passes_of ON renovation_temp_passes(renovation_id);
 -- permit or a temporary pass.
 ALTER TABLE renovation_pass_checks ADD COLUMN kind TEXT NOT NULL DEFAULT 'worker'
     CHECK (kind IN ('worker', 'hotwork', 'temp'));
+
+-- R-19: a request or complaint an owner files about a unit whose works are on is linked to
+-- that renovation (its number kept with the link, as cards show it).
+ALTER TABLE cases ADD COLUMN renovation_id INTEGER REFERENCES renovations(id);
+ALTER TABLE cases ADD COLUMN renovation_number TEXT;
+CREATE INDEX cases_renovation ON cases(renovation_id) WHERE renovation_id IS NOT NULL;
