@@ -37,6 +37,7 @@ from handlers import (
     registration,
     renovation,
     renovation_completion,
+    renovation_filings,
     renovation_hotwork,
     renovation_patrol,
     reports,
@@ -255,6 +256,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *renovation_patrol.handlers(),  # P2: works begun, /patrol (R-14, R-15)
         *renovation_completion.handlers(),  # P2: completion inspection, refund (R-20, R-21)
         *renovation_hotwork.handlers(),  # P2: /hotwork (R-17), /temppass (S-1)
+        *renovation_filings.handlers(),  # P2: the authorities' receipts (R-6)
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

@@ -191,6 +191,11 @@ def card(locale: str, ren: Renovation, owner: Person | None) -> str:
             t(locale, f"renovation.scope.{s}") for s in form.filings
         )
         lines.append(t(locale, "renovation.card.filings", scope=filings))
+        open_ = t(locale, "renovation.list_separator").join(
+            t(locale, f"renovation.scope.{s}") for s in ren.open_filings
+        )  # R-6: the authorities' receipts still missing
+        key = "renovation.card.filings_open" if open_ else "renovation.card.filings_done"
+        lines.append(t(locale, key, scope=open_))
     if ren.cases:  # R-19: the owner's requests during the works
         shown = t(locale, "renovation.list_separator").join(ren.cases)
         lines.append(t(locale, "renovation.card.cases", numbers=shown))
@@ -938,6 +943,10 @@ async def got_submit(update: Update, context: Context) -> int:
         context.user_data.pop(KEY, None)
     if after is None:
         await reply(update, context, actor.t("common.stale_button"))
+    elif after.form.filings:  # R-6: the authorities' guides, one per filing
+        from handlers.renovation_filings import send_guides
+
+        await send_guides(svc, after)
     return ConversationHandler.END
 
 
@@ -1357,6 +1366,11 @@ async def _sign(update: Update, context: Context, comment: str | None) -> int:
         return ConversationHandler.END
     svc = services(context)
     approve = bool(pending.get("approve"))
+    found = await store(svc).get(int(pending["id"]))  # R-6: does approval wait for receipts?
+    waits = (
+        found is not None
+        and (await svc.rules(found.estate_id)).renovation.approval_waits_for_filings
+    )
 
     def decide(ren: Renovation, signed: list[Signature]) -> RenovationDecision:
         role = reno.signing_role(actor.roles_in(ren.estate_id), signed)
@@ -1366,7 +1380,7 @@ async def _sign(update: Update, context: Context, comment: str | None) -> int:
                 if may(Act.SIGN_RENOVATION, actor.roles_in(ren.estate_id))
                 else "not_a_head"
             )
-        return reno.signed(ren, role, approve, comment, signed)
+        return reno.signed(ren, role, approve, comment, signed, waits_for_filings=waits)
 
     try:
         after = await run(svc, actor, int(pending["id"]), decide)

@@ -220,6 +220,11 @@ async def on_open(update: Update, context: Context) -> None:
         done=shown.join(actor.t(f"department.{d}") for d in done)
         or actor.t("renovation.patrol.nobody"),
     )
+    if ren.open_filings:  # filings whose authority's receipt is still missing
+        scope = actor.t("renovation.list_separator").join(
+            actor.t(f"renovation.scope.{s}") for s in ren.open_filings
+        )
+        text += "\n" + actor.t("renovation.patrol.filings_open", scope=scope)
     markup = keyboard(
         [
             [

@@ -48,6 +48,11 @@ def permit_lines(
         t(locale, "renovation.permit.service", phone=phone),
         t(locale, "renovation.permit.issued", date=issued),
     ]
+    if ren.open_filings:  # filings whose authority's receipt is still missing
+        scope = t(locale, "renovation.list_separator").join(
+            t(locale, f"renovation.scope.{s}") for s in ren.open_filings
+        )
+        lines.append(t(locale, "renovation.permit.filings_open", scope=scope))
     return t(locale, "renovation.permit.title"), lines
 
 

@@ -205,7 +205,7 @@ def is_open(status: Status | str) -> bool:
 
 # --- the form (R-2) --------------------------------------------------------------------------
 
-#: Scope ticks of the application form; the last three need the authorities (R-6, later).
+#: Scope ticks of the application form; three of them need the authorities (R-6).
 SCOPES: tuple[str, ...] = (
     "walls",
     "floors",
@@ -216,7 +216,7 @@ SCOPES: tuple[str, ...] = (
     "gas",
     "other",
 )
-#: R-6: the ticks that need a filing with the authorities (flagged; guides come later).
+#: R-6: the ticks that need a filing with the authorities (procedures.renovation_filings).
 FILING_SCOPES: frozenset[str] = frozenset({"fire", "structural", "gas"})
 #: The longest works period one application may ask for (default: 6 months).
 MAX_PERIOD = timedelta(days=183)
@@ -378,6 +378,13 @@ class Renovation:
     area_m2: Decimal | None = None
     #: R-19: the numbers of the owner's requests and complaints filed during the works.
     cases: tuple[str, ...] = ()
+    #: R-6: the filings whose authority's receipt the owner attached.
+    filed: frozenset[str] = frozenset()
+
+    @property
+    def open_filings(self) -> tuple[str, ...]:
+        """R-6: the filings the form needs whose receipt is still missing, in its order."""
+        return tuple(f for f in self.form.filings if f not in self.filed)
 
 
 #: R-4: the two heads who sign an application (or their recorded delegates, later).
@@ -599,8 +606,12 @@ def signed(
     approved: bool,
     comment: str | None,
     before: Sequence[Signature],
+    *,
+    waits_for_filings: bool = False,
 ) -> RenovationDecision:
     """R-4: a head signs, approving or rejecting, with comments (a rejection needs them).
+    Where the estate has approval wait for the authorities (R-6, ``waits_for_filings``), an
+    approval is refused while a filing's receipt is missing (Refusal ``filings_open``).
 
     A rejection ends it at once (R-4's clock stopped, the owner told why); an approval
     waits for the other head's, and the second approval approves the application: the
@@ -613,6 +624,8 @@ def signed(
         raise Refusal("signed_already")
     if not approved and not comment:
         raise Refusal("comment_needed")
+    if approved and waits_for_filings and ren.open_filings:
+        raise Refusal("filings_open")
     approval = Approval(RuleId.R4.value, role, approved, comment=comment)
     shown = comment or "—"
     head = Text(f"role.{role}")

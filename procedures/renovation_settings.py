@@ -11,6 +11,12 @@ charges. Defaults here; an estate overrides them in the estates TOML::
     pass_fee = "10"                  # per worker pass
     service_phone = "021-5555 0000"  # printed on the works permit (R-11)
     id_retention_days = 30           # workers' IDs deleted this long after the refund
+    approval_waits_for_filings = false  # R-6: the heads approve before the receipts (default)
+
+    [estates."阳光花园".renovation.fire_office]   # R-6's guides; also structural_office, gas_office
+    name = "区消防救援支队"
+    phone = "021-5555 0119"
+    address = "…路 1 号"
 
 Money is configured in yuan (a whole number or two decimals) and kept in integer fen.
 Pure: no database, no clock.
@@ -59,6 +65,18 @@ def yuan(amount_fen: int) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
+class FilingOffice(BaseModel):
+    """R-6: where owners file a change with the authorities (fire protection, structure,
+    gas): the office's name, phone and address as the estate writes them (empty: the guide
+    says to ask customer service)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+
+
 class RenovationSettings(BaseModel):
     """An estate's renovation settings; every default marked (default) in the manual's
     sense: the seed names the items (装修押金、管理服务费、清运费、出入证) but not amounts.
@@ -87,6 +105,13 @@ class RenovationSettings(BaseModel):
     #: Issue 11, item 7: the days the workers' ID numbers and photos are kept after the
     #: deposit is refunded; then they are deleted (default 30).
     id_retention_days: int = Field(default=30, ge=0, le=3650)
+    #: R-6: the authorities' offices for the filings of fire protection, structural and gas
+    #: changes (the guides the owner gets), and whether the heads' approval waits for the
+    #: authority's receipt of each (default: it does not; the renovation records the filing).
+    fire_office: FilingOffice = FilingOffice()
+    structural_office: FilingOffice = FilingOffice()
+    gas_office: FilingOffice = FilingOffice()
+    approval_waits_for_filings: bool = False
 
     @field_validator("work_hours", "moving_hours", mode="before")
     @classmethod
@@ -122,6 +147,11 @@ class RenovationSettings(BaseModel):
         return cls.model_validate(
             {k: fen(v) if k in money and v is not None else v for k, v in table.items()}
         )
+
+    def office(self, filing: str) -> FilingOffice:
+        """R-6: the office of a filing (``fire``, ``structural``, ``gas``)."""
+        found = getattr(self, f"{filing}_office", None)
+        return found if isinstance(found, FilingOffice) else FilingOffice()
 
     def in_hours(self, moment: time, *, moving: bool = False) -> bool:
         """Whether a local time is inside the works (or moving) hours."""

@@ -195,6 +195,9 @@ async def _read(reads: tuple[One, All], where: str, params: Sequence[Any]) -> Re
         tuple(str(r["number"]) for r in await every(  # requests during the works
             "SELECT number FROM cases WHERE renovation_id = ? ORDER BY id", [row["id"]]
         )),
+        frozenset(str(r["filing"]) for r in await every(  # receipts attached
+            "SELECT DISTINCT filing FROM renovation_filings WHERE renovation_id = ?", [row["id"]]
+        )),
     )  # fmt: skip
 
 

@@ -34,7 +34,7 @@ from procedures.renovation_hotwork import (
     HotWorkForm,
     TempPass,
 )
-from storage import audit
+from storage import audit, evidence
 from storage.db import Database, iso, now_of
 from storage.renovation import Render, apply, read
 
@@ -245,6 +245,39 @@ class HotWorkStore:
         """An approved permit by its code."""
         row = await self.db.fetchone("SELECT * FROM renovation_hotwork WHERE code = ?", (code,))
         return _hot(row) if row is not None else None
+
+    # --- the authorities' filings (R-6) -------------------------------------------------
+
+    async def add_receipt(
+        self,
+        renovation_id: int,
+        filing: str,
+        photo: tuple[str, str | None, str | None],
+        decide: Callable[[Renovation], RenovationDecision],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> Renovation | None:
+        """R-6: the authority's receipt of ``filing`` (``photo``: the original's SHA-256,
+        the display copy's, Telegram's file id) kept as evidence of the renovation, its row
+        and ``decide(ren)``'s audit event and notices, in one transaction; the renovation as
+        it is after. ``decide`` may raise Refusal: nothing is kept then."""
+        sha, display, file_id = photo
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            decision = decide(ren)
+            await conn.execute(
+                "INSERT INTO renovation_filings(renovation_id, filing, sha256, display_sha256,"
+                " by_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (renovation_id, filing, sha, display, by, iso(now_of(conn))),
+            )
+            await evidence.link(
+                conn, subject(renovation_id), sha, actor=f"person:{by}", display_sha256=display,
+                file_id=file_id, added_by=by, estate_id=ren.estate_id,
+            )  # fmt: skip
+            return await apply(conn, ren.id, decision, by=by, actor=f"person:{by}", render=render)
 
     # --- temporary passes ---------------------------------------------------------------
 

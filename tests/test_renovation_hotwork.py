@@ -7,20 +7,35 @@ temporary pass that admits once."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 
 from handlers.renovation import card
+from handlers.renovation_filings import guide
+from handlers.renovation_permit import permit_lines
+from procedures.renovation import REQUIRED, Form, Renovation, Status
 from procedures.renovation_hotwork import HotState
+from procedures.renovation_settings import FilingOffice, RenovationSettings
 from storage import audit
 from storage.clock import ManualClock
 from storage.renovation import RenovationStore
 from storage.renovation_hotwork import HotWorkStore
 from tests.conftest import World
+from tests.support.app import configure_estates
 from tests.support.cases import file_complaint, file_request, latest_case
-from tests.support.renovation_hotwork import ASSISTANT, ENGINEER, GUARD, alert, to_works
+from tests.support.images import encoded
+from tests.support.renovation_hotwork import (
+    ASSISTANT,
+    CUSTOMER_HEAD,
+    ENGINEER,
+    ENGINEER_HEAD,
+    GUARD,
+    alert,
+    to_works,
+)
 from tests.support.renovation_hotwork import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
 
@@ -211,3 +226,110 @@ async def test_r19_a_request_filed_during_the_works_is_linked_to_the_renovation(
     assert f"施工期间的报事：{case.number}" in card("zh-Hans", ren, None)  # staff's card
     trail = await audit.trail(world.db, f"case:{case.id}")
     assert trail[0]["data"]["renovation"] == "ZX-20261127-0001"
+
+
+def test_r6_the_estate_names_its_offices_and_whether_approval_waits() -> None:
+    scale = RenovationSettings.from_config(
+        {"approval_waits_for_filings": True,
+         "gas_office": {"name": "燃气公司", "phone": "021-5555 0000", "address": "一路 1 号"}}
+    )  # fmt: skip
+    assert scale.approval_waits_for_filings and scale.office("gas").phone == "021-5555 0000"
+    assert (
+        scale.office("fire") == FilingOffice()
+        and not RenovationSettings().approval_waits_for_filings
+    )
+    form = Form(
+        date(2026, 12, 1), date(2027, 2, 28), "安居装饰", "李工", "+8613800138000", ("gas",)
+    )
+    ren = Renovation(1, "ZX-20261127-0001", 1, 1, "1栋 101", 1, Status.COMPLETE, form)
+    text = guide("zh-Hans", ren, scale, "gas")
+    assert "燃气公司" in text and "021-5555 0000" in text and "一路 1 号" in text
+    assert "R-6" not in text  # residents never see rule ids
+    plain = guide("zh-Hans", ren, RenovationSettings(), "fire")
+    assert "当地消防救援机构" in plain and "请向物业客服中心询问" in plain
+
+
+async def apply_with_filings(owner: Person) -> None:
+    """An application whose scope changes fire protection and gas, submitted."""
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
+        await owner.send(typed)
+    for tapped in ("墙面", "消防改动", "燃气改动", "完成", "本人确认承诺书"):
+        await owner.tap(tapped)
+    for index, _ in enumerate(REQUIRED):
+        await owner.send_photo(encoded(Image.new("RGB", (40, 30), (20 * index, 90, 60)), "PNG"))
+    await owner.tap("提交申请")
+
+
+async def test_r6_the_owner_gets_each_guide_attaches_a_receipt_and_approval_may_wait(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-6: an application ticking fire protection and gas: on submission the owner gets
+    both guides (steps, the estate's office, phone and address; "ask customer service"
+    where the estate gave none); this estate makes approval wait for the receipts, so a
+    head's approval is refused while one is missing; the owner sends the gas receipt (kept
+    as evidence, customer service told, the card shows what is still open), then the fire
+    one; then the heads approve."""
+    office = {"name": "申城燃气客服中心", "phone": "021-5555 0188", "address": "燃气路 8 号"}
+    settings = {"approval_waits_for_filings": True, "gas_office": office}
+    configure_estates(world, {"estates": {"阳光花园": {"renovation": settings}}})
+    await apply_with_filings(owner)
+    guides = [text for text in owner.texts() if text.startswith("🏛")]
+    assert len(guides) == 2
+    assert "消防改动" in guides[0] and "当地消防救援机构" in guides[0]
+    assert "请向物业客服中心询问" in guides[0]
+    assert "申城燃气客服中心" in guides[1] and "021-5555 0188" in guides[1]
+    assert "燃气路 8 号" in guides[1] and "R-6" not in guides[1]
+    row = await world.db.fetchone("SELECT MAX(id) AS id FROM renovations")
+    assert row is not None
+    ren_id = int(row["id"])
+    assistant, cs = bot.person(ASSISTANT, "周晓梅"), groups["cs"]
+    for name in ("平面图", "天花图", "水电管线图", "弱电图", "剖面图", "施工负责人身份证",
+                 "营业执照", "施工资质证书"):  # fmt: skip
+        await assistant.tap(name, chat=cs)
+        await assistant.tap("有效", chat=cs)
+    engineer = bot.person(ENGINEER_HEAD, "冯立")
+    await engineer.tap("批准")
+    await engineer.tap("无意见")
+    assert "须收到有关部门的回执后才能批准" in engineer.last_text
+    assert await RenovationStore(world.db).signatures(ren_id) == []
+    await owner.tap("上传备案回执")  # the newest guide's: gas
+    await owner.send("好的")  # not a photo: asked again
+    assert "请发送回执的照片" in owner.last_text
+    await owner.send_photo(encoded(Image.new("RGB", (50, 40), (200, 10, 10)), "PNG"))
+    assert "已收到“燃气改动”的报备回执" in owner.last_text
+    assert "还未交回执：消防改动" in owner.last_text
+    staff = assistant.messages(cs)[-1]["text"]
+    assert "业主已上传“燃气改动”的报备回执" in staff and "备案回执未交：消防改动" in staff
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.open_filings == ("fire",)
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    [receipt] = [e for e in trail if e["event"] == "renovation.filing_receipt"]
+    assert receipt["data"]["filing"] == "gas" and len(receipt["data"]["photo"]) == 64
+    guide_ids = [m["message_id"] for m in owner.messages() if m["text"].startswith("🏛")]
+    await owner.tap_data(f"ren:fr:{ren_id}:0", message_id=guide_ids[0])  # fire
+    await owner.send_photo(encoded(Image.new("RGB", (50, 40), (10, 200, 10)), "PNG"))
+    assert "报备回执已全部交齐" in owner.last_text
+    for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
+        head = bot.person(head_id, name)
+        await head.tap("批准")
+        await head.tap("无意见")
+    assert "已获批准" in owner.last_text
+
+
+async def test_r6_open_filings_show_on_the_permit_and_the_patrol_card(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-6 (default: approval does not wait): a renovation whose structural change has no
+    authority's receipt yet goes ahead, and the open filing shows on the works permit and on
+    the patrol card."""
+    ren_id = await to_works(world, bot, groups, owner, scope=("墙面", "结构改动"))
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.open_filings == ("structural",)
+    _, lines = permit_lines("zh-Hans", ren, RenovationSettings(), "2026-11-27")
+    assert "待交备案回执：结构改动" in lines
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    assert "备案回执未交：结构改动" in engineer.last_text

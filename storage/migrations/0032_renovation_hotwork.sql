@@ -52,3 +52,17 @@ ALTER TABLE renovation_pass_checks ADD COLUMN kind TEXT NOT NULL DEFAULT 'worker
 ALTER TABLE cases ADD COLUMN renovation_id INTEGER REFERENCES renovations(id);
 ALTER TABLE cases ADD COLUMN renovation_number TEXT;
 CREATE INDEX cases_renovation ON cases(renovation_id) WHERE renovation_id IS NOT NULL;
+
+-- R-6: the authority's receipt of a filing (fire protection, structural change, gas
+-- change) the owner attached: the photo kept as evidence. A filing with a receipt is no
+-- longer open; a receipt sent again is one more row.
+CREATE TABLE renovation_filings (
+    id              INTEGER PRIMARY KEY,
+    renovation_id   INTEGER NOT NULL REFERENCES renovations(id),
+    filing          TEXT NOT NULL CHECK (filing IN ('fire', 'structural', 'gas')),
+    sha256          TEXT NOT NULL REFERENCES evidence(sha256),
+    display_sha256  TEXT REFERENCES evidence(sha256),
+    by_id           INTEGER NOT NULL REFERENCES people(id),
+    at              TEXT NOT NULL
+);
+CREATE INDEX renovation_filings_of ON renovation_filings(renovation_id);

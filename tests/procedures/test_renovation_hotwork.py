@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from procedures.decisions import Department, Resident
-from procedures.renovation import Form, Refusal, Renovation, Status, clean_code
+from procedures.renovation import Form, Refusal, Renovation, Status, clean_code, signed
+from procedures.renovation_filings import receipt_added
 from procedures.renovation_hotwork import (
     HotKind,
     HotState,
@@ -149,3 +150,27 @@ def test_s1_codes_of_each_kind_are_told_apart_and_read_like_worker_passes() -> N
     assert clean_code("dh abcde") == "DHABCDE" and is_hot_code("DHABCDE")
     assert is_temp_code("LSABCDE") and not is_temp_code("LSABCD")  # a worker's six
     assert not is_hot_code("LSABCDE")
+
+
+def test_r6_a_receipt_closes_its_filing_and_approval_may_wait_for_the_receipts() -> None:
+    form = replace(REN.form, scope=("walls", "fire", "gas"))
+    ren = replace(REN, status=Status.COMPLETE, form=form)
+    assert ren.open_filings == ("fire", "gas")
+    decision = receipt_added(ren, "gas", True, "ab" * 32)
+    assert decision.event == "renovation.filing_receipt"
+    assert decision.data == {"filing": "gas", "photo": "ab" * 32}
+    assert [t.to for t in decision.tell] == [Department("customer_service")]
+    assert refusal(lambda: receipt_added(ren, "gas", False, "x")) == "not_owner"
+    assert refusal(lambda: receipt_added(ren, "structural", True, "x")) == "filing_not_needed"
+    closed = replace(ren, status=Status.CLOSED)
+    assert refusal(lambda: receipt_added(closed, "gas", True, "x")) == "not_editable"
+    # by default the heads approve before the receipts (the case records the filing)
+    assert signed(ren, "engineering_head", True, None, []).approval is not None
+    waits = {"waits_for_filings": True}
+    assert refusal(lambda: signed(ren, "engineering_head", True, None, [], **waits)) == (
+        "filings_open"
+    )
+    assert signed(ren, "engineering_head", False, "图纸不全", [], **waits).move is not None
+    filed = replace(ren, filed=frozenset({"fire", "gas"}))
+    assert filed.open_filings == ()
+    assert signed(filed, "engineering_head", True, None, [], **waits).approval is not None

@@ -37,14 +37,20 @@ def alert(bot: Harness) -> str:
     return str(bot.api.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
 
 
-async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
-    """An application for 1栋 101 (works 2026-12-01 to 2027-02-28) taken to active works;
-    its id. Needs the ``customer_head`` fixture."""
+async def to_works(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    scope: tuple[str, ...] = ("墙面", "地面"),
+) -> int:
+    """An application for 1栋 101 (works 2026-12-01 to 2027-02-28, ``scope`` ticked) taken
+    to active works; its id. Needs the ``customer_head`` fixture."""
     await owner.send("/renovate")
     await owner.tap("1栋 101")
     for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
         await owner.send(typed)
-    for tapped in ("墙面", "地面", "完成", "本人确认承诺书"):
+    for tapped in (*scope, "完成", "本人确认承诺书"):
         await owner.tap(tapped)
     for index, _ in enumerate(REQUIRED):
         await owner.send_photo(encoded(Image.new("RGB", (40, 30), (20 * index, 120, 60)), "PNG"))
