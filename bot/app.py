@@ -39,6 +39,7 @@ from handlers import (
     renovation_completion,
     renovation_filings,
     renovation_hotwork,
+    renovation_entry,
     renovation_patrol,
     reports,
     requests,
@@ -257,6 +258,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *renovation_completion.handlers(),  # P2: completion inspection, refund (R-20, R-21)
         *renovation_hotwork.handlers(),  # P2: /hotwork (R-17), /temppass (S-1)
         *renovation_filings.handlers(),  # P2: the authorities' receipts (R-6)
+        *renovation_entry.handlers(),  # P2: the entry inspection and notice (R-12, R-13)
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

@@ -298,11 +298,11 @@ def workers_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKe
 
 
 def works_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's, once the permit is issued: confirm the works began (then the
-    daily patrols run, R-14)."""
+    """Customer service's, once the permit is issued: the entry inspection (R-12,
+    handlers.renovation_entry), then the works and the daily patrols (R-13, R-14)."""
     if ren.status != Status.PERMITTED:
         return None
-    return keyboard([[button(t(locale, "renovation.patrol.btn_works"), f"ren:works:{ren.id}")]])
+    return keyboard([[button(t(locale, "renovation_entry.btn_open"), f"ren:ent:{ren.id}")]])
 
 
 def notice_owner_keyboard(

@@ -2,9 +2,8 @@
 the minor violations they find (R-15). procedures.renovation decides;
 storage.renovation_patrol applies in one unit of work.
 
-**Works begin**: once the works permit is issued, customer service's card has "🚧 确认已开工":
-the entry confirmed and the works active in one press, the owner and the three patrolling
-departments told. (The full entry inspection comes later and will sit before it.)
+**Works begin** after the entry inspection (R-12, R-13: handlers.renovation_entry), which
+starts the three departments' patrol duties.
 
 **Patrols** (R-14): ``/patrol`` (a customer assistant, an engineer or a guard, private chat)
 lists their estate's active renovations their department has not patrolled on today's
@@ -16,7 +15,7 @@ department's duty warns the department before the end of the working day, then t
 project manager (:func:`react`, from the deadline sweeper), each once; a patrol meets it.
 
 Every press is checked again against the roles in the database (``may``). Button data:
-``ren:works:<renovation>``, ``ren:pt:<renovation>`` (open), ``ren:po:<renovation>`` (all in
+``ren:pt:<renovation>`` (open), ``ren:po:<renovation>`` (all in
 order), ``ren:pv:<renovation>`` (a violation).
 """
 
@@ -46,7 +45,6 @@ from handlers.common import (
     Services,
     button,
     edit,
-    keep_answered,
     keyboard,
     reply,
     services,
@@ -91,45 +89,6 @@ def department_of(actor: Actor, estate_id: int) -> str | None:
     if not may(Act.PATROL, held):
         return None
     return reno.patrol_department(held)
-
-
-# --- works begin -----------------------------------------------------------------------------
-
-
-async def on_works(update: Update, context: Context) -> None:
-    """``ren:works:<id>``: customer service confirms the works began (entry confirmed, works
-    active): the three departments' daily patrol clocks start (R-14)."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return
-    ids = _ids(query.data, 1)
-    svc = services(context)
-    ren = await store(svc).get(ids[0]) if ids else None
-    if ren is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    rules = await svc.rules(ren.estate_id)
-    now = svc.clock.now()
-    try:
-        after = await patrols(svc).begin_works(
-            ren.id,
-            lambda r: reno.works_begun(r, may(Act.ISSUE_PERMIT, actor.roles_in(r.estate_id))),
-            lambda: reno.duty_timer(rules, now),
-            by=actor.person.id,
-            render=Notifier(svc),
-        )
-    except Refusal as refusal:
-        await query.answer(refusal_text(actor, refusal), show_alert=True)
-        return
-    if after is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    await query.answer(
-        actor.t("renovation.patrol.works_done", number=after.number, unit=after.unit_label)
-    )
-    await keep_answered(query)
-    await svc.deliver()
 
 
 # --- /patrol ---------------------------------------------------------------------------------
@@ -642,10 +601,9 @@ async def react(svc: Services, conn: aiosqlite.Connection, firing: Firing) -> No
 
 
 def handlers() -> list[AnyHandler]:
-    """Works begun, /patrol and its buttons, a violation's photo and line."""
+    """/patrol and its buttons, a violation's photo and line."""
     return [
         violation_conversation(),
-        CallbackQueryHandler(on_works, pattern=r"^ren:works:"),
         CallbackQueryHandler(on_open, pattern=r"^ren:pt:"),
         CallbackQueryHandler(on_ok, pattern=r"^ren:po:"),
         CallbackQueryHandler(on_notice_ack, pattern=r"^ren:nack:"),

@@ -165,8 +165,8 @@ BUILT: frozenset[Move] = frozenset(
         Move.SIGN_AGREEMENT,  # R-8, R-9
         Move.PAY_FEES,  # R-10
         Move.PERMIT,  # R-11
-        Move.CONFIRM_ENTRY,  # works begin: customer service confirms it (inspection later)
-        Move.START_WORKS,  # then the works are on, patrolled daily (R-14)
+        Move.CONFIRM_ENTRY,  # R-12: the entry inspection confirmed by both sides
+        Move.START_WORKS,  # R-13: then the works are on, patrolled daily (R-14)
         # completion and refund (R-20, R-21: procedures.renovation_completion)
         Move.REQUEST_COMPLETION,
         Move.PASS,
@@ -1150,36 +1150,6 @@ def check_pass(
     if not scale.in_hours(local.time()):
         return "out_of_hours"
     return None
-
-
-# --- works begin (R-11 → R-14) ------------------------------------------------------------------
-
-
-def works_begun(ren: Renovation, may_confirm: bool) -> list[RenovationDecision]:
-    """Customer service confirms that the works have begun on a permitted renovation: the
-    entry confirmed, then the works active (two moves, applied together), so the daily
-    patrols start (R-14). This is a simple confirmation for now: the full entry inspection
-    (its checklist with photos of the common parts, both sides' signatures) and the
-    departments' entry notice come in a later step and will sit between the two."""
-    if not may_confirm:
-        raise Refusal("not_issuer")
-    if ren.status != Status.PERMITTED:
-        raise Refusal("not_startable")
-    return [
-        RenovationDecision(move=Move.CONFIRM_ENTRY, expect_status=Status.PERMITTED),
-        RenovationDecision(
-            move=Move.START_WORKS,
-            expect_status=Status.ENTRY_CONFIRMED,
-            tell=[
-                # R-20: the owner applies for the completion inspection from here
-                Tell(Resident(), "renovation.patrol.works_owner", buttons="ren_cp_apply"),
-                *(
-                    Tell(Department(d), "renovation.patrol.works_staff", style=Style.WITH_CARD)
-                    for d in PATROL_DEPARTMENTS
-                ),
-            ],
-        ),
-    ]
 
 
 # --- daily patrols (R-14, R-18) -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The works begun and the daily patrols of renovations in the database (R-14, R-18, R-15's
+"""The daily patrols of renovations in the database (R-14, R-18, R-15's
 minor violations): every SQL statement about them lives here.
 
 Each active renovation has one patrol *duty* per department (customer service, engineering,
@@ -132,39 +132,11 @@ async def schedule_next(conn: aiosqlite.Connection, duty_id: int, timer: Timer) 
 
 
 class PatrolStore:
-    """Works begun, patrols recorded, the day's list of renovations still to patrol."""
+    """Patrols recorded, the day's list of renovations still to patrol (the works begin in
+    storage.renovation_entry, which starts the duties: :func:`_start_duties`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    async def begin_works(
-        self,
-        renovation_id: int,
-        decide: Callable[[Renovation], Sequence[RenovationDecision]],
-        first: Callable[[], Timer],
-        *,
-        by: int,
-        render: Render | None = None,
-    ) -> Renovation | None:
-        """Works begin: ``decide``'s moves (entry confirmed, works active; it may raise
-        Refusal: nothing changes then) applied in one transaction, with the three
-        departments' patrol duties and their first day's clocks (``first``). None when it
-        no longer applies (a double tap)."""
-        async with self.db.write() as conn:
-            ren = await read(conn, renovation_id)
-            if ren is None:
-                return None
-            after: Renovation | None = None
-            for decision in decide(ren):
-                after = await apply(
-                    conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
-                )
-                if after is None:
-                    raise _Stale
-            if after is None or after.status != Status.ACTIVE:
-                return None
-            await _start_duties(conn, renovation_id, first)
-            return after
 
     async def patrol(
         self,

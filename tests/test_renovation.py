@@ -574,25 +574,29 @@ ENGINEER = 9003
 
 
 async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
-    """Through the permit, and customer service confirmed the works began: active."""
+    """Through the permit and the entry inspection (all in order, both sides confirmed by
+    button, R-12): active."""
     ren_id = await to_fees(world, bot, groups, owner)
     assistant = bot.person(ASSISTANT, "周晓梅")
     await assistant.tap("发放施工进场证", chat=groups["cs"])
-    await assistant.tap("确认已开工", chat=groups["cs"])
+    await assistant.tap("入场验收", chat=groups["cs"])
+    await assistant.tap("其余完好", chat=groups["cs"])
+    await assistant.tap("客服确认验收", chat=groups["cs"])
+    await owner.tap("确认入场验收")
     return ren_id
 
 
 async def test_r14_r18_the_works_begin_and_each_department_patrols_its_list_in_one_tap(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
-    """R-14, R-18: customer service confirms the works began (the owner is told); an
+    """R-14, R-18: the works begin after the entry inspection (the owner is told); an
     engineer's /patrol lists the unit, one tap opens it, "all in order" records the patrol
     in one more tap and it leaves the engineer's list but not customer service's; a second
     patrol the same day is refused; an owner has no /patrol."""
     ren_id = await to_works(world, bot, groups, owner)
     ren = await RenovationStore(world.db).get(ren_id)
     assert ren is not None and ren.status == Status.ACTIVE
-    assert "已开工" in owner.last_text
+    assert "入场通知单" in owner.texts()[-2]  # then the thanks for their confirmation
     engineer = bot.person(ENGINEER, "郑海")
     await engineer.send("/patrol")
     assert "工程部还需巡查 1 户" in engineer.last_text

@@ -86,7 +86,6 @@ from procedures.renovation import (
     terms_accepted,
     total,
     withdrawn,
-    works_begun,
 )
 from procedures.renovation_settings import RenovationSettings
 from procedures.rule_ids import RuleId
@@ -648,20 +647,6 @@ def test_s1_a_pass_admits_only_when_active_in_date_in_hours_and_works_on(
 
 
 # --- works begun and the daily patrols (R-14, R-15, R-18) ------------------------------------
-
-
-def test_r14_customer_service_confirms_the_works_began_on_a_permitted_renovation() -> None:
-    """Works begin: entry confirmed, then active, the owner and the three patrolling
-    departments told; only customer service, only once permitted."""
-    confirm, start = works_begun(ren(Status.PERMITTED), may_confirm=True)
-    assert confirm.move == Move.CONFIRM_ENTRY and start.move == Move.START_WORKS
-    told = [tell.to for tell in start.tell]
-    assert told == [Resident(), Department("customer_service"), Department("engineering"),
-                    Department("security")]  # fmt: skip
-    with pytest.raises(Refusal, match="not_issuer"):
-        works_begun(ren(Status.PERMITTED), may_confirm=False)
-    with pytest.raises(Refusal, match="not_startable"):
-        works_begun(ren(Status.FEES_PAID), may_confirm=True)
 
 
 def test_r14_each_patroller_patrols_for_their_department() -> None:

@@ -1,0 +1,276 @@
+"""Renovation (P2) from the works permit to the works, and while they run, as pure decisions:
+the entry inspection (R-12) and the entry notice (R-13). No
+database, no Telegram, no clock (dates come in).
+
+**Entry inspection** (R-12, 進場裝修確認表): on a permitted renovation customer service
+walks the common parts with the owner or the contractor's head: each item of
+:data:`CHECKLIST` is recorded OK (one tap) or damaged (a photo, kept as evidence, and a
+line). Then both sides confirm: the assistant by button, and the owner or the contractor's
+head (whoever is on the renovation in the bot: the owner's account, or the head who joined
+by the owner's link) by button; a party with no Telegram account signs the paper form, and
+the assistant sends a photo of it instead. The items cannot change once either side has
+confirmed. When both have: entry confirmed, then active (two moves in one step), and the
+entry notice goes out (R-13): the 裝修入場知會單 to engineering and security, the 業主裝修入場
+通知單 to the owner, the start of works to customer service; the daily patrols run (R-14).
+
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from procedures.decisions import Approval, Department, Resident, Style, Tell
+from procedures.identity import Role
+from procedures.renovation import (
+    CUSTOMER_SERVICE,
+    ENGINEERING,
+    SECURITY,
+    Move,
+    Refusal,
+    Renovation,
+    RenovationDecision,
+    Status,
+)
+from procedures.rule_ids import RuleId
+
+# --- the entry inspection (R-12) ---------------------------------------------------------------
+
+
+class Item(StrEnum):
+    """A common part walked through at entry (進場裝修確認表): its state before the works."""
+
+    CORRIDOR_FLOOR = "corridor_floor"  # 楼道地面
+    CORRIDOR_WALLS = "corridor_walls"  # 楼道墙面
+    LIFT_CAR = "lift_car"  # 电梯轿厢
+    DOORS = "doors"  # 入户门、楼道门
+    FIRE_EQUIPMENT = "fire_equipment"  # 消防设施（烟感、喷淋、消火栓）
+    PIPES_METERS = "pipes_meters"  # 公共管道、水电表
+
+
+#: The checklist, in the order it is walked.
+CHECKLIST: tuple[Item, ...] = tuple(Item)
+#: The longest line about a damaged part.
+MAX_LINE = 300
+#: Who signs the entry confirmation besides customer service: by button, or on paper.
+PAPER = "paper"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One item as recorded: OK, or damaged with its line and photo (the original's hash)."""
+
+    item: Item
+    ok: bool
+    note: str | None = None
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """An entry inspection as decisions read it: the items recorded, whether customer
+    service confirmed, and how the other side did (``owner``, ``contractor``, ``paper``)."""
+
+    items: Mapping[Item, Checked] = field(default_factory=dict)
+    staff: bool = False
+    party: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every item of the checklist recorded."""
+        return all(i in self.items for i in CHECKLIST)
+
+    @property
+    def damaged(self) -> list[Checked]:
+        """The items found damaged, in the checklist's order."""
+        return [self.items[i] for i in CHECKLIST if i in self.items and not self.items[i].ok]
+
+    @property
+    def signed(self) -> bool:
+        """Either side has confirmed: the items are fixed."""
+        return self.staff or self.party is not None
+
+
+def clean_line(text: str) -> str | None:
+    """A line about a damaged part, on one line; None when empty or too long."""
+    line = " ".join(unicodedata.normalize("NFKC", text).split())
+    return line if 0 < len(line) <= MAX_LINE else None
+
+
+def _inspectable(ren: Renovation, ins: Inspection, may_inspect: bool) -> None:
+    if not may_inspect:
+        raise Refusal("not_issuer")
+    if ren.status != Status.PERMITTED:
+        raise Refusal("not_startable")
+    if ins.signed:
+        raise Refusal("entry_signed")
+
+
+def item_checked(
+    ren: Renovation,
+    ins: Inspection,
+    item: Item,
+    ok: bool,
+    may_inspect: bool,
+    note: str | None = None,
+    photo: str | None = None,
+) -> RenovationDecision:
+    """R-12: one common part recorded: OK, or damaged with its photo and its line (both
+    needed). Customer service only, on a permitted renovation, before anyone confirmed; an
+    item recorded again replaces what was recorded."""
+    _inspectable(ren, ins, may_inspect)
+    entry: dict[str, object] = {"item": item.value, "ok": ok}
+    if not ok:
+        if photo is None:
+            raise Refusal("photo_needed")
+        if note is None:
+            raise Refusal("note_needed")
+        entry |= {"note": note, "photo": photo}
+    return RenovationDecision(
+        event="renovation.entry_checked", data={"items": [entry]}, expect_status=Status.PERMITTED
+    )
+
+
+def rest_ok(ren: Renovation, ins: Inspection, may_inspect: bool) -> RenovationDecision:
+    """R-12: "the rest is in order": every item not recorded yet, OK, in one press."""
+    _inspectable(ren, ins, may_inspect)
+    rest = [{"item": i.value, "ok": True} for i in CHECKLIST if i not in ins.items]
+    if not rest:
+        raise Refusal("entry_recorded")
+    return RenovationDecision(
+        event="renovation.entry_checked", data={"items": rest}, expect_status=Status.PERMITTED
+    )
+
+
+def staff_confirmed(
+    ren: Renovation, ins: Inspection, may_inspect: bool, hours: str, workers: int
+) -> list[RenovationDecision]:
+    """R-12: customer service confirms the inspection (every item recorded). The owner is
+    asked to confirm by button; when the other side has confirmed already, the entry is
+    confirmed and the works start (:func:`entered`)."""
+    if not may_inspect:
+        raise Refusal("not_issuer")
+    if ren.status != Status.PERMITTED:
+        raise Refusal("not_startable")
+    if ins.staff:
+        raise Refusal("entry_confirmed_already")
+    if not ins.complete:
+        raise Refusal("entry_incomplete")
+    approval = Approval(
+        RuleId.R12.value, Role.CUSTOMER_ASSISTANT.value, True, version=_version(ins)
+    )
+    if ins.party is not None:
+        return entered(ren, ins, approval, hours, workers, {"signed": "staff"})
+    return [
+        RenovationDecision(
+            event="renovation.entry_signed",
+            data={"signed": "staff", "damaged": len(ins.damaged)},
+            approval=approval,
+            expect_status=Status.PERMITTED,
+            tell=[
+                Tell(
+                    Resident(),
+                    "renovation_entry.ask_party",
+                    {"damaged": len(ins.damaged)},
+                    buttons="ren_entry_party",
+                )
+            ],
+        )
+    ]
+
+
+def party_confirmed(
+    ren: Renovation,
+    ins: Inspection,
+    role: str | None,
+    hours: str,
+    workers: int,
+    paper: str | None = None,
+    may_inspect: bool = False,
+) -> list[RenovationDecision]:
+    """R-12: the other side confirms: the owner or the contractor's head by button from
+    their own account (``role``, :func:`procedures.renovation.signer`), or customer service
+    sends the photo of the paper form they signed (``paper``: the original's hash). When
+    customer service confirmed already: entry confirmed, works active (:func:`entered`)."""
+    if paper is not None:
+        if not may_inspect:
+            raise Refusal("not_issuer")
+        role = PAPER
+    elif role is None:
+        raise Refusal("not_signer")
+    if ren.status != Status.PERMITTED:
+        raise Refusal("not_startable")
+    if ins.party is not None:
+        raise Refusal("entry_confirmed_already")
+    if not ins.complete:
+        raise Refusal("entry_incomplete")
+    data: dict[str, object] = {"signed": role}
+    if paper is not None:
+        data["paper"] = paper
+    approval = (
+        Approval(RuleId.R12.value, role, True, version=_version(ins)) if paper is None else None
+    )
+    if ins.staff:
+        return entered(ren, ins, approval, hours, workers, data)
+    return [
+        RenovationDecision(
+            event="renovation.entry_signed",
+            data=data,
+            approval=approval,
+            expect_status=Status.PERMITTED,
+            tell=[Tell(Department(CUSTOMER_SERVICE), "renovation_entry.party_signed_staff")],
+        )
+    ]
+
+
+def _version(ins: Inspection) -> str:
+    """What was confirmed: the items' results (the signature's version)."""
+    return ";".join(f"{c.item.value}={'ok' if c.ok else 'damaged'}" for c in ins.items.values())
+
+
+def entered(
+    ren: Renovation,
+    ins: Inspection,
+    approval: Approval | None,
+    hours: str,
+    workers: int,
+    data: Mapping[str, object],
+) -> list[RenovationDecision]:
+    """R-12 → R-13: both sides confirmed: entry confirmed, then the works active (applied
+    together), with the entry notice (:func:`entry_notice`)."""
+    return [
+        RenovationDecision(
+            move=Move.CONFIRM_ENTRY,
+            expect_status=Status.PERMITTED,
+            approval=approval,
+            data=dict(data) | {"damaged": [c.item.value for c in ins.damaged]},
+        ),
+        RenovationDecision(
+            move=Move.START_WORKS,
+            expect_status=Status.ENTRY_CONFIRMED,
+            tell=entry_notice(ren, ins, hours, workers),
+        ),
+    ]
+
+
+#: R-13: the departments the entry notice (裝修入場知會單) goes to.
+NOTICE_DEPARTMENTS: tuple[str, ...] = (ENGINEERING, SECURITY)
+
+
+def entry_notice(ren: Renovation, ins: Inspection, hours: str, workers: int) -> list[Tell]:
+    """R-13: the start of works announced: engineering and security get the entry notice
+    (the card: unit, owner, contractor, head and phone, works period, scope; with the
+    working hours, the number of workers with passes, the parts found damaged at entry);
+    the owner gets theirs (業主裝修入場通知單); customer service starts its daily patrols."""
+    params = {"hours": hours, "workers": workers, "damaged": len(ins.damaged)}
+    return [
+        # R-20: the owner applies for the completion inspection from here
+        Tell(Resident(), "renovation_entry.notice_owner", params, buttons="ren_cp_apply"),
+        *(
+            Tell(Department(d), "renovation_entry.notice_staff", params, style=Style.WITH_CARD)
+            for d in NOTICE_DEPARTMENTS
+        ),
+        Tell(Department(CUSTOMER_SERVICE), "renovation.patrol.works_staff", style=Style.WITH_CARD),
+    ]

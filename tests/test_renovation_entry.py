@@ -1,0 +1,217 @@
+"""Renovation from the permit to the works, and while they run, through the bot and a fake
+Telegram: the entry inspection needs both sides' confirmations (or the photo of the signed
+paper) before the works start (R-12); the entry notice reaches engineering, security and
+the owner (R-13); the project manager stops the works (passes refused, no patrol due) and
+resumes them; an approved extension moves the works period and the passes; the owner signs
+a rectification notice and the contractor's refusal is recorded with a witness (R-15)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+
+from bot.demo import DEMO_ESTATE
+from procedures.identity import Role
+from procedures.renovation import REQUIRED, Status
+from storage import audit
+from storage.renovation import RenovationStore
+from storage.renovation_entry import EntryStore
+from storage.renovation_patrol import PatrolStore
+from tests.conftest import World
+from tests.support.app import services_of
+from tests.support.images import encoded
+from tests.support.telegram import Group, Harness, Person
+
+ASSISTANT, SUPERVISOR, ENGINEER, GUARD, CASHIER = 9001, 9002, 9003, 9005, 9006
+ENGINEER_HEAD, MANAGER, CUSTOMER_HEAD = 9004, 9008, 9012
+ID_NUMBER = "11010519491231002X"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+async def customer_head(world: World, bot: Harness) -> None:
+    """李淑芬, the customer-department head (the demo estate has none)."""
+    identity = services_of(world).identity
+    person = await identity.touch_person(CUSTOMER_HEAD, "李淑芬", None, "zh-hans")
+    estate = await identity.estate_by_name(DEMO_ESTATE)
+    assert estate is not None
+    await identity.grant_role(person.id, estate.id, Role.CUSTOMER_HEAD,
+                              department="customer_service", actor="test")  # fmt: skip
+
+
+def page(index: int) -> bytes:
+    """A small distinct image."""
+    return encoded(Image.new("RGB", (40, 30), (20 * index, 120, 60)), "PNG")
+
+
+def alert(bot: Harness) -> str:
+    """The text of the bot's newest answer to a button."""
+    return str(bot.api.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
+
+
+async def to_permit(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+    """Applied, checked, approved, terms accepted, agreement signed, fees paid, permitted
+    (R-1..R-11)."""
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
+        await owner.send(typed)
+    await owner.tap("墙面")
+    await owner.tap("完成")
+    await owner.tap("本人确认承诺书")
+    for index, _ in enumerate(REQUIRED):
+        await owner.send_photo(page(index))
+    await owner.tap("提交申请")
+    row = await world.db.fetchone("SELECT id FROM renovations ORDER BY id DESC LIMIT 1")
+    assert row is not None
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    for name in ("平面图", "天花图", "水电管线图", "弱电图", "剖面图", "施工负责人身份证",
+                 "营业执照", "施工资质证书"):  # fmt: skip
+        await assistant.tap(name, chat=groups["cs"])
+        await assistant.tap("有效", chat=groups["cs"])
+    for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
+        head = bot.person(head_id, name)
+        await head.tap("批准")
+        await head.tap("无意见")
+    await owner.tap("接受审批条款")
+    await owner.tap("阅读并签署装修协议")
+    await owner.tap("签署协议和防火责任书")
+    cashier = bot.person(CASHIER, "何小芸")
+    await cashier.tap("收费")
+    await cashier.send("2")
+    await cashier.send("SJ-9")
+    await assistant.tap("发放施工进场证", chat=groups["cs"])
+    return int(row["id"])
+
+
+async def register_worker(owner: Person) -> str:
+    """R-11: 张三's pass; its code."""
+    await owner.tap("登记施工人员出入证")
+    await owner.send("张三")
+    await owner.send(ID_NUMBER)
+    await owner.send("139 0013 9000")
+    await owner.send_photo(page(30))
+    match = re.search(r"出入证 (?:<b>)?([A-Z0-9]{6})", owner.last_text)
+    assert match is not None
+    return match.group(1)
+
+
+async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+    """Through the entry inspection: active."""
+    ren_id = await to_permit(world, bot, groups, owner)
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=groups["cs"])
+    await assistant.tap("其余完好", chat=groups["cs"])
+    await assistant.tap("客服确认验收", chat=groups["cs"])
+    await owner.tap("确认入场验收")
+    return ren_id
+
+
+def said(person: Person, chat: Group) -> str:
+    """The bot's newest message in a group, as ``person`` sees it."""
+    return str(person.messages(chat)[-1].get("text") or "")
+
+
+async def status_of(world: World, ren_id: int) -> Status:
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None
+    return ren.status
+
+
+async def test_r12_r13_both_sides_confirm_the_entry_inspection_then_the_entry_notice_goes_out(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-12: customer service walks the common parts: the lift car damaged (a photo with
+    its line as caption: kept under its SHA-256 and a watermarked copy), the rest in order.
+    Confirming before every part is recorded is refused; customer service's confirmation
+    alone does not start the works, nor would the owner's; a stranger cannot confirm; once
+    the owner confirms too: entry confirmed, active, both signatures kept. R-13: engineering
+    (its group) and security (its guards, no group) get the entry notice, the owner theirs;
+    the patrol duties run."""
+    ren_id = await to_permit(world, bot, groups, owner)
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=cs)
+    assert "电梯轿厢" in said(assistant, cs) and "消防设施" in said(assistant, cs)
+    await assistant.tap("客服确认验收", chat=cs)
+    assert "还有公共部位没有记录" in alert(bot)
+    await owner.tap_data(f"ren:eparty:{ren_id}")
+    assert "还有公共部位没有记录" in alert(bot)
+    await bot.person(CASHIER, "何小芸").tap_data(f"ren:eok:{ren_id}:0")
+    assert "入场验收由客服中心负责" in alert(bot)
+    [lift] = [b for b in assistant.buttons(cs) if "电梯轿厢" in b]
+    assert lift.startswith("✅")
+    await assistant.tap_data(f"ren:ebad:{ren_id}:2", chat=cs)  # the lift car: damaged
+    assert "请拍一张损坏处的照片" in said(assistant, cs)
+    await assistant.send_photo(page(60), caption="轿厢内壁划痕", chat=cs)
+    assert "⚠️ 电梯轿厢：轿厢内壁划痕" in said(assistant, cs)
+    await assistant.tap("其余完好", chat=cs)
+    await assistant.tap("客服确认验收", chat=cs)
+    assert await status_of(world, ren_id) == Status.PERMITTED  # one side is not enough
+    assert "请确认验收结果" in owner.last_text and "损坏 1 处" in owner.last_text
+    stranger = bot.person(2999, "路人")
+    await stranger.send("/start")
+    await stranger.tap_data(f"ren:eparty:{ren_id}")
+    assert "只有业主本人或业主委托的施工负责人可以确认" in alert(bot)
+    await assistant.tap_data(f"ren:eok:{ren_id}:0", chat=cs)  # signed: the items are fixed
+    assert "验收记录不能再修改" in alert(bot)
+    eng_seen = len(assistant.messages(groups["eng"]))
+    guard = bot.person(GUARD, "陈保华")
+    guard_seen = guard.mark()
+    await owner.tap("确认入场验收")
+    assert await status_of(world, ren_id) == Status.ACTIVE
+    owner_texts = owner.texts()
+    assert any("业主装修入场通知单" in t for t in owner_texts[-3:])
+    assert not any("R-1" in t for t in owner_texts)  # residents never read rule ids
+    notices = [m["text"] for m in assistant.messages(groups["eng"])[eng_seen:]]
+    assert any("装修入场知会单" in t and "08:00–12:00" in t and "损坏 1 处" in t
+               for t in notices)  # fmt: skip
+    assert any("装修入场知会单" in t for t in guard.texts(guard_seen))
+    signed = await RenovationStore(world.db).signatures(ren_id)
+    assert [(s.step, s.role) for s in signed if s.step == "R-12"] == [
+        ("R-12", "customer_assistant"),
+        ("R-12", "owner"),
+    ]
+    items = await EntryStore(world.db).items(ren_id)
+    [damaged] = [i for i in items if not i["ok"]]
+    assert damaged["item"] == "lift_car" and damaged["note"] == "轿厢内壁划痕"
+    assert damaged["photo_sha256"] == hashlib.sha256(page(60)).hexdigest()
+    assert damaged["photo_display"] not in (None, damaged["photo_sha256"])
+    assert len(items) == 6
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    assert sorted(clocks) == ["customer_service", "engineering", "security"]
+    events = [e["event"] for e in await audit.trail(world.db, f"renovation:{ren_id}")]
+    assert events.count("renovation.entry_checked") == 2  # the lift car, then the rest
+    assert "renovation.confirm_entry" in events and "renovation.start_works" in events
+    await owner.tap_data(f"ren:eparty:{ren_id}")  # again: nothing twice
+    assert "才能确认开工" in alert(bot)
+
+
+async def test_r12_a_photo_of_the_signed_paper_form_stands_for_a_party_without_telegram(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-12: the contractor's head has no Telegram: customer service confirms and sends a
+    photo of the paper form he signed: the works start; the paper is kept as evidence."""
+    ren_id = await to_permit(world, bot, groups, owner)
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=cs)
+    await assistant.tap("纸质确认表", chat=cs)
+    await assistant.send("已签", chat=cs)  # not a photo: asked again
+    assert "请拍一张对方已签字" in said(assistant, cs)
+    await assistant.send_photo(page(61), chat=cs)  # before the items: refused politely
+    assert "还有公共部位没有记录" in said(assistant, cs)
+    assert await status_of(world, ren_id) == Status.PERMITTED
+    await assistant.tap("其余完好", chat=cs)
+    await assistant.tap("客服确认验收", chat=cs)
+    await assistant.tap("纸质确认表", chat=cs)
+    await assistant.send_photo(page(61), chat=cs)
+    assert "已开工" in said(assistant, cs)
+    assert await status_of(world, ren_id) == Status.ACTIVE
+    kept = await EntryStore(world.db).entry(ren_id)
+    assert kept is not None and kept["party"] == "paper"
+    assert kept["paper_sha256"] == hashlib.sha256(page(61)).hexdigest()
