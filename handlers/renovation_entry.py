@@ -1,4 +1,4 @@
-"""Renovation (P2) in chat from the works permit to the works:
+"""Renovation (P2) in chat from the works permit to the works, and while they run:
 procedures.renovation_entry decides, storage.renovation_entry applies in one unit of work.
 
 **Entry inspection** (R-12): once the permit is issued, customer service's card has
@@ -11,9 +11,15 @@ other side signed (for a party without Telegram). When both sides have confirmed
 confirmed, works active, the entry notice out (R-13: engineering and security, the owner;
 customer service's patrols), the three departments' patrol duties start (R-14).
 
+**Suspension**: ``/works`` (the project manager, the customer-department head) lists the
+estate's active and suspended renovations; a tap shows "⏸ 停工" (then the reason, typed) or
+"▶️ 复工".
+
 Every press is checked again against the roles in the database (``may``). Button data:
 ``ren:ent:<renovation>`` (the checklist), ``ren:eok|ebad:<renovation>:<item>``,
-``ren:erest|estaff|epaper|eparty:<renovation>``.
+``ren:erest|estaff|epaper|eparty:<renovation>``, ``ren:wsel|wsus|wres:<renovation>``,
+``ren:xa|xr:<extension>``, ``ren:nsg:<notice>``, ``ren:nrf:<notice>:<party>``,
+``ren:nwit:<signature>``.
 """
 
 from __future__ import annotations
@@ -69,10 +75,11 @@ class Step(IntEnum):
 
     PHOTO = 1  # a damaged part's photo, or the paper form's
     NOTE = 2  # a damaged part's line
+    REASON = 3  # why works stop
 
 
 def entries(svc: Services) -> EntryStore:
-    """The entry inspections of the deployment."""
+    """The entry inspections, suspensions and extensions of the deployment."""
     return EntryStore(svc.db)
 
 
@@ -506,7 +513,7 @@ async def _damaged(
 
 
 async def got_text(update: Update, context: Context) -> int:
-    """A typed line: a damaged part's line."""
+    """A typed line: a damaged part's line, a reason, a date — by what the flow waits for."""
     found = await _draft(update, context)
     message = update.effective_message
     if found is None or message is None:
@@ -526,6 +533,8 @@ async def got_text(update: Update, context: Context) -> int:
             await reply(update, context, actor.t("renovation_entry.photo_please"))
             return Step.PHOTO
         return await _damaged(update, context, actor, ren, draft, line)
+    if what == "suspend":
+        return await _suspend(update, context, actor, ren, text)
     return await expected(update, context)
 
 
@@ -536,11 +545,13 @@ async def expected(update: Update, context: Context) -> int:
     what = draft.get("what")
     if what == "paper":
         step, key = Step.PHOTO, "renovation_entry.ask_paper"
-    else:
+    elif what == "damaged":
         step = Step.NOTE if draft.get("photo") else Step.PHOTO
         key = "renovation_entry.ask_line" if draft.get("photo") else "renovation_entry.photo_please"
+    else:
+        step, key = Step.REASON, "renovation_entry.reason_hint"
     if actor is not None:
-        await reply(update, context, actor.t(key))
+        await reply(update, context, actor.t(key, limit=entry.MAX_REASON))
     return step
 
 
@@ -553,8 +564,177 @@ async def cancel(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
+# --- suspension and resumption ---------------------------------------------------------------
+
+
+async def works(update: Update, context: Context) -> None:
+    """``/works``: the project manager's or the customer-department head's list of the
+    estate's active and suspended renovations, one button per unit."""
+    actor = await who(update, context)
+    if actor is None:
+        return
+    estates = sorted(
+        {
+            m.estate_id
+            for m in actor.memberships
+            if may(Act.SUSPEND_WORKS, actor.roles_in(m.estate_id))
+        }
+    )
+    if not estates:
+        await reply(update, context, actor.t("renovation_entry.works_staff_only"))
+        return
+    found = await entries(services(context)).listed(estates)
+    if not found:
+        await reply(update, context, actor.t("renovation_entry.works_none"))
+        return
+    rows = [
+        [button(f"{'⏸' if status == Status.SUSPENDED else '🔨'} {unit} · {number}",
+                f"ren:wsel:{ren_id}")]
+        for ren_id, number, unit, status in found[:40]
+    ]  # fmt: skip
+    await reply(update, context, actor.t("renovation_entry.works_list", count=len(found)),
+                keyboard(rows))  # fmt: skip
+
+
+async def suspender(update: Update, context: Context) -> tuple[Actor, Renovation] | None:
+    """The person pressing (who may stop works there) and the renovation; None otherwise."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return None
+    ids = _ids(query.data, 1)
+    ren = await store(services(context)).get(ids[0]) if ids else None
+    if ren is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return None
+    if not may(Act.SUSPEND_WORKS, actor.roles_in(ren.estate_id)):
+        await query.answer(actor.t("renovation_entry.refused.not_suspender"), show_alert=True)
+        return None
+    return actor, ren
+
+
+async def on_select(update: Update, context: Context) -> None:
+    """``ren:wsel:<id>``: one renovation: its state (and why stopped) with stop / resume."""
+    found = await suspender(update, context)
+    query = update.callback_query
+    if found is None or query is None:
+        return
+    actor, ren = found
+    await query.answer()
+    why = await entries(services(context)).suspension(ren.id)
+    text = actor.t(
+        "renovation_entry.works_unit",
+        number=ren.number,
+        unit=ren.unit_label,
+        status=actor.t(f"renovation.status.{ren.status}"),
+        end=ren.form.period_to.isoformat(),
+    )
+    if why:
+        text += "\n" + actor.t("renovation_entry.works_why", reason=why)
+    if ren.status == Status.ACTIVE:
+        markup = keyboard([[button(actor.t("renovation_entry.btn_suspend"), f"ren:wsus:{ren.id}")]])
+    elif ren.status == Status.SUSPENDED:
+        markup = keyboard([[button(actor.t("renovation_entry.btn_resume"), f"ren:wres:{ren.id}")]])
+    else:
+        markup = None
+    await reply(update, context, text, markup)
+
+
+async def on_suspend(update: Update, context: Context) -> int:
+    """``ren:wsus:<id>``: stop works: the reason asked."""
+    found = await suspender(update, context)
+    query = update.callback_query
+    if found is None or query is None or context.user_data is None:
+        return ConversationHandler.END
+    actor, ren = found
+    if ren.status != Status.ACTIVE:
+        await query.answer(actor.t("renovation_entry.refused.not_suspendable"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    context.user_data[KEY] = {"what": "suspend", "id": ren.id}
+    await reply(update, context, actor.t("renovation_entry.ask_suspend", number=ren.number))
+    return Step.REASON
+
+
+async def _suspend_or_resume(
+    svc: Services, actor: Actor, ren: Renovation, decide: Callable[[Renovation], RenovationDecision]
+) -> Renovation | Refusal | None:
+    rules = await svc.rules(ren.estate_id)
+    now = svc.clock.now()
+    try:
+        after = await entries(svc).suspend_or_resume(
+            ren.id,
+            decide,
+            lambda: reno.duty_timer(rules, now),
+            by=actor.person.id,
+            render=Notifier(svc),
+        )
+    except Refusal as refusal:
+        return refusal
+    if after is not None:
+        await _tell_contractor(svc, after)
+    await svc.deliver()
+    return after
+
+
+async def _tell_contractor(svc: Services, ren: Renovation) -> None:
+    """The contractor's head, when in the bot, hears that works stop or resume."""
+    head = await svc.identity.person(ren.contractor_id) if ren.contractor_id else None
+    if head is None:
+        return
+    why = await entries(svc).suspension(ren.id)
+    locale = svc.settings.locale
+    if ren.status == Status.SUSPENDED:
+        text = t(locale, "renovation_entry.suspended_owner", number=ren.number,
+                 unit=ren.unit_label, reason=why or "")  # fmt: skip
+    else:
+        text = t(locale, "renovation_entry.resumed_owner", number=ren.number, unit=ren.unit_label)
+    async with svc.db.write() as conn:
+        await enqueue(conn, head.tg_user_id, text, subject=reno.subject(ren.id),
+                      person_id=head.id)  # fmt: skip
+
+
+async def _suspend(
+    update: Update, context: Context, actor: Actor, ren: Renovation, text: str
+) -> int:
+    reason = entry.clean_reason(text)
+    if reason is None:
+        await reply(
+            update, context, actor.t("renovation_entry.reason_hint", limit=entry.MAX_REASON)
+        )
+        return Step.REASON
+    allowed = may(Act.SUSPEND_WORKS, actor.roles_in(ren.estate_id))
+    done = await _suspend_or_resume(
+        services(context), actor, ren, lambda r: entry.suspended(r, reason, allowed)
+    )
+    _forget(context)
+    if isinstance(done, Refusal):
+        await reply(update, context, refusal_text(actor, done))
+    elif done is None:
+        await reply(update, context, actor.t("common.stale_button"))
+    else:
+        await reply(update, context, actor.t("renovation_entry.suspended_done",
+                                             number=done.number, reason=reason))  # fmt: skip
+    return ConversationHandler.END
+
+
+async def on_resume(update: Update, context: Context) -> None:
+    """``ren:wres:<id>``: works resumed."""
+    found = await suspender(update, context)
+    query = update.callback_query
+    if found is None or query is None:
+        return
+    actor, ren = found
+    done = await _suspend_or_resume(services(context), actor, ren, lambda r: entry.resumed(r, True))
+    if await _answer(update, actor, done):
+        assert isinstance(done, Renovation)
+        await keep_answered(query)
+        await reply(update, context, actor.t("renovation_entry.resumed_done", number=done.number))
+
+
 def conversation() -> ConversationHandler[Context]:
-    """A damaged part's photo and line, the paper form's photo: persistent."""
+    """A damaged part's photo and line, the paper form's photo, a reason to stop works:
+    persistent."""
     image = filters.PHOTO | filters.Document.IMAGE
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
@@ -562,10 +742,12 @@ def conversation() -> ConversationHandler[Context]:
             entry_points=[
                 CallbackQueryHandler(on_damaged, pattern=r"^ren:ebad:"),
                 CallbackQueryHandler(on_paper, pattern=r"^ren:epaper:"),
+                CallbackQueryHandler(on_suspend, pattern=r"^ren:wsus:"),
             ],
             states={
                 Step.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_text)],
                 Step.NOTE: [MessageHandler(TEXT, got_text), MessageHandler(image, got_photo)],
+                Step.REASON: [MessageHandler(TEXT, got_text)],
             },
             fallbacks=[CommandHandler("cancel", cancel), MessageHandler(OTHER, expected)],
             name="renovation_entry",
@@ -575,7 +757,7 @@ def conversation() -> ConversationHandler[Context]:
 
 
 def handlers() -> list[AnyHandler]:
-    """The entry inspection."""
+    """The entry inspection, /works and its buttons."""
     return [
         conversation(),
         CallbackQueryHandler(on_open, pattern=r"^ren:ent:"),
@@ -583,4 +765,7 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_rest_ok, pattern=r"^ren:erest:"),
         CallbackQueryHandler(on_staff, pattern=r"^ren:estaff:"),
         CallbackQueryHandler(on_party, pattern=r"^ren:eparty:"),
+        CallbackQueryHandler(on_select, pattern=r"^ren:wsel:"),
+        CallbackQueryHandler(on_resume, pattern=r"^ren:wres:"),
+        CommandHandler("works", works, filters.ChatType.PRIVATE),
     ]

@@ -17,7 +17,7 @@ from procedures.permissions import Act, may
 #: first (a resident's, staff's, an admin's), then what everyone has.
 ORDER = (
     "request", "complain", "my", "renovate",  # residents
-    "case", "record", "visit", "pending", "pass", "patrol",  # staff
+    "case", "record", "visit", "pending", "pass", "patrol", "works",  # staff
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
 )  # fmt: skip
@@ -53,6 +53,8 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
         wanted.add("pass")
     if may(Act.PATROL, roles):  # the daily patrol of renovations
         wanted.add("patrol")
+    if may(Act.SUSPEND_WORKS, roles):  # renovation works stopped and resumed
+        wanted.add("works")
     if may(Act.INVITE, roles, deployment_admin=deployment_admin):
         wanted.add("invite")
     if may(Act.IMPORT_ROSTER, roles, deployment_admin=deployment_admin):

@@ -57,6 +57,7 @@ class Act(StrEnum):
     INSPECT_COMPLETION = "inspect_completion"  # engineering and security inspect
     APPROVE_REFUND = "approve_refund"  # the project manager approves a deposit refund
     PAY_REFUND = "pay_refund"  # the cashier records the refund
+    SUSPEND_WORKS = "suspend_works"  # a renovation's works stopped and resumed
 
 
 class HasExtension(Protocol):
@@ -107,6 +108,7 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.INSPECT_COMPLETION: frozenset({Role.ENGINEERING, Role.ENGINEERING_HEAD, Role.SECURITY}),
     Act.APPROVE_REFUND: frozenset({Role.PROJECT_MANAGER}),
     Act.PAY_REFUND: frozenset({Role.CASHIER}),  # the deposit refund memo
+    Act.SUSPEND_WORKS: frozenset({Role.PROJECT_MANAGER, Role.CUSTOMER_HEAD}),
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

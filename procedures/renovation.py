@@ -176,6 +176,8 @@ BUILT: frozenset[Move] = frozenset(
         Move.OPEN_REFUND,
         Move.REFUND,
         Move.CLOSE,
+        Move.SUSPEND,  # works stopped with a reason (procedures.renovation_entry)
+        Move.RESUME,  # and resumed
     }
 )
 #: States a renovation has ended in: the unit is free for a new application.

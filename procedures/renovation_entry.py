@@ -1,5 +1,5 @@
 """Renovation (P2) from the works permit to the works, and while they run, as pure decisions:
-the entry inspection (R-12) and the entry notice (R-13). No
+the entry inspection (R-12) and the entry notice (R-13), suspension and resumption. No
 database, no Telegram, no clock (dates come in).
 
 **Entry inspection** (R-12, 進場裝修確認表): on a permitted renovation customer service
@@ -13,6 +13,11 @@ confirmed. When both have: entry confirmed, then active (two moves in one step),
 entry notice goes out (R-13): the 裝修入場知會單 to engineering and security, the 業主裝修入場
 通知單 to the owner, the start of works to customer service; the daily patrols run (R-14).
 
+**Suspension** (停工): the project manager or the customer-department head stops active
+works with a reason and resumes them. While suspended the gate refuses every worker's pass
+("works suspended", :func:`procedures.renovation.check_pass`) and no patrol is due: there
+are no works to patrol; the patrol duties' clocks are stopped and start again from the
+resumption. The owner (and the contractor's head, when in the bot) hears both.
 """
 
 from __future__ import annotations
@@ -274,3 +279,58 @@ def entry_notice(ren: Renovation, ins: Inspection, hours: str, workers: int) -> 
         ),
         Tell(Department(CUSTOMER_SERVICE), "renovation.patrol.works_staff", style=Style.WITH_CARD),
     ]
+
+
+# --- suspension and resumption -------------------------------------------------------------
+
+#: The longest reason kept.
+MAX_REASON = 300
+
+
+def clean_reason(text: str) -> str | None:
+    """A reason (to stop works, to extend them) on one line; None when empty or too long."""
+    line = " ".join(unicodedata.normalize("NFKC", text).split())
+    return line if 0 < len(line) <= MAX_REASON else None
+
+
+def suspended(ren: Renovation, reason: str | None, may: bool) -> RenovationDecision:
+    """Works stopped (停工) with a reason: the passes stop admitting, no patrol is due; the
+    owner and customer service are told."""
+    if not may:
+        raise Refusal("not_suspender")
+    if ren.status != Status.ACTIVE:
+        raise Refusal("not_suspendable")
+    if reason is None:
+        raise Refusal("reason_needed")
+    return RenovationDecision(
+        move=Move.SUSPEND,
+        expect_status=Status.ACTIVE,
+        data={"reason": reason},
+        tell=[
+            Tell(Resident(), "renovation_entry.suspended_owner", {"reason": reason}),
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation_entry.suspended_staff",
+                {"reason": reason},
+                style=Style.WITH_CARD,
+            ),
+            Tell(Department(SECURITY), "renovation_entry.suspended_staff", {"reason": reason}),
+        ],
+    )
+
+
+def resumed(ren: Renovation, may: bool) -> RenovationDecision:
+    """Works resumed (复工): active again, the passes admit, the patrols are due again."""
+    if not may:
+        raise Refusal("not_suspender")
+    if ren.status != Status.SUSPENDED:
+        raise Refusal("not_suspended")
+    return RenovationDecision(
+        move=Move.RESUME,
+        expect_status=Status.SUSPENDED,
+        tell=[
+            Tell(Resident(), "renovation_entry.resumed_owner"),
+            Tell(Department(CUSTOMER_SERVICE), "renovation_entry.resumed_staff"),
+            Tell(Department(SECURITY), "renovation_entry.resumed_staff"),
+        ],
+    )

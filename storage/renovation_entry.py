@@ -1,4 +1,5 @@
-"""The entry inspection (R-12) and the works' start (R-13) in the
+"""The entry inspection (R-12) and the works' start (R-13), suspension and resumption, the
+works period's extensions and the signatures on rectification notices (R-15) in the
 database: every SQL statement about them lives here.
 
 Each step reads what it decides on inside its own transaction, lets
@@ -15,6 +16,7 @@ import aiosqlite
 
 from procedures.clocks import Timer
 from procedures.renovation import (
+    PATROL_DUTY,
     Renovation,
     RenovationDecision,
     Status,
@@ -25,7 +27,9 @@ from procedures.renovation_entry import (
     Inspection,
     Item,
 )
-from storage import evidence
+from procedures.rule_ids import RuleId
+from procedures.subjects import Subject
+from storage import deadlines, evidence
 from storage.db import Database, iso, now_of
 from storage.renovation import All, One, Render, _on, apply, read
 from storage.renovation_patrol import _start_duties
@@ -62,8 +66,15 @@ async def _link(conn: aiosqlite.Connection, ren: Renovation, photo: Photo | None
         )  # fmt: skip
 
 
+async def _duties(conn: aiosqlite.Connection, renovation_id: int) -> list[int]:
+    async with conn.execute(
+        "SELECT id FROM renovation_patrol_duties WHERE renovation_id = ?", (renovation_id,)
+    ) as cur:
+        return [int(r["id"]) for r in await cur.fetchall()]
+
+
 class EntryStore:
-    """Entry inspections."""
+    """Entry inspections, suspensions, extensions and notice signatures."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -153,6 +164,73 @@ class EntryStore:
                 return after
         except _Stale:
             return None
+
+    # --- suspension and resumption ----------------------------------------------------------
+
+    async def suspend_or_resume(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        first: Callable[[], Timer],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> Renovation | None:
+        """Works stopped (the reason kept; the patrol duties' clocks stopped: no patrol is
+        due while nothing is built) or resumed (the duties' clocks start again from now,
+        ``first``), in one transaction. None when it no longer applies."""
+        async with self.db.write() as conn:
+            ren = await read(conn, renovation_id)
+            if ren is None:
+                return None
+            decision = decide(ren)
+            after = await apply(
+                conn, renovation_id, decision, by=by, actor=f"person:{by}", render=render
+            )
+            if after is None:
+                return None
+            now = iso(now_of(conn))
+            if after.status == Status.SUSPENDED:
+                await conn.execute(
+                    "UPDATE renovations SET suspended_reason = ?, suspended_at = ? WHERE id = ?",
+                    (decision.data.get("reason"), now, renovation_id),
+                )
+                for duty in await _duties(conn, renovation_id):
+                    await deadlines.settle(
+                        conn, Subject(PATROL_DUTY, duty), [RuleId.R14.value], met=False
+                    )
+            else:
+                await conn.execute(
+                    "UPDATE renovations SET suspended_reason = NULL, suspended_at = NULL"
+                    " WHERE id = ?",
+                    (renovation_id,),
+                )
+                await _start_duties(conn, renovation_id, first)
+            return after
+
+    async def suspension(self, renovation_id: int) -> str | None:
+        """Why a renovation's works are stopped (None when they are not)."""
+        row = await self.db.fetchone(
+            "SELECT suspended_reason FROM renovations WHERE id = ?", [renovation_id]
+        )
+        return row["suspended_reason"] if row is not None else None
+
+    async def listed(self, estate_ids: Sequence[int]) -> list[tuple[int, str, str, str]]:
+        """The active and suspended renovations of the estates: id, number, unit, status."""
+        if not estate_ids:
+            return []
+        marks = ",".join("?" * len(estate_ids))
+        rows = await self.db.fetchall(
+            "SELECT r.id, r.number, u.building, u.number AS unit, r.status FROM renovations r"
+            f" JOIN units u ON u.id = r.unit_id WHERE r.estate_id IN ({marks})"
+            " AND r.status IN (?, ?) ORDER BY u.building, u.number",
+            [*estate_ids, Status.ACTIVE.value, Status.SUSPENDED.value],
+        )
+        return [
+            (int(r["id"]), r["number"],
+             f"{r['building']} {r['unit']}" if r["building"] else r["unit"], r["status"])
+            for r in rows
+        ]  # fmt: skip
 
 
 class _Stale(Exception):

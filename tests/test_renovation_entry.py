@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +19,7 @@ from bot.demo import DEMO_ESTATE
 from procedures.identity import Role
 from procedures.renovation import REQUIRED, Status
 from storage import audit
+from storage.clock import ManualClock
 from storage.renovation import RenovationStore
 from storage.renovation_entry import EntryStore
 from storage.renovation_patrol import PatrolStore
@@ -215,3 +217,59 @@ async def test_r12_a_photo_of_the_signed_paper_form_stands_for_a_party_without_t
     kept = await EntryStore(world.db).entry(ren_id)
     assert kept is not None and kept["party"] == "paper"
     assert kept["paper_sha256"] == hashlib.sha256(page(61)).hexdigest()
+
+
+async def test_s1_r14_the_project_manager_stops_the_works_passes_refused_no_patrol_then_resumes(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    clock: ManualClock,
+) -> None:
+    """Works stopped with a reason by the project manager: the owner and security are
+    told, the pass is refused ("works suspended"), the unit leaves /patrol and its patrol
+    clocks stop; resumed: admitted again, the patrol clocks run again. Others may not."""
+    ren_id = await to_permit(world, bot, groups, owner)
+    code = await register_worker(owner)
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=groups["cs"])
+    await assistant.tap("其余完好", chat=groups["cs"])
+    await assistant.tap("客服确认验收", chat=groups["cs"])
+    await owner.tap("确认入场验收")
+    await assistant.send("/works")
+    assert "项目经理或客户部负责人" in assistant.last_text
+    manager = bot.person(MANAGER, "钱振东")
+    await manager.send("/works")
+    await manager.tap("1栋 101")
+    assert "施工中" in manager.last_text
+    await manager.tap("停工")
+    await manager.send("承重墙违章未整改")
+    assert "已停工" in manager.last_text
+    assert await status_of(world, ren_id) == Status.SUSPENDED
+    assert "已被责令停工：承重墙违章未整改" in owner.last_text
+    guard = bot.person(GUARD, "陈保华")
+    assert any("已停工：承重墙违章未整改" in t for t in guard.texts())
+    clock.set(datetime(2026, 12, 2, 10, tzinfo=SHANGHAI))
+    await guard.send(f"/pass {code}")
+    assert "不予放行" in guard.last_text and "该户装修已停工" in guard.last_text
+    await guard.send("/patrol")
+    assert "都已完成" in guard.last_text  # nothing to patrol while stopped
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    assert all(c.state != "pending" for cs in clocks.values() for c in cs)
+    await assistant.tap_data(f"ren:wres:{ren_id}")
+    assert "项目经理或客户部负责人" in alert(bot)
+    await manager.send("/works")
+    await manager.tap("1栋 101")
+    assert "承重墙违章未整改" in manager.last_text
+    await manager.tap("复工")
+    assert await status_of(world, ren_id) == Status.ACTIVE
+    assert "已复工" in owner.last_text
+    await guard.send(f"/pass {code}")
+    assert "✅ 放行" in guard.last_text
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    assert all(any(c.state == "pending" for c in cs) for cs in clocks.values())
+    events = [e["event"] for e in await audit.trail(world.db, f"renovation:{ren_id}")]
+    assert "renovation.suspend" in events and "renovation.resume" in events
+    [stop] = [e for e in await audit.trail(world.db, f"renovation:{ren_id}")
+              if e["event"] == "renovation.suspend"]  # fmt: skip
+    assert stop["data"]["reason"] == "承重墙违章未整改"

@@ -52,6 +52,13 @@ def test_r14_the_three_patrolling_departments_have_patrol_in_their_menu() -> Non
         assert "patrol" not in menu(role)
 
 
+def test_the_project_manager_and_the_customer_head_stop_and_resume_works_from_the_menu() -> None:
+    """Renovation works are stopped and resumed (``/works``) by the project manager and the
+    customer-department head; the owner extends the works period (``/extend``)."""
+    assert "works" in menu(Role.PROJECT_MANAGER) and "works" in menu(Role.CUSTOMER_HEAD)
+    assert "works" not in menu(Role.CUSTOMER_ASSISTANT) and "works" not in menu(Role.OWNER)
+
+
 @pytest.mark.parametrize("deployment_admin", [False, True])
 def test_an_admin_invites_and_imports_and_records_nothing(deployment_admin: bool) -> None:
     roles = () if deployment_admin else (Role.ADMIN,)

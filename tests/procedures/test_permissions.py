@@ -42,6 +42,8 @@ TABLE: dict[Act, set[Role]] = {
     Act.INSPECT_COMPLETION: {Role.ENGINEERING, Role.ENGINEERING_HEAD, Role.SECURITY},
     Act.APPROVE_REFUND: {Role.PROJECT_MANAGER},  # the refund's consent (退還同意表)
     Act.PAY_REFUND: {Role.CASHIER},  # the refund memo (押金退還備忘表)
+    # a renovation's works stopped and resumed
+    Act.SUSPEND_WORKS: {Role.PROJECT_MANAGER, Role.CUSTOMER_HEAD},
 }
 
 

@@ -4,7 +4,8 @@ database, no Telegram."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,8 @@ from procedures.renovation import (
     Refusal,
     Renovation,
     Status,
+    WorkerPass,
+    check_pass,
     next_status,
 )
 from procedures.renovation_entry import (
@@ -29,8 +32,11 @@ from procedures.renovation_entry import (
     item_checked,
     party_confirmed,
     rest_ok,
+    resumed,
     staff_confirmed,
+    suspended,
 )
+from procedures.renovation_settings import RenovationSettings
 
 FORM = Form(date(2026, 12, 1), date(2027, 2, 28), "安居装饰", "李工", "+8613800138000", ("walls",))
 HOURS = "08:00–12:00, 14:00–18:00"
@@ -58,6 +64,8 @@ def walked(*damaged: Item, staff: bool = False, party: str | None = None) -> Ins
     [
         (Status.PERMITTED, Move.CONFIRM_ENTRY, Status.ENTRY_CONFIRMED),
         (Status.ENTRY_CONFIRMED, Move.START_WORKS, Status.ACTIVE),
+        (Status.ACTIVE, Move.SUSPEND, Status.SUSPENDED),
+        (Status.SUSPENDED, Move.RESUME, Status.ACTIVE),
     ],
 )
 def test_r12_r13_entry_and_suspension_moves_are_built_and_legal(
@@ -68,7 +76,7 @@ def test_r12_r13_entry_and_suspension_moves_are_built_and_legal(
     assert next_status(start, move) == end
 
 
-@pytest.mark.parametrize("move", [Move.CONFIRM_ENTRY, Move.START_WORKS])
+@pytest.mark.parametrize("move", [Move.CONFIRM_ENTRY, Move.START_WORKS, Move.SUSPEND, Move.RESUME])
 @pytest.mark.parametrize("status", list(Status))
 def test_r12_r13_every_other_state_refuses_these_moves(status: Status, move: Move) -> None:
     """R-12, R-13: from anywhere else the entry and suspension moves are refused."""
@@ -169,3 +177,31 @@ def test_r13_the_entry_notice_goes_to_engineering_security_and_the_owner() -> No
         (Department("customer_service"), "renovation.patrol.works_staff"),
     ]
     assert told[1].params == {"hours": HOURS, "workers": 3, "damaged": 1}
+
+
+# --- suspension and resumption -------------------------------------------------------------
+
+
+def test_r15_works_are_stopped_with_a_reason_and_resumed_by_whom_may() -> None:
+    stop = suspended(ren(Status.ACTIVE), "严重违章未整改", True)
+    assert stop.move == Move.SUSPEND and stop.data == {"reason": "严重违章未整改"}
+    assert Resident() in [t.to for t in stop.tell]
+    with pytest.raises(Refusal, match="reason_needed"):
+        suspended(ren(Status.ACTIVE), None, True)
+    with pytest.raises(Refusal, match="not_suspender"):
+        suspended(ren(Status.ACTIVE), "x", False)
+    with pytest.raises(Refusal, match="not_suspendable"):
+        suspended(ren(Status.PERMITTED), "x", True)
+    assert resumed(ren(Status.SUSPENDED), True).move == Move.RESUME
+    with pytest.raises(Refusal, match="not_suspended"):
+        resumed(ren(Status.ACTIVE), True)
+    with pytest.raises(Refusal, match="not_suspender"):
+        resumed(ren(Status.SUSPENDED), False)
+
+
+def test_s1_the_pass_check_refuses_workers_while_works_are_suspended() -> None:
+    worker = WorkerPass(1, 7, "ABC234", "张三", "110***002X", "139", date(2026, 12, 1),
+                        date(2027, 2, 28))  # fmt: skip
+    at = datetime(2026, 12, 2, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert check_pass(worker, Status.ACTIVE, at, RenovationSettings()) is None
+    assert check_pass(worker, Status.SUSPENDED, at, RenovationSettings()) == "suspended"
