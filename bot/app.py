@@ -260,6 +260,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *renovation_filings.handlers(),  # P2: the authorities' receipts (R-6)
         *renovation_entry.handlers(),  # P2: the entry inspection and notice (R-12, R-13)
         *renovation_entry.handlers(),  # P2: entry inspection, /works (R-12, R-13)
+        *renovation_entry.handlers(),  # P2: entry inspection, /works, /extend (R-12, R-13)
         *reports.handlers(),  # Q-5: the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)

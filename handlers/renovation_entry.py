@@ -15,17 +15,20 @@ customer service's patrols), the three departments' patrol duties start (R-14).
 estate's active and suspended renovations; a tap shows "⏸ 停工" (then the reason, typed) or
 "▶️ 复工".
 
+**Extension**: ``/extend`` (the owner): the new end date, then the reason; the customer-
+department head gets ✅ / ❌. Approved: the period's end and the passes' valid-to move.
+
 Every press is checked again against the roles in the database (``may``). Button data:
 ``ren:ent:<renovation>`` (the checklist), ``ren:eok|ebad:<renovation>:<item>``,
 ``ren:erest|estaff|epaper|eparty:<renovation>``, ``ren:wsel|wsus|wres:<renovation>``,
-``ren:xa|xr:<extension>``, ``ren:nsg:<notice>``, ``ren:nrf:<notice>:<party>``,
-``ren:nwit:<signature>``.
+``ren:xa|xr:<extension>``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from datetime import date
 from enum import IntEnum
 from html import escape
 
@@ -75,7 +78,8 @@ class Step(IntEnum):
 
     PHOTO = 1  # a damaged part's photo, or the paper form's
     NOTE = 2  # a damaged part's line
-    REASON = 3  # why works stop
+    REASON = 3  # why works stop; why the works period must be longer
+    DATE = 4  # the new end date
 
 
 def entries(svc: Services) -> EntryStore:
@@ -103,9 +107,26 @@ def party_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyb
     return keyboard([[button(label, f"ren:eparty:{ren.id}")]])
 
 
+def extension_keyboard(
+    locale: str, _ren: Renovation, arg: int | None
+) -> InlineKeyboardMarkup | None:
+    """The customer-department head's: approve or refuse an extension."""
+    if arg is None:
+        return None
+    return keyboard(
+        [
+            [
+                button(t(locale, "renovation_entry.btn_extension_approve"), f"ren:xa:{arg}"),
+                button(t(locale, "renovation_entry.btn_extension_refuse"), f"ren:xr:{arg}"),
+            ]
+        ]
+    )
+
+
 KEYBOARDS.update(
     {
         "ren_entry_party": party_keyboard,
+        "ren_extension": extension_keyboard,
     }
 )
 
@@ -535,6 +556,8 @@ async def got_text(update: Update, context: Context) -> int:
         return await _damaged(update, context, actor, ren, draft, line)
     if what == "suspend":
         return await _suspend(update, context, actor, ren, text)
+    if what == "extend":
+        return await _extend(update, context, actor, ren, draft, text)
     return await expected(update, context)
 
 
@@ -548,6 +571,8 @@ async def expected(update: Update, context: Context) -> int:
     elif what == "damaged":
         step = Step.NOTE if draft.get("photo") else Step.PHOTO
         key = "renovation_entry.ask_line" if draft.get("photo") else "renovation_entry.photo_please"
+    elif what == "extend" and "to" not in draft:
+        step, key = Step.DATE, "renovation_entry.date_hint"
     else:
         step, key = Step.REASON, "renovation_entry.reason_hint"
     if actor is not None:
@@ -732,9 +757,123 @@ async def on_resume(update: Update, context: Context) -> None:
         await reply(update, context, actor.t("renovation_entry.resumed_done", number=done.number))
 
 
+# --- the extension of the works period -------------------------------------------------------
+
+
+async def extend(update: Update, context: Context) -> int:
+    """``/extend``: the owner's renovation whose works period may be extended: the new end
+    date asked."""
+    actor = await who(update, context)
+    if actor is None or context.user_data is None:
+        return ConversationHandler.END
+    svc = services(context)
+    found = [r for r in await store(svc).of_owner(actor.person.id) if r.status in entry.EXTENDABLE]
+    if not found:
+        await reply(update, context, actor.t("renovation_entry.extend_none"))
+        return ConversationHandler.END
+    ren = found[0]
+    context.user_data[KEY] = {"what": "extend", "id": ren.id}
+    await reply(update, context, actor.t("renovation_entry.ask_date", number=ren.number,
+                                         end=ren.form.period_to.isoformat()))  # fmt: skip
+    return Step.DATE
+
+
+async def _extend(
+    update: Update,
+    context: Context,
+    actor: Actor,
+    ren: Renovation,
+    draft: dict[str, object],
+    text: str,
+) -> int:
+    svc = services(context)
+    rules = await svc.rules(ren.estate_id)
+    today = rules.calendar.local(svc.clock.now()).date()
+    if "to" not in draft:
+        new_to = reno.parse_date(text, today)
+        problem = "date_hint" if new_to is None else entry.extension_problem(ren, new_to, today)
+        if problem is not None:
+            key = "date_hint" if problem == "date_hint" else f"refused.{problem}"
+            await reply(update, context, actor.t(f"renovation_entry.{key}"))
+            return Step.DATE
+        assert new_to is not None
+        draft["to"] = new_to.isoformat()
+        await reply(update, context, actor.t("renovation_entry.ask_reason"))
+        return Step.REASON
+    reason = entry.clean_reason(text)
+    if reason is None:
+        await reply(
+            update, context, actor.t("renovation_entry.reason_hint", limit=entry.MAX_REASON)
+        )
+        return Step.REASON
+    new_to = date.fromisoformat(str(draft["to"]))
+    _forget(context)
+    try:
+        ext = await entries(svc).request_extension(
+            ren.id,
+            lambda r: entry.extension_requested(
+                r, new_to, reason, today, r.owner_id == actor.person.id
+            ),
+            by=actor.person.id,
+            render=Notifier(svc),
+        )
+    except Refusal as refusal:
+        await reply(update, context, refusal_text(actor, refusal))
+        return ConversationHandler.END
+    await svc.deliver()
+    if ext is None:
+        await reply(update, context, actor.t("common.stale_button"))
+    else:
+        await reply(
+            update, context, actor.t("renovation_entry.extend_sent", end=new_to.isoformat())
+        )
+    return ConversationHandler.END
+
+
+async def _decide_extension(update: Update, context: Context, approved: bool) -> None:
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    try:
+        done = (
+            await entries(svc).decide_extension(
+                ids[0],
+                lambda r, ext: entry.extension_decided(
+                    r, ext, approved, may(Act.APPROVE_EXTENSION, actor.roles_in(r.estate_id))
+                ),
+                by=actor.person.id,
+                render=Notifier(svc),
+            )
+            if ids
+            else None
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if done is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await svc.deliver()
+    await query.answer(actor.t("renovation_entry.extension_done"))
+    await keep_answered(query)
+
+
+async def on_extension_approve(update: Update, context: Context) -> None:
+    """``ren:xa:<extension>``: the customer-department head approves."""
+    await _decide_extension(update, context, True)
+
+
+async def on_extension_refuse(update: Update, context: Context) -> None:
+    """``ren:xr:<extension>``: the customer-department head refuses."""
+    await _decide_extension(update, context, False)
+
+
 def conversation() -> ConversationHandler[Context]:
-    """A damaged part's photo and line, the paper form's photo, a reason to stop works:
-    persistent."""
+    """A damaged part's photo and line, the paper form's photo, a reason to stop works, an
+    extension's date and reason: persistent."""
     image = filters.PHOTO | filters.Document.IMAGE
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
@@ -743,11 +882,13 @@ def conversation() -> ConversationHandler[Context]:
                 CallbackQueryHandler(on_damaged, pattern=r"^ren:ebad:"),
                 CallbackQueryHandler(on_paper, pattern=r"^ren:epaper:"),
                 CallbackQueryHandler(on_suspend, pattern=r"^ren:wsus:"),
+                CommandHandler("extend", extend, filters.ChatType.PRIVATE),
             ],
             states={
                 Step.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_text)],
                 Step.NOTE: [MessageHandler(TEXT, got_text), MessageHandler(image, got_photo)],
                 Step.REASON: [MessageHandler(TEXT, got_text)],
+                Step.DATE: [MessageHandler(TEXT, got_text)],
             },
             fallbacks=[CommandHandler("cancel", cancel), MessageHandler(OTHER, expected)],
             name="renovation_entry",
@@ -757,7 +898,7 @@ def conversation() -> ConversationHandler[Context]:
 
 
 def handlers() -> list[AnyHandler]:
-    """The entry inspection, /works and its buttons."""
+    """The entry inspection, /works and its buttons, /extend."""
     return [
         conversation(),
         CallbackQueryHandler(on_open, pattern=r"^ren:ent:"),
@@ -767,5 +908,7 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_party, pattern=r"^ren:eparty:"),
         CallbackQueryHandler(on_select, pattern=r"^ren:wsel:"),
         CallbackQueryHandler(on_resume, pattern=r"^ren:wres:"),
+        CallbackQueryHandler(on_extension_approve, pattern=r"^ren:xa:"),
+        CallbackQueryHandler(on_extension_refuse, pattern=r"^ren:xr:"),
         CommandHandler("works", works, filters.ChatType.PRIVATE),
     ]

@@ -16,7 +16,7 @@ from procedures.permissions import Act, may
 #: Every command a private chat's menu may list, in the menu's order: the person's work
 #: first (a resident's, staff's, an admin's), then what everyone has.
 ORDER = (
-    "request", "complain", "my", "renovate",  # residents
+    "request", "complain", "my", "renovate", "extend",  # residents
     "case", "record", "visit", "pending", "pass", "patrol", "works",  # staff
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
@@ -40,7 +40,7 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
     if roles & RESIDENT_ROLES:
         wanted |= RESIDENT
     if Role.OWNER.value in roles:  # an owner applies to renovate (a tenant does not)
-        wanted.add("renovate")
+        wanted |= {"renovate", "extend"}  # and asks for more time for the works
     if not roles and not deployment_admin:
         wanted.add("register")
     if may(Act.READ_CASE, roles, deployment_admin=deployment_admin):

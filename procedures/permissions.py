@@ -58,6 +58,7 @@ class Act(StrEnum):
     APPROVE_REFUND = "approve_refund"  # the project manager approves a deposit refund
     PAY_REFUND = "pay_refund"  # the cashier records the refund
     SUSPEND_WORKS = "suspend_works"  # a renovation's works stopped and resumed
+    APPROVE_EXTENSION = "approve_extension"  # a renovation's works period extended
 
 
 class HasExtension(Protocol):
@@ -109,6 +110,7 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.APPROVE_REFUND: frozenset({Role.PROJECT_MANAGER}),
     Act.PAY_REFUND: frozenset({Role.CASHIER}),  # the deposit refund memo
     Act.SUSPEND_WORKS: frozenset({Role.PROJECT_MANAGER, Role.CUSTOMER_HEAD}),
+    Act.APPROVE_EXTENSION: frozenset({Role.CUSTOMER_HEAD}),  # issue 11, item 1
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

@@ -1,5 +1,6 @@
 """Renovation (P2) from the works permit to the works, and while they run, as pure decisions:
-the entry inspection (R-12) and the entry notice (R-13), suspension and resumption. No
+the entry inspection (R-12) and the entry notice (R-13), suspension and resumption, the
+extension of the works period. No
 database, no Telegram, no clock (dates come in).
 
 **Entry inspection** (R-12, 進場裝修確認表): on a permitted renovation customer service
@@ -18,6 +19,10 @@ works with a reason and resumes them. While suspended the gate refuses every wor
 ("works suspended", :func:`procedures.renovation.check_pass`) and no patrol is due: there
 are no works to patrol; the patrol duties' clocks are stopped and start again from the
 resumption. The owner (and the contractor's head, when in the bot) hears both.
+
+**Extension** (issue 11, item 1): the owner asks for a new end date with a reason; the
+customer-department head approves or refuses (signed in the approvals table); an approval
+moves the works period's end and the worker passes that ran to the old end.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
-from procedures.decisions import Approval, Department, Resident, Style, Tell
+from procedures.decisions import Approval, Department, Resident, Roles, Style, Tell
 from procedures.identity import Role
 from procedures.renovation import (
     CUSTOMER_SERVICE,
     ENGINEERING,
+    MAX_PERIOD,
     SECURITY,
     Move,
     Refusal,
@@ -332,5 +339,108 @@ def resumed(ren: Renovation, may: bool) -> RenovationDecision:
             Tell(Resident(), "renovation_entry.resumed_owner"),
             Tell(Department(CUSTOMER_SERVICE), "renovation_entry.resumed_staff"),
             Tell(Department(SECURITY), "renovation_entry.resumed_staff"),
+        ],
+    )
+
+
+# --- the extension of the works period --------------------------------------------------------
+
+#: States in which the works period may be extended: works not finished yet.
+EXTENDABLE: frozenset[Status] = frozenset(
+    {Status.PERMITTED, Status.ENTRY_CONFIRMED, Status.ACTIVE, Status.SUSPENDED}
+)
+#: The approvals' step of an extension (no rule of the manual names it: issue 11, item 1).
+EXTENSION = "extension"
+
+
+class ExtensionState(StrEnum):
+    """Where a request to extend the works period is."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A request to move the works period's end."""
+
+    id: int
+    renovation_id: int
+    old_to: date
+    new_to: date
+    reason: str
+    state: ExtensionState = ExtensionState.REQUESTED
+
+
+def extension_problem(ren: Renovation, new_to: date, today: date) -> str | None:
+    """What is wrong with a new end date (a text key's last part), or None: it must be
+    after the current end and not before today, and the period no longer than twice
+    :data:`procedures.renovation.MAX_PERIOD`."""
+    if new_to <= ren.form.period_to or new_to < today:
+        return "extension_not_later"
+    if new_to - ren.form.period_from > 2 * MAX_PERIOD:
+        return "period_too_long"
+    return None
+
+
+def extension_requested(
+    ren: Renovation, new_to: date, reason: str | None, today: date, by_owner: bool
+) -> RenovationDecision:
+    """The owner asks to extend the works to ``new_to`` with a reason: the customer-
+    department head decides (:func:`extension_decided`)."""
+    if not by_owner:
+        raise Refusal("not_owner")
+    if ren.status not in EXTENDABLE:
+        raise Refusal("not_extendable")
+    if reason is None:
+        raise Refusal("reason_needed")
+    problem = extension_problem(ren, new_to, today)
+    if problem is not None:
+        raise Refusal(problem)
+    params = {"old": ren.form.period_to.isoformat(), "new": new_to.isoformat(), "reason": reason}
+    return RenovationDecision(
+        event="renovation.extension_requested",
+        data={"from": params["old"], "to": params["new"], "reason": reason},
+        tell=[
+            Tell(
+                Roles(frozenset({Role.CUSTOMER_HEAD.value})),
+                "renovation_entry.extension_asked",
+                params,
+                style=Style.WITH_CARD,
+                buttons="ren_extension",
+            )
+        ],
+    )
+
+
+def extension_decided(
+    ren: Renovation, ext: Extension, approved: bool, by_head: bool
+) -> RenovationDecision:
+    """The customer-department head approves or refuses an extension (signed); approved,
+    the period's end moves (storage moves the passes that ran to the old end too). The
+    owner is told either way."""
+    if not by_head:
+        raise Refusal("not_customer_head")
+    if ext.state != ExtensionState.REQUESTED:
+        raise Refusal("extension_decided")
+    if ren.status not in EXTENDABLE:
+        raise Refusal("not_extendable")
+    params = {"old": ext.old_to.isoformat(), "new": ext.new_to.isoformat()}
+    key = (
+        "renovation_entry.extension_approved" if approved else "renovation_entry.extension_refused"
+    )
+    return RenovationDecision(
+        event="renovation.extension_approved" if approved else "renovation.extension_refused",
+        data={"extension": ext.id, "from": params["old"], "to": params["new"]},
+        approval=Approval(
+            EXTENSION,
+            Role.CUSTOMER_HEAD.value,
+            approved,
+            version=f"{params['old']}>{params['new']}",
+        ),
+        tell=[
+            Tell(Resident(), key, params),
+            Tell(Department(CUSTOMER_SERVICE), key, params),
         ],
     )

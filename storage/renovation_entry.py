@@ -11,6 +11,8 @@ event, the approval, the outbox rows), plus its own rows, all or nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date
 
 import aiosqlite
 
@@ -24,6 +26,8 @@ from procedures.renovation import (
 )
 from procedures.renovation_entry import (
     Checked,
+    Extension,
+    ExtensionState,
     Inspection,
     Item,
 )
@@ -231,6 +235,107 @@ class EntryStore:
              f"{r['building']} {r['unit']}" if r["building"] else r["unit"], r["status"])
             for r in rows
         ]  # fmt: skip
+
+    # --- extensions -----------------------------------------------------------------------
+
+    async def request_extension(
+        self,
+        renovation_id: int,
+        decide: Callable[[Renovation], RenovationDecision],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> Extension | None:
+        """The owner's request kept, the customer-department head asked (its buttons name
+        the request). None when the renovation is gone."""
+        try:
+            async with self.db.write() as conn:
+                ren = await read(conn, renovation_id)
+                if ren is None:
+                    return None
+                decision = decide(ren)
+                cur = await conn.execute(
+                    "INSERT INTO renovation_extensions(renovation_id, old_to, new_to, reason,"
+                    " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (renovation_id, decision.data["from"], decision.data["to"],
+                     decision.data["reason"], by, iso(now_of(conn))),
+                )  # fmt: skip
+                ext_id = int(cur.lastrowid or 0)
+                decision.data["extension"] = ext_id
+                decision.tell = [replace(tell, button_arg=ext_id) for tell in decision.tell]
+                if await apply(conn, renovation_id, decision, by=by, actor=f"person:{by}",
+                               render=render) is None:  # fmt: skip
+                    raise _Stale
+                return await _extension(_on(conn)[0], ext_id)
+        except _Stale:
+            return None
+
+    async def extension(self, extension_id: int) -> Extension | None:
+        """A request to extend."""
+        return await _extension(self.db.fetchone, extension_id)
+
+    async def decide_extension(
+        self,
+        extension_id: int,
+        decide: Callable[[Renovation, Extension], RenovationDecision],
+        *,
+        by: int,
+        render: Render | None = None,
+    ) -> tuple[Extension, Renovation] | None:
+        """The head's decision kept (signed); approved, the works period's end moves, and
+        with it the valid-to of every pass not revoked that ran to the old end."""
+        try:
+            async with self.db.write() as conn:
+                ext = await _extension(_on(conn)[0], extension_id)
+                if ext is None:
+                    return None
+                ren = await read(conn, ext.renovation_id)
+                if ren is None:
+                    return None
+                decision = decide(ren, ext)
+                approved = decision.event == "renovation.extension_approved"
+                now = iso(now_of(conn))
+                await conn.execute(
+                    "UPDATE renovation_extensions SET state = ?, decided_by = ?, decided_at = ?"
+                    " WHERE id = ? AND state = 'requested'",
+                    (ExtensionState.APPROVED.value if approved else ExtensionState.REFUSED.value,
+                     by, now, extension_id),
+                )  # fmt: skip
+                if approved:
+                    old, new = ext.old_to.isoformat(), ext.new_to.isoformat()
+                    await conn.execute(
+                        "UPDATE renovations SET period_to = ? WHERE id = ?", (new, ren.id)
+                    )
+                    cur = await conn.execute(
+                        "UPDATE renovation_passes SET valid_to = ? WHERE renovation_id = ?"
+                        " AND valid_to = ? AND revoked_at IS NULL",
+                        (new, ren.id, old),
+                    )
+                    decision.data["passes"] = int(cur.rowcount)
+                after = await apply(
+                    conn, ren.id, decision, by=by, actor=f"person:{by}", render=render
+                )
+                if after is None:
+                    raise _Stale
+                changed = await _extension(_on(conn)[0], extension_id)
+                assert changed is not None
+                return changed, after
+        except _Stale:
+            return None
+
+
+async def _extension(one: One, extension_id: int) -> Extension | None:
+    row = await one("SELECT * FROM renovation_extensions WHERE id = ?", [extension_id])
+    if row is None:
+        return None
+    return Extension(
+        int(row["id"]),
+        int(row["renovation_id"]),
+        date.fromisoformat(row["old_to"]),
+        date.fromisoformat(row["new_to"]),
+        row["reason"],
+        ExtensionState(row["state"]),
+    )
 
 
 class _Stale(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -273,3 +273,40 @@ async def test_s1_r14_the_project_manager_stops_the_works_passes_refused_no_patr
     [stop] = [e for e in await audit.trail(world.db, f"renovation:{ren_id}")
               if e["event"] == "renovation.suspend"]  # fmt: skip
     assert stop["data"]["reason"] == "承重墙违章未整改"
+
+
+async def test_an_approved_extension_moves_the_end_date_and_the_passes(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """The owner asks for a later end date with a reason (an earlier one asked again); the
+    customer-department head approves (signed): the works period ends later and so does the
+    worker's pass; a second decision is refused; only the head decides."""
+    ren_id = await to_permit(world, bot, groups, owner)
+    code = await register_worker(owner)
+    await owner.send("/extend")
+    assert "2027-02-28" in owner.last_text
+    await owner.send("2027-02-01")
+    assert "须晚于现在的工期" in owner.last_text
+    await owner.send("2027-03-31")
+    await owner.send("瓷砖延迟到货")
+    assert "已提交延期申请" in owner.last_text
+    head = bot.person(CUSTOMER_HEAD, "李淑芬")
+    assert "瓷砖延迟到货" in head.last_text and "2027-03-31" in head.last_text
+    manager = bot.person(MANAGER, "钱振东")
+    await manager.send("/start")
+    await manager.tap_data("ren:xa:1")
+    assert "延期由客户部负责人审批" in alert(bot)
+    await head.tap("同意延期")
+    ren = await RenovationStore(world.db).get(ren_id)
+    assert ren is not None and ren.form.period_to == date(2027, 3, 31)
+    [worker] = await RenovationStore(world.db).passes(ren_id)
+    assert worker.code == code and worker.valid_to == date(2027, 3, 31)
+    assert "延期已批准" in owner.last_text
+    await head.tap_data("ren:xa:1")
+    assert "已经审批过了" in alert(bot)
+    signed = await RenovationStore(world.db).signatures(ren_id)
+    assert [(s.step, s.role, s.approved) for s in signed][-1] == (
+        "extension",
+        "customer_head",
+        True,
+    )

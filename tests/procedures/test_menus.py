@@ -23,7 +23,7 @@ def test_someone_with_no_role_sees_how_to_register() -> None:
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.TENANT])
 def test_a_resident_files_and_follows_cases_and_sees_no_staff_command(role: Role) -> None:
-    renovate = {"renovate"} if role == Role.OWNER else set()
+    renovate = {"renovate", "extend"} if role == Role.OWNER else set()
     assert menu(role) == EVERYONE | {"request", "complain", "my", "register"} | renovate
 
 
@@ -57,6 +57,7 @@ def test_the_project_manager_and_the_customer_head_stop_and_resume_works_from_th
     customer-department head; the owner extends the works period (``/extend``)."""
     assert "works" in menu(Role.PROJECT_MANAGER) and "works" in menu(Role.CUSTOMER_HEAD)
     assert "works" not in menu(Role.CUSTOMER_ASSISTANT) and "works" not in menu(Role.OWNER)
+    assert "extend" in menu(Role.OWNER) and "extend" not in menu(Role.TENANT)
 
 
 @pytest.mark.parametrize("deployment_admin", [False, True])

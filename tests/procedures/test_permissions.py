@@ -43,7 +43,9 @@ TABLE: dict[Act, set[Role]] = {
     Act.APPROVE_REFUND: {Role.PROJECT_MANAGER},  # the refund's consent (退還同意表)
     Act.PAY_REFUND: {Role.CASHIER},  # the refund memo (押金退還備忘表)
     # a renovation's works stopped and resumed
+    # a renovation's works stopped and resumed; its works period extended
     Act.SUSPEND_WORKS: {Role.PROJECT_MANAGER, Role.CUSTOMER_HEAD},
+    Act.APPROVE_EXTENSION: {Role.CUSTOMER_HEAD},
 }
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from procedures.decisions import Department, Resident
+from procedures.decisions import Department, Resident, Roles
 from procedures.renovation import (
     BUILT,
     TRANSITIONS,
@@ -26,9 +26,14 @@ from procedures.renovation import (
 from procedures.renovation_entry import (
     CHECKLIST,
     Checked,
+    Extension,
+    ExtensionState,
     Inspection,
     Item,
     entry_notice,
+    extension_decided,
+    extension_problem,
+    extension_requested,
     item_checked,
     party_confirmed,
     rest_ok,
@@ -205,3 +210,32 @@ def test_s1_the_pass_check_refuses_workers_while_works_are_suspended() -> None:
     at = datetime(2026, 12, 2, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert check_pass(worker, Status.ACTIVE, at, RenovationSettings()) is None
     assert check_pass(worker, Status.SUSPENDED, at, RenovationSettings()) == "suspended"
+
+
+# --- the extension of the works period -------------------------------------------------------
+
+
+def test_the_owner_asks_for_a_later_end_date_and_the_customer_head_decides() -> None:
+    today = date(2027, 2, 1)
+    asked = extension_requested(ren(Status.ACTIVE), date(2027, 3, 31), "瓷砖延迟到货", today, True)
+    assert asked.data == {"from": "2027-02-28", "to": "2027-03-31", "reason": "瓷砖延迟到货"}
+    assert [t.to for t in asked.tell] == [Roles(frozenset({"customer_head"}))]
+    assert extension_problem(ren(), date(2027, 2, 28), today) == "extension_not_later"
+    assert extension_problem(ren(), date(2028, 2, 28), today) == "period_too_long"
+    with pytest.raises(Refusal, match="not_owner"):
+        extension_requested(ren(Status.ACTIVE), date(2027, 3, 31), "x", today, False)
+    with pytest.raises(Refusal, match="not_extendable"):
+        extension_requested(ren(Status.SUBMITTED), date(2027, 3, 31), "x", today, True)
+    ext = Extension(3, 7, date(2027, 2, 28), date(2027, 3, 31), "瓷砖延迟到货")
+    yes = extension_decided(ren(Status.ACTIVE), ext, True, True)
+    assert yes.event == "renovation.extension_approved"
+    assert yes.approval is not None and yes.approval.role == "customer_head"
+    assert yes.approval.approved and yes.approval.step == "extension"
+    assert extension_decided(ren(Status.ACTIVE), ext, False, True).event == (
+        "renovation.extension_refused"
+    )
+    with pytest.raises(Refusal, match="not_customer_head"):
+        extension_decided(ren(Status.ACTIVE), ext, True, False)
+    done = Extension(3, 7, ext.old_to, ext.new_to, ext.reason, ExtensionState.APPROVED)
+    with pytest.raises(Refusal, match="extension_decided"):
+        extension_decided(ren(Status.ACTIVE), done, True, True)
