@@ -308,10 +308,16 @@ def works_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyb
 def notice_owner_keyboard(
     locale: str, _ren: Renovation, arg: int | None
 ) -> InlineKeyboardMarkup | None:
-    """The owner's, on a rectification notice: their understanding (R-15)."""
+    """The owner's, on a rectification notice: their understanding, their signature
+    (R-15)."""
     if arg is None:
         return None
-    return keyboard([[button(t(locale, "renovation.notice.btn_ack"), f"ren:nack:{arg}")]])
+    return keyboard(
+        [
+            [button(t(locale, "renovation.notice.btn_ack"), f"ren:nack:{arg}")],
+            [button(t(locale, "renovation_entry.btn_sign"), f"ren:nsg:{arg}")],
+        ]
+    )
 
 
 def notice_staff_keyboard(
@@ -326,6 +332,10 @@ def notice_staff_keyboard(
             [button(t(locale, "renovation.notice.btn_call"), f"ren:ncall:{arg}")],
             [button(t(locale, "renovation.notice.btn_contractor"), f"ren:nctr:{arg}")],
             [button(t(locale, "renovation.notice.btn_reinspect"), f"ren:nok:{arg}")],
+            [
+                button(t(locale, "renovation_entry.btn_refuse_owner"), f"ren:nrf:{arg}:0"),
+                button(t(locale, "renovation_entry.btn_refuse_contractor"), f"ren:nrf:{arg}:1"),
+            ],
         ]
     )
 

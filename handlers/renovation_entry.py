@@ -18,10 +18,15 @@ estate's active and suspended renovations; a tap shows "⏸ 停工" (then the re
 **Extension**: ``/extend`` (the owner): the new end date, then the reason; the customer-
 department head gets ✅ / ❌. Approved: the period's end and the passes' valid-to move.
 
+**Notice signatures** (R-15): the owner's notice and the contractor's message have
+"✍️ 签收整改单"; customer service's notice has "🚫 业主拒签" / "🚫 施工方拒签", which asks for
+a witness: another staff member presses "👁 我见证" from their own account.
+
 Every press is checked again against the roles in the database (``may``). Button data:
 ``ren:ent:<renovation>`` (the checklist), ``ren:eok|ebad:<renovation>:<item>``,
 ``ren:erest|estaff|epaper|eparty:<renovation>``, ``ren:wsel|wsus|wres:<renovation>``,
-``ren:xa|xr:<extension>``.
+``ren:xa|xr:<extension>``, ``ren:nsg:<notice>``, ``ren:nrf:<notice>:<party>``,
+``ren:nwit:<signature>``.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ from procedures import renovation as reno
 from procedures import renovation_entry as entry
 from procedures.permissions import Act, may
 from procedures.renovation import Refusal, Renovation, RenovationDecision, Status
-from procedures.renovation_entry import CHECKLIST, Inspection
+from procedures.renovation_entry import CHECKLIST, Inspection, NoticeSignature
 from procedures.renovation_settings import hours_text
 from storage import evidence
 from storage.outbox import enqueue
@@ -83,7 +88,7 @@ class Step(IntEnum):
 
 
 def entries(svc: Services) -> EntryStore:
-    """The entry inspections, suspensions and extensions of the deployment."""
+    """The entry inspections, suspensions, extensions and signatures of the deployment."""
     return EntryStore(svc.db)
 
 
@@ -123,10 +128,18 @@ def extension_keyboard(
     )
 
 
+def witness_keyboard(locale: str, _ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
+    """Customer service's: a second staff member witnesses a refusal to sign (R-15)."""
+    if arg is None:
+        return None
+    return keyboard([[button(t(locale, "renovation_entry.btn_witness"), f"ren:nwit:{arg}")]])
+
+
 KEYBOARDS.update(
     {
         "ren_entry_party": party_keyboard,
         "ren_extension": extension_keyboard,
+        "ren_witness": witness_keyboard,
     }
 )
 
@@ -198,6 +211,10 @@ async def inspector(update: Update, context: Context) -> tuple[Actor, Renovation
 #: its decision or decisions (it may raise Refusal).
 InspectionStep = Callable[
     [Renovation, Inspection, str, int], RenovationDecision | list[RenovationDecision]
+]
+#: A signature step: (the presser, the notice, its renovation, its signatures) → decision.
+SignatureStep = Callable[
+    [Actor, reno.ViolationNotice, Renovation, dict[str, NoticeSignature]], RenovationDecision
 ]
 
 
@@ -871,6 +888,101 @@ async def on_extension_refuse(update: Update, context: Context) -> None:
     await _decide_extension(update, context, False)
 
 
+# --- signatures on the rectification notice (R-15) -------------------------------------------
+
+
+async def _signature(
+    update: Update, context: Context, decide: SignatureStep, *, signature_id: int | None = None
+) -> bool:
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return False
+    ids = _ids(":".join((query.data or "").split(":")[:3]), 1)
+    svc = services(context)
+    try:
+        done = (
+            await entries(svc).notice_signature(
+                None if signature_id is not None else ids[0],
+                lambda n, r, s: decide(actor, n, r, s),
+                by=actor.person.id,
+                render=Notifier(svc),
+                signature_id=signature_id,
+            )
+            if ids
+            else None
+        )
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return False
+    if done is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return False
+    await svc.deliver()
+    return True
+
+
+async def on_sign(update: Update, context: Context) -> None:
+    """``ren:nsg:<notice>``: the owner or the contractor's head signs the notice."""
+    query = update.callback_query
+
+    def decide(
+        actor: Actor, n: reno.ViolationNotice, r: Renovation, s: dict[str, NoticeSignature]
+    ) -> RenovationDecision:
+        return entry.notice_signed(r, n, reno.signer(r, actor.person.id), s)
+
+    if await _signature(update, context, decide) and query is not None:
+        actor = await who(update, context)
+        await query.answer(actor.t("renovation_entry.signed_done") if actor else None)
+        await keep_answered(query)
+
+
+async def on_refusal(update: Update, context: Context) -> None:
+    """``ren:nrf:<notice>:<party>``: customer service records a party refusing to sign;
+    a witness is asked for."""
+    query = update.callback_query
+    parts = (query.data or "").split(":") if query else []
+    index = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else -1
+    party = entry.PARTIES[index] if 0 <= index < len(entry.PARTIES) else ""
+
+    def decide(
+        actor: Actor, n: reno.ViolationNotice, r: Renovation, s: dict[str, NoticeSignature]
+    ) -> RenovationDecision:
+        return entry.refusal_recorded(
+            n, party, s, may(Act.ISSUE_PERMIT, actor.roles_in(r.estate_id))
+        )
+
+    if await _signature(update, context, decide) and query is not None:
+        actor = await who(update, context)
+        await query.answer(actor.t("renovation_entry.refusal_done") if actor else None)
+
+
+async def on_witness(update: Update, context: Context) -> None:
+    """``ren:nwit:<signature>``: a second staff member witnesses the refusal."""
+    query = update.callback_query
+    ids = _ids(query.data if query else None, 1)
+    if not ids:
+        if query is not None:
+            await query.answer()
+        return
+
+    def decide(
+        actor: Actor, n: reno.ViolationNotice, r: Renovation, s: dict[str, NoticeSignature]
+    ) -> RenovationDecision:
+        found = next((x for x in s.values() if x.id == ids[0]), None)
+        if found is None:
+            raise Refusal("witnessed_already")
+        staff = may(Act.ISSUE_PERMIT, actor.roles_in(r.estate_id)) or may(
+            Act.PATROL, actor.roles_in(r.estate_id)
+        )
+        return entry.refusal_witnessed(n, found, actor.person.id, staff)
+
+    if await _signature(update, context, decide, signature_id=ids[0]) and query is not None:
+        actor = await who(update, context)
+        await query.answer(actor.t("renovation_entry.witness_done") if actor else None)
+        await keep_answered(query)
+
+
 def conversation() -> ConversationHandler[Context]:
     """A damaged part's photo and line, the paper form's photo, a reason to stop works, an
     extension's date and reason: persistent."""
@@ -898,7 +1010,7 @@ def conversation() -> ConversationHandler[Context]:
 
 
 def handlers() -> list[AnyHandler]:
-    """The entry inspection, /works and its buttons, /extend."""
+    """The entry inspection, /works and its buttons, /extend, the notice's signatures."""
     return [
         conversation(),
         CallbackQueryHandler(on_open, pattern=r"^ren:ent:"),
@@ -910,5 +1022,8 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_resume, pattern=r"^ren:wres:"),
         CallbackQueryHandler(on_extension_approve, pattern=r"^ren:xa:"),
         CallbackQueryHandler(on_extension_refuse, pattern=r"^ren:xr:"),
+        CallbackQueryHandler(on_sign, pattern=r"^ren:nsg:"),
+        CallbackQueryHandler(on_refusal, pattern=r"^ren:nrf:"),
+        CallbackQueryHandler(on_witness, pattern=r"^ren:nwit:"),
         CommandHandler("works", works, filters.ChatType.PRIVATE),
     ]

@@ -532,6 +532,8 @@ async def _notice_press(update: Update, context: Context, action: str) -> None:
                     t(svc.settings.locale, "renovation.notice.contractor", number=ren.number,
                       unit=ren.unit_label, note=escape(notice.note), due=notice.due.isoformat()),
                     subject=reno.subject(ren.id), person_id=head.id,
+                    markup=keyboard([[button(t(svc.settings.locale, "renovation_entry.btn_sign"),
+                                             f"ren:nsg:{notice.id}")]]).to_dict(),
                 )  # fmt: skip
     done_key = f"renovation.notice.done_{action}"
     await query.answer(

@@ -1,6 +1,6 @@
 """Renovation (P2) from the works permit to the works, and while they run, as pure decisions:
 the entry inspection (R-12) and the entry notice (R-13), suspension and resumption, the
-extension of the works period. No
+extension of the works period, and the signatures on a rectification notice (R-15). No
 database, no Telegram, no clock (dates come in).
 
 **Entry inspection** (R-12, 進場裝修確認表): on a permitted renovation customer service
@@ -23,6 +23,12 @@ resumption. The owner (and the contractor's head, when in the bot) hears both.
 **Extension** (issue 11, item 1): the owner asks for a new end date with a reason; the
 customer-department head approves or refuses (signed in the approvals table); an approval
 moves the works period's end and the worker passes that ran to the old end.
+
+**Signatures on a rectification notice** (R-15: "both parties sign the written record"):
+the owner and the contractor's head each sign by button. A party who refuses to sign is
+recorded by customer service as refusing; a *second* staff member, present as witness,
+confirms it by button from their own account (the witness is a person of the estate, not a
+typed name, and never the one who recorded the refusal).
 """
 
 from __future__ import annotations
@@ -33,18 +39,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from procedures.decisions import Approval, Department, Resident, Roles, Style, Tell
+from procedures.decisions import Approval, Department, Resident, Roles, Style, Tell, Text
 from procedures.identity import Role
 from procedures.renovation import (
+    CONTRACTOR,
     CUSTOMER_SERVICE,
     ENGINEERING,
     MAX_PERIOD,
     SECURITY,
     Move,
+    NoticeState,
     Refusal,
     Renovation,
     RenovationDecision,
     Status,
+    ViolationNotice,
 )
 from procedures.rule_ids import RuleId
 
@@ -444,3 +453,120 @@ def extension_decided(
             Tell(Department(CUSTOMER_SERVICE), key, params),
         ],
     )
+
+
+# --- signatures on the rectification notice (R-15) ---------------------------------------------
+
+#: The two parties who sign a rectification notice.
+PARTIES: tuple[str, ...] = (Role.OWNER.value, CONTRACTOR)
+
+
+class SignState(StrEnum):
+    """A party's signature on a notice."""
+
+    SIGNED = "signed"  # by button, from their own account
+    REFUSING = "refusing"  # customer service recorded a refusal: a witness must confirm
+    REFUSED = "refused"  # the refusal confirmed by a second staff member (the witness)
+
+
+@dataclass(frozen=True)
+class NoticeSignature:
+    """One party's signature (or refusal) on a notice."""
+
+    id: int
+    notice_id: int
+    party: str
+    state: SignState
+    recorded_by: int
+    witness_id: int | None = None
+
+
+def _party_of(signatures: Mapping[str, NoticeSignature], party: str) -> NoticeSignature | None:
+    return signatures.get(party)
+
+
+def notice_signed(
+    ren: Renovation,
+    notice: ViolationNotice,
+    party: str | None,
+    signatures: Mapping[str, NoticeSignature],
+) -> RenovationDecision:
+    """R-15: the owner or the contractor's head signs the notice by button (``party``:
+    :func:`procedures.renovation.signer` of the presser). Once per party; the contractor
+    only once told (after the owner, R-15)."""
+    if party is None:
+        raise Refusal("not_signer")
+    if _party_of(signatures, party) is not None:
+        raise Refusal("notice_signed_already")
+    if party == CONTRACTOR and notice.state == NoticeState.ISSUED:
+        raise Refusal("owner_first")
+    return RenovationDecision(
+        event="renovation.notice_signed",
+        data={"notice": notice.id, "party": party},
+        approval=Approval(RuleId.R15.value, party, True, version=f"notice:{notice.id}"),
+        tell=[
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation_entry.notice_signed_staff",
+                {"party": _party_text(party), "note": notice.note},
+            )
+        ],
+    )
+
+
+def _party_text(party: str) -> Text:
+    return Text(f"renovation_entry.party.{party}")
+
+
+def refusal_recorded(
+    notice: ViolationNotice,
+    party: str,
+    signatures: Mapping[str, NoticeSignature],
+    by_staff: bool,
+) -> RenovationDecision:
+    """R-15: customer service records that a party refuses to sign the notice; a second
+    staff member must witness it (:func:`refusal_witnessed`). Customer service is asked
+    for the witness."""
+    if not by_staff:
+        raise Refusal("not_issuer")
+    if party not in PARTIES:
+        raise Refusal("not_signer")
+    if _party_of(signatures, party) is not None:
+        raise Refusal("notice_signed_already")
+    return RenovationDecision(
+        event="renovation.notice_refusing",
+        data={"notice": notice.id, "party": party},
+        tell=[
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation_entry.witness_asked",
+                {"party": _party_text(party), "note": notice.note},
+                buttons="ren_witness",
+            )
+        ],
+    )
+
+
+def refusal_witnessed(
+    notice: ViolationNotice, sig: NoticeSignature, witness_id: int, by_staff: bool
+) -> RenovationDecision:
+    """R-15: a second staff member (not the one who recorded it) confirms, as witness, that
+    the party refused to sign: the refusal is on the record with the witness."""
+    if not by_staff:
+        raise Refusal("not_witness")
+    if sig.state != SignState.REFUSING:
+        raise Refusal("witnessed_already")
+    if witness_id == sig.recorded_by:
+        raise Refusal("witness_other")
+    return RenovationDecision(
+        event="renovation.notice_refused",
+        data={"notice": notice.id, "party": sig.party, "witness": witness_id,
+              "recorded_by": sig.recorded_by},
+        tell=[
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation_entry.witnessed_staff",
+                {"party": _party_text(sig.party), "note": notice.note},
+            )
+        ],
+    )  # fmt: skip

@@ -22,6 +22,7 @@ from procedures.renovation import (
     Renovation,
     RenovationDecision,
     Status,
+    ViolationNotice,
     subject,
 )
 from procedures.renovation_entry import (
@@ -30,13 +31,15 @@ from procedures.renovation_entry import (
     ExtensionState,
     Inspection,
     Item,
+    NoticeSignature,
+    SignState,
 )
 from procedures.rule_ids import RuleId
 from procedures.subjects import Subject
 from storage import deadlines, evidence
 from storage.db import Database, iso, now_of
 from storage.renovation import All, One, Render, _on, apply, read
-from storage.renovation_patrol import _start_duties
+from storage.renovation_patrol import _notice, _start_duties
 
 __all__ = ["EntryStore", "Photo"]
 
@@ -323,6 +326,81 @@ class EntryStore:
         except _Stale:
             return None
 
+    # --- signatures on a rectification notice (R-15) --------------------------------------
+
+    async def signatures(self, notice_id: int) -> dict[str, NoticeSignature]:
+        """A notice's signatures and refusals, by party."""
+        return await _signatures(self.db.fetchall, notice_id)
+
+    async def notice_signature(
+        self,
+        notice_id: int | None,
+        decide: Callable[
+            [ViolationNotice, Renovation, dict[str, NoticeSignature]], RenovationDecision
+        ],
+        *,
+        by: int,
+        render: Render | None = None,
+        signature_id: int | None = None,
+    ) -> tuple[ViolationNotice, Renovation] | None:
+        """A party signs, a refusal is recorded, or (``signature_id``) a witness confirms a
+        refusal: ``decide`` against the notice and its signatures inside the transaction;
+        the row kept with the audit event (and approval). None when gone."""
+        try:
+            async with self.db.write() as conn:
+                if signature_id is not None:
+                    async with conn.execute(
+                        "SELECT notice_id FROM renovation_notice_signatures WHERE id = ?",
+                        (signature_id,),
+                    ) as cur:
+                        found = await cur.fetchone()
+                    notice_id = int(found["notice_id"]) if found is not None else None
+                if notice_id is None:
+                    return None
+                async with conn.execute(
+                    "SELECT * FROM renovation_notices WHERE id = ?", (notice_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is None:
+                    return None
+                notice = _notice(row)
+                ren = await read(conn, notice.renovation_id)
+                if ren is None:
+                    return None
+                decision = decide(notice, ren, await _signatures(_on(conn)[1], notice_id))
+                now = iso(now_of(conn))
+                party = str(decision.data.get("party"))
+                if decision.event == "renovation.notice_signed":
+                    await conn.execute(
+                        "INSERT INTO renovation_notice_signatures(notice_id, party, state,"
+                        " recorded_by, recorded_at) VALUES (?, ?, 'signed', ?, ?)",
+                        (notice_id, party, by, now),
+                    )
+                elif decision.event == "renovation.notice_refusing":
+                    cur = await conn.execute(
+                        "INSERT INTO renovation_notice_signatures(notice_id, party, state,"
+                        " recorded_by, recorded_at) VALUES (?, ?, 'refusing', ?, ?)",
+                        (notice_id, party, by, now),
+                    )
+                    arg = int(cur.lastrowid or 0)
+                    decision.data["signature"] = arg
+                    decision.tell = [replace(tell, button_arg=arg) for tell in decision.tell]
+                elif decision.event == "renovation.notice_refused":
+                    await conn.execute(
+                        "UPDATE renovation_notice_signatures SET state = 'refused',"
+                        " witness_id = ?, witnessed_at = ?"
+                        " WHERE notice_id = ? AND party = ? AND state = 'refusing'",
+                        (by, now, notice_id, party),
+                    )
+                after = await apply(
+                    conn, ren.id, decision, by=by, actor=f"person:{by}", render=render
+                )
+                if after is None:
+                    raise _Stale
+                return notice, after
+        except _Stale:
+            return None
+
 
 async def _extension(one: One, extension_id: int) -> Extension | None:
     row = await one("SELECT * FROM renovation_extensions WHERE id = ?", [extension_id])
@@ -336,6 +414,19 @@ async def _extension(one: One, extension_id: int) -> Extension | None:
         row["reason"],
         ExtensionState(row["state"]),
     )
+
+
+async def _signatures(every: All, notice_id: int) -> dict[str, NoticeSignature]:
+    rows = await every(
+        "SELECT * FROM renovation_notice_signatures WHERE notice_id = ?", [notice_id]
+    )
+    return {
+        r["party"]: NoticeSignature(
+            int(r["id"]), int(r["notice_id"]), r["party"], SignState(r["state"]),
+            int(r["recorded_by"]), int(r["witness_id"]) if r["witness_id"] else None,
+        )
+        for r in rows
+    }  # fmt: skip
 
 
 class _Stale(Exception):

@@ -310,3 +310,46 @@ async def test_an_approved_extension_moves_the_end_date_and_the_passes(
         "customer_head",
         True,
     )
+
+
+async def test_r15_the_owner_signs_the_notice_and_the_contractors_refusal_is_witnessed(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-15: the owner signs the rectification notice by button (once); customer service
+    records the contractor's head refusing to sign; the one who recorded it cannot witness
+    it; a second staff member confirms it as witness: on the record with both names."""
+    ren_id = await to_works(world, bot, groups, owner)
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("严重违规")
+    await engineer.send_photo(page(50), caption="擅自拆除承重墙")
+    await engineer.send("12月5日")
+    await engineer.send("0")
+    [notice] = await PatrolStore(world.db).notices(ren_id)
+    await owner.tap("签收整改单")
+    assert "已签收整改单" in alert(bot)
+    await owner.tap_data(f"ren:nsg:{notice.id}")
+    assert "已经签收" in alert(bot)
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    assert "业主已签收违章整改单" in assistant.messages(cs)[-1]["text"]
+    await assistant.tap("施工方拒签", chat=cs)
+    assert "拒绝签收" in assistant.messages(cs)[-1]["text"]
+    await assistant.tap("我在场见证", chat=cs)
+    assert "不能是记录拒签的人" in alert(bot)
+    await bot.person(CASHIER, "何小芸").tap_data("ren:nwit:2", chat=cs)
+    assert "本小区的工作人员" in alert(bot)
+    supervisor = bot.person(SUPERVISOR, "吴建国")
+    await supervisor.tap("我在场见证", chat=cs)
+    assert "已记录您的见证" in alert(bot)
+    signatures = await EntryStore(world.db).signatures(notice.id)
+    assert signatures["owner"].state == "signed"
+    refused = signatures["contractor"]
+    assert refused.state == "refused" and refused.witness_id is not None
+    assert refused.witness_id != refused.recorded_by
+    trail = await audit.trail(world.db, f"renovation:{ren_id}")
+    [event] = [e for e in trail if e["event"] == "renovation.notice_refused"]
+    assert event["data"]["party"] == "contractor"
+    signed = await RenovationStore(world.db).signatures(ren_id)
+    assert ("R-15", "owner") in [(s.step, s.role) for s in signed]

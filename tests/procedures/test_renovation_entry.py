@@ -16,9 +16,11 @@ from procedures.renovation import (
     Form,
     InvalidMove,
     Move,
+    NoticeState,
     Refusal,
     Renovation,
     Status,
+    ViolationNotice,
     WorkerPass,
     check_pass,
     next_status,
@@ -30,12 +32,17 @@ from procedures.renovation_entry import (
     ExtensionState,
     Inspection,
     Item,
+    NoticeSignature,
+    SignState,
     entry_notice,
     extension_decided,
     extension_problem,
     extension_requested,
     item_checked,
+    notice_signed,
     party_confirmed,
+    refusal_recorded,
+    refusal_witnessed,
     rest_ok,
     resumed,
     staff_confirmed,
@@ -239,3 +246,45 @@ def test_the_owner_asks_for_a_later_end_date_and_the_customer_head_decides() -> 
     done = Extension(3, 7, ext.old_to, ext.new_to, ext.reason, ExtensionState.APPROVED)
     with pytest.raises(Refusal, match="extension_decided"):
         extension_decided(ren(Status.ACTIVE), done, True, True)
+
+
+# --- signatures on the rectification notice (R-15) ---------------------------------------------
+
+
+def notice(state: NoticeState = NoticeState.OWNER_TOLD) -> ViolationNotice:
+    return ViolationNotice(5, 7, state, "擅自拆除承重墙", date(2026, 12, 5))
+
+
+def test_r15_owner_and_contractor_each_sign_once_the_contractor_after_the_owner_told() -> None:
+    signed = notice_signed(ren(Status.ACTIVE), notice(), "owner", {})
+    assert signed.approval is not None and signed.approval.step == "R-15"
+    assert signed.approval.role == "owner" and signed.approval.version == "notice:5"
+    before = {"owner": NoticeSignature(1, 5, "owner", SignState.SIGNED, 42)}
+    with pytest.raises(Refusal, match="notice_signed_already"):
+        notice_signed(ren(Status.ACTIVE), notice(), "owner", before)
+    with pytest.raises(Refusal, match="owner_first"):
+        notice_signed(ren(Status.ACTIVE), notice(NoticeState.ISSUED), "contractor", {})
+    assert notice_signed(ren(Status.ACTIVE), notice(), "contractor", before).data["party"] == (
+        "contractor"
+    )
+    with pytest.raises(Refusal, match="not_signer"):
+        notice_signed(ren(Status.ACTIVE), notice(), None, {})
+
+
+def test_r15_a_refusal_to_sign_is_recorded_and_witnessed_by_another_staff_member() -> None:
+    recorded = refusal_recorded(notice(), "contractor", {}, True)
+    assert recorded.event == "renovation.notice_refusing" and recorded.tell[0].buttons
+    with pytest.raises(Refusal, match="not_issuer"):
+        refusal_recorded(notice(), "contractor", {}, False)
+    refusing = NoticeSignature(2, 5, "contractor", SignState.REFUSING, 9001)
+    with pytest.raises(Refusal, match="notice_signed_already"):
+        refusal_recorded(notice(), "contractor", {"contractor": refusing}, True)
+    with pytest.raises(Refusal, match="witness_other"):
+        refusal_witnessed(notice(), refusing, 9001, True)
+    with pytest.raises(Refusal, match="not_witness"):
+        refusal_witnessed(notice(), refusing, 9002, False)
+    witnessed = refusal_witnessed(notice(), refusing, 9002, True)
+    assert witnessed.data["witness"] == 9002 and witnessed.data["recorded_by"] == 9001
+    done = NoticeSignature(2, 5, "contractor", SignState.REFUSED, 9001, 9002)
+    with pytest.raises(Refusal, match="witnessed_already"):
+        refusal_witnessed(notice(), done, 9003, True)
