@@ -2,7 +2,8 @@
 procedures.renovation_entry decides, storage.renovation_entry applies in one unit of work.
 
 **Entry inspection** (R-12): once the permit is issued, customer service's card has
-"🔍 入场验收": the checklist of common parts comes to the presser, one row per part: "✅" (OK,
+"🔍 入场验收": the checklist of common parts comes to the presser's private chat (in a
+group the bot would not see the photos: privacy mode), one row per part: "✅" (OK,
 one tap) or "⚠️ 损坏" (a photo with a line as its caption, or the line after it: kept as
 evidence, watermarked), "✅ 其余完好" for the rest at once. Then "✍️ 客服确认验收" (every part
 recorded): the owner gets the checklist with "✍️ 确认入场验收" (the contractor's head too,
@@ -268,17 +269,33 @@ async def _redraw(update: Update, context: Context, actor: Actor, ren: Renovatio
 
 
 async def on_open(update: Update, context: Context) -> None:
-    """``ren:ent:<id>``: the entry inspection's checklist (R-12)."""
+    """``ren:ent:<id>``: the entry inspection's checklist (R-12), in the presser's private
+    chat: the inspection is walked on a phone, and in a group the bot would not see the
+    photos (Telegram's privacy mode)."""
     found = await inspector(update, context)
     query = update.callback_query
+    chat = update.effective_chat
     if found is None or query is None:
         return
     actor, ren = found
     if ren.status != Status.PERMITTED:
         await query.answer(actor.t("renovation.refused.not_startable"), show_alert=True)
         return
-    await query.answer()
-    await _redraw(update, context, actor, ren)
+    if chat is None or chat.type == "private":
+        await query.answer()
+        await _redraw(update, context, actor, ren)
+        return
+    svc = services(context)
+    ins = await entries(svc).inspection(ren.id)
+    markup = checklist_keyboard(actor.locale, ren, ins)
+    async with svc.db.write() as conn:
+        await enqueue(
+            conn, actor.person.tg_user_id, checklist_text(actor.locale, ren, ins),
+            markup=markup.to_dict() if markup else None, subject=reno.subject(ren.id),
+            person_id=actor.person.id,
+        )  # fmt: skip
+    await query.answer(actor.t("renovation_entry.sent_private"), show_alert=True)
+    await svc.deliver()
 
 
 async def _answer(update: Update, actor: Actor, done: Renovation | Refusal | None) -> bool:
