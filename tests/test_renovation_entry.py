@@ -55,9 +55,15 @@ def alert(bot: Harness) -> str:
     return str(bot.api.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
 
 
-async def to_permit(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
-    """Applied, checked, approved, terms accepted, agreement signed, fees paid, permitted
-    (R-1..R-11)."""
+async def to_permit(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    head: Person | None = None,
+) -> int:
+    """Applied, checked, approved, terms accepted, agreement signed (by ``head``, the site
+    head who joined by the owner's link, when given), fees paid, permitted (R-1..R-11)."""
     await owner.send("/renovate")
     await owner.tap("1栋 101")
     for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
@@ -76,12 +82,19 @@ async def to_permit(world: World, bot: Harness, groups: dict[str, Group], owner:
         await assistant.tap(name, chat=groups["cs"])
         await assistant.tap("有效", chat=groups["cs"])
     for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
-        head = bot.person(head_id, name)
-        await head.tap("批准")
-        await head.tap("无意见")
+        signer = bot.person(head_id, name)
+        await signer.tap("批准")
+        await signer.tap("无意见")
     await owner.tap("接受审批条款")
-    await owner.tap("阅读并签署装修协议")
-    await owner.tap("签署协议和防火责任书")
+    if head is None:
+        await owner.tap("阅读并签署装修协议")
+        await owner.tap("签署协议和防火责任书")
+    else:
+        await owner.tap("委托施工负责人签署")
+        match = re.search(r"start=ct_([A-Za-z0-9_-]+)", owner.last_text)
+        assert match is not None
+        await head.send(f"/start ct_{match.group(1)}")
+        await head.tap("签署协议和防火责任书")
     cashier = bot.person(CASHIER, "何小芸")
     await cashier.tap("收费")
     await cashier.send("2")
@@ -213,6 +226,30 @@ async def test_r12_a_photo_of_the_signed_paper_form_stands_for_a_party_without_t
     kept = await EntryStore(world.db).entry(ren_id)
     assert kept is not None and kept["party"] == "paper"
     assert kept["paper_sha256"] == hashlib.sha256(page(61)).hexdigest()
+
+
+async def test_r12_the_site_head_who_joined_by_the_owners_link_confirms_the_entry(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-12: the site head walked the unit with customer service: once customer service
+    confirmed, he (in the bot by the owner's link) is asked too and his confirmation starts
+    the works, signed as the contractor; the owner hears the entry notice."""
+    head = bot.person(3001, "李工")
+    await head.send("/start")
+    ren_id = await to_permit(world, bot, groups, owner, head)
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=groups["cs"])
+    await assistant.tap("其余完好")
+    await assistant.tap("客服确认验收")
+    assert "请确认验收结果" in head.last_text
+    await head.tap("确认入场验收")
+    assert await status_of(world, ren_id) == Status.ACTIVE
+    assert "已开工" in head.last_text
+    assert any("业主装修入场通知单" in t for t in owner.texts()[-3:])
+    signed = await RenovationStore(world.db).signatures(ren_id)
+    assert [s.role for s in signed if s.step == "R-12"] == ["customer_assistant", "contractor"]
+    await owner.tap("确认入场验收")  # the owner's button, after: nothing twice
+    assert len(await RenovationStore(world.db).signatures(ren_id)) == len(signed)
 
 
 async def test_s1_r14_the_project_manager_stops_the_works_passes_refused_no_patrol_then_resumes(
