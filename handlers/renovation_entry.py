@@ -727,6 +727,8 @@ async def _suspend_or_resume(
             lambda: reno.duty_timer(rules, now),
             by=actor.person.id,
             render=Notifier(svc),
+            day=reno.duty_day(rules, now),
+            later=lambda: reno.next_duty_timer(rules, rules.calendar.end_of_working_day(now)),
         )
     except Refusal as refusal:
         return refusal

@@ -39,7 +39,7 @@ from procedures.subjects import Subject
 from storage import deadlines, evidence
 from storage.db import Database, iso, now_of
 from storage.renovation import All, One, Render, _on, apply, read
-from storage.renovation_patrol import _notice, _start_duties
+from storage.renovation_patrol import _notice, _start_duties, schedule_next
 
 __all__ = ["EntryStore", "Photo"]
 
@@ -182,10 +182,14 @@ class EntryStore:
         *,
         by: int,
         render: Render | None = None,
+        day: date | None = None,
+        later: Callable[[], Timer] | None = None,
     ) -> Renovation | None:
         """Works stopped (the reason kept; the patrol duties' clocks stopped: no patrol is
         due while nothing is built) or resumed (the duties' clocks start again from now,
-        ``first``), in one transaction. None when it no longer applies."""
+        ``first``; a department that patrolled on the duty ``day`` already, before the
+        stop, starts with the next working day's, ``later``), in one transaction. None when
+        it no longer applies."""
         async with self.db.write() as conn:
             ren = await read(conn, renovation_id)
             if ren is None:
@@ -213,6 +217,16 @@ class EntryStore:
                     (renovation_id,),
                 )
                 await _start_duties(conn, renovation_id, first)
+                if day is not None and later is not None:
+                    async with conn.execute(
+                        "SELECT d.id FROM renovation_patrol_duties d JOIN renovation_patrols p"
+                        " ON p.renovation_id = d.renovation_id AND p.department = d.department"
+                        " WHERE d.renovation_id = ? AND p.day = ?",
+                        (renovation_id, day.isoformat()),
+                    ) as cur:
+                        done = [int(r["id"]) for r in await cur.fetchall()]
+                    for duty in done:
+                        await schedule_next(conn, duty, later())
             return after
 
     async def suspension(self, renovation_id: int) -> str | None:

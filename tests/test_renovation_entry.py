@@ -308,6 +308,32 @@ async def test_s1_r14_the_project_manager_stops_the_works_passes_refused_no_patr
     assert stop["data"]["reason"] == "承重墙违章未整改"
 
 
+async def test_r14_works_stopped_and_resumed_the_same_day_do_not_ask_a_done_patrol_again(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-14: engineering patrolled, then the works were stopped and resumed that day: the
+    other departments' patrols are due today, engineering's the next working day."""
+    ren_id = await to_works(world, bot, groups, owner)
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("一切正常")
+    manager = bot.person(MANAGER, "钱振东")
+    await manager.send("/works")
+    await manager.tap("1栋 101")
+    await manager.tap("停工")
+    await manager.send("楼道堆放建材")
+    await manager.send("/works")
+    await manager.tap("1栋 101")
+    await manager.tap("复工")
+    assert await status_of(world, ren_id) == Status.ACTIVE
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    [engineering] = [c for c in clocks["engineering"] if c.state == "pending"]
+    [security] = [c for c in clocks["security"] if c.state == "pending"]
+    assert security.due_at == datetime(2026, 11, 27, 17, 30, tzinfo=SHANGHAI)
+    assert engineering.due_at == datetime(2026, 11, 30, 17, 30, tzinfo=SHANGHAI)
+
+
 async def test_an_approved_extension_moves_the_end_date_and_the_passes(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
