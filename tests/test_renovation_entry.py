@@ -342,11 +342,19 @@ async def test_an_approved_extension_moves_the_end_date_and_the_passes(
     worker's pass; a second decision is refused; only the head decides."""
     ren_id = await to_permit(world, bot, groups, owner)
     code = await register_worker(owner)
+    stranger = bot.person(2999, "路人")
+    await stranger.send("/extend")
+    assert "没有可以延长工期的装修" in stranger.last_text
     await owner.send("/extend")
     assert "2027-02-28" in owner.last_text
+    await owner.send("下个月")  # not a date: asked again, nothing kept
+    assert "请输入日期" in owner.last_text
     await owner.send("2027-02-01")
     assert "须晚于现在的工期" in owner.last_text
     await owner.send("2027-03-31")
+    await owner.send_photo(page(70))  # not a reason: asked again
+    assert "请用一句话写明原因" in owner.last_text
+    assert await world.db.fetchone("SELECT id FROM renovation_extensions") is None
     await owner.send("瓷砖延迟到货")
     assert "已提交延期申请" in owner.last_text
     head = bot.person(CUSTOMER_HEAD, "李淑芬")
