@@ -808,6 +808,9 @@ async def extend(update: Update, context: Context) -> int:
         await reply(update, context, actor.t("renovation_entry.extend_none"))
         return ConversationHandler.END
     ren = found[0]
+    if await entries(svc).extension_pending(ren.id):
+        await reply(update, context, actor.t("renovation_entry.refused.extension_pending"))
+        return ConversationHandler.END
     context.user_data[KEY] = {"what": "extend", "id": ren.id}
     await reply(update, context, actor.t("renovation_entry.ask_date", number=ren.number,
                                          end=ren.form.period_to.isoformat()))  # fmt: skip
@@ -847,8 +850,8 @@ async def _extend(
     try:
         ext = await entries(svc).request_extension(
             ren.id,
-            lambda r: entry.extension_requested(
-                r, new_to, reason, today, r.owner_id == actor.person.id
+            lambda r, pending: entry.extension_requested(
+                r, new_to, reason, today, r.owner_id == actor.person.id, pending
             ),
             by=actor.person.id,
             render=Notifier(svc),

@@ -394,14 +394,22 @@ def extension_problem(ren: Renovation, new_to: date, today: date) -> str | None:
 
 
 def extension_requested(
-    ren: Renovation, new_to: date, reason: str | None, today: date, by_owner: bool
+    ren: Renovation,
+    new_to: date,
+    reason: str | None,
+    today: date,
+    by_owner: bool,
+    pending: bool = False,
 ) -> RenovationDecision:
     """The owner asks to extend the works to ``new_to`` with a reason: the customer-
-    department head decides (:func:`extension_decided`)."""
+    department head decides (:func:`extension_decided`). One request at a time
+    (``pending``: one waits for its decision)."""
     if not by_owner:
         raise Refusal("not_owner")
     if ren.status not in EXTENDABLE:
         raise Refusal("not_extendable")
+    if pending:
+        raise Refusal("extension_pending")
     if reason is None:
         raise Refusal("reason_needed")
     problem = extension_problem(ren, new_to, today)
@@ -435,6 +443,8 @@ def extension_decided(
         raise Refusal("extension_decided")
     if ren.status not in EXTENDABLE:
         raise Refusal("not_extendable")
+    if ren.form.period_to != ext.old_to:  # the period moved meanwhile: ask again
+        raise Refusal("extension_outdated")
     params = {"old": ext.old_to.isoformat(), "new": ext.new_to.isoformat()}
     key = (
         "renovation_entry.extension_approved" if approved else "renovation_entry.extension_refused"

@@ -258,19 +258,26 @@ class EntryStore:
     async def request_extension(
         self,
         renovation_id: int,
-        decide: Callable[[Renovation], RenovationDecision],
+        decide: Callable[[Renovation, bool], RenovationDecision],
         *,
         by: int,
         render: Render | None = None,
     ) -> Extension | None:
         """The owner's request kept, the customer-department head asked (its buttons name
-        the request). None when the renovation is gone."""
+        the request); ``decide`` learns whether another request still waits. None when the
+        renovation is gone."""
         try:
             async with self.db.write() as conn:
                 ren = await read(conn, renovation_id)
                 if ren is None:
                     return None
-                decision = decide(ren)
+                async with conn.execute(
+                    "SELECT 1 FROM renovation_extensions WHERE renovation_id = ?"
+                    " AND state = 'requested'",
+                    (renovation_id,),
+                ) as cur:
+                    pending = await cur.fetchone() is not None
+                decision = decide(ren, pending)
                 cur = await conn.execute(
                     "INSERT INTO renovation_extensions(renovation_id, old_to, new_to, reason,"
                     " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -286,6 +293,14 @@ class EntryStore:
                 return await _extension(_on(conn)[0], ext_id)
         except _Stale:
             return None
+
+    async def extension_pending(self, renovation_id: int) -> bool:
+        """Whether a request to extend the renovation waits for its decision."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM renovation_extensions WHERE renovation_id = ? AND state = 'requested'",
+            [renovation_id],
+        )
+        return row is not None
 
     async def extension(self, extension_id: int) -> Extension | None:
         """A request to extend."""

@@ -357,6 +357,8 @@ async def test_an_approved_extension_moves_the_end_date_and_the_passes(
     assert await world.db.fetchone("SELECT id FROM renovation_extensions") is None
     await owner.send("瓷砖延迟到货")
     assert "已提交延期申请" in owner.last_text
+    await owner.send("/extend")  # one request at a time
+    assert "等待审批" in owner.last_text
     head = bot.person(CUSTOMER_HEAD, "李淑芬")
     assert "瓷砖延迟到货" in head.last_text and "2027-03-31" in head.last_text
     manager = bot.person(MANAGER, "钱振东")

@@ -243,6 +243,11 @@ def test_the_owner_asks_for_a_later_end_date_and_the_customer_head_decides() -> 
     )
     with pytest.raises(Refusal, match="not_customer_head"):
         extension_decided(ren(Status.ACTIVE), ext, True, False)
+    with pytest.raises(Refusal, match="extension_pending"):
+        extension_requested(ren(Status.ACTIVE), date(2027, 3, 31), "x", today, True, True)
+    moved = Extension(4, 7, date(2027, 1, 31), date(2027, 3, 31), "x")
+    with pytest.raises(Refusal, match="extension_outdated"):
+        extension_decided(ren(Status.ACTIVE), moved, True, True)
     done = Extension(3, 7, ext.old_to, ext.new_to, ext.reason, ExtensionState.APPROVED)
     with pytest.raises(Refusal, match="extension_decided"):
         extension_decided(ren(Status.ACTIVE), done, True, True)
