@@ -4,10 +4,11 @@ decisions of each step. Pure: no database, no Telegram, no clock (time comes in)
 **States** (issue 11, item 1): draft → submitted → complete → approved | rejected → terms
 accepted → agreement signed → fees paid → permitted → entry confirmed → active (⇄
 suspended) → completion requested → passed | failed → deposit held → refund due → refunded
-→ closed. Every state is declared here, with every transition; this first step *builds*
-application → completeness → approval → terms (:data:`BUILT`). The later moves are
-declared so the machine is whole and tested, but nothing reaches them yet: no handler
-offers them, and :func:`next_status` refuses them unless asked for ``later=True``.
+→ closed. Every state is declared here, with every transition (:data:`TRANSITIONS`);
+:func:`next_status` refuses any other move. The steps after the permit decide in their own
+modules: ``procedures.renovation_entry`` (R-12, R-13, suspension, extension),
+``procedures.renovation_completion`` (R-20, R-21), ``procedures.renovation_hotwork`` (R-17,
+temporary passes) and ``procedures.renovation_filings`` (R-6).
 
 **One open renovation per unit**: a renovation is open until it is rejected or closed
 (:data:`ENDED`); a second application for the unit is refused (:func:`may_apply`), and the
@@ -109,7 +110,6 @@ class Move(StrEnum):
     REJECT = "reject"  # R-4: a head rejects
     ACCEPT_TERMS = "accept_terms"  # R-7: the owner accepts by button
     WITHDRAW = "withdraw"  # the owner withdraws an application not yet decided
-    # Declared for the steps to come; nothing reaches them yet (see :data:`BUILT`).
     SIGN_AGREEMENT = "sign_agreement"
     PAY_FEES = "pay_fees"
     PERMIT = "permit"
@@ -153,33 +153,6 @@ TRANSITIONS: Mapping[tuple[Status, Move], Status] = {
     (S.REFUND_DUE, Move.REFUND): S.REFUNDED,
     (S.REFUNDED, Move.CLOSE): S.CLOSED,
 }
-#: The moves this step of the work builds (the others wait for theirs).
-BUILT: frozenset[Move] = frozenset(
-    {
-        Move.SUBMIT,
-        Move.COMPLETE,
-        Move.APPROVE,
-        Move.REJECT,
-        Move.ACCEPT_TERMS,
-        Move.WITHDRAW,
-        Move.SIGN_AGREEMENT,  # R-8, R-9
-        Move.PAY_FEES,  # R-10
-        Move.PERMIT,  # R-11
-        Move.CONFIRM_ENTRY,  # R-12: the entry inspection confirmed by both sides
-        Move.START_WORKS,  # R-13: then the works are on, patrolled daily (R-14)
-        # completion and refund (R-20, R-21: procedures.renovation_completion)
-        Move.REQUEST_COMPLETION,
-        Move.PASS,
-        Move.FAIL,
-        Move.REINSPECT,
-        Move.HOLD_DEPOSIT,
-        Move.OPEN_REFUND,
-        Move.REFUND,
-        Move.CLOSE,
-        Move.SUSPEND,  # works stopped with a reason (procedures.renovation_entry)
-        Move.RESUME,  # and resumed
-    }
-)
 #: States a renovation has ended in: the unit is free for a new application.
 ENDED: frozenset[Status] = frozenset({S.REJECTED, S.CLOSED})
 
@@ -188,12 +161,8 @@ class InvalidMove(ValueError):
     """A move the state machine does not allow from where the renovation is."""
 
 
-def next_status(status: Status | str, move: Move, *, later: bool = False) -> Status:
-    """Where ``move`` takes a renovation in ``status``; InvalidMove when it cannot, or when
-    the move belongs to a later step (``later`` lets the state machine's own tests walk
-    those)."""
-    if move not in BUILT and not later:
-        raise InvalidMove(f"{move.value} is not built yet")
+def next_status(status: Status | str, move: Move) -> Status:
+    """Where ``move`` takes a renovation in ``status``; InvalidMove when it cannot."""
     found = TRANSITIONS.get((Status(status), move))
     if found is None:
         raise InvalidMove(f"cannot {move.value} a {Status(status).value} renovation")

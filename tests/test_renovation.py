@@ -17,9 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot.demo import DEMO_ESTATE
 from handlers.renovation_permit import draw_permit, permit_lines
-from procedures.identity import Role
 from procedures.renovation import REQUIRED, Entry, Form, Renovation, Status
 from procedures.renovation_settings import RenovationSettings
 from storage import audit
@@ -28,27 +26,20 @@ from storage.renovation import RenovationStore
 from storage.renovation_patrol import PatrolStore
 from tests.conftest import ADMIN_ID, World
 from tests.support.app import services_of, sweeper_of
-from tests.support.images import encoded
+from tests.support.renovation_steps import (
+    ASSISTANT,
+    CUSTOMER_HEAD,
+    ENGINEER_HEAD,
+    MANAGER,
+    alert,
+    enter,
+    latest,
+    page,
+)
+from tests.support.renovation_steps import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
 
-ASSISTANT, ENGINEER_HEAD, CUSTOMER_HEAD, MANAGER = 9001, 9004, 9012, 9008
-
-
-@pytest.fixture(autouse=True)
-async def customer_head(world: World, bot: Harness) -> None:
-    """李淑芬, the customer-department head, who signs with the engineering head 冯立 (R-4):
-    the demo estate has none (the sandbox adds her, bot.local)."""
-    identity = services_of(world).identity
-    person = await identity.touch_person(CUSTOMER_HEAD, "李淑芬", None, "zh-hans")
-    estate = await identity.estate_by_name(DEMO_ESTATE)
-    assert estate is not None
-    await identity.grant_role(person.id, estate.id, Role.CUSTOMER_HEAD,
-                              department="customer_service", actor="test")  # fmt: skip
-
-
-def page(index: int) -> bytes:
-    """A small distinct image: one document's photo."""
-    return encoded(Image.new("RGB", (40, 30), (20 * index, 120, 60)), "PNG")
+pytestmark = pytest.mark.usefixtures("customer_head")
 
 
 async def fill_in(owner: Person) -> None:
@@ -74,12 +65,6 @@ async def apply(owner: Person) -> None:
     await owner.tap("提交申请")
 
 
-async def latest(world: World) -> int:
-    row = await world.db.fetchone("SELECT id FROM renovations ORDER BY id DESC LIMIT 1")
-    assert row is not None
-    return int(row["id"])
-
-
 async def check_all(assistant: Person, cs: Group, invalid: str | None = None) -> None:
     """R-3: customer service opens each document and marks it valid (``invalid``: that
     one without a fresh seal)."""
@@ -91,11 +76,6 @@ async def check_all(assistant: Person, cs: Group, invalid: str | None = None) ->
             await assistant.tap("没有施工单位鲜章", chat=cs)
         else:
             await assistant.tap("有效", chat=cs)
-
-
-def alert(bot: Harness) -> str:
-    """The text of the bot's newest answer to a button."""
-    return str(bot.api.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
 
 
 async def test_r1_r3_r4_r5_r7_an_owner_applies_with_photos_and_two_heads_approve(
@@ -577,12 +557,8 @@ async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: 
     """Through the permit and the entry inspection (all in order, both sides confirmed by
     button, R-12): active."""
     ren_id = await to_fees(world, bot, groups, owner)
-    assistant = bot.person(ASSISTANT, "周晓梅")
-    await assistant.tap("发放施工进场证", chat=groups["cs"])
-    await assistant.tap("入场验收", chat=groups["cs"])  # the checklist comes privately
-    await assistant.tap("其余完好")
-    await assistant.tap("客服确认验收")
-    await owner.tap("确认入场验收")
+    await bot.person(ASSISTANT, "周晓梅").tap("发放施工进场证", chat=groups["cs"])
+    await enter(bot, groups, owner)
     return ren_id
 
 

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from procedures.renovation import Entry, Status, balance
 from storage import audit
 from storage.backup import backup
@@ -35,9 +37,11 @@ from tests.support.renovation_steps import (
     register_worker,
     to_works,
 )
+from tests.support.renovation_steps import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.usefixtures("customer_head")
 
 
 async def status_of(world: World, ren_id: int) -> Status:

@@ -8,122 +8,37 @@ a rectification notice and the contractor's refusal is recorded with a witness (
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from PIL import Image
 
-from bot.demo import DEMO_ESTATE
-from procedures.identity import Role
-from procedures.renovation import REQUIRED, Status
+from procedures.renovation import Status
 from storage import audit
 from storage.clock import ManualClock
 from storage.renovation import RenovationStore
 from storage.renovation_entry import EntryStore
 from storage.renovation_patrol import PatrolStore
 from tests.conftest import World
-from tests.support.app import services_of
-from tests.support.images import encoded
+from tests.support.renovation_steps import (
+    ASSISTANT,
+    CASHIER,
+    CUSTOMER_HEAD,
+    ENGINEER,
+    GUARD,
+    MANAGER,
+    alert,
+    page,
+    register_worker,
+    to_permit,
+    to_works,
+)
+from tests.support.renovation_steps import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
 
-ASSISTANT, SUPERVISOR, ENGINEER, GUARD, CASHIER = 9001, 9002, 9003, 9005, 9006
-ENGINEER_HEAD, MANAGER, CUSTOMER_HEAD = 9004, 9008, 9012
-ID_NUMBER = "11010519491231002X"
+SUPERVISOR = 9002
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(autouse=True)
-async def customer_head(world: World, bot: Harness) -> None:
-    """李淑芬, the customer-department head (the demo estate has none)."""
-    identity = services_of(world).identity
-    person = await identity.touch_person(CUSTOMER_HEAD, "李淑芬", None, "zh-hans")
-    estate = await identity.estate_by_name(DEMO_ESTATE)
-    assert estate is not None
-    await identity.grant_role(person.id, estate.id, Role.CUSTOMER_HEAD,
-                              department="customer_service", actor="test")  # fmt: skip
-
-
-def page(index: int) -> bytes:
-    """A small distinct image."""
-    return encoded(Image.new("RGB", (40, 30), (20 * index, 120, 60)), "PNG")
-
-
-def alert(bot: Harness) -> str:
-    """The text of the bot's newest answer to a button."""
-    return str(bot.api.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
-
-
-async def to_permit(
-    world: World,
-    bot: Harness,
-    groups: dict[str, Group],
-    owner: Person,
-    head: Person | None = None,
-) -> int:
-    """Applied, checked, approved, terms accepted, agreement signed (by ``head``, the site
-    head who joined by the owner's link, when given), fees paid, permitted (R-1..R-11)."""
-    await owner.send("/renovate")
-    await owner.tap("1栋 101")
-    for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
-        await owner.send(typed)
-    await owner.tap("墙面")
-    await owner.tap("完成")
-    await owner.tap("本人确认承诺书")
-    for index, _ in enumerate(REQUIRED):
-        await owner.send_photo(page(index))
-    await owner.tap("提交申请")
-    row = await world.db.fetchone("SELECT id FROM renovations ORDER BY id DESC LIMIT 1")
-    assert row is not None
-    assistant = bot.person(ASSISTANT, "周晓梅")
-    for name in ("平面图", "天花图", "水电管线图", "弱电图", "剖面图", "施工负责人身份证",
-                 "营业执照", "施工资质证书"):  # fmt: skip
-        await assistant.tap(name, chat=groups["cs"])
-        await assistant.tap("有效", chat=groups["cs"])
-    for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
-        signer = bot.person(head_id, name)
-        await signer.tap("批准")
-        await signer.tap("无意见")
-    await owner.tap("接受审批条款")
-    if head is None:
-        await owner.tap("阅读并签署装修协议")
-        await owner.tap("签署协议和防火责任书")
-    else:
-        await owner.tap("委托施工负责人签署")
-        match = re.search(r"start=ct_([A-Za-z0-9_-]+)", owner.last_text)
-        assert match is not None
-        await head.send(f"/start ct_{match.group(1)}")
-        await head.tap("签署协议和防火责任书")
-    cashier = bot.person(CASHIER, "何小芸")
-    await cashier.tap("收费")
-    await cashier.send("2")
-    await cashier.send("SJ-9")
-    await assistant.tap("发放施工进场证", chat=groups["cs"])
-    return int(row["id"])
-
-
-async def register_worker(owner: Person) -> str:
-    """R-11: 张三's pass; its code."""
-    await owner.tap("登记施工人员出入证")
-    await owner.send("张三")
-    await owner.send(ID_NUMBER)
-    await owner.send("139 0013 9000")
-    await owner.send_photo(page(30))
-    match = re.search(r"出入证 (?:<b>)?([A-Z0-9]{6})", owner.last_text)
-    assert match is not None
-    return match.group(1)
-
-
-async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
-    """Through the entry inspection: active."""
-    ren_id = await to_permit(world, bot, groups, owner)
-    assistant = bot.person(ASSISTANT, "周晓梅")
-    await assistant.tap("入场验收", chat=groups["cs"])  # the checklist comes privately
-    await assistant.tap("其余完好")
-    await assistant.tap("客服确认验收")
-    await owner.tap("确认入场验收")
-    return ren_id
+pytestmark = pytest.mark.usefixtures("customer_head")
 
 
 async def status_of(world: World, ren_id: int) -> Status:

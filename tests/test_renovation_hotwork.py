@@ -27,7 +27,7 @@ from tests.conftest import World
 from tests.support.app import configure_estates
 from tests.support.cases import file_complaint, file_request, latest_case
 from tests.support.images import encoded
-from tests.support.renovation_hotwork import (
+from tests.support.renovation_steps import (
     ASSISTANT,
     CUSTOMER_HEAD,
     ENGINEER,
@@ -36,7 +36,7 @@ from tests.support.renovation_hotwork import (
     alert,
     to_works,
 )
-from tests.support.renovation_hotwork import customer_head as customer_head  # the fixture
+from tests.support.renovation_steps import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

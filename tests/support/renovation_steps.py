@@ -1,14 +1,14 @@
 """A renovation walked through its first steps by the people who take them, for the tests of
 the later steps: applied with a photo per document, checked, both heads approved, terms
-accepted, agreement signed, fees paid, permit issued, works begun; a worker registered.
-(The same steps as tests/test_renovation.py's, which tests of one module keep to
-themselves.)"""
+accepted, agreement signed, fees paid, permit issued, the entry inspection confirmed and
+the works begun; a worker registered. Shared by every renovation test module."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
 
+import pytest
 from PIL import Image
 
 from bot.demo import DEMO_ESTATE
@@ -27,9 +27,11 @@ MANAGER, CUSTOMER_HEAD = 9008, 9012
 ID_NUMBER = "11010519491231002X"
 
 
-async def add_customer_head(world: World) -> None:
-    """李淑芬, the customer-department head (the demo estate has none), who signs with the
-    engineering head 冯立 (R-4)."""
+@pytest.fixture
+async def customer_head(world: World, bot: Harness) -> None:
+    """李淑芬, the customer-department head (the demo estate has none; the sandbox adds
+    her, bot.local), who signs with the engineering head 冯立 (R-4). A test module uses it
+    with ``pytestmark = pytest.mark.usefixtures("customer_head")``."""
     identity = services_of(world).identity
     person = await identity.touch_person(CUSTOMER_HEAD, "李淑芬", None, "zh-hans")
     estate = await identity.estate_by_name(DEMO_ESTATE)
@@ -55,22 +57,23 @@ async def latest(world: World) -> int:
     return int(row["id"])
 
 
-async def to_works(
+async def to_permit(
     world: World,
     bot: Harness,
     groups: dict[str, Group],
     owner: Person,
     head: Person | None = None,
+    scope: tuple[str, ...] = ("墙面",),
 ) -> int:
-    """R-1..R-14: 1栋 101's renovation applied, approved, signed, paid, permitted, begun;
-    with ``head``, the owner delegates the agreement to that contractor's site head, who
-    joins by the link and signs (R-8)."""
-    await add_customer_head(world)
+    """R-1..R-11: 1栋 101's renovation (works 2026-12-01 to 2027-02-28, ``scope`` ticked)
+    applied, checked, approved, terms accepted, signed, paid and permitted; its id. With
+    ``head``, the owner delegates the agreement to that contractor's site head, who joins by
+    the link and signs (R-8). Needs the customer-department head (:func:`customer_head`)."""
     await owner.send("/renovate")
     await owner.tap("1栋 101")
     for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
         await owner.send(typed)
-    for tick in ("墙面", "完成", "本人确认承诺书"):
+    for tick in (*scope, "完成", "本人确认承诺书"):
         await owner.tap(tick)
     for index, _ in enumerate(REQUIRED):
         await owner.send_photo(page(index))
@@ -102,8 +105,32 @@ async def to_works(
     await cashier.send("2")
     await cashier.send("SJ-9")
     await assistant.tap("发放施工进场证", chat=cs)
-    await assistant.tap("确认已开工", chat=cs)
     return ren_id
+
+
+async def to_works(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    head: Person | None = None,
+    scope: tuple[str, ...] = ("墙面",),
+) -> int:
+    """:func:`to_permit`, then the entry inspection (every part in order, customer service
+    and the owner confirm by button, R-12): the works active (R-13, R-14)."""
+    ren_id = await to_permit(world, bot, groups, owner, head, scope)
+    await enter(bot, groups, owner)
+    return ren_id
+
+
+async def enter(bot: Harness, groups: dict[str, Group], owner: Person) -> None:
+    """R-12: a permitted renovation's entry inspection, every part in order, confirmed by
+    customer service and the owner: the works begin."""
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=groups["cs"])  # the checklist comes privately
+    await assistant.tap("其余完好")
+    await assistant.tap("客服确认验收")
+    await owner.tap("确认入场验收")
 
 
 async def register_worker(owner: Person) -> str:
