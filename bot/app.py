@@ -21,6 +21,8 @@ from bot.i18n import catalogs, t
 from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
 from bot.menus import MenuSync
 from bot.outbox import OutboxSender
+from bot.renovation_reports import RENOVATION_WEEKLY_EVERY, SHEET_EVERY, sheet_job
+from bot.renovation_reports import weekly_job as renovation_weekly_job
 from bot.reports import DAILY_EVERY, WEEKLY_EVERY, daily_job, weekly_job
 from bot.settings import Settings, load_estates_config, require_token
 from bot.sweeper import Firing, Sweeper
@@ -41,6 +43,7 @@ from handlers import (
     renovation_filings,
     renovation_hotwork,
     renovation_patrol,
+    renovation_reports,
     reports,
     requests,
     roster,
@@ -261,6 +264,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *renovation_entry.handlers(),  # P2: the entry inspection and notice
         *renovation_entry.handlers(),  # P2: entry inspection, /works
         *renovation_entry.handlers(),  # P2: entry inspection, /works, /extend
+        *renovation_reports.handlers(),  # P2: /renovations (the control sheet), /dossier
         *reports.handlers(),  # the weekly summary's written conclusion
         *verification.handlers(),  # staff verify owners not on the roster
         *staff.handlers(),  # invites and roles (IT)
@@ -306,6 +310,13 @@ async def post_init(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
     if app.job_queue is not None:
         app.job_queue.run_repeating(weekly_job, interval=WEEKLY_EVERY, first=5, name="weekly")
         app.job_queue.run_repeating(daily_job, interval=DAILY_EVERY, first=15, name="daily")
+        app.job_queue.run_repeating(  # the renovation control sheet, each working day
+            sheet_job, interval=SHEET_EVERY, first=20, name="renovation_sheet"
+        )
+        app.job_queue.run_repeating(  # the weekly renovation report
+            renovation_weekly_job, interval=RENOVATION_WEEKLY_EVERY, first=25,
+            name="renovation_weekly",
+        )  # fmt: skip
         app.job_queue.run_repeating(
             calendar_job, interval=CALENDAR_EVERY, first=10, name="calendar"
         )

@@ -267,6 +267,15 @@ def daily_chart(
     return _draw(locale, font, title, period, panels)
 
 
+def draw_panels(
+    locale: str, font: str | None, title: str, period: str, panels: list[tuple[str, list[Bar]]]
+) -> bytes:
+    """Panels of bars under a title and a period line, as a PNG (for other reports' charts:
+    the renovation report's)."""
+    _libraries()
+    return _draw(locale, font, title, period, panels)
+
+
 def _draw(
     locale: str, font: str | None, title: str, period: str, panels: list[tuple[str, list[Bar]]]
 ) -> bytes:

@@ -17,7 +17,7 @@ from procedures.permissions import Act, may
 #: first (a resident's, staff's, an admin's), then what everyone has.
 ORDER = (
     "request", "complain", "my", "renovate", "extend",  # residents
-    "case", "record", "visit", "pending", "pass", "patrol", "works",  # staff
+    "case", "record", "visit", "pending", "pass", "patrol", "works", "renovations",  # staff
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
 )  # fmt: skip
@@ -55,6 +55,8 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
         wanted.add("patrol")
     if may(Act.SUSPEND_WORKS, roles):  # renovation works stopped and resumed
         wanted.add("works")
+    if may(Act.RENOVATION_PAPERS, roles):  # the renovation control sheet (and /dossier)
+        wanted.add("renovations")
     if may(Act.INVITE, roles, deployment_admin=deployment_admin):
         wanted.add("invite")
     if may(Act.IMPORT_ROSTER, roles, deployment_admin=deployment_admin):

@@ -59,6 +59,7 @@ class Act(StrEnum):
     PAY_REFUND = "pay_refund"  # the cashier records the refund
     SUSPEND_WORKS = "suspend_works"  # a renovation's works stopped and resumed
     APPROVE_EXTENSION = "approve_extension"  # a renovation's works period extended
+    RENOVATION_PAPERS = "renovation_papers"  # the control sheet, the patrol grid, a dossier
 
 
 class HasExtension(Protocol):
@@ -111,6 +112,9 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.PAY_REFUND: frozenset({Role.CASHIER}),  # the deposit refund memo
     Act.SUSPEND_WORKS: frozenset({Role.PROJECT_MANAGER, Role.CUSTOMER_HEAD}),
     Act.APPROVE_EXTENSION: frozenset({Role.CUSTOMER_HEAD}),  # issue 11, item 1
+    # Issue 11, items 9, 16, 17: customer service, the heads and the project manager read
+    # the renovation control sheet and the patrol grid, and export a renovation's dossier
+    Act.RENOVATION_PAPERS: FIRST_RESPONDERS | {Role.ENGINEERING_HEAD, Role.PROJECT_MANAGER},
     Act.READ_CASE: frozenset(set(Role) - {Role.OWNER, Role.TENANT}),
 }
 

@@ -219,7 +219,10 @@ async def test_the_bot_runs_the_sender_as_its_own_task_and_the_sweep_never_waits
         await post_init(app)
         assert app.job_queue is not None
         jobs = [job.name for job in app.job_queue.jobs()]
-        assert jobs == ["weekly", "daily", "calendar", "inbox", "backup"]  # sweeper: a task
+        assert jobs == [  # the sweeper: a task
+            "weekly", "daily", "renovation_sheet", "renovation_weekly", "calendar", "inbox",
+            "backup",
+        ]  # fmt: skip
         sender: OutboxSender = app.bot_data["outbox"]
         await until(lambda: sender.running)
         api.held_chat = OWNER  # a send that takes as long as Telegram likes

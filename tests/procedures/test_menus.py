@@ -35,7 +35,7 @@ def test_r1_an_owner_applies_to_renovate_from_the_menu_and_a_tenant_does_not() -
 
 
 def test_a_customer_assistant_records_calls_and_verifies_owners() -> None:
-    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER | {"patrol"}
+    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER | {"patrol", "renovations"}
     assert not menu(Role.CUSTOMER_ASSISTANT) & {"request", "invite", "import", "register"}
 
 
@@ -58,6 +58,14 @@ def test_the_project_manager_and_the_customer_head_stop_and_resume_works_from_th
     assert "works" in menu(Role.PROJECT_MANAGER) and "works" in menu(Role.CUSTOMER_HEAD)
     assert "works" not in menu(Role.CUSTOMER_ASSISTANT) and "works" not in menu(Role.OWNER)
     assert "extend" in menu(Role.OWNER) and "extend" not in menu(Role.TENANT)
+def test_the_renovation_control_sheet_is_in_customer_services_heads_and_managers_menus() -> None:
+    """Issue 11, item 17: /renovations for customer service, the heads and the project
+    manager; not for patrollers of other departments, cashiers or residents."""
+    for role in (Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD,
+                 Role.ENGINEERING_HEAD, Role.PROJECT_MANAGER):  # fmt: skip
+        assert "renovations" in menu(role)
+    for role in (Role.ENGINEERING, Role.SECURITY, Role.CASHIER, Role.OWNER, Role.TENANT):
+        assert "renovations" not in menu(role)
 
 
 @pytest.mark.parametrize("deployment_admin", [False, True])

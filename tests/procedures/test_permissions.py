@@ -46,6 +46,14 @@ TABLE: dict[Act, set[Role]] = {
     # a renovation's works stopped and resumed; its works period extended
     Act.SUSPEND_WORKS: {Role.PROJECT_MANAGER, Role.CUSTOMER_HEAD},
     Act.APPROVE_EXTENSION: {Role.CUSTOMER_HEAD},
+    # the renovation control sheet, the patrol grid and a dossier (issue 11, items 9, 16, 17)
+    Act.RENOVATION_PAPERS: {
+        Role.CUSTOMER_ASSISTANT,
+        Role.CC_SUPERVISOR,
+        Role.CUSTOMER_HEAD,
+        Role.ENGINEERING_HEAD,
+        Role.PROJECT_MANAGER,
+    },
 }
 
 
