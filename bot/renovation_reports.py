@@ -1,6 +1,6 @@
 """Renovation's papers and reports (issue 11, items 9, 16, 17): the control sheet (装修掌控表)
-with the day's patrol grid and the weekly renovation report (装修办理报表) — their texts, their
-files and the two scheduled jobs. The numbers are
+with the day's patrol grid, the weekly renovation report (装修办理报表) and the dossier — their
+texts, their files and the two scheduled jobs. The numbers are
 :mod:`procedures.renovation_reports`'; the rows :mod:`storage.renovation_reports`'.
 
 **The control sheet, daily** (:func:`sheet_job`): at the end of each working day (the
@@ -21,6 +21,11 @@ the two heads who sign renovations get the week's applications, works, violation
 penalties, deposits and patrol coverage as text, a chart image and a spreadsheet; once per
 estate and week (``renovation_weekly``); an estate that never had a renovation gets none.
 
+**The dossier** (:func:`dossier_zip`): one renovation's zip — ``timeline.xlsx`` (every
+audit event of the renovation in estate time: when, who, what, the details), ``files/``
+(every original kept as evidence, byte for byte, named by its SHA-256) and ``SHA256SUMS``
+(``sha256sum -c`` checks it) — something that settles a dispute.
+
 The spreadsheets are written in openpyxl's write-only mode (2,000 rows in a fraction of a
 second), in a worker thread; openpyxl and Pillow are imported the first time a file is made.
 """
@@ -30,7 +35,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import json
 import logging
+import zipfile
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -53,8 +60,9 @@ from procedures.renovation_reports import (
 )
 from procedures.renovation_settings import yuan
 from procedures.reports import WeekSlot, is_late, latest_daily_due, latest_due
+from storage.db import parse_iso
 from storage.fonts import cjk_font
-from storage.renovation_reports import RenovationReportStore
+from storage.renovation_reports import DossierFacts, RenovationReportStore
 from storage.reports import Outgoing, ReportingEstate, ReportStore
 
 if TYPE_CHECKING:
@@ -69,6 +77,8 @@ RENOVATION_WEEKLY_EVERY = 60.0
 TEXT_ROWS = 25
 #: The most gaps of the patrol grid the text lists.
 GAP_ROWS = 30
+#: Telegram's largest document a bot sends (50 MB), less room for the request.
+MAX_DOCUMENT = 48 * 1024 * 1024
 
 
 # --- texts ----------------------------------------------------------------------------------
@@ -418,6 +428,68 @@ def _figures(week: WeeklyRenovation) -> list[tuple[str, int]]:
     ]
 
 
+def dossier_zip(
+    locale: str,
+    number: str,
+    facts: DossierFacts,
+    originals: dict[str, bytes],
+    rules: EstateRules,
+) -> bytes:
+    """Item 16: one renovation's dossier as a zip — ``timeline.xlsx`` (every audit event in
+    estate time: when, who, what, the details; and the files with their hashes),
+    ``files/<sha256>.<format>`` (each original byte for byte; one missing from the store is
+    listed as missing, never replaced) and ``SHA256SUMS`` (``sha256sum -c SHA256SUMS`` in the
+    unpacked folder checks every file)."""
+    from openpyxl import Workbook
+
+    calendar = rules.calendar
+
+    def local(at: str) -> str:
+        return calendar.local(parse_iso(at)).strftime("%Y-%m-%d %H:%M:%S")
+
+    def who(actor: str) -> str:
+        kind, _, ident = actor.partition(":")
+        if kind == "person" and ident.isdigit():
+            return facts.names.get(int(ident), actor)
+        return t(locale, "renovation_reports.system") if actor == "system" else actor
+
+    book = Workbook(write_only=True)
+    timeline = book.create_sheet(t(locale, "renovation_reports.timeline_sheet"))
+    for width, letter in zip((20, 16, 34, 80), "ABCD", strict=True):
+        timeline.column_dimensions[letter].width = width
+    _header(timeline, locale, ["at", "who", "event", "details"])
+    for event in facts.events:
+        details = json.dumps(event["data"], ensure_ascii=False, sort_keys=True)
+        timeline.append([local(event["at"]), who(event["actor"]), event["event"], details])
+    files = book.create_sheet(t(locale, "renovation_reports.files_sheet"))
+    for width, letter in zip((24, 66, 34, 10, 20, 16), "ABCDEF", strict=True):
+        files.column_dimensions[letter].width = width
+    _header(files, locale, ["what", "sha256", "file", "size", "at", "who"])
+    names = []
+    for kept in facts.files:
+        name = f"files/{kept.sha256}.{kept.format.lower() or 'bin'}"
+        names.append(name)
+        what = (
+            t(locale, f"renovation.doc.{kept.what[4:]}")
+            if kept.what.startswith("doc:")
+            else t(locale, f"renovation_reports.what.{kept.what}")
+        )
+        listed = name if kept.sha256 in originals else t(locale, "renovation_reports.missing")
+        files.append([what, kept.sha256, listed, kept.size, local(kept.added_at), kept.added_by])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{number}/timeline.xlsx", _saved(book))
+        sums = []
+        for kept, name in zip(facts.files, names, strict=True):
+            data = originals.get(kept.sha256)
+            if data is None:
+                continue
+            archive.writestr(f"{number}/{name}", data, compress_type=zipfile.ZIP_STORED)
+            sums.append(f"{kept.sha256}  {name}")
+        archive.writestr(f"{number}/SHA256SUMS", "\n".join(sums) + "\n")
+    return out.getvalue()
+
+
 # --- the jobs --------------------------------------------------------------------------------
 
 
@@ -581,6 +653,8 @@ async def _weekly(
 
 
 __all__ = [
+    "MAX_DOCUMENT",
+    "dossier_zip",
     "render_grid",
     "render_sheet",
     "render_weekly",

@@ -11,6 +11,8 @@ checked against the roles in the database at every command and press).
 * ``/renovations grid`` or the button (``rs:grid:<estate>``): item 9, the day's patrol
   grid — each department's patrols done against due, and the renovations a department
   has not patrolled yet.
+* ``/dossier ZX-…``: item 16, the renovation's dossier as a zip (timeline, originals,
+  SHA-256 sums) sent as a document (``bot.renovation_reports.dossier_zip``).
 
 The daily control sheet and the weekly renovation report are jobs
 (``bot.renovation_reports``). Texts in ``templates/locales/*.renovation_reports.toml``.
@@ -25,6 +27,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.renovation_reports import (
+    MAX_DOCUMENT,
+    dossier_zip,
     render_grid,
     render_sheet,
     sheet_file_name,
@@ -134,9 +138,58 @@ async def on_grid(update: Update, context: Context) -> None:
     await reply(update, context, render_grid(actor.locale, names[estate_id], sheet))
 
 
+async def dossier(update: Update, context: Context) -> None:
+    """``/dossier ZX-…``: item 16, one renovation's dossier as a zip, to staff who may read
+    its estate's renovation papers."""
+    actor = await who(update, context)
+    message = update.effective_message
+    if actor is None or message is None:
+        return
+    if not readable_estates(actor):
+        await reply(update, context, actor.t("renovation_reports.staff_only"))
+        return
+    number = (context.args[0] if context.args else "").strip().upper()
+    svc = services(context)
+    found = await RenovationReportStore(svc.db).find(number) if number else None
+    if found is None or not may(Act.RENOVATION_PAPERS, actor.roles_in(found[1])):
+        await reply(update, context, actor.t("renovation_reports.dossier_unknown"))
+        return
+    ren_id, estate_id = found
+    facts = await RenovationReportStore(svc.db).dossier(ren_id)
+    rules = await svc.rules(estate_id)
+    store = svc.evidence
+
+    def build() -> bytes:
+        originals: dict[str, bytes] = {}
+        for kept in facts.files:
+            try:
+                originals[kept.sha256] = store.read_original(kept.sha256)
+            except FileNotFoundError:
+                log.warning("dossier %s: original %s is missing", number, kept.sha256)
+        return dossier_zip(actor.locale, number, facts, originals, rules)
+
+    data = await asyncio.to_thread(build)
+    if len(data) > MAX_DOCUMENT:
+        await reply(update, context, actor.t("renovation_reports.dossier_too_big"))
+        return
+    await reply(
+        update,
+        context,
+        actor.t(
+            "renovation_reports.dossier_made",
+            number=number,
+            events=len(facts.events),
+            files=len(facts.files),
+        ),
+    )
+    caption = actor.t("renovation_reports.dossier_caption", number=number)
+    await _document(svc, message.chat_id, actor.person.id, f"{number}-dossier.zip", data, caption)
+
+
 def handlers() -> list[AnyHandler]:
-    """/renovations (grid) and its grid button."""
+    """/renovations (grid), its grid button, /dossier."""
     return [
         CommandHandler("renovations", renovations, filters.ChatType.PRIVATE),
+        CommandHandler("dossier", dossier, filters.ChatType.PRIVATE),
         CallbackQueryHandler(on_grid, pattern=r"^rs:grid:"),
     ]

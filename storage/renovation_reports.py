@@ -1,7 +1,7 @@
 """Renovation's papers and reports in the database: the control sheet's rows (with the open
 notices, the deposit balances and the day's patrols of every renovation in a handful of
 set-based queries: no query per renovation, so 2,000 renovations read as fast as 20), the
-week's figures. Every
+week's figures, and a renovation's dossier (its audit trail, who acted, its evidence). Every
 SQL statement of the renovation reports lives here; sending them is ``bot.reports``' record
 (:meth:`storage.reports.ReportStore.record`), exactly once per estate, kind and period.
 """
@@ -9,14 +9,17 @@ SQL statement of the renovation reports lives here; sending them is ``bot.report
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from procedures.renovation import Status
+from procedures.renovation import Status, subject
 from procedures.renovation_reports import SHEET_STATUSES, SheetRow, WeeklyRenovation
 from procedures.rule_ids import RuleId
+from storage import audit
 from storage.db import Database, iso
 
-__all__ = ["RenovationReportStore"]
+__all__ = ["DossierFacts", "DossierFile", "RenovationReportStore"]
 
 #: The audit events the weekly report counts, by its figure (a move's event is
 #: ``renovation.<move>``: storage.renovation.apply).
@@ -29,8 +32,31 @@ _WEEK_EVENTS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class DossierFile:
+    """A stored original of a renovation: what it is (a document's name, ``patrol``,
+    ``notice``, ``pass`` or ``photo``), its hash, its format, when and by whom it came."""
+
+    sha256: str
+    what: str
+    format: str
+    size: int
+    added_at: str
+    added_by: str
+
+
+@dataclass(frozen=True)
+class DossierFacts:
+    """Everything a renovation's dossier holds: its audit events (oldest first, personal
+    values back), the names of the people they name, its files."""
+
+    events: list[dict[str, Any]]
+    names: dict[int, str]
+    files: list[DossierFile]
+
+
 class RenovationReportStore:
-    """Reads for the control sheet, the patrol grid and the weekly report."""
+    """Reads for the control sheet, the patrol grid, the weekly report and the dossier."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -99,6 +125,13 @@ class RenovationReportStore:
                 )
             )
         return found
+
+    async def find(self, number: str) -> tuple[int, int] | None:
+        """A renovation by its number: its id and estate, or None."""
+        row = await self.db.fetchone(
+            "SELECT id, estate_id FROM renovations WHERE number = ?", [number]
+        )
+        return (int(row["id"]), int(row["estate_id"])) if row is not None else None
 
     async def any_renovation(self, estate_id: int, before: datetime) -> bool:
         """Whether the estate had any renovation application before ``before``."""
@@ -171,3 +204,60 @@ class RenovationReportStore:
             patrols={str(c["department"]): (int(c["met"]), int(c["due"])) for c in clocks},
             by_status={st: counted[st] for st in statuses if st in counted},
         )
+
+    async def dossier(self, renovation_id: int) -> DossierFacts:
+        """A renovation's dossier: its audit trail, the names of the people acting in it
+        (``person:<id>``), and every original linked to it as evidence, named by what it
+        is (documents by their checklist name), in the order they came."""
+        events = await audit.trail(self.db, str(subject(renovation_id)))
+        ids = {
+            int(e["actor"].split(":", 1)[1])
+            for e in events
+            if str(e["actor"]).startswith("person:") and e["actor"].split(":", 1)[1].isdigit()
+        }
+        names: dict[int, str] = {}
+        if ids:
+            people = await self.db.fetchall(
+                "SELECT id, name FROM people WHERE id IN (SELECT value FROM json_each(?))",
+                [f"[{','.join(str(i) for i in sorted(ids))}]"],
+            )
+            names = {int(p["id"]): str(p["name"]) for p in people}
+        rows = await self.db.fetchall(
+            "SELECT l.sha256, l.added_at, l.added_by, e.format, e.size,"
+            " (SELECT f.doc FROM renovation_files f WHERE f.renovation_id = l.subject_id"
+            "  AND f.sha256 = l.sha256 LIMIT 1) AS doc,"
+            " EXISTS (SELECT 1 FROM renovation_patrols p WHERE p.renovation_id = l.subject_id"
+            "  AND p.photo_sha256 = l.sha256) AS patrol,"
+            " EXISTS (SELECT 1 FROM renovation_notices n WHERE n.renovation_id = l.subject_id"
+            "  AND n.photo_sha256 = l.sha256) AS notice,"
+            " EXISTS (SELECT 1 FROM renovation_passes w WHERE w.renovation_id = l.subject_id"
+            "  AND w.photo_sha256 = l.sha256) AS pass,"
+            " (SELECT name FROM people WHERE id = l.added_by) AS by_name"
+            " FROM evidence_links l JOIN evidence e ON e.sha256 = l.sha256"
+            " WHERE l.subject_kind = ? AND l.subject_id = ? ORDER BY l.id",
+            [subject(renovation_id).kind, renovation_id],
+        )
+        files = []
+        for r in rows:
+            what = (
+                f"doc:{r['doc']}"
+                if r["doc"]
+                else "notice"
+                if r["notice"]
+                else "patrol"
+                if r["patrol"]
+                else "pass"
+                if r["pass"]
+                else "photo"
+            )
+            files.append(
+                DossierFile(
+                    r["sha256"],
+                    what,
+                    r["format"],
+                    int(r["size"]),
+                    r["added_at"],
+                    r["by_name"] or "",
+                )
+            )
+        return DossierFacts(events, names, files)

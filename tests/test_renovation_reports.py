@@ -6,11 +6,14 @@ report's numbers; a dossier whose hashes match the stored originals; and owners 
 
 from __future__ import annotations
 
+import hashlib
 import io
+import zipfile
 from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
+from PIL import Image
 
 from bot.renovation_reports import send_due_sheets, send_due_weekly
 from procedures.identity import Role
@@ -18,9 +21,11 @@ from procedures.renovation import Status
 from procedures.rule_ids import RuleId
 from procedures.subjects import Subject
 from storage import audit, deadlines
+from storage.renovation_patrol import PatrolStore
 from storage.reports import ReportStore
 from tests.conftest import World
 from tests.support.app import clock_of, services_of
+from tests.support.images import encoded
 from tests.support.renovations import demo_estate, ledger, notice, patrolled, seed_renovation
 from tests.support.reports import local, report_files
 from tests.support.telegram import Harness, Person
@@ -145,7 +150,7 @@ async def test_owners_and_patrollers_are_refused_the_papers(
     """Owners, and staff outside customer service, the heads and the project manager, get
     a polite word: no sheet, no grid, no dossier; the grid's button checks again."""
     for person in (owner, bot.person(GUARD, "陈保华")):
-        for command in ("/renovations", "/renovations grid"):
+        for command in ("/renovations", "/renovations grid", f"/dossier {estate['a'][1]}"):
             await person.send(command)
             assert "装修掌控表和装修档案供客服中心" in person.last_text
             assert report_files(person) == ([], [])
@@ -156,6 +161,8 @@ async def test_owners_and_patrollers_are_refused_the_papers(
     manager = bot.person(MANAGER, "钱振东")
     await manager.send("/renovations")
     assert "装修掌控表" in manager.messages()[0]["text"]
+    await head.send("/dossier ZX-19990101-0001")
+    assert "没有找到这个装修编号" in head.last_text
 
 
 async def test_item17_the_daily_sheet_goes_to_the_customer_head_once_also_after_a_restart(
@@ -255,3 +262,46 @@ async def test_item17_the_weekly_renovation_report_counts_the_week(
         person = bot.person(reader, "")
         assert any("装修办理周报" in m.get("text", "") for m in person.messages())
     assert bot.person(ASSISTANT, "周晓梅").messages() == []
+
+
+async def test_item16_the_dossier_holds_the_timeline_and_originals_whose_hashes_match(
+    world: World, bot: Harness, head: Person, estate: dict[str, tuple[int, str]]
+) -> None:
+    """/dossier ZX-…: a zip with the timeline in estate time (who, what), each original
+    kept as evidence byte for byte under its SHA-256, and SHA256SUMS listing them — the
+    hashes match the stored originals and the photo the guard sent."""
+    ren_id, number = estate["a"]
+    photo = encoded(Image.new("RGB", (64, 48), (200, 30, 30)), "JPEG")
+    guard = bot.person(GUARD, "陈保华")
+    await guard.send("/patrol")
+    await guard.tap("1栋 301")
+    await guard.tap("有违规")
+    await guard.send_photo(photo, caption="楼道堆放建材")
+    assert "已记录违规" in guard.last_text
+    [kept] = await PatrolStore(world.db).patrols(ren_id)
+    await head.send(f"/dossier {number.lower()}")
+    assert f"装修 {number} 的档案" in head.last_text or any(
+        f"装修 {number} 的档案" in m.get("text", "") for m in head.messages()
+    )
+    _, documents = report_files(head)
+    assert documents[-1]["document"]["file_name"] == f"{number}-dossier.zip"
+    data = bot.api.world.file_content(documents[-1]["document"]["file_id"])
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    sums = archive.read(f"{number}/SHA256SUMS").decode().split("\n")
+    listed = [line.split("  ") for line in sums if line]
+    original = hashlib.sha256(photo).hexdigest()
+    assert [sha for sha, _ in listed] == [original]
+    store = services_of(world).evidence
+    for sha, name in listed:
+        inside = archive.read(f"{number}/{name}")
+        assert hashlib.sha256(inside).hexdigest() == sha
+        assert inside == store.read_original(sha) == photo
+    assert kept.photo_display != original  # the watermarked copy is not the original
+    book = load_workbook(io.BytesIO(archive.read(f"{number}/timeline.xlsx")))
+    timeline = list(book["时间线"].iter_rows(values_only=True))
+    assert timeline[0] == ("时间", "操作人", "事件", "详情")
+    patrol = next(row for row in timeline if row[2] == "renovation.patrolled")
+    assert patrol[1] == "陈保华" and original in str(patrol[3])
+    assert str(patrol[0]).startswith("2026-11-27 09:")  # estate time, not UTC
+    files = list(book["文件"].iter_rows(values_only=True))
+    assert files[1][:3] == ("巡查照片", original, f"files/{original}.jpeg")
