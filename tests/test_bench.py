@@ -179,3 +179,25 @@ def test_crash_benchmark_runs_its_quick_trial_and_prints_its_figures() -> None:
         report["stuck"]["unanswered_steps"] >= report["stuck"]["owners_last_step_unanswered"] >= 0
     )
     assert report["audit"]["output"][0].startswith("Audit trail intact")
+
+
+RENOVATION = ROOT / "bench" / "renovation.py"
+
+
+def test_renovation_benchmark_times_the_control_sheet_and_patrol_list_with_help_alongside() -> None:
+    """A small estate (the full one has 2,000 renovations): every /renovations and /patrol
+    answered, and every /help of the owner timed meanwhile. The figures are printed, not
+    judged: no timing here."""
+    command = [sys.executable, str(RENOVATION), "--renovations", "150", "--count", "2", "--json"]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True, report["problems"]
+    assert report["renovations"] == 150 and report["goal_ms"] == 300
+    for key in ("renovations_cmd", "patrol_cmd", "help"):
+        row = report[key]
+        assert 0 <= row["median_ms"] <= row["p95_ms"] <= row["max_ms"], key
+    assert report["help"]["sent"] == report["help"]["answered"] >= 1
+    assert isinstance(report["goal_met"], bool)
