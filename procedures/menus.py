@@ -16,8 +16,9 @@ from procedures.permissions import Act, may
 #: Every command a private chat's menu may list, in the menu's order: the person's work
 #: first (a resident's, staff's, an admin's), then what everyone has.
 ORDER = (
-    "request", "complain", "my", "renovate", "extend",  # residents
+    "request", "complain", "my", "renovate", "extend", "hotwork",  # residents
     "case", "record", "visit", "pending", "pass", "patrol", "works", "renovations",  # staff
+    "temppass", "dossier",
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
 )  # fmt: skip
@@ -40,7 +41,8 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
     if roles & RESIDENT_ROLES:
         wanted |= RESIDENT
     if Role.OWNER.value in roles:  # an owner applies to renovate (a tenant does not)
-        wanted |= {"renovate", "extend"}  # and asks for more time for the works
+        # and asks for more time for the works, and for hot work on them
+        wanted |= {"renovate", "extend", "hotwork"}
     if not roles and not deployment_admin:
         wanted.add("register")
     if may(Act.READ_CASE, roles, deployment_admin=deployment_admin):
@@ -55,8 +57,10 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
         wanted.add("patrol")
     if may(Act.SUSPEND_WORKS, roles):  # renovation works stopped and resumed
         wanted.add("works")
-    if may(Act.RENOVATION_PAPERS, roles):  # the renovation control sheet (and /dossier)
-        wanted.add("renovations")
+    if may(Act.RENOVATION_PAPERS, roles):  # the renovation control sheet, a dossier
+        wanted |= {"renovations", "dossier"}
+    if may(Act.ISSUE_PERMIT, roles):  # customer service: a visitor's temporary pass (S-1)
+        wanted.add("temppass")
     if may(Act.INVITE, roles, deployment_admin=deployment_admin):
         wanted.add("invite")
     if may(Act.IMPORT_ROSTER, roles, deployment_admin=deployment_admin):

@@ -23,7 +23,7 @@ def test_someone_with_no_role_sees_how_to_register() -> None:
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.TENANT])
 def test_a_resident_files_and_follows_cases_and_sees_no_staff_command(role: Role) -> None:
-    renovate = {"renovate", "extend"} if role == Role.OWNER else set()
+    renovate = {"renovate", "extend", "hotwork"} if role == Role.OWNER else set()
     assert menu(role) == EVERYONE | {"request", "complain", "my", "register"} | renovate
 
 
@@ -35,7 +35,8 @@ def test_r1_an_owner_applies_to_renovate_from_the_menu_and_a_tenant_does_not() -
 
 
 def test_a_customer_assistant_records_calls_and_verifies_owners() -> None:
-    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER | {"patrol", "renovations"}
+    papers = {"patrol", "renovations", "dossier", "temppass"}
+    assert menu(Role.CUSTOMER_ASSISTANT) == EVERYONE | FIRST_RESPONDER | papers
     assert not menu(Role.CUSTOMER_ASSISTANT) & {"request", "invite", "import", "register"}
 
 
@@ -58,6 +59,8 @@ def test_the_project_manager_and_the_customer_head_stop_and_resume_works_from_th
     assert "works" in menu(Role.PROJECT_MANAGER) and "works" in menu(Role.CUSTOMER_HEAD)
     assert "works" not in menu(Role.CUSTOMER_ASSISTANT) and "works" not in menu(Role.OWNER)
     assert "extend" in menu(Role.OWNER) and "extend" not in menu(Role.TENANT)
+
+
 def test_the_renovation_control_sheet_is_in_customer_services_heads_and_managers_menus() -> None:
     """Issue 11, item 17: /renovations for customer service, the heads and the project
     manager; not for patrollers of other departments, cashiers or residents."""
@@ -84,3 +87,11 @@ def test_roles_add_up_in_one_order() -> None:
 @pytest.mark.parametrize("role", STAFF_ROLES)
 def test_every_staff_role_reads_cases_and_none_files_them(role: Role) -> None:
     assert "case" in menu(role) and not menu(role) & {"request", "complain", "my"}
+
+
+def test_r17_s1_hot_work_temporary_passes_and_dossiers_are_in_the_menus_of_who_uses_them() -> None:
+    """R-17: an owner applies for hot work; S-1: customer service issues temporary passes;
+    the dossier goes with the control sheet. Not for the others."""
+    assert "hotwork" in menu(Role.OWNER) and "hotwork" not in menu(Role.TENANT)
+    assert "temppass" in menu(Role.CUSTOMER_ASSISTANT) and "temppass" not in menu(Role.SECURITY)
+    assert "dossier" in menu(Role.PROJECT_MANAGER) and "dossier" not in menu(Role.OWNER)
