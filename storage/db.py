@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -94,6 +95,74 @@ def update_scope() -> Iterator[UpdateScope]:
         SCOPE.reset(token)
 
 
+#: How long a statement waits for another process's write lock before "database is locked"
+#: (seconds): SQLite's ``busy_timeout`` as it was, now waited for without holding the loop.
+BUSY_TIMEOUT = 5.0
+
+#: True in the task (and the tasks it starts) that asked for its statements on the
+#: connection's own thread (:meth:`Database.on_thread`).
+_THREADED: ContextVar[bool] = ContextVar("wuye_sqlite_threaded", default=False)
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (or one of its extended codes): another connection holds the lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection (the same API: ``execute`` as an awaitable and an async
+    context manager, cursors, ``row_factory``…) whose statements run on the event loop's
+    own thread instead of a round trip to aiosqlite's thread per call.
+
+    SQLite on a local file in WAL mode answers the bot's statements in microseconds; the
+    hop cost more than the work (a future, a queue, a wake-up of the loop through its
+    self-pipe, three of them for ``async with conn.execute(…) as cur: await cur.fetchone()``).
+    What is kept:
+
+    - **one statement at a time**: the connection is only ever used under
+      :class:`Database`'s lock, in one task at a time, as before;
+    - **no blocked loop when another process writes**: the connection's own
+      ``busy_timeout`` is 0, and a statement refused with SQLITE_BUSY (another process —
+      the command line's import, a backup — holds the lock) is tried again after an
+      ``asyncio.sleep`` that lets everyone else run, for up to ``busy_timeout`` seconds, then
+      raises "database is locked" as SQLite would have. Only ``execute`` is tried again: it
+      fails before doing anything, whereas a fetch or an ``executemany`` that failed half
+      way could not be repeated safely (and in WAL mode they do not meet the lock);
+    - **long work off the loop**: a statement that may take long (a report's scan of an
+      estate's cases) is run on aiosqlite's thread, as every statement was, inside
+      :meth:`Database.on_thread`.
+
+    The sqlite3 connection is opened on aiosqlite's thread (``check_same_thread=False``)
+    and used from both; never from both at once, as the lock guarantees.
+    """
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], busy_timeout: float) -> None:
+        super().__init__(connector, 64)
+        self.busy_timeout = busy_timeout
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        threaded = _THREADED.get()
+        retried = getattr(fn, "__name__", "") == "execute"
+        began: float | None = None
+        delay = 0.001
+        while True:
+            try:
+                if threaded:
+                    return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if not retried or not _is_busy(error):
+                    raise
+                began = began if began is not None else time.monotonic()
+                if time.monotonic() - began >= self.busy_timeout:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """The numbered migrations shipped in ``storage/migrations``: (version, name, sql)."""
     found = []
@@ -105,7 +174,9 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class Database:
-    """One aiosqlite connection shared by the process.
+    """One SQLite connection shared by the process (:class:`InlineConnection`: aiosqlite's
+    interface, its statements run on the event loop's thread; :meth:`on_thread` for long
+    ones; migrations run inline too, at start-up, before anything else is served).
 
     Writes go through :meth:`write` (``BEGIN IMMEDIATE``, commit or roll back); an asyncio
     lock keeps one unit of work at a time on the connection so two updates never interleave
@@ -134,11 +205,14 @@ class Database:
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(target, isolation_level=None)
+        conn = await InlineConnection(
+            lambda: sqlite3.connect(target, isolation_level=None, check_same_thread=False),
+            BUSY_TIMEOUT,
+        )
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA busy_timeout=0")  # waited for by InlineConnection
         await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, target, clock)
         await db.migrate()
@@ -220,6 +294,17 @@ class Database:
             return
         async with self._lock:
             yield
+
+    @contextmanager
+    def on_thread(self) -> Iterator[None]:
+        """Run this task's statements meanwhile on the connection's own thread, not the
+        event loop's: for a statement that may take long (a report over an estate's cases),
+        so that everyone else's updates go on while it runs."""
+        token = _THREADED.set(True)
+        try:
+            yield
+        finally:
+            _THREADED.reset(token)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """One row of a read, or None."""

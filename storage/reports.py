@@ -148,17 +148,19 @@ class ReportStore:
         )
         s, e = iso(start), iso(end)
         params = [estate_id, s, e, s, e, s, e, s, e, *open_statuses, s, e]
-        case_rows = await self.db.fetchall(
-            "SELECT id, number, kind, status, accepted_at, category, severity, department,"
-            " resolved_at, closed_at, satisfaction, called_back_at"
-            f" FROM cases WHERE id IN ({picked}) ORDER BY id",
-            params,
-        )
-        deadline_rows = await self.db.fetchall(
-            "SELECT case_id, rule, due_at, state FROM deadlines"
-            f" WHERE case_id IN ({picked}) AND state NOT IN ('cancelled', 'waiting') ORDER BY id",
-            params,
-        )
+        with self.db.on_thread():  # a scan of the estate's cases: off the event loop
+            case_rows = await self.db.fetchall(
+                "SELECT id, number, kind, status, accepted_at, category, severity, department,"
+                " resolved_at, closed_at, satisfaction, called_back_at"
+                f" FROM cases WHERE id IN ({picked}) ORDER BY id",
+                params,
+            )
+            deadline_rows = await self.db.fetchall(
+                "SELECT case_id, rule, due_at, state FROM deadlines"
+                f" WHERE case_id IN ({picked}) AND state NOT IN ('cancelled', 'waiting')"
+                " ORDER BY id",
+                params,
+            )
         return [_case(r) for r in case_rows], [_deadline(r) for r in deadline_rows]
 
     async def record(
