@@ -1,0 +1,204 @@
+"""The bot's HTTP client for the Bot API: PTB's request interface over aiohttp.
+
+PTB's own :class:`telegram.request.HTTPXRequest` (httpx over httpcore and anyio) spends
+about a millisecond of the event loop's CPU on each call; measured on this project's
+machine against a local server, 1.5–2.5 ms a request with httpx against 0.12–0.2 ms with
+aiohttp. The bot makes about two calls per update (its answer, a press's answer or an
+edit), so the HTTP client was the largest share of its CPU per update (README,
+Benchmarks). :class:`AiohttpRequest` is the same interface (``do_request`` returns the
+status and the body; PTB parses it and raises its errors) over one ``aiohttp``
+``ClientSession`` per request object: keep-alive connections, up to ``connection_pool_size``
+at once, the environment's proxy settings as httpx honoured them (``trust_env``).
+
+aiohttp takes about 0.1 s to import, which the first answer after start-up must not wait
+for (README, Benchmarks: start-up within 0.3 s of a bare bot's): the module is imported in
+a worker thread :data:`IMPORT_AFTER` seconds after the bot initialised (a worker thread's
+import started at once slowed the first answer by 0.3 s on a loaded machine: the loop's
+thread waits for the interpreter lock after each of its socket calls), and until it is
+there the calls go through PTB's HTTPXRequest, as before (the first seconds' calls).
+
+What is kept from HTTPXRequest: the default timeouts (read, write, connect 5 s, pool 1 s;
+a file upload's write 20 s), a request's own timeouts when PTB passes them (``getUpdates``
+long polling), form-encoded parameters, multipart when files are uploaded, and the errors
+PTB expects: :class:`telegram.error.TimedOut` for any timeout and
+:class:`telegram.error.NetworkError` for a connection that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+if TYPE_CHECKING:
+    import aiohttp
+
+log = logging.getLogger(__name__)
+
+#: Seconds after the first request object's initialisation before aiohttp is imported.
+IMPORT_AFTER = 1.0
+
+#: Set once aiohttp is imported, completely (by the worker thread :func:`_load_aiohttp`
+#: starts, whoever else imports it meanwhile).
+_READY = threading.Event()
+_STARTED = threading.Lock()
+
+
+def _load_aiohttp() -> None:
+    """Start importing aiohttp in a worker thread (once per process)."""
+    if _STARTED.acquire(blocking=False):
+        threading.Thread(target=_import_aiohttp, name="aiohttp import", daemon=True).start()
+
+
+def _import_aiohttp() -> None:
+    try:
+        importlib.import_module("aiohttp")  # waits for another thread's import under way
+    except Exception as error:
+        log.warning("aiohttp could not be imported (the bot stays on httpx): %s", error)
+    else:
+        _READY.set()
+
+
+def _aiohttp() -> Any:
+    """The aiohttp module once imported, else None."""
+    return sys.modules["aiohttp"] if _READY.is_set() else None
+
+
+class AiohttpRequest(BaseRequest):
+    """PTB's :class:`~telegram.request.BaseRequest` over an aiohttp client session
+    (module docstring). Built outside the event loop; the session is opened by
+    :meth:`initialize` (PTB calls it when the bot starts) or by the first request."""
+
+    __slots__ = (
+        "_connect_timeout",
+        "_fallback",
+        "_media_write_timeout",
+        "_pool_size",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
+
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+        #: PTB's own client with the same settings, used until aiohttp is imported.
+        self._fallback = HTTPXRequest(
+            connection_pool_size=connection_pool_size,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            media_write_timeout=media_write_timeout,
+        )
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The read timeout used when PTB passes none (seconds)."""
+        return self._read_timeout
+
+    def _open(self, module: Any) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = module.ClientSession(
+                connector=module.TCPConnector(limit=self._pool_size, limit_per_host=0),
+                trust_env=True,
+                headers={"User-Agent": self.USER_AGENT},
+            )
+        return self._session
+
+    async def initialize(self) -> None:
+        """Ready to send: through httpx at once, through aiohttp once it is imported."""
+        await self._fallback.initialize()
+        if not _READY.is_set():
+            asyncio.get_running_loop().call_later(IMPORT_AFTER, _load_aiohttp)
+
+    async def shutdown(self) -> None:
+        """Close the sessions and their connections."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+        await self._fallback.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """One call to the Bot API: (HTTP status, body)."""
+        aiohttp = _aiohttp()
+        if aiohttp is None:
+            return await self._fallback.do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout,
+                pool_timeout,
+            )  # fmt: skip
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        connect = (
+            self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
+        )
+        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        if isinstance(write_timeout, DefaultValue):
+            write = self._write_timeout if not files else self._media_write_timeout
+        else:
+            write = write_timeout
+        # aiohttp has no write timeout of its own: the write and the read share one budget
+        # once connected (sock_read runs from the request's start of reading).
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=_sum(pool, connect),
+            sock_connect=connect,
+            sock_read=_sum(read, write if files else None),
+        )
+        body: Any
+        if files:
+            form = aiohttp.FormData(quote_fields=False)
+            for name, value in (fields or {}).items():
+                form.add_field(name, value)
+            for name, (filename, content, mimetype) in files.items():
+                form.add_field(name, content, filename=filename, content_type=mimetype)
+            body = form
+        else:
+            body = fields or None
+        try:
+            session = self._open(aiohttp)
+            async with session.request(method, url, data=body, timeout=timeout) as answer:
+                return answer.status, await answer.read()
+        except TimeoutError as err:  # aiohttp's timeouts are TimeoutErrors too
+            raise TimedOut from err
+        except aiohttp.ClientError as err:
+            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
+
+
+def _sum(first: float | None, second: float | None) -> float | None:
+    """Two timeouts' sum; None (no limit) when the first is None."""
+    if first is None:
+        return None
+    return first + (second or 0.0)
