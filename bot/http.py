@@ -8,7 +8,11 @@ edit), so the HTTP client was the largest share of its CPU per update (README,
 Benchmarks). :class:`AiohttpRequest` is the same interface (``do_request`` returns the
 status and the body; PTB parses it and raises its errors) over one ``aiohttp``
 ``ClientSession`` per request object: keep-alive connections, up to ``connection_pool_size``
-at once, the environment's proxy settings as httpx honoured them (``trust_env``).
+at once, the environment's proxy settings (``HTTPS_PROXY``, ``NO_PROXY``…) as httpx
+honoured them. aiohttp's own ``trust_env`` would look them up (and ``~/.netrc``) in a
+worker thread on every call, two thread round trips per call: they are looked up once per
+Bot API server instead (:meth:`AiohttpRequest._proxy`), and the parameters are url-encoded
+here (an aiohttp form builds a multipart writer, with a random boundary, for every call).
 
 aiohttp takes about 0.1 s to import, which the first answer after start-up must not wait
 for (README, Benchmarks: start-up within 0.3 s of a bare bot's): the module is imported in
@@ -42,6 +46,9 @@ if TYPE_CHECKING:
     import aiohttp
 
 log = logging.getLogger(__name__)
+
+#: The header of a call's url-encoded parameters.
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 #: Seconds after the first request object's initialisation before aiohttp is imported.
 IMPORT_AFTER = 1.0
@@ -83,6 +90,7 @@ class AiohttpRequest(BaseRequest):
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_proxies",
         "_read_timeout",
         "_session",
         "_write_timeout",
@@ -104,6 +112,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        #: The proxy for each server (scheme, host, port), from the environment; None: none.
+        self._proxies: dict[tuple[str, str, int | None], Any] = {}
         #: PTB's own client with the same settings, used until aiohttp is imported.
         self._fallback = HTTPXRequest(
             connection_pool_size=connection_pool_size,
@@ -123,10 +133,21 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             self._session = module.ClientSession(
                 connector=module.TCPConnector(limit=self._pool_size, limit_per_host=0),
-                trust_env=True,
                 headers={"User-Agent": self.USER_AGENT},
             )
         return self._session
+
+    def _proxy(self, module: Any, url: Any) -> Any:
+        """The environment's proxy for ``url``'s server (its URL, or None), looked up once."""
+        key = (url.scheme, url.host or "", url.port)
+        if key not in self._proxies:
+            try:
+                proxy, auth = module.helpers.get_env_proxy_for_url(url)
+            except LookupError:
+                self._proxies[key] = None
+            else:
+                self._proxies[key] = (proxy, auth)
+        return self._proxies[key]
 
     async def initialize(self) -> None:
         """Ready to send: through httpx at once, through aiohttp once it is imported."""
@@ -185,11 +206,20 @@ class AiohttpRequest(BaseRequest):
             for name, (filename, content, mimetype) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mimetype)
             body = form
+            headers = None
         else:
-            body = fields or None
+            body = request_data.url_encoded_parameters().encode() if request_data else None
+            headers = _FORM if body else None
+        import yarl  # aiohttp's own URLs (imported with it)
+
+        target = yarl.URL(url)
+        proxy, proxy_auth = self._proxy(aiohttp, target) or (None, None)
         try:
             session = self._open(aiohttp)
-            async with session.request(method, url, data=body, timeout=timeout) as answer:
+            async with session.request(
+                method, target, data=body, headers=headers, timeout=timeout, proxy=proxy,
+                proxy_auth=proxy_auth,
+            ) as answer:  # fmt: skip
                 return answer.status, await answer.read()
         except TimeoutError as err:  # aiohttp's timeouts are TimeoutErrors too
             raise TimedOut from err

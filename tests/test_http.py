@@ -141,3 +141,19 @@ async def test_until_aiohttp_is_imported_calls_go_through_httpx(
     assert through == ["getMe", "sendMessage"]
     assert [method for method, _, _ in fake.calls] == ["getMe", "sendMessage"]
     assert fake.calls[-1][2] == {"chat_id": "2001", "text": "你好"}
+
+
+async def test_the_environments_proxy_is_used(
+    telegram: tuple[FakeTelegram, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HTTP_PROXY`` (as httpx honoured it): the server is only reachable through it."""
+    fake, base = telegram
+    monkeypatch.setenv("HTTP_PROXY", base.removesuffix("/bot"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    request = await ready(AiohttpRequest(connect_timeout=2.0))
+    url = "http://api.telegram.invalid/bot"
+    async with Bot(TOKEN, base_url=url, request=request, get_updates_request=request) as tg:
+        message = await tg.send_message(chat_id=2001, text="经代理")
+    assert message.text == "经代理"
+    assert [method for method, _, _ in fake.calls] == ["getMe", "sendMessage"]
