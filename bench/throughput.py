@@ -77,6 +77,8 @@ FIRST_OWNER = 8100
 PATIENCE = 60.0
 GOAL_RATIO = 1.0
 GOAL_CPU = 1.5
+#: Where the unpaced bot writes its main thread's cProfile statistics (``--profile FILE``).
+PROFILE_ENV = "THROUGHPUT_PROFILE"
 
 #: PTB's examples/echobot.py (v22), unchanged but for the token and the base URL (and the
 #: log going to the process's output at WARNING: it would log every update at INFO).
@@ -341,6 +343,14 @@ def unpaced_bot() -> int:
     bot.app.AIORateLimiter = functools.partial(  # type: ignore[misc]
         bot.app.AIORateLimiter, overall_max_rate=0, group_max_rate=0
     )
+    if profile := os.environ.get(PROFILE_ENV):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(main, ["run"])
+        finally:
+            profiler.dump_stats(profile)
     return main(["run"])
 
 
@@ -349,6 +359,8 @@ async def run_full(
 ) -> dict[str, Any]:
     """The full bot's phase: seeded, started, groups bound, owners registered, measured."""
     env = bot_env(args.base, folder, admins=str(ADMIN))
+    if args.profile:
+        env[PROFILE_ENV] = args.profile
     await bot_command(env, folder, "seed-demo")
     await bot_command(
         env, folder, "import-roster", str(roster(folder, len(owners))), "--estate", ESTATE
@@ -462,7 +474,15 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--telegram-limits", action="store_true", help="keep the full bot's pacing (30 msg/s)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="write the full bot's main-thread cProfile statistics to FILE (slows it down;"
+        " read them with python -m pstats FILE)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        args.profile = str(Path(args.profile).absolute())  # the bot runs in another folder
     if args.owners < 1 or args.owners > 1000 or args.cycles < 1:
         parser.error("--owners must be 1..1000 and --cycles positive")
     return args

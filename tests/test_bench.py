@@ -201,3 +201,21 @@ def test_renovation_benchmark_times_the_control_sheet_and_patrol_list_with_help_
         assert 0 <= row["median_ms"] <= row["p95_ms"] <= row["max_ms"], key
     assert report["help"]["sent"] == report["help"]["answered"] >= 1
     assert isinstance(report["goal_met"], bool)
+def test_throughput_benchmark_runs_both_bots_and_profiles_the_full_one(tmp_path: Path) -> None:
+    """Three owners, one round each: both bots answer every step, each request is filed,
+    and ``--profile`` leaves the full bot's main-thread statistics, its handlers in them."""
+    import pstats
+
+    profile = tmp_path / "full.prof"
+    command = [sys.executable, str(ROOT / "bench" / "throughput.py"), "--owners", "3"]
+    command += ["--cycles", "1", "--json", "--profile", str(profile)]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is True and report["full"]["filed"] == 3
+    assert report["echo"]["updates"] == report["full"]["updates"] == 3 * 6
+    assert report["ratio"] > 0 and report["cpu_ratio"] > 0
+    functions = {name for _, _, name in pstats.Stats(str(profile)).stats}  # type: ignore[attr-defined]
+    assert "got_urgency" in functions  # the step that files the request ran under it
