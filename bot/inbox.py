@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -65,11 +65,20 @@ class Inbox:
         #: (the polling heartbeat, ``bot.health``).
         self.on_polled: Callable[[], None] | None = None
 
-    async def admit(self, updates: Sequence[Update]) -> tuple[Update, ...]:
-        """Store ``updates`` (one transaction) and return those not stored before, in order."""
+    async def admit(
+        self, updates: Sequence[Update], fetched: Mapping[int, str] | None = None
+    ) -> tuple[Update, ...]:
+        """Store ``updates`` (one transaction) and return those not stored before, in order.
+
+        ``fetched``: each update's JSON as Telegram sent it, by update id (the text stored;
+        PTB's re-encoding of the decoded update, ``to_json``, cost a few percent of the bot's
+        CPU, and is used only for an update not in it)."""
         if not updates:
             return ()
-        new = await self.store.admit([(u.update_id, u.to_json()) for u in updates])
+        known = fetched or {}
+        new = await self.store.admit(
+            [(u.update_id, known.get(u.update_id) or u.to_json()) for u in updates]
+        )
         self._open |= new
         fresh = tuple(u for u in updates if u.update_id in new)
         if len(fresh) < len(updates):
@@ -129,7 +138,7 @@ class InboxBot(ExtBot[Any]):
     """The application's bot: what ``getUpdates`` returns is in the inbox before PTB's
     Updater sees it, and so before its next poll confirms it to Telegram."""
 
-    __slots__ = ("_inbox", "_skip_to")
+    __slots__ = ("_fetched", "_inbox", "_skip_to")
 
     def __init__(self, token: str, *, inbox: Inbox, **kwargs: Any) -> None:
         super().__init__(token, **kwargs)
@@ -139,6 +148,9 @@ class InboxBot(ExtBot[Any]):
         #: again, which are not returned, so the Updater's own offset would not move past
         #: them; the next poll asks from here.
         self._skip_to = 0
+        #: The last ``getUpdates`` answer's updates as Telegram's JSON, by update id
+        #: (:meth:`_post`), for the inbox to store as they came.
+        self._fetched: dict[int, str] = {}
 
     @property
     def inbox(self) -> Inbox:
@@ -180,9 +192,40 @@ class InboxBot(ExtBot[Any]):
             self._inbox.on_polled()
         if not updates:
             return updates
-        fresh = await self.inbox.admit(updates)
+        fetched, self._fetched = self._fetched, {}
+        fresh = await self.inbox.admit(updates, fetched)
         self._skip_to = max(self._skip_to, max(u.update_id for u in updates) + 1)
         return fresh
+
+    async def _post(
+        self,
+        endpoint: str,
+        data: JSONDict | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> Any:
+        """PTB's one path to the Bot API; ``getUpdates``'s answer is also kept as JSON text,
+        update by update, before PTB decodes it (:meth:`get_updates` stores that text)."""
+        result = await super()._post(
+            endpoint,
+            data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        if endpoint == "getUpdates" and isinstance(result, list):
+            self._fetched = {
+                int(raw["update_id"]): json.dumps(raw, ensure_ascii=False)
+                for raw in result
+                if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)
+            }
+        return result
 
     async def answer_callback_query(
         self,
