@@ -450,8 +450,8 @@ def table(report: dict[str, Any]) -> str:
     lines.append(
         "  main thread  CPU per update: echo"
         f" {report['echo']['main_thread_cpu_ms_per_update']:.2f} ms, full"
-        f" {report['full']['main_thread_cpu_ms_per_update']:.2f} ms (the rest: the database's"
-        " thread and PTB's)"
+        f" {report['full']['main_thread_cpu_ms_per_update']:.2f} ms (the rest: worker threads;"
+        " the full bot's SQLite statements run on its main thread)"
     )
     limits = "kept" if report["telegram_limits"] else "lifted (--telegram-limits keeps them)"
     lines += [
