@@ -17,7 +17,8 @@ moment a timer warns or falls due, by the application's clock, rather than polli
   at again that often, so a test that moves the bot's time is noticed within a fraction of
   a second;
 * a burst of due timers fires in batches of :data:`BATCH`, the event loop given back
-  between batches (and between firings: each is its own transaction), so updates keep
+  between batches and between firings (each is its own transaction, and the database's
+  statements run on the loop's thread: storage.db.InlineConnection), so updates keep
   being answered meanwhile.
 """
 
@@ -192,6 +193,9 @@ class Sweeper:
                     if done and self.on_fire is not None:
                         self.on_fire(firing)
                     fired += done
+                    # Statements run on the loop's thread (storage.db.InlineConnection): a
+                    # batch would hold it for its whole length; updates go on between firings.
+                    await asyncio.sleep(0)
                 acted += fired
                 if len(due) < BATCH or fired == 0:  # drained (or only failing ones remain)
                     break

@@ -328,6 +328,31 @@ async def test_a_burst_of_due_timers_all_fire_once_while_other_work_goes_on(
     assert await deadlines.DeadlineStore(db).next_moment() is None
 
 
+async def test_within_one_batch_other_work_gets_the_loop_between_firings(db: Database) -> None:
+    """The database's statements run on the event loop's thread: a batch (up to 500
+    firings) would hold it from its first firing to its last; it is given back after each."""
+    case_id = await a_case(db)
+    n = 40  # fewer than a batch
+    async with db.write() as conn:
+        for i in range(n):
+            await deadlines.schedule(conn, case_id, f"X-{i}", T0)
+    react = Recorder()
+    sweeper = Sweeper(db, react, clock=lambda: T0 + timedelta(minutes=1))
+    seen_meanwhile: list[int] = []
+
+    async def other_work() -> None:
+        while True:
+            seen_meanwhile.append(len(react.firings))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    try:
+        assert await sweeper.sweep() == n
+    finally:
+        other.cancel()
+    assert len({count for count in seen_meanwhile if 0 < count < n}) > n // 2
+
+
 async def test_a_sweeper_stopping_after_another_started_leaves_it_woken(db: Database) -> None:
     """A restarted bot on the same database: the old sweeper stops after the new one started;
     a timer scheduled then still wakes the new one."""
