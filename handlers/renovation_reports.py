@@ -12,7 +12,7 @@ checked against the roles in the database at every command and press).
   grid — each department's patrols done against due, and the renovations a department
   has not patrolled yet.
 * ``/dossier ZX-…``: item 16, the renovation's dossier as a zip (timeline, originals,
-  SHA-256 sums) sent as a document (``bot.renovation_reports.dossier_zip``).
+  SHA-256 sums) sent as a document (``handlers.renovation_papers.dossier_zip``).
 
 The daily control sheet and the weekly renovation report are jobs
 (``bot.renovation_reports``). Texts in ``templates/locales/*.renovation_reports.toml``.
@@ -26,14 +26,6 @@ import logging
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.renovation_reports import (
-    MAX_DOCUMENT,
-    dossier_zip,
-    render_grid,
-    render_sheet,
-    sheet_file_name,
-    sheet_workbook,
-)
 from handlers.common import (
     Actor,
     AnyHandler,
@@ -45,6 +37,14 @@ from handlers.common import (
     reply,
     services,
     who,
+)
+from handlers.renovation_papers import (
+    MAX_DOCUMENT,
+    dossier_zip,
+    render_grid,
+    render_sheet,
+    sheet_file_name,
+    sheet_workbook,
 )
 from procedures import renovation as reno
 from procedures.permissions import Act, may

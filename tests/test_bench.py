@@ -201,6 +201,8 @@ def test_renovation_benchmark_times_the_control_sheet_and_patrol_list_with_help_
         assert 0 <= row["median_ms"] <= row["p95_ms"] <= row["max_ms"], key
     assert report["help"]["sent"] == report["help"]["answered"] >= 1
     assert isinstance(report["goal_met"], bool)
+
+
 def test_throughput_benchmark_runs_both_bots_and_profiles_the_full_one(tmp_path: Path) -> None:
     """Three owners, one round each: both bots answer every step, each request is filed,
     and ``--profile`` leaves the full bot's main-thread statistics, its handlers in them."""
