@@ -380,15 +380,23 @@ async def check_audit(settings: Settings, args: argparse.Namespace) -> int:
     """Verify the audit trail and every stored evidence file against its hash; non-zero
     exit when either was tampered with."""
     from storage.evidence import EvidenceStore, verify_files
+    from storage.renovation_patrol import verify_patrols
 
     db, _ = await _open(settings)
     try:
         report = await audit.verify(db)
         files = await verify_files(db, EvidenceStore(settings.data_dir))
+        patrols = await verify_patrols(db) if report.ok else []
     finally:
         await db.close()
     for sha, role, problem in files.problems:
         print(f"Evidence file {problem.upper()}: {role} {sha}", file=sys.stderr)
+    for found in patrols:  # a record edited or deleted behind the trail's back (R-14, R-18)
+        print(
+            f"Patrol record {found.problem.upper()}: {found.renovation} {found.department}"
+            f" {found.day}",
+            file=sys.stderr,
+        )
     if report.ok:
         print(f"Audit trail intact: {report.events} events.")
         # Keeping this line elsewhere (a ticket, a printout) also proves later that no
@@ -396,7 +404,9 @@ async def check_audit(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Head: event #{report.events} {report.head}")
         if files.ok:
             print(f"Evidence files intact: {files.files} files.")
-        return 0 if files.ok else 1
+        if not patrols:
+            print("Patrol records match the trail.")
+        return 0 if files.ok and not patrols else 1
     print(
         f"Audit trail BROKEN at event #{report.broken_at}: {report.problem}. "
         f"Events before it are intact.",

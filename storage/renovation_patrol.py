@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import aiosqlite
 
@@ -34,11 +35,19 @@ from procedures.renovation import (
 )
 from procedures.rule_ids import RuleId
 from procedures.subjects import Subject
-from storage import deadlines, evidence
+from storage import audit, deadlines, evidence
 from storage.db import Database, iso, now_of
 from storage.renovation import Render, _ledger, _post, apply, read
 
-__all__ = ["Patrol", "PatrolStore", "Unpatrolled", "duty_of", "schedule_next"]
+__all__ = [
+    "Patrol",
+    "PatrolProblem",
+    "PatrolStore",
+    "Unpatrolled",
+    "duty_of",
+    "schedule_next",
+    "verify_patrols",
+]
 
 #: A notice's step (its audit event) → the notice's columns it sets (besides the time).
 _NOTICE_STEPS: dict[str, tuple[str, ...]] = {
@@ -360,3 +369,72 @@ def _notice(row: aiosqlite.Row) -> ViolationNotice:
 
 class _Stale(Exception):
     """Raised inside a transaction to roll back a step that no longer applies."""
+
+
+#: The audit events that record a department's patrol of the day (R-14, R-18): all in
+#: order or a minor violation, or a serious one (its rectification notice is the patrol).
+PATROL_EVENTS = ("renovation.patrolled", "renovation.notice_issued")
+
+
+@dataclass(frozen=True)
+class PatrolProblem:
+    """A patrol record that does not match the audit event that recorded it (``check-audit``
+    names it): edited (``field``: result, note, photo or patroller), recorded with no
+    event (``unrecorded``), or an event whose record is gone (``missing``)."""
+
+    renovation: str  # its number
+    department: str
+    day: str
+    problem: str
+
+
+async def verify_patrols(db: Database) -> list[PatrolProblem]:
+    """Every patrol record (``renovation_patrols``) against the hash-chained audit event that
+    recorded it, and every such event against its record: a record edited in the database
+    after the fact (an "all in order" made of a violation, a note or photo swapped, the
+    patroller changed) or deleted is found, as ``audit.verify`` finds an edited event. A
+    value erased from the trail for privacy is not compared."""
+    rows = await db.fetchall(
+        "SELECT p.renovation_id, r.number, p.department, p.day, p.result, p.note,"
+        " p.photo_sha256, p.by_id FROM renovation_patrols p"
+        " JOIN renovations r ON r.id = p.renovation_id ORDER BY r.id, p.day, p.department"
+    )
+    numbers = {
+        int(r["id"]): str(r["number"])
+        for r in await db.fetchall("SELECT id, number FROM renovations")
+    }
+    marks = ",".join("?" * len(PATROL_EVENTS))
+    subjects = await db.fetchall(
+        f"SELECT DISTINCT subject FROM audit WHERE event IN ({marks})",
+        PATROL_EVENTS,
+    )
+    recorded: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for found in subjects:
+        renovation_id = int(str(found["subject"]).rsplit(":", 1)[1])
+        for event in await audit.trail(db, str(found["subject"])):
+            if event["event"] in PATROL_EVENTS:
+                data = event["data"]
+                key = (renovation_id, str(data.get("department")), str(data.get("day")))
+                recorded.setdefault(key, event)
+    problems: list[PatrolProblem] = []
+    seen: set[tuple[int, str, str]] = set()
+    for row in rows:
+        key = (int(row["renovation_id"]), str(row["department"]), str(row["day"]))
+        seen.add(key)
+        said = recorded.get(key)
+        if said is None:
+            problems.append(PatrolProblem(row["number"], key[1], key[2], "unrecorded"))
+            continue
+        data, erased = said["data"], set(said["erased"])
+        kept = {
+            "result": (row["result"], data.get("result")),
+            "note": (row["note"], data.get("note")),
+            "photo": (row["photo_sha256"], data.get("photo")),
+            "patroller": (f"person:{row['by_id']}", said["actor"]),
+        }
+        for name, (stored, said) in kept.items():
+            if name not in erased and stored != said:
+                problems.append(PatrolProblem(row["number"], key[1], key[2], name))
+    for key in sorted(set(recorded) - seen):
+        problems.append(PatrolProblem(numbers.get(key[0], str(key[0])), key[1], key[2], "missing"))
+    return problems

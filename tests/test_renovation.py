@@ -6,6 +6,7 @@ clock warns, then escalates once; only the heads may sign."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -17,13 +18,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from bot.__main__ import main
 from handlers.renovation_permit import draw_permit, permit_lines
 from procedures.renovation import REQUIRED, Entry, Form, Renovation, Status
 from procedures.renovation_settings import RenovationSettings
 from storage import audit
 from storage.clock import ManualClock
 from storage.renovation import RenovationStore
-from storage.renovation_patrol import PatrolStore
+from storage.renovation_patrol import PatrolStore, verify_patrols
 from tests.conftest import ADMIN_ID, World
 from tests.support.app import services_of, sweeper_of
 from tests.support.renovation_steps import (
@@ -631,6 +633,47 @@ async def test_r15_r14_a_minor_violation_is_a_photo_and_a_line_kept_as_evidence(
     await engineer.send_photo(page(41))
     assert "已记录违规" in engineer.last_text and "电线裸露" in engineer.last_text
     assert len(await PatrolStore(world.db).patrols(ren_id)) == 2
+
+
+async def test_r14_r18_check_audit_catches_a_patrol_record_edited_or_deleted(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """R-14, R-18 (evidence): the photo is kept byte for byte as received (the watermark is
+    on the display copy only); a minor violation turned into "all in order" in the
+    database, or an engineer's patrol deleted, makes ``check-audit`` fail and name it."""
+    await to_works(world, bot, groups, owner)
+    guard, engineer = bot.person(GUARD, "陈保华"), bot.person(ENGINEER, "郑海")
+    await guard.send("/patrol")
+    await guard.tap("1栋 101")
+    await guard.tap("有违规")
+    await guard.send_photo(page(40), caption="楼道堆放建材")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("一切正常")
+    original = hashlib.sha256(page(40)).hexdigest()
+    store = services_of(world).evidence
+    assert store.path(original).read_bytes() == page(40)  # the original, untouched
+    monkeypatch.setenv("WUYE_DB", str(world.settings.db))
+    monkeypatch.setenv("WUYE_DATA_DIR", str(world.settings.data_dir))
+    assert await asyncio.to_thread(main, ["check-audit"]) == 0
+    assert "Patrol records match the trail." in capsys.readouterr().out
+    async with world.db.write() as conn:  # a violation quietly made "all in order"
+        await conn.execute(
+            "UPDATE renovation_patrols SET result = 'ok', note = NULL, photo_sha256 = NULL"
+            " WHERE department = 'security'"
+        )
+        await conn.execute("DELETE FROM renovation_patrols WHERE department = 'engineering'")
+    problems = {(p.department, p.problem) for p in await verify_patrols(world.db)}
+    assert problems == {("security", "result"), ("security", "note"), ("security", "photo"),
+                        ("engineering", "missing")}  # fmt: skip
+    assert await asyncio.to_thread(main, ["check-audit"]) == 1
+    said = capsys.readouterr().err
+    assert "Patrol record RESULT" in said and "Patrol record MISSING" in said
 
 
 async def test_r14_a_missing_department_patrol_warns_then_escalates_once(
