@@ -42,6 +42,7 @@ from handlers.common import (
     tap_hint,
     who,
 )
+from handlers.renovation_permit import PASS_LINK_PREFIX
 from handlers.requests import ask_progress
 from handlers.verification import post_verification
 from procedures.identity import INVITE_PREFIX, fold, looks_like_invite_code
@@ -95,6 +96,13 @@ async def start(update: Update, context: Context) -> int:
         from handlers import renovation  # imported for this link only
 
         await renovation.join(update, context, actor, context.args[0].removeprefix("ct_"))
+        return ConversationHandler.END
+    if context.args and context.args[0].startswith(PASS_LINK_PREFIX):  # S-1: a QR scanned
+        from handlers import renovation  # imported for this link only
+
+        await renovation.check_code(
+            update, context, actor, context.args[0].removeprefix(PASS_LINK_PREFIX)
+        )
         return ConversationHandler.END
     if context.args and context.args[0].startswith(REPLY_LINK_PREFIX):
         await ask_progress(update, context, actor, context.args[0])

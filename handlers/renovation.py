@@ -73,7 +73,7 @@ from handlers.common import (
     with_hint,
 )
 from handlers.records import OTHER, TEXT, draft_of, stale
-from handlers.renovation_permit import draw_permit, permit_lines
+from handlers.renovation_permit import draw_pass_qr, draw_permit, pass_link, permit_lines
 from procedures import renovation as reno
 from procedures.decisions import (
     Department,
@@ -108,7 +108,7 @@ from storage import renovation as store_module
 from storage.cases import Notice
 from storage.deadlines import Firing
 from storage.identity import Person
-from storage.outbox import enqueue
+from storage.outbox import enqueue, store_blob
 from storage.renovation import DocFile, NewPass, NewRenovation, RenovationStore
 
 log = logging.getLogger(__name__)
@@ -2058,10 +2058,32 @@ async def got_worker_photo(update: Update, context: Context) -> int:
     if worker is None:
         await reply(update, context, actor.t("common.stale_button"))
         return ConversationHandler.END
+    await send_qr(update, context, actor, ren, worker)
     markup = keyboard([[button(actor.t("renovation.btn_revoke"), f"ren:rv:{worker.id}")]])
     text = actor.t("renovation.pass.issued") + "\n\n" + pass_card(actor.locale, ren, worker)
-    await reply(update, context, text, markup)
+    await reply(update, context, text, markup)  # queued behind the QR code: after it
     return ConversationHandler.END
+
+
+async def send_qr(
+    update: Update, context: Context, actor: Actor, ren: Renovation, worker: reno.WorkerPass
+) -> None:
+    """The pass's QR code (its deep link, S-1) to whoever registered the worker, to forward
+    to them: queued in the outbox, so the pass's card, answered next, comes after it."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    svc = services(context)
+    username = svc.settings.bot_username or context.bot.username
+    image = await asyncio.to_thread(draw_pass_qr, pass_link(username, worker.code))
+    async with svc.db.write() as conn:
+        blob = await store_blob(conn, f"pass-{worker.code}.png", image)
+        await enqueue(
+            conn, chat.id, actor.t("renovation.pass.qr_caption", code=worker.code),
+            subject=reno.subject(ren.id), blob=blob, blob_as="photo",
+            person_id=actor.person.id,
+        )  # fmt: skip
+    await svc.deliver()
 
 
 async def worker_expected(update: Update, context: Context) -> int:
@@ -2147,12 +2169,18 @@ async def check(update: Update, context: Context) -> None:
     actor = await who(update, context)
     if actor is None:
         return
+    await check_code(update, context, actor, " ".join(context.args or []))
+
+
+async def check_code(update: Update, context: Context, actor: Actor, typed: str) -> None:
+    """Check the pass ``typed`` names (``/pass CODE``, or a pass's QR code scanned:
+    ``/start pass_CODE``), for a guard; anyone else is told who checks passes."""
     svc = services(context)
     estates = [m.estate_id for m in actor.memberships if m.role == Role.SECURITY.value]
     if not estates or not any(may(Act.CHECK_PASS, actor.roles_in(e)) for e in estates):
         await reply(update, context, actor.t("renovation.pass.guards_only"))
         return
-    code = reno.clean_code(" ".join(context.args or []))
+    code = reno.clean_code(typed)
     if code is None:
         await reply(update, context, actor.t("renovation.pass.usage"))
         return

@@ -6,6 +6,11 @@ and the company's service phone for emergencies.
 :func:`draw_permit` draws those lines with Pillow in a CJK font (``storage.fonts``), or
 Pillow's own font when the machine has none (Chinese then shows as boxes; the log says
 which package to install).
+
+A worker's pass carries a QR code (:func:`draw_pass_qr`) holding the pass's deep link
+(:func:`pass_link`): a guard scans it with the phone's camera, Telegram opens the bot with
+``/start pass_<CODE>``, and the bot checks the pass as ``/pass CODE`` does (S-1) — the
+guard's role checked on the server, the code nothing without it.
 """
 
 from __future__ import annotations
@@ -99,3 +104,22 @@ def _wrap(
         else:
             current += char
     return [*parts, current] if current else parts
+
+
+#: The start parameter of a pass's deep link: ``/start pass_<CODE>`` checks it (S-1).
+PASS_LINK_PREFIX = "pass_"
+
+
+def pass_link(bot_username: str, code: str) -> str:
+    """The link a pass's QR code holds: opens the bot with ``/start pass_<CODE>``."""
+    return f"https://t.me/{bot_username}?start={PASS_LINK_PREFIX}{code}"
+
+
+def draw_pass_qr(link: str) -> bytes:
+    """A pass's QR code as a PNG (error correction M: a worn printout still scans; ten
+    pixels a module and the standard quiet zone of four)."""
+    import segno  # loaded when a pass is first issued, not at start-up
+
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="png", scale=10, border=4)
+    return out.getvalue()

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from bot.__main__ import main
-from handlers.renovation_permit import draw_permit, permit_lines
+from handlers.renovation_permit import draw_pass_qr, draw_permit, pass_link, permit_lines
 from procedures.renovation import REQUIRED, Entry, Form, Renovation, Status
 from procedures.renovation_settings import RenovationSettings
 from storage import audit
@@ -532,6 +532,31 @@ async def test_s1_a_guard_checks_passes_admitted_or_refused_with_the_reason_each
     trail = await audit.trail(world.db, f"renovation:{ren_id}")
     assert [e["event"] for e in trail].count("renovation.pass_checked") == 7
     assert ID_NUMBER not in json.dumps(trail, ensure_ascii=False)
+
+
+async def test_s1_a_pass_comes_with_a_qr_code_a_guard_scans_to_check_it(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """S-1 (issue 11, item 7): the owner gets the pass's QR code (its deep link) before its
+    card, to forward to the worker; a guard's phone scanning it opens ``/start pass_CODE``
+    and the pass is checked as ``/pass`` checks it; anyone else scanning it learns nothing."""
+    await to_fees(world, bot, groups, owner)
+    await bot.person(ASSISTANT, "周晓梅").tap("发放施工进场证", chat=groups["cs"])
+    code = await register_worker(owner)
+    sent = [c for c in bot.api.calls_of("sendPhoto") if c.params.get("chat_id") == owner.user_id]
+    assert f"出入证 <b>{code}</b> 的二维码" in str(sent[-1].params.get("caption"))
+    [upload] = sent[-1].files.values()
+    link = pass_link(str(bot.api.bot_user["username"]), code)
+    assert upload.content == draw_pass_qr(link)  # the code holds the pass's deep link
+    assert link.endswith(f"?start=pass_{code}")
+    assert "张三" in owner.last_text  # the card came after the code
+    guard = bot.person(GUARD, "陈保华")
+    await guard.send(f"/start pass_{code}")  # the works begin on 12-01: checked, not yet
+    assert f"不予放行：出入证 {code}，出入证尚未生效" in guard.last_text
+    await owner.send(f"/start pass_{code}")  # not a guard: nothing about the worker
+    assert "张三" not in owner.last_text and "保安" in owner.last_text
+    checks = await world.db.fetchall("SELECT code, by_id FROM renovation_pass_checks")
+    assert [r["code"] for r in checks] == [code]  # the guard's check, logged; not the owner's
 
 
 def test_r11_the_permit_shows_the_unit_period_hours_head_and_the_service_phone() -> None:
