@@ -31,7 +31,7 @@ rfm|rfo|rfc|rfy|rfa|rfp:<renovation>``, ``ren:cps:<renovation>:<YYYYMMDD>``,
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from html import escape
 from typing import Any
@@ -121,29 +121,33 @@ async def today_of(svc: Services, estate_id: int) -> date:
 # --- keyboards (rendered by handlers.renovation.Notifier) -----------------------------------
 
 
-def _one(label: str, data: str) -> InlineKeyboardMarkup:
-    return keyboard([[button(label, data)]])
+def one_button(
+    states: frozenset[Status], label: str, prefix: str
+) -> Callable[[str, Renovation, int | None], InlineKeyboardMarkup | None]:
+    """A keyboard of one button (``label``'s text, data ``<prefix>:<renovation id>``),
+    offered while the renovation is in one of ``states`` and gone once it moved on."""
+
+    def make(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+        if ren.status not in states:
+            return None
+        return keyboard([[button(t(locale, label), f"{prefix}:{ren.id}")]])
+
+    return make
 
 
-def apply_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's, while the works are on: apply for the completion inspection (R-20)."""
-    if ren.status != Status.ACTIVE:
-        return None
-    return _one(t(locale, "renovation_completion.btn_apply"), f"ren:cpa:{ren.id}")
-
-
-def again_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's, after a failed inspection: ask for a re-inspection (R-20)."""
-    if ren.status != Status.FAILED:
-        return None
-    return _one(t(locale, "renovation_completion.btn_again"), f"ren:cpa:{ren.id}")
-
-
-def notify_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's: tell engineering and security to inspect (R-20)."""
-    if ren.status != Status.COMPLETION_REQUESTED:
-        return None
-    return _one(t(locale, "renovation_completion.btn_notify"), f"ren:cpn:{ren.id}")
+_DUE = frozenset({Status.REFUND_DUE})
+#: The owner's, while the works are on: apply for the completion inspection (R-20).
+apply_keyboard = one_button(
+    frozenset({Status.ACTIVE}), "renovation_completion.btn_apply", "ren:cpa"
+)
+#: The owner's, after a failed inspection: ask for a re-inspection (R-20).
+again_keyboard = one_button(
+    frozenset({Status.FAILED}), "renovation_completion.btn_again", "ren:cpa"
+)
+#: Customer service's: tell engineering and security to inspect (R-20).
+notify_keyboard = one_button(
+    frozenset({Status.COMPLETION_REQUESTED}), "renovation_completion.btn_notify", "ren:cpn"
+)
 
 
 def inspect_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
@@ -160,46 +164,21 @@ def inspect_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKe
     )
 
 
-def claim_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's (and the contractor head's): claim the deposit back (R-21)."""
-    if ren.status not in (Status.DEPOSIT_HELD, Status.REFUND_DUE):
-        return None
-    return _one(t(locale, "renovation_completion.btn_claim"), f"ren:rfm:{ren.id}")
-
-
-def consent_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's: consent to the contractor's claim (R-21)."""
-    if ren.status != Status.REFUND_DUE:
-        return None
-    return _one(t(locale, "renovation_completion.btn_consent"), f"ren:rfo:{ren.id}")
-
-
-def check_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's: the refund's check (R-21)."""
-    if ren.status != Status.REFUND_DUE:
-        return None
-    return _one(t(locale, "renovation_completion.btn_check"), f"ren:rfc:{ren.id}")
-
-
-def confirm_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The confirmers': confirm the refundable amount (R-21)."""
-    if ren.status != Status.REFUND_DUE:
-        return None
-    return _one(t(locale, "renovation_completion.btn_confirm"), f"ren:rfy:{ren.id}")
-
-
-def approve_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The project manager's: approve the refund (R-21)."""
-    if ren.status != Status.REFUND_DUE:
-        return None
-    return _one(t(locale, "renovation_completion.btn_approve"), f"ren:rfa:{ren.id}")
-
-
-def pay_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The cashier's: record the refund (R-21)."""
-    if ren.status != Status.REFUND_DUE:
-        return None
-    return _one(t(locale, "renovation_completion.btn_pay"), f"ren:rfp:{ren.id}")
+#: The owner's (and the contractor head's): claim the deposit back (R-21).
+claim_keyboard = one_button(
+    frozenset({Status.DEPOSIT_HELD, Status.REFUND_DUE}), "renovation_completion.btn_claim",
+    "ren:rfm",
+)  # fmt: skip
+#: The owner's: consent to the contractor's claim (R-21).
+consent_keyboard = one_button(_DUE, "renovation_completion.btn_consent", "ren:rfo")
+#: Customer service's: the refund's check (R-21).
+check_keyboard = one_button(_DUE, "renovation_completion.btn_check", "ren:rfc")
+#: The confirmers': confirm the refundable amount (R-21).
+confirm_keyboard = one_button(_DUE, "renovation_completion.btn_confirm", "ren:rfy")
+#: The project manager's: approve the refund (R-21).
+approve_keyboard = one_button(_DUE, "renovation_completion.btn_approve", "ren:rfa")
+#: The cashier's: record the refund (R-21).
+pay_keyboard = one_button(_DUE, "renovation_completion.btn_pay", "ren:rfp")
 
 
 #: This step's keyboards, by the name a decision's Tell gives (added to the renovation's
