@@ -40,6 +40,7 @@ from handlers import (
     registration,
     renovation,
     renovation_completion,
+    renovation_delegate,
     renovation_entry,
     renovation_filings,
     renovation_hotwork,
@@ -260,6 +261,7 @@ def register(app: Application[Any, Context, Any, Any, Any, Any]) -> None:
         *renovation.handlers(),  # P2: /renovate, documents checked, the heads' approval
         *renovation_patrol.handlers(),  # P2: works begun, /patrol (R-14, R-15)
         *renovation_completion.handlers(),  # P2: completion inspection, refund (R-20, R-21)
+        *renovation_delegate.handlers(),  # P2: /delegate, a head's delegate signs (R-4)
         *renovation_hotwork.handlers(),  # P2: /hotwork (R-17), /temppass (S-1)
         *renovation_filings.handlers(),  # P2: the authorities' receipts (R-6)
         *renovation_entry.handlers(),  # P2: the entry inspection and notice (R-12, R-13)

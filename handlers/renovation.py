@@ -34,7 +34,7 @@ import asyncio
 import logging
 import unicodedata
 import warnings
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence, Set
 from datetime import date
 from enum import IntEnum
 from html import escape
@@ -53,6 +53,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.i18n import has, t
 from handlers import limits, photos
+from handlers import renovation_signatures as signatures
 from handlers.common import (
     TAP_HINT,
     Actor,
@@ -75,6 +76,7 @@ from handlers.common import (
 from handlers.records import OTHER, TEXT, draft_of, stale
 from handlers.renovation_permit import draw_pass_qr, draw_permit, pass_link, permit_lines
 from procedures import renovation as reno
+from procedures import renovation_delegate as delegating
 from procedures.decisions import (
     Department,
     Resident,
@@ -110,6 +112,7 @@ from storage.deadlines import Firing
 from storage.identity import Person
 from storage.outbox import enqueue, store_blob
 from storage.renovation import DocFile, NewPass, NewRenovation, RenovationStore
+from storage.renovation_delegate import DelegationStore
 
 log = logging.getLogger(__name__)
 
@@ -415,6 +418,9 @@ class Notifier:
             head += t(locale, "deadline.late")
         if tell.style != Style.PLAIN:
             head += "\n\n" + card(locale, ren, owner)
+            signed = await signatures.lines(self.svc, locale, ren.id)  # R-4, delegates named
+            if signed:
+                head += "\n" + "\n".join(signed)
         return head
 
     @staticmethod
@@ -460,6 +466,14 @@ class Notifier:
             return await self._department(ren, audience.name, tell, owner)
         if isinstance(audience, Roles):
             people = await self._people(ren.estate_id, audience.roles)
+            if isinstance(audience, reno.WithDelegates):  # and the delegates in force
+                today = await today_of(self.svc, ren.estate_id)
+                seen = {p.id for p in people}
+                for extra in await signatures.delegates(
+                    self.svc, ren.estate_id, audience.roles, today
+                ):
+                    if extra.id not in seen:
+                        people.append(extra)
             return [await self._to(p, ren, tell, owner) for p in people]
         if isinstance(audience, Targets):
             where = route(audience.names, None)
@@ -1325,18 +1339,17 @@ async def on_sign(update: Update, context: Context) -> int:
     if ren is None or ren.status != Status.COMPLETE:
         await query.answer(actor.t("renovation.refused.not_decidable"), show_alert=True)
         return ConversationHandler.END
+    # the two heads (never an admin as such), or a head's delegate in force
     held = actor.roles_in(ren.estate_id)
-    if not may(Act.SIGN_RENOVATION, held):  # the two heads; never an admin as such
-        await query.answer(actor.t("renovation.refused.not_a_head"), show_alert=True)
-        return ConversationHandler.END
-    signed = [
-        Signature(s.role, s.approved)
-        for s in await store(svc).signatures(ren.id)
-        if s.step == RuleId.R4.value
-    ]
-    role = reno.signing_role(held, signed)
-    if role is None:
-        await query.answer(actor.t("renovation.refused.signed_already"), show_alert=True)
+    held = held if may(Act.SIGN_RENOVATION, held) else set()
+    mine = await DelegationStore(svc.db).to_person(actor.person.id, ren.estate_id)
+    today = await today_of(svc, ren.estate_id)
+    rows = [s for s in await store(svc).signatures(ren.id) if s.step == RuleId.R4.value]
+    signed, signed_by = [Signature(s.role, s.approved) for s in rows], {s.by_id for s in rows}
+    found = delegating.signer(held, actor.person.id, signed, signed_by, mine, today)
+    if found is None:
+        why = delegating.why_not(held, actor.person.id, mine, today, signed_by)
+        await query.answer(actor.t(f"renovation.refused.{why}"), show_alert=True)
         return ConversationHandler.END
     approve = (query.data or "").startswith("ren:ap:")
     await query.answer()
@@ -1381,19 +1394,27 @@ async def _sign(update: Update, context: Context, comment: str | None) -> int:
         found is not None
         and (await svc.rules(found.estate_id)).renovation.approval_waits_for_filings
     )
+    # a delegation is in force by the estate's day (none at all for a renovation gone)
+    today = await today_of(svc, found.estate_id) if found is not None else date.min
 
-    def decide(ren: Renovation, signed: list[Signature]) -> RenovationDecision:
-        role = reno.signing_role(actor.roles_in(ren.estate_id), signed)
-        if role is None:
-            raise Refusal(
-                "signed_already"
-                if may(Act.SIGN_RENOVATION, actor.roles_in(ren.estate_id))
-                else "not_a_head"
-            )
-        return reno.signed(ren, role, approve, comment, signed, waits_for_filings=waits)
+    def decide(
+        ren: Renovation,
+        signed: list[Signature],
+        signed_by: Set[int],
+        mine: list[delegating.Delegation],
+    ) -> RenovationDecision:
+        held, me = actor.roles_in(ren.estate_id), actor.person.id
+        held = held if may(Act.SIGN_RENOVATION, held) else set()
+        signer = delegating.signer(held, me, signed, signed_by, mine, today)
+        if signer is None:  # the heads, or a delegate in force (checked again here)
+            raise Refusal(delegating.why_not(held, me, mine, today, signed_by))
+        return delegating.sign(ren, signer, me, approve, comment, signed, waits_for_filings=waits)
 
     try:
-        after = await run(svc, actor, int(pending["id"]), decide)
+        after = await DelegationStore(svc.db).sign(
+            int(pending["id"]), actor.person.id, decide, render=Notifier(svc)
+        )
+        await svc.deliver()
     except Refusal as refusal:
         if refusal.code == "comment_needed":
             await reply(update, context, actor.t("renovation.refused.comment_needed"))

@@ -18,7 +18,7 @@ from procedures.permissions import Act, may
 ORDER = (
     "request", "complain", "my", "renovate", "extend", "hotwork",  # residents
     "case", "record", "visit", "pending", "pass", "patrol", "works", "renovations",  # staff
-    "temppass", "dossier",
+    "temppass", "dossier", "delegate",
     "invite", "import",  # admins
     "register", "start", "whoami", "lang", "help", "cancel",
 )  # fmt: skip
@@ -59,6 +59,8 @@ def private_commands(roles: Set[str], *, deployment_admin: bool = False) -> tupl
         wanted.add("works")
     if may(Act.RENOVATION_PAPERS, roles):  # the renovation control sheet, a dossier
         wanted |= {"renovations", "dossier"}
+    if may(Act.DELEGATE_SIGNATURE, roles):  # a head records who signs for them
+        wanted.add("delegate")
     if may(Act.ISSUE_PERMIT, roles):  # customer service: a visitor's temporary pass (S-1)
         wanted.add("temppass")
     if may(Act.INVITE, roles, deployment_admin=deployment_admin):

@@ -49,6 +49,7 @@ class Act(StrEnum):
     EXTEND = "extend"  # C-12: see the rule's extension_by
     CHECK_DOCUMENTS = "check_documents"  # a renovation's documents valid or invalid
     SIGN_RENOVATION = "sign_renovation"  # approve or reject a renovation application
+    DELEGATE_SIGNATURE = "delegate_signature"  # a head records who signs for them
     COLLECT_FEES = "collect_fees"  # the cashier collects a renovation's fees and deposit
     ISSUE_PERMIT = "issue_permit"  # customer service issues the works permit, revokes passes
     CHECK_PASS = "check_pass"  # S-1: a guard checks a worker's pass at the gate
@@ -100,6 +101,8 @@ ALLOWED: dict[Act, frozenset[Role]] = {
     Act.CHECK_DOCUMENTS: FIRST_RESPONDERS,  # customer service checks the documents
     # the customer-department head and the engineering head (never an admin as such)
     Act.SIGN_RENOVATION: frozenset({Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD}),
+    # R-4 "or someone they authorised": each head records their own delegate
+    Act.DELEGATE_SIGNATURE: frozenset({Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD}),
     Act.COLLECT_FEES: frozenset({Role.CASHIER}),
     Act.ISSUE_PERMIT: FIRST_RESPONDERS,  # customer service
     Act.CHECK_PASS: frozenset({Role.SECURITY}),  # S-1: the guards

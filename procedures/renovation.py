@@ -358,8 +358,15 @@ class Renovation:
         return tuple(f for f in self.form.filings if f not in self.filed)
 
 
-#: R-4: the two heads who sign an application (or their recorded delegates, later).
+#: R-4: the two heads who sign an application (or their recorded delegates,
+#: ``procedures.renovation_delegate``).
 HEADS: tuple[str, ...] = (Role.CUSTOMER_HEAD.value, Role.ENGINEERING_HEAD.value)
+
+
+@dataclass(frozen=True)
+class WithDelegates(Roles):
+    """R-4: everyone holding one of these head roles in the estate, and the delegates each
+    head recorded for that role whose delegation is in force today, privately."""
 
 
 @dataclass
@@ -545,7 +552,7 @@ def completed(ren: Renovation, rules: EstateRules, now: datetime) -> RenovationD
                 photos=True,
             ),
             Tell(
-                Roles(frozenset(HEADS)),
+                WithDelegates(frozenset(HEADS)),
                 "renovation.to_decide",
                 {"limit": Title(RuleId.R4)},
                 style=Style.WITH_CARD,
@@ -649,7 +656,7 @@ def signed(
         data={"role": role, "approved": True, "comment": comment},
         tell=[
             Tell(
-                Roles(frozenset(others)),
+                WithDelegates(frozenset(others)),
                 "renovation.other_signed",
                 {"head": head, "comment": shown},
                 style=Style.WITH_CARD,
@@ -701,7 +708,7 @@ def reaction(
     if warning:
         shown = rules.calendar.local(due).strftime("%m-%d %H:%M")
         to = (
-            Roles(waiting)
+            WithDelegates(waiting)
             if rule.warn_to == "approvers"
             else Targets((rule.warn_to or "approvers",))
         )
