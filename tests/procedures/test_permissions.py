@@ -33,6 +33,7 @@ TABLE: dict[Act, set[Role]] = {
     Act.CHECK_DOCUMENTS: {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD},
     # the customer-department head and the engineering head sign
     Act.SIGN_RENOVATION: {Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD},
+    Act.DELEGATE_SIGNATURE: {Role.CUSTOMER_HEAD, Role.ENGINEERING_HEAD},
     Act.COLLECT_FEES: {Role.CASHIER},  # the cashier collects
     Act.ISSUE_PERMIT: {Role.CUSTOMER_ASSISTANT, Role.CC_SUPERVISOR, Role.CUSTOMER_HEAD},
     Act.CHECK_PASS: {Role.SECURITY},  # S-1: the guards check passes

@@ -38,6 +38,7 @@ from procedures.renovation import (
     Signature,
     Status,
     ViolationNotice,
+    WithDelegates,
     WorkerPass,
     agreement_signed,
     balance,
@@ -292,7 +293,7 @@ def test_r4_r5_the_last_valid_document_completes_it_and_starts_the_clock() -> No
     assert clock.warn_at == sh(2026, 11, 27, 16, 30)  # two working hours before
     audiences = [t.to for t in decision.tell]
     assert Department("engineering") in audiences
-    heads = next(t for t in decision.tell if t.to == Roles(frozenset(HEADS)))
+    heads = next(t for t in decision.tell if t.to == WithDelegates(frozenset(HEADS)))
     assert heads.buttons == "ren_decide" and heads.params["limit"] == Title(RuleId.R4)
     engineering = next(t for t in decision.tell if t.to == Department("engineering"))
     assert engineering.photos  # the documents go with the file
@@ -351,7 +352,7 @@ def test_r4_two_approvals_approve_and_stop_the_clock() -> None:
     assert first.move is None and first.event == "renovation.signed"
     assert first.approval is not None and first.approval.role == ENGINEERING_HEAD
     assert first.approval.step == RuleId.R4 and first.approval.comment == "水电走向合理"
-    assert [t.to for t in first.tell] == [Roles(frozenset({CUSTOMER_HEAD}))]
+    assert [t.to for t in first.tell] == [WithDelegates(frozenset({CUSTOMER_HEAD}))]
     assert not first.stop
     second = signed(ren(Status.COMPLETE), CUSTOMER_HEAD, True, None,
                     [Signature(ENGINEERING_HEAD, True)])  # fmt: skip
@@ -400,7 +401,7 @@ def test_r4_warning_goes_to_the_heads_who_have_not_signed() -> None:
     [warn] = reaction(ren(Status.COMPLETE), RuleId.R4, True, False, RULES,
                       [Signature(ENGINEERING_HEAD, True)], due)  # fmt: skip
     [tell] = warn.tell
-    assert tell.to == Roles(frozenset({CUSTOMER_HEAD})) and tell.buttons == "ren_decide"
+    assert tell.to == WithDelegates(frozenset({CUSTOMER_HEAD})) and tell.buttons == "ren_decide"
     assert tell.params["due"] == "11-30 10:00"
     assert warn.event is None
 
