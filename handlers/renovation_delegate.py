@@ -347,20 +347,24 @@ async def got_reason(update: Update, context: Context) -> int:
 
 
 async def expected(update: Update, context: Context) -> int:
-    """Something else than the step asks for: ask again, politely."""
+    """Something else than the step asks for (a photo, a sticker…): asked again, politely,
+    for what the step wants."""
     actor = await who(update, context)
-    if actor is not None:
-        await reply(update, context, actor.t("renovation_delegate.choose_please"))
     state: Any = context.user_data.get(KEY) if context.user_data else None
-    if not isinstance(state, dict):
+    if actor is None or not isinstance(state, dict):
         return ConversationHandler.END
     if "until" in state:
+        await reply(
+            update, context, actor.t("renovation_delegate.reason_hint", limit=dlg.MAX_REASON)
+        )
         return DelegateStep.REASON
     if "delegate" in state:
+        today = await today_of(services(context), int(state["estate"]))
+        example = (today + timedelta(days=7)).isoformat()
+        await reply(update, context, actor.t("renovation_delegate.until_hint", example=example))
         return DelegateStep.UNTIL
-    if "estate" in state:
-        return DelegateStep.WHO
-    return DelegateStep.ROLE
+    await reply(update, context, actor.t("renovation_delegate.choose_please"))
+    return DelegateStep.WHO if "estate" in state else DelegateStep.ROLE
 
 
 #: /cancel: nobody delegated.

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from html import escape
 
-from bot.i18n import t
+from bot.i18n import t, t_raw
 from handlers.common import Services
 from procedures.renovation_delegate import in_force
 from storage.identity import Person
@@ -23,13 +24,13 @@ async def lines(svc: Services, locale: str, renovation_id: int) -> list[str]:
     for role, approved, name, delegation_id in await store.signatures(renovation_id):
         key = "approved" if approved else "rejected"
         decision = t(locale, f"renovation_delegate.{key}")
-        who = name
+        who = escape(name, quote=False)
         if delegation_id is not None:
             found = await store.get(delegation_id)
             head = found.head_name if found is not None else "—"
             who = t(locale, "renovation_delegate.on_behalf", delegate=name, head=head)
         shown.append(
-            t(
+            t_raw(  # its parameters are HTML already
                 locale,
                 "renovation_delegate.signature_line",
                 role=t(locale, f"role.{role}"),

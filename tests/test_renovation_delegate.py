@@ -81,6 +81,8 @@ async def test_r4_the_engineering_heads_delegate_approves_on_his_behalf(
     await head.send("下周五")  # not a date: a polite hint
     assert "请按 2026-12-04 的格式输入日期" in head.last_text
     await head.send("2026-12-04")
+    await head.send_photo(page(1))  # not the reason: asked again, nothing recorded yet
+    assert "请用文字说明原因" in head.last_text
     await head.send("出差")
     assert "已委托 郑海 自 2026-11-27 至 2026-12-04 代签工程部负责人的装修审批" in head.last_text
     assert "冯立（工程部负责人）委托您自 2026-11-27 至 2026-12-04" in engineer.last_text
