@@ -49,13 +49,16 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of, stale
-from handlers.renovation import today_of
+from handlers.renovation import KEYBOARDS, Notifier, today_of
 from procedures import renovation_delegate as dlg
+from procedures.decisions import Roles, Style, Tell, Title
 from procedures.identity import STAFF_ROLES
 from procedures.permissions import Act, may
 from procedures.renovation import Refusal
+from procedures.rule_ids import RuleId
 from storage.cases import Notice
 from storage.identity import Person
+from storage.renovation import RenovationStore
 from storage.renovation_delegate import DelegationStore
 
 #: ``user_data`` key of the flow.
@@ -328,8 +331,9 @@ async def got_reason(update: Update, context: Context) -> int:
         delegate.id,
         locale=locale,
     )
+    waiting = await _waiting(svc, delegate, estate_id, role)  # R-4 already under way
     await store(svc).record(
-        estate_id, role, actor.person.id, delegate.id, start_day, until, reason, [told]
+        estate_id, role, actor.person.id, delegate.id, start_day, until, reason, [told, *waiting]
     )
     await svc.deliver()
     await reply(
@@ -344,6 +348,30 @@ async def got_reason(update: Update, context: Context) -> int:
         ),
     )
     return ConversationHandler.END
+
+
+async def _waiting(svc: Services, delegate: Person, estate_id: int, role: str) -> list[Notice]:
+    """The applications of the estate awaiting ``role``'s signature now, each as the card a
+    head got (with ✅ 批准 / ❌ 驳回), for a delegate starting today."""
+    locale = person_locale(delegate, svc.settings.locale)
+    notifier, notices = Notifier(svc), []
+    tell = Tell(
+        Roles(frozenset({role})),
+        "renovation.to_decide",
+        {"limit": Title(RuleId.R4)},
+        style=Style.WITH_CARD,
+        buttons="ren_decide",
+    )
+    for renovation_id in await store(svc).awaiting(estate_id, role):
+        ren = await RenovationStore(svc.db).get(renovation_id)
+        if ren is None:
+            continue
+        owner = await svc.identity.person(ren.owner_id)
+        text = await notifier.text(locale, ren, tell, owner)
+        built = KEYBOARDS["ren_decide"](locale, ren, None)
+        markup = built.to_dict() if built is not None else None
+        notices.append(Notice(delegate.tg_user_id, text, markup, delegate.id, locale=locale))
+    return notices
 
 
 async def expected(update: Update, context: Context) -> int:

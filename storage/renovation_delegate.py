@@ -212,6 +212,17 @@ class DelegationStore:
                 render=render,
             )  # fmt: skip
 
+    async def awaiting(self, estate_id: int, role: str) -> list[int]:
+        """The estate's complete applications (R-4 under way) that ``role`` has not signed
+        yet, oldest first: what a new delegate is sent to decide."""
+        rows = await self.db.fetchall(
+            "SELECT r.id FROM renovations r WHERE r.estate_id = ? AND r.status = 'complete'"
+            " AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.subject_kind = 'renovation'"
+            " AND a.subject_id = r.id AND a.step = ? AND a.role = ?) ORDER BY r.id",
+            (estate_id, RuleId.R4.value, role),
+        )
+        return [int(r["id"]) for r in rows]
+
     async def signatures(self, renovation_id: int) -> list[tuple[str, bool, str, int | None]]:
         """R-4's signatures for a card, oldest first: role, approved, the signer's name,
         and the delegation signed under (None: the head's own)."""

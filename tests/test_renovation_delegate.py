@@ -158,12 +158,15 @@ async def test_r4_the_warning_reaches_the_delegate_who_cannot_sign_after_the_per
 async def test_r4_a_revoked_delegate_cannot_sign_and_is_told(
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
-    """/delegate again shows the delegation with 撤销委托; only its head revokes it; the
-    delegate is told and their press is refused; nothing is signed."""
+    """A delegate recorded while an application waits gets its card to decide; /delegate
+    again shows the delegation with 撤销委托; only its head revokes it; the delegate is told
+    and their press is refused; nothing is signed."""
     head, engineer = bot.person(ENGINEER_HEAD, "冯立"), bot.person(ENGINEER, "郑海")
     await engineer.send("/start")
-    await delegate(head, "郑海", "2026-12-04")
     ren_id = await complete(world, bot, groups, owner)
+    await delegate(head, "郑海", "2026-12-04")
+    assert "资料齐全，请审批" in engineer.last_text  # the application already waiting
+    assert "批准" in str(engineer.last_message.get("reply_markup"))
     await head.send("/delegate")
     assert "代签人：郑海" in head.last_text and "2026-11-27 至 2026-12-04" in head.last_text
     await bot.person(CUSTOMER_HEAD, "李淑芬").tap_data("rdl:rv:1")  # not hers
