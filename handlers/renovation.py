@@ -21,7 +21,9 @@ privately with ✅ 批准 / ❌ 驳回, then type their comments (a rejection mu
 approval may skip them): signed in their role in the approvals table. R-4's clock (one
 working day from "application complete") warns the heads still to sign, then tells the
 project manager (:func:`react`, from the deadline sweeper). The owner is told, and accepts
-the terms with ✅ 接受审批条款 (R-7).
+the terms with ✅ 接受审批条款 (R-7). A head's delegate in force (``/delegate``,
+handlers.renovation_delegate) hears what the head hears and signs in the head's role, the
+approval naming the delegation; cards list the signatures (handlers.renovation_signatures).
 
 Every press is checked again against the roles in the database (``may``); nothing is
 trusted from button data. Button data: ``ren:<action>:<renovation>[:<doc index>[:<reason
