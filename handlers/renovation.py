@@ -831,6 +831,19 @@ def current_doc(draft: dict[str, Any], ren: Renovation) -> Doc:
     return left[0] if left else REQUIRED[0]
 
 
+async def docs_closed(update: Update, context: Context, actor: Actor) -> bool:
+    """Whether the owner's document step is over (the application was checked and moved on
+    while a re-upload was left open without "完成"): then the form is dropped and the owner
+    told to send again what they meant for another question (which was still waiting)."""
+    ren = await current(context, services(context))
+    if ren is None or ren.status in (Status.DRAFT, Status.SUBMITTED):
+        return False
+    if context.user_data is not None:
+        context.user_data.pop(KEY, None)
+    await reply(update, context, actor.t("renovation_walk.docs_closed", number=ren.number))
+    return True
+
+
 async def ask_docs(update: Update, context: Context, actor: Actor, hint: str = "") -> int:
     """The documents' checklist, the one to send now, and the buttons: pick a document,
     submit (once each has a file), withdraw; after submission only the refused ones."""
@@ -843,8 +856,9 @@ async def ask_docs(update: Update, context: Context, actor: Actor, hint: str = "
     doc = current_doc(draft, ren)
     lines = "\n".join(doc_line(actor.locale, ren, d) for d in REQUIRED)
     if ren.status == Status.DRAFT:
+        every_one_sent = "doc" not in draft and not reno.missing(ren.documents)
         text = actor.t(
-            "renovation.ask_docs",
+            "renovation_walk.ask_docs_all_sent" if every_one_sent else "renovation.ask_docs",
             number=ren.number,
             checklist=lines,
             doc=doc_name(actor.locale, doc),
@@ -896,6 +910,8 @@ async def got_file(update: Update, context: Context) -> int:
     by SHA-256, a watermarked display copy), counted on the checklist."""
     actor = await who(update, context)
     if actor is None or KEY not in (context.user_data or {}):
+        return ConversationHandler.END
+    if await docs_closed(update, context, actor):
         return ConversationHandler.END
     svc = services(context)
     ren = await current(context, svc)
@@ -1053,6 +1069,8 @@ def expected(step: Step, hint_key: str) -> Any:
             return int(step)
         if KEY not in (context.user_data or {}):
             await reply(update, context, actor.t("common.stale_button"))
+            return ConversationHandler.END
+        if step == Step.DOCS and await docs_closed(update, context, actor):
             return ConversationHandler.END
         hint = hint_key if hint_key == TAP_HINT else actor.t(hint_key)
         return await ask(update, context, actor, step, hint)

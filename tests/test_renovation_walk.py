@@ -1,0 +1,96 @@
+"""Renovation as its people meet it in the chat, found walking the sandbox's web page: a
+re-upload left open without "完成" no longer swallows the owner's answers to a later
+question (the worker's name for a pass); once every document is sent the checklist says to
+submit instead of asking for the plan again."""
+
+from __future__ import annotations
+
+import pytest
+
+from procedures.renovation import REQUIRED
+from tests.conftest import World
+from tests.support.renovation_steps import (
+    ASSISTANT,
+    CASHIER,
+    CUSTOMER_HEAD,
+    ENGINEER_HEAD,
+    ID_NUMBER,
+    page,
+)
+from tests.support.renovation_steps import customer_head as customer_head  # the fixture
+from tests.support.telegram import Group, Harness, Person
+
+pytestmark = pytest.mark.usefixtures("customer_head")
+DOCS = ("平面图", "天花图", "水电管线图", "弱电图", "剖面图", "施工负责人身份证", "营业执照",
+        "施工资质证书")  # fmt: skip
+
+
+async def fill_in(owner: Person) -> None:
+    """/renovate, the unit, the form, the scope and the commitment letter: a draft."""
+    await owner.send("/renovate")
+    await owner.tap("1栋 101")
+    for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
+        await owner.send(typed)
+    for tick in ("墙面", "完成", "本人确认承诺书"):
+        await owner.tap(tick)
+
+
+async def test_every_document_sent_the_checklist_says_to_submit_not_to_send_the_plan_again(
+    bot: Harness, owner: Person
+) -> None:
+    await fill_in(owner)
+    for index, _ in enumerate(REQUIRED[:-1]):
+        await owner.send_photo(page(index))
+    assert "现在请发送：施工资质证书" in owner.last_text
+    await owner.send_photo(page(9))
+    assert "资料已全部上传，请点“📨 提交申请”" in owner.last_text
+    assert "现在请发送" not in owner.last_text
+    await owner.tap("天花图")  # picked: a second page goes to it
+    await owner.send_photo(page(10))
+    assert "已收到“天花图”第 2 份" in owner.last_text
+
+
+async def test_a_reupload_left_open_does_not_swallow_the_workers_name_for_a_pass(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """The owner re-sends the refused plan and never taps "完成"; the application goes on
+    to the permit. Registering a worker, the first answer gets a polite word that the
+    document step is over (nothing kept); sent again, the pass form takes it."""
+    await fill_in(owner)
+    for index, _ in enumerate(REQUIRED):
+        await owner.send_photo(page(index))
+    await owner.tap("提交申请")
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("平面图", chat=cs)
+    await assistant.tap("无效", chat=cs)
+    await assistant.tap("图像不清晰", chat=cs)
+    await owner.tap("📎 重新上传“平面图”")
+    await owner.send_photo(page(20))  # … and no "完成"
+    for name in DOCS:
+        await assistant.tap(name, chat=cs)
+        await assistant.tap("有效", chat=cs)
+    for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
+        signer = bot.person(head_id, name)
+        await signer.tap("批准")
+        await signer.tap("无意见")
+    await owner.tap("接受审批条款")
+    await owner.tap("阅读并签署装修协议")
+    await owner.tap("签署协议和防火责任书")
+    cashier = bot.person(CASHIER, "何小芸")
+    await cashier.tap("收费")
+    await cashier.send("2")
+    await cashier.send("SJ-9")
+    await assistant.tap("发放施工进场证", chat=cs)
+
+    await owner.tap("登记施工人员出入证")
+    assert "请输入施工人员姓名" in owner.last_text
+    await owner.send("张三")
+    assert "资料上传已结束" in owner.last_text
+    assert "请发送资料的照片" not in owner.last_text
+    await owner.send("张三")
+    assert "身份证号码" in owner.last_text
+    await owner.send(ID_NUMBER)
+    await owner.send("139 0013 9000")
+    await owner.send_photo(page(30))
+    assert "出入证已办理" in owner.last_text
