@@ -39,6 +39,7 @@ from bot.i18n import MESSAGE_LIMIT, fit, t, t_raw
 from bot.settings import Settings
 from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import Role, is_estate_admin, locale_for
+from procedures.menus import private_commands
 from storage.cases import CaseStore
 from storage.clock import Clock
 from storage.db import SCOPE, Database
@@ -449,6 +450,10 @@ def department_name(locale: str, code: str) -> str:
     return t(locale, f"department.{code}")
 
 
+#: The renovation commands the menu text lists, for those whose roles have them.
+RENOVATION_COMMANDS = frozenset({"renovate", "extend", "pass", "patrol", "works"})
+
+
 def menu_text(actor: Actor) -> str:
     """The menu for the person's roles: what they can do now."""
     lines = [actor.t("menu.title", name=actor.person.name)]
@@ -457,6 +462,13 @@ def menu_text(actor: Actor) -> str:
         lines.append(actor.t("menu.resident"))
     if actor.is_staff:
         lines.append(actor.t("menu.staff"))
+    renovation = [
+        f"/{command} — {actor.t(f'command.{command}')}"
+        for command in private_commands(set(roles), deployment_admin=actor.is_global_admin)
+        if command in RENOVATION_COMMANDS
+    ]
+    if renovation:  # an owner applies and asks for more time; staff check passes and patrol
+        lines.append("\n".join([actor.t("renovation_walk.menu_title"), *renovation]))
     if actor.is_global_admin or Role.ADMIN in roles:
         lines.append(actor.t("menu.admin"))
     if not roles and not actor.is_global_admin:

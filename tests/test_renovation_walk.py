@@ -1,7 +1,8 @@
 """Renovation as its people meet it in the chat, found walking the sandbox's web page: a
 re-upload left open without "完成" no longer swallows the owner's answers to a later
 question (the worker's name for a pass); once every document is sent the checklist says to
-submit instead of asking for the plan again."""
+submit instead of asking for the plan again; the menu lists the renovation commands each
+person has (/renovate for an owner, /pass and /patrol for a guard)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.support.renovation_steps import (
     CASHIER,
     CUSTOMER_HEAD,
     ENGINEER_HEAD,
+    GUARD,
     ID_NUMBER,
     page,
 )
@@ -94,3 +96,17 @@ async def test_a_reupload_left_open_does_not_swallow_the_workers_name_for_a_pass
     await owner.send("139 0013 9000")
     await owner.send_photo(page(30))
     assert "出入证已办理" in owner.last_text
+
+
+async def test_the_menu_lists_the_renovation_commands_each_person_has(
+    bot: Harness, owner: Person
+) -> None:
+    await owner.send("/help")
+    assert "/renovate — 装修申报" in owner.last_text
+    assert "/extend — 延长装修工期" in owner.last_text
+    assert "/pass" not in owner.last_text
+    guard = bot.person(GUARD, "陈保华")
+    await guard.send("/help")
+    assert "/pass — 核验装修工人出入证" in guard.last_text
+    assert "/patrol — 装修日常巡查" in guard.last_text
+    assert "/renovate" not in guard.last_text
