@@ -62,6 +62,9 @@ PEOPLE = [
      "label": "员工 · 项目经理、管理员"},
 ]  # fmt: skip
 TIMEOUT = 60_000  # ms: the bot answers within a second or two; a loaded CI machine may not
+#: ``WUYE_SCREENSHOT``, read when the module loads: conftest's clean environment drops every
+#: WUYE_* variable before a test runs.
+SCREENSHOT = os.environ.get("WUYE_SCREENSHOT")
 
 #: What the test's pages did and said (console, uncaught errors, failed requests, the
 #: sends and how long each took), printed with the bot's last log lines when the test ends:
@@ -213,8 +216,7 @@ def test_an_owner_registers_and_changes_language_in_the_page(
     expect(page.get_by_test_id("reply-keyboard")).to_be_hidden()
     expect(page.get_by_test_id("toast")).to_be_hidden()
     page.mouse.move(0, 0)
-    target = os.environ.get("WUYE_SCREENSHOT")
-    shot = ROOT / target if target else tmp_path / "sandbox.png"
+    shot = ROOT / SCREENSHOT if SCREENSHOT else tmp_path / "sandbox.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
