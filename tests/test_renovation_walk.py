@@ -18,6 +18,8 @@ from tests.support.renovation_steps import (
     GUARD,
     ID_NUMBER,
     page,
+    register_worker,
+    to_permit,
 )
 from tests.support.renovation_steps import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
@@ -110,3 +112,18 @@ async def test_the_menu_lists_the_renovation_commands_each_person_has(
     assert "/pass — 核验装修工人出入证" in guard.last_text
     assert "/patrol — 装修日常巡查" in guard.last_text
     assert "/renovate" not in guard.last_text
+
+
+async def test_a_pass_refused_before_the_works_begin_does_not_call_itself_valid(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """The guard's refusal shows the pass's card: it says the pass is in use (not revoked),
+    not "有效" next to "出入证尚未生效"."""
+    await to_permit(world, bot, groups, owner)
+    code = await register_worker(owner)
+    assert f"出入证 {code}（在用）" in owner.last_text
+    guard = bot.person(GUARD, "陈保华")
+    await guard.send(f"/pass {code}")
+    assert "不予放行" in guard.last_text
+    assert "尚未生效" in guard.last_text
+    assert "有效）" not in guard.last_text
