@@ -45,6 +45,7 @@ from handlers.common import (
     Services,
     button,
     edit,
+    keep_answered,
     keyboard,
     reply,
     services,
@@ -488,6 +489,10 @@ def violation_conversation() -> ConversationHandler[Context]:
 # --- the rectification notice's steps (R-15, R-16) -------------------------------------------
 
 
+#: Presses that settle what the message asked (the penalty decided, the notice closed).
+FINAL = frozenset({"approve", "refuse", "reinspect"})
+
+
 async def _notice_press(update: Update, context: Context, action: str) -> None:
     query = update.callback_query
     actor = await who(update, context)
@@ -539,6 +544,8 @@ async def _notice_press(update: Update, context: Context, action: str) -> None:
     await query.answer(
         actor.t(done_key, head=ren.form.head_name, phone=ren.form.head_phone), show_alert=True
     )
+    if action in FINAL:  # decided: the message shows the answer instead of its buttons
+        await keep_answered(query)
     await svc.deliver()
 
 

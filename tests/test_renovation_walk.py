@@ -14,12 +14,16 @@ from tests.support.renovation_steps import (
     ASSISTANT,
     CASHIER,
     CUSTOMER_HEAD,
+    ENGINEER,
     ENGINEER_HEAD,
     GUARD,
     ID_NUMBER,
+    MANAGER,
+    alert,
     page,
     register_worker,
     to_permit,
+    to_works,
 )
 from tests.support.renovation_steps import customer_head as customer_head  # the fixture
 from tests.support.telegram import Group, Harness, Person
@@ -127,3 +131,32 @@ async def test_a_pass_refused_before_the_works_begin_does_not_call_itself_valid(
     assert "不予放行" in guard.last_text
     assert "尚未生效" in guard.last_text
     assert "有效）" not in guard.last_text
+
+
+async def test_the_penalty_decided_and_the_notice_closed_leave_no_buttons_to_press_again(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """The project manager's approval shows on the message (» ✅ 批准罚款) instead of the
+    two buttons; the message customer service closed the notice from likewise."""
+    await to_works(world, bot, groups, owner)
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("严重违规")
+    await engineer.send_photo(page(50), caption="擅自拆除承重墙")
+    await engineer.send("12月5日")
+    await engineer.send("500")
+    manager = bot.person(MANAGER, "钱振东")
+    assert "✅ 批准罚款" in manager.buttons()
+    await manager.tap("批准罚款")
+    assert "已批准罚款" in alert(bot)
+    assert "✅ 批准罚款" not in manager.buttons() and "❌ 不批准" not in manager.buttons()
+    assert "» ✅ 批准罚款" in manager.last_text
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await owner.tap("已知悉，支持整改")
+    await assistant.tap("通知施工负责人", chat=cs)
+    await assistant.tap("复查合格，结案", chat=cs)
+    assert "复查整改合格" in owner.last_text
+    [pressed] = [m for m in assistant.messages(cs) if "» 🔍 复查合格，结案" in str(m.get("text"))]
+    assert "reply_markup" not in pressed or not pressed["reply_markup"].get("inline_keyboard")
