@@ -1429,7 +1429,12 @@ def penalty_decided(
                 Department(CUSTOMER_SERVICE),
                 key,
                 {"note": notice.note, "penalty": yuan(notice.penalty_fen)},
-            )
+            ),
+            Tell(  # the owner was told a penalty was proposed: they hear how it ended
+                Resident(),
+                f"renovation_walk.penalty_{'approved' if approved else 'refused'}_owner",
+                {"note": notice.note, "penalty": yuan(notice.penalty_fen)},
+            ),
         ],
     )
 

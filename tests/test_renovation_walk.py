@@ -137,7 +137,8 @@ async def test_the_penalty_decided_and_the_notice_closed_leave_no_buttons_to_pre
     world: World, bot: Harness, groups: dict[str, Group], owner: Person
 ) -> None:
     """The project manager's approval shows on the message (» ✅ 批准罚款) instead of the
-    two buttons; the message customer service closed the notice from likewise."""
+    two buttons, and the owner, told a penalty was proposed, hears it was approved; the
+    message customer service closed the notice from likewise."""
     await to_works(world, bot, groups, owner)
     engineer = bot.person(ENGINEER, "郑海")
     await engineer.send("/patrol")
@@ -152,6 +153,7 @@ async def test_the_penalty_decided_and_the_notice_closed_leave_no_buttons_to_pre
     assert "已批准罚款" in alert(bot)
     assert "✅ 批准罚款" not in manager.buttons() and "❌ 不批准" not in manager.buttons()
     assert "» ✅ 批准罚款" in manager.last_text
+    assert "罚款 ¥500.00 已经项目经理批准" in owner.last_text  # told how it ended
     cs = groups["cs"]
     assistant = bot.person(ASSISTANT, "周晓梅")
     await owner.tap("已知悉，支持整改")
