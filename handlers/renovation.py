@@ -436,6 +436,8 @@ class Notifier:
         if isinstance(value, tuple):
             parts = [str(Notifier._param(locale, v, rules)) for v in value]
             return t(locale, "renovation.list_separator").join(parts) or "—"
+        if isinstance(value, str):  # people's words (a violation's line, a reason): as text
+            return escape(value, quote=False)
         return value
 
     async def _to(

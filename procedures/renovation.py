@@ -1340,7 +1340,12 @@ def notice_issued(
         raise Refusal("amount")
     params = {"note": note, "due": due.isoformat(), "penalty": yuan(penalty_fen)}
     tell = [
-        Tell(Resident(), "renovation.notice.owner", params, buttons="ren_notice_owner"),
+        Tell(
+            Resident(),
+            "renovation.notice.owner" if penalty_fen else "renovation_walk.notice_owner_no_penalty",
+            params,
+            buttons="ren_notice_owner",
+        ),
         Tell(
             Department(CUSTOMER_SERVICE),
             "renovation.notice.staff",

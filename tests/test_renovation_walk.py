@@ -162,3 +162,25 @@ async def test_the_penalty_decided_and_the_notice_closed_leave_no_buttons_to_pre
     assert "复查整改合格" in owner.last_text
     [pressed] = [m for m in assistant.messages(cs) if "» 🔍 复查合格，结案" in str(m.get("text"))]
     assert "reply_markup" not in pressed or not pressed["reply_markup"].get("inline_keyboard")
+
+
+async def test_a_notice_without_a_penalty_says_none_and_the_patrollers_words_show_as_typed(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """A penalty of 0 is none: the owner is not told of a ¥0.00 penalty awaiting approval.
+    The line with < and & reaches the owner and customer service as text (Telegram would
+    refuse the message as broken HTML otherwise)."""
+    await to_works(world, bot, groups, owner)
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    await engineer.tap("1栋 101")
+    await engineer.tap("严重违规")
+    await engineer.send_photo(page(50), caption="电线<乱接> & 私拉")
+    await engineer.send("12月5日")
+    await engineer.send("0")
+    told = owner.last_text
+    assert "严重违规：电线&lt;乱接&gt; &amp; 私拉。" in told
+    assert "罚款" not in told and "¥0.00" not in told
+    assert "✅ 已知悉，支持整改" in owner.buttons()
+    staff = bot.person(ASSISTANT, "周晓梅").messages(groups["cs"])[-1]["text"]
+    assert "电线&lt;乱接&gt; &amp; 私拉" in staff
