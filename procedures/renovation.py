@@ -16,7 +16,9 @@ database's unique index says the same.
 
 **The application** (R-1..R-3): the guide and checklist, the form (works period,
 contractor, its head and phone, scope ticks), the commitment letter confirmed from the
-owner's own account, then one upload per required document (:data:`REQUIRED`). Customer
+owner's own account, then one upload per required document (:data:`REQUIRED`, plus an
+agent's power of attorney and commercial or key premises' design qualification when the
+application needs them: :func:`required_of`). Customer
 service marks each document valid or invalid with a reason (R-3: a photo cannot prove a
 wet seal; staff confirm they saw the originals); :func:`is_complete` decides.
 
@@ -274,11 +276,31 @@ class Doc(StrEnum):
     HEAD_ID = "head_id"  # 施工负责人身份证
     LICENCE = "licence"  # 营业执照
     QUALIFICATION = "qualification"  # 施工资质证书
+    # Only some applications need these (appended, so every older index stays the same):
+    POWER_OF_ATTORNEY = "power_of_attorney"  # 委托书 (R-2: an agent acts for the owner)
+    DESIGN_QUALIFICATION = "design_qualification"  # 设计资质证书 (R-3: commercial/key premises)
 
 
-#: The documents every application needs, in the checklist's order. (Commercial or key
-#: premises' design qualification, and an agent's power of attorney, come later.)
-REQUIRED: tuple[Doc, ...] = tuple(Doc)
+#: The documents every application needs, in the checklist's order.
+REQUIRED: tuple[Doc, ...] = (
+    Doc.PLAN,
+    Doc.CEILING,
+    Doc.PIPES_POWER,
+    Doc.LOW_VOLTAGE,
+    Doc.SECTIONS,
+    Doc.HEAD_ID,
+    Doc.LICENCE,
+    Doc.QUALIFICATION,
+)
+#: The documents only some applications need (R-2: an agent's power of attorney; R-3:
+#: commercial or key premises' design qualification). An application needs one when it has
+#: a row for it: the owner ticks it while sending documents, or customer service requires
+#: the design qualification while checking (:func:`conditional_toggled`,
+#: :func:`design_required`).
+CONDITIONAL: tuple[Doc, ...] = (Doc.POWER_OF_ATTORNEY, Doc.DESIGN_QUALIFICATION)
+#: Every document in button data's order: a button carries its index here (the first eight
+#: are :data:`REQUIRED`'s, so buttons sent before the conditional documents still work).
+ALL_DOCS: tuple[Doc, ...] = tuple(Doc)
 
 
 class DocState(StrEnum):
@@ -305,19 +327,41 @@ class Document:
     reason: str | None = None
 
 
+def required_of(documents: Mapping[Doc, Document]) -> tuple[Doc, ...]:
+    """The documents this application needs, in the checklist's order: :data:`REQUIRED`,
+    then the conditional ones it has (R-2's power of attorney, R-3's design
+    qualification)."""
+    return REQUIRED + tuple(d for d in CONDITIONAL if d in documents)
+
+
+def doc_index(doc: Doc) -> int:
+    """A document's index in button data (into :data:`ALL_DOCS`)."""
+    return ALL_DOCS.index(doc)
+
+
+def doc_at(index: int | None) -> Doc | None:
+    """The document a button's index names, or None for an index out of range."""
+    return ALL_DOCS[index] if index is not None and 0 <= index < len(ALL_DOCS) else None
+
+
 def is_complete(documents: Mapping[Doc, Document]) -> bool:
-    """R-3: the application is complete when every required document is checked valid."""
-    return all(_state(documents, d) == DocState.VALID for d in REQUIRED)
+    """R-3: the application is complete when every document it needs is checked valid."""
+    return all(_state(documents, d) == DocState.VALID for d in required_of(documents))
 
 
 def missing(documents: Mapping[Doc, Document]) -> list[Doc]:
-    """The required documents with nothing sent yet (or refused and not sent again)."""
-    return [d for d in REQUIRED if _state(documents, d) in (DocState.MISSING, DocState.INVALID)]
+    """The needed documents with nothing sent yet (or refused and not sent again)."""
+    return [
+        d
+        for d in required_of(documents)
+        if _state(documents, d) in (DocState.MISSING, DocState.INVALID)
+    ]
 
 
 def progress(documents: Mapping[Doc, Document]) -> tuple[int, int]:
-    """How many required documents are valid, of how many."""
-    return sum(_state(documents, d) == DocState.VALID for d in REQUIRED), len(REQUIRED)
+    """How many needed documents are valid, of how many."""
+    needed = required_of(documents)
+    return sum(_state(documents, d) == DocState.VALID for d in needed), len(needed)
 
 
 def _state(documents: Mapping[Doc, Document], doc: Doc) -> DocState:
@@ -380,6 +424,10 @@ class RenovationDecision(Decision):
     #: Signatures besides ``approval`` signed in the same step (R-9's rules with R-8's
     #: agreement).
     also: list[Approval] = field(default_factory=list)
+    #: Conditional documents (:data:`CONDITIONAL`) this step adds to the application's
+    #: list (True: a row, nothing sent) or takes off it (False: only while nothing was
+    #: sent for it).
+    needs: dict[Doc, bool] = field(default_factory=dict)
 
 
 class Refusal(Exception):
@@ -414,6 +462,8 @@ def file_added(ren: Renovation, doc: Doc, by_owner: bool) -> RenovationDecision:
     is told), and a document already valid takes no more files."""
     if not by_owner:
         raise Refusal("not_owner")
+    if doc not in required_of(ren.documents):  # a conditional document taken off the list
+        raise Refusal("doc_not_needed")
     state = _state(ren.documents, doc)
     if ren.status == Status.DRAFT:
         return RenovationDecision(
@@ -441,7 +491,68 @@ def file_added(ren: Renovation, doc: Doc, by_owner: bool) -> RenovationDecision:
                 buttons="ren_review",
             )
         )
+    elif state == DocState.MISSING:  # the first file of a document required after submission
+        decision.tell.append(
+            Tell(
+                Department(CUSTOMER_SERVICE),
+                "renovation.doc_added_staff",
+                {"doc": Text(f"renovation.doc.{doc.value}")},
+                style=Style.WITH_CARD,
+                buttons="ren_review",
+            )
+        )
     return decision
+
+
+def conditional_toggled(ren: Renovation, doc: Doc, by_owner: bool) -> RenovationDecision:
+    """R-2, R-3: while the owner sends the documents (a draft), a tap adds a conditional
+    document to the list — the power of attorney when an agent applies for the owner, the
+    design qualification for commercial or key premises — and a second tap takes it off
+    again, while nothing was sent for it (Refusal ``doc_sent_already`` after)."""
+    if not by_owner:
+        raise Refusal("not_owner")
+    if ren.status != Status.DRAFT:
+        raise Refusal("not_editable")
+    if doc not in CONDITIONAL:
+        raise Refusal("doc_not_needed")
+    found = ren.documents.get(doc)
+    if found is not None and (found.state != DocState.MISSING or found.files):
+        raise Refusal("doc_sent_already")
+    needed = found is None
+    return RenovationDecision(
+        event="renovation.document_needed",
+        data={"doc": doc.value, "needed": needed, "by": "owner"},
+        needs={doc: needed},
+        expect_status=Status.DRAFT,
+    )
+
+
+def design_required(ren: Renovation) -> RenovationDecision:
+    """R-3: customer service, checking a submitted application, finds the premises
+    commercial or key and requires the design qualification the owner did not add. It
+    joins the list as missing, so the application is not complete until it is sent and
+    checked valid; the owner is told, with the button that uploads it (the same step as a
+    refused document's)."""
+    doc = Doc.DESIGN_QUALIFICATION
+    if ren.status != Status.SUBMITTED:
+        raise Refusal("not_checkable")
+    if doc in ren.documents:
+        raise Refusal("doc_needed_already")
+    return RenovationDecision(
+        event="renovation.document_needed",
+        data={"doc": doc.value, "needed": True, "by": CUSTOMER_SERVICE},
+        needs={doc: True},
+        expect_status=Status.SUBMITTED,
+        tell=[
+            Tell(
+                Resident(),
+                "renovation.doc_needed_owner",
+                {"doc": Text(f"renovation.doc.{doc.value}")},
+                buttons="ren_fix",
+                button_arg=doc_index(doc),
+            )
+        ],
+    )
 
 
 def submitted(ren: Renovation) -> RenovationDecision:
@@ -514,7 +625,7 @@ def checked(
                         "reason": Text(f"renovation.reason.{reason}"),
                     },
                     buttons="ren_fix",
-                    button_arg=REQUIRED.index(doc),
+                    button_arg=doc_index(doc),
                 )
             ],
         )

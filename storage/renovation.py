@@ -25,8 +25,10 @@ import aiosqlite
 from procedures.decisions import Tell
 from procedures.identity import invite_expiry, invite_hash, new_invite_code
 from procedures.renovation import (
+    ALL_DOCS,
     CODE_ALPHABET,
     CODE_LENGTH,
+    CONDITIONAL,
     PREFIX,
     REQUIRED,
     Doc,
@@ -257,6 +259,21 @@ async def apply(
         f"UPDATE renovations SET {sets}updated_at = ? WHERE id = ?",
         [*fields.values(), now, renovation_id],
     )
+    for doc, needed in decision.needs.items():  # a conditional document
+        if doc not in CONDITIONAL:
+            raise ValueError(f"{doc.value} is needed by every application")
+        if needed:
+            await conn.execute(
+                "INSERT OR IGNORE INTO renovation_documents(renovation_id, doc) VALUES (?, ?)",
+                (renovation_id, doc.value),
+            )
+        else:  # only while nothing was sent for it
+            await conn.execute(
+                "DELETE FROM renovation_documents WHERE renovation_id = ? AND doc = ?"
+                " AND state = 'missing' AND NOT EXISTS (SELECT 1 FROM renovation_files f"
+                " WHERE f.renovation_id = ? AND f.doc = ?)",
+                (renovation_id, doc.value, renovation_id, doc.value),
+            )
     for doc, (state, reason) in decision.documents.items():
         was = before.documents.get(doc)
         again = was is not None and was.state == DocState.INVALID and state == DocState.PENDING
@@ -958,7 +975,7 @@ class RenovationStore:
             for r in rows
             if r["doc"] in Doc._value2member_map_
         ]
-        order = {d: i for i, d in enumerate(REQUIRED)}
+        order = {d: i for i, d in enumerate(ALL_DOCS)}
         found.sort(key=lambda f: order[f.doc])
         return [f for f in found if doc is None or f.doc == doc]
 
