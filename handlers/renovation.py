@@ -206,7 +206,7 @@ def card(locale: str, ren: Renovation, owner: Person | None) -> str:
         lines.append(t(locale, "renovation.card.cases", numbers=shown))
     valid, total = reno.progress(ren.documents)
     lines.append(t(locale, "renovation.card.documents", valid=valid, total=total))
-    for doc in REQUIRED:
+    for doc in reno.required_of(ren.documents):
         lines.append(doc_line(locale, ren, doc))
     return "\n".join(lines)
 
@@ -226,15 +226,21 @@ def doc_line(locale: str, ren: Renovation, doc: Doc) -> str:
 
 
 def review_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's: a 🔍 per document (its files, then valid / invalid)."""
+    """Customer service's: a 🔍 per document (its files, then valid / invalid), and, while
+    the owner did not add it, the button that requires the design qualification (R-3:
+    commercial or key premises)."""
     if ren.status != Status.SUBMITTED:
         return None
     buttons = []
-    for index, doc in enumerate(REQUIRED):
+    for doc in reno.required_of(ren.documents):
         found = ren.documents.get(doc)
         icon = ICONS[found.state if found else DocState.MISSING]
-        buttons.append(button(f"{icon} {doc_name(locale, doc)}", f"ren:doc:{ren.id}:{index}"))
-    return keyboard(in_rows(buttons, 2))
+        data = f"ren:doc:{ren.id}:{reno.doc_index(doc)}"
+        buttons.append(button(f"{icon} {doc_name(locale, doc)}", data))
+    rows = in_rows(buttons, 2)
+    if Doc.DESIGN_QUALIFICATION not in ren.documents:
+        rows.append([button(t(locale, "renovation.btn_need_design"), f"ren:dq:{ren.id}")])
+    return keyboard(rows)
 
 
 def decide_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
@@ -261,9 +267,10 @@ def terms_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyb
 
 def fix_keyboard(locale: str, ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
     """The owner's: send a refused document again."""
-    if ren.status != Status.SUBMITTED or arg is None or not 0 <= arg < len(REQUIRED):
+    doc = reno.doc_at(arg)
+    if ren.status != Status.SUBMITTED or doc is None:
         return None
-    label = t(locale, "renovation.btn_fix", doc=doc_name(locale, REQUIRED[arg]))
+    label = t(locale, "renovation.btn_fix", doc=doc_name(locale, doc))
     return keyboard([[button(label, f"ren:fix:{ren.id}:{arg}")]])
 
 
@@ -559,6 +566,7 @@ async def start(update: Update, context: Context) -> int:
         await reply(update, context, actor.t("renovation.owners_only"))
         return ConversationHandler.END
     checklist = "\n".join(f"• {doc_name(actor.locale, d)}" for d in REQUIRED)
+    checklist += "\n" + actor.t("renovation.guide_conditional")  # R-2, R-3: when needed
     await reply(update, context, actor.t("renovation.guide", checklist=checklist))
     context.user_data[KEY] = {"key": f"renovation:{actor.person.id}:{update.update_id}"}
     if len(units) == 1:
@@ -827,7 +835,8 @@ async def current(context: Context, svc: Services) -> Renovation | None:
 def current_doc(draft: dict[str, Any], ren: Renovation) -> Doc:
     """The document files go to now: the one picked, else the first still to send."""
     picked = draft.get("doc")
-    if isinstance(picked, str) and picked in Doc._value2member_map_:
+    needed = reno.required_of(ren.documents)
+    if isinstance(picked, str) and picked in Doc._value2member_map_ and Doc(picked) in needed:
         return Doc(picked)
     left = reno.missing(ren.documents)
     return left[0] if left else REQUIRED[0]
@@ -856,7 +865,8 @@ async def ask_docs(update: Update, context: Context, actor: Actor, hint: str = "
         return ConversationHandler.END
     draft = draft_of(context, KEY)
     doc = current_doc(draft, ren)
-    lines = "\n".join(doc_line(actor.locale, ren, d) for d in REQUIRED)
+    needed = reno.required_of(ren.documents)
+    lines = "\n".join(doc_line(actor.locale, ren, d) for d in needed)
     if ren.status == Status.DRAFT:
         every_one_sent = "doc" not in draft and not reno.missing(ren.documents)
         text = actor.t(
@@ -869,11 +879,15 @@ async def ask_docs(update: Update, context: Context, actor: Actor, hint: str = "
             button(
                 f"{ICONS[ren.documents[d].state if d in ren.documents else DocState.MISSING]}"
                 f" {doc_name(actor.locale, d)}",
-                f"ren:pick:{i}",
+                f"ren:pick:{reno.doc_index(d)}",
             )
-            for i, d in enumerate(REQUIRED)
+            for d in needed
         ]
         rows = in_rows(buttons, 2)
+        for extra in reno.CONDITIONAL:  # R-2, R-3: a tap adds it, a second takes it off
+            tick = "☑️ " if extra in ren.documents else "⬜ "
+            label = tick + actor.t(f"renovation.btn_need.{extra.value}")
+            rows.append([button(label, f"ren:need:{reno.doc_index(extra)}")])
         rows.append([button(actor.t("renovation.btn_submit"), "ren:submit")])
         rows.append([button(actor.t("renovation.btn_withdraw"), "ren:withdraw")])
     else:
@@ -896,15 +910,49 @@ async def got_pick(update: Update, context: Context) -> int:
     if query is None or actor is None:
         return ConversationHandler.END
     await query.answer()
-    index = parse_id((query.data or "").rsplit(":", 1)[-1])
-    if KEY not in (context.user_data or {}) or index is None or index >= len(REQUIRED):
+    doc = reno.doc_at(parse_id((query.data or "").rsplit(":", 1)[-1]))
+    ren = await current(context, services(context)) if KEY in (context.user_data or {}) else None
+    if ren is None or doc is None or doc not in reno.required_of(ren.documents):
         await edit(query.message, actor.t("common.stale_button"))
         return ConversationHandler.END
-    draft_of(context, KEY)["doc"] = REQUIRED[index].value
-    await edit(
-        query.message, actor.t("renovation.doc_picked", doc=doc_name(actor.locale, REQUIRED[index]))
-    )
+    draft_of(context, KEY)["doc"] = doc.value
+    await edit(query.message, actor.t("renovation.doc_picked", doc=doc_name(actor.locale, doc)))
     return Step.DOCS
+
+
+async def got_need(update: Update, context: Context) -> int:
+    """R-2, R-3: "由代理人办理（需委托书）" or "商铺或重点部位（需设计资质）" ticked: that
+    document joins the list (the next files go to it); ticked again while nothing was sent
+    for it, it leaves the list."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return ConversationHandler.END
+    doc = reno.doc_at(parse_id((query.data or "").rsplit(":", 1)[-1]))
+    ren_id = draft_of(context, KEY).get("id") if KEY in (context.user_data or {}) else None
+    if doc is None or not isinstance(ren_id, int):
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+
+    def toggle(ren: Renovation, _signed: object) -> RenovationDecision:
+        return reno.conditional_toggled(ren, doc, ren.owner_id == actor.person.id)
+
+    try:
+        after = await run(services(context), actor, ren_id, toggle)
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return Step.DOCS
+    if after is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    await keep_answered(query)
+    draft = draft_of(context, KEY)
+    if doc in after.documents:
+        draft["doc"] = doc.value  # the next files go to it
+    elif draft.get("doc") == doc.value:
+        draft.pop("doc", None)
+    return await ask_docs(update, context, actor)
 
 
 async def got_file(update: Update, context: Context) -> int:
@@ -1049,10 +1097,15 @@ async def on_fix(update: Update, context: Context) -> int:
     index = parse_id(parts[3]) if len(parts) == 4 else None
     svc = services(context)
     ren = await store(svc).get(ren_id) if ren_id is not None else None
-    if ren is None or index is None or index >= len(REQUIRED) or ren.owner_id != actor.person.id:
+    doc = reno.doc_at(index)
+    if (
+        ren is None
+        or doc is None
+        or doc not in reno.required_of(ren.documents)
+        or ren.owner_id != actor.person.id
+    ):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return ConversationHandler.END
-    doc = REQUIRED[index]
     state = ren.documents[doc].state if doc in ren.documents else DocState.MISSING
     if ren.status != Status.SUBMITTED or state == DocState.VALID:
         await query.answer(actor.t("renovation.refused.not_editable"), show_alert=True)
@@ -1135,6 +1188,7 @@ def conversation() -> ConversationHandler[Context]:
                 S.DOCS: [
                     MessageHandler(filters.PHOTO | filters.Document.ALL, got_file),
                     CallbackQueryHandler(got_pick, pattern=r"^ren:pick:"),
+                    CallbackQueryHandler(got_need, pattern=r"^ren:need:"),
                     CallbackQueryHandler(got_submit, pattern=r"^ren:submit$"),
                     CallbackQueryHandler(got_withdraw, pattern=r"^ren:withdraw$"),
                     CallbackQueryHandler(got_fix_done, pattern=r"^ren:done$"),
@@ -1145,7 +1199,7 @@ def conversation() -> ConversationHandler[Context]:
                 CommandHandler("cancel", cancel),
                 CommandHandler("renovate", start, filters.ChatType.PRIVATE),
                 CallbackQueryHandler(
-                    stale, pattern=r"^ren:(unit|sc|commit|pick|submit|withdraw|done):"
+                    stale, pattern=r"^ren:(unit|sc|commit|pick|need|submit|withdraw|done):"
                 ),
             ],
             name="renovations",
@@ -1178,13 +1232,14 @@ async def checker(update: Update, context: Context) -> tuple[Actor, Renovation, 
         ids = (_ids(query.data, 3) or [])[:2] or None
     svc = services(context)
     ren = await store(svc).get(ids[0]) if ids else None
-    if ren is None or ids is None or ids[1] >= len(REQUIRED):
+    doc = reno.doc_at(ids[1]) if ids else None
+    if ren is None or doc is None or doc not in reno.required_of(ren.documents):
         await query.answer(actor.t("common.stale_button"), show_alert=True)
         return None
     if not may(Act.CHECK_DOCUMENTS, actor.roles_in(ren.estate_id)):  # R-3: customer service
         await query.answer(actor.t("renovation.refused.not_checker"), show_alert=True)
         return None
-    return actor, ren, REQUIRED[ids[1]]
+    return actor, ren, doc
 
 
 async def on_document(update: Update, context: Context) -> None:
@@ -1197,7 +1252,7 @@ async def on_document(update: Update, context: Context) -> None:
     actor, ren, doc = found
     svc = services(context)
     shown = [f.display_sha256 for f in await store(svc).files(ren.id, doc) if f.display_sha256]
-    index = REQUIRED.index(doc)
+    index = reno.doc_index(doc)
     state = ren.documents[doc].state if doc in ren.documents else DocState.MISSING
     text = actor.t(
         "renovation.check_doc",
@@ -1258,7 +1313,7 @@ async def on_invalid(update: Update, context: Context) -> None:
     if found is None or query is None:
         return
     actor, ren, doc = found
-    index = REQUIRED.index(doc)
+    index = reno.doc_index(doc)
     buttons = [
         button(actor.t(f"renovation.reason.{r}"), f"ren:why:{ren.id}:{index}:{i}")
         for i, r in enumerate(INVALID_REASONS)
@@ -1309,6 +1364,43 @@ async def _check(update: Update, context: Context, valid: bool, reason: str | No
     valid_count, total = reno.progress(after.documents)
     said += "\n" + actor.t("renovation.card.documents", valid=valid_count, total=total)
     await edit(query.message, f"{escape(ren.number)} · {said}", later=svc)
+
+
+async def on_need_design(update: Update, context: Context) -> None:
+    """``ren:dq:<id>``: customer service requires the design qualification of a submitted
+    application (R-3: commercial or key premises): it joins the list as missing, the owner
+    is told with the button that uploads it, and the card's buttons show it."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return
+    ids = _ids(query.data, 1)
+    svc = services(context)
+    ren = await store(svc).get(ids[0]) if ids else None
+    if ren is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    if not may(Act.CHECK_DOCUMENTS, actor.roles_in(ren.estate_id)):  # R-3: customer service
+        await query.answer(actor.t("renovation.refused.not_checker"), show_alert=True)
+        return
+    doc = Doc.DESIGN_QUALIFICATION
+    try:
+        after = await run(svc, actor, ren.id, lambda r, _s: reno.design_required(r))
+    except Refusal as refusal:
+        await query.answer(refusal_text(actor, refusal), show_alert=True)
+        return
+    if after is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    said = actor.t("renovation.doc_needed_staff", doc=doc_name(actor.locale, doc))
+    await query.answer(said)
+    message = query.message
+    private = message is not None and message.chat.type == "private"
+    locale = actor.locale if private else svc.settings.locale  # a group reads the default
+    owner = await svc.identity.person(after.owner_id)
+    shown = t(locale, "renovation.doc_needed_staff", doc=doc_name(locale, doc))
+    text = f"{shown}\n\n{card(locale, after, owner)}"
+    await edit(message, text, review_keyboard(locale, after, None), later=svc)
 
 
 async def on_all_documents(update: Update, context: Context) -> None:
@@ -2301,6 +2393,7 @@ def handlers() -> list[AnyHandler]:
         CallbackQueryHandler(on_valid, pattern=r"^ren:ok:"),
         CallbackQueryHandler(on_invalid, pattern=r"^ren:bad:"),
         CallbackQueryHandler(on_reason, pattern=r"^ren:why:"),
+        CallbackQueryHandler(on_need_design, pattern=r"^ren:dq:"),
         CallbackQueryHandler(on_all_documents, pattern=r"^ren:all:"),
         CallbackQueryHandler(on_terms, pattern=r"^ren:terms:"),
         CallbackQueryHandler(on_papers, pattern=r"^ren:rules:"),
