@@ -193,13 +193,21 @@ def staff_confirmed(
             tell=[
                 Tell(
                     Resident(),
-                    "renovation_entry.ask_party",
-                    {"damaged": len(ins.damaged)},
+                    "renovation_entry.ask_party_damaged"
+                    if ins.damaged
+                    else "renovation_entry.ask_party",
+                    {"damaged": len(ins.damaged), "parts": damaged_parts(ins)},
                     buttons="ren_entry_party",
                 )
             ],
         )
     ]
+
+
+def damaged_parts(ins: Inspection) -> tuple[Text, ...]:
+    """The parts found damaged, by name in each reader's language: what the owner or the
+    site head confirms (R-12: damage recorded now is not theirs later)."""
+    return tuple(Text(f"renovation_entry.item.{c.item.value}") for c in ins.damaged)
 
 
 def party_confirmed(

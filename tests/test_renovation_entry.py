@@ -78,7 +78,7 @@ async def test_r12_r13_both_sides_confirm_the_entry_inspection_then_the_entry_no
     await assistant.tap("其余完好")
     await assistant.tap("客服确认验收")
     assert await status_of(world, ren_id) == Status.PERMITTED  # one side is not enough
-    assert "请确认验收结果" in owner.last_text and "损坏 1 处" in owner.last_text
+    assert "请确认验收结果" in owner.last_text and "损坏 1 处：电梯轿厢" in owner.last_text
     stranger = bot.person(2999, "路人")
     await stranger.send("/start")
     await stranger.tap_data(f"ren:eparty:{ren_id}")
