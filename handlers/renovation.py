@@ -1073,16 +1073,23 @@ async def got_withdraw(update: Update, context: Context) -> int:
 
 
 async def got_fix_done(update: Update, context: Context) -> int:
-    """The owner is done sending a refused document again."""
+    """The owner is done sending a refused document again: customer service checks it
+    again — unless the application has moved on meanwhile (a stale 完成: nothing to say
+    about a check that is over)."""
     query = update.callback_query
     actor = await who(update, context)
     if query is not None:
         await query.answer()
         await keep_answered(query)
-    if context.user_data is not None:
-        context.user_data.pop(KEY, None)
-    if actor is not None:
-        await reply(update, context, actor.t("renovation.fix_done"))
+    fixing = context.user_data.pop(KEY, None) if context.user_data is not None else None
+    if actor is None:
+        return ConversationHandler.END
+    ren_id = fixing.get("id") if isinstance(fixing, dict) else None
+    ren = await store(services(context)).get(ren_id) if isinstance(ren_id, int) else None
+    checking = ren is not None and ren.status == Status.SUBMITTED
+    await reply(
+        update, context, actor.t("renovation.fix_done" if checking else "common.stale_button")
+    )
     return ConversationHandler.END
 
 

@@ -90,7 +90,7 @@ async def test_r4_the_engineering_heads_delegate_approves_on_his_behalf(
     assert [e["event"] for e in trail] == ["renovation.delegation_recorded"]
 
     ren_id = await complete(world, bot, groups, owner)
-    assert "资料齐全，请审批" in engineer.last_text  # he hears what the head hears
+    assert "资料齐全，等您签批" in engineer.last_text  # he hears what the head hears
     seen = engineer.mark()
     stranger = bot.person(GUARD, "陈保华")  # security: neither a head nor a delegate
     await stranger.send("/start")
@@ -165,7 +165,7 @@ async def test_r4_a_revoked_delegate_cannot_sign_and_is_told(
     await engineer.send("/start")
     ren_id = await complete(world, bot, groups, owner)
     await delegate(head, "郑海", "2026-12-04")
-    assert "资料齐全，请审批" in engineer.last_text  # the application already waiting
+    assert "资料齐全，等您签批" in engineer.last_text  # the application already waiting
     assert "批准" in str(engineer.last_message.get("reply_markup"))
     await head.send("/delegate")
     assert "代签人：郑海" in head.last_text and "2026-11-27 至 2026-12-04" in head.last_text
