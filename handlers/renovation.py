@@ -410,12 +410,19 @@ class Notifier:
                 )
                 if shown:
                     notices += [self._album(n, ren, shown) for n in found]
+            if tell.album:  # photos taken on site (a violation's): before the text
+                notices += [self._site_photos(n, ren, tell.album) for n in found]
             notices += found
         return notices
 
     def _album(self, notice: Notice, ren: Renovation, shown: tuple[str, ...]) -> Notice:
         locale = notice.locale or self.svc.settings.locale
         caption = t(locale, "renovation.album", number=ren.number, count=len(shown))
+        return Notice(notice.chat_id, caption, None, notice.person_id, album=shown, locale=locale)
+
+    def _site_photos(self, notice: Notice, ren: Renovation, shown: tuple[str, ...]) -> Notice:
+        locale = notice.locale or self.svc.settings.locale
+        caption = t(locale, "renovation.site_photos", number=ren.number, unit=ren.unit_label)
         return Notice(notice.chat_id, caption, None, notice.person_id, album=shown, locale=locale)
 
     async def text(self, locale: str, ren: Renovation, tell: Tell, owner: Person | None) -> str:

@@ -209,7 +209,11 @@ class PatrolStore:
                 )  # fmt: skip
                 number = int(notice.lastrowid or 0)
                 decision.data["notice"] = number
-                decision.tell = [replace(tell, button_arg=number) for tell in decision.tell]
+                # the violation's photo goes with the notice, to whoever is told of it
+                shown = (photo[1],) if photo else ()
+                decision.tell = [
+                    replace(tell, button_arg=number, album=shown) for tell in decision.tell
+                ]
             if photo is not None:
                 await evidence.link(
                     conn,

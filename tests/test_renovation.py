@@ -772,6 +772,9 @@ async def test_r15_r16_a_serious_violation_tells_the_owner_before_the_contractor
     assert "已开违章整改单" in engineer.last_text and "¥500.00" in engineer.last_text
     assert "严重违规" in owner.last_text and "2026-12-05" in owner.last_text
     assert "R-1" not in owner.last_text  # residents never read rule ids
+    for chat in (owner.user_id, groups["cs"].chat_id):  # the photo comes with the notice
+        sent = [c for c in bot.api.calls_of("sendPhoto") if c.params.get("chat_id") == chat]
+        assert len([c for c in sent if "现场照片" in str(c.params.get("caption"))]) == 1
     patrols = PatrolStore(world.db)
     [notice] = await patrols.notices(ren_id)
     assert notice.state == "issued" and notice.penalty_fen == 50000
