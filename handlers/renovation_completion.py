@@ -532,6 +532,23 @@ async def _file(svc: Services, ren: Renovation) -> Completion | None:
     return await completions(svc).completion(ren.id)
 
 
+async def _open_if_due(svc: Services, renovation_id: int, today: date) -> None:
+    """R-21: the earliest date is a date, so a claim on it is accepted even before the
+    timer opened the refund (it fires at 09:00, or later when the bot was down): the claim
+    opens it first, as the timer would (the owner, the contractor's head who joined and
+    customer service told); the timer then finds it open and does nothing."""
+    async with svc.db.write() as conn:
+        after = await completion_store.open_refund(
+            conn, renovation_id, lambda r, d: done_.refund_opened(r, d, today), Notifier(svc)
+        )
+        if after is None:
+            return
+        done = await completion_store.completion_in(conn, renovation_id)
+        when = done.refund_from.isoformat() if done and done.refund_from else ""
+        await tell_contractor(svc, conn, after, "renovation_completion.open_contractor",
+                              {"refund_from": when}, "ren_rf_claim")  # fmt: skip
+
+
 async def on_claim(update: Update, context: Context) -> None:
     """``ren:rfm:<id>``: the owner (or the contractor's head who joined) claims the deposit
     back; before the earliest date, refused with it."""
@@ -542,6 +559,7 @@ async def on_claim(update: Update, context: Context) -> None:
     actor, ren = found
     svc = services(context)
     today = await today_of(svc, ren.estate_id)
+    await _open_if_due(svc, ren.id, today)
     try:
         step = await completions(svc).step(
             ren.id,
