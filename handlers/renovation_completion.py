@@ -538,15 +538,24 @@ async def _open_if_due(svc: Services, renovation_id: int, today: date) -> None:
     opens it first, as the timer would (the owner, the contractor's head who joined and
     customer service told); the timer then finds it open and does nothing."""
     async with svc.db.write() as conn:
-        after = await completion_store.open_refund(
-            conn, renovation_id, lambda r, d: done_.refund_opened(r, d, today), Notifier(svc)
-        )
-        if after is None:
-            return
-        done = await completion_store.completion_in(conn, renovation_id)
-        when = done.refund_from.isoformat() if done and done.refund_from else ""
-        await tell_contractor(svc, conn, after, "renovation_completion.open_contractor",
-                              {"refund_from": when}, "ren_rf_claim")  # fmt: skip
+        await open_refund(svc, conn, renovation_id, today)
+
+
+async def open_refund(
+    svc: Services, conn: aiosqlite.Connection, renovation_id: int, today: date
+) -> None:
+    """R-21: the refund opened on ``today`` inside the caller's transaction — refund due,
+    the owner, customer service and the contractor's head who joined told — unless it is
+    open already (nothing said twice)."""
+    after = await completion_store.open_refund(
+        conn, renovation_id, lambda r, d: done_.refund_opened(r, d, today), Notifier(svc)
+    )
+    if after is None:
+        return
+    done = await completion_store.completion_in(conn, renovation_id)
+    when = done.refund_from.isoformat() if done and done.refund_from else ""
+    await tell_contractor(svc, conn, after, "renovation_completion.open_contractor",
+                          {"refund_from": when}, "ren_rf_claim")  # fmt: skip
 
 
 async def on_claim(update: Update, context: Context) -> None:
@@ -986,14 +995,7 @@ async def react(svc: Services, conn: aiosqlite.Connection, firing: Firing) -> No
     if ren is None:
         return
     today = (await svc.rules(ren.estate_id)).calendar.local(firing.now).date()
-    after = await completion_store.open_refund(
-        conn, renovation_id, lambda r, d: done_.refund_opened(r, d, today), Notifier(svc)
-    )
-    if after is not None:
-        done = await completion_store.completion_in(conn, renovation_id)
-        when = done.refund_from.isoformat() if done and done.refund_from else ""
-        await tell_contractor(svc, conn, after, "renovation_completion.open_contractor",
-                              {"refund_from": when}, "ren_rf_claim")  # fmt: skip
+    await open_refund(svc, conn, renovation_id, today)
 
 
 # --- registration ------------------------------------------------------------------------------
