@@ -51,7 +51,7 @@ def estate(tmp_path: Path) -> Iterator[tuple[SandboxProcess, BotProcess, int]]:
     """The sandbox prepared as ``make run`` prepares it, the bot polling it; and customer
     service's group."""
     server = SandboxProcess(tmp_path / "sandbox").start()
-    bot = BotProcess(server, tmp_path / "wuye.db")
+    bot = BotProcess(server, tmp_path / "wuye.db", unpaced=True)
     try:
         groups = prepare_world(server.base)
         settings = Settings(db=bot.cwd / "wuye.db", test_mode=True, test_clock_file=bot.clock_file)

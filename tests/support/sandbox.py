@@ -268,7 +268,14 @@ class Player:
 class BotProcess:
     """``python -m bot run`` against the sandbox, on one database."""
 
-    def __init__(self, sandbox: SandboxProcess, db: Path, admins: str = "") -> None:
+    def __init__(
+        self, sandbox: SandboxProcess, db: Path, admins: str = "", *, unpaced: bool = False
+    ) -> None:
+        """``unpaced``: Telegram's limits (a group's 20 messages a minute, a private chat's
+        second) lifted, as ``bench/throughput.py`` lifts them — for a test walking a long
+        flow through busy groups that checks something else (the pacing has tests of its
+        own: tests/test_outbox_pacing.py); the same code otherwise."""
+        self.unpaced = unpaced
         self.env = _env(
             {
                 "WUYE_TOKEN": TOKEN,
@@ -313,8 +320,13 @@ class BotProcess:
 
     def start(self) -> BotProcess:
         handle = self.log.open("ab")
+        command = (
+            [str(ROOT / "bench" / "throughput.py"), "--as-unpaced-bot"]
+            if self.unpaced
+            else ["-m", "bot", "run"]
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], env=self.env, cwd=self.cwd,
+            [sys.executable, *command], env=self.env, cwd=self.cwd,
             stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
         handle.close()
