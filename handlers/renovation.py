@@ -225,6 +225,20 @@ def doc_line(locale: str, ren: Renovation, doc: Doc) -> str:
     return line
 
 
+def one_button(
+    states: Set[Status], label: str, prefix: str
+) -> Callable[[str, Renovation, int | None], InlineKeyboardMarkup | None]:
+    """A keyboard of one button (``label``'s text, data ``<prefix>:<renovation id>``),
+    offered while the renovation is in one of ``states`` and gone once it moved on."""
+
+    def make(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
+        if ren.status not in states:
+            return None
+        return keyboard([[button(t(locale, label), f"{prefix}:{ren.id}")]])
+
+    return make
+
+
 def review_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
     """Customer service's: a 🔍 per document (its files, then valid / invalid), and, while
     the owner did not add it, the button that requires the design qualification (R-3:
@@ -258,11 +272,8 @@ def decide_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKey
     )
 
 
-def terms_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's: accept the approval's terms (R-7)."""
-    if ren.status != Status.APPROVED:
-        return None
-    return keyboard([[button(t(locale, "renovation.btn_terms"), f"ren:terms:{ren.id}")]])
+#: The owner's: accept the approval's terms (R-7).
+terms_keyboard = one_button(frozenset({Status.APPROVED}), "renovation.btn_terms", "ren:terms")
 
 
 def fix_keyboard(locale: str, ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
@@ -287,34 +298,24 @@ def agree_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyb
     )
 
 
-def fees_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The cashier's, once the agreement is signed: compute and collect the fees (R-10)."""
-    if ren.status != Status.AGREEMENT_SIGNED:
-        return None
-    return keyboard([[button(t(locale, "renovation.btn_collect"), f"ren:fee:{ren.id}")]])
+#: The cashier's, once the agreement is signed: compute and collect the fees (R-10).
+fees_keyboard = one_button(
+    frozenset({Status.AGREEMENT_SIGNED}), "renovation.btn_collect", "ren:fee"
+)
 
 
-def permit_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's, once the fees are paid: issue the works permit (R-11)."""
-    if ren.status != Status.FEES_PAID:
-        return None
-    return keyboard([[button(t(locale, "renovation.btn_permit"), f"ren:permit:{ren.id}")]])
+#: Customer service's, once the fees are paid: issue the works permit (R-11).
+permit_keyboard = one_button(frozenset({Status.FEES_PAID}), "renovation.btn_permit", "ren:permit")
 
 
-def workers_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's (and the contractor head's), while works may go on: register a worker
-    for a pass (R-11)."""
-    if ren.status not in reno.WORKS_ALLOWED:
-        return None
-    return keyboard([[button(t(locale, "renovation.btn_add_worker"), f"ren:wk:{ren.id}")]])
+#: The owner's (and the contractor head's), while works may go on: register a worker for a
+#: pass (R-11).
+workers_keyboard = one_button(reno.WORKS_ALLOWED, "renovation.btn_add_worker", "ren:wk")
 
 
-def works_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's, once the permit is issued: the entry inspection (R-12,
-    handlers.renovation_entry), then the works and the daily patrols (R-13, R-14)."""
-    if ren.status != Status.PERMITTED:
-        return None
-    return keyboard([[button(t(locale, "renovation_entry.btn_open"), f"ren:ent:{ren.id}")]])
+#: Customer service's, once the permit is issued: the entry inspection (R-12,
+#: handlers.renovation_entry), then the works and the daily patrols (R-13, R-14).
+works_keyboard = one_button(frozenset({Status.PERMITTED}), "renovation_entry.btn_open", "ren:ent")
 
 
 def notice_owner_keyboard(

@@ -31,7 +31,7 @@ rfm|rfo|rfc|rfy|rfa|rfp:<renovation>``, ``ren:cps:<renovation>:<YYYYMMDD>``,
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
 from typing import Any
@@ -63,7 +63,7 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import KEYBOARDS, Notifier, _ids, ledger_text, store
+from handlers.renovation import KEYBOARDS, Notifier, _ids, ledger_text, one_button, store
 from procedures import renovation as reno
 from procedures import renovation_completion as done_
 from procedures.permissions import Act, may
@@ -119,20 +119,6 @@ async def today_of(svc: Services, estate_id: int) -> date:
 
 
 # --- keyboards (rendered by handlers.renovation.Notifier) -----------------------------------
-
-
-def one_button(
-    states: frozenset[Status], label: str, prefix: str
-) -> Callable[[str, Renovation, int | None], InlineKeyboardMarkup | None]:
-    """A keyboard of one button (``label``'s text, data ``<prefix>:<renovation id>``),
-    offered while the renovation is in one of ``states`` and gone once it moved on."""
-
-    def make(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-        if ren.status not in states:
-            return None
-        return keyboard([[button(t(locale, label), f"{prefix}:{ren.id}")]])
-
-    return make
 
 
 _DUE = frozenset({Status.REFUND_DUE})

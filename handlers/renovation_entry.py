@@ -64,7 +64,7 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import KEYBOARDS, Notifier, _ids, store
+from handlers.renovation import KEYBOARDS, Notifier, _ids, one_button, store
 from procedures import renovation as reno
 from procedures import renovation_entry as entry
 from procedures.permissions import Act, may
@@ -105,12 +105,10 @@ def refusal_text(actor: Actor, refusal: Refusal) -> str:
 # --- keyboards (rendered by handlers.renovation.Notifier) ----------------------------------
 
 
-def party_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
-    """The owner's (or the contractor head's): confirm the entry inspection (R-12)."""
-    if ren.status != Status.PERMITTED:
-        return None
-    label = t(locale, "renovation_entry.btn_party")
-    return keyboard([[button(label, f"ren:eparty:{ren.id}")]])
+#: The owner's (or the contractor head's): confirm the entry inspection (R-12).
+party_keyboard = one_button(
+    frozenset({Status.PERMITTED}), "renovation_entry.btn_party", "ren:eparty"
+)
 
 
 def extension_keyboard(
