@@ -31,7 +31,7 @@ rfm|rfo|rfc|rfy|rfa|rfp:<renovation>``, ``ren:cps:<renovation>:<YYYYMMDD>``,
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from html import escape
 from typing import Any
@@ -384,21 +384,8 @@ async def on_notify(update: Update, context: Context) -> None:
         if n.state != NoticeState.CLOSED
     ]
     staff = may(Act.ISSUE_PERMIT, actor.roles_in(ren.estate_id))
-    try:
-        step = await completions(svc).step(
-            ren.id,
-            lambda r, d: done_.inspectors_told(r, d, staff, shown),
-            by=actor.person.id,
-            render=Notifier(svc),
-        )
-    except Refusal as refusal:
-        await query.answer(refusal_text(actor, refusal), show_alert=True)
-        return
-    if step is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    await svc.deliver()
-    await query.answer(actor.t("renovation_completion.told_done"), show_alert=True)
+    await _step(update, actor, svc, ren, lambda r, d: done_.inspectors_told(r, d, staff, shown),
+                "renovation_completion.told_done")  # fmt: skip
 
 
 def inspector_of(actor: Actor, ren: Renovation) -> str | None:
@@ -518,6 +505,36 @@ async def _file(svc: Services, ren: Renovation) -> Completion | None:
     return await completions(svc).completion(ren.id)
 
 
+async def _step(
+    update: Update,
+    actor: Actor,
+    svc: Services,
+    ren: Renovation,
+    decide: Callable[[Renovation, Completion], reno.RenovationDecision],
+    done: str,
+    *,
+    dated: bool = False,
+) -> None:
+    """One press's step of completion or refund: ``decide`` applied (re-checked on the
+    record as it is), told and delivered, the presser answered with ``done``; a refusal
+    answered with its reason (``dated``: with the refund's earliest date), a stale press as
+    such."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        step = await completions(svc).step(ren.id, decide, by=actor.person.id,
+                                           render=Notifier(svc))  # fmt: skip
+    except Refusal as refusal:
+        await _refused(update, actor, refusal, await _file(svc, ren) if dated else None)
+        return
+    if step is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return
+    await svc.deliver()
+    await query.answer(actor.t(done), show_alert=True)
+
+
 async def _open_if_due(svc: Services, renovation_id: int, today: date) -> None:
     """R-21: the earliest date is a date, so a claim on it is accepted even before the
     timer opened the refund (it fires at 09:00, or later when the bot was down): the claim
@@ -555,21 +572,8 @@ async def on_claim(update: Update, context: Context) -> None:
     svc = services(context)
     today = await today_of(svc, ren.estate_id)
     await _open_if_due(svc, ren.id, today)
-    try:
-        step = await completions(svc).step(
-            ren.id,
-            lambda r, d: done_.claimed(r, d, actor.person.id, today),
-            by=actor.person.id,
-            render=Notifier(svc),
-        )
-    except Refusal as refusal:
-        await _refused(update, actor, refusal, await _file(svc, ren))
-        return
-    if step is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    await svc.deliver()
-    await query.answer(actor.t("renovation_completion.claim_done"), show_alert=True)
+    await _step(update, actor, svc, ren, lambda r, d: done_.claimed(r, d, actor.person.id, today),
+                "renovation_completion.claim_done", dated=True)  # fmt: skip
 
 
 async def on_consent(update: Update, context: Context) -> None:
@@ -581,21 +585,8 @@ async def on_consent(update: Update, context: Context) -> None:
     actor, ren = found
     svc = services(context)
     by_owner = actor.person.id == ren.owner_id
-    try:
-        step = await completions(svc).step(
-            ren.id,
-            lambda r, d: done_.consented(r, d, by_owner),
-            by=actor.person.id,
-            render=Notifier(svc),
-        )
-    except Refusal as refusal:
-        await _refused(update, actor, refusal, None)
-        return
-    if step is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    await svc.deliver()
-    await query.answer(actor.t("renovation_completion.consent_done"), show_alert=True)
+    await _step(update, actor, svc, ren, lambda r, d: done_.consented(r, d, by_owner),
+                "renovation_completion.consent_done")  # fmt: skip
 
 
 def checklist_keyboard(actor: Actor, ren: Renovation, marked: dict[str, bool]) -> Any:
@@ -844,17 +835,7 @@ async def on_confirm(update: Update, context: Context) -> None:
         role = done_.confirming_role(r, actor.person.id, held, centre, d)
         return done_.refund_confirmed(r, d, role)
 
-    try:
-        step = await completions(svc).step(ren.id, decide, by=actor.person.id,
-                                           render=Notifier(svc))  # fmt: skip
-    except Refusal as refusal:
-        await _refused(update, actor, refusal, None)
-        return
-    if step is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    await svc.deliver()
-    await query.answer(actor.t("renovation_completion.confirm_done"), show_alert=True)
+    await _step(update, actor, svc, ren, decide, "renovation_completion.confirm_done")
 
 
 async def on_approve(update: Update, context: Context) -> None:
@@ -866,21 +847,8 @@ async def on_approve(update: Update, context: Context) -> None:
     actor, ren = found
     svc = services(context)
     manager = may(Act.APPROVE_REFUND, actor.roles_in(ren.estate_id))
-    try:
-        step = await completions(svc).step(
-            ren.id,
-            lambda r, d: done_.refund_approved(r, d, manager),
-            by=actor.person.id,
-            render=Notifier(svc),
-        )
-    except Refusal as refusal:
-        await _refused(update, actor, refusal, None)
-        return
-    if step is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return
-    await svc.deliver()
-    await query.answer(actor.t("renovation_completion.approve_done"), show_alert=True)
+    await _step(update, actor, svc, ren, lambda r, d: done_.refund_approved(r, d, manager),
+                "renovation_completion.approve_done")  # fmt: skip
 
 
 async def on_pay(update: Update, context: Context) -> int:
