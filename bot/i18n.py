@@ -107,6 +107,8 @@ def fit(markup: str, limit: int) -> str:
     """HTML text cut to at most ``limit`` visible characters, as Telegram counts them: never
     inside a tag or an entity (``&amp;`` is one character), the tags left open closed again,
     and an ellipsis where it was cut. Text within the limit comes back unchanged."""
+    if visible_length(markup) <= limit:  # tags and entities included: it fits (most do)
+        return markup
     measure = _Fitter(None)
     measure.feed(markup)
     measure.close()

@@ -62,6 +62,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot import api
 from bot.crashpoints import crashpoint
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit
 from bot.pacing import MonotonicClock, PaceClock, Pacer
@@ -461,18 +462,19 @@ class OutboxSender:
             return await self._edit(message)
         if message.kind == ALBUM:
             return await self._send_album(message)
+        if not (message.blob or message.photo):
+            # A text, the commonest: the stored keyboard goes as the JSON it is kept as.
+            return await api.send_text(
+                self.bot, message.chat_id, fit(message.text, MESSAGE_LIMIT), message.markup or None
+            )
         markup = reply_markup(message.markup, self.bot)
         if message.blob:
             sent = await self._send_blob(message, markup)
-        elif message.photo:
+        else:
+            assert message.photo is not None
             caption = fit(message.text, CAPTION_LIMIT) or None
             sent = await self.bot.send_photo(
                 message.chat_id, message.photo, caption=caption, parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )  # fmt: skip
-        else:
-            sent = await self.bot.send_message(
-                message.chat_id, fit(message.text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             )  # fmt: skip
         return int(sent.message_id)
@@ -499,9 +501,9 @@ class OutboxSender:
                     parse_mode=ParseMode.HTML, reply_markup=markup,
                 )  # fmt: skip
             else:
-                await self.bot.edit_message_text(
-                    fit(message.text, MESSAGE_LIMIT), chat, message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                await api.edit_text(
+                    self.bot, chat, message_id, fit(message.text, MESSAGE_LIMIT),
+                    message.markup or None,
                 )  # fmt: skip
         except BadRequest as exc:
             if NOT_MODIFIED not in str(exc).lower():

@@ -35,6 +35,7 @@ from telegram.error import (
 )
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 
+from bot import api
 from bot.i18n import MESSAGE_LIMIT, fit, t, t_raw
 from bot.settings import Settings
 from procedures.deadlines import EstateRules, load_estate
@@ -218,9 +219,10 @@ async def who(update: Update, context: Context) -> Actor | None:
 
 
 async def reply(
-    update: Update, context: Context, text: str, markup: Markup = None
+    update: Update, context: Context, text: str, markup: Markup = None, *, keep: bool = False
 ) -> Message | None:
-    """Answer in the chat the update came from (HTML).
+    """Answer in the chat the update came from (HTML); with ``keep``, the message sent
+    (to edit it later), else None.
 
     Telegram being slow or down must not cost the person the step they just took. A
     connection error or a 5xx (nothing was sent) is tried :data:`REPLY_TRIES` times; then,
@@ -250,9 +252,23 @@ async def reply(
     pause = REPLY_PAUSE
     for attempt in range(1, REPLY_TRIES + 1):
         try:
-            return await message.reply_text(
-                text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
+            sent = await api.call(
+                context.bot,
+                "sendMessage",
+                {
+                    "chat_id": message.chat_id,
+                    "text": text,
+                    "parse_mode": ParseMode.HTML,
+                    "reply_markup": markup,
+                    # in a forum's topic, into that topic, as PTB's reply_text does
+                    "message_thread_id": message.message_thread_id
+                    if message.is_topic_message
+                    else None,
+                    "business_connection_id": message.business_connection_id,
+                },
             )
+            # Telegram's answer is decoded only for a caller that keeps the message.
+            return Message.de_json(sent, context.bot) if keep else None
         except BadRequest:
             raise
         except (NetworkError, RetryAfter) as exc:
@@ -313,16 +329,15 @@ def retry_seconds(error: RetryAfter) -> float:
 
 async def send(
     context: Context, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    """Send to another chat; a blocked bot or a vanished chat is logged, not raised.
+) -> int | None:
+    """Send to another chat (the id of the message made); a blocked bot or a vanished chat
+    is logged, not raised.
 
     A group upgraded to a supergroup is followed: its departments move to the new id and
     the message goes there.
     """
     try:
-        return await context.bot.send_message(
-            chat_id, fit(text, MESSAGE_LIMIT), parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        return await api.send_text(context.bot, chat_id, fit(text, MESSAGE_LIMIT), markup)
     except ChatMigrated as exc:
         new_id = int(exc.new_chat_id)
         await services(context).identity.migrate_chat(chat_id, new_id)
@@ -348,7 +363,9 @@ async def edit(
     shown = fit(text, MESSAGE_LIMIT)
     keys = markup if isinstance(markup, InlineKeyboardMarkup) else None
     try:
-        await query_message.edit_text(shown, parse_mode=ParseMode.HTML, reply_markup=keys)
+        await api.edit_text(
+            query_message.get_bot(), query_message.chat_id, query_message.message_id, shown, keys
+        )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise

@@ -206,7 +206,7 @@ async def run_import(
         return
     # None when Telegram is down and the note was queued: the import goes on, and what the
     # note would have been edited to is sent as a message of its own.
-    status = await reply(update, context, actor.t("roster.reading", estate=estate.name))
+    status = await reply(update, context, actor.t("roster.reading", estate=estate.name), keep=True)
 
     async def say(text: str) -> None:
         if status is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
 import bot.http
@@ -36,6 +36,8 @@ class FakeTelegram:
                 name = part.name or ""  # type: ignore[union-attr]
                 filename = part.filename  # type: ignore[union-attr]
                 fields[name] = (filename, bytes(data)) if filename else data.decode()
+        elif request.content_type == "application/json":
+            fields = await request.json()
         else:
             fields = dict(await request.post())
         self.calls.append((method, request.content_type, fields))
@@ -73,17 +75,24 @@ async def ready(request: AiohttpRequest) -> AiohttpRequest:
     return request
 
 
-async def test_a_message_is_sent_as_form_fields_and_its_answer_parsed(
+async def test_a_message_is_sent_as_one_json_document_and_its_answer_parsed(
     telegram: tuple[FakeTelegram, str],
 ) -> None:
     fake, base = telegram
     request = await ready(AiohttpRequest())
+    keys = InlineKeyboardMarkup([[InlineKeyboardButton("普通", callback_data="urg:normal")]])
     async with Bot(TOKEN, base_url=base, request=request, get_updates_request=request) as tg:
-        message = await tg.send_message(chat_id=2001, text="您的报修已受理：BX-0001")
+        message = await tg.send_message(
+            chat_id=2001, text="您的报修已受理：BX-0001", reply_markup=keys
+        )
     assert message.text == "您的报修已受理：BX-0001" and message.chat.id == 2001
     method, content_type, fields = fake.calls[-1]
-    assert (method, content_type) == ("sendMessage", "application/x-www-form-urlencoded")
-    assert fields["chat_id"] == "2001" and fields["text"] == "您的报修已受理：BX-0001"
+    assert (method, content_type) == ("sendMessage", "application/json")
+    assert fields["chat_id"] == 2001 and fields["text"] == "您的报修已受理：BX-0001"
+    # the keyboard is an object of the document, not a JSON text inside a form field
+    assert fields["reply_markup"] == {
+        "inline_keyboard": [[{"text": "普通", "callback_data": "urg:normal"}]]
+    }
 
 
 async def test_a_file_is_uploaded_as_multipart(telegram: tuple[FakeTelegram, str]) -> None:
