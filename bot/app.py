@@ -167,7 +167,10 @@ def build_application(
     # Different people's updates at once, each person's in order (bot/updates.py); the end
     # of each update's handling marks it in the inbox.
     builder = builder.concurrent_updates(PerChatUpdateProcessor(finished=inbox.done))
-    builder = builder.persistence(SQLitePersistence(db))
+    # A flow's state and data changed by an update are written with the update's mark
+    # (storage.persistence), in one transaction at its end.
+    inbox.persistence = SQLitePersistence(db)
+    builder = builder.persistence(inbox.persistence)
     app = builder.build()
     app.bot_data["inbox"] = inbox
     app.bot_data["settings"] = settings

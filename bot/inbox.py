@@ -36,7 +36,8 @@ from telegram.error import BadRequest
 from telegram.ext import Application, ExtBot
 
 from storage.db import Database
-from storage.inbox import InboxStore
+from storage.inbox import InboxStore, mark
+from storage.persistence import SQLitePersistence
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Inbox:
         #: marked, so updates that never went through the inbox (a webhook's, a test's
         #: process_update) cost no write.
         self._open: set[int] = set()
+        #: PTB's persistence, whose changes during an update are written with its mark.
+        self.persistence: SQLitePersistence | None = None
         #: Called each time ``getUpdates`` is asked and each time it returns, updates or not
         #: (the polling heartbeat, ``bot.health``).
         self.on_polled: Callable[[], None] | None = None
@@ -89,15 +92,26 @@ class Inbox:
         return fresh
 
     async def done(self, update: object) -> None:
-        """Mark an update handled (its handling ended, well or with an error)."""
-        if not isinstance(update, Update) or update.update_id not in self._open:
+        """Mark an update handled (its handling ended, well or with an error), in one
+        transaction with what the update changed in PTB's persistence (its flow's state, its
+        person's data: ``storage.persistence``, held back until now)."""
+        marking = isinstance(update, Update) and update.update_id in self._open
+        persistence = self.persistence
+        if not marking and (persistence is None or not persistence.pending):
             return
+        update_id = update.update_id if isinstance(update, Update) else None
         try:
-            await self.store.handled(update.update_id)
+            async with self.store.db.write() as conn:
+                committed = await persistence.write_pending(conn) if persistence else None
+                if marking and update_id is not None:
+                    await mark(conn, update_id)
         except Exception:  # the update is handled; at worst it is handled again after a restart
-            log.exception("inbox: could not mark update %s handled", update.update_id)
-        else:
-            self._open.discard(update.update_id)
+            log.exception("inbox: could not mark update %s handled", update_id)
+            return
+        if committed is not None:
+            committed()
+        if update_id is not None:
+            self._open.discard(update_id)
 
     async def replay(self, app: Application[Any, Any, Any, Any, Any, Any]) -> int:
         """Put the updates stored but never handled back into the application's update

@@ -162,6 +162,27 @@ class InlineConnection(aiosqlite.Connection):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
+    async def run(self, sql: str) -> None:
+        """A statement without rows or parameters (``BEGIN``, ``COMMIT``): no cursor kept."""
+        if _THREADED.get():
+            await self.execute(sql)
+            return
+        (await self._execute(self._conn.execute, sql)).close()
+
+    async def fetch(self, sql: str, params: Params, *, every: bool) -> Any:
+        """One statement's first row (or None), or ``every`` row: on the loop's thread one
+        call to sqlite3 and no cursor object of aiosqlite's (whose fetch and close are two
+        more trips through :meth:`_execute`); inside :meth:`Database.on_thread`, aiosqlite's
+        way on its thread."""
+        if _THREADED.get():
+            async with self.execute(sql, params) as cur:
+                return await (cur.fetchall() if every else cur.fetchone())
+        cursor = await self._execute(self._conn.execute, sql, params)
+        try:
+            return cursor.fetchall() if every else cursor.fetchone()
+        finally:
+            cursor.close()
+
 
 def migrations() -> list[tuple[int, str, str]]:
     """The numbered migrations shipped in ``storage/migrations``: (version, name, sql)."""
@@ -273,19 +294,25 @@ class Database:
         if self._writer is not None and self._writer is asyncio.current_task():
             raise RuntimeError("write() inside write(): one transaction per unit of work")
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._run("BEGIN IMMEDIATE")
             self._writer = asyncio.current_task()
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._run("ROLLBACK")
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await self._run("COMMIT")
                 if (scope := SCOPE.get()) is not None:
                     scope.commits += 1
             finally:
                 self._writer = None
+
+    async def _run(self, sql: str) -> None:
+        if isinstance(self.conn, InlineConnection):
+            await self.conn.run(sql)
+        else:
+            await self.conn.execute(sql)
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[None]:
@@ -308,14 +335,20 @@ class Database:
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """One row of a read, or None."""
-        async with self._reading(), self.conn.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
-            return row
+        async with self._reading():
+            if isinstance(self.conn, InlineConnection):
+                row: sqlite3.Row | None = await self.conn.fetch(sql, params, every=False)
+                return row
+            async with self.conn.execute(sql, params) as cur:
+                return await cur.fetchone()
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Every row of a read."""
-        async with self._reading(), self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        async with self._reading():
+            if isinstance(self.conn, InlineConnection):
+                return list(await self.conn.fetch(sql, params, every=True))
+            async with self.conn.execute(sql, params) as cur:
+                return list(await cur.fetchall())
 
 
 def _read_only_uri(path: str | Path) -> str:

@@ -47,6 +47,17 @@ async def settle(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def mark(conn: aiosqlite.Connection, update_id: int) -> bool:
+    """Inside a transaction: mark an update handled and forget its content; False when it
+    was not waiting (a step's transaction marked it already, :func:`settle`)."""
+    cursor = await conn.execute(
+        "UPDATE inbox SET handled_at = ?, outcome = 'handled', data = NULL"
+        " WHERE update_id = ? AND handled_at IS NULL",
+        (iso(now_of(conn)), update_id),
+    )
+    return cursor.rowcount == 1
+
+
 @dataclass(frozen=True)
 class Stored:
     """An update stored and not yet handled."""
@@ -82,12 +93,7 @@ class InboxStore:
     async def handled(self, update_id: int) -> bool:
         """Mark an update handled and forget its content; False when it was not waiting."""
         async with self.db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE inbox SET handled_at = ?, outcome = 'handled', data = NULL"
-                " WHERE update_id = ? AND handled_at IS NULL",
-                (iso(now_of(conn)), update_id),
-            )
-            return cursor.rowcount == 1
+            return await mark(conn, update_id)
 
     async def unhandled(self) -> list[Stored]:
         """Every update stored and not handled, oldest (lowest id) first."""

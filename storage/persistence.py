@@ -6,17 +6,28 @@ The application also calls :meth:`Application.update_persistence` after every up
 PTB hands over every user's and chat's data it marked, changed or not (each update marks its
 person and chat), and every conversation state it looked at; what the file already holds is
 remembered here, so only what changed is written: most updates write nothing.
+
+While an update is being handled (``storage.inbox.HANDLING`` is set: the bot's update
+processor), what changed is held back and written by :meth:`SQLitePersistence.write_pending`
+in the transaction that marks the update handled in the inbox (``bot.inbox.Inbox.done``):
+one transaction at the end of an update instead of one per row, and the flow's new state
+and the update's mark are saved together or not at all (a crash between them replays the
+update from the state it started in). Anywhere else (PTB's periodic run, the stop, a test
+calling ``process_update`` directly) a change is written at once.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from storage.db import Database
+from storage.inbox import HANDLING
 
 Data = dict[str, Any]
 
@@ -38,6 +49,75 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
         self._stored: dict[tuple[str, int], str] = {}
         #: What each ``ptb_conversations`` row holds (its state's JSON), as loaded or written.
         self._states: dict[tuple[str, str], str] = {}
+        #: Changes held back until the update's end (module docstring): a row's new JSON, or
+        #: None to delete it. Keys: ("data", kind, id) and ("state", name, key).
+        self._pending: dict[tuple[str, str, int | str], str | None] = {}
+
+    @property
+    def pending(self) -> bool:
+        """Whether changes wait for :meth:`write_pending`."""
+        return bool(self._pending)
+
+    def _holds(self, key: tuple[str, str, int | str]) -> str | None:
+        """What the row will hold once the changes held back are written."""
+        if key in self._pending:
+            return self._pending[key]
+        kind, a, b = key
+        if kind == "data":
+            return self._stored.get((a, int(b)))
+        return self._states.get((a, str(b)))
+
+    async def _change(self, key: tuple[str, str, int | str], encoded: str | None) -> None:
+        """Note a row's new JSON (None: gone), unless the file holds (or will hold) it;
+        written at once outside an update's handling."""
+        if self._holds(key) == encoded:
+            return
+        self._pending[key] = encoded
+        if HANDLING.get() is None:
+            await self.flush()
+
+    async def write_pending(self, conn: aiosqlite.Connection) -> Callable[[], None]:
+        """Write the changes held back, inside the caller's transaction; returns what to
+        call once it committed (the rows are then what the file holds). Should the
+        transaction roll back, the changes stay held back for the next try."""
+        batch = dict(self._pending)
+        for (kind, a, b), encoded in batch.items():
+            if kind == "data":
+                if encoded is not None:
+                    await conn.execute(
+                        "INSERT INTO ptb_data(kind, id, data) VALUES (?, ?, ?)"
+                        " ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
+                        (a, b, encoded),
+                    )
+                else:
+                    await conn.execute("DELETE FROM ptb_data WHERE kind = ? AND id = ?", (a, b))
+            elif encoded is not None:
+                await conn.execute(
+                    "INSERT INTO ptb_conversations(name, key, state) VALUES (?, ?, ?)"
+                    " ON CONFLICT(name, key) DO UPDATE SET state = excluded.state",
+                    (a, b, encoded),
+                )
+            else:
+                await conn.execute(
+                    "DELETE FROM ptb_conversations WHERE name = ? AND key = ?", (a, b)
+                )
+
+        def committed() -> None:
+            for key, encoded in batch.items():
+                kind, a, b = key
+                if kind == "data":
+                    stored: dict[Any, str] = self._stored
+                    row: tuple[str, int | str] = (a, int(b))
+                else:
+                    stored, row = self._states, (a, str(b))
+                if encoded is None:
+                    stored.pop(row, None)
+                else:
+                    stored[row] = encoded
+                if key in self._pending and self._pending[key] == encoded:
+                    del self._pending[key]  # not changed again meanwhile
+
+        return committed
 
     async def _load(self, kind: str) -> dict[int, Data]:
         rows = await self.db.fetchall("SELECT id, data FROM ptb_data WHERE kind = ?", (kind,))
@@ -46,23 +126,9 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
         return {int(r["id"]): json.loads(r["data"]) for r in rows}
 
     async def _save(self, kind: str, key: int, data: Data) -> None:
-        """Write one user's or chat's data, unless the file already holds exactly that."""
+        """One user's or chat's data, unless the file already holds exactly that."""
         encoded = json.dumps(data, ensure_ascii=False) if data else None
-        if self._stored.get((kind, key)) == encoded:
-            return  # unchanged (or nothing stored and nothing to store)
-        async with self.db.write() as conn:
-            if encoded is not None:
-                await conn.execute(
-                    "INSERT INTO ptb_data(kind, id, data) VALUES (?, ?, ?)"
-                    " ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
-                    (kind, key, encoded),
-                )
-            else:
-                await conn.execute("DELETE FROM ptb_data WHERE kind = ? AND id = ?", (kind, key))
-        if encoded is None:  # committed: what the file holds now
-            self._stored.pop((kind, key), None)
-        else:
-            self._stored[(kind, key)] = encoded
+        await self._change(("data", kind, key), encoded)
 
     async def get_user_data(self) -> dict[int, Data]:
         """Every stored user's data."""
@@ -94,26 +160,8 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
     ) -> None:
         """Store (or, for an ended conversation, forget) one conversation's state, unless the
         file already holds it."""
-        encoded_key = json.dumps(list(key))
         encoded = None if new_state is None else json.dumps(new_state)
-        if self._states.get((name, encoded_key)) == encoded:
-            return
-        async with self.db.write() as conn:
-            if encoded is None:
-                await conn.execute(
-                    "DELETE FROM ptb_conversations WHERE name = ? AND key = ?",
-                    (name, encoded_key),
-                )
-            else:
-                await conn.execute(
-                    "INSERT INTO ptb_conversations(name, key, state) VALUES (?, ?, ?)"
-                    " ON CONFLICT(name, key) DO UPDATE SET state = excluded.state",
-                    (name, encoded_key, encoded),
-                )
-        if encoded is None:  # committed: what the file holds now
-            self._states.pop((name, encoded_key), None)
-        else:
-            self._states[(name, encoded_key)] = encoded
+        await self._change(("state", name, json.dumps(list(key))), encoded)
 
     async def update_user_data(self, user_id: int, data: Data) -> None:
         """Store one user's data."""
@@ -147,4 +195,10 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
         """Nothing to refresh: bot data is not stored."""
 
     async def flush(self) -> None:
-        """Every write is already committed."""
+        """Write the changes held back, in a transaction of their own (PTB calls this when
+        the application stops)."""
+        if not self._pending:
+            return
+        async with self.db.write() as conn:
+            committed = await self.write_pending(conn)
+        committed()

@@ -264,6 +264,38 @@ async def test_a_handler_that_raises_still_marks_its_update(
     assert bot_texts(api, PERSON)  # the error handler's apology
 
 
+async def test_a_flows_new_state_is_written_with_the_updates_mark_in_one_transaction(
+    settings: Settings, db: Database
+) -> None:
+    """/start opens the registration flow (a conversation state, PTB's persistence): the
+    state and the update's mark go in one transaction at the end of the update, so a crash
+    can leave neither the state without the mark (the step taken twice) nor the reverse."""
+    api = FakeBotApi()
+    people(api)
+    app = app_on(settings, db, api)
+    seen: list[str] = []
+    async with Harness(app, api):
+        await db.conn.set_trace_callback(lambda sql: seen.append(" ".join(sql.split())))
+        try:
+            api.world.send_text(PERSON, PERSON, "/start")
+            for update in await app.bot.get_updates(timeout=0):
+                await app.update_queue.put(update)  # as PTB's Updater does
+            await until(lambda: _counts_are(db, {"handled": 1}), "marked")
+        finally:
+            await db.conn.set_trace_callback(None)  # type: ignore[arg-type]
+    assert any(ASKED_FOR_CONTACT in t for t in bot_texts(api, PERSON))
+    state = next(i for i, sql in enumerate(seen) if sql.startswith("INSERT INTO ptb_conversations"))
+    marked = next(i for i, sql in enumerate(seen) if sql.startswith("UPDATE inbox SET handled_at"))
+    began = max(i for i, sql in enumerate(seen[:state]) if sql == "BEGIN IMMEDIATE")
+    ended = state + next(i for i, sql in enumerate(seen[state:]) if sql == "COMMIT")
+    assert began < marked < ended  # one transaction holds both
+    assert sum(sql.startswith("BEGIN") for sql in seen[began + 1 : ended]) == 0
+    rows = await db.fetchall("SELECT name, key FROM ptb_conversations")
+    assert [(r["name"], json.loads(r["key"])) for r in rows] == [
+        ("registration", [PERSON, PERSON])
+    ]
+
+
 async def test_the_end_of_handling_marks_an_update_and_an_interruption_does_not() -> None:
     finished: list[int] = []
 
