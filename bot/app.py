@@ -17,7 +17,7 @@ from bot.backups import BACKUP_JOB, daily_backup
 from bot.calendar_watch import CALENDAR_EVERY, calendar_job
 from bot.errors import AdminAlerts, on_error
 from bot.health import POLLING, SENDER, Heart, beat, heartbeat_path
-from bot.http import AiohttpRequest
+from bot.http import BotApiRequest
 from bot.i18n import catalogs, t
 from bot.inbox import PRUNE_EVERY, Inbox, InboxBot
 from bot.menus import MenuSync
@@ -148,8 +148,8 @@ def build_application(
         inbox=inbox,
         base_url=settings.api_url,
         base_file_url=settings.file_url,
-        request=request or AiohttpRequest(connection_pool_size=256),  # bot/http.py: cheaper
-        get_updates_request=request or AiohttpRequest(connection_pool_size=1),
+        request=request or BotApiRequest(connection_pool_size=256),  # bot/http.py: cheaper
+        get_updates_request=request or BotApiRequest(connection_pool_size=1),
         # The outbox paces itself to Telegram's limits (bot.pacing); the limiter is the net
         # under what still bursts. No retries: while it waits out one chat's 429 it holds
         # every request of every chat. A 429 is the caller's: the outbox retries that chat's

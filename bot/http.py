@@ -1,31 +1,34 @@
-"""The bot's HTTP client for the Bot API: PTB's request interface over aiohttp.
+"""The bot's HTTP client for the Bot API: PTB's request interface, made cheap for the calls
+the bot makes most.
 
-PTB's own :class:`telegram.request.HTTPXRequest` (httpx over httpcore and anyio) spends
-about a millisecond of the event loop's CPU on each call; measured on this project's
-machine against a local server, 1.5–2.5 ms a request with httpx against 0.12–0.2 ms with
-aiohttp. The bot makes about two calls per update (its answer, a press's answer or an
-edit), so the HTTP client was the largest share of its CPU per update (README,
-Benchmarks). :class:`AiohttpRequest` is the same interface (``do_request`` returns the
-status and the body; PTB parses it and raises its errors) over one ``aiohttp``
-``ClientSession`` per request object: keep-alive connections, up to ``connection_pool_size``
-at once, the environment's proxy settings (``HTTPS_PROXY``, ``NO_PROXY``…) as httpx
-honoured them. aiohttp's own ``trust_env`` would look them up (and ``~/.netrc``) in a
-worker thread on every call, two thread round trips per call: they are looked up once per
-Bot API server instead (:meth:`AiohttpRequest._proxy`), and the parameters are url-encoded
-here (an aiohttp form builds a multipart writer, with a random boundary, for every call).
+The HTTP client was the largest share of the bot's CPU per update (README, Benchmarks):
+PTB's own :class:`telegram.request.HTTPXRequest` (httpx over httpcore and anyio) spent
+1.1–2.0 ms of the event loop's CPU a ``sendMessage``, aiohttp 0.15–0.2 ms, and a request
+written to a kept-alive connection by hand (``bot.http11``) a few tens of microseconds.
+:class:`BotApiRequest` is PTB's interface (``do_request`` returns the status and the body;
+PTB parses it and raises its errors) over three clients:
 
-aiohttp takes about 0.1 s to import, which the first answer after start-up must not wait
-for (README, Benchmarks: start-up within 0.3 s of a bare bot's): the module is imported in
-a worker thread :data:`IMPORT_AFTER` seconds after the bot initialised (a worker thread's
-import started at once slowed the first answer by 0.3 s on a loaded machine: the loop's
-thread waits for the interpreter lock after each of its socket calls), and until it is
-there the calls go through PTB's HTTPXRequest, as before (the first seconds' calls).
+- **the lean client** (``bot.http11``) for every call without a file to a server reached
+  directly: the parameters as one JSON document (Telegram takes JSON bodies; a form would
+  carry every keyboard as a JSON text of its own, then quote it character by character),
+  keep-alive connections, up to ``connection_pool_size`` at once. Nearly every call:
+  answers, cards, edits, presses answered, ``getUpdates``.
+- **aiohttp** for file uploads (multipart), downloads, and a server behind the
+  environment's proxy (``HTTPS_PROXY``, ``NO_PROXY``…, honoured as httpx honoured them,
+  looked up once per server: aiohttp's own ``trust_env`` did it in two worker-thread round
+  trips per call).
+- **httpx** (PTB's own) for those while aiohttp is being imported: it takes about 0.1 s,
+  which the first answer after start-up must not wait for (README, Benchmarks: start-up
+  within 0.3 s of a bare bot's), so it is imported in a worker thread :data:`IMPORT_AFTER`
+  seconds after the bot initialised (a worker thread's import started at once slowed the
+  first answer by 0.3 s on a loaded machine: the loop's thread waits for the interpreter
+  lock after each of its socket calls).
 
 What is kept from HTTPXRequest: the default timeouts (read, write, connect 5 s, pool 1 s;
 a file upload's write 20 s), a request's own timeouts when PTB passes them (``getUpdates``
-long polling), form-encoded parameters, multipart when files are uploaded, and the errors
-PTB expects: :class:`telegram.error.TimedOut` for any timeout and
-:class:`telegram.error.NetworkError` for a connection that failed.
+long polling), multipart when files are uploaded, and the errors PTB expects:
+:class:`telegram.error.TimedOut` for any timeout and :class:`telegram.error.NetworkError`
+for a connection that failed.
 """
 
 from __future__ import annotations
@@ -37,18 +40,22 @@ import logging
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment  # type: ignore[attr-defined]
 
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.http11 import Http11Pool
+
 if TYPE_CHECKING:
     import aiohttp
 
 log = logging.getLogger(__name__)
 
-#: The header of a call's url-encoded parameters.
+#: The header of a call's parameters as JSON (through aiohttp).
 _JSON = {"Content-Type": "application/json"}
 
 #: Seconds after the first request object's initialisation before aiohttp is imported.
@@ -80,17 +87,19 @@ def _aiohttp() -> Any:
     return sys.modules["aiohttp"] if _READY.is_set() else None
 
 
-class AiohttpRequest(BaseRequest):
-    """PTB's :class:`~telegram.request.BaseRequest` over an aiohttp client session
-    (module docstring). Built outside the event loop; the session is opened by
-    :meth:`initialize` (PTB calls it when the bot starts) or by the first request."""
+class BotApiRequest(BaseRequest):
+    """PTB's :class:`~telegram.request.BaseRequest` over the lean client, aiohttp and httpx
+    (module docstring). Built outside the event loop; connections are opened by the first
+    request that needs them."""
 
     __slots__ = (
+        "_agent",
         "_connect_timeout",
         "_fallback",
         "_media_write_timeout",
         "_pool_size",
         "_pool_timeout",
+        "_pools",
         "_proxies",
         "_read_timeout",
         "_session",
@@ -118,6 +127,9 @@ class AiohttpRequest(BaseRequest):
         self._proxies: dict[tuple[str, str, int | None], Any] = {}
         #: Each Bot API method's URL, parsed once (yarl's URL).
         self._urls: dict[str, Any] = {}
+        #: The lean client's connections, per server; None for one it does not serve.
+        self._pools: dict[tuple[str, str, int | None], Http11Pool | None] = {}
+        self._agent = self.USER_AGENT.encode("ascii", "replace")
         #: PTB's own client with the same settings, used until aiohttp is imported.
         self._fallback = HTTPXRequest(
             connection_pool_size=connection_pool_size,
@@ -153,6 +165,53 @@ class AiohttpRequest(BaseRequest):
                 self._proxies[key] = (proxy, auth)
         return self._proxies[key]
 
+    def _lean(self, url: str) -> Http11Pool | None:
+        """The lean client's connections to ``url``'s server (``bot.http11``), or None
+        when it is not for it: a proxy set for it in the environment, or not HTTP(S)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        if key not in self._pools:
+            proxied = parts.scheme in getproxies_environment() and not proxy_bypass_environment(
+                parts.hostname or ""
+            )
+            lean = parts.scheme in ("http", "https") and parts.hostname and not proxied
+            self._pools[key] = (
+                Http11Pool(parts.scheme, parts.hostname or "", parts.port, limit=self._pool_size)
+                if lean
+                else None
+            )
+        return self._pools[key]
+
+    async def _post_lean(
+        self,
+        pool: Http11Pool,
+        url: str,
+        request_data: RequestData | None,
+        read_timeout: ODVInput[float],
+        connect_timeout: ODVInput[float],
+        pool_timeout: ODVInput[float],
+    ) -> tuple[int, bytes]:
+        """A call without files through the lean client: one JSON document."""
+        parameters = request_data.parameters if request_data is not None else {}
+        body = json.dumps(parameters, ensure_ascii=False).encode() if parameters else b""
+        path = urlsplit(url)
+        target = path.path + (f"?{path.query}" if path.query else "")
+        try:
+            return await pool.post(
+                target, body, b"application/json",
+                connect_timeout=self._connect_timeout
+                if isinstance(connect_timeout, DefaultValue) else connect_timeout,
+                read_timeout=self._read_timeout
+                if isinstance(read_timeout, DefaultValue) else read_timeout,
+                pool_timeout=self._pool_timeout
+                if isinstance(pool_timeout, DefaultValue) else pool_timeout,
+                user_agent=self._agent,
+            )  # fmt: skip
+        except TimeoutError as err:
+            raise TimedOut(str(err)) from err
+        except ConnectionError as err:
+            raise NetworkError(f"http11: {err}") from err
+
     async def initialize(self) -> None:
         """Ready to send: through httpx at once, through aiohttp once it is imported."""
         await self._fallback.initialize()
@@ -161,6 +220,10 @@ class AiohttpRequest(BaseRequest):
 
     async def shutdown(self) -> None:
         """Close the sessions and their connections."""
+        for pool in self._pools.values():
+            if pool is not None:
+                pool.close()
+        self._pools.clear()
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -177,13 +240,17 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """One call to the Bot API: (HTTP status, body)."""
+        with_files = request_data is not None and request_data.contains_files
+        if method == "POST" and not with_files and (lean := self._lean(url)) is not None:
+            return await self._post_lean(
+                lean, url, request_data, read_timeout, connect_timeout, pool_timeout
+            )
         aiohttp = _aiohttp()
         if aiohttp is None:
             return await self._fallback.do_request(
                 url, method, request_data, read_timeout, write_timeout, connect_timeout,
                 pool_timeout,
             )  # fmt: skip
-        with_files = request_data is not None and request_data.contains_files
         files = request_data.multipart_data if request_data and with_files else None
         read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = (

@@ -291,9 +291,7 @@ async def test_a_flows_new_state_is_written_with_the_updates_mark_in_one_transac
     assert began < marked < ended  # one transaction holds both
     assert sum(sql.startswith("BEGIN") for sql in seen[began + 1 : ended]) == 0
     rows = await db.fetchall("SELECT name, key FROM ptb_conversations")
-    assert [(r["name"], json.loads(r["key"])) for r in rows] == [
-        ("registration", [PERSON, PERSON])
-    ]
+    assert [(r["name"], json.loads(r["key"])) for r in rows] == [("registration", [PERSON, PERSON])]
 
 
 async def test_the_end_of_handling_marks_an_update_and_an_interruption_does_not() -> None:
