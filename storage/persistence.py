@@ -31,6 +31,20 @@ from storage.inbox import HANDLING
 
 Data = dict[str, Any]
 
+#: Each kind of row held back: how it is written, and how it is deleted.
+_SQL = {
+    "data": (
+        "INSERT INTO ptb_data(kind, id, data) VALUES (?, ?, ?)"
+        " ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
+        "DELETE FROM ptb_data WHERE kind = ? AND id = ?",
+    ),
+    "state": (
+        "INSERT INTO ptb_conversations(name, key, state) VALUES (?, ?, ?)"
+        " ON CONFLICT(name, key) DO UPDATE SET state = excluded.state",
+        "DELETE FROM ptb_conversations WHERE name = ? AND key = ?",
+    ),
+}
+
 
 class SQLitePersistence(BasePersistence[Data, Data, Data]):
     """Conversation states and per-user / per-chat data, stored as JSON rows.
@@ -82,25 +96,11 @@ class SQLitePersistence(BasePersistence[Data, Data, Data]):
         transaction roll back, the changes stay held back for the next try."""
         batch = dict(self._pending)
         for (kind, a, b), encoded in batch.items():
-            if kind == "data":
-                if encoded is not None:
-                    await conn.execute(
-                        "INSERT INTO ptb_data(kind, id, data) VALUES (?, ?, ?)"
-                        " ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data",
-                        (a, b, encoded),
-                    )
-                else:
-                    await conn.execute("DELETE FROM ptb_data WHERE kind = ? AND id = ?", (a, b))
-            elif encoded is not None:
-                await conn.execute(
-                    "INSERT INTO ptb_conversations(name, key, state) VALUES (?, ?, ?)"
-                    " ON CONFLICT(name, key) DO UPDATE SET state = excluded.state",
-                    (a, b, encoded),
-                )
+            upsert, delete = _SQL[kind]
+            if encoded is not None:
+                await conn.execute(upsert, (a, b, encoded))
             else:
-                await conn.execute(
-                    "DELETE FROM ptb_conversations WHERE name = ? AND key = ?", (a, b)
-                )
+                await conn.execute(delete, (a, b))
 
         def committed() -> None:
             for key, encoded in batch.items():

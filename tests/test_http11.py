@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,16 +81,42 @@ async def always_ok(n: int, request: bytes) -> Reply:
     return ok(b'{"ok":true,"result":%d}' % n)
 
 
-@pytest.fixture
-async def wire() -> AsyncIterator[tuple[Wire, int]]:
+@dataclass
+class Served:
+    """The server, and the clients made for it (closed after the test)."""
+
+    server: Wire
+    port: int
+    host: str = "127.0.0.1"
+    scheme: str = "http"
+    clients: list[Http11Pool] = field(default_factory=list)
+
+    def client(self, limit: int = 4, context: ssl.SSLContext | None = None) -> Http11Pool:
+        pool = Http11Pool(self.scheme, self.host, self.port, limit=limit, context=context)
+        self.clients.append(pool)
+        return pool
+
+
+@asynccontextmanager
+async def serving(context: ssl.SSLContext | None = None) -> AsyncIterator[Served]:
     server_wire = Wire(always_ok)
-    server = await asyncio.start_server(server_wire.serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield server_wire, port
-    for writer in server_wire.writers:
-        writer.close()
-    server.close()
-    await server.wait_closed()
+    server = await asyncio.start_server(server_wire.serve, "127.0.0.1", 0, ssl=context)
+    served = Served(server_wire, server.sockets[0].getsockname()[1])
+    try:
+        yield served
+    finally:
+        for pool in served.clients:
+            pool.close()
+        for writer in server_wire.writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def wire() -> AsyncIterator[Served]:
+    async with serving() as served:
+        yield served
 
 
 async def post(
@@ -102,23 +129,22 @@ async def post(
     )  # fmt: skip
 
 
-async def test_calls_go_as_one_request_each_on_one_kept_connection(wire: tuple[Wire, int]) -> None:
-    server, port = wire
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+async def test_calls_go_as_one_request_each_on_one_kept_connection(wire: Served) -> None:
+    server = wire.server
+    pool = wire.client()
     answers = [await post(pool, '{"text":"你好"}'.encode()) for _ in range(3)]
     assert answers == [(200, b'{"ok":true,"result":%d}' % n) for n in range(3)]
     assert server.connections == 1  # kept alive
     head, _, body = server.requests[0].partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     assert lines[0] == b"POST /bot123:ABC/sendMessage HTTP/1.1"
-    assert {b"Host: 127.0.0.1:%d" % port, b"User-Agent: wuye-test"} <= set(lines)
+    assert {b"Host: 127.0.0.1:%d" % wire.port, b"User-Agent: wuye-test"} <= set(lines)
     assert b"Content-Type: application/json" in lines
     assert body.decode() == '{"text":"你好"}' and b"Content-Length: %d" % len(body) in lines
-    pool.close()
 
 
-async def test_a_chunked_answer_is_read_whole(wire: tuple[Wire, int]) -> None:
-    server, port = wire
+async def test_a_chunked_answer_is_read_whole(wire: Served) -> None:
+    server = wire.server
 
     async def chunked(n: int, request: bytes) -> Reply:
         return Reply([
@@ -127,15 +153,14 @@ async def test_a_chunked_answer_is_read_whole(wire: tuple[Wire, int]) -> None:
         ])  # fmt: skip
 
     server.answer = chunked
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     assert await post(pool) == (200, b'{"ok":true,"result":42}')
     assert await post(pool) == (200, b'{"ok":true,"result":42}')
     assert server.connections == 1
-    pool.close()
 
 
-async def test_a_connection_the_server_closes_is_not_used_again(wire: tuple[Wire, int]) -> None:
-    server, port = wire
+async def test_a_connection_the_server_closes_is_not_used_again(wire: Served) -> None:
+    server = wire.server
 
     async def closing(n: int, request: bytes) -> Reply:
         reply = ok(b'{"ok":true,"result":%d}' % n, b"Connection: close")
@@ -143,40 +168,37 @@ async def test_a_connection_the_server_closes_is_not_used_again(wire: tuple[Wire
         return reply
 
     server.answer = closing
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     assert await post(pool) == (200, b'{"ok":true,"result":0}')
     assert await post(pool) == (200, b'{"ok":true,"result":1}')
     assert server.connections == 2
-    pool.close()
 
 
-async def test_an_answer_without_a_length_runs_to_the_close(wire: tuple[Wire, int]) -> None:
-    server, port = wire
+async def test_an_answer_without_a_length_runs_to_the_close(wire: Served) -> None:
+    server = wire.server
 
     async def old_style(n: int, request: bytes) -> Reply:
         return Reply([b"HTTP/1.0 200 OK\r\n\r\n", b'{"ok":', b"true}"], close=True)
 
     server.answer = old_style
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     assert await post(pool) == (200, b'{"ok":true}')
-    pool.close()
 
 
 async def test_an_idle_connection_closed_by_the_server_is_replaced_not_an_error(
-    wire: tuple[Wire, int],
+    wire: Served,
 ) -> None:
-    server, port = wire
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    server = wire.server
+    pool = wire.client()
     await post(pool)
     server.writers[0].close()  # the server's keep-alive ran out
     await asyncio.sleep(0.05)
     assert await post(pool) == (200, b'{"ok":true,"result":1}')
     assert server.connections == 2
-    pool.close()
 
 
-async def test_errors_answers_come_back_with_their_status(wire: tuple[Wire, int]) -> None:
-    server, port = wire
+async def test_errors_answers_come_back_with_their_status(wire: Served) -> None:
+    server = wire.server
 
     async def too_many(n: int, request: bytes) -> Reply:
         body = b'{"ok":false,"error_code":429,"parameters":{"retry_after":3}}'
@@ -185,16 +207,15 @@ async def test_errors_answers_come_back_with_their_status(wire: tuple[Wire, int]
         ])  # fmt: skip
 
     server.answer = too_many
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     status, body = await post(pool)
     assert status == 429 and b"retry_after" in body
-    pool.close()
 
 
 async def test_a_slow_answer_times_out_and_its_connection_is_dropped(
-    wire: tuple[Wire, int],
+    wire: Served,
 ) -> None:
-    server, port = wire
+    server = wire.server
 
     async def slow_first(n: int, request: bytes) -> Reply:
         reply = ok(b'{"ok":true,"result":%d}' % n)
@@ -202,41 +223,38 @@ async def test_a_slow_answer_times_out_and_its_connection_is_dropped(
         return reply
 
     server.answer = slow_first
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     with pytest.raises(TimeoutError):
         await post(pool, read=0.1)
     # the late answer must never be taken for the next request's
     assert await post(pool) == (200, b'{"ok":true,"result":1}')
     assert server.connections == 2
-    pool.close()
 
 
 async def test_a_server_that_hangs_up_before_answering_is_a_connection_error(
-    wire: tuple[Wire, int],
+    wire: Served,
 ) -> None:
-    server, port = wire
+    server = wire.server
 
     async def hang_up(n: int, request: bytes) -> Reply:
         return Reply([], close=True)
 
     server.answer = hang_up
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     with pytest.raises(ConnectionError, match="before answering"):
         await post(pool)
-    pool.close()
 
 
-async def test_garbage_is_a_connection_error(wire: tuple[Wire, int]) -> None:
-    server, port = wire
+async def test_garbage_is_a_connection_error(wire: Served) -> None:
+    server = wire.server
 
     async def garbage(n: int, request: bytes) -> Reply:
         return Reply([b"SSH-2.0-OpenSSH_9.2\r\n\r\n"])
 
     server.answer = garbage
-    pool = Http11Pool("http", "127.0.0.1", port, limit=4)
+    pool = wire.client()
     with pytest.raises(ConnectionError, match="bad answer"):
         await post(pool)
-    pool.close()
 
 
 async def test_nothing_listening_is_a_connection_error() -> None:
@@ -246,9 +264,9 @@ async def test_nothing_listening_is_a_connection_error() -> None:
 
 
 async def test_the_pool_limits_connections_and_a_wait_past_its_timeout_fails(
-    wire: tuple[Wire, int],
+    wire: Served,
 ) -> None:
-    server, port = wire
+    server = wire.server
 
     async def slowly(n: int, request: bytes) -> Reply:
         reply = ok(b'{"ok":true,"result":%d}' % n)
@@ -256,7 +274,7 @@ async def test_the_pool_limits_connections_and_a_wait_past_its_timeout_fails(
         return reply
 
     server.answer = slowly
-    pool = Http11Pool("http", "127.0.0.1", port, limit=1)
+    pool = wire.client(limit=1)
     first = asyncio.create_task(post(pool))
     await asyncio.sleep(0.05)
     with pytest.raises(TimeoutError, match="pool"):
@@ -264,37 +282,27 @@ async def test_the_pool_limits_connections_and_a_wait_past_its_timeout_fails(
     assert (await first)[0] == 200
     assert await post(pool, pool=1.0) == (200, b'{"ok":true,"result":1}')
     assert server.connections == 1
-    pool.close()
 
 
 # --- TLS ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-async def tls_wire() -> AsyncIterator[tuple[Wire, int]]:
+async def tls_wire() -> AsyncIterator[Served]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(TLS / "server.pem", TLS / "server.key")
-    server_wire = Wire(always_ok)
-    server = await asyncio.start_server(server_wire.serve, "127.0.0.1", 0, ssl=context)
-    port = server.sockets[0].getsockname()[1]
-    yield server_wire, port
-    for writer in server_wire.writers:
-        writer.close()
-    server.close()
-    await server.wait_closed()
+    async with serving(context) as served:
+        served.host, served.scheme = "localhost", "https"
+        yield served
 
 
 async def test_https_checks_the_servers_certificate_and_keeps_the_connection(
-    tls_wire: tuple[Wire, int],
+    tls_wire: Served,
 ) -> None:
-    server, port = tls_wire
-    trusting = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
-    pool = Http11Pool("https", "localhost", port, limit=4, context=trusting)
-    assert await post(pool) == (200, b'{"ok":true,"result":0}')
-    assert await post(pool) == (200, b'{"ok":true,"result":1}')
-    assert server.connections == 1
-    pool.close()
+    trusting = tls_wire.client(context=ssl.create_default_context(cafile=str(TLS / "ca.pem")))
+    assert await post(trusting) == (200, b'{"ok":true,"result":0}')
+    assert await post(trusting) == (200, b'{"ok":true,"result":1}')
+    assert tls_wire.server.connections == 1
     # the same server is refused by a client that does not trust its authority
-    stranger = Http11Pool("https", "localhost", port, limit=4)
     with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-        await post(stranger)
+        await post(tls_wire.client())
