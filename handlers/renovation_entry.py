@@ -239,7 +239,7 @@ async def _step(
         after = await entries(svc).inspect(
             ren.id,
             decided,
-            lambda: reno.duty_timer(rules, now),
+            lambda: reno.duty_timer(rules, now, ren.form.period_from),
             by=actor.person.id,
             photo=photo,
             render=Notifier(svc),
@@ -722,11 +722,13 @@ async def _suspend_or_resume(
         after = await entries(svc).suspend_or_resume(
             ren.id,
             decide,
-            lambda: reno.duty_timer(rules, now),
+            lambda: reno.duty_timer(rules, now, ren.form.period_from),
             by=actor.person.id,
             render=Notifier(svc),
             day=reno.duty_day(rules, now),
-            later=lambda: reno.next_duty_timer(rules, rules.calendar.end_of_working_day(now)),
+            later=lambda: reno.next_duty_timer(
+                rules, rules.calendar.end_of_working_day(now), ren.form.period_from
+            ),
         )
     except Refusal as refusal:
         return refusal

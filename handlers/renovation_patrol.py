@@ -217,7 +217,9 @@ async def record(
         return await patrols(svc).patrol(
             ren.id,
             lambda r: reno.patrolled(r, department, result, day, note, photo[0] if photo else None),
-            lambda: reno.next_duty_timer(rules, rules.calendar.end_of_working_day(now)),
+            lambda: reno.next_duty_timer(
+                rules, rules.calendar.end_of_working_day(now), ren.form.period_from
+            ),
             by=actor.person.id,
             photo=photo,
             render=Notifier(svc),
@@ -411,7 +413,9 @@ async def got_penalty(update: Update, context: Context) -> int:
         done = await patrols(svc).patrol(
             ren.id,
             lambda r: reno.notice_issued(r, department, note, due, today, penalty, photo[0], day),
-            lambda: reno.next_duty_timer(rules, rules.calendar.end_of_working_day(now)),
+            lambda: reno.next_duty_timer(
+                rules, rules.calendar.end_of_working_day(now), ren.form.period_from
+            ),
             by=actor.person.id,
             photo=photo,
             render=Notifier(svc),
@@ -605,7 +609,9 @@ async def react(svc: Services, conn: aiosqlite.Connection, firing: Firing) -> No
         )
     if not firing.warning and ren.status == reno.Status.ACTIVE:
         await patrol_store.schedule_next(
-            conn, deadline.subject.id, reno.next_duty_timer(rules, deadline.due_at)
+            conn,
+            deadline.subject.id,
+            reno.next_duty_timer(rules, deadline.due_at, ren.form.period_from),
         )
 
 

@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -1282,15 +1282,30 @@ def duty_day(rules: EstateRules, now: datetime) -> date:
     return calendar.local(calendar.end_of_working_day(now)).date()
 
 
-def duty_timer(rules: EstateRules, now: datetime) -> Timer:
-    """R-14's clock for the duty day of ``now``: due at the end of that working day, the
-    department warned before it (the rule's data)."""
-    return timer(rules, RuleId.R14, now)
+def works_begun(ren: Renovation, day: date) -> bool:
+    """R-14: whether ``day`` is inside the works period (from its first day on). Before it
+    every pass is refused and nothing is built: no patrol is due."""
+    return day >= ren.form.period_from
 
 
-def next_duty_timer(rules: EstateRules, due: datetime) -> Timer:
-    """R-14's clock for the working day after the one due at ``due`` (met or missed)."""
-    return timer(rules, RuleId.R14, due + timedelta(seconds=1))
+def _not_before(rules: EstateRules, moment: datetime, starts: date | None) -> datetime:
+    """``moment``, or the start of the works period's first day when that is later."""
+    if starts is None:
+        return moment
+    return max(moment, rules.calendar.at(starts, time(0)).astimezone(UTC))
+
+
+def duty_timer(rules: EstateRules, now: datetime, starts: date | None = None) -> Timer:
+    """R-14's clock for the duty day of ``now``, or of the works period's first day
+    (``starts``) when the works begin later (an entry inspection done days before): due at
+    the end of that working day, the department warned before it (the rule's data)."""
+    return timer(rules, RuleId.R14, _not_before(rules, now, starts))
+
+
+def next_duty_timer(rules: EstateRules, due: datetime, starts: date | None = None) -> Timer:
+    """R-14's clock for the working day after the one due at ``due`` (met or missed), not
+    before the works period's first day (``starts``)."""
+    return timer(rules, RuleId.R14, _not_before(rules, due + timedelta(seconds=1), starts))
 
 
 def clean_note(text: str) -> str | None:
@@ -1310,11 +1325,13 @@ def patrolled(
     """R-14, R-18: a department's patrol of the day recorded (现场巡视签到 and 巡视记录):
     all in order, or a minor violation (R-15: the worker told on the spot to fix it) with
     its line and photo (the original's SHA-256, in the audit event). Only while the works
-    are on; a minor violation needs its photo and its line."""
+    are on and their period has begun; a minor violation needs its photo and its line."""
     if department is None:
         raise Refusal("not_patroller")
     if ren.status != Status.ACTIVE:
         raise Refusal("not_patrollable")
+    if not works_begun(ren, day):
+        raise Refusal("works_not_begun")
     data: dict[str, object] = {
         "department": department,
         "day": day.isoformat(),

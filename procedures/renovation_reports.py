@@ -88,6 +88,8 @@ class SheetRow:
     arrears_fen: int = 0
     #: The departments that patrolled it on the sheet's day.
     patrolled: frozenset[str] = frozenset()
+    #: The sheet's day (None: any day of the works period).
+    day: date | None = None
 
     @property
     def label(self) -> str:
@@ -96,8 +98,9 @@ class SheetRow:
 
     @property
     def patrols_due(self) -> bool:
-        """R-14: only active works are patrolled every working day."""
-        return self.status == Status.ACTIVE
+        """R-14: only active works are patrolled every working day, from the first day of
+        their period (an entry inspection may come days before)."""
+        return self.status == Status.ACTIVE and (self.day is None or self.period_from <= self.day)
 
     @property
     def missing(self) -> tuple[str, ...]:

@@ -230,26 +230,30 @@ class PatrolStore:
             )
             if after is None:
                 raise _Stale
-            duty = await _duty_id(conn, renovation_id, department)
-            await deadlines.settle(conn, Subject(PATROL_DUTY, duty), [RuleId.R14.value])
-            await schedule_next(conn, duty, next_timer())
+            if day >= ren.form.period_from.isoformat():
+                # R-14's clock of the day met, the next started; a serious violation found
+                # before the works period (works begun early) is on record, but no patrol
+                # was due: the clock of the period's first day stays
+                duty = await _duty_id(conn, renovation_id, department)
+                await deadlines.settle(conn, Subject(PATROL_DUTY, duty), [RuleId.R14.value])
+                await schedule_next(conn, duty, next_timer())
             return after
 
     async def unpatrolled(
         self, estate_ids: Sequence[int], department: str, day: date
     ) -> list[Unpatrolled]:
-        """R-14: the active renovations of the estates ``department`` has not patrolled on
-        ``day``, by building and unit."""
+        """R-14: the active renovations of the estates whose works period has begun by
+        ``day`` and that ``department`` has not patrolled on it, by building and unit."""
         if not estate_ids:
             return []
         marks = ",".join("?" * len(estate_ids))
         rows = await self.db.fetchall(
             "SELECT r.id, r.number, u.building, u.number AS unit FROM renovations r"
             " JOIN units u ON u.id = r.unit_id"
-            f" WHERE r.estate_id IN ({marks}) AND r.status = ?"
+            f" WHERE r.estate_id IN ({marks}) AND r.status = ? AND r.period_from <= ?"
             " AND NOT EXISTS (SELECT 1 FROM renovation_patrols p WHERE p.renovation_id = r.id"
             " AND p.department = ? AND p.day = ?)",
-            [*estate_ids, Status.ACTIVE.value, department, day.isoformat()],
+            [*estate_ids, Status.ACTIVE.value, day.isoformat(), department, day.isoformat()],
         )
         found = [Unpatrolled(int(r["id"]), r["number"], r["building"], r["unit"]) for r in rows]
         return sorted(found, key=lambda u: _key(u.building, u.unit))

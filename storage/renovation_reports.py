@@ -122,6 +122,7 @@ class RenovationReportStore:
                     held_fen=held,
                     arrears_fen=arrears,
                     patrolled=frozenset(done.get(ren_id, ())),
+                    day=day,
                 )
             )
         return found

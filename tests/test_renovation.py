@@ -44,11 +44,12 @@ from tests.support.telegram import Group, Harness, Person
 pytestmark = pytest.mark.usefixtures("customer_head")
 
 
-async def fill_in(owner: Person) -> None:
-    """R-1, R-2: /renovate, the unit, the form, the scope and the commitment letter."""
+async def fill_in(owner: Person, starts: str = "2026-12-01") -> None:
+    """R-1, R-2: /renovate, the unit, the form (works from ``starts``), the scope and the
+    commitment letter."""
     await owner.send("/renovate")
     await owner.tap("1栋 101")
-    await owner.send("2026-12-01")
+    await owner.send(starts)
     await owner.send("2027-02-28")
     await owner.send("安居装饰")
     await owner.send("李工")
@@ -59,9 +60,9 @@ async def fill_in(owner: Person) -> None:
     await owner.tap("本人确认承诺书")
 
 
-async def apply(owner: Person) -> None:
+async def apply(owner: Person, starts: str = "2026-12-01") -> None:
     """R-1..R-3: the form, a photo for each document, submitted."""
-    await fill_in(owner)
+    await fill_in(owner, starts)
     for index, _ in enumerate(REQUIRED):
         await owner.send_photo(page(index))
     await owner.tap("提交申请")
@@ -260,9 +261,11 @@ async def test_r2_wrong_input_gets_a_polite_hint_and_changes_nothing(
 CASHIER, GUARD = 9006, 9005
 
 
-async def to_terms(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+async def to_terms(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person, starts: str = "2026-12-01"
+) -> int:
     """Step 1 done: applied, checked, both heads approved, the terms accepted (R-1..R-7)."""
-    await apply(owner)
+    await apply(owner, starts)
     ren_id = await latest(world)
     await check_all(bot.person(ASSISTANT, "周晓梅"), groups["cs"])
     for head_id, name in ((ENGINEER_HEAD, "冯立"), (CUSTOMER_HEAD, "李淑芬")):
@@ -345,9 +348,11 @@ async def test_r8_the_contractor_head_signs_by_the_owners_invite_link(
 # --- step 2: fees and the deposit ledger (R-10, R-16, R-21) ------------------------------------
 
 
-async def to_agreement(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+async def to_agreement(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person, starts: str = "2026-12-01"
+) -> int:
     """Through the agreement: the owner signed it (R-8, R-9)."""
-    ren_id = await to_terms(world, bot, groups, owner)
+    ren_id = await to_terms(world, bot, groups, owner, starts)
     await owner.tap("阅读并签署装修协议")
     await owner.tap("签署协议和防火责任书")
     return ren_id
@@ -430,9 +435,11 @@ async def test_r16_r21_deductions_beyond_the_deposit_show_the_cashier_what_the_o
 ID_NUMBER = "11010519491231002X"
 
 
-async def to_fees(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
+async def to_fees(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person, starts: str = "2026-12-01"
+) -> int:
     """Through the fees: the cashier collected them (R-10)."""
-    ren_id = await to_agreement(world, bot, groups, owner)
+    ren_id = await to_agreement(world, bot, groups, owner, starts)
     cashier = bot.person(CASHIER, "何小芸")
     await cashier.tap("收费")
     await cashier.send("2")
@@ -583,8 +590,8 @@ ENGINEER = 9003
 
 async def to_works(world: World, bot: Harness, groups: dict[str, Group], owner: Person) -> int:
     """Through the permit and the entry inspection (all in order, both sides confirmed by
-    button, R-12): active."""
-    ren_id = await to_fees(world, bot, groups, owner)
+    button, R-12) on the works period's first day (today): active, the patrols due."""
+    ren_id = await to_fees(world, bot, groups, owner, starts="2026-11-27")
     await bot.person(ASSISTANT, "周晓梅").tap("发放施工进场证", chat=groups["cs"])
     await enter(bot, groups, owner)
     return ren_id

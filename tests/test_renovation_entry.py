@@ -167,6 +167,44 @@ async def test_r12_the_site_head_who_joined_by_the_owners_link_confirms_the_entr
     assert len(await RenovationStore(world.db).signatures(ren_id)) == len(signed)
 
 
+async def test_r14_an_entry_inspected_before_the_works_period_asks_no_patrol_until_it_begins(
+    world: World,
+    bot: Harness,
+    groups: dict[str, Group],
+    owner: Person,
+    clock: ManualClock,
+) -> None:
+    """R-12, R-14: the entry inspection on Friday 11-27 for works from Tuesday 12-01: the
+    works are confirmed, but no department is asked to patrol (or warned, or reported to
+    the project manager) before Tuesday, when every pass is still refused; on Tuesday the
+    unit is on each department's list and its clocks are Tuesday's."""
+    ren_id = await to_permit(world, bot, groups, owner, starts="2026-12-01")
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    await assistant.tap("入场验收", chat=groups["cs"])
+    await assistant.tap("其余完好")
+    await assistant.tap("客服确认验收")
+    await owner.tap("确认入场验收")
+    assert await status_of(world, ren_id) == Status.ACTIVE
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    tuesday_end = datetime(2026, 12, 1, 17, 30, tzinfo=SHANGHAI)
+    assert sorted(clocks) == ["customer_service", "engineering", "security"]
+    assert all([c.due_at for c in cs] == [tuesday_end] for cs in clocks.values())
+    engineer = bot.person(ENGINEER, "郑海")
+    await engineer.send("/patrol")
+    assert "都已完成" in engineer.last_text  # nothing to patrol on Friday
+    await engineer.tap_data(f"ren:po:{ren_id}")  # an old list's button: refused, not kept
+    assert "施工期尚未开始" in alert(bot)
+    assert await PatrolStore(world.db).patrols(ren_id) == []
+    clock.set(datetime(2026, 12, 1, 10, tzinfo=SHANGHAI))
+    await engineer.send("/patrol")
+    assert "工程部还需巡查 1 户" in engineer.last_text
+    await engineer.tap("1栋 101")
+    await engineer.tap("一切正常")
+    assert "已记录巡查" in engineer.last_text
+    clocks = await PatrolStore(world.db).duty_clocks(ren_id)
+    assert [c.state for c in clocks["engineering"]] == ["met", "pending"]
+
+
 async def test_s1_r14_the_project_manager_stops_the_works_passes_refused_no_patrol_then_resumes(
     world: World,
     bot: Harness,

@@ -123,7 +123,7 @@ async def test_a_pass_refused_before_the_works_begin_does_not_call_itself_valid(
 ) -> None:
     """The guard's refusal shows the pass's card: it says the pass is in use (not revoked),
     not "有效" next to "出入证尚未生效"."""
-    await to_permit(world, bot, groups, owner)
+    await to_permit(world, bot, groups, owner, starts="2026-12-01")
     code = await register_worker(owner)
     assert f"出入证 {code}（在用）" in owner.last_text
     guard = bot.person(GUARD, "陈保华")

@@ -666,12 +666,26 @@ def test_r14_the_patrol_is_due_at_the_end_of_the_working_day_weekends_on_monday(
     assert next_duty_timer(RULES, first.due_at).due_at == sh(2026, 11, 30, 17, 30)
 
 
+def test_r14_no_patrol_is_due_before_the_works_period_begins() -> None:
+    """R-14: an entry inspection on Friday for works from Tuesday: the first clock is
+    Tuesday's (every pass is refused until then, nothing is built); the next clock after a
+    day is not before the period either."""
+    friday = sh(2026, 11, 27, 9)
+    first = duty_timer(RULES, friday, date(2026, 12, 1))
+    assert first.due_at == sh(2026, 12, 1, 17, 30) and first.warn_at == sh(2026, 12, 1, 16, 30)
+    assert duty_timer(RULES, friday, date(2026, 11, 27)).due_at == sh(2026, 11, 27, 17, 30)
+    later = next_duty_timer(RULES, sh(2026, 11, 27, 17, 30), date(2026, 12, 2))
+    assert later.due_at == sh(2026, 12, 2, 17, 30)
+    with pytest.raises(Refusal, match="works_not_begun"):  # FORM's works begin on 12-01
+        patrolled(ren(Status.ACTIVE), "engineering", PatrolResult.OK, date(2026, 11, 30))
+
+
 def test_r14_r15_a_patrol_is_recorded_only_while_the_works_are_on() -> None:
     """R-14: all in order; R-15: a minor violation needs its photo and its line."""
-    active, day = ren(Status.ACTIVE), date(2026, 11, 27)
+    active, day = ren(Status.ACTIVE), date(2026, 12, 1)
     done = patrolled(active, "engineering", PatrolResult.OK, day)
     assert done.event == "renovation.patrolled" and done.expect_status == Status.ACTIVE
-    assert done.data == {"department": "engineering", "day": "2026-11-27", "result": "ok"}
+    assert done.data == {"department": "engineering", "day": "2026-12-01", "result": "ok"}
     minor = patrolled(active, "security", PatrolResult.MINOR, day, "堆放建材", "ab" * 32)
     assert minor.data["photo"] == "ab" * 32 and minor.data["note"] == "堆放建材"
     with pytest.raises(Refusal, match="photo_needed"):

@@ -58,6 +58,19 @@ def test_r14_only_active_works_are_in_the_grid_and_a_missing_department_is_a_gap
     assert sheet.coverage("security") == (1, 2)
 
 
+def test_r14_works_whose_period_begins_later_are_not_in_the_days_grid() -> None:
+    """Entry inspected, works from next week: active, on the sheet, no patrol due yet."""
+    later = SheetRow(
+        5, "ZX-5", "1栋", "105", Status.ACTIVE, "陈明", "安居装饰",
+        date(2026, 12, 1), date(2027, 1, 31), day=DAY,
+    )  # fmt: skip
+    begun = row(6, "1栋", "106", day=DAY)
+    sheet = control_sheet([later, begun], DAY)
+    assert [r.id for r in sheet.rows] == [5, 6]
+    assert [r.id for r in sheet.grid] == [6] and later.missing == ()
+    assert sheet.coverage("engineering") == (0, 1)
+
+
 def test_the_sheet_counts_states_money_and_open_notices() -> None:
     sheet = control_sheet(
         [

@@ -64,14 +64,16 @@ async def to_permit(
     owner: Person,
     head: Person | None = None,
     scope: tuple[str, ...] = ("墙面",),
+    starts: str = "2026-11-27",
 ) -> int:
-    """R-1..R-11: 1栋 101's renovation (works 2026-12-01 to 2027-02-28, ``scope`` ticked)
+    """R-1..R-11: 1栋 101's renovation (works from ``starts``, the tests' first day by
+    default, to 2027-02-28; ``scope`` ticked)
     applied, checked, approved, terms accepted, signed, paid and permitted; its id. With
     ``head``, the owner delegates the agreement to that contractor's site head, who joins by
     the link and signs (R-8). Needs the customer-department head (:func:`customer_head`)."""
     await owner.send("/renovate")
     await owner.tap("1栋 101")
-    for typed in ("2026-12-01", "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
+    for typed in (starts, "2027-02-28", "安居装饰", "李工", "138 0013 8000"):
         await owner.send(typed)
     for tick in (*scope, "完成", "本人确认承诺书"):
         await owner.tap(tick)
