@@ -70,3 +70,20 @@ async def edit_text(
             "reply_markup": markup,
         },
     )
+
+
+async def edit_caption(
+    bot: Bot, chat_id: int | str, message_id: int, caption: str, markup: Keys = None
+) -> None:
+    """``editMessageCaption`` in HTML (a photo's or a file's caption, an inline keyboard)."""
+    await call(
+        bot,
+        "editMessageCaption",
+        {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+            "reply_markup": markup,
+        },
+    )

@@ -600,8 +600,8 @@ class OutboxSender:
     async def _post_album(
         self, message: OutboxMessage, shas: list[str], known: dict[str, str]
     ) -> Sequence[Message]:
-        """The request: sendPhoto for one photo, sendMediaGroup for more (caption on the
-        first, parse_mode HTML, as every outbox text)."""
+        """The request: sendPhoto for one photo (with its keyboard, if any), sendMediaGroup
+        for more (caption on the first, parse_mode HTML, as every outbox text)."""
         assert self.evidence is not None
         caption = fit(message.text, CAPTION_LIMIT) or None
         photos: list[str | bytes] = []
@@ -614,10 +614,10 @@ class OutboxSender:
             except FileNotFoundError:
                 raise BadRequest(f"evidence photo {sha} is not in the store") from None
         names = [f"{sha[:16]}.jpg" for sha in shas]
-        if len(photos) == 1:
+        if len(photos) == 1:  # a photo: its caption, and its buttons when it has some
             one = await self.bot.send_photo(
                 message.chat_id, photos[0], caption=caption, parse_mode=ParseMode.HTML,
-                filename=names[0],
+                filename=names[0], reply_markup=reply_markup(message.markup, self.bot),
             )  # fmt: skip
             return [one]
         media = [

@@ -36,7 +36,7 @@ from telegram.error import (
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
 
 from bot import api
-from bot.i18n import MESSAGE_LIMIT, fit, t, t_raw
+from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit, t, t_raw
 from bot.settings import Settings
 from procedures.deadlines import EstateRules, load_estate
 from procedures.identity import Role, is_estate_admin, locale_for
@@ -360,10 +360,13 @@ async def edit(
     else logged (the state is saved already)."""
     if not isinstance(query_message, Message):
         return
-    shown = fit(text, MESSAGE_LIMIT)
+    # a photo (a document's page with its buttons) has a caption to edit, not a text
+    captioned = bool(query_message.photo or query_message.document or query_message.caption)
+    shown = fit(text, CAPTION_LIMIT if captioned else MESSAGE_LIMIT)
     keys = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    change = api.edit_caption if captioned else api.edit_text
     try:
-        await api.edit_text(
+        await change(
             query_message.get_bot(), query_message.chat_id, query_message.message_id, shown, keys
         )
     except BadRequest as exc:

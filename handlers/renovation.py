@@ -1258,8 +1258,8 @@ async def checker(update: Update, context: Context) -> tuple[Actor, Renovation, 
 
 
 async def on_document(update: Update, context: Context) -> None:
-    """``ren:doc:<id>:<doc>``: the document's files to this chat as an album, then its
-    state with ✅ / ❌ while it waits for a check."""
+    """``ren:doc:<id>:<doc>``: the document's page to this chat with its state and ✅ / ❌
+    while it waits for a check (several pages: an album, then the state and buttons)."""
     found = await checker(update, context)
     query = update.callback_query
     if found is None or query is None or query.message is None:
@@ -1289,8 +1289,12 @@ async def on_document(update: Update, context: Context) -> None:
         )
     chat_id = query.message.chat.id
     private = query.message.chat.type == "private"
+    # One page: one message, the photo with the check as its caption and ✅ / ❌ (the
+    # verdict edits that caption). More: an album (it cannot carry buttons), then the check.
+    # The group gets one message a page, not an album and a card: its 20 a minute.
+    single = shown if len(shown) == 1 else None
     async with svc.db.write() as conn:
-        if shown:
+        if len(shown) > 1:
             await enqueue(
                 conn,
                 chat_id,
@@ -1310,6 +1314,7 @@ async def on_document(update: Update, context: Context) -> None:
             text,
             markup=markup.to_dict() if markup else None,
             subject=reno.subject(ren.id),
+            album=single,
             person_id=actor.person.id if private else None,
         )
     await query.answer()

@@ -144,8 +144,9 @@ async def enqueue(
     2 to 10 as an album. More than 10 (Telegram's most in one album) are queued as several
     albums of as equal a size as can be (12 photos: 6 and 6, never 10 and a lone photo), in
     order, one after the other in the chat's queue, the caption on the first; the id
-    returned is the first's. An album carries no keyboard (Telegram's albums cannot): queue
-    the buttons as a message of their own. ValueError for a hash that is not a registered
+    returned is the first's. One photo may carry ``markup`` (a photo with its caption and
+    buttons); an album of more carries no keyboard (Telegram's albums cannot): queue the
+    buttons as a message of their own. ValueError for a hash that is not a registered
     display copy."""
     if (blob is None) != (blob_as is None) or blob_as not in (None, "photo", "document"):
         raise ValueError("a stored file needs blob_as 'photo' or 'document'")
@@ -155,8 +156,8 @@ async def enqueue(
         case_id = subject.id
     parts: list[list[str] | None] = [None]
     if album is not None:
-        if markup or photo or blob:
-            raise ValueError("an album is photos and a caption: no keyboard, photo or file")
+        if photo or blob or (markup and len(album) != 1):
+            raise ValueError("an album is photos and a caption: no photo, file or keyboard")
         parts = list(_album_parts(await _displays(conn, album)))
     now = iso(now_of(conn))
     first = 0

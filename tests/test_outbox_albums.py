@@ -290,8 +290,10 @@ async def test_an_album_takes_display_copies_only(
     async with db.write() as conn:
         with pytest.raises(ValueError, match="display copies"):
             await enqueue(conn, GROUP, "原图", album=[kept.original.sha256])
-        with pytest.raises(ValueError, match="no keyboard"):
-            await enqueue(conn, GROUP, "x", album=[kept.display.sha256], markup={"a": 1})
+        with pytest.raises(ValueError, match="no photo, file or keyboard"):
+            await enqueue(
+                conn, GROUP, "x", album=[kept.display.sha256] * 2, markup={"a": 1}
+            )  # an album of two cannot carry buttons; one photo can
         with pytest.raises(ValueError, match="at least one"):
             await enqueue(conn, GROUP, "x", album=[])
 

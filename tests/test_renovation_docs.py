@@ -81,7 +81,8 @@ async def test_r2_an_agent_adds_the_power_of_attorney_and_it_must_be_valid(
     await check(assistant, cs, EIGHT)
     ren = await renos.get(ren_id)
     assert ren is not None and ren.status == Status.SUBMITTED  # the ninth still to check
-    assert "资料：8/9" in assistant.messages(cs)[-1]["text"]
+    last = assistant.messages(cs)[-1]  # the last page checked, its caption edited
+    assert "资料：8/9" in last.get("text", last.get("caption", ""))
     await check(assistant, cs, ("业主委托书",))
     ren = await renos.get(ren_id)
     assert ren is not None and ren.status == Status.COMPLETE
@@ -143,3 +144,31 @@ async def test_r3_customer_service_requires_the_design_qualification_and_the_own
     assert [(e["data"]["by"], e["actor"]) for e in needed] == [
         ("customer_service", f"person:{assistant_id}")
     ]
+
+
+async def test_r3_a_one_page_document_is_one_message_whose_caption_the_verdict_edits(
+    world: World, bot: Harness, groups: dict[str, Group], owner: Person
+) -> None:
+    """R-3: customer service opens a document of one page: the page comes as one photo
+    with the check and ✅ / ❌ under it (not an album and a card: a group takes 20 messages
+    a minute); the verdict edits that photo's caption and takes the buttons away."""
+    await fill_in(owner)
+    for index, _ in enumerate(REQUIRED):
+        await owner.send_photo(page(index))
+    await owner.tap("提交申请")
+    cs = groups["cs"]
+    assistant = bot.person(ASSISTANT, "周晓梅")
+    before = len(assistant.messages(cs))
+    await assistant.tap("平面图", chat=cs)
+    [shown] = assistant.messages(cs)[before:]
+    assert shown.get("photo") and "平面图" in shown["caption"]
+    assert {"✅ 有效", "❌ 无效"} <= {
+        b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row
+    }
+    await assistant.tap("有效", chat=cs)
+    assert len(assistant.messages(cs)) == before + 1  # nothing more posted
+    [edited] = [m for m in assistant.messages(cs) if m["message_id"] == shown["message_id"]]
+    assert "有效" in edited["caption"] and "资料：1/8" in edited["caption"]
+    assert not edited.get("reply_markup")
+    ren = await RenovationStore(world.db).get(await latest(world))
+    assert ren is not None and ren.documents[Doc.PLAN].state == DocState.VALID
