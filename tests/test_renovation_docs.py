@@ -82,7 +82,7 @@ async def test_r2_an_agent_adds_the_power_of_attorney_and_it_must_be_valid(
     ren = await renos.get(ren_id)
     assert ren is not None and ren.status == Status.SUBMITTED  # the ninth still to check
     last = assistant.messages(cs)[-1]  # the last page checked, its caption edited
-    assert "资料：8/9" in last.get("text", last.get("caption", ""))
+    assert "资料：8/9" in str(last.get("text") or last.get("caption"))
     await check(assistant, cs, ("业主委托书",))
     ren = await renos.get(ren_id)
     assert ren is not None and ren.status == Status.COMPLETE
