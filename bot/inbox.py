@@ -32,7 +32,7 @@ from typing import Any
 from telegram import Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import Application, ExtBot
 
 from storage.db import Database
@@ -257,8 +257,9 @@ class InboxBot(ExtBot[Any]):
         rate_limit_args: Any = None,
     ) -> bool:
         """Answer a button press; one Telegram no longer takes (answered already, or too old:
-        a press handled again after a crash, or a very slow step) is logged, not raised, so
-        the step itself goes on. The answer only stops the button's spinner."""
+        a press handled again after a crash, or a very slow step) or cannot take just now (a
+        5xx, a timeout, flood control) is logged, not raised, so the step itself goes on.
+        The answer only stops the button's spinner (and shows a refusal's alert)."""
         try:
             return await super().answer_callback_query(
                 callback_query_id,
@@ -277,4 +278,7 @@ class InboxBot(ExtBot[Any]):
             if "query is too old" not in str(exc).lower():
                 raise
             log.info("callback query %s no longer answerable: %s", callback_query_id, exc)
+            return False
+        except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
+            log.warning("callback query %s not answered: %s", callback_query_id, exc)
             return False

@@ -44,6 +44,22 @@ async def test_lang_overrides_the_telegram_language(bot: Harness) -> None:
     assert "已切换为简体中文" in person.last_text
 
 
+@pytest.mark.parametrize("failure", [(500, None), (429, 3)], ids=["5xx", "429"])
+async def test_a_press_telegram_fails_to_answer_still_takes_its_step(
+    bot: Harness, failure: tuple[int, int | None]
+) -> None:
+    """Answering a press only stops the button's spinner: Telegram failing that answer (a
+    5xx, flood control) must not cost the person the step they pressed for."""
+    person = bot.person(2001, "王伟", language_code="zh-hans")
+    await person.send("/lang")
+    code, retry_after = failure
+    bot.api.fail_next("answerCallbackQuery", code, "no", retry_after=retry_after)
+    await person.tap("English")
+    assert "Language set to English" in person.last_text
+    await person.send("/help")
+    assert "Property service assistant" in person.last_text
+
+
 async def test_help_shows_the_commands_for_the_persons_roles(bot: Harness) -> None:
     admin = bot.person(ADMIN_ID, "管理员")
     await admin.send("/help")
