@@ -794,7 +794,7 @@ async def on_department(update: Update, context: Context) -> None:
         and case.assignee_id not in (None, actor.person.id)
         and not steps.may_override(actor, case)
     ):  # a colleague's case is theirs; only a head or a supervisor reassigns it
-        await query.answer(actor.t("case.not_assignee"), show_alert=True)
+        await query.answer(actor.t("case.taken_by_colleague"), show_alert=True)
         return
     if parts[1] == "take":
         decision = requests.take(case, steps.by(actor))
