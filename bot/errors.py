@@ -14,7 +14,7 @@ import traceback
 
 from telegram import Update, User
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.settings import Settings
@@ -99,8 +99,15 @@ class AdminAlerts:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the error with what caused it; alert the admins; apologise to the person."""
+    """Log the error with what caused it; alert the admins; apologise to the person.
+
+    Telegram out of reach while polling (a ``getUpdates`` that failed: no update, no job)
+    is a warning, not an error: PTB polls again by itself, nothing was lost (the updates
+    stay with Telegram until confirmed), and a long outage shows in ``health``."""
     error = context.error
+    if update is None and context.job is None and isinstance(error, NetworkError | RetryAfter):
+        log.warning("polling Telegram failed, trying again: %s: %s", type(error).__name__, error)
+        return
     where = describe(update)
     log.error("error while handling %s", where, exc_info=error)
     alerts: AdminAlerts | None = context.application.bot_data.get("alerts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from telegram.error import NetworkError
 
 from bot.app import set_commands
 from bot.errors import AdminAlerts, RedactingFilter, install_redaction
@@ -164,6 +165,25 @@ async def test_an_error_is_logged_admins_are_told_and_the_person_gets_an_apology
     assert TOKEN not in caplog.text
     assert "[REDACTED]" in caplog.text
     assert "你好" not in caplog.text  # message texts are not logged
+
+
+async def test_telegram_out_of_reach_while_polling_is_a_warning_not_an_alert(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A getUpdates that failed (the connection dropped, Telegram down a moment) is retried
+    by PTB and loses nothing: a warning in the log, no traceback, no alert to the admins.
+    Anything else without an update still is an error, and the admins hear of it."""
+    bot.raise_errors = False
+    app = bot.application
+    with caplog.at_level(logging.WARNING):
+        await app.process_error(None, NetworkError("http11: the server closed the connection"))
+    assert bot.api.last_message(ADMIN_ID) is None
+    [record] = [r for r in caplog.records if "polling Telegram failed" in r.getMessage()]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    with caplog.at_level(logging.WARNING):
+        await app.process_error(None, RuntimeError("a bug outside any update"))
+    alert = bot.api.last_message(ADMIN_ID)
+    assert alert is not None and "RuntimeError" in alert["text"]
 
 
 def test_the_token_never_reaches_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
