@@ -95,7 +95,8 @@ async def on_lang_button(update: Update, context: Context) -> None:
     await query.answer()
     from bot.i18n import t
 
-    await edit(query.message, t(locale, "lang.set", language=LANGUAGE_NAMES[locale]))
+    # the chooser's buttons must go even when Telegram refuses the edit just now: queued
+    await edit(query.message, t(locale, "lang.set", language=LANGUAGE_NAMES[locale]), later=svc)
 
 
 async def whoami(update: Update, context: Context) -> None:

@@ -61,6 +61,22 @@ async def test_a_press_telegram_fails_to_answer_still_takes_its_step(
     assert "Property service assistant" in person.last_text
 
 
+async def test_a_language_chooser_telegram_would_not_edit_is_edited_once_it_recovers(
+    world: World, bot: Harness
+) -> None:
+    """Flood control on the chooser's edit: the language is set, and the chooser loses its
+    buttons once Telegram takes the edit (it waits in the outbox), not never."""
+    from tests.support.app import services_of
+
+    person = bot.person(2001, "王伟", language_code="zh-hans")
+    await person.send("/lang")
+    bot.api.fail_next("editMessageText", 429, "Too Many Requests", retry_after=1)
+    await person.tap("English")
+    await services_of(world).sender.drain()
+    chooser = person.messages()[-1]
+    assert "Language set to English" in chooser["text"] and not chooser.get("reply_markup")
+
+
 async def test_help_shows_the_commands_for_the_persons_roles(bot: Harness) -> None:
     admin = bot.person(ADMIN_ID, "管理员")
     await admin.send("/help")
