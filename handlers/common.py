@@ -572,10 +572,13 @@ def questions(context: Context) -> dict[str, dict[str, Any]]:
 
 
 def newest_question(context: Context) -> dict[str, Any] | None:
-    """The question asked last of all those awaiting a text (:func:`questions`)."""
+    """The question asked last of all those awaiting a plain text (:func:`questions`; one
+    put aside by a command takes only a reply to it: ``plain`` False)."""
     newest: dict[str, Any] | None = None
     # in the order asked (prompt_reply puts each last): ties go to the later
     for value in questions(context).values():
+        if value.get("plain") is False:
+            continue
         if newest is None or float(value["at"]) >= float(newest["at"]):
             newest = value
     return newest
@@ -587,9 +590,9 @@ async def awaited_reply(
     """The question this private message answers (the one :func:`prompt_reply` remembered
     under ``key``) within ``max_age`` seconds: a reply to that question, or a plain message
     (not a reply to anything) when it is the newest question awaiting an answer, as people
-    answer what the bot has just asked. A text answers; with ``photos`` a photo or a file
-    does too. A reply to another message answers nothing here; an expired question is
-    forgotten."""
+    answer what the bot has just asked, and no command came since (``plain`` False: only a
+    reply answers it then). A text answers; with ``photos`` a photo or a file does too. A
+    reply to another message answers nothing here; an expired question is forgotten."""
     waiting = (context.user_data or {}).get(key)
     message = update.effective_message
     if not isinstance(waiting, dict) or message is None:

@@ -454,17 +454,24 @@ def handlers() -> list[AnyHandler]:
 
 async def questions_dropped(update: Update, context: Context) -> None:
     """A command in the private chat starts something else: the questions awaiting a text
-    there are dropped, so the next plain message goes to that (a resident who files a
-    complaint after being asked "anything more?" describes the complaint, not a comment).
-    Staff are told which of their questions was dropped and how to take it up again.
-    /cancel drops them itself and says so. The command goes on to its own handler."""
+    there no longer take the next plain message, which goes to that (a resident who files
+    a complaint after being asked "anything more?" describes the complaint, not a
+    comment). A question asked with its own message (:func:`prompt_reply`) still takes a
+    reply to that message, within its time, as people answer a question by replying to it
+    (``plain`` False: :func:`awaited_reply`); any other is dropped. Staff are told which of
+    their questions was put aside and how to answer it still. /cancel drops them itself
+    and says so. The command goes on to its own handler."""
     message = update.effective_message
     if context.user_data is None or message is None or not message.text:
         return
     if message.text.split()[0].split("@")[0].lower() == "/cancel":
         return
     for key in questions(context):
-        waiting = context.user_data.pop(key, None)
+        waiting = context.user_data.get(key)
+        if isinstance(waiting, dict) and ("outbox" in waiting or "prompt" in waiting):
+            waiting["plain"] = False  # a reply to the question still answers it
+        else:
+            context.user_data.pop(key, None)
         if key not in PROMPTS or not isinstance(waiting, dict):
             continue
         actor = await who(update, context)

@@ -635,6 +635,10 @@ async def test_c11_a_command_puts_a_question_aside_and_says_so(
     assert any("已放下" in t and "待填写" in t for t in assistant.texts()[-3:])
     await assistant.send("这不是答复草稿")
     assert (await latest_case(world)).reply_draft is None
+    # a reply to the question itself still answers it (people answer by replying)
+    [asked] = [m for m in assistant.messages() if "请直接发送投诉" in str(m.get("text"))]
+    await assistant.reply_to(asked["message_id"], "您好，漏水已修复，请放心。")
+    assert (await latest_case(world)).reply_draft == "您好，漏水已修复，请放心。"
     card = cs.messages()[-1]["message_id"]
     told = len(owner.texts())
     await assistant.reply_to(card, "好", chat=cs)
