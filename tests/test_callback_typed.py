@@ -106,3 +106,21 @@ async def test_b3_an_english_resident_types_yes_and_a_number(
     await owner.send("4 stars")
     assert (await latest_case(world)).status == "closed" and await satisfaction(world) == 4
     assert f"Case {case.number} is closed" in owner.texts()[-2]
+
+
+async def test_b3_a_reply_to_anything_more_after_a_command_is_still_the_comment(
+    world: World, bot: Harness, cs: Group, owner: Person
+) -> None:
+    """The owner looks at /my before answering "anything more?": their next plain message
+    is no longer taken as the comment, but a reply to the question still is."""
+    await resolved_on_the_spot(bot, cs, owner)
+    await owner.send("⭐⭐⭐⭐⭐")
+    [asked] = [m for m in owner.messages() if "还有其他意见或建议吗" in str(m.get("text"))]
+    await owner.send("/my")
+    await owner.reply_to(asked["message_id"], "师傅很细心，谢谢")
+    assert "已收到您的意见" in owner.last_text
+    case = await latest_case(world)
+    row = await world.db.fetchone(
+        "SELECT data FROM audit WHERE subject = ? AND event = 'case.comment'", (f"case:{case.id}",)
+    )
+    assert row is not None  # kept with the case (the text itself as personal data)
