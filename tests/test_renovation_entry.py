@@ -28,6 +28,7 @@ from tests.support.renovation_steps import (
     GUARD,
     MANAGER,
     alert,
+    enter,
     page,
     register_worker,
     to_permit,
@@ -179,11 +180,7 @@ async def test_r14_an_entry_inspected_before_the_works_period_asks_no_patrol_unt
     the project manager) before Tuesday, when every pass is still refused; on Tuesday the
     unit is on each department's list and its clocks are Tuesday's."""
     ren_id = await to_permit(world, bot, groups, owner, starts="2026-12-01")
-    assistant = bot.person(ASSISTANT, "周晓梅")
-    await assistant.tap("入场验收", chat=groups["cs"])
-    await assistant.tap("其余完好")
-    await assistant.tap("客服确认验收")
-    await owner.tap("确认入场验收")
+    await enter(bot, groups, owner)
     assert await status_of(world, ren_id) == Status.ACTIVE
     clocks = await PatrolStore(world.db).duty_clocks(ren_id)
     tuesday_end = datetime(2026, 12, 1, 17, 30, tzinfo=SHANGHAI)
