@@ -1644,8 +1644,8 @@ def papers_text(locale: str, ren: Renovation, settings: RenovationSettings) -> s
         unit=ren.unit_label,
         start=ren.form.period_from.isoformat(),
         end=ren.form.period_to.isoformat(),
-        work_hours=hours_text(settings.work_hours),
-        moving_hours=hours_text(settings.moving_hours),
+        work_hours=hours_text(settings.work_hours, t(locale, "common.choice_separator")),
+        moving_hours=hours_text(settings.moving_hours, t(locale, "common.choice_separator")),
         prohibitions=prohibitions,
     )
 
@@ -2365,7 +2365,7 @@ async def check_code(update: Update, context: Context, actor: Actor, typed: str)
     else:
         reason = actor.t(
             f"renovation.pass.why.{refused}",
-            hours=hours_text(scale.work_hours),
+            hours=hours_text(scale.work_hours, actor.t("common.choice_separator")),
             status=actor.t(f"renovation.status.{ren.status}"),
         )
         head = actor.t("renovation.pass.refused", code=code, reason=reason)

@@ -228,7 +228,9 @@ async def _step(
     notice's hours and workers; a Refusal returned, not raised."""
     rules = await svc.rules(ren.estate_id)
     now = svc.clock.now()
-    hours = hours_text(rules.renovation.work_hours)
+    hours = hours_text(
+        rules.renovation.work_hours, t(svc.settings.locale, "common.choice_separator")
+    )
     workers = len([p for p in await store(svc).passes(ren.id) if not p.revoked])
 
     def decided(r: Renovation, ins: Inspection) -> list[RenovationDecision]:

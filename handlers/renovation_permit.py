@@ -37,6 +37,7 @@ def permit_lines(
     """The permit's title and lines (no rule ids: residents and workers read it)."""
     form = ren.form
     phone = settings.service_phone or t(locale, "renovation.permit.no_phone")
+    sep = t(locale, "common.choice_separator")  # 08:00–12:00、14:00–18:00 in Chinese
     lines = [
         t(locale, "renovation.permit.number", number=ren.number),
         t(locale, "renovation.permit.unit", unit=ren.unit_label),
@@ -46,8 +47,8 @@ def permit_lines(
             start=form.period_from.isoformat(),
             end=form.period_to.isoformat(),
         ),
-        t(locale, "renovation.permit.hours", hours=hours_text(settings.work_hours)),
-        t(locale, "renovation.permit.moving", hours=hours_text(settings.moving_hours)),
+        t(locale, "renovation.permit.hours", hours=hours_text(settings.work_hours, sep)),
+        t(locale, "renovation.permit.moving", hours=hours_text(settings.moving_hours, sep)),
         t(locale, "renovation.permit.contractor", contractor=form.contractor),
         t(locale, "renovation.permit.head", head=form.head_name, phone=form.head_phone),
         t(locale, "renovation.permit.service", phone=phone),

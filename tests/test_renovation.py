@@ -288,7 +288,7 @@ async def test_r8_r9_the_owner_reads_the_rules_and_signs_the_agreement_and_fire_
     await owner.tap("阅读并签署装修协议")
     papers = owner.last_text
     assert "装修管理服务协议" in papers and "安全防火责任书" in papers
-    assert "施工时间：08:00–12:00, 14:00–18:00" in papers  # the estate's hours (defaults)
+    assert "施工时间：08:00–12:00、14:00–18:00" in papers  # the estate's hours (defaults)
     assert "搬运时间：08:00–20:00" in papers
     assert "防护栏" in papers and "外立面" in papers  # the prohibitions
     stranger = bot.person(2999, "路人")
@@ -577,7 +577,7 @@ def test_r11_the_permit_shows_the_unit_period_hours_head_and_the_service_phone()
     assert title == "施工进场证"
     shown = "\n".join(lines)
     for part in ("房号：1栋 101", "工期：2026-12-01 至 2027-02-28",
-                 "施工时间：08:00–12:00, 14:00–18:00", "施工负责人：李工",
+                 "施工时间：08:00–12:00、14:00–18:00", "施工负责人：李工",
                  "物业服务电话（紧急情况）：021-5555 0000"):  # fmt: skip
         assert part in shown
     _, plain = permit_lines("zh-Hans", ren, RenovationSettings(), "2026-11-27")
