@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -39,7 +38,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from handlers import limits, steps
 from handlers.cards import card, score_keyboard
@@ -58,6 +56,7 @@ from handlers.common import (
     keyboard,
     newest_question,
     parse_id,
+    persistent_flow,
     prompt_reply,
     reply,
     services,
@@ -636,39 +635,35 @@ cancel_open = canceller("callback")
 def open_conversation() -> ConversationHandler[Context]:
     """A callback opened by staff (B-1), persistent."""
     S = OpenStep
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("callback", start_open, filters.ChatType.PRIVATE),
-                CommandHandler("callback", private_only, filters.ChatType.GROUPS),
+    return persistent_flow(
+        entry_points=[
+            CommandHandler("callback", start_open, filters.ChatType.PRIVATE),
+            CommandHandler("callback", private_only, filters.ChatType.GROUPS),
+        ],
+        states={
+            S.ESTATE: [
+                CallbackQueryHandler(got_open_estate, pattern=r"^hf:est:"),
+                MessageHandler(OTHER, open_expected(S.ESTATE, TAP_HINT)),
             ],
-            states={
-                S.ESTATE: [
-                    CallbackQueryHandler(got_open_estate, pattern=r"^hf:est:"),
-                    MessageHandler(OTHER, open_expected(S.ESTATE, TAP_HINT)),
-                ],
-                S.KIND: [
-                    CallbackQueryHandler(got_kind, pattern=r"^hf:k:"),
-                    MessageHandler(OTHER, open_expected(S.KIND, TAP_HINT)),
-                ],
-                S.WHAT: [
-                    MessageHandler(TEXT, got_what),
-                    MessageHandler(OTHER, open_expected(S.WHAT, "record.text_please")),
-                ],
-                S.WHO: [
-                    MessageHandler(TEXT, got_who),
-                    MessageHandler(OTHER, open_expected(S.WHO, "record.text_please")),
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_open),
-                CallbackQueryHandler(stale, pattern=r"^hf:"),
+            S.KIND: [
+                CallbackQueryHandler(got_kind, pattern=r"^hf:k:"),
+                MessageHandler(OTHER, open_expected(S.KIND, TAP_HINT)),
             ],
-            name="callbacks",
-            persistent=True,
-            allow_reentry=True,
-        )
+            S.WHAT: [
+                MessageHandler(TEXT, got_what),
+                MessageHandler(OTHER, open_expected(S.WHAT, "record.text_please")),
+            ],
+            S.WHO: [
+                MessageHandler(TEXT, got_who),
+                MessageHandler(OTHER, open_expected(S.WHO, "record.text_please")),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_open),
+            CallbackQueryHandler(stale, pattern=r"^hf:"),
+        ],
+        name="callbacks",
+    )
 
 
 def handlers() -> list[AnyHandler]:

@@ -24,7 +24,6 @@ Button data: ``rec:est:<estate>``, ``rec:ch:<phone|visit>``, ``rec:skip:<phone|u
 from __future__ import annotations
 
 import logging
-import warnings
 from enum import IntEnum
 from typing import Any
 
@@ -36,7 +35,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from handlers import steps
 from handlers.cards import card
@@ -51,6 +49,7 @@ from handlers.common import (
     in_rows,
     keyboard,
     parse_id,
+    persistent_flow,
     reply,
     services,
     who,
@@ -597,67 +596,61 @@ cancel_record = canceller("record")
 def record_conversation() -> ConversationHandler[Context]:
     """The call and visit record (V-4), persistent."""
     S = RecordStep
-    with warnings.catch_warnings():
-        # per_message=False with button steps makes PTB warn; the state is per chat and user
-        # on purpose, and each button handler checks the stored draft before acting.
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("record", start_record, filters.ChatType.PRIVATE)],
-            states={
-                S.ESTATE: [
-                    CallbackQueryHandler(got_record_estate, pattern=r"^rec:est:"),
-                    MessageHandler(OTHER, record_expected(S.ESTATE, TAP_HINT)),
-                ],
-                S.CHANNEL: [
-                    CallbackQueryHandler(got_channel, pattern=r"^rec:ch:"),
-                    MessageHandler(OTHER, record_expected(S.CHANNEL, TAP_HINT)),
-                ],
-                S.NAME: [
-                    MessageHandler(TEXT, got_name),
-                    MessageHandler(OTHER, record_expected(S.NAME, "record.text_please")),
-                ],
-                S.PHONE: [
-                    MessageHandler(TEXT, got_phone),
-                    CallbackQueryHandler(got_phone_skip, pattern=r"^rec:skip:phone$"),
-                    MessageHandler(OTHER, record_expected(S.PHONE, "record.text_please")),
-                ],
-                S.UNIT: [
-                    MessageHandler(TEXT, got_unit_text),
-                    CallbackQueryHandler(got_unit_button, pattern=r"^rec:unit:"),
-                    CallbackQueryHandler(got_unit_skip, pattern=r"^rec:skip:unit$"),
-                    MessageHandler(OTHER, record_expected(S.UNIT, "record.text_please")),
-                ],
-                S.KIND: [
-                    CallbackQueryHandler(got_kind, pattern=r"^rec:kind:"),
-                    MessageHandler(OTHER, record_expected(S.KIND, TAP_HINT)),
-                ],
-                S.CATEGORY: [
-                    CallbackQueryHandler(got_record_category, pattern=r"^rec:cat:"),
-                    MessageHandler(OTHER, record_expected(S.CATEGORY, TAP_HINT)),
-                ],
-                S.DESCRIBE: [
-                    MessageHandler(TEXT, got_record_description),
-                    MessageHandler(OTHER, record_expected(S.DESCRIBE, "record.text_please")),
-                ],
-                S.URGENCY: [
-                    CallbackQueryHandler(got_record_urgency, pattern=r"^rec:urg:[01]$"),
-                    MessageHandler(OTHER, record_expected(S.URGENCY, TAP_HINT)),
-                ],
-                S.SPOT: [
-                    MessageHandler(TEXT, got_spot_answer),
-                    CallbackQueryHandler(got_spot_button, pattern=r"^rec:spot:"),
-                    CommandHandler(["record", "visit", "cancel"], spot_first),
-                    MessageHandler(OTHER, record_expected(S.SPOT, "record.spot_text_please")),
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_record),
-                CallbackQueryHandler(stale, pattern=r"^rec:"),
+    return persistent_flow(
+        entry_points=[CommandHandler("record", start_record, filters.ChatType.PRIVATE)],
+        states={
+            S.ESTATE: [
+                CallbackQueryHandler(got_record_estate, pattern=r"^rec:est:"),
+                MessageHandler(OTHER, record_expected(S.ESTATE, TAP_HINT)),
             ],
-            name="records",
-            persistent=True,
-            allow_reentry=True,
-        )
+            S.CHANNEL: [
+                CallbackQueryHandler(got_channel, pattern=r"^rec:ch:"),
+                MessageHandler(OTHER, record_expected(S.CHANNEL, TAP_HINT)),
+            ],
+            S.NAME: [
+                MessageHandler(TEXT, got_name),
+                MessageHandler(OTHER, record_expected(S.NAME, "record.text_please")),
+            ],
+            S.PHONE: [
+                MessageHandler(TEXT, got_phone),
+                CallbackQueryHandler(got_phone_skip, pattern=r"^rec:skip:phone$"),
+                MessageHandler(OTHER, record_expected(S.PHONE, "record.text_please")),
+            ],
+            S.UNIT: [
+                MessageHandler(TEXT, got_unit_text),
+                CallbackQueryHandler(got_unit_button, pattern=r"^rec:unit:"),
+                CallbackQueryHandler(got_unit_skip, pattern=r"^rec:skip:unit$"),
+                MessageHandler(OTHER, record_expected(S.UNIT, "record.text_please")),
+            ],
+            S.KIND: [
+                CallbackQueryHandler(got_kind, pattern=r"^rec:kind:"),
+                MessageHandler(OTHER, record_expected(S.KIND, TAP_HINT)),
+            ],
+            S.CATEGORY: [
+                CallbackQueryHandler(got_record_category, pattern=r"^rec:cat:"),
+                MessageHandler(OTHER, record_expected(S.CATEGORY, TAP_HINT)),
+            ],
+            S.DESCRIBE: [
+                MessageHandler(TEXT, got_record_description),
+                MessageHandler(OTHER, record_expected(S.DESCRIBE, "record.text_please")),
+            ],
+            S.URGENCY: [
+                CallbackQueryHandler(got_record_urgency, pattern=r"^rec:urg:[01]$"),
+                MessageHandler(OTHER, record_expected(S.URGENCY, TAP_HINT)),
+            ],
+            S.SPOT: [
+                MessageHandler(TEXT, got_spot_answer),
+                CallbackQueryHandler(got_spot_button, pattern=r"^rec:spot:"),
+                CommandHandler(["record", "visit", "cancel"], spot_first),
+                MessageHandler(OTHER, record_expected(S.SPOT, "record.spot_text_please")),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_record),
+            CallbackQueryHandler(stale, pattern=r"^rec:"),
+        ],
+        name="records",
+    )
 
 
 def handlers() -> list[AnyHandler]:

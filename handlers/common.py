@@ -34,6 +34,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import BaseHandler, ContextTypes, ConversationHandler
+from telegram.warnings import PTBUserWarning
 
 from bot import api
 from bot.i18n import CAPTION_LIMIT, MESSAGE_LIMIT, fit, t, t_raw
@@ -285,6 +286,34 @@ async def reply(
             await queue_answer(context, message.chat_id, text, markup, wait=wait)
             return None
     return None
+
+
+def persistent_flow(
+    *,
+    name: str,
+    entry_points: list[AnyHandler],
+    states: dict[object, list[AnyHandler]],
+    fallbacks: list[AnyHandler],
+    per_chat: bool = True,
+) -> ConversationHandler[Context]:
+    """A flow of steps kept in PTB's persistence under ``name`` (a restart resumes it),
+    entered again by its own command at any step (``allow_reentry``).
+
+    Its state is per chat and user, not per message, on purpose: a flow mixes typed steps
+    and button steps, and each button handler checks the stored draft before acting. PTB
+    warns about button steps without ``per_message``; that warning is silenced here, once
+    for every flow."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=entry_points,
+            states=states,
+            fallbacks=fallbacks,
+            name=name,
+            persistent=True,
+            allow_reentry=True,
+            per_chat=per_chat,
+        )
 
 
 def canceller(

@@ -19,7 +19,6 @@ Button data: ``vis:est:<estate>``, ``vis:pl:<place>``, ``vis:unit:<unit>``,
 from __future__ import annotations
 
 import logging
-import warnings
 from enum import IntEnum
 from typing import Any
 
@@ -32,7 +31,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from handlers import steps
 from handlers.cards import card
@@ -47,6 +45,7 @@ from handlers.common import (
     in_rows,
     keyboard,
     parse_id,
+    persistent_flow,
     reply,
     services,
     who,
@@ -500,62 +499,54 @@ async def _drop_buttons(message: object) -> None:
 def follow_up_conversation() -> ConversationHandler[Context]:
     """A-1: a visit's "➕ 转为需求/投诉", and the problem asked when nothing was heard;
     persistent."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_follow_up, pattern=r"^vfu:")],
-            states={
-                FollowUpStep.PROBLEM: [
-                    MessageHandler(TEXT, got_problem),
-                    MessageHandler(OTHER, problem_expected),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", canceller("visit_case"))],
-            name="visit_cases",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(on_follow_up, pattern=r"^vfu:")],
+        states={
+            FollowUpStep.PROBLEM: [
+                MessageHandler(TEXT, got_problem),
+                MessageHandler(OTHER, problem_expected),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", canceller("visit_case"))],
+        name="visit_cases",
+    )
 
 
 def visit_conversation() -> ConversationHandler[Context]:
     """The customer visit record (A-1), persistent."""
     S = VisitStep
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("visit", start_visit, filters.ChatType.PRIVATE)],
-            states={
-                S.ESTATE: [
-                    CallbackQueryHandler(got_visit_estate, pattern=r"^vis:est:"),
-                    MessageHandler(OTHER, visit_expected(S.ESTATE, TAP_HINT)),
-                ],
-                S.PLACE: [
-                    CallbackQueryHandler(got_place, pattern=r"^vis:pl:"),
-                    MessageHandler(OTHER, visit_expected(S.PLACE, TAP_HINT)),
-                ],
-                S.WHO: [
-                    MessageHandler(TEXT, got_who),
-                    CallbackQueryHandler(got_visit_unit, pattern=r"^vis:unit:"),
-                    MessageHandler(OTHER, visit_expected(S.WHO, "record.text_please")),
-                ],
-                S.HEARD: [
-                    MessageHandler(TEXT, got_heard),
-                    CallbackQueryHandler(got_nothing_heard, pattern=r"^vis:heard:none$"),
-                    MessageHandler(OTHER, visit_expected(S.HEARD, "record.text_please")),
-                ],
-                S.SCORE: [
-                    CallbackQueryHandler(got_score, pattern=r"^vis:s:[1-5]$"),
-                    MessageHandler(OTHER, visit_expected(S.SCORE, TAP_HINT)),
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_visit),
-                CallbackQueryHandler(stale, pattern=r"^vis:"),
+    return persistent_flow(
+        entry_points=[CommandHandler("visit", start_visit, filters.ChatType.PRIVATE)],
+        states={
+            S.ESTATE: [
+                CallbackQueryHandler(got_visit_estate, pattern=r"^vis:est:"),
+                MessageHandler(OTHER, visit_expected(S.ESTATE, TAP_HINT)),
             ],
-            name="visits",
-            persistent=True,
-            allow_reentry=True,
-        )
+            S.PLACE: [
+                CallbackQueryHandler(got_place, pattern=r"^vis:pl:"),
+                MessageHandler(OTHER, visit_expected(S.PLACE, TAP_HINT)),
+            ],
+            S.WHO: [
+                MessageHandler(TEXT, got_who),
+                CallbackQueryHandler(got_visit_unit, pattern=r"^vis:unit:"),
+                MessageHandler(OTHER, visit_expected(S.WHO, "record.text_please")),
+            ],
+            S.HEARD: [
+                MessageHandler(TEXT, got_heard),
+                CallbackQueryHandler(got_nothing_heard, pattern=r"^vis:heard:none$"),
+                MessageHandler(OTHER, visit_expected(S.HEARD, "record.text_please")),
+            ],
+            S.SCORE: [
+                CallbackQueryHandler(got_score, pattern=r"^vis:s:[1-5]$"),
+                MessageHandler(OTHER, visit_expected(S.SCORE, TAP_HINT)),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_visit),
+            CallbackQueryHandler(stale, pattern=r"^vis:"),
+        ],
+        name="visits",
+    )
 
 
 def handlers() -> list[AnyHandler]:

@@ -9,7 +9,6 @@ staff approve or reject it with buttons (see :mod:`handlers.verification`).
 from __future__ import annotations
 
 import logging
-import warnings
 from enum import IntEnum
 from html import escape
 
@@ -21,7 +20,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from handlers.cards import REPLY_LINK_PREFIX
 from handlers.common import (
@@ -36,6 +34,7 @@ from handlers.common import (
     keyboard,
     menu_text,
     parse_id,
+    persistent_flow,
     reply,
     role_name,
     services,
@@ -335,32 +334,26 @@ cancel = canceller("reg")
 
 def conversation() -> ConversationHandler[Context]:
     """The registration flow (persistent: survives restarts)."""
-    with warnings.catch_warnings():
-        # per_message=False with a button step makes PTB warn; state is per chat and user on
-        # purpose, and each button handler checks the stored flow before acting.
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("start", start, filters.ChatType.PRIVATE),
-                CommandHandler("register", register, filters.ChatType.PRIVATE),
+    return persistent_flow(
+        entry_points=[
+            CommandHandler("start", start, filters.ChatType.PRIVATE),
+            CommandHandler("register", register, filters.ChatType.PRIVATE),
+        ],
+        states={
+            Step.CONTACT: [
+                MessageHandler(NEW & filters.CONTACT, got_contact),
+                MessageHandler(NEW & ~filters.COMMAND, contact_expected),
             ],
-            states={
-                Step.CONTACT: [
-                    MessageHandler(NEW & filters.CONTACT, got_contact),
-                    MessageHandler(NEW & ~filters.COMMAND, contact_expected),
-                ],
-                Step.ESTATE: [
-                    CallbackQueryHandler(got_estate, pattern=r"^reg:estate:"),
-                    MessageHandler(NEW & ~filters.COMMAND, estate_expected),
-                ],
-                Step.UNIT: [
-                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_unit),
-                    CallbackQueryHandler(got_unit_choice, pattern=r"^reg:unit:"),
-                    MessageHandler(NEW & ~filters.COMMAND, unit_expected),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-            name="registration",
-            persistent=True,
-            allow_reentry=True,
-        )
+            Step.ESTATE: [
+                CallbackQueryHandler(got_estate, pattern=r"^reg:estate:"),
+                MessageHandler(NEW & ~filters.COMMAND, estate_expected),
+            ],
+            Step.UNIT: [
+                MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_unit),
+                CallbackQueryHandler(got_unit_choice, pattern=r"^reg:unit:"),
+                MessageHandler(NEW & ~filters.COMMAND, unit_expected),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="registration",
+    )

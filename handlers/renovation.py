@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
-import warnings
 from collections.abc import Callable, Coroutine, Iterable, Sequence, Set
 from datetime import date
 from enum import IntEnum
@@ -51,7 +50,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import has, t
 from handlers import limits, photos
@@ -69,6 +67,7 @@ from handlers.common import (
     keep_answered,
     keyboard,
     parse_id,
+    persistent_flow,
     person_locale,
     reply,
     services,
@@ -1160,67 +1159,63 @@ def conversation() -> ConversationHandler[Context]:
         S.CONTRACTOR: name_step("contractor", S.CONTRACTOR, S.HEAD),
         S.HEAD: name_step("head", S.HEAD, S.PHONE),
     }
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("renovate", start, filters.ChatType.PRIVATE),
-                CallbackQueryHandler(on_fix, pattern=r"^ren:fix:"),
+    return persistent_flow(
+        entry_points=[
+            CommandHandler("renovate", start, filters.ChatType.PRIVATE),
+            CallbackQueryHandler(on_fix, pattern=r"^ren:fix:"),
+        ],
+        states={
+            S.UNIT: [
+                CallbackQueryHandler(got_unit, pattern=r"^ren:unit:"),
+                MessageHandler(OTHER, expected(S.UNIT, TAP_HINT)),
             ],
-            states={
-                S.UNIT: [
-                    CallbackQueryHandler(got_unit, pattern=r"^ren:unit:"),
-                    MessageHandler(OTHER, expected(S.UNIT, TAP_HINT)),
-                ],
-                S.FROM: [
-                    MessageHandler(TEXT, got_from),
-                    MessageHandler(OTHER, expected(S.FROM, "renovation.date_hint")),
-                ],
-                S.TO: [
-                    MessageHandler(TEXT, got_to),
-                    MessageHandler(OTHER, expected(S.TO, "renovation.date_hint")),
-                ],
-                S.CONTRACTOR: [
-                    MessageHandler(TEXT, names[S.CONTRACTOR]),
-                    MessageHandler(OTHER, expected(S.CONTRACTOR, "renovation.text_please")),
-                ],
-                S.HEAD: [
-                    MessageHandler(TEXT, names[S.HEAD]),
-                    MessageHandler(OTHER, expected(S.HEAD, "renovation.text_please")),
-                ],
-                S.PHONE: [
-                    MessageHandler(TEXT, got_phone),
-                    MessageHandler(OTHER, expected(S.PHONE, "renovation.phone_hint")),
-                ],
-                S.SCOPE: [
-                    CallbackQueryHandler(got_scope, pattern=r"^ren:sc:"),
-                    MessageHandler(OTHER, expected(S.SCOPE, TAP_HINT)),
-                ],
-                S.COMMIT: [
-                    CallbackQueryHandler(got_commitment, pattern=r"^ren:commit$"),
-                    MessageHandler(OTHER, expected(S.COMMIT, TAP_HINT)),
-                ],
-                S.DOCS: [
-                    MessageHandler(filters.PHOTO | filters.Document.ALL, got_file),
-                    CallbackQueryHandler(got_pick, pattern=r"^ren:pick:"),
-                    CallbackQueryHandler(got_need, pattern=r"^ren:need:"),
-                    CallbackQueryHandler(got_submit, pattern=r"^ren:submit$"),
-                    CallbackQueryHandler(got_withdraw, pattern=r"^ren:withdraw$"),
-                    CallbackQueryHandler(got_fix_done, pattern=r"^ren:done$"),
-                    MessageHandler(OTHER, expected(S.DOCS, "renovation.file_please")),
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CommandHandler("renovate", start, filters.ChatType.PRIVATE),
-                CallbackQueryHandler(
-                    stale, pattern=r"^ren:(unit|sc|commit|pick|need|submit|withdraw|done):"
-                ),
+            S.FROM: [
+                MessageHandler(TEXT, got_from),
+                MessageHandler(OTHER, expected(S.FROM, "renovation.date_hint")),
             ],
-            name="renovations",
-            persistent=True,
-            allow_reentry=True,
-        )
+            S.TO: [
+                MessageHandler(TEXT, got_to),
+                MessageHandler(OTHER, expected(S.TO, "renovation.date_hint")),
+            ],
+            S.CONTRACTOR: [
+                MessageHandler(TEXT, names[S.CONTRACTOR]),
+                MessageHandler(OTHER, expected(S.CONTRACTOR, "renovation.text_please")),
+            ],
+            S.HEAD: [
+                MessageHandler(TEXT, names[S.HEAD]),
+                MessageHandler(OTHER, expected(S.HEAD, "renovation.text_please")),
+            ],
+            S.PHONE: [
+                MessageHandler(TEXT, got_phone),
+                MessageHandler(OTHER, expected(S.PHONE, "renovation.phone_hint")),
+            ],
+            S.SCOPE: [
+                CallbackQueryHandler(got_scope, pattern=r"^ren:sc:"),
+                MessageHandler(OTHER, expected(S.SCOPE, TAP_HINT)),
+            ],
+            S.COMMIT: [
+                CallbackQueryHandler(got_commitment, pattern=r"^ren:commit$"),
+                MessageHandler(OTHER, expected(S.COMMIT, TAP_HINT)),
+            ],
+            S.DOCS: [
+                MessageHandler(filters.PHOTO | filters.Document.ALL, got_file),
+                CallbackQueryHandler(got_pick, pattern=r"^ren:pick:"),
+                CallbackQueryHandler(got_need, pattern=r"^ren:need:"),
+                CallbackQueryHandler(got_submit, pattern=r"^ren:submit$"),
+                CallbackQueryHandler(got_withdraw, pattern=r"^ren:withdraw$"),
+                CallbackQueryHandler(got_fix_done, pattern=r"^ren:done$"),
+                MessageHandler(OTHER, expected(S.DOCS, "renovation.file_please")),
+            ],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CommandHandler("renovate", start, filters.ChatType.PRIVATE),
+            CallbackQueryHandler(
+                stale, pattern=r"^ren:(unit|sc|commit|pick|need|submit|withdraw|done):"
+            ),
+        ],
+        name="renovations",
+    )
 
 
 # --- customer service checks the documents (R-3) ----------------------------------------------
@@ -1573,25 +1568,21 @@ async def sign_expected(update: Update, context: Context) -> int:
 
 def sign_conversation() -> ConversationHandler[Context]:
     """A head's signature with comments (R-4), persistent."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_sign, pattern=r"^ren:(ap|rj):")],
-            states={
-                SignStep.COMMENT: [
-                    MessageHandler(TEXT, got_comment),
-                    CallbackQueryHandler(got_no_comment, pattern=r"^ren:nc$"),
-                    MessageHandler(OTHER, sign_expected),
-                ],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_sign),
-                CallbackQueryHandler(stale, pattern=r"^ren:nc$"),
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(on_sign, pattern=r"^ren:(ap|rj):")],
+        states={
+            SignStep.COMMENT: [
+                MessageHandler(TEXT, got_comment),
+                CallbackQueryHandler(got_no_comment, pattern=r"^ren:nc$"),
+                MessageHandler(OTHER, sign_expected),
             ],
-            name="renovation_signatures",
-            persistent=True,
-            allow_reentry=True,
-        )
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_sign),
+            CallbackQueryHandler(stale, pattern=r"^ren:nc$"),
+        ],
+        name="renovation_signatures",
+    )
 
 
 #: /cancel while comments are awaited: nothing signed.
@@ -1990,25 +1981,21 @@ cancel_fees = canceller(FEE_KEY, "renovation.fees_cancelled")
 
 def fees_conversation() -> ConversationHandler[Context]:
     """The cashier's collection (R-10), persistent."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_collect, pattern=r"^ren:fee:")],
-            states={
-                FeeStep.WORKERS: [
-                    MessageHandler(TEXT, got_workers),
-                    MessageHandler(OTHER, fees_expected),
-                ],
-                FeeStep.RECEIPT: [
-                    MessageHandler(TEXT, got_receipt),
-                    MessageHandler(OTHER, fees_expected),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_fees)],
-            name="renovation_fees",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(on_collect, pattern=r"^ren:fee:")],
+        states={
+            FeeStep.WORKERS: [
+                MessageHandler(TEXT, got_workers),
+                MessageHandler(OTHER, fees_expected),
+            ],
+            FeeStep.RECEIPT: [
+                MessageHandler(TEXT, got_receipt),
+                MessageHandler(OTHER, fees_expected),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_fees)],
+        name="renovation_fees",
+    )
 
 
 async def on_ledger(update: Update, context: Context) -> None:
@@ -2267,24 +2254,20 @@ cancel_worker = canceller(WORKER_KEY, "renovation.pass.cancelled")
 def workers_conversation() -> ConversationHandler[Context]:
     """Registering a worker for a pass (R-11), persistent."""
     W = WorkerStep
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_add_worker, pattern=r"^ren:wk:")],
-            states={
-                W.NAME: [MessageHandler(TEXT, got_worker_name)],
-                W.ID: [MessageHandler(TEXT, got_worker_id)],
-                W.PHONE: [MessageHandler(TEXT, got_worker_phone)],
-                W.PHOTO: [MessageHandler(filters.PHOTO | filters.Document.ALL, got_worker_photo)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_worker),
-                MessageHandler(OTHER | TEXT, worker_expected),
-            ],
-            name="renovation_workers",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(on_add_worker, pattern=r"^ren:wk:")],
+        states={
+            W.NAME: [MessageHandler(TEXT, got_worker_name)],
+            W.ID: [MessageHandler(TEXT, got_worker_id)],
+            W.PHONE: [MessageHandler(TEXT, got_worker_phone)],
+            W.PHOTO: [MessageHandler(filters.PHOTO | filters.Document.ALL, got_worker_photo)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_worker),
+            MessageHandler(OTHER | TEXT, worker_expected),
+        ],
+        name="renovation_workers",
+    )
 
 
 async def on_revoke(update: Update, context: Context) -> None:

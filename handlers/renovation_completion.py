@@ -30,7 +30,6 @@ rfm|rfo|rfc|rfy|rfa|rfp:<renovation>``, ``ren:cps:<renovation>:<YYYYMMDD>``,
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from html import escape
@@ -45,7 +44,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import has, t
 from handlers import photos
@@ -57,6 +55,7 @@ from handlers.common import (
     button,
     canceller,
     keyboard,
+    persistent_flow,
     person_locale,
     reply,
     services,
@@ -965,17 +964,13 @@ def _conversation(
     *,
     per_chat: bool = True,
 ) -> ConversationHandler[Context]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(start, pattern=entry)],
-            states=states,
-            fallbacks=[CommandHandler("cancel", canceller(key, said))],
-            name=name,
-            persistent=True,
-            allow_reentry=True,
-            per_chat=per_chat,
-        )
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(start, pattern=entry)],
+        states=states,
+        fallbacks=[CommandHandler("cancel", canceller(key, said))],
+        name=name,
+        per_chat=per_chat,
+    )
 
 
 def handlers() -> list[AnyHandler]:

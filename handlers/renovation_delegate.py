@@ -17,7 +17,6 @@ against the head who recorded it. Button data: ``rdl:<action>:<number>``.
 from __future__ import annotations
 
 import unicodedata
-import warnings
 from datetime import date, timedelta
 from enum import IntEnum
 from typing import Any
@@ -30,7 +29,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import t
 from handlers.common import (
@@ -43,6 +41,7 @@ from handlers.common import (
     in_rows,
     keep_answered,
     keyboard,
+    persistent_flow,
     person_locale,
     reply,
     services,
@@ -445,29 +444,25 @@ async def on_revoke(update: Update, context: Context) -> None:
 def conversation() -> ConversationHandler[Context]:
     """Recording a delegate (R-4), persistent."""
     S = DelegateStep
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("delegate", start, filters.ChatType.PRIVATE)],
-            states={
-                S.ROLE: [CallbackQueryHandler(got_role, pattern=r"^rdl:role:")],
-                S.WHO: [
-                    CallbackQueryHandler(got_who, pattern=r"^rdl:who:"),
-                    MessageHandler(TEXT, got_who_typed),
-                ],
-                S.UNTIL: [MessageHandler(TEXT, got_until)],
-                S.REASON: [MessageHandler(TEXT, got_reason)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CommandHandler("delegate", start, filters.ChatType.PRIVATE),
-                CallbackQueryHandler(stale, pattern=r"^rdl:(role|who):"),
-                MessageHandler(OTHER | TEXT, expected),
+    return persistent_flow(
+        entry_points=[CommandHandler("delegate", start, filters.ChatType.PRIVATE)],
+        states={
+            S.ROLE: [CallbackQueryHandler(got_role, pattern=r"^rdl:role:")],
+            S.WHO: [
+                CallbackQueryHandler(got_who, pattern=r"^rdl:who:"),
+                MessageHandler(TEXT, got_who_typed),
             ],
-            name="renovation_delegate",
-            persistent=True,
-            allow_reentry=True,
-        )
+            S.UNTIL: [MessageHandler(TEXT, got_until)],
+            S.REASON: [MessageHandler(TEXT, got_reason)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CommandHandler("delegate", start, filters.ChatType.PRIVATE),
+            CallbackQueryHandler(stale, pattern=r"^rdl:(role|who):"),
+            MessageHandler(OTHER | TEXT, expected),
+        ],
+        name="renovation_delegate",
+    )
 
 
 def handlers() -> list[AnyHandler]:

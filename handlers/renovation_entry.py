@@ -32,7 +32,6 @@ Every press is checked again against the roles in the database (``may``). Button
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from datetime import date
 from enum import IntEnum
@@ -46,7 +45,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import has, t
 from handlers import photos
@@ -59,6 +57,7 @@ from handlers.common import (
     edit,
     keep_answered,
     keyboard,
+    persistent_flow,
     reply,
     services,
     who,
@@ -1011,26 +1010,22 @@ def conversation() -> ConversationHandler[Context]:
     """A damaged part's photo and line, the paper form's photo, a reason to stop works, an
     extension's date and reason: persistent."""
     image = filters.PHOTO | filters.Document.IMAGE
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(on_damaged, pattern=r"^ren:ebad:"),
-                CallbackQueryHandler(on_paper, pattern=r"^ren:epaper:"),
-                CallbackQueryHandler(on_suspend, pattern=r"^ren:wsus:"),
-                CommandHandler("extend", extend, filters.ChatType.PRIVATE),
-            ],
-            states={
-                Step.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_text)],
-                Step.NOTE: [MessageHandler(TEXT, got_text), MessageHandler(image, got_photo)],
-                Step.REASON: [MessageHandler(TEXT, got_text)],
-                Step.DATE: [MessageHandler(TEXT, got_text)],
-            },
-            fallbacks=[CommandHandler("cancel", cancel), MessageHandler(OTHER, expected)],
-            name="renovation_entry",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[
+            CallbackQueryHandler(on_damaged, pattern=r"^ren:ebad:"),
+            CallbackQueryHandler(on_paper, pattern=r"^ren:epaper:"),
+            CallbackQueryHandler(on_suspend, pattern=r"^ren:wsus:"),
+            CommandHandler("extend", extend, filters.ChatType.PRIVATE),
+        ],
+        states={
+            Step.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_text)],
+            Step.NOTE: [MessageHandler(TEXT, got_text), MessageHandler(image, got_photo)],
+            Step.REASON: [MessageHandler(TEXT, got_text)],
+            Step.DATE: [MessageHandler(TEXT, got_text)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel), MessageHandler(OTHER, expected)],
+        name="renovation_entry",
+    )
 
 
 def handlers() -> list[AnyHandler]:

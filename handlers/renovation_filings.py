@@ -16,8 +16,6 @@ Button data: ``ren:fr:<renovation>:<filing index>``.
 
 from __future__ import annotations
 
-import warnings
-
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -26,7 +24,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import t
 from handlers import photos
@@ -37,6 +34,7 @@ from handlers.common import (
     button,
     canceller,
     keyboard,
+    persistent_flow,
     person_locale,
     reply,
     services,
@@ -185,21 +183,17 @@ cancel_receipt = canceller(KEY, "renovation_filing.cancelled")
 
 def conversation() -> ConversationHandler[Context]:
     """Attaching an authority's receipt (R-6), persistent."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_receipt, pattern=r"^ren:fr:")],
-            states={
-                PHOTO: [MessageHandler(filters.PHOTO | filters.Document.ALL, got_receipt)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_receipt),
-                MessageHandler(OTHER | TEXT, receipt_expected),
-            ],
-            name="renovation_filing",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(on_receipt, pattern=r"^ren:fr:")],
+        states={
+            PHOTO: [MessageHandler(filters.PHOTO | filters.Document.ALL, got_receipt)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_receipt),
+            MessageHandler(OTHER | TEXT, receipt_expected),
+        ],
+        name="renovation_filing",
+    )
 
 
 def handlers() -> list[AnyHandler]:

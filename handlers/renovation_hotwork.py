@@ -25,7 +25,6 @@ Button data: ``ren:hwk:<kind index>``, ``ren:hwx:<0|1>`` (the extinguisher),
 from __future__ import annotations
 
 import unicodedata
-import warnings
 from dataclasses import replace
 from datetime import datetime
 from html import escape
@@ -38,7 +37,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import t
 from handlers.common import (
@@ -52,6 +50,7 @@ from handlers.common import (
     in_rows,
     keyboard,
     parse_id,
+    persistent_flow,
     reply,
     services,
     who,
@@ -348,27 +347,23 @@ cancel_hot = canceller(KEY, "renovation_hotwork.cancelled")
 def conversation() -> ConversationHandler[Context]:
     """Applying for a hot-work permit (R-17), persistent."""
     H = HotStep
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("hotwork", start, filters.ChatType.PRIVATE)],
-            states={
-                H.PLACE: [MessageHandler(TEXT, got_place)],
-                H.WINDOW: [MessageHandler(TEXT, got_window)],
-                H.KIND: [CallbackQueryHandler(got_kind, pattern=r"^ren:hwk:")],
-                H.OPERATOR: [MessageHandler(TEXT, got_operator)],
-                H.CERTIFICATE: [MessageHandler(TEXT, got_certificate)],
-                H.EXTINGUISHER: [CallbackQueryHandler(got_extinguisher, pattern=r"^ren:hwx:")],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_hot),
-                CommandHandler("hotwork", start, filters.ChatType.PRIVATE),
-                MessageHandler(OTHER | TEXT, hot_expected),
-            ],
-            name="renovation_hotwork",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CommandHandler("hotwork", start, filters.ChatType.PRIVATE)],
+        states={
+            H.PLACE: [MessageHandler(TEXT, got_place)],
+            H.WINDOW: [MessageHandler(TEXT, got_window)],
+            H.KIND: [CallbackQueryHandler(got_kind, pattern=r"^ren:hwk:")],
+            H.OPERATOR: [MessageHandler(TEXT, got_operator)],
+            H.CERTIFICATE: [MessageHandler(TEXT, got_certificate)],
+            H.EXTINGUISHER: [CallbackQueryHandler(got_extinguisher, pattern=r"^ren:hwx:")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_hot),
+            CommandHandler("hotwork", start, filters.ChatType.PRIVATE),
+            MessageHandler(OTHER | TEXT, hot_expected),
+        ],
+        name="renovation_hotwork",
+    )
 
 
 # --- engineering decides (R-17) ---------------------------------------------------------------
@@ -596,24 +591,20 @@ cancel_temp = canceller(TEMP_KEY, "renovation_hotwork.temp_cancelled")
 def temp_conversation() -> ConversationHandler[Context]:
     """Issuing a temporary pass, persistent."""
     T = TempStep
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("temppass", temp_start, filters.ChatType.PRIVATE)],
-            states={
-                T.NAME: [MessageHandler(TEXT, temp_name)],
-                T.PURPOSE: [MessageHandler(TEXT, temp_purpose)],
-                T.VALIDITY: [CallbackQueryHandler(temp_validity, pattern=r"^ren:tpv:")],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel_temp),
-                CommandHandler("temppass", temp_start, filters.ChatType.PRIVATE),
-                MessageHandler(OTHER | TEXT, temp_expected),
-            ],
-            name="renovation_temp_pass",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CommandHandler("temppass", temp_start, filters.ChatType.PRIVATE)],
+        states={
+            T.NAME: [MessageHandler(TEXT, temp_name)],
+            T.PURPOSE: [MessageHandler(TEXT, temp_purpose)],
+            T.VALIDITY: [CallbackQueryHandler(temp_validity, pattern=r"^ren:tpv:")],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel_temp),
+            CommandHandler("temppass", temp_start, filters.ChatType.PRIVATE),
+            MessageHandler(OTHER | TEXT, temp_expected),
+        ],
+        name="renovation_temp_pass",
+    )
 
 
 # --- at the gate (S-1, R-17) ------------------------------------------------------------------

@@ -21,7 +21,6 @@ order), ``ren:pv:<renovation>`` (a violation).
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from html import escape
 
@@ -34,7 +33,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.i18n import t
 from handlers import photos
@@ -47,6 +45,7 @@ from handlers.common import (
     edit,
     keep_answered,
     keyboard,
+    persistent_flow,
     reply,
     services,
     who,
@@ -470,24 +469,20 @@ def violation_conversation() -> ConversationHandler[Context]:
     """Recording a minor violation (R-15): a photo and a line, persistent."""
     V = ViolationStep
     image = filters.PHOTO | filters.Document.IMAGE
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[CallbackQueryHandler(on_minor, pattern=r"^ren:p[vs]:")],
-            states={
-                V.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_note)],
-                V.NOTE: [MessageHandler(TEXT, got_note), MessageHandler(image, got_photo)],
-                V.DUE: [MessageHandler(TEXT, got_due)],
-                V.PENALTY: [MessageHandler(TEXT, got_penalty)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                MessageHandler(OTHER, violation_expected),
-            ],
-            name="renovation_violation",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return persistent_flow(
+        entry_points=[CallbackQueryHandler(on_minor, pattern=r"^ren:p[vs]:")],
+        states={
+            V.PHOTO: [MessageHandler(image, got_photo), MessageHandler(TEXT, got_note)],
+            V.NOTE: [MessageHandler(TEXT, got_note), MessageHandler(image, got_photo)],
+            V.DUE: [MessageHandler(TEXT, got_due)],
+            V.PENALTY: [MessageHandler(TEXT, got_penalty)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            MessageHandler(OTHER, violation_expected),
+        ],
+        name="renovation_violation",
+    )
 
 
 # --- the rectification notice's steps (R-15, R-16) -------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-import warnings
 from collections.abc import Callable, Collection
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -43,7 +42,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.crashpoints import crashpoint
 from bot.i18n import t
@@ -63,6 +61,7 @@ from handlers.common import (
     in_rows,
     keyboard,
     parse_id,
+    persistent_flow,
     prompt_reply,
     reply,
     services,
@@ -546,41 +545,37 @@ cancel = canceller("case")
 
 def conversation() -> ConversationHandler[Context]:
     """The filing flow (persistent)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        private = filters.ChatType.PRIVATE
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("request", start_request, private),
-                CommandHandler("complain", start_complaint, private),
-                # Typed during a draft, they ask first: drop it, or keep it.
-                CallbackQueryHandler(got_switch, pattern=r"^case:(sw:(request|complaint)|keep)$"),
+    private = filters.ChatType.PRIVATE
+    return persistent_flow(
+        entry_points=[
+            CommandHandler("request", start_request, private),
+            CommandHandler("complain", start_complaint, private),
+            # Typed during a draft, they ask first: drop it, or keep it.
+            CallbackQueryHandler(got_switch, pattern=r"^case:(sw:(request|complaint)|keep)$"),
+        ],
+        states={
+            Step.CATEGORY: [
+                CallbackQueryHandler(got_category, pattern=r"^case:cat:"),
+                MessageHandler(NEW & ~filters.COMMAND, got_category_text),
             ],
-            states={
-                Step.CATEGORY: [
-                    CallbackQueryHandler(got_category, pattern=r"^case:cat:"),
-                    MessageHandler(NEW & ~filters.COMMAND, got_category_text),
-                ],
-                Step.UNIT: [
-                    CallbackQueryHandler(got_unit, pattern=r"^case:unit:"),
-                    MessageHandler(NEW & ~filters.COMMAND, got_unit_text),
-                ],
-                Step.DESCRIBE: [
-                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_description),
-                    MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL), got_photo),
-                    MessageHandler(NEW & ~filters.COMMAND, describe_expected),
-                ],
-                Step.URGENCY: [
-                    CallbackQueryHandler(got_urgency, pattern=r"^case:urg:[01]$"),
-                    MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL), got_photo),
-                    MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_urgency_text),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-            name="filing",
-            persistent=True,
-            allow_reentry=True,
-        )
+            Step.UNIT: [
+                CallbackQueryHandler(got_unit, pattern=r"^case:unit:"),
+                MessageHandler(NEW & ~filters.COMMAND, got_unit_text),
+            ],
+            Step.DESCRIBE: [
+                MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_description),
+                MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL), got_photo),
+                MessageHandler(NEW & ~filters.COMMAND, describe_expected),
+            ],
+            Step.URGENCY: [
+                CallbackQueryHandler(got_urgency, pattern=r"^case:urg:[01]$"),
+                MessageHandler(NEW & (filters.PHOTO | filters.Document.ALL), got_photo),
+                MessageHandler(NEW & filters.TEXT & ~filters.COMMAND, got_urgency_text),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="filing",
+    )
 
 
 # --- staff buttons ---------------------------------------------------------------------------
