@@ -238,6 +238,23 @@ def one_button(
     return make
 
 
+def arg_buttons(
+    rows: Sequence[Sequence[tuple[str, str]]],
+) -> Callable[[str, Renovation, int | None], InlineKeyboardMarkup | None]:
+    """A keyboard about the item a message names (a notice, an extension, a permit: the
+    ``arg`` the Notifier passes), each button a (label's text key, data) pair whose data
+    carries the item as ``{}`` (``"ren:npa:{}"``); none for a message naming no item."""
+
+    def make(locale: str, _ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
+        if arg is None:
+            return None
+        return keyboard(
+            [[button(t(locale, label), data.format(arg)) for label, data in row] for row in rows]
+        )
+
+    return make
+
+
 def review_keyboard(locale: str, ren: Renovation, _arg: int | None) -> InlineKeyboardMarkup | None:
     """Customer service's: a 🔍 per document (its files, then valid / invalid), and, while
     the owner did not add it, the button that requires the design qualification (R-3:
@@ -317,55 +334,39 @@ workers_keyboard = one_button(reno.WORKS_ALLOWED, "renovation.btn_add_worker", "
 works_keyboard = one_button(frozenset({Status.PERMITTED}), "renovation_entry.btn_open", "ren:ent")
 
 
-def notice_owner_keyboard(
-    locale: str, _ren: Renovation, arg: int | None
-) -> InlineKeyboardMarkup | None:
-    """The owner's, on a rectification notice: their understanding, their signature
-    (R-15)."""
-    if arg is None:
-        return None
-    return keyboard(
+#: The owner's, on a rectification notice: their understanding, their signature (R-15).
+notice_owner_keyboard = arg_buttons(
+    [
+        [("renovation.notice.btn_ack", "ren:nack:{}")],
+        [("renovation_entry.btn_sign", "ren:nsg:{}")],
+    ]
+)
+
+
+#: Customer service's, on a rectification notice: the owner's call recorded, the
+#: contractor's head told (only after the owner, R-15), the re-inspection, a refusal to sign.
+notice_staff_keyboard = arg_buttons(
+    [
+        [("renovation.notice.btn_call", "ren:ncall:{}")],
+        [("renovation.notice.btn_contractor", "ren:nctr:{}")],
+        [("renovation.notice.btn_reinspect", "ren:nok:{}")],
         [
-            [button(t(locale, "renovation.notice.btn_ack"), f"ren:nack:{arg}")],
-            [button(t(locale, "renovation_entry.btn_sign"), f"ren:nsg:{arg}")],
-        ]
-    )
+            ("renovation_entry.btn_refuse_owner", "ren:nrf:{}:0"),
+            ("renovation_entry.btn_refuse_contractor", "ren:nrf:{}:1"),
+        ],
+    ]
+)
 
 
-def notice_staff_keyboard(
-    locale: str, _ren: Renovation, arg: int | None
-) -> InlineKeyboardMarkup | None:
-    """Customer service's, on a rectification notice: the owner's call recorded, the
-    contractor's head told (only after the owner, R-15), the re-inspection."""
-    if arg is None:
-        return None
-    return keyboard(
+#: The project manager's: approve the penalty written on a notice, or not (R-16).
+notice_pm_keyboard = arg_buttons(
+    [
         [
-            [button(t(locale, "renovation.notice.btn_call"), f"ren:ncall:{arg}")],
-            [button(t(locale, "renovation.notice.btn_contractor"), f"ren:nctr:{arg}")],
-            [button(t(locale, "renovation.notice.btn_reinspect"), f"ren:nok:{arg}")],
-            [
-                button(t(locale, "renovation_entry.btn_refuse_owner"), f"ren:nrf:{arg}:0"),
-                button(t(locale, "renovation_entry.btn_refuse_contractor"), f"ren:nrf:{arg}:1"),
-            ],
+            ("renovation.notice.btn_approve", "ren:npa:{}"),
+            ("renovation.notice.btn_refuse", "ren:npr:{}"),
         ]
-    )
-
-
-def notice_pm_keyboard(
-    locale: str, _ren: Renovation, arg: int | None
-) -> InlineKeyboardMarkup | None:
-    """The project manager's: approve the penalty written on a notice, or not (R-16)."""
-    if arg is None:
-        return None
-    return keyboard(
-        [
-            [
-                button(t(locale, "renovation.notice.btn_approve"), f"ren:npa:{arg}"),
-                button(t(locale, "renovation.notice.btn_refuse"), f"ren:npr:{arg}"),
-            ]
-        ]
-    )
+    ]
+)
 
 
 KEYBOARDS = {

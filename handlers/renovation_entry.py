@@ -63,7 +63,7 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import KEYBOARDS, Notifier, _ids, one_button, store
+from handlers.renovation import KEYBOARDS, Notifier, _ids, arg_buttons, one_button, store
 from procedures import renovation as reno
 from procedures import renovation_entry as entry
 from procedures.permissions import Act, may
@@ -110,27 +110,19 @@ party_keyboard = one_button(
 )
 
 
-def extension_keyboard(
-    locale: str, _ren: Renovation, arg: int | None
-) -> InlineKeyboardMarkup | None:
-    """The customer-department head's: approve or refuse an extension."""
-    if arg is None:
-        return None
-    return keyboard(
+#: The customer-department head's: approve or refuse an extension.
+extension_keyboard = arg_buttons(
+    [
         [
-            [
-                button(t(locale, "renovation_entry.btn_extension_approve"), f"ren:xa:{arg}"),
-                button(t(locale, "renovation_entry.btn_extension_refuse"), f"ren:xr:{arg}"),
-            ]
+            ("renovation_entry.btn_extension_approve", "ren:xa:{}"),
+            ("renovation_entry.btn_extension_refuse", "ren:xr:{}"),
         ]
-    )
+    ]
+)
 
 
-def witness_keyboard(locale: str, _ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
-    """Customer service's: a second staff member witnesses a refusal to sign (R-15)."""
-    if arg is None:
-        return None
-    return keyboard([[button(t(locale, "renovation_entry.btn_witness"), f"ren:nwit:{arg}")]])
+#: Customer service's: a second staff member witnesses a refusal to sign (R-15).
+witness_keyboard = arg_buttons([[("renovation_entry.btn_witness", "ren:nwit:{}")]])
 
 
 KEYBOARDS.update(

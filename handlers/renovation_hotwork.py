@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -56,7 +56,7 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import KEYBOARDS, Notifier, _ids, refusal_text, store
+from handlers.renovation import KEYBOARDS, Notifier, _ids, arg_buttons, refusal_text, store
 from procedures import renovation as reno
 from procedures import renovation_hotwork as hot
 from procedures.permissions import Act, may
@@ -95,14 +95,15 @@ def permits(svc: Services) -> HotWorkStore:
     return HotWorkStore(svc.db)
 
 
-def decide_keyboard(locale: str, ren: Renovation, arg: int | None) -> InlineKeyboardMarkup | None:
-    """Engineering's buttons on a hot-work application."""
-    if arg is None:
-        return None
-    return keyboard([[
-        button(t(locale, "renovation_hotwork.btn_approve"), f"ren:hwok:{arg}"),
-        button(t(locale, "renovation_hotwork.btn_refuse"), f"ren:hwno:{arg}"),
-    ]])  # fmt: skip
+#: Engineering's buttons on a hot-work application.
+decide_keyboard = arg_buttons(
+    [
+        [
+            ("renovation_hotwork.btn_approve", "ren:hwok:{}"),
+            ("renovation_hotwork.btn_refuse", "ren:hwno:{}"),
+        ]
+    ]
+)
 
 
 #: The Notifier draws engineering's buttons by this name (a registration line).
