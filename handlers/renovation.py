@@ -1231,6 +1231,34 @@ def _ids(data: str | None, count: int) -> list[int] | None:
     return None if any(f is None for f in found) else [int(f) for f in found if f is not None]
 
 
+async def pressed_renovation(
+    update: Update,
+    context: Context,
+    act: Act | None = None,
+    refused: str = "",
+    *,
+    more_data: bool = False,
+) -> tuple[Actor, Renovation] | None:
+    """The person pressing a button and the renovation its data names (``ren:<action>:
+    <id>``; with ``more_data``, parts after the id are the caller's); an alert (and None)
+    when it is gone, or, with ``act``, when the presser may not do that in its estate
+    (``refused``: the alert's text key). Roles are read afresh at every press (``who``)."""
+    query = update.callback_query
+    actor = await who(update, context)
+    if query is None or actor is None:
+        return None
+    data = ":".join((query.data or "").split(":")[:3]) if more_data else query.data
+    ids = _ids(data, 1)
+    ren = await store(services(context)).get(ids[0]) if ids else None
+    if ren is None:
+        await query.answer(actor.t("common.stale_button"), show_alert=True)
+        return None
+    if act is not None and not may(act, actor.roles_in(ren.estate_id)):
+        await query.answer(actor.t(refused), show_alert=True)
+        return None
+    return actor, ren
+
+
 async def checker(update: Update, context: Context) -> tuple[Actor, Renovation, Doc] | None:
     """The customer-service member pressing a document's button, its renovation and
     document; an alert (and None) for anyone else or stale data."""
@@ -1845,19 +1873,10 @@ def ledger_text(locale: str, ren: Renovation, entries: Sequence[reno.LedgerEntry
 async def cashier_for(update: Update, context: Context) -> tuple[Actor, Renovation] | None:
     """The cashier pressing a renovation's fee button, and the renovation; an alert (and
     None) for anyone else, or a renovation not waiting for its fees."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return None
-    ids = _ids(query.data, 1)
-    ren = await store(services(context)).get(ids[0]) if ids else None
-    if ren is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return None
-    if not may(Act.COLLECT_FEES, actor.roles_in(ren.estate_id)):  # R-10: the cashier
-        await query.answer(actor.t("renovation.refused.not_cashier"), show_alert=True)
-        return None
-    return actor, ren
+    # R-10: the cashier
+    return await pressed_renovation(
+        update, context, Act.COLLECT_FEES, "renovation.refused.not_cashier"
+    )
 
 
 async def on_collect(update: Update, context: Context) -> int:

@@ -62,7 +62,15 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import KEYBOARDS, Notifier, _ids, ledger_text, one_button, store
+from handlers.renovation import (
+    KEYBOARDS,
+    Notifier,
+    _ids,
+    ledger_text,
+    one_button,
+    pressed_renovation,
+    store,
+)
 from procedures import renovation as reno
 from procedures import renovation_completion as done_
 from procedures.permissions import Act, may
@@ -189,16 +197,7 @@ KEYBOARDS.update(COMPLETION_KEYBOARDS)
 async def pressed(update: Update, context: Context) -> tuple[Actor, Renovation] | None:
     """The person pressing a button of this step and the renovation it names; an alert
     (and None) when it is gone."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return None
-    ids = _ids(query.data, 1)
-    ren = await store(services(context)).get(ids[0]) if ids else None
-    if ren is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return None
-    return actor, ren
+    return await pressed_renovation(update, context)
 
 
 async def _refused(update: Update, actor: Actor, refusal: Refusal, done: Completion | None) -> None:

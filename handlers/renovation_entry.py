@@ -63,7 +63,15 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import KEYBOARDS, Notifier, _ids, arg_buttons, one_button, store
+from handlers.renovation import (
+    KEYBOARDS,
+    Notifier,
+    _ids,
+    arg_buttons,
+    one_button,
+    pressed_renovation,
+    store,
+)
 from procedures import renovation as reno
 from procedures import renovation_entry as entry
 from procedures.permissions import Act, may
@@ -181,20 +189,9 @@ def checklist_keyboard(
 async def inspector(update: Update, context: Context) -> tuple[Actor, Renovation] | None:
     """The customer-service member pressing and the renovation their button names; an
     alert and None otherwise."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return None
-    parts = (query.data or "").split(":")
-    ids = _ids(":".join(parts[:3]), 1)
-    ren = await store(services(context)).get(ids[0]) if ids else None
-    if ren is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return None
-    if not may(Act.ISSUE_PERMIT, actor.roles_in(ren.estate_id)):
-        await query.answer(actor.t("renovation_entry.refused.not_issuer"), show_alert=True)
-        return None
-    return actor, ren
+    return await pressed_renovation(
+        update, context, Act.ISSUE_PERMIT, "renovation_entry.refused.not_issuer", more_data=True
+    )
 
 
 #: An inspection step: (the renovation, its inspection, the hours shown, the workers) →
@@ -648,19 +645,9 @@ async def works(update: Update, context: Context) -> None:
 
 async def suspender(update: Update, context: Context) -> tuple[Actor, Renovation] | None:
     """The person pressing (who may stop works there) and the renovation; None otherwise."""
-    query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return None
-    ids = _ids(query.data, 1)
-    ren = await store(services(context)).get(ids[0]) if ids else None
-    if ren is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return None
-    if not may(Act.SUSPEND_WORKS, actor.roles_in(ren.estate_id)):
-        await query.answer(actor.t("renovation_entry.refused.not_suspender"), show_alert=True)
-        return None
-    return actor, ren
+    return await pressed_renovation(
+        update, context, Act.SUSPEND_WORKS, "renovation_entry.refused.not_suspender"
+    )
 
 
 async def on_select(update: Update, context: Context) -> None:

@@ -51,7 +51,7 @@ from handlers.common import (
     who,
 )
 from handlers.records import OTHER, TEXT, draft_of
-from handlers.renovation import Notifier, _ids, refusal_text, store
+from handlers.renovation import Notifier, _ids, pressed_renovation, refusal_text, store
 from procedures import renovation as reno
 from procedures.permissions import Act, may
 from procedures.renovation import PatrolResult, Refusal, Renovation
@@ -135,15 +135,12 @@ async def patrol(update: Update, context: Context) -> None:
 async def patroller_for(update: Update, context: Context) -> tuple[Actor, Renovation, str] | None:
     """The pressing patroller, the renovation their button names and their department; an
     alert and None when they patrol for none there or it is gone."""
+    found = await pressed_renovation(update, context)
+    if found is None:
+        return None
+    actor, ren = found
     query = update.callback_query
-    actor = await who(update, context)
-    if query is None or actor is None:
-        return None
-    ids = _ids(query.data, 1)
-    ren = await store(services(context)).get(ids[0]) if ids else None
-    if ren is None:
-        await query.answer(actor.t("common.stale_button"), show_alert=True)
-        return None
+    assert query is not None
     department = department_of(actor, ren.estate_id)
     if department is None:
         await query.answer(actor.t("renovation.refused.not_patroller"), show_alert=True)
