@@ -103,6 +103,7 @@ class BotApiRequest(BaseRequest):
         "_proxies",
         "_read_timeout",
         "_session",
+        "_targets",
         "_urls",
         "_write_timeout",
     )
@@ -129,6 +130,8 @@ class BotApiRequest(BaseRequest):
         self._urls: dict[str, Any] = {}
         #: The lean client's connections, per server; None for one it does not serve.
         self._pools: dict[tuple[str, str, int | None], Http11Pool | None] = {}
+        #: Per URL: its server's connections and the request target (None: not lean).
+        self._targets: dict[str, tuple[Http11Pool, str] | None] = {}
         self._agent = self.USER_AGENT.encode("ascii", "replace")
         #: PTB's own client with the same settings, used until aiohttp is imported.
         self._fallback = HTTPXRequest(
@@ -165,9 +168,13 @@ class BotApiRequest(BaseRequest):
                 self._proxies[key] = (proxy, auth)
         return self._proxies[key]
 
-    def _lean(self, url: str) -> Http11Pool | None:
-        """The lean client's connections to ``url``'s server (``bot.http11``), or None
-        when it is not for it: a proxy set for it in the environment, or not HTTP(S)."""
+    def _lean(self, url: str) -> tuple[Http11Pool, str] | None:
+        """The lean client's connections to ``url``'s server (``bot.http11``) and the
+        request target (path and query), or None when it is not for it: a proxy set for it
+        in the environment, or not HTTP(S). Worked out once per URL (one per Bot API
+        method), then looked up."""
+        if url in self._targets:
+            return self._targets[url]
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port)
         if key not in self._pools:
@@ -180,12 +187,15 @@ class BotApiRequest(BaseRequest):
                 if lean
                 else None
             )
-        return self._pools[key]
+        pool = self._pools[key]
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self._targets[url] = (pool, target) if pool is not None else None
+        return self._targets[url]
 
     async def _post_lean(
         self,
         pool: Http11Pool,
-        url: str,
+        target: str,
         request_data: RequestData | None,
         read_timeout: ODVInput[float],
         connect_timeout: ODVInput[float],
@@ -194,8 +204,6 @@ class BotApiRequest(BaseRequest):
         """A call without files through the lean client: one JSON document."""
         parameters = request_data.parameters if request_data is not None else {}
         body = json.dumps(parameters, ensure_ascii=False).encode() if parameters else b""
-        path = urlsplit(url)
-        target = path.path + (f"?{path.query}" if path.query else "")
         try:
             return await pool.post(
                 target, body, b"application/json",
@@ -224,6 +232,7 @@ class BotApiRequest(BaseRequest):
             if pool is not None:
                 pool.close()
         self._pools.clear()
+        self._targets.clear()
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -243,7 +252,7 @@ class BotApiRequest(BaseRequest):
         with_files = request_data is not None and request_data.contains_files
         if method == "POST" and not with_files and (lean := self._lean(url)) is not None:
             return await self._post_lean(
-                lean, url, request_data, read_timeout, connect_timeout, pool_timeout
+                *lean, request_data, read_timeout, connect_timeout, pool_timeout
             )
         aiohttp = _aiohttp()
         if aiohttp is None:
